@@ -1,0 +1,130 @@
+//! The tracking store trait: what a metadata backend (SQLite, PostgreSQL) must provide.
+//!
+//! Stores persist exactly what they are given; the service layer validates input and creates IDs
+//! and timestamps. Each write method is one transaction: it lands whole or not at all.
+
+use async_trait::async_trait;
+use keel_filter::{Comparison, OrderBy};
+
+use crate::entities::*;
+use crate::error::Result;
+
+/// A page request for experiments, with the filter already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentQuery {
+    pub view: ViewType,
+    pub filter: Vec<Comparison>,
+    pub order_by: Vec<OrderBy>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page request for runs, with the filter already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub experiment_ids: Vec<String>,
+    pub view: ViewType,
+    pub filter: Vec<Comparison>,
+    pub order_by: Vec<OrderBy>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Changes to a run's info; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RunUpdate {
+    pub run_id: String,
+    pub status: Option<RunStatus>,
+    pub end_time: Option<i64>,
+    pub run_name: Option<String>,
+}
+
+/// Everything logged by one log-batch (or log-metric, log-param, set-tag) request.
+#[derive(Debug, Clone, Default)]
+pub struct LogBatch {
+    pub run_id: String,
+    pub metrics: Vec<Metric>,
+    pub params: Vec<Param>,
+    pub tags: Vec<Tag>,
+    /// Set when a `mlflow.runName` tag renames the run in the same transaction.
+    pub run_name: Option<String>,
+}
+
+/// A dataset input to record, with the ID to use if the dataset is new to the experiment.
+#[derive(Debug, Clone)]
+pub struct NewDatasetInput {
+    pub dataset_uuid: String,
+    pub input: DatasetInput,
+}
+
+/// Inputs to record on a run.
+#[derive(Debug, Clone, Default)]
+pub struct LogInputs {
+    pub run_id: String,
+    pub datasets: Vec<NewDatasetInput>,
+    pub models: Vec<ModelInput>,
+}
+
+/// The persistence operations behind the tracking API.
+#[async_trait]
+pub trait TrackingStore: Send + Sync + 'static {
+    /// Fails with RESOURCE_ALREADY_EXISTS when the name is taken.
+    async fn insert_experiment(&self, experiment: &Experiment) -> Result<()>;
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>>;
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
+    /// Returns up to `query.limit` experiments starting at `query.offset`.
+    async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Vec<Experiment>>;
+    /// Fails with RESOURCE_ALREADY_EXISTS when the new name is taken.
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str, now: i64) -> Result<()>;
+    /// Moves an experiment and all of its runs to `stage`.
+    async fn set_experiment_lifecycle(
+        &self,
+        experiment_id: &str,
+        stage: LifecycleStage,
+        now: i64,
+    ) -> Result<()>;
+    async fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag, now: i64) -> Result<()>;
+    /// Returns whether the tag existed.
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str, now: i64)
+    -> Result<bool>;
+
+    /// Inserts a run with its initial tags.
+    async fn insert_run(&self, run: &Run) -> Result<()>;
+    async fn get_run(&self, run_id: &str) -> Result<Option<Run>>;
+    async fn get_run_info(&self, run_id: &str) -> Result<Option<RunInfo>>;
+    /// Applies the update (and keeps the `mlflow.runName` tag in sync) and returns the new info.
+    async fn update_run(&self, update: &RunUpdate) -> Result<RunInfo>;
+    async fn set_run_lifecycle(
+        &self,
+        run_id: &str,
+        stage: LifecycleStage,
+        deleted_time: Option<i64>,
+    ) -> Result<()>;
+    /// Logs metrics, params and tags atomically. Fails with INVALID_PARAMETER_VALUE when a param
+    /// already holds a different value, or when the run is not active.
+    async fn log_batch(&self, batch: &LogBatch) -> Result<()>;
+    /// Returns whether the tag existed.
+    async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<bool>;
+    async fn log_inputs(&self, inputs: &LogInputs) -> Result<()>;
+    async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()>;
+
+    /// Every point of one metric of one run, ordered by (timestamp, step, value).
+    async fn metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Metric>>;
+    /// The points of one metric of one run with `start_step <= step <= end_step` (unbounded
+    /// when `None`), ordered by (step, timestamp, value).
+    async fn metric_history_range(
+        &self,
+        run_id: &str,
+        key: &str,
+        start_step: Option<i64>,
+        end_step: Option<i64>,
+    ) -> Result<Vec<Metric>>;
+    async fn search_runs(&self, query: &RunQuery) -> Result<Vec<Run>>;
+    async fn search_datasets(&self, experiment_ids: &[String]) -> Result<Vec<DatasetSummary>>;
+}

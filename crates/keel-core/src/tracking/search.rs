@@ -1,0 +1,111 @@
+//! Run, experiment and dataset search: parse the filter once, then let the store evaluate it.
+
+use super::*;
+use crate::entities::{DatasetSummary, Experiment, Page, Run, ViewType};
+use crate::paging;
+use crate::store::{ExperimentQuery, RunQuery};
+use crate::validation;
+use keel_filter::Target;
+
+/// Default page size of run and experiment searches.
+pub const DEFAULT_SEARCH_RESULTS: i64 = 1000;
+/// Most experiments one dataset search may name.
+pub const MAX_EXPERIMENTS_PER_DATASET_SEARCH: usize = 20;
+
+/// Input of `runs/search`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRuns {
+    pub experiment_ids: Vec<String>,
+    pub filter: Option<String>,
+    pub view: ViewType,
+    pub max_results: Option<i64>,
+    pub order_by: Vec<String>,
+    pub page_token: Option<String>,
+}
+
+/// Input of `experiments/search`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchExperiments {
+    pub filter: Option<String>,
+    pub view: ViewType,
+    pub max_results: Option<i64>,
+    pub order_by: Vec<String>,
+    pub page_token: Option<String>,
+}
+
+impl Tracking {
+    pub async fn search_runs(&self, req: SearchRuns) -> Result<Page<Run>> {
+        let limit = req.max_results.unwrap_or(DEFAULT_SEARCH_RESULTS);
+        validation::validate_max_results(limit, validation::MAX_RESULTS_SEARCH_RUNS)?;
+        let offset = paging::decode(req.page_token.as_deref())?;
+        let filter = keel_filter::parse_filter(Target::Runs, req.filter.as_deref().unwrap_or(""))?;
+        let order_by = parse_order_by(Target::Runs, &req.order_by)?;
+        for id in &req.experiment_ids {
+            parse_experiment_id(id)?;
+        }
+        if req.experiment_ids.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
+        }
+        let query = RunQuery {
+            experiment_ids: req.experiment_ids,
+            view: req.view,
+            filter,
+            order_by,
+            offset,
+            limit: limit + 1,
+        };
+        let rows = self.store.search_runs(&query).await?;
+        Ok(paging::page_from(rows, offset, limit))
+    }
+
+    pub async fn search_experiments(&self, req: SearchExperiments) -> Result<Page<Experiment>> {
+        let limit = req.max_results.unwrap_or(DEFAULT_SEARCH_RESULTS);
+        validation::validate_max_results(limit, validation::MAX_RESULTS_SEARCH_EXPERIMENTS)?;
+        let offset = paging::decode(req.page_token.as_deref())?;
+        let filter =
+            keel_filter::parse_filter(Target::Experiments, req.filter.as_deref().unwrap_or(""))?;
+        let order_by = parse_order_by(Target::Experiments, &req.order_by)?;
+        let query = ExperimentQuery {
+            view: req.view,
+            filter,
+            order_by,
+            offset,
+            limit: limit + 1,
+        };
+        let rows = self.store.search_experiments(&query).await?;
+        Ok(paging::page_from(rows, offset, limit))
+    }
+
+    pub async fn search_datasets(
+        &self,
+        experiment_ids: Vec<String>,
+    ) -> Result<Vec<DatasetSummary>> {
+        if experiment_ids.is_empty() {
+            return Err(Error::invalid(
+                "SearchDatasets request must specify at least one experiment_id.",
+            ));
+        }
+        if experiment_ids.len() > MAX_EXPERIMENTS_PER_DATASET_SEARCH {
+            return Err(Error::invalid(format!(
+                "SearchDatasets request cannot specify more than \
+                 {MAX_EXPERIMENTS_PER_DATASET_SEARCH} experiment_ids. Received {} experiment_ids.",
+                experiment_ids.len()
+            )));
+        }
+        for id in &experiment_ids {
+            parse_experiment_id(id)?;
+        }
+        self.store.search_datasets(&experiment_ids).await
+    }
+}
+
+fn parse_order_by(target: Target, clauses: &[String]) -> Result<Vec<keel_filter::OrderBy>> {
+    clauses
+        .iter()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| keel_filter::parse_order_by(target, c).map_err(Error::from))
+        .collect()
+}

@@ -1,0 +1,56 @@
+//! The one table from domain error codes to HTTP statuses, and the JSON error response.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keel_core::{Error, ErrorCode};
+use serde::Serialize;
+
+/// The HTTP status the reference MLflow server uses for each error code.
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidParameterValue
+        | ErrorCode::ResourceAlreadyExists
+        | ErrorCode::InvalidState
+        | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::RequestLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A domain error on its way to the client as `{"error_code": ..., "message": ...}`.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error_code: &'static str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = status_for(self.0.code);
+        if status.is_server_error() {
+            tracing::error!(code = self.0.code.as_str(), message = %self.0.message, "request failed");
+        }
+        let body = ErrorBody {
+            error_code: self.0.code.as_str(),
+            message: &self.0.message,
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Result type of every handler.
+pub type ApiResult<T> = Result<T, ApiError>;

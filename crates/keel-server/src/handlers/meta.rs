@@ -1,0 +1,62 @@
+//! Server endpoints that are not part of a domain: health, version, server-info, fallbacks.
+
+use axum::Json;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::IntoResponse;
+use keel_core::{Error, ErrorCode};
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// The MLflow release whose REST API Keel serves.
+pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
+
+pub async fn health() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "OK")
+}
+
+/// Returns the MLflow version Keel is compatible with, as the reference does; Keel's own
+/// version is in the `x-keel-version` header.
+pub async fn version() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (
+                HeaderName::from_static("x-keel-version"),
+                HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+            ),
+        ],
+        MLFLOW_COMPAT_VERSION,
+    )
+}
+
+/// What the client asks before using optional features.
+pub async fn server_info() -> impl IntoResponse {
+    Json(json!({
+        "store_type": "SqlStore",
+        "workspaces_enabled": false,
+        "trace_archival_enabled": false,
+        "multipart_uploads_enabled": false,
+        "multipart_downloads_enabled": false,
+        "features_enabled": {},
+        "keel_version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError(Error::new(
+        ErrorCode::EndpointNotFound,
+        format!("No API endpoint at path '{}'.", uri.path()),
+    ))
+}
+
+pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> impl IntoResponse {
+    let body = json!({
+        "error_code": ErrorCode::BadRequest.as_str(),
+        "message": format!("Method {method} is not allowed for path '{}'.", uri.path()),
+    });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body))
+}

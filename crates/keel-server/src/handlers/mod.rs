@@ -1,0 +1,16 @@
+//! Thin HTTP handlers: extract the wire message, call one domain function, shape the response.
+
+pub mod experiments;
+pub mod meta;
+pub mod runs;
+
+use axum::Json;
+use serde::Serialize;
+
+/// The `{}` body of responses that carry nothing.
+#[derive(Debug, Serialize)]
+pub struct Empty {}
+
+pub fn empty() -> Json<Empty> {
+    Json(Empty {})
+}

@@ -1,0 +1,375 @@
+//! The route table: every HTTP route, declared once with the action and resource kind it
+//! touches, so authorization and audit can wrap all routes uniformly.
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, on};
+
+use crate::handlers::{experiments, meta, runs};
+use crate::state::AppState;
+
+/// The kind of resource a route acts on (what a policy decides over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Server,
+    Experiment,
+    Run,
+}
+
+/// Where a route is mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mount {
+    /// `/api/2.0/mlflow/<path>` and `/ajax-api/2.0/mlflow/<path>`.
+    Mlflow2,
+    /// Only `/ajax-api/2.0/mlflow/<path>` (UI helper endpoints).
+    Ajax2,
+    /// `/api/3.0/mlflow/<path>` and `/ajax-api/3.0/mlflow/<path>`.
+    Mlflow3,
+    /// The path as written.
+    Root,
+}
+
+impl Mount {
+    fn paths(self, path: &str) -> Vec<String> {
+        match self {
+            Self::Mlflow2 => vec![
+                format!("/api/2.0/mlflow/{path}"),
+                format!("/ajax-api/2.0/mlflow/{path}"),
+            ],
+            Self::Ajax2 => vec![format!("/ajax-api/2.0/mlflow/{path}")],
+            Self::Mlflow3 => vec![
+                format!("/api/3.0/mlflow/{path}"),
+                format!("/ajax-api/3.0/mlflow/{path}"),
+            ],
+            Self::Root => vec![path.to_owned()],
+        }
+    }
+}
+
+/// What a request does, attached to each request as an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteMeta {
+    /// e.g. `runs.update`.
+    pub action: &'static str,
+    pub resource: Resource,
+}
+
+/// One row of the route table.
+pub struct Route {
+    pub method: Method,
+    pub mount: Mount,
+    pub path: &'static str,
+    pub meta: RouteMeta,
+    handler: MethodRouter<AppState>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("mount", &self.mount)
+            .field("path", &self.path)
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+fn route<H, T>(
+    method: Method,
+    mount: Mount,
+    path: &'static str,
+    action: &'static str,
+    resource: Resource,
+    handler: H,
+) -> Route
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = axum::routing::MethodFilter::try_from(method.clone())
+        .unwrap_or(axum::routing::MethodFilter::GET);
+    Route {
+        method,
+        mount,
+        path,
+        meta: RouteMeta { action, resource },
+        handler: on(filter, handler),
+    }
+}
+
+/// Every route Keel serves.
+pub fn table() -> Vec<Route> {
+    use Method as M;
+    use Mount::*;
+    use Resource::*;
+    vec![
+        route(
+            M::GET,
+            Root,
+            "/health",
+            "server.health",
+            Server,
+            meta::health,
+        ),
+        route(
+            M::GET,
+            Root,
+            "/version",
+            "server.version",
+            Server,
+            meta::version,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "server-info",
+            "server.info",
+            Server,
+            meta::server_info,
+        ),
+        // Experiments.
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/create",
+            "experiments.create",
+            Experiment,
+            experiments::create,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "experiments/get",
+            "experiments.read",
+            Experiment,
+            experiments::get,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "experiments/get-by-name",
+            "experiments.read",
+            Experiment,
+            experiments::get_by_name,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "experiments/search",
+            "experiments.search",
+            Experiment,
+            experiments::search,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/search",
+            "experiments.search",
+            Experiment,
+            experiments::search,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/update",
+            "experiments.update",
+            Experiment,
+            experiments::update,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/delete",
+            "experiments.delete",
+            Experiment,
+            experiments::delete,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/restore",
+            "experiments.restore",
+            Experiment,
+            experiments::restore,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/set-experiment-tag",
+            "experiments.update",
+            Experiment,
+            experiments::set_tag,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "experiments/delete-experiment-tag",
+            "experiments.update",
+            Experiment,
+            experiments::delete_tag,
+        ),
+        route(
+            M::POST,
+            Ajax2,
+            "experiments/search-datasets",
+            "experiments.search",
+            Experiment,
+            experiments::search_datasets,
+        ),
+        // Runs.
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/create",
+            "runs.create",
+            Experiment,
+            runs::create,
+        ),
+        route(M::GET, Mlflow2, "runs/get", "runs.read", Run, runs::get),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/update",
+            "runs.update",
+            Run,
+            runs::update,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/delete",
+            "runs.delete",
+            Run,
+            runs::delete,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/restore",
+            "runs.restore",
+            Run,
+            runs::restore,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/search",
+            "runs.search",
+            Experiment,
+            runs::search,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/log-metric",
+            "runs.update",
+            Run,
+            runs::log_metric,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/log-parameter",
+            "runs.update",
+            Run,
+            runs::log_param,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/set-tag",
+            "runs.update",
+            Run,
+            runs::set_tag,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/delete-tag",
+            "runs.update",
+            Run,
+            runs::delete_tag,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/log-batch",
+            "runs.update",
+            Run,
+            runs::log_batch,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/log-inputs",
+            "runs.update",
+            Run,
+            runs::log_inputs,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/outputs",
+            "runs.update",
+            Run,
+            runs::log_outputs,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "metrics/get-history",
+            "runs.read",
+            Run,
+            runs::metric_history,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "metrics/get-history-bulk-interval",
+            "runs.read",
+            Run,
+            runs::metric_history_interval,
+        ),
+    ]
+}
+
+/// Builds the router from the table, tagging each request with its route's [`RouteMeta`].
+pub fn router(state: AppState) -> Router {
+    let mut by_path: Vec<(String, MethodRouter<AppState>)> = Vec::new();
+    for r in table() {
+        let handler = r.handler.layer(axum::Extension(r.meta));
+        for path in r.mount.paths(r.path) {
+            match by_path.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, existing)) => {
+                    let merged = std::mem::take(existing).merge(handler.clone());
+                    *existing = merged;
+                }
+                None => by_path.push((path, handler.clone())),
+            }
+        }
+    }
+    let mut router = Router::new();
+    for (path, method_router) in by_path {
+        router = router.route(&path, method_router.fallback(meta::method_not_allowed));
+    }
+    router.fallback(meta::not_found).with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_unique_and_named() {
+        let table = table();
+        let mut seen = std::collections::HashSet::new();
+        for r in &table {
+            assert!(r.meta.action.contains('.'), "{}", r.path);
+            assert!(
+                seen.insert((r.method.clone(), r.mount.paths(r.path))),
+                "duplicate {}",
+                r.path
+            );
+        }
+    }
+}

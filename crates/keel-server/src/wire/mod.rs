@@ -1,0 +1,5 @@
+//! Wire types of the MLflow REST API, separate from domain types and converted explicitly.
+
+pub mod entities;
+pub mod proto;
+pub mod requests;

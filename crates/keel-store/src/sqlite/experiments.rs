@@ -1,0 +1,225 @@
+//! SQL for experiments and their tags.
+
+use keel_core::{Error, Experiment, LifecycleStage, Result, Tag};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::convert::{experiment_id_to_i64, int_array, lifecycle};
+use super::{db_err, is_unique_violation};
+
+const COLUMNS: &str =
+    "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
+
+fn already_exists(name: &str) -> Error {
+    Error::already_exists(format!("Experiment(name={name}) already exists."))
+}
+
+pub(crate) fn insert(conn: &Connection, e: &Experiment) -> Result<()> {
+    let id = experiment_id_to_i64(&e.experiment_id)?;
+    conn.prepare_cached(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, \
+         creation_time, last_update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            e.name,
+            e.artifact_location,
+            e.lifecycle_stage.as_str(),
+            e.creation_time,
+            e.last_update_time
+        ])
+    })
+    .map_err(|err| {
+        if is_unique_violation(&err) {
+            already_exists(&e.name)
+        } else {
+            db_err(err)
+        }
+    })?;
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(db_err)?;
+    for tag in &e.tags {
+        stmt.execute(params![id, tag.key, tag.value])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Loads experiments by ID, in the order given, with their tags.
+pub(crate) fn load(conn: &Connection, ids: &[i64]) -> Result<Vec<Experiment>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM experiments WHERE experiment_id IN rarray(?1)"
+        ))
+        .map_err(db_err)?;
+    let mut by_id = std::collections::HashMap::with_capacity(ids.len());
+    let rows = stmt
+        .query_map([int_array(ids.iter().copied())], |r| {
+            let id: i64 = r.get(0)?;
+            let stage: String = r.get(3)?;
+            Ok((
+                id,
+                Experiment {
+                    experiment_id: id.to_string(),
+                    name: r.get(1)?,
+                    artifact_location: r.get(2)?,
+                    lifecycle_stage: lifecycle(&stage)?,
+                    creation_time: r.get(4)?,
+                    last_update_time: r.get(5)?,
+                    tags: Vec::new(),
+                },
+            ))
+        })
+        .map_err(db_err)?;
+    for row in rows {
+        let (id, e) = row.map_err(db_err)?;
+        by_id.insert(id, e);
+    }
+    let mut tags = conn
+        .prepare_cached(
+            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN rarray(?1) \
+             ORDER BY experiment_id, key",
+        )
+        .map_err(db_err)?;
+    let tag_rows = tags
+        .query_map([int_array(ids.iter().copied())], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Tag {
+                    key: r.get(1)?,
+                    value: r.get(2)?,
+                },
+            ))
+        })
+        .map_err(db_err)?;
+    for row in tag_rows {
+        let (id, tag) = row.map_err(db_err)?;
+        if let Some(e) = by_id.get_mut(&id) {
+            e.tags.push(tag);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+pub(crate) fn get(conn: &Connection, experiment_id: &str) -> Result<Option<Experiment>> {
+    let Ok(id) = experiment_id.parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(load(conn, &[id])?.pop())
+}
+
+pub(crate) fn get_by_name(conn: &Connection, name: &str) -> Result<Option<Experiment>> {
+    let id: Option<i64> = conn
+        .prepare_cached("SELECT experiment_id FROM experiments WHERE name = ?1")
+        .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    match id {
+        Some(id) => Ok(load(conn, &[id])?.pop()),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn rename(
+    conn: &Connection,
+    experiment_id: &str,
+    new_name: &str,
+    now: i64,
+) -> Result<()> {
+    let id = experiment_id_to_i64(experiment_id)?;
+    conn.execute(
+        "UPDATE experiments SET name = ?1, last_update_time = ?2 WHERE experiment_id = ?3",
+        params![new_name, now, id],
+    )
+    .map_err(|err| {
+        if is_unique_violation(&err) {
+            already_exists(new_name)
+        } else {
+            db_err(err)
+        }
+    })?;
+    Ok(())
+}
+
+/// Deleting an experiment deletes its active runs at the same instant; restoring it restores
+/// exactly the runs deleted at that instant.
+pub(crate) fn set_lifecycle(
+    conn: &Connection,
+    experiment_id: &str,
+    stage: LifecycleStage,
+    now: i64,
+) -> Result<()> {
+    let id = experiment_id_to_i64(experiment_id)?;
+    match stage {
+        LifecycleStage::Deleted => {
+            conn.execute(
+                "UPDATE experiments SET lifecycle_stage = 'deleted', deleted_time = ?1, \
+                 last_update_time = ?1 WHERE experiment_id = ?2",
+                params![now, id],
+            )
+            .map_err(db_err)?;
+            conn.execute(
+                "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ?1 \
+                 WHERE experiment_id = ?2 AND lifecycle_stage = 'active'",
+                params![now, id],
+            )
+            .map_err(db_err)?;
+        }
+        LifecycleStage::Active => {
+            conn.execute(
+                "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL \
+                 WHERE experiment_id = ?1 AND lifecycle_stage = 'deleted' AND deleted_time = \
+                 (SELECT deleted_time FROM experiments WHERE experiment_id = ?1)",
+                params![id],
+            )
+            .map_err(db_err)?;
+            conn.execute(
+                "UPDATE experiments SET lifecycle_stage = 'active', deleted_time = NULL, \
+                 last_update_time = ?1 WHERE experiment_id = ?2",
+                params![now, id],
+            )
+            .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn set_tag(conn: &Connection, experiment_id: &str, tag: &Tag, now: i64) -> Result<()> {
+    let id = experiment_id_to_i64(experiment_id)?;
+    conn.prepare_cached(
+        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+    )
+    .and_then(|mut s| s.execute(params![id, tag.key, tag.value]))
+    .map_err(db_err)?;
+    touch(conn, id, now)
+}
+
+pub(crate) fn delete_tag(
+    conn: &Connection,
+    experiment_id: &str,
+    key: &str,
+    now: i64,
+) -> Result<bool> {
+    let id = experiment_id_to_i64(experiment_id)?;
+    let n = conn
+        .execute(
+            "DELETE FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2",
+            params![id, key],
+        )
+        .map_err(db_err)?;
+    touch(conn, id, now)?;
+    Ok(n > 0)
+}
+
+fn touch(conn: &Connection, id: i64, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE experiments SET last_update_time = ?1 WHERE experiment_id = ?2")
+        .and_then(|mut s| s.execute(params![now, id]))
+        .map_err(db_err)?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Schema migrations embedded in the binary and applied in order at start.
+
+use keel_core::{Error, Result};
+use rusqlite::Connection;
+
+use super::db_err;
+
+/// Every migration, in order. Applied ones are recorded in `keel_schema_migrations`.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "tracking",
+    include_str!("../../migrations/sqlite/0001_tracking.sql"),
+)];
+
+/// Applies the migrations this database has not seen yet, each in its own transaction.
+pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS keel_schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         )",
+    )
+    .map_err(db_err)?;
+    let applied: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM keel_schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if let Some(latest) = MIGRATIONS.last() {
+        if applied > latest.0 {
+            return Err(Error::internal(format!(
+                "database schema version {applied} is newer than this keel ({}); upgrade keel",
+                latest.0
+            )));
+        }
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > applied) {
+        // Re-check inside the write lock: another process may have applied it meanwhile.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let done: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM keel_schema_migrations WHERE version = ?1)",
+                [version],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if done {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO keel_schema_migrations (version, name, applied_at) \
+             VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER) * 1000)",
+            rusqlite::params![version, name],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        tracing::info!(version, name, "applied schema migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The SQLite tracking store: one writer connection, a small pool of readers, WAL mode.
+//!
+//! SQLite allows one writer at a time, so writes are serialized on a dedicated connection and
+//! each runs as one `BEGIN IMMEDIATE` transaction. Readers use their own connections and see the
+//! last committed state (WAL). With `synchronous = NORMAL` a committed transaction is in the WAL
+//! file before the call returns, so it survives a crash of the process.
+
+mod convert;
+mod experiments;
+mod load;
+mod migrate;
+mod runs;
+mod search;
+mod tracking_store;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use keel_core::{Error, Result};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+/// Most reader connections kept open at once.
+const MAX_READERS: usize = 8;
+/// How long a connection waits for a lock held by another process before giving up.
+const BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// A tracking store in one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    reader_permits: Semaphore,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it and its parent folder if needed, and applies
+    /// pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path))
+            .await
+            .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+    }
+
+    fn open_blocking(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::internal(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let mut writer = open_connection(path)?;
+        migrate::apply(&mut writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                reader_permits: Semaphore::new(MAX_READERS),
+            }),
+        })
+    }
+
+    /// Runs `f` inside one write transaction; commits when it returns `Ok`.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| Error::internal("writer lock poisoned"))?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db_err)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` on a reader connection.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("reader pool closed"))?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner
+                .readers
+                .lock()
+                .map_err(|_| Error::internal("reader pool poisoned"))?
+                .pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&inner.path)?,
+            };
+            // A read runs in one transaction so multi-statement loads see one snapshot.
+            conn.execute_batch("BEGIN").map_err(db_err)?;
+            let out = f(&conn);
+            let _ = conn.execute_batch("COMMIT");
+            if let Ok(mut readers) = inner.readers.lock() {
+                readers.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        Error::internal(format!(
+            "cannot open SQLite database {}: {e}",
+            path.display()
+        ))
+    })?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+        .map_err(db_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;",
+    )
+    .map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    rusqlite::vtab::array::load_module(&conn).map_err(db_err)?;
+    Ok(conn)
+}
+
+/// Maps an unexpected SQLite failure to a domain error; lock timeouts are retryable.
+pub(crate) fn db_err(e: rusqlite::Error) -> Error {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ) {
+            return Error::unavailable(format!("database is busy, retry later: {e}"));
+        }
+    }
+    tracing::error!(error = %e, "sqlite error");
+    Error::internal(format!("database error: {e}"))
+}
+
+/// True when `e` is a UNIQUE or PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::ConstraintViolation
+            && matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}

@@ -1,0 +1,404 @@
+//! SQL for writing runs and what is logged to them, and for reading metric history.
+
+use keel_core::store::{LogBatch, LogInputs, RunUpdate};
+use keel_core::*;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::convert::{experiment_id_to_i64, int_array, metric_value_from_db, metric_value_to_db};
+use super::db_err;
+use super::load;
+
+const RUN_NAME_TAG: &str = keel_core::tracking::RUN_NAME_TAG;
+
+pub(crate) fn insert(conn: &Connection, run: &Run) -> Result<()> {
+    let i = &run.info;
+    conn.prepare_cached(
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
+         artifact_uri, lifecycle_stage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            i.run_id,
+            experiment_id_to_i64(&i.experiment_id)
+                .map_err(|e| { rusqlite::Error::ToSqlConversionFailure(Box::new(e)) })?,
+            i.run_name,
+            i.user_id,
+            i.status.as_str(),
+            i.start_time,
+            i.end_time,
+            i.artifact_uri,
+            i.lifecycle_stage.as_str()
+        ])
+    })
+    .map_err(db_err)?;
+    upsert_tags(conn, &i.run_id, &run.data.tags)?;
+    for p in &run.data.params {
+        insert_param(conn, &i.run_id, p)?;
+    }
+    Ok(())
+}
+
+/// Fails with RESOURCE_DOES_NOT_EXIST or INVALID_PARAMETER_VALUE unless the run is active.
+fn require_active(conn: &Connection, run_id: &str) -> Result<()> {
+    let stage: Option<String> = conn
+        .prepare_cached("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1")
+        .and_then(|mut s| s.query_row([run_id], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    match stage.as_deref() {
+        None => Err(Error::not_found(format!("Run with id={run_id} not found"))),
+        Some("active") => Ok(()),
+        Some(other) => Err(Error::invalid(format!(
+            "The run {run_id} must be in the 'active' state. Current state is {other}."
+        ))),
+    }
+}
+
+pub(crate) fn update(conn: &Connection, u: &RunUpdate) -> Result<RunInfo> {
+    require_active(conn, &u.run_id)?;
+    conn.prepare_cached(
+        "UPDATE runs SET status = COALESCE(?1, status), end_time = COALESCE(?2, end_time), \
+         name = COALESCE(?3, name) WHERE run_uuid = ?4",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            u.status.map(RunStatus::as_str),
+            u.end_time,
+            u.run_name,
+            u.run_id
+        ])
+    })
+    .map_err(db_err)?;
+    if let Some(name) = &u.run_name {
+        upsert_tags(conn, &u.run_id, &[Tag::new(RUN_NAME_TAG, name.clone())])?;
+    }
+    load::run_info(conn, &u.run_id)?
+        .ok_or_else(|| Error::not_found(format!("Run with id={} not found", u.run_id)))
+}
+
+pub(crate) fn set_lifecycle(
+    conn: &Connection,
+    run_id: &str,
+    stage: LifecycleStage,
+    deleted_time: Option<i64>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET lifecycle_stage = ?1, deleted_time = ?2 WHERE run_uuid = ?3",
+        params![stage.as_str(), deleted_time, run_id],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) fn log_batch(conn: &Connection, b: &LogBatch) -> Result<()> {
+    require_active(conn, &b.run_id)?;
+    let mut conflicts = Vec::new();
+    for p in &b.params {
+        if let Some(old) = insert_param(conn, &b.run_id, p)? {
+            conflicts.push((p.key.as_str(), old, p.value.as_str()));
+        }
+    }
+    if let [conflict] = conflicts.as_slice() {
+        if b.params.len() == 1 && b.metrics.is_empty() && b.tags.is_empty() {
+            // A single log-param gets the reference's log_param message.
+            let p = &b.params[0];
+            return Err(Error::invalid(format!(
+                "Changing param values is not allowed. Param with key='{}' was already logged \
+                 with value='{}' for run ID='{}'. Attempted logging new value '{}'.",
+                p.key, conflict.1, b.run_id, p.value
+            )));
+        }
+    }
+    if !conflicts.is_empty() {
+        let listed: Vec<String> = conflicts
+            .iter()
+            .map(|(key, old, new)| {
+                format!("{{'key': '{key}', 'old_value': '{old}', 'new_value': '{new}'}}")
+            })
+            .collect();
+        return Err(Error::invalid(format!(
+            "Changing param values is not allowed. Params were already logged='[{}]' for run \
+             ID='{}'.",
+            listed.join(", "),
+            b.run_id
+        )));
+    }
+    upsert_tags(conn, &b.run_id, &b.tags)?;
+    if let Some(name) = &b.run_name {
+        conn.prepare_cached("UPDATE runs SET name = ?1 WHERE run_uuid = ?2")
+            .and_then(|mut s| s.execute(params![name, b.run_id]))
+            .map_err(db_err)?;
+    }
+    insert_metrics(conn, &b.run_id, &b.metrics)
+}
+
+/// Inserts a param; returns the existing value when the key already holds a different one.
+fn insert_param(conn: &Connection, run_id: &str, p: &Param) -> Result<Option<String>> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (run_uuid, key) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![run_id, p.key, p.value]))
+        .map_err(db_err)?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let old: String = conn
+        .prepare_cached("SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2")
+        .and_then(|mut s| s.query_row(params![run_id, p.key], |r| r.get(0)))
+        .map_err(db_err)?;
+    Ok((old != p.value).then_some(old))
+}
+
+fn upsert_tags(conn: &Connection, run_id: &str, tags: &[Tag]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+        )
+        .map_err(db_err)?;
+    for t in tags {
+        stmt.execute(params![run_id, t.key, t.value])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result<()> {
+    if metrics.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan, model_id, \
+             dataset_name, dataset_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(db_err)?;
+    // Only the newest point per key can change the run's latest value.
+    let mut newest: Vec<&Metric> = Vec::new();
+    for m in metrics {
+        let (value, is_nan) = metric_value_to_db(m.value);
+        insert
+            .execute(params![
+                run_id,
+                m.key,
+                m.step,
+                m.timestamp,
+                value,
+                is_nan,
+                m.model_id,
+                m.dataset_name,
+                m.dataset_digest
+            ])
+            .map_err(db_err)?;
+        match newest.iter_mut().find(|n| n.key == m.key) {
+            Some(n) if m.supersedes(n) => *n = m,
+            Some(_) => {}
+            None => newest.push(m),
+        }
+    }
+    let mut latest = conn
+        .prepare_cached(
+            "INSERT INTO latest_metrics (run_uuid, key, step, timestamp, value, is_nan) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, \
+             timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan \
+             WHERE (excluded.step, excluded.timestamp, excluded.value) > \
+                   (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+        )
+        .map_err(db_err)?;
+    for m in newest {
+        let (value, is_nan) = metric_value_to_db(m.value);
+        latest
+            .execute(params![run_id, m.key, m.step, m.timestamp, value, is_nan])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_tag(conn: &Connection, run_id: &str, key: &str) -> Result<bool> {
+    require_active(conn, run_id)?;
+    let n = conn
+        .execute(
+            "DELETE FROM tags WHERE run_uuid = ?1 AND key = ?2",
+            params![run_id, key],
+        )
+        .map_err(db_err)?;
+    Ok(n > 0)
+}
+
+pub(crate) fn log_inputs(conn: &Connection, inputs: &LogInputs) -> Result<()> {
+    require_active(conn, &inputs.run_id)?;
+    let experiment_id: i64 = conn
+        .query_row(
+            "SELECT experiment_id FROM runs WHERE run_uuid = ?1",
+            [&inputs.run_id],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    for new in &inputs.datasets {
+        let d = &new.input.dataset;
+        conn.prepare_cached(
+            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, \
+             schema, profile) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                new.dataset_uuid,
+                experiment_id,
+                d.name,
+                d.digest,
+                d.source_type,
+                d.source,
+                d.schema,
+                d.profile
+            ])
+        })
+        .map_err(db_err)?;
+        let dataset_uuid: String = conn
+            .prepare_cached(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = ?1 AND name = ?2 AND digest = ?3",
+            )
+            .and_then(|mut s| s.query_row(params![experiment_id, d.name, d.digest], |r| r.get(0)))
+            .map_err(db_err)?;
+        conn.prepare_cached(
+            "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![inputs.run_id, dataset_uuid]))
+        .map_err(db_err)?;
+        let mut tag_stmt = conn
+            .prepare_cached(
+                "INSERT INTO run_dataset_input_tags (run_uuid, dataset_uuid, key, value) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET value = excluded.value",
+            )
+            .map_err(db_err)?;
+        for tag in &new.input.tags {
+            tag_stmt
+                .execute(params![inputs.run_id, dataset_uuid, tag.key, tag.value])
+                .map_err(db_err)?;
+        }
+    }
+    let mut model_stmt = conn
+        .prepare_cached(
+            "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )
+        .map_err(db_err)?;
+    for m in &inputs.models {
+        model_stmt
+            .execute(params![inputs.run_id, m.model_id])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn log_outputs(conn: &Connection, run_id: &str, models: &[ModelOutput]) -> Result<()> {
+    require_active(conn, run_id)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
+        )
+        .map_err(db_err)?;
+    for m in models {
+        stmt.execute(params![run_id, m.model_id, m.step])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn metric_from_row(key_col: usize) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Metric> {
+    move |r| {
+        Ok(Metric {
+            key: r.get(key_col)?,
+            step: r.get(key_col + 1)?,
+            timestamp: r.get(key_col + 2)?,
+            value: metric_value_from_db(r.get(key_col + 3)?, r.get(key_col + 4)?),
+            model_id: r.get(key_col + 5)?,
+            dataset_name: r.get(key_col + 6)?,
+            dataset_digest: r.get(key_col + 7)?,
+        })
+    }
+}
+
+const METRIC_COLUMNS: &str =
+    "key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest";
+
+pub(crate) fn history(
+    conn: &Connection,
+    run_id: &str,
+    key: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Metric>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = ?1 AND key = ?2 \
+             ORDER BY timestamp, step, value LIMIT ?3 OFFSET ?4"
+        ))
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![run_id, key, limit, offset], metric_from_row(0))
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+pub(crate) fn history_range(
+    conn: &Connection,
+    run_id: &str,
+    key: &str,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> Result<Vec<Metric>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = ?1 AND key = ?2 \
+             AND step >= ?3 AND step <= ?4 ORDER BY step, timestamp, value"
+        ))
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(
+            params![
+                run_id,
+                key,
+                start.unwrap_or(i64::MIN),
+                end.unwrap_or(i64::MAX)
+            ],
+            metric_from_row(0),
+        )
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+pub(crate) fn search_datasets(
+    conn: &Connection,
+    experiment_ids: &[String],
+) -> Result<Vec<DatasetSummary>> {
+    let ids: Vec<i64> = experiment_ids
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value \
+             FROM datasets d JOIN run_dataset_inputs i ON i.dataset_uuid = d.dataset_uuid \
+             LEFT JOIN run_dataset_input_tags t ON t.run_uuid = i.run_uuid \
+                 AND t.dataset_uuid = i.dataset_uuid AND t.key = 'mlflow.data.context' \
+             WHERE d.experiment_id IN rarray(?1) \
+             ORDER BY d.experiment_id, d.name, d.digest LIMIT 1000",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([int_array(ids)], |r| {
+            Ok(DatasetSummary {
+                experiment_id: r.get::<_, i64>(0)?.to_string(),
+                name: r.get(1)?,
+                digest: r.get(2)?,
+                context: r.get(3)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}

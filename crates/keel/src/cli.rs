@@ -1,0 +1,95 @@
+//! Command-line interface: `keel server` and `keel config`. Each setting can also come from a
+//! `KEEL_*` environment variable or the TOML config file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keel",
+    version,
+    about = "An MLflow-compatible AI lifecycle server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the tracking server.
+    Server(ServerArgs),
+    /// Print the effective configuration (defaults < file < environment < flags) as TOML.
+    Config(ServerArgs),
+}
+
+/// Settings shared by the commands; unset ones fall back to the file, then the defaults.
+#[derive(Debug, Args, Default)]
+pub struct ServerArgs {
+    /// TOML configuration file [default: ./keel.toml when it exists].
+    #[arg(long, env = "KEEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to bind [default: 127.0.0.1].
+    #[arg(long, env = "KEEL_HOST")]
+    pub host: Option<String>,
+    /// Port to listen on [default: 5000].
+    #[arg(long, short = 'p', env = "KEEL_PORT")]
+    pub port: Option<u16>,
+    /// Where Keel keeps its data by default [default: ./keel-data].
+    #[arg(long, env = "KEEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Metadata store URI [default: sqlite:///<data-dir>/keel.db].
+    #[arg(long, env = "KEEL_BACKEND_STORE_URI")]
+    pub backend_store_uri: Option<String>,
+    /// Where proxied artifacts are stored [default: <data-dir>/artifacts].
+    #[arg(long, env = "KEEL_ARTIFACTS_DESTINATION")]
+    pub artifacts_destination: Option<String>,
+    /// Log filter, e.g. `info` or `keel=debug,tower_http=debug` [default: info].
+    #[arg(long, env = "KEEL_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Log format: `text` or `json` [default: text].
+    #[arg(long, env = "KEEL_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Seconds to let in-flight requests finish after SIGINT/SIGTERM [default: 30].
+    #[arg(long, env = "KEEL_SHUTDOWN_GRACE_SECONDS")]
+    pub shutdown_grace_seconds: Option<u64>,
+    /// Allow binding a non-loopback address although Keel has no authentication configured.
+    #[arg(long, env = "KEEL_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS")]
+    pub allow_unauthenticated_network_access: bool,
+}
+
+impl ServerArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            host: self.host.clone(),
+            port: self.port,
+            data_dir: self.data_dir.clone(),
+            backend_store_uri: self.backend_store_uri.clone(),
+            artifacts_destination: self.artifacts_destination.clone(),
+            log_level: self.log_level.clone(),
+            log_format: self.log_format.clone(),
+            shutdown_grace_seconds: self.shutdown_grace_seconds,
+            allow_unauthenticated_network_access: self
+                .allow_unauthenticated_network_access
+                .then_some(true),
+        }
+    }
+
+    /// Resolves the effective configuration from defaults, the file and these overrides.
+    pub fn resolve(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref(), self.overrides())
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Server(args) => crate::server_cmd::run(args.resolve()?),
+        Command::Config(args) => {
+            print!("{}", args.resolve()?.to_toml()?);
+            Ok(())
+        }
+    }
+}

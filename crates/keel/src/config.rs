@@ -1,0 +1,213 @@
+//! The typed configuration. Layers, lowest first: built-in defaults, the TOML file,
+//! `KEEL_*` environment variables, command-line flags. Unknown file keys are rejected.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration of a Keel process.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub backend_store_uri: String,
+    pub artifacts_destination: String,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub shutdown_grace_seconds: u64,
+    pub allow_unauthenticated_network_access: bool,
+}
+
+/// One configuration layer: every field optional. The TOML file has exactly these keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub data_dir: Option<PathBuf>,
+    pub backend_store_uri: Option<String>,
+    pub artifacts_destination: Option<String>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+    pub shutdown_grace_seconds: Option<u64>,
+    pub allow_unauthenticated_network_access: Option<bool>,
+}
+
+impl Overrides {
+    /// `other`'s set fields win over ours.
+    fn then(self, other: Overrides) -> Overrides {
+        Overrides {
+            host: other.host.or(self.host),
+            port: other.port.or(self.port),
+            data_dir: other.data_dir.or(self.data_dir),
+            backend_store_uri: other.backend_store_uri.or(self.backend_store_uri),
+            artifacts_destination: other.artifacts_destination.or(self.artifacts_destination),
+            log_level: other.log_level.or(self.log_level),
+            log_format: other.log_format.or(self.log_format),
+            shutdown_grace_seconds: other.shutdown_grace_seconds.or(self.shutdown_grace_seconds),
+            allow_unauthenticated_network_access: other
+                .allow_unauthenticated_network_access
+                .or(self.allow_unauthenticated_network_access),
+        }
+    }
+}
+
+/// The file read when none is named, if it exists.
+const DEFAULT_CONFIG_FILE: &str = "keel.toml";
+
+impl Config {
+    /// Reads the file (the named one, or `./keel.toml` if present) and applies `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
+        let file_layer = match file {
+            Some(path) => Some(read_file(path)?),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                Some(read_file(Path::new(DEFAULT_CONFIG_FILE))?)
+            }
+            None => None,
+        };
+        Self::resolve(file_layer.unwrap_or_default().then(overrides))
+    }
+
+    /// Fills unset fields with defaults and checks the result.
+    pub fn resolve(layer: Overrides) -> anyhow::Result<Config> {
+        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("keel-data"));
+        let backend_store_uri = layer
+            .backend_store_uri
+            .unwrap_or_else(|| format!("sqlite:///{}", data_dir.join("keel.db").display()));
+        let artifacts_destination = layer
+            .artifacts_destination
+            .unwrap_or_else(|| data_dir.join("artifacts").display().to_string());
+        let log_format = match layer.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("invalid log_format '{other}': expected 'text' or 'json'"),
+        };
+        let config = Config {
+            host: layer.host.unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: layer.port.unwrap_or(5000),
+            data_dir,
+            backend_store_uri,
+            artifacts_destination,
+            log_level: layer.log_level.unwrap_or_else(|| "info".to_owned()),
+            log_format,
+            shutdown_grace_seconds: layer.shutdown_grace_seconds.unwrap_or(30),
+            allow_unauthenticated_network_access: layer
+                .allow_unauthenticated_network_access
+                .unwrap_or(false),
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let ip: std::net::IpAddr = match self.host.as_str() {
+            "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
+            other => other.parse().with_context(|| {
+                format!("invalid host '{other}': expected an IP address or 'localhost'")
+            })?,
+        };
+        if !ip.is_loopback() && !self.allow_unauthenticated_network_access {
+            bail!(
+                "refusing to listen on non-loopback address {ip} without authentication: anyone \
+                 who can reach it could read and change all data. Pass \
+                 --allow-unauthenticated-network-access (or set \
+                 allow_unauthenticated_network_access = true) if this is intended."
+            );
+        }
+        keel_store::StoreUri::parse(&self.backend_store_uri)
+            .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        toml::to_string(self).context("cannot render configuration")
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Overrides> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_data_dir() {
+        let c = Config::resolve(Overrides {
+            data_dir: Some("/srv/k".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(c.host, "127.0.0.1");
+        assert_eq!(c.port, 5000);
+        assert_eq!(c.backend_store_uri, "sqlite:////srv/k/keel.db");
+        assert_eq!(c.artifacts_destination, "/srv/k/artifacts");
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let file = Overrides {
+            port: Some(1),
+            host: Some("127.0.0.2".into()),
+            ..Default::default()
+        };
+        let flags = Overrides {
+            port: Some(2),
+            ..Default::default()
+        };
+        let c = Config::resolve(file.then(flags)).expect("valid");
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.2", 2));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_by_name() {
+        let err = toml::from_str::<Overrides>("prot = 5000").expect_err("unknown key");
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn public_bind_needs_explicit_consent() {
+        let open = Overrides {
+            host: Some("0.0.0.0".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(open.clone()).is_err());
+        let allowed = Overrides {
+            allow_unauthenticated_network_access: Some(true),
+            ..open
+        };
+        assert!(Config::resolve(allowed).is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let bad = Overrides {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(bad)
+                .expect_err("bad")
+                .to_string()
+                .contains("xml")
+        );
+        let bad = Overrides {
+            backend_store_uri: Some("mysql://x".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(bad).is_err());
+    }
+}

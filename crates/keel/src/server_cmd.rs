@@ -1,0 +1,88 @@
+//! `keel server`: open the stores, build the app, serve until SIGINT/SIGTERM.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use keel_core::Tracking;
+use keel_server::AppState;
+
+use crate::config::Config;
+
+pub fn run(config: Config) -> anyhow::Result<()> {
+    crate::logging::init(&config.log_level, config.log_format)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let uri = keel_store::StoreUri::parse(&config.backend_store_uri)
+        .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
+    std::fs::create_dir_all(&config.artifacts_destination).with_context(|| {
+        format!(
+            "cannot create artifacts destination {}",
+            config.artifacts_destination
+        )
+    })?;
+    let store = keel_store::open_tracking_store(&uri)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open backend store: {e}"))?;
+    let tracking = Tracking::new(store);
+    tracking
+        .ensure_default_experiment()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the default experiment: {e}"))?;
+
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr),
+        backend_store_uri = %config.backend_store_uri,
+        artifacts_destination = %config.artifacts_destination,
+        version = env!("CARGO_PKG_VERSION"),
+        "keel server listening"
+    );
+    let app = keel_server::app(AppState { tracking });
+    keel_server::serve(
+        listener,
+        app,
+        shutdown_signal(),
+        Duration::from_secs(config.shutdown_grace_seconds),
+    )
+    .await
+    .context("server failed")?;
+    tracing::info!("keel server stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("received SIGINT"),
+        _ = terminate => tracing::info!("received SIGTERM"),
+    }
+}
