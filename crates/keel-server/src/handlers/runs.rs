@@ -45,13 +45,9 @@ pub async fn update(
 ) -> ApiResult<Json<UpdateOut>> {
     let status = req.message.status()?;
     let m = req.message;
-    let info = s
-        .tracking
-        .update_run(&m.id.get()?, status, m.end_time, m.run_name)
-        .await?;
-    Ok(Json(UpdateOut {
-        run_info: info.into(),
-    }))
+    let run_id = pick_run_id(m.run_id, m.run_uuid)?;
+    let info = s.tracking.update_run(&run_id, status, m.end_time, m.run_name).await?;
+    Ok(Json(UpdateOut { run_info: info.into() }))
 }
 
 pub async fn delete(
@@ -93,30 +89,26 @@ pub async fn log_metric(
     State(s): State<AppState>,
     req: MlflowRequest<LogMetricIn>,
 ) -> ApiResult<Json<Empty>> {
-    let m = req.message;
-    s.tracking
-        .log_metric(&m.id.get()?, m.metric.into_domain()?)
-        .await?;
+    let (run_id, metric) = req.message.into_domain()?;
+    s.tracking.log_metric(&run_id, metric).await?;
     Ok(empty())
 }
 
 pub async fn log_param(
     State(s): State<AppState>,
-    req: MlflowRequest<LogParamIn>,
+    req: MlflowRequest<RunKeyValueIn>,
 ) -> ApiResult<Json<Empty>> {
-    let m = req.message;
-    s.tracking
-        .log_param(&m.id.get()?, m.param.into_domain()?)
-        .await?;
+    let (run_id, key, value) = req.message.into_parts()?;
+    s.tracking.log_param(&run_id, keel_core::Param { key, value }).await?;
     Ok(empty())
 }
 
 pub async fn set_tag(
     State(s): State<AppState>,
-    req: MlflowRequest<SetTagIn>,
+    req: MlflowRequest<RunKeyValueIn>,
 ) -> ApiResult<Json<Empty>> {
-    let m = req.message;
-    s.tracking.set_tag(&m.id.get()?, m.tag.into_tag()?).await?;
+    let (run_id, key, value) = req.message.into_parts()?;
+    s.tracking.set_tag(&run_id, keel_core::Tag { key, value }).await?;
     Ok(empty())
 }
 

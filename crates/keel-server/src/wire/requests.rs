@@ -145,17 +145,19 @@ pub struct RunIdIn {
 
 impl RunIdIn {
     pub fn get(self) -> Result<String> {
-        need(
-            "run_id",
-            self.run_id.filter(|s| !s.is_empty()).or(self.run_uuid),
-        )
+        pick_run_id(self.run_id, self.run_uuid)
     }
+}
+
+/// `run_id`, or the deprecated `run_uuid` when `run_id` is absent or empty.
+pub fn pick_run_id(run_id: Option<String>, run_uuid: Option<String>) -> Result<String> {
+    need("run_id", run_id.filter(|s| !s.is_empty()).or(run_uuid).filter(|s| !s.is_empty()))
 }
 
 #[derive(Debug, Deserialize, Default)]
 pub struct UpdateRunIn {
-    #[serde(flatten)]
-    pub id: RunIdIn,
+    pub run_id: Option<String>,
+    pub run_uuid: Option<String>,
     pub status: Option<Stringish>,
     #[serde(default, deserialize_with = "opt_i64")]
     pub end_time: Option<i64>,
@@ -164,10 +166,7 @@ pub struct UpdateRunIn {
 
 impl UpdateRunIn {
     pub fn status(&self) -> Result<Option<RunStatus>> {
-        self.status
-            .as_ref()
-            .map(|s| RunStatus::parse(&s.0))
-            .transpose()
+        self.status.as_ref().map(|s| RunStatus::parse(&s.0)).transpose()
     }
 }
 
@@ -201,10 +200,35 @@ impl MetricIn {
 
 #[derive(Debug, Deserialize, Default)]
 pub struct LogMetricIn {
-    #[serde(flatten)]
-    pub id: RunIdIn,
-    #[serde(flatten)]
-    pub metric: MetricIn,
+    pub run_id: Option<String>,
+    pub run_uuid: Option<String>,
+    pub key: Option<String>,
+    #[serde(default, deserialize_with = "opt_f64")]
+    pub value: Option<f64>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub step: Option<i64>,
+    pub model_id: Option<String>,
+    pub dataset_name: Option<String>,
+    pub dataset_digest: Option<String>,
+}
+
+impl LogMetricIn {
+    /// The run ID and the metric.
+    pub fn into_domain(self) -> Result<(String, LogMetric)> {
+        let run_id = pick_run_id(self.run_id, self.run_uuid)?;
+        let metric = MetricIn {
+            key: self.key,
+            value: self.value,
+            timestamp: self.timestamp,
+            step: self.step,
+            model_id: self.model_id,
+            dataset_name: self.dataset_name,
+            dataset_digest: self.dataset_digest,
+        };
+        Ok((run_id, metric.into_domain()?))
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -223,20 +247,22 @@ impl ParamIn {
     }
 }
 
+/// Body of `runs/log-parameter` and `runs/set-tag`: a run and one key/value pair.
 #[derive(Debug, Deserialize, Default)]
-pub struct LogParamIn {
-    #[serde(flatten)]
-    pub id: RunIdIn,
-    #[serde(flatten)]
-    pub param: ParamIn,
+pub struct RunKeyValueIn {
+    pub run_id: Option<String>,
+    pub run_uuid: Option<String>,
+    pub key: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub value: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct SetTagIn {
-    #[serde(flatten)]
-    pub id: RunIdIn,
-    #[serde(flatten)]
-    pub tag: TagIn,
+impl RunKeyValueIn {
+    /// The run ID, the key and the value (absent values are empty, as in the reference).
+    pub fn into_parts(self) -> Result<(String, String, String)> {
+        let run_id = pick_run_id(self.run_id, self.run_uuid)?;
+        Ok((run_id, need("key", self.key)?, self.value.unwrap_or_default()))
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
