@@ -15,8 +15,7 @@ pub fn encode(offset: i64) -> String {
 /// Decodes a token from a previous response; an absent or empty token means the first page.
 pub fn decode(token: Option<&str>) -> Result<i64> {
     let token = match token {
-        None => return Ok(0),
-        Some(t) if t.is_empty() => return Ok(0),
+        None | Some("") => return Ok(0),
         Some(t) => t,
     };
     let invalid = || {

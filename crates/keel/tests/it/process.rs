@@ -1,0 +1,112 @@
+//! The server process: starts on the embedded default, answers, and stops cleanly on SIGTERM.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A minimal HTTP/1.1 GET; returns the status code and body.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn start(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_keel"))
+        .current_dir(dir)
+        .args(["server", "--port", &port.to_string()])
+        .env_remove("KEEL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keel server")
+}
+
+fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some((200, body)) = get(port, "/health") {
+            assert_eq!(body.trim(), "OK");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("keel did not become healthy on port {port}");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "keel did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serves_the_embedded_default_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = start(dir.path(), port);
+    wait_healthy(port);
+    let (status, body) = get(port, "/api/2.0/mlflow/experiments/get?experiment_id=0").expect("get");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"name\":\"Default\""), "{body}");
+    assert!(
+        dir.path().join("keel-data/keel.db").is_file(),
+        "SQLite database under ./keel-data"
+    );
+    assert!(
+        dir.path().join("keel-data/artifacts").is_dir(),
+        "artifacts folder under ./keel-data"
+    );
+    let status = terminate(&mut child);
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+}
+
+#[test]
+fn data_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = start(dir.path(), port);
+    wait_healthy(port);
+    terminate(&mut child);
+    // The second start finds the migrated database and the default experiment already there.
+    let port = free_port();
+    let mut child = start(dir.path(), port);
+    wait_healthy(port);
+    let (status, _) = get(port, "/api/2.0/mlflow/experiments/get?experiment_id=0").expect("get");
+    assert_eq!(status, 200);
+    terminate(&mut child);
+}
