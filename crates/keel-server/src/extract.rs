@@ -23,7 +23,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MlflowReq
     type Rejection = ApiError;
 
     async fn from_request(req: Request<Body>, _state: &S) -> Result<Self, Self::Rejection> {
-        if req.method() == Method::GET {
+        // HEAD is routed to the GET handlers, so it reads the query string too.
+        if req.method() == Method::GET || req.method() == Method::HEAD {
             let query = req.uri().query().unwrap_or("");
             return Ok(Self {
                 message: parse_query(query)?,
@@ -52,7 +53,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MlflowReq
 /// Parses a JSON body, naming the field whose value has the wrong type.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -67,7 +68,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                 "Invalid value for parameter '{path}' supplied: {inner}"
             ))
         }
-    })
+    })?;
+    // Trailing bytes after the object (`{"a":1}}`, two objects) are malformed, not ignored.
+    de.end().map_err(|inner| {
+        Error::new(
+            keel_core::ErrorCode::BadRequest,
+            format!("Malformed JSON request body: {inner}"),
+        )
+    })?;
+    Ok(value)
 }
 
 /// Parses a query string; repeated keys become lists.

@@ -147,7 +147,9 @@ pub(crate) fn rename(
 }
 
 /// Deleting an experiment deletes its active runs at the same instant; restoring it restores
-/// exactly the runs deleted at that instant.
+/// exactly the runs deleted at that instant. That instant is `now`, moved past the deletion time
+/// of any run deleted earlier so that such a run (even one deleted in the same millisecond)
+/// never shares it and stays deleted on restore.
 pub(crate) fn set_lifecycle(
     conn: &Connection,
     experiment_id: &str,
@@ -157,6 +159,18 @@ pub(crate) fn set_lifecycle(
     let id = experiment_id_to_i64(experiment_id)?;
     match stage {
         LifecycleStage::Deleted => {
+            let latest_run_deletion: Option<i64> = conn
+                .query_row(
+                    "SELECT MAX(deleted_time) FROM runs \
+                     WHERE experiment_id = ?1 AND lifecycle_stage = 'deleted'",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            let now = match latest_run_deletion {
+                Some(t) if t >= now => t.saturating_add(1),
+                _ => now,
+            };
             conn.execute(
                 "UPDATE experiments SET lifecycle_stage = 'deleted', deleted_time = ?1, \
                  last_update_time = ?1 WHERE experiment_id = ?2",

@@ -1,10 +1,13 @@
 //! The SQLite tracking store: one writer connection, a small pool of readers, WAL mode.
 //!
-//! SQLite allows one writer at a time, so writes are serialized on a dedicated connection and
-//! each runs as one `BEGIN IMMEDIATE` transaction. Readers use their own connections and see the
-//! last committed state (WAL). With `synchronous = NORMAL` a committed transaction is in the WAL
-//! file before the call returns, so it survives a crash of the process.
+//! SQLite allows one writer at a time, so writes go to a dedicated writer thread that commits
+//! whatever is queued as one transaction, each request in its own savepoint ([`writer`]).
+//! Readers use their own connections and see the last committed state (WAL). With
+//! `synchronous = NORMAL` a committed transaction is in the WAL file before the caller hears
+//! back, so it survives a crash of the process. WAL checkpoints run on a background thread
+//! ([`checkpoint`]) so they never stall the writer.
 
+mod checkpoint;
 mod convert;
 mod experiments;
 mod load;
@@ -12,12 +15,13 @@ mod migrate;
 mod runs;
 mod search;
 mod tracking_store;
+mod writer;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use keel_core::{Error, Result};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 /// Most reader connections kept open at once.
@@ -34,7 +38,9 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Inner {
     path: std::path::PathBuf,
-    writer: Mutex<Connection>,
+    // Declared (and so dropped) before the checkpointer: queued writes finish first.
+    writer: writer::Writer,
+    _checkpointer: checkpoint::Checkpointer,
     readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
 }
@@ -56,37 +62,29 @@ impl SqliteStore {
         }
         let mut writer = open_connection(path)?;
         migrate::apply(&mut writer)?;
+        // Checkpoints are the checkpointer's job, off the write path.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(db_err)?;
+        let restart_wal = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer =
+            checkpoint::Checkpointer::start(open_connection(path)?, restart_wal.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
-                writer: Mutex::new(writer),
+                writer: writer::Writer::start(writer, restart_wal)?,
+                _checkpointer: checkpointer,
                 readers: Mutex::new(Vec::new()),
                 reader_permits: Semaphore::new(MAX_READERS),
             }),
         })
     }
 
-    /// Runs `f` inside one write transaction; commits when it returns `Ok`.
+    /// Runs `f` as one all-or-nothing write; returns after the commit that contains it.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner
-                .writer
-                .lock()
-                .map_err(|_| Error::internal("writer lock poisoned"))?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(db_err)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+        self.inner.writer.write(f).await
     }
 
     /// Runs `f` on a reader connection.
@@ -144,7 +142,8 @@ fn open_connection(path: &Path) -> Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;",
+         PRAGMA cache_size = -16000;
+         PRAGMA journal_size_limit = 67108864;",
     )
     .map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(64);

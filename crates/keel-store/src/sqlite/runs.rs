@@ -193,7 +193,7 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result
             ])
             .map_err(db_err)?;
         match newest.iter_mut().find(|n| n.key == m.key) {
-            Some(n) if m.supersedes(n) => *n = m,
+            Some(n) if supersedes_stored(m, n) => *n = m,
             Some(_) => {}
             None => newest.push(m),
         }
@@ -215,6 +215,21 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result
             .map_err(db_err)?;
     }
     Ok(())
+}
+
+/// Whether `a` replaces `b` as the latest value, compared exactly as the `latest_metrics` upsert
+/// compares rows: by (step, timestamp, stored value), where NaN is stored as 0. Comparing the
+/// real NaN instead would make the result depend on how points are split into batches.
+fn supersedes_stored(a: &Metric, b: &Metric) -> bool {
+    let stored = |m: &Metric| metric_value_to_db(m.value).0;
+    (a.step, a.timestamp)
+        .cmp(&(b.step, b.timestamp))
+        .then_with(|| {
+            stored(a)
+                .partial_cmp(&stored(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .is_gt()
 }
 
 pub(crate) fn delete_tag(conn: &Connection, run_id: &str, key: &str) -> Result<bool> {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Why: one command to benchmark keel against the reference MLflow server (venv, wrk, then bench.py).
+#
+# Usage: bench/run.sh [--quick] [--self-test] [--out FILE]
+#   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
+#   --quick    fewer iterations (smoke run, ~2 min)
+#   --self-test  reference server in both slots (no keel needed; for debugging the harness)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+VENV="$HERE/.venv"
+STAMP="$VENV/.requirements.sha256"
+export KEEL_BIN="${KEEL_BIN:-$REPO/target/release/keel}"
+
+# 1. venv with the pinned reference server; pip only when requirements.txt changed.
+want="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  python3 -m venv "$VENV"
+fi
+if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]]; then
+  echo "bench: installing $HERE/requirements.txt into $VENV" >&2
+  "$VENV/bin/pip" install --disable-pip-version-check -q -r "$HERE/requirements.txt"
+  echo "$want" > "$STAMP"
+fi
+
+# 2. wrk (Debian package).
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: installing wrk" >&2
+  if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y wrk; }
+fi
+
+# 3. run.
+exec "$VENV/bin/python" "$HERE/bench.py" "$@"

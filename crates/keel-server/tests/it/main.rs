@@ -1,0 +1,14 @@
+//! The keel-server integration tests: the whole app in-process over a real SQLite store.
+//!
+//! One test binary (see matklad's "Delete Cargo Integration Tests"); each module covers one
+//! concern and drives the router with `tower::ServiceExt::oneshot`.
+
+mod bad_input;
+mod batch;
+mod fuzz;
+mod history;
+mod limits;
+mod search;
+mod semantics;
+mod support;
+mod wire;

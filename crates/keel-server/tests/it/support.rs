@@ -1,0 +1,306 @@
+//! The test harness: an app over a fresh SQLite store in a tempdir, and request helpers.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use keel_core::{Tracking, TrackingStore};
+use keel_server::AppState;
+use keel_server::routes::Mount;
+use keel_store::sqlite::SqliteStore;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Prefix of the MLflow 2.0 REST API.
+pub const API: &str = "/api/2.0/mlflow/";
+
+/// A raw response: status, headers and body bytes.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    /// The body as JSON, or a JSON string holding the text when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+    }
+}
+
+/// The full Keel app over a store that lives as long as this value.
+pub struct TestApp {
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// `path` as given when it starts with `/`, else under `/api/2.0/mlflow/`.
+fn full_path(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{API}{path}")
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("keel.db"))
+            .await
+            .expect("open store");
+        let store: Arc<dyn TrackingStore> = Arc::new(store);
+        let tracking = Tracking::new(store);
+        tracking
+            .ensure_default_experiment()
+            .await
+            .expect("default experiment");
+        Self {
+            app: keel_server::app(AppState { tracking }),
+            _dir: dir,
+        }
+    }
+
+    /// Sends one request and collects the whole response.
+    pub async fn send(&self, req: Request<Body>) -> Raw {
+        let resp = self.app.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Raw {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends `body` with `method` and an optional content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: impl Into<Body>,
+        content_type: Option<&str>,
+    ) -> Raw {
+        let mut req = Request::builder().method(method).uri(full_path(path));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        self.send(req.body(body.into()).expect("request")).await
+    }
+
+    /// POSTs `body` as JSON.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.post_bytes(path, serde_json::to_vec(&body).expect("json"))
+            .await
+    }
+
+    /// POSTs raw bytes labelled as JSON.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let raw = self
+            .raw(Method::POST, path, body, Some("application/json"))
+            .await;
+        (raw.status, raw.json())
+    }
+
+    /// GETs a path that may carry a query string.
+    pub async fn get(&self, path_with_query: &str) -> (StatusCode, Value) {
+        let raw = self
+            .raw(Method::GET, path_with_query, Body::empty(), None)
+            .await;
+        (raw.status, raw.json())
+    }
+
+    /// GETs `path` with `params` encoded as a query string.
+    pub async fn get_q(&self, path: &str, params: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.get(&format!("{path}?{}", query(params))).await
+    }
+
+    /// POSTs and asserts a 200, returning the body.
+    pub async fn ok_post(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.post(path, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "POST {path} {} -> {v}",
+            clip(&body.to_string())
+        );
+        v
+    }
+
+    /// GETs with a query and asserts a 200, returning the body.
+    pub async fn ok_get(&self, path: &str, params: &[(&str, &str)]) -> Value {
+        let (status, v) = self.get_q(path, params).await;
+        assert_eq!(status, StatusCode::OK, "GET {path} {params:?} -> {v}");
+        v
+    }
+
+    pub async fn create_experiment(&self, name: &str) -> String {
+        let v = self
+            .ok_post("experiments/create", json!({ "name": name }))
+            .await;
+        v["experiment_id"]
+            .as_str()
+            .expect("experiment_id")
+            .to_owned()
+    }
+
+    /// Creates a run in `experiment_id` and returns its ID.
+    pub async fn create_run(&self, experiment_id: &str) -> String {
+        self.create_run_with(json!({ "experiment_id": experiment_id, "start_time": 1000 }))
+            .await
+    }
+
+    pub async fn create_run_with(&self, body: Value) -> String {
+        let v = self.ok_post("runs/create", body).await;
+        v["run"]["info"]["run_id"]
+            .as_str()
+            .expect("run_id")
+            .to_owned()
+    }
+
+    /// The `run` object of `runs/get`.
+    pub async fn run(&self, run_id: &str) -> Value {
+        self.ok_get("runs/get", &[("run_id", run_id)]).await["run"].clone()
+    }
+
+    /// The points of `metrics/get-history` (empty when the key is absent).
+    pub async fn history(&self, run_id: &str, key: &str) -> Vec<Value> {
+        let v = self
+            .ok_get(
+                "metrics/get-history",
+                &[("run_id", run_id), ("metric_key", key)],
+            )
+            .await;
+        array(&v["metrics"])
+    }
+
+    pub async fn log_metric(&self, run_id: &str, key: &str, value: Value, ts: i64, step: i64) {
+        self.ok_post(
+            "runs/log-metric",
+            json!({ "run_id": run_id, "key": key, "value": value, "timestamp": ts, "step": step }),
+        )
+        .await;
+    }
+
+    /// IDs of the runs a `runs/search` body finds (first page only).
+    pub async fn search_run_ids(&self, body: Value) -> Vec<String> {
+        let v = self.ok_post("runs/search", body).await;
+        array(&v["runs"])
+            .iter()
+            .map(|r| r["info"]["run_id"].as_str().expect("run_id").to_owned())
+            .collect()
+    }
+}
+
+/// The first 300 characters of `s`, for assertion messages.
+pub fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(300).collect();
+    if out.len() < s.len() {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Encodes `params` as a query string.
+pub fn query(params: &[(&str, &str)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        q.append_pair(k, v);
+    }
+    q.finish()
+}
+
+/// The items of a JSON array, or none when the value is absent.
+pub fn array(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.clone(),
+        other => panic!("expected an array, got {other}"),
+    }
+}
+
+/// Asserts an MLflow error: the status, the code, and a body of exactly two strings.
+pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
+    assert_eq!(status, want, "body: {body}");
+    assert_error_shape(body);
+    assert_eq!(body["error_code"], code, "body: {body}");
+}
+
+/// Asserts a 400 INVALID_PARAMETER_VALUE whose message contains `needle`.
+pub fn assert_invalid(status: StatusCode, body: &Value, needle: &str) {
+    assert_error(
+        status,
+        body,
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(needle),
+        "message {message:?} does not contain {needle:?}"
+    );
+}
+
+/// Asserts `{"error_code": "...", "message": "..."}` and nothing else.
+pub fn assert_error_shape(body: &Value) {
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {body}"));
+    assert!(obj["error_code"].is_string(), "{body}");
+    assert!(obj["message"].is_string(), "{body}");
+    assert_eq!(obj.len(), 2, "{body}");
+}
+
+/// Asserts a client error (4xx) with an MLflow error body.
+pub fn assert_4xx(status: StatusCode, body: &Value, context: &str) {
+    assert!(
+        status.is_client_error(),
+        "{context}: expected 4xx, got {status} {body}"
+    );
+    assert_error_shape(body);
+}
+
+/// The concrete paths a route of `mount` is served at.
+pub fn mount_paths(mount: Mount, path: &str) -> Vec<String> {
+    match mount {
+        Mount::Mlflow2 => vec![
+            format!("/api/2.0/mlflow/{path}"),
+            format!("/ajax-api/2.0/mlflow/{path}"),
+        ],
+        Mount::Ajax2 => vec![format!("/ajax-api/2.0/mlflow/{path}")],
+        Mount::Mlflow3 => vec![
+            format!("/api/3.0/mlflow/{path}"),
+            format!("/ajax-api/3.0/mlflow/{path}"),
+        ],
+        Mount::Root => vec![path.to_owned()],
+    }
+}
+
+/// The keys of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+/// The value of the tag `key` in a list of `{key, value}` objects.
+pub fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
+    tags.as_array()?
+        .iter()
+        .find(|t| t["key"] == key)
+        .and_then(|t| t["value"].as_str())
+}

@@ -1,0 +1,147 @@
+//! The single writer: a dedicated thread that commits queued write jobs in groups.
+//!
+//! SQLite has one writer at a time and a commit costs far more than a small write, so the writer
+//! drains every job waiting in its queue into one transaction. Each job runs inside its own
+//! SAVEPOINT: a job that fails is rolled back alone and the others still commit. A job's caller
+//! gets its result only after the COMMIT that contains it, so an acknowledged write is durable
+//! (in the WAL file) before the client hears about it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use keel_core::{Error, Result};
+use rusqlite::Connection;
+
+use super::db_err;
+
+/// Most jobs committed together; bounds the latency one commit adds to its first job.
+const MAX_JOBS_PER_COMMIT: usize = 256;
+
+/// Called after the commit (with `None`) or after the commit failed (with its error).
+type Completion = Box<dyn FnOnce(Option<Error>) + Send>;
+/// A write to run on the writer connection inside a savepoint; given `None`, it does not run and
+/// its completion reports the error it is then handed.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+
+/// Handle to the writer thread. Dropping it lets the thread finish queued jobs and exit.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`. Between commits it restarts the WAL whenever
+    /// `restart_wanted` is set.
+    pub(crate) fn start(conn: Connection, restart_wanted: Arc<AtomicBool>) -> Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("keel-sqlite-writer".into())
+            .spawn(move || run(conn, rx, restart_wanted))
+            .map_err(|e| Error::internal(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(Self { jobs: Some(tx), thread: Some(thread) })
+    }
+
+    /// Runs `f` in the next group commit and returns its result once that commit is durable.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn| {
+            let out = match conn {
+                Some(conn) => in_savepoint(conn, f),
+                None => Err(Error::unavailable("the write transaction could not start")),
+            };
+            Box::new(move |commit_error| {
+                let _ = tx.send(match commit_error {
+                    None => out,
+                    Some(e) => Err(e),
+                });
+            })
+        });
+        let jobs = self.jobs.as_ref().ok_or_else(|| Error::unavailable("the store is closing"))?;
+        jobs.send(job).map_err(|_| Error::unavailable("the store writer has stopped"))?;
+        rx.await.map_err(|_| Error::internal("the store writer dropped a request"))?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+    }
+}
+
+/// Runs `f` between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint when it fails.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
+    let out = f(conn);
+    let end = if out.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    if let Err(e) = conn.execute_batch(end) {
+        return Err(db_err(e));
+    }
+    out
+}
+
+fn run(conn: Connection, jobs: mpsc::Receiver<Job>, restart_wanted: Arc<AtomicBool>) {
+    while let Ok(first) = jobs.recv() {
+        if restart_wanted.swap(false, Ordering::Relaxed) {
+            // Waits (busy timeout) for readers of old frames, then starts the WAL over.
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL restart checkpoint failed");
+            }
+        }
+        let mut batch = vec![first];
+        while batch.len() < MAX_JOBS_PER_COMMIT {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&conn, batch);
+    }
+}
+
+/// Runs a group of jobs in one `BEGIN IMMEDIATE` transaction and completes each after COMMIT.
+fn commit_group(conn: &Connection, batch: Vec<Job>) {
+    let mut pending = batch.into_iter();
+    let mut completions: Vec<Completion> = Vec::new();
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return fail_all(pending, db_err(e));
+    }
+    while let Some(job) = pending.next() {
+        completions.push(job(Some(conn)));
+        if conn.is_autocommit() {
+            // A failure made SQLite roll the whole transaction back: everything in it is lost.
+            let err = Error::unavailable("the database rolled back a transaction; retry");
+            for completion in completions.drain(..) {
+                completion(Some(err.clone()));
+            }
+            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                return fail_all(pending, db_err(e));
+            }
+        }
+    }
+    let commit_error = conn.execute_batch("COMMIT").err().map(db_err);
+    if commit_error.is_some() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for completion in completions {
+        completion(commit_error.clone());
+    }
+}
+
+/// Completes every job without running it.
+fn fail_all(jobs: impl Iterator<Item = Job>, err: Error) {
+    for job in jobs {
+        job(None)(Some(err.clone()));
+    }
+}

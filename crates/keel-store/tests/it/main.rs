@@ -1,0 +1,110 @@
+//! Integration tests of keel-store: the tracking-store conformance suite, run against each backend.
+//!
+//! `conformance_suite!(name, make)` expands into a module `name` holding one `#[tokio::test]` per
+//! conformance check. `make` is anything callable with no arguments that returns a future of a
+//! [`conformance::Fixture`] over a fresh, empty database (an async closure, or a closure or
+//! function returning a future). The checks live in `conformance/` as plain async functions
+//! written against `keel_core::TrackingStore` and `keel_core::Tracking` only, so a new backend
+//! gets the whole suite with one macro call:
+//!
+//! ```ignore
+//! // tests/it/postgres.rs
+//! pub async fn fresh() -> Fixture { /* new schema, store, reopen closure, drop guard */ }
+//! conformance_suite!(suite, async || fresh().await);
+//! ```
+//!
+//! A check added to `conformance/` must also be listed in the macro below; an unlisted check is
+//! dead code, which the lint gate rejects.
+
+/// Expands into a module of `#[tokio::test]`s running every conformance check on one backend.
+macro_rules! conformance_suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            conformance_suite!(@tests $make;
+                // Experiments.
+                experiments::default_experiment_is_created_once,
+                experiments::default_experiment_creation_is_safe_concurrently,
+                experiments::create_and_get_experiment,
+                experiments::experiment_names_are_unique,
+                experiments::concurrent_creation_with_one_name_succeeds_once,
+                experiments::unknown_experiment_is_not_found,
+                experiments::rename_experiment,
+                experiments::rename_onto_taken_name_fails,
+                experiments::experiment_tags_set_overwrite_delete,
+                experiments::delete_experiment_cascades_to_runs,
+                experiments::restore_experiment_restores_only_runs_deleted_with_it,
+                experiments::restore_keeps_run_deleted_earlier_in_same_millisecond,
+                // Runs.
+                runs::create_run_generates_name_and_tag,
+                runs::create_run_takes_name_from_argument_or_tag,
+                runs::create_run_with_conflicting_name_and_tag_fails,
+                runs::create_run_needs_an_active_experiment,
+                runs::get_run_returns_the_created_run,
+                runs::update_run_changes_status_end_time_and_name,
+                runs::run_name_tag_renames_the_run,
+                runs::delete_and_restore_run,
+                runs::delete_run_tag,
+                runs::unknown_run_is_not_found,
+                runs::writes_to_deleted_run_fail_and_write_nothing,
+                // Logging.
+                logging::log_batch_writes_metrics_params_and_tags,
+                logging::log_batch_with_param_conflict_writes_nothing,
+                logging::store_log_batch_with_param_conflict_writes_nothing,
+                logging::relogging_same_param_value_is_ok,
+                logging::tags_overwrite,
+                logging::latest_metric_is_max_of_step_timestamp_value,
+                logging::latest_metric_does_not_depend_on_batching,
+                logging::nan_and_infinities_round_trip,
+                logging::identical_metric_points_are_stored_once,
+                // Metric history.
+                history::metric_history_is_complete_and_ordered,
+                history::metric_history_pages_with_tokens,
+                history::metric_history_of_unknown_run_or_key_is_empty,
+                history::store_metric_history_offset_and_limit,
+                history::store_metric_history_range_is_inclusive_and_step_ordered,
+                history::bulk_interval_samples_each_run_and_keeps_last_point,
+                history::bulk_interval_step_range_is_inclusive,
+                history::bulk_interval_rejects_bad_requests,
+                // Inputs and outputs.
+                inputs::datasets_are_deduplicated_per_experiment,
+                inputs::relogging_a_dataset_input_is_idempotent,
+                inputs::dataset_input_tags_round_trip,
+                inputs::search_datasets_returns_context,
+                inputs::log_outputs_and_model_inputs,
+                // Search.
+                search::search_runs_filters_metrics_params_tags,
+                search::search_runs_filters_attributes,
+                search::search_runs_filters_datasets,
+                search::search_runs_orders_by_metric_with_missing_last,
+                search::search_runs_orders_by_param_and_attribute,
+                search::search_runs_view_types,
+                search::search_runs_pages_through_250_runs,
+                search::search_runs_spans_experiments,
+                search::search_runs_rejects_bad_input,
+                search::search_experiments_filters,
+                search::search_experiments_order_by,
+                search::search_experiments_view_types,
+                search::search_experiments_pages,
+                // Concurrency and durability.
+                durability::concurrent_log_batch_to_one_run,
+                durability::concurrent_runs_and_reads,
+                durability::reopen_keeps_all_data,
+            );
+        }
+    };
+    (@tests $make:expr; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let fixture = ($make)().await;
+                crate::conformance::$module::$test(fixture).await;
+            }
+        )*
+    };
+}
+
+mod conformance;
+mod sqlite;

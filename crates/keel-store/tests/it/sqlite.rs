@@ -1,0 +1,129 @@
+//! The conformance suite on the SQLite store, plus checks only SQLite has (files, migrations).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keel_core::TrackingStore;
+use keel_store::StoreUri;
+use keel_store::sqlite::SqliteStore;
+
+use crate::conformance::{Fixture, experiment};
+
+async fn open(path: &Path) -> Arc<dyn TrackingStore> {
+    Arc::new(SqliteStore::open(path).await.expect("open SQLite store"))
+}
+
+/// A SQLite store in a fresh temporary directory, which lives as long as the fixture.
+pub async fn fresh() -> Fixture {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path: PathBuf = dir.path().join("nested").join("keel.db");
+    let store = open(&path).await;
+    Fixture::new(
+        store,
+        Box::new(move || {
+            let path = path.clone();
+            Box::pin(async move { open(&path).await })
+        }),
+        Box::new(dir),
+    )
+}
+
+conformance_suite!(suite, async || fresh().await);
+
+/// Rows of the migration ledger, read with a plain connection.
+fn migrations(path: &Path) -> Vec<(i64, String)> {
+    let conn = rusqlite::Connection::open(path).expect("open raw");
+    let mut stmt = conn
+        .prepare("SELECT version, name FROM keel_schema_migrations ORDER BY version")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("rows")
+}
+
+#[tokio::test]
+async fn reopening_applies_each_migration_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keel.db");
+    let store = open(&path).await;
+    let t = keel_core::Tracking::new(store.clone());
+    let exp = experiment(&t, "kept").await;
+    drop(t);
+    drop(store);
+    let first = migrations(&path);
+    assert!(!first.is_empty());
+    for _ in 0..3 {
+        let store = open(&path).await;
+        let t = keel_core::Tracking::new(store);
+        assert_eq!(t.get_experiment(&exp).await.expect("kept").name, "kept");
+    }
+    assert_eq!(migrations(&path), first, "no migration ran twice");
+}
+
+#[tokio::test]
+async fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keel.db");
+    drop(open(&path).await);
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open raw");
+        conn.execute(
+            "INSERT INTO keel_schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)",
+            [],
+        )
+        .expect("insert");
+    }
+    let err = SqliteStore::open(&path)
+        .await
+        .expect_err("a newer schema must be refused");
+    assert!(err.message.contains("newer"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn store_uri_opens_the_same_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("via-uri.db");
+    let uri = StoreUri::parse(&format!("sqlite:///{}", path.display())).expect("uri");
+    let store = keel_store::open_tracking_store(&uri).await.expect("open");
+    let t = keel_core::Tracking::new(store);
+    let exp = experiment(&t, "via uri").await;
+    drop(t);
+    let t = keel_core::Tracking::new(open(&path).await);
+    assert_eq!(
+        t.get_experiment(&exp).await.expect("same file").name,
+        "via uri"
+    );
+}
+
+#[tokio::test]
+async fn two_stores_on_one_file_see_each_others_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("shared.db");
+    let a = keel_core::Tracking::new(open(&path).await);
+    let b = keel_core::Tracking::new(open(&path).await);
+    let exp = experiment(&a, "shared").await;
+    let run = crate::conformance::run_in(&b, &exp).await;
+    let tasks: Vec<_> = [a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let id = run.info.run_id.clone();
+            tokio::spawn(async move {
+                for step in 0..20_i64 {
+                    let s = step * 2 + i as i64;
+                    t.log_metric(&id, crate::conformance::point("m", 0.0, s, s))
+                        .await?;
+                }
+                Ok::<(), keel_core::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .expect("task")
+            .expect("writes from both stores succeed");
+    }
+    let history = crate::conformance::full_history(&a, &run.info.run_id, "m").await;
+    assert_eq!(history.len(), 40);
+}

@@ -1,0 +1,181 @@
+"""Starts and stops the server under test (keel or the reference MLflow server) as a child process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: "keel" (default) or "reference" (the Python MLflow server from the test venv).
+TARGET = os.environ.get("E2E_TARGET", "keel").strip().lower() or "keel"
+if TARGET not in ("keel", "reference"):
+    raise RuntimeError(f"E2E_TARGET must be 'keel' or 'reference', got {TARGET!r}")
+
+IS_REFERENCE = TARGET == "reference"
+
+
+def keel_binary() -> Path:
+    return Path(os.environ.get("KEEL_BIN", REPO_ROOT / "target" / "release" / "keel"))
+
+
+def mlflow_cli() -> str:
+    local = Path(sys.executable).parent / "mlflow"
+    if local.exists():
+        return str(local)
+    found = shutil.which("mlflow")
+    if not found:
+        raise RuntimeError("E2E_TARGET=reference needs the `mlflow` CLI next to the Python interpreter")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env() -> dict[str, str]:
+    # Hermetic: a developer's KEEL_* settings (config file, backend URI, ...) must not leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_") or k.startswith("KEEL_LOG_")}
+    # The sandbox has no internet; never let either side try to phone home.
+    env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    env.setdefault("DO_NOT_TRACK", "true")
+    # The reference server otherwise forks a pool of background job workers we never use.
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    return env
+
+
+class ServerProcess:
+    """One server process bound to a free loopback port, persisting into `data_dir`."""
+
+    def __init__(self, data_dir: Path, target: str = TARGET, port: int | None = None):
+        self.target = target
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+        self._log_file = None
+
+    def command(self) -> list[str]:
+        if self.target == "reference":
+            return [
+                mlflow_cli(),
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{self.data_dir}/mlflow.db",
+                "--default-artifact-root",
+                f"{self.data_dir}/artifacts",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ]
+        binary = keel_binary()
+        if not binary.exists():
+            raise RuntimeError(
+                f"keel binary not found at {binary}; run `cargo build --release` "
+                "or set KEEL_BIN (or E2E_TARGET=reference to test the reference server)"
+            )
+        return [
+            str(binary),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
+
+    def start(self, timeout: float | None = None) -> "ServerProcess":
+        if timeout is None:
+            default = 240 if self.target == "reference" else 60
+            timeout = float(os.environ.get("E2E_STARTUP_TIMEOUT", default))
+        cmd = self.command()
+        self._log_file = open(self.log_path, "ab")
+        self._log_file.write(f"$ {' '.join(cmd)}\n".encode())
+        self._log_file.flush()
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.data_dir,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() reaches the workers too
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.target} server exited with code {self.proc.returncode} before becoming "
+                    f"healthy; log tail:\n{self.log_tail()}"
+                )
+            try:
+                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(
+                    f"{self.target} server not healthy within {timeout:.0f}s; log tail:\n{self.log_tail()}"
+                )
+            time.sleep(0.2)
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)  # the group we created with start_new_session
+        except ProcessLookupError:
+            pass
+
+    def stop(self, grace: float = 20.0) -> int | None:
+        """SIGTERM, wait for a clean exit, SIGKILL only if it does not come. Returns the exit code."""
+        if self.proc is None:
+            return None
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self._close_log()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a crash, no chance to flush anything."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGKILL)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "<no log>"
+        return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The one command that runs every test: format and lint gates, Rust tests, release build, and the
+# end-to-end suite (official mlflow client against the release `keel` binary). Runs from any cwd.
+# Extra arguments are passed to pytest, e.g. `scripts/test.sh -k wire`.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --all --check"
+cargo fmt --all --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "cargo build --release"
+cargo build --release
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
+KEEL_BIN="$TARGET_DIR/release/keel"
+if [ ! -x "$KEEL_BIN" ]; then
+    echo "error: release binary not found at $KEEL_BIN" >&2
+    exit 1
+fi
+
+step "python venv for e2e (.venv)"
+VENV="$REPO/.venv"
+REQS="$REPO/e2e/requirements.txt"
+PYTHON="${PYTHON:-python3}"
+if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    echo "creating $VENV"
+    "$PYTHON" -m venv --clear "$VENV"
+fi
+# Skip pip when this exact requirements file was already installed into this exact interpreter.
+STAMP="$VENV/.e2e-requirements.sha256"
+WANT="$( { cat "$REQS"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQS"
+    echo "$WANT" >"$STAMP"
+else
+    echo "requirements already satisfied"
+fi
+
+step "pytest e2e (target: $KEEL_BIN)"
+rc=0
+E2E_TARGET=keel KEEL_BIN="$KEEL_BIN" "$VENV/bin/python" -m pytest "$REPO/e2e" -q "$@" || rc=$?
+if [ "$rc" -eq 5 ]; then
+    echo "error: pytest collected no tests" >&2
+    exit 1
+fi
+if [ "$rc" -ne 0 ]; then
+    echo "error: end-to-end tests failed (pytest exit code $rc)" >&2
+    exit "$rc"
+fi
+echo "all checks passed"
