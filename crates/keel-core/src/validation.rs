@@ -11,7 +11,7 @@ pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
 pub const MAX_TAG_VAL_LENGTH: usize = 8000;
 pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
 pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
-pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 5000;
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 20_000;
 pub const MAX_RUN_NAME_LENGTH: usize = 250;
 pub const MAX_USER_ID_LENGTH: usize = 256;
 pub const MAX_DATASET_NAME_SIZE: usize = 500;
@@ -24,6 +24,13 @@ pub const MAX_INPUT_TAG_VALUE_SIZE: usize = 500;
 pub const MAX_RESULTS_SEARCH_RUNS: i64 = 50_000;
 pub const MAX_RESULTS_SEARCH_EXPERIMENTS: i64 = 50_000;
 pub const MAX_RESULTS_METRIC_HISTORY: i64 = 25_000;
+pub const MAX_ARTIFACT_LOCATION_LENGTH: usize = 2048;
+/// Search size caps: far above real use, and below what the database can compile.
+pub const MAX_FILTER_CLAUSES: usize = 500;
+pub const MAX_ORDER_BY_CLAUSES: usize = 20;
+pub const MAX_FILTER_LIST_ITEMS: usize = 10_000;
+pub const MAX_FILTER_VALUE_LENGTH: usize = 10_000;
+pub const MAX_SEARCH_EXPERIMENT_IDS: usize = 10_000;
 
 /// What kind of name is being checked, for error messages.
 #[derive(Debug, Clone, Copy)]
@@ -120,15 +127,30 @@ pub fn validate_experiment_name(name: &str) -> Result<()> {
 }
 
 pub fn validate_experiment_tag(key: &str, value: &str) -> Result<()> {
-    if key.is_empty() {
-        return Err(Error::invalid("Experiment tag key cannot be empty."));
-    }
+    validate_key(NameKind::Tag, key)?;
     check_length("experiment tag key", key, MAX_EXPERIMENT_TAG_KEY_LENGTH)?;
     check_length(
         &format!("value of experiment tag '{key}'"),
         value,
         MAX_EXPERIMENT_TAG_VAL_LENGTH,
     )
+}
+
+/// Checks a client-supplied experiment artifact location: no `runs:/` URIs (they would point an
+/// experiment into another run), no URL fragments, queries or params, bounded length.
+pub fn validate_artifact_location(location: &str) -> Result<()> {
+    check_length("artifact_location", location, MAX_ARTIFACT_LOCATION_LENGTH)?;
+    if location.starts_with("runs:") {
+        return Err(Error::invalid(format!(
+            "Artifact location cannot be a runs:/ URI. Given: '{location}'"
+        )));
+    }
+    if location.contains(['#', '?', ';']) || location.contains('\0') {
+        return Err(Error::invalid(
+            "'artifact_location' URL can't include fragments or params.",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that `max_results` lies in `1..=max`.
@@ -216,6 +238,31 @@ mod tests {
     fn negative_timestamps_fail() {
         assert!(validate_timestamp("m", 0).is_ok());
         assert!(validate_timestamp("m", -1).is_err());
+    }
+
+    #[test]
+    fn artifact_locations() {
+        assert!(validate_artifact_location("s3://bucket/path").is_ok());
+        assert!(validate_artifact_location("mlflow-artifacts:/5").is_ok());
+        for bad in [
+            "runs:/abc/x",
+            "s3://b/p#frag",
+            "s3://b/p?x=1",
+            "s3://b/p;x",
+            "a\0b",
+        ] {
+            assert!(validate_artifact_location(bad).is_err(), "{bad}");
+        }
+        assert!(validate_artifact_location(&"a".repeat(MAX_ARTIFACT_LOCATION_LENGTH + 1)).is_err());
+    }
+
+    #[test]
+    fn experiment_tags_follow_tag_name_rules() {
+        assert!(validate_experiment_tag("mlflow.note.content", &"x".repeat(20_000)).is_ok());
+        assert!(validate_experiment_tag("k", &"x".repeat(20_001)).is_err());
+        for bad in ["../x", "/abs", "a\\b", "a\0b", ""] {
+            assert!(validate_experiment_tag(bad, "v").is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,6 +39,14 @@ const STRING_OR_LIST_OPS: &[CompareOp] = &[
     CompareOp::NotIn,
 ];
 
+/// Exact-match comparisons, alone or against a list.
+const EQUALITY_OR_LIST_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::In,
+    CompareOp::NotIn,
+];
+
 /// Run attributes a filter may name, as written, and the canonical name each resolves to.
 const RUN_FILTER_ATTRIBUTES: &[(&str, &str)] = &[
     ("artifact_uri", "artifact_uri"),
@@ -72,6 +80,7 @@ const RUN_NUMERIC_ATTRIBUTES: &[&str] = &["start_time", "end_time"];
 
 const EXPERIMENT_FILTER_ATTRIBUTES: &[(&str, &str)] = &[
     ("creation_time", "creation_time"),
+    ("experiment_id", "experiment_id"),
     ("last_update_time", "last_update_time"),
     ("name", "name"),
 ];
@@ -83,8 +92,9 @@ const EXPERIMENT_ORDER_BY_ATTRIBUTES: &[(&str, &str)] = &[
     ("name", "name"),
 ];
 
-const EXPERIMENT_NUMERIC_ATTRIBUTES: &[&str] =
-    &["creation_time", "last_update_time", "experiment_id"];
+/// `experiment_id` is not numeric in filters: IDs are compared as quoted strings, and it is the
+/// one experiment attribute that takes `IN` lists, as in the reference.
+const EXPERIMENT_NUMERIC_ATTRIBUTES: &[&str] = &["creation_time", "last_update_time"];
 
 const DATASET_KEYS: &[&str] = &["context", "digest", "name"];
 
@@ -231,6 +241,7 @@ fn allowed_ops(target: Target, key: &Key) -> &'static [CompareOp] {
             // The reference lets every string attribute through the comparator check and then
             // rejects lists for all but run_id; keep that order so the message matches.
             Target::Runs => STRING_OR_LIST_OPS,
+            Target::Experiments if key.name == "experiment_id" => EQUALITY_OR_LIST_OPS,
             Target::Experiments => STRING_OPS,
         },
     }
@@ -276,6 +287,9 @@ fn resolve_value(
         RawValue::List(items) => match key.kind {
             KeyKind::Dataset => Ok(Literal::List(items)),
             KeyKind::Attribute if target == Target::Runs && key.name == "run_id" => {
+                Ok(Literal::List(items))
+            }
+            KeyKind::Attribute if target == Target::Experiments && key.name == "experiment_id" => {
                 Ok(Literal::List(items))
             }
             KeyKind::Attribute if target == Target::Runs => Err(err(

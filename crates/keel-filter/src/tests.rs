@@ -809,10 +809,24 @@ fn experiment_rejects_run_only_keys() {
         let e = exps_err(k);
         assert!(e.contains("Invalid entity type"), "{k}: {e}");
     }
-    let e = exps_err("experiment_id = '1'");
-    assert!(e.contains("Invalid attribute key 'experiment_id'"), "{e}");
     let e = exps_err("status = 'x'");
     assert!(e.contains("Invalid attribute key 'status'"), "{e}");
+}
+
+#[test]
+fn experiment_ids_compare_by_equality_or_list() {
+    let eq = parse_filter(Target::Experiments, "experiment_id = '12'").expect("parses");
+    assert_eq!(eq[0].key, Key::new(KeyKind::Attribute, "experiment_id"));
+    assert_eq!(eq[0].value, Literal::Str("12".into()));
+    let list = parse_filter(
+        Target::Experiments,
+        "attributes.experiment_id IN ('1', '2')",
+    )
+    .expect("parses");
+    assert_eq!(list[0].op, CompareOp::In);
+    assert_eq!(list[0].value, Literal::List(vec!["1".into(), "2".into()]));
+    assert!(exps_err("experiment_id LIKE '1%'").contains("Invalid comparator 'LIKE'"));
+    assert!(exps_err("experiment_id > '1'").contains("Invalid comparator '>'"));
 }
 
 #[test]

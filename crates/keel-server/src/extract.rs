@@ -31,6 +31,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MlflowReq
                 body_len: 0,
             });
         }
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY_BYTES).await.map_err(|_| {
             Error::invalid(format!(
                 "Request body is too large or could not be read; the limit is {MAX_JSON_BODY_BYTES} bytes."
@@ -43,10 +47,29 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MlflowReq
                 body_len,
             });
         }
+        check_json_content_type(content_type.as_deref())?;
         Ok(Self {
             message: parse_json(&bytes)?,
             body_len,
         })
+    }
+}
+
+/// Bodies must be declared as JSON. Besides matching the reference server, this stops the
+/// "simple" cross-site POSTs a browser sends without a preflight (text/plain, form data).
+fn check_json_content_type(content_type: Option<&str>) -> Result<(), Error> {
+    let Some(content_type) = content_type else {
+        return Err(Error::invalid(
+            "Bad Request. Content-Type header is missing; it must be 'application/json'.",
+        ));
+    };
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Bad Request. Content-Type must be one of ['application/json'], got '{content_type}'."
+        )))
     }
 }
 

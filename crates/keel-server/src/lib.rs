@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod handlers;
 pub mod routes;
 pub mod state;
@@ -20,8 +21,12 @@ use tower_http::trace::TraceLayer;
 pub use state::AppState;
 
 /// The full application: routes plus the middleware every request passes through.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
     routes::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(guard),
+            guard::enforce,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
 }

@@ -59,6 +59,13 @@ pub struct ServerArgs {
     /// Allow binding a non-loopback address although Keel has no authentication configured.
     #[arg(long, env = "KEEL_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS")]
     pub allow_unauthenticated_network_access: bool,
+    /// Host names accepted in the Host header besides localhost and IP addresses
+    /// (comma-separated; `*` accepts any). Guards against DNS rebinding.
+    #[arg(long, env = "KEEL_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Origins allowed to send writes besides same-origin and loopback pages (comma-separated).
+    #[arg(long, env = "KEEL_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 impl ServerArgs {
@@ -75,6 +82,8 @@ impl ServerArgs {
             allow_unauthenticated_network_access: self
                 .allow_unauthenticated_network_access
                 .then_some(true),
+            allowed_hosts: self.allowed_hosts.clone(),
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
         }
     }
 

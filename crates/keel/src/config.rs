@@ -25,6 +25,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub shutdown_grace_seconds: u64,
     pub allow_unauthenticated_network_access: bool,
+    /// Host names (besides localhost and IP addresses) accepted in the `Host` header; `*` = any.
+    pub allowed_hosts: Vec<String>,
+    /// Origins (besides same-origin and loopback pages) allowed to send writes; `*` = any.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// One configuration layer: every field optional. The TOML file has exactly these keys.
@@ -40,6 +44,8 @@ pub struct Overrides {
     pub log_format: Option<String>,
     pub shutdown_grace_seconds: Option<u64>,
     pub allow_unauthenticated_network_access: Option<bool>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 impl Overrides {
@@ -57,6 +63,8 @@ impl Overrides {
             allow_unauthenticated_network_access: other
                 .allow_unauthenticated_network_access
                 .or(self.allow_unauthenticated_network_access),
+            allowed_hosts: other.allowed_hosts.or(self.allowed_hosts),
+            cors_allowed_origins: other.cors_allowed_origins.or(self.cors_allowed_origins),
         }
     }
 }
@@ -103,6 +111,8 @@ impl Config {
             allow_unauthenticated_network_access: layer
                 .allow_unauthenticated_network_access
                 .unwrap_or(false),
+            allowed_hosts: layer.allowed_hosts.unwrap_or_default(),
+            cors_allowed_origins: layer.cors_allowed_origins.unwrap_or_default(),
         };
         config.check()?;
         Ok(config)

@@ -46,7 +46,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "keel server listening"
     );
-    let app = keel_server::app(AppState { tracking });
+    let guard = keel_server::guard::BrowserGuard {
+        allowed_hosts: config.allowed_hosts.clone(),
+        allowed_origins: config.cors_allowed_origins.clone(),
+    };
+    let app = keel_server::app(AppState { tracking }, guard);
     keel_server::serve(
         listener,
         app,

@@ -47,7 +47,10 @@ impl Tracking {
         let now = self.now();
         let experiment_id = crate::names::new_experiment_id(now);
         let artifact_location = match req.artifact_location.filter(|l| !l.is_empty()) {
-            Some(location) => location,
+            Some(location) => {
+                validation::validate_artifact_location(&location)?;
+                location
+            }
             None => self.experiment_artifact_location(&experiment_id),
         };
         let experiment = Experiment {

@@ -38,8 +38,15 @@ impl Tracking {
         let limit = req.max_results.unwrap_or(DEFAULT_SEARCH_RESULTS);
         validation::validate_max_results(limit, validation::MAX_RESULTS_SEARCH_RUNS)?;
         let offset = paging::decode(req.page_token.as_deref())?;
-        let filter = keel_filter::parse_filter(Target::Runs, req.filter.as_deref().unwrap_or(""))?;
+        let filter = parse_filter(Target::Runs, req.filter.as_deref())?;
         let order_by = parse_order_by(Target::Runs, &req.order_by)?;
+        if req.experiment_ids.len() > validation::MAX_SEARCH_EXPERIMENT_IDS {
+            return Err(Error::invalid(format!(
+                "A run search can name at most {} experiment_ids, got {}.",
+                validation::MAX_SEARCH_EXPERIMENT_IDS,
+                req.experiment_ids.len()
+            )));
+        }
         for id in &req.experiment_ids {
             parse_experiment_id(id)?;
         }
@@ -65,8 +72,7 @@ impl Tracking {
         let limit = req.max_results.unwrap_or(DEFAULT_SEARCH_RESULTS);
         validation::validate_max_results(limit, validation::MAX_RESULTS_SEARCH_EXPERIMENTS)?;
         let offset = paging::decode(req.page_token.as_deref())?;
-        let filter =
-            keel_filter::parse_filter(Target::Experiments, req.filter.as_deref().unwrap_or(""))?;
+        let filter = parse_filter(Target::Experiments, req.filter.as_deref())?;
         let order_by = parse_order_by(Target::Experiments, &req.order_by)?;
         let query = ExperimentQuery {
             view: req.view,
@@ -103,9 +109,44 @@ impl Tracking {
 }
 
 fn parse_order_by(target: Target, clauses: &[String]) -> Result<Vec<keel_filter::OrderBy>> {
-    clauses
-        .iter()
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| keel_filter::parse_order_by(target, c).map_err(Error::from))
-        .collect()
+    if clauses.len() > validation::MAX_ORDER_BY_CLAUSES {
+        return Err(Error::invalid(format!(
+            "Invalid order_by: at most {} order_by clauses are supported, got {}.",
+            validation::MAX_ORDER_BY_CLAUSES,
+            clauses.len()
+        )));
+    }
+    Ok(keel_filter::parse_order_by_list(target, clauses)?)
+}
+
+/// Parses a filter and checks it stays within the search size caps.
+fn parse_filter(target: Target, filter: Option<&str>) -> Result<Vec<keel_filter::Comparison>> {
+    let comparisons = keel_filter::parse_filter(target, filter.unwrap_or(""))?;
+    if comparisons.len() > validation::MAX_FILTER_CLAUSES {
+        return Err(Error::invalid(format!(
+            "Invalid filter: at most {} comparisons are supported, got {}.",
+            validation::MAX_FILTER_CLAUSES,
+            comparisons.len()
+        )));
+    }
+    for c in &comparisons {
+        let too_long = |s: &String| s.chars().count() > validation::MAX_FILTER_VALUE_LENGTH;
+        let bad = match &c.value {
+            keel_filter::Literal::Str(s) => too_long(s),
+            keel_filter::Literal::List(items) => {
+                items.len() > validation::MAX_FILTER_LIST_ITEMS || items.iter().any(too_long)
+            }
+            keel_filter::Literal::Num(_) | keel_filter::Literal::Null => false,
+        };
+        if bad {
+            return Err(Error::invalid(format!(
+                "Invalid filter: the value compared with '{}' is too large (at most {} \
+                 characters, or {} list items).",
+                c.key,
+                validation::MAX_FILTER_VALUE_LENGTH,
+                validation::MAX_FILTER_LIST_ITEMS
+            )));
+        }
+    }
+    Ok(comparisons)
 }

@@ -46,8 +46,13 @@ pub async fn update(
     let status = req.message.status()?;
     let m = req.message;
     let run_id = pick_run_id(m.run_id, m.run_uuid)?;
-    let info = s.tracking.update_run(&run_id, status, m.end_time, m.run_name).await?;
-    Ok(Json(UpdateOut { run_info: info.into() }))
+    let info = s
+        .tracking
+        .update_run(&run_id, status, m.end_time, m.run_name)
+        .await?;
+    Ok(Json(UpdateOut {
+        run_info: info.into(),
+    }))
 }
 
 pub async fn delete(
@@ -99,7 +104,9 @@ pub async fn log_param(
     req: MlflowRequest<RunKeyValueIn>,
 ) -> ApiResult<Json<Empty>> {
     let (run_id, key, value) = req.message.into_parts()?;
-    s.tracking.log_param(&run_id, keel_core::Param { key, value }).await?;
+    s.tracking
+        .log_param(&run_id, keel_core::Param { key, value })
+        .await?;
     Ok(empty())
 }
 
@@ -108,7 +115,9 @@ pub async fn set_tag(
     req: MlflowRequest<RunKeyValueIn>,
 ) -> ApiResult<Json<Empty>> {
     let (run_id, key, value) = req.message.into_parts()?;
-    s.tracking.set_tag(&run_id, keel_core::Tag { key, value }).await?;
+    s.tracking
+        .set_tag(&run_id, keel_core::Tag { key, value })
+        .await?;
     Ok(empty())
 }
 

@@ -151,7 +151,13 @@ impl RunIdIn {
 
 /// `run_id`, or the deprecated `run_uuid` when `run_id` is absent or empty.
 pub fn pick_run_id(run_id: Option<String>, run_uuid: Option<String>) -> Result<String> {
-    need("run_id", run_id.filter(|s| !s.is_empty()).or(run_uuid).filter(|s| !s.is_empty()))
+    need(
+        "run_id",
+        run_id
+            .filter(|s| !s.is_empty())
+            .or(run_uuid)
+            .filter(|s| !s.is_empty()),
+    )
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -166,7 +172,10 @@ pub struct UpdateRunIn {
 
 impl UpdateRunIn {
     pub fn status(&self) -> Result<Option<RunStatus>> {
-        self.status.as_ref().map(|s| RunStatus::parse(&s.0)).transpose()
+        self.status
+            .as_ref()
+            .map(|s| RunStatus::parse(&s.0))
+            .transpose()
     }
 }
 
@@ -261,7 +270,11 @@ impl RunKeyValueIn {
     /// The run ID, the key and the value (absent values are empty, as in the reference).
     pub fn into_parts(self) -> Result<(String, String, String)> {
         let run_id = pick_run_id(self.run_id, self.run_uuid)?;
-        Ok((run_id, need("key", self.key)?, self.value.unwrap_or_default()))
+        Ok((
+            run_id,
+            need("key", self.key)?,
+            self.value.unwrap_or_default(),
+        ))
     }
 }
 

@@ -60,7 +60,7 @@ impl TestApp {
             .await
             .expect("default experiment");
         Self {
-            app: keel_server::app(AppState { tracking }),
+            app: keel_server::app(AppState { tracking }, Default::default()),
             _dir: dir,
         }
     }

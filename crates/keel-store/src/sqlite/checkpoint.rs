@@ -29,21 +29,33 @@ impl Checkpointer {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("keel-sqlite-checkpoint".into())
-            .spawn(move || loop {
-                let last = !matches!(stopped.recv_timeout(INTERVAL), Err(RecvTimeoutError::Timeout));
-                // PASSIVE never blocks the writer or readers; frames still in use wait for the
-                // next round. The WAL file restarts from the top once fully checkpointed.
-                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-                    Ok(frames) if frames > RESTART_FRAMES => restart_wanted.store(true, Ordering::Relaxed),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
-                }
-                if last {
-                    break;
+            .spawn(move || {
+                loop {
+                    let last = !matches!(
+                        stopped.recv_timeout(INTERVAL),
+                        Err(RecvTimeoutError::Timeout)
+                    );
+                    // PASSIVE never blocks the writer or readers; frames still in use wait for the
+                    // next round. The WAL file restarts from the top once fully checkpointed.
+                    match conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                    {
+                        Ok(frames) if frames > RESTART_FRAMES => {
+                            restart_wanted.store(true, Ordering::Relaxed)
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+                    }
+                    if last {
+                        break;
+                    }
                 }
             })
             .map_err(|e| Error::internal(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Self { stop: Some(stop), thread: Some(thread) })
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 }
 

@@ -63,7 +63,9 @@ impl SqliteStore {
         let mut writer = open_connection(path)?;
         migrate::apply(&mut writer)?;
         // Checkpoints are the checkpointer's job, off the write path.
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(db_err)?;
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(db_err)?;
         let restart_wal = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let checkpointer =
             checkpoint::Checkpointer::start(open_connection(path)?, restart_wal.clone())?;
@@ -160,6 +162,21 @@ pub(crate) fn db_err(e: rusqlite::Error) -> Error {
         ) {
             return Error::unavailable(format!("database is busy, retry later: {e}"));
         }
+    }
+    // Limits of SQL compilation are reached only by absurd searches: that is bad input.
+    let text = e.to_string();
+    let limits = [
+        "too many SQL variables",
+        "Expression tree is too large",
+        "pattern too complex",
+        "tables in a join",
+        "too many FROM clause terms",
+        "too many terms in",
+    ];
+    if limits.iter().any(|l| text.contains(l)) {
+        return Error::invalid(
+            "The search is too large to evaluate; narrow the filter or order_by.",
+        );
     }
     tracing::error!(error = %e, "sqlite error");
     Error::internal(format!("database error: {e}"))

@@ -41,7 +41,10 @@ impl Writer {
             .name("keel-sqlite-writer".into())
             .spawn(move || run(conn, rx, restart_wanted))
             .map_err(|e| Error::internal(format!("cannot start the SQLite writer thread: {e}")))?;
-        Ok(Self { jobs: Some(tx), thread: Some(thread) })
+        Ok(Self {
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Runs `f` in the next group commit and returns its result once that commit is durable.
@@ -63,9 +66,14 @@ impl Writer {
                 });
             })
         });
-        let jobs = self.jobs.as_ref().ok_or_else(|| Error::unavailable("the store is closing"))?;
-        jobs.send(job).map_err(|_| Error::unavailable("the store writer has stopped"))?;
-        rx.await.map_err(|_| Error::internal("the store writer dropped a request"))?
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| Error::unavailable("the store is closing"))?;
+        jobs.send(job)
+            .map_err(|_| Error::unavailable("the store writer has stopped"))?;
+        rx.await
+            .map_err(|_| Error::internal("the store writer dropped a request"))?
     }
 }
 
@@ -84,7 +92,11 @@ impl Drop for Writer {
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
     let out = f(conn);
-    let end = if out.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    let end = if out.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
     if let Err(e) = conn.execute_batch(end) {
         return Err(db_err(e));
     }
