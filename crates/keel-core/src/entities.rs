@@ -122,20 +122,6 @@ pub struct Metric {
     pub dataset_digest: Option<String>,
 }
 
-impl Metric {
-    /// MLflow's ordering for "the run's value": larger step wins, then later timestamp, then larger value.
-    pub fn supersedes(&self, other: &Metric) -> bool {
-        (self.step, self.timestamp)
-            .cmp(&(other.step, other.timestamp))
-            .then_with(|| {
-                self.value
-                    .partial_cmp(&other.value)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-            == std::cmp::Ordering::Greater
-    }
-}
-
 /// A metric point together with the run it belongs to (bulk history responses).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricWithRunId {
