@@ -3,7 +3,7 @@
 //! Every user value becomes a bound parameter made by [`Sql::bind`], the one place placeholders
 //! are written (`?N` for SQLite; a PostgreSQL dialect would write `$N` there). Keys that live in
 //! other tables (metrics, params, tags, datasets) are tested with correlated `EXISTS` subqueries
-//! that hit those tables' `(run_uuid, key)` primary keys, so nothing is loaded and filtered in
+//! that hit those tables' `(run_key, key)` primary keys, so nothing is loaded and filtered in
 //! memory. Semantics follow MLflow's SQL store (`mlflow/store/tracking/sqlalchemy_store.py`):
 //!
 //! - A comparison on a metric, param or tag, including `!=`, matches only runs that have the key.
@@ -224,7 +224,7 @@ fn experiment_column(name: &str) -> Option<&'static str> {
     })
 }
 
-/// A `(run_uuid, key, value)` table holding a run's `kind` entries.
+/// A `(run_key, key, value)` table holding a run's `kind` entries.
 fn run_kv_table(kind: KeyKind) -> Option<&'static str> {
     match kind {
         KeyKind::Metric => Some("latest_metrics"),
@@ -259,7 +259,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
             let k = sql.text(&c.key.name);
             let cond = metric_condition(sql, c.op, &c.value);
             format!(
-                "EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = runs.run_uuid \
+                "EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_key = runs.run_key \
                  AND m.key = {k} AND {cond})"
             )
         }
@@ -271,7 +271,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
             };
             let k = sql.text(&c.key.name);
             let exists =
-                format!("SELECT 1 FROM {table} e WHERE e.run_uuid = runs.run_uuid AND e.key = {k}");
+                format!("SELECT 1 FROM {table} e WHERE e.run_key = runs.run_key AND e.key = {k}");
             match c.op {
                 CompareOp::IsNull => format!("NOT EXISTS ({exists})"),
                 CompareOp::IsNotNull => format!("EXISTS ({exists})"),
@@ -287,7 +287,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
                 let cond = condition(sql, "t.value", c.op, &c.value);
                 format!(
                     "EXISTS (SELECT 1 FROM run_dataset_input_tags t \
-                     WHERE t.run_uuid = runs.run_uuid AND t.key = {k} AND {cond})"
+                     WHERE t.run_key = runs.run_key AND t.key = {k} AND {cond})"
                 )
             } else {
                 let col = match c.key.name.as_str() {
@@ -299,7 +299,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
                 format!(
                     "EXISTS (SELECT 1 FROM run_dataset_inputs i \
                      JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
-                     WHERE i.run_uuid = runs.run_uuid AND {cond})"
+                     WHERE i.run_key = runs.run_key AND {cond})"
                 )
             }
         }
@@ -338,15 +338,15 @@ pub(crate) fn run_search_sql(
         let alias = format!("o{}", i + 1);
         let k = sql.text(&o.key.name);
         joins.push(format!(
-            "LEFT JOIN {table} {alias} ON {alias}.run_uuid = runs.run_uuid AND {alias}.key = {k}"
+            "LEFT JOIN {table} {alias} ON {alias}.run_key = runs.run_key AND {alias}.key = {k}"
         ));
         if o.key.kind == KeyKind::Metric {
             order_terms.push(format!(
-                "CASE WHEN {alias}.run_uuid IS NULL THEN 2 WHEN {alias}.is_nan = 1 THEN 1 ELSE 0 END"
+                "CASE WHEN {alias}.run_key IS NULL THEN 2 WHEN {alias}.is_nan = 1 THEN 1 ELSE 0 END"
             ));
         } else {
             order_terms.push(format!(
-                "CASE WHEN {alias}.run_uuid IS NULL THEN 1 ELSE 0 END"
+                "CASE WHEN {alias}.run_key IS NULL THEN 1 ELSE 0 END"
             ));
         }
         order_terms.push(format!("{alias}.value {dir}"));
@@ -481,30 +481,30 @@ mod tests {
              INSERT INTO experiment_tags VALUES (1, 'team', 'Core'), (3, 'team', 'core'),
                (4, 'owner', 'x');
              INSERT INTO runs VALUES
-               ('r1', 1, 'Train-A', 'ann', 'FINISHED', 1000, 2000, 'file:/a/r1', 'active', NULL),
-               ('r2', 1, 'train-b', 'bob', 'FAILED',   3000, NULL, 'file:/a/r2', 'active', NULL),
-               ('r3', 1, 'eval_c',  'ann', 'RUNNING',  2000, 2500, 'file:/a/r3', 'active', NULL),
-               ('r4', 1, 'TRAIN%d', 'cy',  'FINISHED', 2000, 2600, 'file:/a/r4', 'active', NULL),
-               ('r5', 1, 'gone',    'ann', 'KILLED',   4000, 4100, 'file:/a/r5', 'deleted', 5000),
-               ('r6', 2, 'other',   'ann', 'FINISHED', 5000, 5100, 'file:/b/r6', 'active', NULL);
+               (1, 'r1', 1, 'Train-A', 'ann', 'FINISHED', 1000, 2000, 'file:/a/r1', 'active', NULL),
+               (2, 'r2', 1, 'train-b', 'bob', 'FAILED',   3000, NULL, 'file:/a/r2', 'active', NULL),
+               (3, 'r3', 1, 'eval_c',  'ann', 'RUNNING',  2000, 2500, 'file:/a/r3', 'active', NULL),
+               (4, 'r4', 1, 'TRAIN%d', 'cy',  'FINISHED', 2000, 2600, 'file:/a/r4', 'active', NULL),
+               (5, 'r5', 1, 'gone',    'ann', 'KILLED',   4000, 4100, 'file:/a/r5', 'deleted', 5000),
+               (6, 'r6', 2, 'other',   'ann', 'FINISHED', 5000, 5100, 'file:/b/r6', 'active', NULL);
              INSERT INTO latest_metrics VALUES
-               ('r1', 'acc', 0, 0, 0.9, 0), ('r2', 'acc', 0, 0, 0.5, 0),
-               ('r3', 'acc', 0, 0, 0, 1),   ('r6', 'acc', 0, 0, 0.99, 0),
-               ('r1', 'f1 score', 0, 0, 0.1, 0);
+               (1, 'acc', 0, 0, 0.9, 0), (2, 'acc', 0, 0, 0.5, 0),
+               (3, 'acc', 0, 0, 0, 1),   (6, 'acc', 0, 0, 0.99, 0),
+               (1, 'f1 score', 0, 0, 0.1, 0);
              INSERT INTO params VALUES
-               ('r1', 'lr', '0.1'), ('r2', 'lr', '0.01'), ('r3', 'lr', 'Big'),
-               ('r1', 'model', 'CNN'), ('r2', 'model', 'cnn-v2'), ('r4', 'model', 'rnn');
+               (1, 'lr', '0.1'), (2, 'lr', '0.01'), (3, 'lr', 'Big'),
+               (1, 'model', 'CNN'), (2, 'model', 'cnn-v2'), (4, 'model', 'rnn');
              INSERT INTO tags VALUES
-               ('r1', 'env', 'prod'), ('r2', 'env', 'dev'), ('r3', 'env', 'Prod'),
-               ('r1', 'mlflow.runName', 'Train-A');
+               (1, 'env', 'prod'), (2, 'env', 'dev'), (3, 'env', 'Prod'),
+               (1, 'mlflow.runName', 'Train-A');
              INSERT INTO datasets VALUES
                ('d1', 1, 'mnist', 'abc123', 'local', 's', NULL, NULL),
                ('d2', 1, 'cifar', 'def456', 'local', 's', NULL, NULL);
-             INSERT INTO run_dataset_inputs VALUES ('r1', 'd1'), ('r2', 'd1'), ('r2', 'd2');
+             INSERT INTO run_dataset_inputs VALUES (1, 'd1'), (2, 'd1'), (2, 'd2');
              INSERT INTO run_dataset_input_tags VALUES
-               ('r1', 'd1', 'mlflow.data.context', 'train'),
-               ('r2', 'd1', 'mlflow.data.context', 'eval'),
-               ('r2', 'd2', 'mlflow.data.context', 'train');",
+               (1, 'd1', 'mlflow.data.context', 'train'),
+               (2, 'd1', 'mlflow.data.context', 'eval'),
+               (2, 'd2', 'mlflow.data.context', 'train');",
         )
         .expect("fixture");
         conn
@@ -988,11 +988,11 @@ mod tests {
         );
         assert!(!plan.contains("SCAN m"), "{plan}");
         assert!(
-            plan.contains("SEARCH e USING PRIMARY KEY (run_uuid=? AND key=?)"),
+            plan.contains("SEARCH e USING PRIMARY KEY (run_key=? AND key=?)"),
             "{plan}"
         );
         assert!(
-            plan.contains("SEARCH m USING PRIMARY KEY (run_uuid=? AND key=?)"),
+            plan.contains("SEARCH m USING PRIMARY KEY (run_key=? AND key=?)"),
             "{plan}"
         );
     }

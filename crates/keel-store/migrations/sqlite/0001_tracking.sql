@@ -1,5 +1,7 @@
 -- Keel tracking schema, version 1 (SQLite).
 -- Timestamps are milliseconds since the Unix epoch. IDs are created by the domain layer.
+-- Rows that belong to a run reference it by `run_key`, a small integer surrogate of the run's
+-- 32-character ID: metric, param and tag B-trees compare integers and stay compact.
 
 CREATE TABLE experiments (
     experiment_id     INTEGER PRIMARY KEY,
@@ -20,7 +22,8 @@ CREATE TABLE experiment_tags (
 ) WITHOUT ROWID;
 
 CREATE TABLE runs (
-    run_uuid        TEXT    NOT NULL PRIMARY KEY,
+    run_key         INTEGER PRIMARY KEY,
+    run_uuid        TEXT    NOT NULL UNIQUE,
     experiment_id   INTEGER NOT NULL REFERENCES experiments (experiment_id) ON DELETE CASCADE,
     name            TEXT    NOT NULL,
     user_id         TEXT    NOT NULL,
@@ -34,18 +37,18 @@ CREATE TABLE runs (
 CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time DESC, run_uuid);
 
 CREATE TABLE params (
-    run_uuid TEXT NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key  INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     key      TEXT NOT NULL,
     value    TEXT NOT NULL,
-    PRIMARY KEY (run_uuid, key)
+    PRIMARY KEY (run_key, key)
 ) WITHOUT ROWID;
 CREATE INDEX params_by_key ON params (key, value);
 
 CREATE TABLE tags (
-    run_uuid TEXT NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key  INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     key      TEXT NOT NULL,
     value    TEXT NOT NULL,
-    PRIMARY KEY (run_uuid, key)
+    PRIMARY KEY (run_key, key)
 ) WITHOUT ROWID;
 CREATE INDEX tags_by_key ON tags (key, value);
 
@@ -53,7 +56,7 @@ CREATE INDEX tags_by_key ON tags (key, value);
 -- Clustered by (run, key, timestamp, step) so a history read is one ordered range scan.
 -- NaN cannot be stored in a SQLite REAL, so NaN points have value 0 and is_nan = 1.
 CREATE TABLE metrics (
-    run_uuid       TEXT    NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key        INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     key            TEXT    NOT NULL,
     step           INTEGER NOT NULL,
     timestamp      INTEGER NOT NULL,
@@ -62,18 +65,18 @@ CREATE TABLE metrics (
     model_id       TEXT,
     dataset_name   TEXT,
     dataset_digest TEXT,
-    PRIMARY KEY (run_uuid, key, timestamp, step, value, is_nan)
+    PRIMARY KEY (run_key, key, timestamp, step, value, is_nan)
 ) WITHOUT ROWID;
 
 -- The value a run shows for each metric key: the point with the largest (step, timestamp, value).
 CREATE TABLE latest_metrics (
-    run_uuid  TEXT    NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key   INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     key       TEXT    NOT NULL,
     step      INTEGER NOT NULL,
     timestamp INTEGER NOT NULL,
     value     REAL    NOT NULL,
     is_nan    INTEGER NOT NULL,
-    PRIMARY KEY (run_uuid, key)
+    PRIMARY KEY (run_key, key)
 ) WITHOUT ROWID;
 CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value);
 
@@ -91,31 +94,31 @@ CREATE TABLE datasets (
 
 -- A dataset used as an input of a run, with the input's tags (e.g. mlflow.data.context).
 CREATE TABLE run_dataset_inputs (
-    run_uuid     TEXT NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key      INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     dataset_uuid TEXT NOT NULL REFERENCES datasets (dataset_uuid) ON DELETE CASCADE,
-    PRIMARY KEY (run_uuid, dataset_uuid)
+    PRIMARY KEY (run_key, dataset_uuid)
 ) WITHOUT ROWID;
 CREATE INDEX run_dataset_inputs_by_dataset ON run_dataset_inputs (dataset_uuid);
 
 CREATE TABLE run_dataset_input_tags (
-    run_uuid     TEXT NOT NULL,
+    run_key      INTEGER NOT NULL,
     dataset_uuid TEXT NOT NULL,
     key          TEXT NOT NULL,
     value        TEXT NOT NULL,
-    PRIMARY KEY (run_uuid, dataset_uuid, key),
-    FOREIGN KEY (run_uuid, dataset_uuid) REFERENCES run_dataset_inputs (run_uuid, dataset_uuid) ON DELETE CASCADE
+    PRIMARY KEY (run_key, dataset_uuid, key),
+    FOREIGN KEY (run_key, dataset_uuid) REFERENCES run_dataset_inputs (run_key, dataset_uuid) ON DELETE CASCADE
 ) WITHOUT ROWID;
 
 -- MLflow 3 logged models used by (inputs) or produced by (outputs) a run.
 CREATE TABLE run_model_inputs (
-    run_uuid TEXT NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key  INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     model_id TEXT NOT NULL,
-    PRIMARY KEY (run_uuid, model_id)
+    PRIMARY KEY (run_key, model_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE run_model_outputs (
-    run_uuid TEXT    NOT NULL REFERENCES runs (run_uuid) ON DELETE CASCADE,
+    run_key  INTEGER NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     model_id TEXT    NOT NULL,
     step     INTEGER NOT NULL,
-    PRIMARY KEY (run_uuid, model_id)
+    PRIMARY KEY (run_key, model_id)
 ) WITHOUT ROWID;

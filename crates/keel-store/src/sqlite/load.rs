@@ -68,7 +68,8 @@ pub(crate) fn runs(conn: &Connection, ids: &[String]) -> Result<Vec<Run>> {
     }
     for_each_row(
         conn,
-        "SELECT run_uuid, key, value FROM params WHERE run_uuid IN rarray(?1) ORDER BY run_uuid, key",
+        "SELECT r.run_uuid, c.key, c.value FROM runs r JOIN params c ON c.run_key = r.run_key \
+         WHERE r.run_uuid IN rarray(?1) ORDER BY c.run_key, c.key",
         id_param(),
         |r| {
             Ok((
@@ -83,7 +84,8 @@ pub(crate) fn runs(conn: &Connection, ids: &[String]) -> Result<Vec<Run>> {
     )?;
     for_each_row(
         conn,
-        "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN rarray(?1) ORDER BY run_uuid, key",
+        "SELECT r.run_uuid, c.key, c.value FROM runs r JOIN tags c ON c.run_key = r.run_key \
+         WHERE r.run_uuid IN rarray(?1) ORDER BY c.run_key, c.key",
         id_param(),
         |r| {
             Ok((
@@ -98,8 +100,9 @@ pub(crate) fn runs(conn: &Connection, ids: &[String]) -> Result<Vec<Run>> {
     )?;
     for_each_row(
         conn,
-        "SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics \
-         WHERE run_uuid IN rarray(?1) ORDER BY run_uuid, key",
+        "SELECT r.run_uuid, c.key, c.value, c.is_nan, c.timestamp, c.step FROM runs r \
+         JOIN latest_metrics c ON c.run_key = r.run_key WHERE r.run_uuid IN rarray(?1) \
+         ORDER BY c.run_key, c.key",
         id_param(),
         |r| {
             let metric = Metric {
@@ -118,8 +121,8 @@ pub(crate) fn runs(conn: &Connection, ids: &[String]) -> Result<Vec<Run>> {
     load_dataset_inputs(conn, id_param(), &mut by_id)?;
     for_each_row(
         conn,
-        "SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN rarray(?1) \
-         ORDER BY run_uuid, model_id",
+        "SELECT r.run_uuid, c.model_id FROM runs r JOIN run_model_inputs c ON c.run_key = r.run_key \
+         WHERE r.run_uuid IN rarray(?1) ORDER BY c.run_key, c.model_id",
         id_param(),
         |r| {
             Ok((
@@ -133,8 +136,9 @@ pub(crate) fn runs(conn: &Connection, ids: &[String]) -> Result<Vec<Run>> {
     )?;
     for_each_row(
         conn,
-        "SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN rarray(?1) \
-         ORDER BY run_uuid, step, model_id",
+        "SELECT r.run_uuid, c.model_id, c.step FROM runs r \
+         JOIN run_model_outputs c ON c.run_key = r.run_key WHERE r.run_uuid IN rarray(?1) \
+         ORDER BY c.run_key, c.step, c.model_id",
         id_param(),
         |r| {
             Ok((
@@ -159,9 +163,10 @@ fn load_dataset_inputs(
     let mut order: Vec<(String, String)> = Vec::new();
     for_each_row(
         conn,
-        "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, \
+        "SELECT r.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, \
          d.profile FROM run_dataset_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
-         WHERE i.run_uuid IN rarray(?1) ORDER BY i.run_uuid, d.name, d.digest",
+         JOIN runs r ON r.run_key = i.run_key \
+         WHERE r.run_uuid IN rarray(?1) ORDER BY i.run_key, d.name, d.digest",
         id_param.clone(),
         |r| {
             let dataset = Dataset {
@@ -187,8 +192,9 @@ fn load_dataset_inputs(
     )?;
     for_each_row(
         conn,
-        "SELECT run_uuid, dataset_uuid, key, value FROM run_dataset_input_tags \
-         WHERE run_uuid IN rarray(?1) ORDER BY run_uuid, dataset_uuid, key",
+        "SELECT r.run_uuid, c.dataset_uuid, c.key, c.value FROM runs r \
+         JOIN run_dataset_input_tags c ON c.run_key = r.run_key WHERE r.run_uuid IN rarray(?1) \
+         ORDER BY c.run_key, c.dataset_uuid, c.key",
         id_param,
         |r| {
             let key = (r.get::<_, String>(0)?, r.get::<_, String>(1)?);

@@ -31,30 +31,35 @@ pub(crate) fn insert(conn: &Connection, run: &Run) -> Result<()> {
         ])
     })
     .map_err(db_err)?;
-    upsert_tags(conn, &i.run_id, &run.data.tags)?;
+    let run_key = conn.last_insert_rowid();
+    upsert_tags(conn, run_key, &run.data.tags)?;
     for p in &run.data.params {
-        insert_param(conn, &i.run_id, p)?;
+        insert_param(conn, run_key, p)?;
     }
     Ok(())
 }
 
-/// Fails with RESOURCE_DOES_NOT_EXIST or INVALID_PARAMETER_VALUE unless the run is active.
-fn require_active(conn: &Connection, run_id: &str) -> Result<()> {
-    let stage: Option<String> = conn
-        .prepare_cached("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1")
-        .and_then(|mut s| s.query_row([run_id], |r| r.get(0)).optional())
+/// The run's `run_key`; fails with RESOURCE_DOES_NOT_EXIST or INVALID_PARAMETER_VALUE unless
+/// the run is active.
+fn require_active(conn: &Connection, run_id: &str) -> Result<i64> {
+    let found: Option<(i64, String)> = conn
+        .prepare_cached("SELECT run_key, lifecycle_stage FROM runs WHERE run_uuid = ?1")
+        .and_then(|mut s| {
+            s.query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(db_err)?;
-    match stage.as_deref() {
+    match found {
         None => Err(Error::not_found(format!("Run with id={run_id} not found"))),
-        Some("active") => Ok(()),
-        Some(other) => Err(Error::invalid(format!(
+        Some((run_key, stage)) if stage == "active" => Ok(run_key),
+        Some((_, other)) => Err(Error::invalid(format!(
             "The run {run_id} must be in the 'active' state. Current state is {other}."
         ))),
     }
 }
 
 pub(crate) fn update(conn: &Connection, u: &RunUpdate) -> Result<RunInfo> {
-    require_active(conn, &u.run_id)?;
+    let run_key = require_active(conn, &u.run_id)?;
     conn.prepare_cached(
         "UPDATE runs SET status = COALESCE(?1, status), end_time = COALESCE(?2, end_time), \
          name = COALESCE(?3, name) WHERE run_uuid = ?4",
@@ -69,7 +74,7 @@ pub(crate) fn update(conn: &Connection, u: &RunUpdate) -> Result<RunInfo> {
     })
     .map_err(db_err)?;
     if let Some(name) = &u.run_name {
-        upsert_tags(conn, &u.run_id, &[Tag::new(RUN_NAME_TAG, name.clone())])?;
+        upsert_tags(conn, run_key, &[Tag::new(RUN_NAME_TAG, name.clone())])?;
     }
     load::run_info(conn, &u.run_id)?
         .ok_or_else(|| Error::not_found(format!("Run with id={} not found", u.run_id)))
@@ -89,12 +94,16 @@ pub(crate) fn set_lifecycle(
     Ok(())
 }
 
+/// Every check that can reject the batch runs before the first write, so a rejected batch
+/// leaves the transaction untouched (see `writer.rs`).
 pub(crate) fn log_batch(conn: &Connection, b: &LogBatch) -> Result<()> {
-    require_active(conn, &b.run_id)?;
+    let run_key = require_active(conn, &b.run_id)?;
     let mut conflicts = Vec::new();
     for p in &b.params {
-        if let Some(old) = insert_param(conn, &b.run_id, p)? {
-            conflicts.push((p.key.as_str(), old, p.value.as_str()));
+        if let Some(old) = logged_param(conn, run_key, &p.key)? {
+            if old != p.value {
+                conflicts.push((p.key.as_str(), old, p.value.as_str()));
+            }
         }
     }
     if let [conflict] = conflicts.as_slice() {
@@ -122,55 +131,57 @@ pub(crate) fn log_batch(conn: &Connection, b: &LogBatch) -> Result<()> {
             b.run_id
         )));
     }
-    upsert_tags(conn, &b.run_id, &b.tags)?;
+    for p in &b.params {
+        insert_param(conn, run_key, p)?;
+    }
+    upsert_tags(conn, run_key, &b.tags)?;
     if let Some(name) = &b.run_name {
         conn.prepare_cached("UPDATE runs SET name = ?1 WHERE run_uuid = ?2")
             .and_then(|mut s| s.execute(params![name, b.run_id]))
             .map_err(db_err)?;
     }
-    insert_metrics(conn, &b.run_id, &b.metrics)
+    insert_metrics(conn, run_key, &b.metrics)
 }
 
-/// Inserts a param; returns the existing value when the key already holds a different one.
-fn insert_param(conn: &Connection, run_id: &str, p: &Param) -> Result<Option<String>> {
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (run_uuid, key) DO NOTHING",
-        )
-        .and_then(|mut s| s.execute(params![run_id, p.key, p.value]))
-        .map_err(db_err)?;
-    if inserted == 1 {
-        return Ok(None);
-    }
-    let old: String = conn
-        .prepare_cached("SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2")
-        .and_then(|mut s| s.query_row(params![run_id, p.key], |r| r.get(0)))
-        .map_err(db_err)?;
-    Ok((old != p.value).then_some(old))
+/// The value already logged for a param key, if any.
+fn logged_param(conn: &Connection, run_key: i64, key: &str) -> Result<Option<String>> {
+    conn.prepare_cached("SELECT value FROM params WHERE run_key = ?1 AND key = ?2")
+        .and_then(|mut s| s.query_row(params![run_key, key], |r| r.get(0)).optional())
+        .map_err(db_err)
 }
 
-fn upsert_tags(conn: &Connection, run_id: &str, tags: &[Tag]) -> Result<()> {
+/// Inserts a param; an existing value for the key is kept (callers check for conflicts first).
+fn insert_param(conn: &Connection, run_key: i64, p: &Param) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO params (run_key, key, value) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (run_key, key) DO NOTHING",
+    )
+    .and_then(|mut s| s.execute(params![run_key, p.key, p.value]))
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn upsert_tags(conn: &Connection, run_key: i64, tags: &[Tag]) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO tags (run_key, key, value) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (run_key, key) DO UPDATE SET value = excluded.value",
         )
         .map_err(db_err)?;
     for t in tags {
-        stmt.execute(params![run_id, t.key, t.value])
+        stmt.execute(params![run_key, t.key, t.value])
             .map_err(db_err)?;
     }
     Ok(())
 }
 
-fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result<()> {
+fn insert_metrics(conn: &Connection, run_key: i64, metrics: &[Metric]) -> Result<()> {
     if metrics.is_empty() {
         return Ok(());
     }
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan, model_id, \
+            "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan, model_id, \
              dataset_name, dataset_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT DO NOTHING",
         )
@@ -181,7 +192,7 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result
         let (value, is_nan) = metric_value_to_db(m.value);
         insert
             .execute(params![
-                run_id,
+                run_key,
                 m.key,
                 m.step,
                 m.timestamp,
@@ -200,9 +211,9 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result
     }
     let mut latest = conn
         .prepare_cached(
-            "INSERT INTO latest_metrics (run_uuid, key, step, timestamp, value, is_nan) \
+            "INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, \
+             ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, \
              timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan \
              WHERE (excluded.step, excluded.timestamp, excluded.value) > \
                    (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
@@ -211,7 +222,7 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result
     for m in newest {
         let (value, is_nan) = metric_value_to_db(m.value);
         latest
-            .execute(params![run_id, m.key, m.step, m.timestamp, value, is_nan])
+            .execute(params![run_key, m.key, m.step, m.timestamp, value, is_nan])
             .map_err(db_err)?;
     }
     Ok(())
@@ -233,18 +244,18 @@ fn supersedes_stored(a: &Metric, b: &Metric) -> bool {
 }
 
 pub(crate) fn delete_tag(conn: &Connection, run_id: &str, key: &str) -> Result<bool> {
-    require_active(conn, run_id)?;
+    let run_key = require_active(conn, run_id)?;
     let n = conn
         .execute(
-            "DELETE FROM tags WHERE run_uuid = ?1 AND key = ?2",
-            params![run_id, key],
+            "DELETE FROM tags WHERE run_key = ?1 AND key = ?2",
+            params![run_key, key],
         )
         .map_err(db_err)?;
     Ok(n > 0)
 }
 
 pub(crate) fn log_inputs(conn: &Connection, inputs: &LogInputs) -> Result<()> {
-    require_active(conn, &inputs.run_id)?;
+    let run_key = require_active(conn, &inputs.run_id)?;
     let experiment_id: i64 = conn
         .query_row(
             "SELECT experiment_id FROM runs WHERE run_uuid = ?1",
@@ -279,46 +290,46 @@ pub(crate) fn log_inputs(conn: &Connection, inputs: &LogInputs) -> Result<()> {
             .and_then(|mut s| s.query_row(params![experiment_id, d.name, d.digest], |r| r.get(0)))
             .map_err(db_err)?;
         conn.prepare_cached(
-            "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid) VALUES (?1, ?2) \
+            "INSERT INTO run_dataset_inputs (run_key, dataset_uuid) VALUES (?1, ?2) \
              ON CONFLICT DO NOTHING",
         )
-        .and_then(|mut s| s.execute(params![inputs.run_id, dataset_uuid]))
+        .and_then(|mut s| s.execute(params![run_key, dataset_uuid]))
         .map_err(db_err)?;
         let mut tag_stmt = conn
             .prepare_cached(
-                "INSERT INTO run_dataset_input_tags (run_uuid, dataset_uuid, key, value) \
+                "INSERT INTO run_dataset_input_tags (run_key, dataset_uuid, key, value) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET value = excluded.value",
             )
             .map_err(db_err)?;
         for tag in &new.input.tags {
             tag_stmt
-                .execute(params![inputs.run_id, dataset_uuid, tag.key, tag.value])
+                .execute(params![run_key, dataset_uuid, tag.key, tag.value])
                 .map_err(db_err)?;
         }
     }
     let mut model_stmt = conn
         .prepare_cached(
-            "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            "INSERT INTO run_model_inputs (run_key, model_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         )
         .map_err(db_err)?;
     for m in &inputs.models {
         model_stmt
-            .execute(params![inputs.run_id, m.model_id])
+            .execute(params![run_key, m.model_id])
             .map_err(db_err)?;
     }
     Ok(())
 }
 
 pub(crate) fn log_outputs(conn: &Connection, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-    require_active(conn, run_id)?;
+    let run_key = require_active(conn, run_id)?;
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
+            "INSERT INTO run_model_outputs (run_key, model_id, step) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (run_key, model_id) DO UPDATE SET step = excluded.step",
         )
         .map_err(db_err)?;
     for m in models {
-        stmt.execute(params![run_id, m.model_id, m.step])
+        stmt.execute(params![run_key, m.model_id, m.step])
             .map_err(db_err)?;
     }
     Ok(())
@@ -350,7 +361,7 @@ pub(crate) fn history(
 ) -> Result<Vec<Metric>> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = ?1 AND key = ?2 \
+            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = ?1) AND key = ?2 \
              ORDER BY timestamp, step, value LIMIT ?3 OFFSET ?4"
         ))
         .map_err(db_err)?;
@@ -369,7 +380,7 @@ pub(crate) fn history_range(
 ) -> Result<Vec<Metric>> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = ?1 AND key = ?2 \
+            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = ?1) AND key = ?2 \
              AND step >= ?3 AND step <= ?4 ORDER BY step, timestamp, value"
         ))
         .map_err(db_err)?;
@@ -399,7 +410,7 @@ pub(crate) fn search_datasets(
         .prepare_cached(
             "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value \
              FROM datasets d JOIN run_dataset_inputs i ON i.dataset_uuid = d.dataset_uuid \
-             LEFT JOIN run_dataset_input_tags t ON t.run_uuid = i.run_uuid \
+             LEFT JOIN run_dataset_input_tags t ON t.run_key = i.run_key \
                  AND t.dataset_uuid = i.dataset_uuid AND t.key = 'mlflow.data.context' \
              WHERE d.experiment_id IN rarray(?1) \
              ORDER BY d.experiment_id, d.name, d.digest LIMIT 1000",

@@ -1,10 +1,15 @@
 //! The single writer: a dedicated thread that commits queued write jobs in groups.
 //!
 //! SQLite has one writer at a time and a commit costs far more than a small write, so the writer
-//! drains every job waiting in its queue into one transaction. Each job runs inside its own
-//! SAVEPOINT: a job that fails is rolled back alone and the others still commit. A job's caller
-//! gets its result only after the COMMIT that contains it, so an acknowledged write is durable
-//! (in the WAL file) before the client hears about it.
+//! drains every job waiting in its queue into one transaction. A job's caller gets its result
+//! only after the COMMIT that contains it, so an acknowledged write is durable (in the WAL file)
+//! before the client hears about it.
+//!
+//! Store write functions do every check that can reject a request before their first write, so
+//! a rejected job leaves the transaction as it found it and the other jobs still commit. (This
+//! is much cheaper than a SAVEPOINT per job, which copies every page a job touches.) If a job
+//! fails after changing rows anyway — a database error mid-write — the whole group is rolled
+//! back and every caller in it is told to retry: nothing partial is ever committed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,9 +26,17 @@ const MAX_JOBS_PER_COMMIT: usize = 256;
 
 /// Called after the commit (with `None`) or after the commit failed (with its error).
 type Completion = Box<dyn FnOnce(Option<Error>) + Send>;
-/// A write to run on the writer connection inside a savepoint; given `None`, it does not run and
-/// its completion reports the error it is then handed.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+/// A write to run on the writer connection; given `None`, it does not run and its completion
+/// reports the error it is then handed. Also says whether it left partial changes behind.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (Completion, Outcome) + Send>;
+
+/// Whether a job left the transaction clean (committed work or no change at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Clean,
+    /// The job failed after changing rows: the transaction must be rolled back.
+    Partial,
+}
 
 /// Handle to the writer thread. Dropping it lets the thread finish queued jobs and exit.
 #[derive(Debug)]
@@ -55,16 +68,20 @@ impl Writer {
     {
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |conn| {
-            let out = match conn {
-                Some(conn) => in_savepoint(conn, f),
-                None => Err(Error::unavailable("the write transaction could not start")),
+            let (out, outcome) = match conn {
+                Some(conn) => run_job(conn, f),
+                None => (
+                    Err(Error::unavailable("the write transaction could not start")),
+                    Outcome::Clean,
+                ),
             };
-            Box::new(move |commit_error| {
+            let completion: Completion = Box::new(move |commit_error| {
                 let _ = tx.send(match commit_error {
                     None => out,
                     Some(e) => Err(e),
                 });
-            })
+            });
+            (completion, outcome)
         });
         let jobs = self
             .jobs
@@ -88,19 +105,16 @@ impl Drop for Writer {
     }
 }
 
-/// Runs `f` between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint when it fails.
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
+/// Runs `f`, noting whether it failed after changing rows.
+fn run_job<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> (Result<T>, Outcome) {
+    let before = conn.total_changes();
     let out = f(conn);
-    let end = if out.is_ok() {
-        "RELEASE job"
+    let outcome = if out.is_err() && conn.total_changes() != before {
+        Outcome::Partial
     } else {
-        "ROLLBACK TO job; RELEASE job"
+        Outcome::Clean
     };
-    if let Err(e) = conn.execute_batch(end) {
-        return Err(db_err(e));
-    }
-    out
+    (out, outcome)
 }
 
 fn run(conn: Connection, jobs: mpsc::Receiver<Job>, restart_wanted: Arc<AtomicBool>) {
@@ -130,10 +144,14 @@ fn commit_group(conn: &Connection, batch: Vec<Job>) {
         return fail_all(pending, db_err(e));
     }
     while let Some(job) = pending.next() {
-        completions.push(job(Some(conn)));
-        if conn.is_autocommit() {
-            // A failure made SQLite roll the whole transaction back: everything in it is lost.
-            let err = Error::unavailable("the database rolled back a transaction; retry");
+        let (completion, outcome) = job(Some(conn));
+        completions.push(completion);
+        if outcome == Outcome::Partial || conn.is_autocommit() {
+            // Undo everything in this group (SQLite may already have): nothing partial commits.
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            let err = Error::unavailable("a write in the same transaction failed; retry");
             for completion in completions.drain(..) {
                 completion(Some(err.clone()));
             }
@@ -154,6 +172,7 @@ fn commit_group(conn: &Connection, batch: Vec<Job>) {
 /// Completes every job without running it.
 fn fail_all(jobs: impl Iterator<Item = Job>, err: Error) {
     for job in jobs {
-        job(None)(Some(err.clone()));
+        let (completion, _) = job(None);
+        completion(Some(err.clone()));
     }
 }
