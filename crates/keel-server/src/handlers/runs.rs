@@ -92,9 +92,9 @@ pub async fn search(
 
 pub async fn log_metric(
     State(s): State<AppState>,
-    req: MlflowRequest<LogMetricIn>,
+    req: MlflowRequest<MetricIn>,
 ) -> ApiResult<Json<Empty>> {
-    let (run_id, metric) = req.message.into_domain()?;
+    let (run_id, metric) = req.message.into_run_and_metric()?;
     s.tracking.log_metric(&run_id, metric).await?;
     Ok(empty())
 }

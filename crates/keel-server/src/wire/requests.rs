@@ -179,8 +179,12 @@ impl UpdateRunIn {
     }
 }
 
+/// A metric point: an item of `runs/log-batch`, or the whole body of `runs/log-metric` (which
+/// also names the run).
 #[derive(Debug, Deserialize, Default)]
 pub struct MetricIn {
+    pub run_id: Option<String>,
+    pub run_uuid: Option<String>,
     pub key: Option<String>,
     #[serde(default, deserialize_with = "opt_f64")]
     pub value: Option<f64>,
@@ -205,38 +209,11 @@ impl MetricIn {
             dataset_digest: self.dataset_digest,
         })
     }
-}
 
-#[derive(Debug, Deserialize, Default)]
-pub struct LogMetricIn {
-    pub run_id: Option<String>,
-    pub run_uuid: Option<String>,
-    pub key: Option<String>,
-    #[serde(default, deserialize_with = "opt_f64")]
-    pub value: Option<f64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub timestamp: Option<i64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub step: Option<i64>,
-    pub model_id: Option<String>,
-    pub dataset_name: Option<String>,
-    pub dataset_digest: Option<String>,
-}
-
-impl LogMetricIn {
-    /// The run ID and the metric.
-    pub fn into_domain(self) -> Result<(String, LogMetric)> {
-        let run_id = pick_run_id(self.run_id, self.run_uuid)?;
-        let metric = MetricIn {
-            key: self.key,
-            value: self.value,
-            timestamp: self.timestamp,
-            step: self.step,
-            model_id: self.model_id,
-            dataset_name: self.dataset_name,
-            dataset_digest: self.dataset_digest,
-        };
-        Ok((run_id, metric.into_domain()?))
+    /// For `runs/log-metric`: the run ID and the metric.
+    pub fn into_run_and_metric(mut self) -> Result<(String, LogMetric)> {
+        let run_id = pick_run_id(self.run_id.take(), self.run_uuid.take())?;
+        Ok((run_id, self.into_domain()?))
     }
 }
 

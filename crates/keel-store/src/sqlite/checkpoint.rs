@@ -13,7 +13,7 @@ use rusqlite::Connection;
 const INTERVAL: Duration = Duration::from_millis(250);
 /// WAL size (in frames, i.e. pages) past which the writer is asked to restart the WAL. Under
 /// constant writes a passive checkpoint never catches up, so the WAL would only ever grow.
-const RESTART_FRAMES: i64 = 4096;
+const RESTART_FRAMES: i64 = 16_384;
 
 /// Handle to the checkpoint thread; dropping it runs a last checkpoint and stops the thread.
 #[derive(Debug)]

@@ -2,7 +2,10 @@
 
 use keel_core::store::{LogBatch, LogInputs, RunUpdate};
 use keel_core::*;
-use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::convert::{experiment_id_to_i64, int_array, metric_value_from_db, metric_value_to_db};
 use super::db_err;
@@ -179,51 +182,87 @@ fn insert_metrics(conn: &Connection, run_key: i64, metrics: &[Metric]) -> Result
     if metrics.is_empty() {
         return Ok(());
     }
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan, model_id, \
-             dataset_name, dataset_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-             ON CONFLICT DO NOTHING",
-        )
-        .map_err(db_err)?;
-    // Only the newest point per key can change the run's latest value.
-    let mut newest: Vec<&Metric> = Vec::new();
-    for m in metrics {
-        let (value, is_nan) = metric_value_to_db(m.value);
-        insert
-            .execute(params![
-                run_key,
-                m.key,
-                m.step,
-                m.timestamp,
+    let stored: Vec<(f64, bool)> = metrics
+        .iter()
+        .map(|m| metric_value_to_db(m.value))
+        .collect();
+    let rows: Vec<[&dyn ToSql; 9]> = metrics
+        .iter()
+        .zip(&stored)
+        .map(|(m, (value, is_nan))| -> [&dyn ToSql; 9] {
+            [
+                &run_key,
+                &m.key,
+                &m.step,
+                &m.timestamp,
                 value,
                 is_nan,
-                m.model_id,
-                m.dataset_name,
-                m.dataset_digest
-            ])
-            .map_err(db_err)?;
-        match newest.iter_mut().find(|n| n.key == m.key) {
-            Some(n) if supersedes_stored(m, n) => *n = m,
-            Some(_) => {}
-            None => newest.push(m),
+                &m.model_id,
+                &m.dataset_name,
+                &m.dataset_digest,
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan, model_id, \
+         dataset_name, dataset_digest) VALUES",
+        "ON CONFLICT DO NOTHING",
+        &rows,
+    )?;
+    // Only the newest point per key can change the run's latest value.
+    let mut newest: HashMap<&str, (&Metric, &(f64, bool))> = HashMap::new();
+    for (m, s) in metrics.iter().zip(&stored) {
+        match newest.entry(m.key.as_str()) {
+            Entry::Occupied(mut e) if supersedes_stored(m, e.get().0) => {
+                e.insert((m, s));
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(e) => {
+                e.insert((m, s));
+            }
         }
     }
-    let mut latest = conn
-        .prepare_cached(
-            "INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, \
-             timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan \
-             WHERE (excluded.step, excluded.timestamp, excluded.value) > \
-                   (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
-        )
-        .map_err(db_err)?;
-    for m in newest {
-        let (value, is_nan) = metric_value_to_db(m.value);
-        latest
-            .execute(params![run_key, m.key, m.step, m.timestamp, value, is_nan])
+    let latest: Vec<[&dyn ToSql; 6]> = newest
+        .values()
+        .map(|(m, (value, is_nan))| -> [&dyn ToSql; 6] {
+            [&run_key, &m.key, &m.step, &m.timestamp, value, is_nan]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) VALUES",
+        "ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, \
+         timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan \
+         WHERE (excluded.step, excluded.timestamp, excluded.value) > \
+               (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+        &latest,
+    )
+}
+
+/// Runs `<head> (?, ...), (?, ...) <tail>` over `rows`, many rows per statement. Chunks of 100,
+/// 10 and 1 rows keep the number of distinct cached statements per table at three.
+fn insert_rows<const W: usize>(
+    conn: &Connection,
+    head: &str,
+    tail: &str,
+    rows: &[[&dyn ToSql; W]],
+) -> Result<()> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = [100, 10, 1]
+            .into_iter()
+            .find(|n| *n <= rest.len())
+            .unwrap_or(1);
+        let (chunk, remaining) = rest.split_at(n);
+        let tuple = format!("({})", vec!["?"; W].join(", "));
+        let sql = format!("{head} {} {tail}", vec![tuple.as_str(); n].join(", "));
+        conn.prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.execute(rusqlite::params_from_iter(chunk.iter().flatten().copied()))
+            })
             .map_err(db_err)?;
+        rest = remaining;
     }
     Ok(())
 }
