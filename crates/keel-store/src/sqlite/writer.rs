@@ -125,27 +125,23 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Job>, restart_wanted: Arc<AtomicBo
                 tracing::warn!(error = %e, "WAL restart checkpoint failed");
             }
         }
-        let mut batch = vec![first];
-        while batch.len() < MAX_JOBS_PER_COMMIT {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        commit_group(&conn, batch);
+        commit_group(&conn, first, &jobs);
     }
 }
 
-/// Runs a group of jobs in one `BEGIN IMMEDIATE` transaction and completes each after COMMIT.
-fn commit_group(conn: &Connection, batch: Vec<Job>) {
-    let mut pending = batch.into_iter();
-    let mut completions: Vec<Completion> = Vec::new();
+/// Runs `first` and the jobs queued behind it (including those that arrive while the group
+/// runs) in one `BEGIN IMMEDIATE` transaction, then commits and completes each of them.
+fn commit_group(conn: &Connection, first: Job, jobs: &mpsc::Receiver<Job>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return fail_all(pending, db_err(e));
+        return fail_all(std::iter::once(first), db_err(e));
     }
-    while let Some(job) = pending.next() {
+    let mut completions: Vec<Completion> = Vec::new();
+    let mut next = Some(first);
+    let mut ran = 0;
+    while let Some(job) = next.take() {
         let (completion, outcome) = job(Some(conn));
         completions.push(completion);
+        ran += 1;
         if outcome == Outcome::Partial || conn.is_autocommit() {
             // Undo everything in this group (SQLite may already have): nothing partial commits.
             if !conn.is_autocommit() {
@@ -155,9 +151,10 @@ fn commit_group(conn: &Connection, batch: Vec<Job>) {
             for completion in completions.drain(..) {
                 completion(Some(err.clone()));
             }
-            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-                return fail_all(pending, db_err(e));
-            }
+            return;
+        }
+        if ran < MAX_JOBS_PER_COMMIT {
+            next = jobs.try_recv().ok();
         }
     }
     let commit_error = conn.execute_batch("COMMIT").err().map(db_err);
