@@ -7,6 +7,11 @@ mod server_cmd;
 
 use clap::Parser;
 
+/// mimalloc serves the many small, short-lived allocations of request handling (JSON values,
+/// keys, rows) faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     match cli::run(cli) {
