@@ -173,3 +173,103 @@ fn fail_all(jobs: impl Iterator<Item = Job>, err: Error) {
         completion(Some(err.clone()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use keel_core::ErrorCode;
+
+    use super::*;
+
+    fn writer() -> (Writer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join("w.db")).expect("open");
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER PRIMARY KEY);")
+            .expect("schema");
+        let writer = Writer::start(conn, Arc::new(AtomicBool::new(false))).expect("start");
+        (writer, dir)
+    }
+
+    fn rows(dir: &tempfile::TempDir) -> Vec<i64> {
+        let conn = Connection::open(dir.path().join("w.db")).expect("open");
+        let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").expect("prepare");
+        let out = stmt.query_map([], |r| r.get(0)).expect("query");
+        out.collect::<rusqlite::Result<Vec<i64>>>().expect("rows")
+    }
+
+    fn insert(conn: &Connection, v: i64) -> Result<()> {
+        conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    /// The first job holds its group open long enough for the next two to join it.
+    async fn three_in_one_group<A, B>(writer: &Writer, second: A, third: B) -> [Result<()>; 3]
+    where
+        A: FnOnce(&Connection) -> Result<()> + Send + 'static,
+        B: FnOnce(&Connection) -> Result<()> + Send + 'static,
+    {
+        let first = writer.write(|c| {
+            insert(c, 1)?;
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(())
+        });
+        let later = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::join!(writer.write(second), writer.write(third))
+        };
+        let (a, (b, c)) = tokio::join!(first, later);
+        [a, b, c]
+    }
+
+    #[tokio::test]
+    async fn a_rejected_job_leaves_its_group_committing() {
+        let (writer, dir) = writer();
+        let [a, b, c] = three_in_one_group(
+            &writer,
+            |_| Err(Error::invalid("rejected before writing")),
+            |c| insert(c, 3),
+        )
+        .await;
+        assert!(a.is_ok() && c.is_ok());
+        assert_eq!(b.map_err(|e| e.code), Err(ErrorCode::InvalidParameterValue));
+        assert_eq!(rows(&dir), vec![1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_job_failing_after_writing_rolls_back_its_whole_group() {
+        let (writer, dir) = writer();
+        let [a, b, c] = three_in_one_group(
+            &writer,
+            |c| {
+                insert(c, 2)?;
+                Err(Error::internal("failed half-way"))
+            },
+            |c| insert(c, 3),
+        )
+        .await;
+        // Jobs 1 and 2 shared a transaction that had to be undone; both are told to retry.
+        assert_eq!(
+            a.map_err(|e| e.code),
+            Err(ErrorCode::TemporarilyUnavailable)
+        );
+        assert_eq!(
+            b.map_err(|e| e.code),
+            Err(ErrorCode::TemporarilyUnavailable)
+        );
+        // Whatever group job 3 ran in, it committed on its own, and nothing of 1 or 2 remains.
+        assert!(c.is_ok());
+        assert_eq!(rows(&dir), vec![3]);
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_are_committed() {
+        let (writer, dir) = writer();
+        for v in 0..50 {
+            assert!(writer.write(move |c| insert(c, v)).await.is_ok());
+        }
+        drop(writer);
+        assert_eq!(rows(&dir), (0..50).collect::<Vec<i64>>());
+    }
+}
