@@ -1,0 +1,263 @@
+//! A local-directory artifact store that never reads or writes outside its root, even through
+//! symlinks planted inside it.
+//!
+//! Reads resolve the real path (following symlinks) and refuse anything whose real location is
+//! outside the root. Writes refuse to pass through any symlink at all, create missing folders
+//! one level at a time, and land atomically (temporary file, then rename), so a reader never
+//! sees a half-written artifact.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use keel_core::{Error, Result};
+use tokio::io::{AsyncRead, AsyncWriteExt};
+
+use crate::path::ArtifactPath;
+
+/// An entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The entry's name inside the listed directory.
+    pub name: String,
+    pub is_dir: bool,
+    /// Size in bytes, for files.
+    pub size: Option<u64>,
+}
+
+/// Artifacts stored as plain files under one root directory.
+#[derive(Debug, Clone)]
+pub struct LocalArtifactStore {
+    /// Canonical (symlink-free, absolute) root.
+    root: PathBuf,
+}
+
+fn io_err(what: &str, path: &ArtifactPath, e: std::io::Error) -> Error {
+    match e.kind() {
+        ErrorKind::NotFound => not_found(path),
+        _ => Error::internal(format!("cannot {what} artifact '{path}': {e}")),
+    }
+}
+
+fn not_found(path: &ArtifactPath) -> Error {
+    Error::not_found(format!("No artifact at '{path}'"))
+}
+
+impl LocalArtifactStore {
+    /// Opens (creating if needed) the store rooted at `root`.
+    pub async fn open(root: &Path) -> Result<Self> {
+        tokio::fs::create_dir_all(root).await.map_err(|e| {
+            Error::internal(format!(
+                "cannot create artifact root {}: {e}",
+                root.display()
+            ))
+        })?;
+        let root = tokio::fs::canonicalize(root).await.map_err(|e| {
+            Error::internal(format!(
+                "cannot resolve artifact root {}: {e}",
+                root.display()
+            ))
+        })?;
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where `path` lives, before any symlink is considered.
+    fn locate(&self, path: &ArtifactPath) -> PathBuf {
+        let mut p = self.root.clone();
+        p.extend(path.segments());
+        p
+    }
+
+    /// The real location of an existing artifact, which must lie inside the root.
+    async fn resolve_existing(&self, path: &ArtifactPath) -> Result<PathBuf> {
+        let real = tokio::fs::canonicalize(self.locate(path))
+            .await
+            .map_err(|e| io_err("resolve", path, e))?;
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(not_found(path))
+        }
+    }
+
+    /// Opens an artifact file for reading; returns it with its size.
+    pub async fn open_file(&self, path: &ArtifactPath) -> Result<(tokio::fs::File, u64)> {
+        let real = self.resolve_existing(path).await?;
+        let meta = tokio::fs::metadata(&real)
+            .await
+            .map_err(|e| io_err("read", path, e))?;
+        if !meta.is_file() {
+            return Err(Error::invalid(format!(
+                "Artifact '{path}' is a directory, not a file"
+            )));
+        }
+        let file = tokio::fs::File::open(&real)
+            .await
+            .map_err(|e| io_err("read", path, e))?;
+        Ok((file, meta.len()))
+    }
+
+    /// The entries of a directory, sorted by name. A missing directory or a file lists as empty;
+    /// symlinks whose target lies outside the root are left out.
+    pub async fn list(&self, path: &ArtifactPath) -> Result<Vec<FileInfo>> {
+        let dir = match self.resolve_existing(path).await {
+            Ok(dir) => dir,
+            Err(e) if e.code == keel_core::ErrorCode::ResourceDoesNotExist => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        if !tokio::fs::metadata(&dir)
+            .await
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
+            return Ok(Vec::new());
+        }
+        let mut entries = tokio::fs::read_dir(&dir)
+            .await
+            .map_err(|e| io_err("list", path, e))?;
+        let mut out = Vec::new();
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| io_err("list", path, e))?
+        {
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if name.starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let Ok(real) = tokio::fs::canonicalize(entry.path()).await else {
+                continue;
+            };
+            if !real.starts_with(&self.root) {
+                continue;
+            }
+            let Ok(meta) = tokio::fs::metadata(&real).await else {
+                continue;
+            };
+            out.push(FileInfo {
+                name,
+                is_dir: meta.is_dir(),
+                size: meta.is_file().then_some(meta.len()),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Streams `body` into the artifact at `path`, replacing it atomically; returns the size.
+    pub async fn write(
+        &self,
+        path: &ArtifactPath,
+        body: &mut (impl AsyncRead + Unpin + ?Sized),
+    ) -> Result<u64> {
+        let Some((name, parents)) = path.segments().split_last() else {
+            return Err(Error::invalid("Cannot write to the artifact root itself"));
+        };
+        let mut dir = self.root.clone();
+        for segment in parents {
+            dir.push(segment);
+            ensure_real_dir(&dir, path).await?;
+        }
+        let target = dir.join(name);
+        match tokio::fs::symlink_metadata(&target).await {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::invalid(format!(
+                    "Artifact '{path}' is a symlink; refusing to write through it"
+                )));
+            }
+            Ok(m) if m.is_dir() => {
+                return Err(Error::invalid(format!("Artifact '{path}' is a directory")));
+            }
+            _ => {}
+        }
+        let temp = dir.join(format!("{TEMP_PREFIX}{}", keel_core::names::new_uuid()));
+        let written = copy_into(&temp, body).await;
+        let result = match written {
+            Ok(size) => tokio::fs::rename(&temp, &target).await.map(|()| size),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(size) => Ok(size),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&temp).await;
+                Err(io_err("write", path, e))
+            }
+        }
+    }
+
+    /// Deletes a file or a whole directory. A symlink is removed itself, never its target.
+    pub async fn delete(&self, path: &ArtifactPath) -> Result<()> {
+        let Some((_, parents)) = path.segments().split_last() else {
+            return Err(Error::invalid("Cannot delete the artifact root"));
+        };
+        // The containing directory must really be inside the root.
+        let parent = self.locate(&ArtifactPath::parse(&parents.join("/"))?);
+        let real_parent = tokio::fs::canonicalize(&parent)
+            .await
+            .map_err(|e| io_err("delete", path, e))?;
+        if !real_parent.starts_with(&self.root) {
+            return Err(not_found(path));
+        }
+        let target = self.locate(path);
+        let meta = tokio::fs::symlink_metadata(&target)
+            .await
+            .map_err(|e| io_err("delete", path, e))?;
+        let removed = if meta.is_dir() {
+            tokio::fs::remove_dir_all(&target).await
+        } else {
+            tokio::fs::remove_file(&target).await
+        };
+        removed.map_err(|e| io_err("delete", path, e))
+    }
+}
+
+/// Prefix of in-progress uploads; hidden from listings.
+const TEMP_PREFIX: &str = ".keel-upload-";
+
+/// Makes sure `dir` is a real directory (not a symlink, not a file), creating it if missing.
+async fn ensure_real_dir(dir: &Path, path: &ArtifactPath) -> Result<()> {
+    match tokio::fs::symlink_metadata(dir).await {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::invalid(format!(
+            "Artifact path '{path}' passes through a symlink; refusing to write"
+        ))),
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::invalid(format!(
+            "Artifact path '{path}' passes through a file where a directory is expected"
+        ))),
+        Err(e) if e.kind() == ErrorKind::NotFound => match tokio::fs::create_dir(dir).await {
+            Ok(()) => Ok(()),
+            // Another upload created it meanwhile: check what is there now.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                match tokio::fs::symlink_metadata(dir).await {
+                    Ok(m) if m.is_dir() && !m.file_type().is_symlink() => Ok(()),
+                    _ => Err(Error::invalid(format!(
+                        "Artifact path '{path}' changed during the upload"
+                    ))),
+                }
+            }
+            Err(e) => Err(io_err("create folders for", path, e)),
+        },
+        Err(e) => Err(io_err("inspect", path, e)),
+    }
+}
+
+/// Copies `body` into a new file at `temp` and flushes it to disk.
+async fn copy_into(
+    temp: &Path,
+    body: &mut (impl AsyncRead + Unpin + ?Sized),
+) -> std::io::Result<u64> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(temp)
+        .await?;
+    let size = tokio::io::copy(body, &mut file).await?;
+    file.flush().await?;
+    file.sync_data().await?;
+    Ok(size)
+}
