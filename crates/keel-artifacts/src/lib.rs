@@ -5,6 +5,8 @@
 
 pub mod local;
 pub mod path;
+pub mod uri;
 
 pub use local::{FileInfo, LocalArtifactStore};
 pub use path::ArtifactPath;
+pub use uri::proxied_path;

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
-use crate::handlers::{experiments, meta, runs};
+use crate::handlers::{artifacts, experiments, meta, runs};
 use crate::state::AppState;
 
 /// The kind of resource a route acts on (what a policy decides over).
@@ -14,6 +14,7 @@ pub enum Resource {
     Server,
     Experiment,
     Run,
+    Artifact,
 }
 
 /// Where a route is mounted.
@@ -25,12 +26,15 @@ pub enum Mount {
     Ajax2,
     /// `/api/3.0/mlflow/<path>` and `/ajax-api/3.0/mlflow/<path>`.
     Mlflow3,
+    /// `/api/2.0/mlflow-artifacts/<path>` and `/ajax-api/2.0/mlflow-artifacts/<path>`.
+    Artifacts2,
     /// The path as written.
     Root,
 }
 
 impl Mount {
-    fn paths(self, path: &str) -> Vec<String> {
+    /// The concrete paths a route at `path` is served at.
+    pub fn paths(self, path: &str) -> Vec<String> {
         match self {
             Self::Mlflow2 => vec![
                 format!("/api/2.0/mlflow/{path}"),
@@ -40,6 +44,10 @@ impl Mount {
             Self::Mlflow3 => vec![
                 format!("/api/3.0/mlflow/{path}"),
                 format!("/ajax-api/3.0/mlflow/{path}"),
+            ],
+            Self::Artifacts2 => vec![
+                format!("/api/2.0/mlflow-artifacts/{path}"),
+                format!("/ajax-api/2.0/mlflow-artifacts/{path}"),
             ],
             Self::Root => vec![path.to_owned()],
         }
@@ -329,6 +337,47 @@ pub fn table() -> Vec<Route> {
             "runs.read",
             Run,
             runs::metric_history_interval,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "artifacts/list",
+            "runs.read",
+            Run,
+            artifacts::list_run,
+        ),
+        // The artifact proxy.
+        route(
+            M::GET,
+            Artifacts2,
+            "artifacts",
+            "artifacts.list",
+            Artifact,
+            artifacts::list,
+        ),
+        route(
+            M::GET,
+            Artifacts2,
+            "artifacts/{*path}",
+            "artifacts.read",
+            Artifact,
+            artifacts::download,
+        ),
+        route(
+            M::PUT,
+            Artifacts2,
+            "artifacts/{*path}",
+            "artifacts.write",
+            Artifact,
+            artifacts::upload,
+        ),
+        route(
+            M::DELETE,
+            Artifacts2,
+            "artifacts/{*path}",
+            "artifacts.delete",
+            Artifact,
+            artifacts::delete,
         ),
     ]
 }

@@ -1,9 +1,13 @@
 //! Shared state handed to every handler.
 
+use std::sync::Arc;
+
+use keel_artifacts::LocalArtifactStore;
 use keel_core::Tracking;
 
-/// What handlers need: the domain services.
+/// What handlers need: the domain services and the artifact store.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub tracking: Tracking,
+    pub artifacts: Arc<LocalArtifactStore>,
 }

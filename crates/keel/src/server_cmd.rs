@@ -20,12 +20,17 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let uri = keel_store::StoreUri::parse(&config.backend_store_uri)
         .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
-    std::fs::create_dir_all(&config.artifacts_destination).with_context(|| {
-        format!(
-            "cannot create artifacts destination {}",
+    if config.artifacts_destination.contains("://") {
+        anyhow::bail!(
+            "artifacts_destination '{}': only local directories are supported so far",
             config.artifacts_destination
-        )
-    })?;
+        );
+    }
+    let artifacts = keel_artifacts::LocalArtifactStore::open(std::path::Path::new(
+        &config.artifacts_destination,
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot open the artifact store: {e}"))?;
     let store = keel_store::open_tracking_store(&uri)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open backend store: {e}"))?;
@@ -50,7 +55,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         allowed_hosts: config.allowed_hosts.clone(),
         allowed_origins: config.cors_allowed_origins.clone(),
     };
-    let app = keel_server::app(AppState { tracking }, guard);
+    let state = AppState {
+        tracking,
+        artifacts: std::sync::Arc::new(artifacts),
+    };
+    let app = keel_server::app(state, guard);
     keel_server::serve(
         listener,
         app,

@@ -1,5 +1,6 @@
 //! Thin HTTP handlers: extract the wire message, call one domain function, shape the response.
 
+pub mod artifacts;
 pub mod experiments;
 pub mod meta;
 pub mod runs;

@@ -59,8 +59,17 @@ impl TestApp {
             .ensure_default_experiment()
             .await
             .expect("default experiment");
+        let artifacts = keel_artifacts::LocalArtifactStore::open(&dir.path().join("artifacts"))
+            .await
+            .expect("artifact store");
         Self {
-            app: keel_server::app(AppState { tracking }, Default::default()),
+            app: keel_server::app(
+                AppState {
+                    tracking,
+                    artifacts: Arc::new(artifacts),
+                },
+                Default::default(),
+            ),
             _dir: dir,
         }
     }
@@ -273,18 +282,7 @@ pub fn assert_4xx(status: StatusCode, body: &Value, context: &str) {
 
 /// The concrete paths a route of `mount` is served at.
 pub fn mount_paths(mount: Mount, path: &str) -> Vec<String> {
-    match mount {
-        Mount::Mlflow2 => vec![
-            format!("/api/2.0/mlflow/{path}"),
-            format!("/ajax-api/2.0/mlflow/{path}"),
-        ],
-        Mount::Ajax2 => vec![format!("/ajax-api/2.0/mlflow/{path}")],
-        Mount::Mlflow3 => vec![
-            format!("/api/3.0/mlflow/{path}"),
-            format!("/ajax-api/3.0/mlflow/{path}"),
-        ],
-        Mount::Root => vec![path.to_owned()],
-    }
+    mount.paths(path)
 }
 
 /// The keys of a JSON object, sorted.

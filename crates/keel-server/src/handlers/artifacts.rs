@@ -1,0 +1,279 @@
+//! Handlers of the artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`) and of a run's
+//! artifact listing (`/api/2.0/mlflow/artifacts/list`). Bytes stream in both directions.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+use keel_artifacts::{ArtifactPath, proxied_path};
+use keel_core::Error;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use super::{Empty, empty};
+use crate::error::ApiResult;
+use crate::extract::MlflowRequest;
+use crate::state::AppState;
+use crate::wire::requests::pick_run_id;
+
+/// The artifact path from the URL (decoded once by the router), validated.
+fn artifact_path(path: Result<Path<String>, PathRejection>) -> Result<ArtifactPath, Error> {
+    let Path(raw) = path.map_err(|e| Error::invalid(format!("Invalid artifact path: {e}")))?;
+    ArtifactPath::parse(&raw)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ListIn {
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileOut {
+    path: String,
+    is_dir: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_size: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileOut>,
+}
+
+/// Lists a directory of the proxied store; entries are named relative to it.
+pub async fn list(
+    State(s): State<AppState>,
+    req: MlflowRequest<ListIn>,
+) -> ApiResult<Json<ListOut>> {
+    let path = ArtifactPath::parse(req.message.path.as_deref().unwrap_or(""))?;
+    let files = s.artifacts.list(&path).await?;
+    Ok(Json(ListOut {
+        files: files
+            .into_iter()
+            .map(|f| FileOut {
+                path: f.name,
+                is_dir: f.is_dir,
+                file_size: f.size,
+            })
+            .collect(),
+    }))
+}
+
+/// Streams an artifact, honouring a single `Range: bytes=...` request.
+pub async fn download(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let path = artifact_path(path)?;
+    let (mut file, size) = s.artifacts.open_file(&path).await?;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(spec) => match byte_range(spec, size) {
+            RangeRequest::Satisfiable(start, end) => Some((start, end)),
+            RangeRequest::Unsatisfiable => {
+                let content_range = format!("bytes */{size}");
+                return Ok((
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, content_range)],
+                )
+                    .into_response());
+            }
+            RangeRequest::Ignored => None,
+        },
+        None => None,
+    };
+    let (status, start, len) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        None => (StatusCode::OK, 0, size),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| Error::internal(format!("cannot read artifact '{path}': {e}")))?;
+    }
+    let body = Body::from_stream(ReaderStream::new(file.take(len)));
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&path)),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // Artifacts are user content: never let a browser run it as this origin's page.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        ),
+    );
+    if let Some((start, end)) = range {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Streams the request body into the artifact at the path, replacing any previous version.
+pub async fn upload(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> ApiResult<Json<Empty>> {
+    let path = artifact_path(path)?;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let mut reader = StreamReader::new(stream);
+    s.artifacts.write(&path, &mut reader).await?;
+    Ok(empty())
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Empty>> {
+    s.artifacts.delete(&artifact_path(path)?).await?;
+    Ok(empty())
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RunListIn {
+    pub run_id: Option<String>,
+    pub run_uuid: Option<String>,
+    pub path: Option<String>,
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunListOut {
+    root_uri: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileOut>,
+}
+
+/// Lists a run's artifacts under `path`; entries are named relative to the run's artifact root.
+pub async fn list_run(
+    State(s): State<AppState>,
+    req: MlflowRequest<RunListIn>,
+) -> ApiResult<Json<RunListOut>> {
+    let m = req.message;
+    let run = s
+        .tracking
+        .get_run(&pick_run_id(m.run_id, m.run_uuid)?)
+        .await?;
+    let root = proxied_path(&run.info.artifact_uri)?;
+    let relative = ArtifactPath::parse(m.path.as_deref().unwrap_or(""))?;
+    let files = s.artifacts.list(&root.join(&relative)).await?;
+    let files = files
+        .into_iter()
+        .map(|f| {
+            let name = ArtifactPath::parse(&f.name).unwrap_or_default();
+            FileOut {
+                path: relative.join(&name).as_string(),
+                is_dir: f.is_dir,
+                file_size: f.size,
+            }
+        })
+        .collect();
+    Ok(Json(RunListOut {
+        root_uri: run.info.artifact_uri,
+        files,
+    }))
+}
+
+/// What a `Range` header asks for, given the file size.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeRequest {
+    /// Inclusive byte bounds.
+    Satisfiable(u64, u64),
+    Unsatisfiable,
+    /// Not a single byte range we serve (e.g. several ranges): send the whole file.
+    Ignored,
+}
+
+fn byte_range(spec: &str, size: u64) -> RangeRequest {
+    let Some(spec) = spec.trim().strip_prefix("bytes=") else {
+        return RangeRequest::Ignored;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Ignored;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return RangeRequest::Ignored;
+    };
+    let parse = |s: &str| s.trim().parse::<u64>().ok();
+    let (start, end) = match (first.trim().is_empty(), parse(first), parse(last)) {
+        // bytes=-N: the last N bytes.
+        (true, _, Some(n)) if n > 0 => (size.saturating_sub(n), size.saturating_sub(1)),
+        (true, _, _) => return RangeRequest::Unsatisfiable,
+        (false, Some(start), None) if last.trim().is_empty() => (start, size.saturating_sub(1)),
+        (false, Some(start), Some(end)) if start <= end => (start, end.min(size.saturating_sub(1))),
+        _ => return RangeRequest::Ignored,
+    };
+    if size == 0 || start >= size {
+        RangeRequest::Unsatisfiable
+    } else {
+        RangeRequest::Satisfiable(start, end)
+    }
+}
+
+/// Content types by extension. Markup (HTML, XML, JS) is served as plain text so an artifact can
+/// never run as a page of this server.
+fn content_type(path: &ArtifactPath) -> &'static str {
+    let name = path.segments().last().map(String::as_str).unwrap_or("");
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" | "md" | "py" | "yaml" | "yml" | "csv" | "tsv" | "html" | "htm" | "xml"
+        | "js" | "ini" | "cfg" | "toml" | "sh" | "r" | "sql" => "text/plain; charset=utf-8",
+        "json" | "mlmodel" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        _ if name == "MLmodel" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges() {
+        use RangeRequest::*;
+        assert_eq!(byte_range("bytes=0-9", 100), Satisfiable(0, 9));
+        assert_eq!(byte_range("bytes=90-", 100), Satisfiable(90, 99));
+        assert_eq!(byte_range("bytes=-10", 100), Satisfiable(90, 99));
+        assert_eq!(byte_range("bytes=50-500", 100), Satisfiable(50, 99));
+        assert_eq!(byte_range("bytes=100-", 100), Unsatisfiable);
+        assert_eq!(byte_range("bytes=0-0", 0), Unsatisfiable);
+        assert_eq!(byte_range("bytes=-0", 100), Unsatisfiable);
+        assert_eq!(byte_range("bytes=5-1", 100), Ignored);
+        assert_eq!(byte_range("bytes=0-1,4-5", 100), Ignored);
+        assert_eq!(byte_range("items=0-1", 100), Ignored);
+        assert_eq!(byte_range("bytes=x-y", 100), Ignored);
+    }
+
+    #[test]
+    fn markup_is_served_as_text() {
+        let ct = |p: &str| content_type(&ArtifactPath::parse(p).expect("valid"));
+        assert_eq!(ct("report.html"), "text/plain; charset=utf-8");
+        assert_eq!(ct("model/MLmodel"), "text/plain; charset=utf-8");
+        assert_eq!(ct("plot.PNG"), "image/png");
+        assert_eq!(ct("weights.bin"), "application/octet-stream");
+    }
+}
