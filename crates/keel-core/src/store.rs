@@ -65,6 +65,16 @@ pub struct LogInputs {
     pub models: Vec<ModelInput>,
 }
 
+/// Runs and experiments in the trash long enough to be removed for good, with the artifact
+/// locations that go with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Garbage {
+    /// `(experiment_id, artifact_location)` of deleted experiments.
+    pub experiments: Vec<(String, String)>,
+    /// `(run_id, artifact_uri)` of deleted runs, including every run of those experiments.
+    pub runs: Vec<(String, String)>,
+}
+
 /// The persistence operations behind the tracking API.
 #[async_trait]
 pub trait TrackingStore: Send + Sync + 'static {
@@ -126,5 +136,10 @@ pub trait TrackingStore: Send + Sync + 'static {
         end_step: Option<i64>,
     ) -> Result<Vec<Metric>>;
     async fn search_runs(&self, query: &RunQuery) -> Result<Vec<Run>>;
+    /// Deleted experiments and runs whose deletion time is at or before `cutoff` (ms).
+    async fn garbage(&self, cutoff: i64) -> Result<Garbage>;
+    /// Permanently removes those of these runs and experiments that are still deleted (one may
+    /// have been restored meanwhile), with everything logged to them; returns what it removed.
+    async fn purge(&self, garbage: &Garbage) -> Result<Garbage>;
     async fn search_datasets(&self, experiment_ids: &[String]) -> Result<Vec<DatasetSummary>>;
 }

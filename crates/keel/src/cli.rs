@@ -24,6 +24,21 @@ pub enum Command {
     Server(ServerArgs),
     /// Print the effective configuration (defaults < file < environment < flags) as TOML.
     Config(ServerArgs),
+    /// Permanently remove runs and experiments deleted more than --older-than ago, with the
+    /// artifacts Keel stored for them.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only remove what was deleted at least this long ago, e.g. 30d, 12h, 1d6h, 0 (everything).
+    #[arg(long, default_value = "0")]
+    pub older_than: String,
+    /// List what would be removed and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub settings: ServerArgs,
 }
 
 /// Settings shared by the commands; unset ones fall back to the file, then the defaults.
@@ -96,6 +111,9 @@ impl ServerArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => crate::server_cmd::run(args.resolve()?),
+        Command::Gc(args) => {
+            crate::gc_cmd::run(args.settings.resolve()?, &args.older_than, args.dry_run)
+        }
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);
             Ok(())

@@ -2,8 +2,10 @@
 
 mod cli;
 mod config;
+mod gc_cmd;
 mod logging;
 mod server_cmd;
+mod stores;
 
 use clap::Parser;
 

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use keel_core::Tracking;
 use keel_server::AppState;
 
 use crate::config::Config;
@@ -18,27 +17,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let uri = keel_store::StoreUri::parse(&config.backend_store_uri)
-        .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
-    if config.artifacts_destination.contains("://") {
-        anyhow::bail!(
-            "artifacts_destination '{}': only local directories are supported so far",
-            config.artifacts_destination
-        );
-    }
-    let artifacts = keel_artifacts::LocalArtifactStore::open(std::path::Path::new(
-        &config.artifacts_destination,
-    ))
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot open the artifact store: {e}"))?;
-    let store = keel_store::open_tracking_store(&uri)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open backend store: {e}"))?;
-    let tracking = Tracking::new(store);
-    tracking
-        .ensure_default_experiment()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create the default experiment: {e}"))?;
+    let (tracking, artifacts) = crate::stores::open(&config).await?;
 
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)

@@ -3,6 +3,7 @@
 //! Every public method validates its input, creates IDs and timestamps, and calls the store.
 
 mod experiments;
+mod gc;
 mod history;
 mod runs;
 mod search;

@@ -237,3 +237,71 @@ fn touch(conn: &Connection, id: i64, now: i64) -> Result<()> {
         .map_err(db_err)?;
     Ok(())
 }
+
+/// Deleted experiments and runs whose deletion time is at or before `cutoff`, plus every run of
+/// such experiments.
+pub(crate) fn garbage(conn: &Connection, cutoff: i64) -> Result<keel_core::store::Garbage> {
+    let experiments = conn
+        .prepare_cached(
+            "SELECT experiment_id, artifact_location FROM experiments \
+             WHERE lifecycle_stage = 'deleted' AND deleted_time <= ?1 ORDER BY experiment_id",
+        )
+        .and_then(|mut s| {
+            s.query_map([cutoff], |r| {
+                Ok((r.get::<_, i64>(0)?.to_string(), r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(String, String)>>>()
+        })
+        .map_err(db_err)?;
+    let runs = conn
+        .prepare_cached(
+            "SELECT run_uuid, artifact_uri FROM runs \
+             WHERE (lifecycle_stage = 'deleted' AND deleted_time <= ?1) \
+                OR experiment_id IN (SELECT experiment_id FROM experiments \
+                    WHERE lifecycle_stage = 'deleted' AND deleted_time <= ?1) \
+             ORDER BY run_uuid",
+        )
+        .and_then(|mut s| {
+            s.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, String)>>>()
+        })
+        .map_err(db_err)?;
+    Ok(keel_core::store::Garbage { experiments, runs })
+}
+
+/// Deletes the runs (child rows cascade) and then the experiments of `garbage` that are still
+/// deleted, and returns exactly those.
+pub(crate) fn purge(
+    conn: &Connection,
+    garbage: &keel_core::store::Garbage,
+) -> Result<keel_core::store::Garbage> {
+    let mut purged = keel_core::store::Garbage::default();
+    let mut run_stmt = conn
+        .prepare_cached(
+            "DELETE FROM runs WHERE run_uuid = ?1 AND (lifecycle_stage = 'deleted' OR \
+             experiment_id IN (SELECT experiment_id FROM experiments \
+                 WHERE lifecycle_stage = 'deleted'))",
+        )
+        .map_err(db_err)?;
+    for run in &garbage.runs {
+        if run_stmt.execute([&run.0]).map_err(db_err)? == 1 {
+            purged.runs.push(run.clone());
+        }
+    }
+    let mut exp_stmt = conn
+        .prepare_cached(
+            "DELETE FROM experiments WHERE experiment_id = ?1 AND lifecycle_stage = 'deleted' \
+             AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.experiment_id = ?1)",
+        )
+        .map_err(db_err)?;
+    for experiment in &garbage.experiments {
+        if exp_stmt
+            .execute([experiment_id_to_i64(&experiment.0)?])
+            .map_err(db_err)?
+            == 1
+        {
+            purged.experiments.push(experiment.clone());
+        }
+    }
+    Ok(purged)
+}

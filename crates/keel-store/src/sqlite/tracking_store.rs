@@ -149,6 +149,15 @@ impl TrackingStore for SqliteStore {
         self.read(move |c| search::runs(c, &q)).await
     }
 
+    async fn garbage(&self, cutoff: i64) -> Result<Garbage> {
+        self.read(move |c| experiments::garbage(c, cutoff)).await
+    }
+
+    async fn purge(&self, garbage: &Garbage) -> Result<Garbage> {
+        let garbage = garbage.clone();
+        self.write(move |tx| experiments::purge(tx, &garbage)).await
+    }
+
     async fn search_datasets(&self, experiment_ids: &[String]) -> Result<Vec<DatasetSummary>> {
         let ids = experiment_ids.to_vec();
         self.read(move |c| runs::search_datasets(c, &ids)).await

@@ -92,6 +92,10 @@ macro_rules! conformance_suite {
                 durability::concurrent_log_batch_to_one_run,
                 durability::concurrent_runs_and_reads,
                 durability::reopen_keeps_all_data,
+                // Garbage collection.
+                gc::garbage_respects_the_cutoff,
+                gc::purge_removes_runs_and_experiments_for_good,
+                gc::purge_spares_what_was_restored_meanwhile,
             );
         }
     };

@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -13,14 +13,31 @@ fn free_port() -> u16 {
 }
 
 /// A minimal HTTP/1.1 GET; returns the status code and body.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
+pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    request(port, "GET", path, None, b"")
+}
+
+/// A minimal HTTP/1.1 request with an optional body of the given content type.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let ct = content_type
+        .map(|c| format!("Content-Type: {c}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{ct}\
+         Content-Length: {}\r\n\r\n",
+        body.len()
     )
     .ok()?;
+    stream.write_all(body).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
@@ -31,7 +48,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-fn start(dir: &std::path::Path, port: u16) -> Child {
+pub fn start(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_keel"))
         .current_dir(dir)
         .args(["server", "--port", &port.to_string()])
@@ -42,7 +59,7 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
         .expect("spawn keel server")
 }
 
-fn wait_healthy(port: u16) {
+pub fn wait_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Some((200, body)) = get(port, "/health") {
@@ -54,7 +71,7 @@ fn wait_healthy(port: u16) {
     panic!("keel did not become healthy on port {port}");
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])

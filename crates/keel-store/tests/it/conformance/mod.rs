@@ -6,6 +6,7 @@
 
 pub mod durability;
 pub mod experiments;
+pub mod gc;
 pub mod history;
 pub mod inputs;
 pub mod logging;

@@ -1,0 +1,166 @@
+//! `keel gc`: permanently remove runs and experiments deleted more than a given age ago, with
+//! their artifacts. `--dry-run` lists what would go and changes nothing.
+
+use keel_artifacts::{ArtifactPath, LocalArtifactStore, proxied_path};
+use keel_core::store::Garbage;
+
+use crate::config::Config;
+
+/// Parses ages like `30d`, `1d12h`, `90m`, `45s` or `0` into milliseconds.
+pub fn parse_age(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(0);
+    }
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit_ms: i64 = match c {
+            'd' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1_000,
+            _ => anyhow::bail!("invalid age '{text}': unknown unit '{c}' (use d, h, m, s)"),
+        };
+        let n: i64 = number.parse().map_err(|_| {
+            anyhow::anyhow!("invalid age '{text}': a number must come before '{c}'")
+        })?;
+        total = n
+            .checked_mul(unit_ms)
+            .and_then(|ms| total.checked_add(ms))
+            .ok_or_else(|| anyhow::anyhow!("invalid age '{text}': too large"))?;
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        anyhow::bail!("invalid age '{text}': end with a unit, e.g. 30d or 12h");
+    }
+    Ok(total)
+}
+
+pub fn run(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()> {
+    let age_ms = parse_age(older_than)?;
+    crate::logging::init("warn", config.log_format)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (tracking, artifacts) = crate::stores::open(&config).await?;
+        let garbage = tracking
+            .find_garbage(age_ms)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if dry_run {
+            report("would remove", &garbage);
+            return Ok(());
+        }
+        let purged = tracking
+            .purge(&garbage)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        report("removed", &purged);
+        remove_artifacts(&artifacts, &purged).await;
+        Ok(())
+    })
+}
+
+fn report(verb: &str, garbage: &Garbage) {
+    println!(
+        "{verb} {} experiment(s) and {} run(s)",
+        garbage.experiments.len(),
+        garbage.runs.len()
+    );
+    for (id, location) in &garbage.experiments {
+        println!("  experiment {id}  {location}");
+    }
+    for (id, location) in &garbage.runs {
+        println!("  run {id}  {location}");
+    }
+}
+
+/// Deletes artifact folders, but only where Keel itself placed them: `<experiment_id>` for an
+/// experiment and `.../<run_id>/artifacts` for a run. A location a client chose could be shared
+/// with other experiments, so it is reported and left in place.
+async fn remove_artifacts(artifacts: &LocalArtifactStore, purged: &Garbage) {
+    let runs = purged
+        .runs
+        .iter()
+        .map(|(id, uri)| (id, uri, run_folder(id, uri)));
+    let experiments = purged
+        .experiments
+        .iter()
+        .map(|(id, uri)| (id, uri, experiment_folder(id, uri)));
+    for (id, uri, folder) in runs.chain(experiments) {
+        match folder {
+            Some(path) => match artifacts.delete(&path).await {
+                Ok(()) => {}
+                Err(e) if e.code == keel_core::ErrorCode::ResourceDoesNotExist => {}
+                Err(e) => eprintln!("  could not remove artifacts of {id} at {uri}: {e}"),
+            },
+            None => eprintln!(
+                "  left artifacts of {id} in place: {uri} is not a location Keel assigned"
+            ),
+        }
+    }
+}
+
+/// `<...>/<run_id>/artifacts` → the `<...>/<run_id>` folder.
+fn run_folder(run_id: &str, uri: &str) -> Option<ArtifactPath> {
+    let path = proxied_path(uri).ok()?;
+    match path.segments() {
+        [parents @ .., id, last] if id == run_id && last == "artifacts" => {
+            let mut folder = ArtifactPath::parse(&parents.join("/")).ok()?;
+            folder = folder.join(&ArtifactPath::parse(id).ok()?);
+            Some(folder)
+        }
+        _ => None,
+    }
+}
+
+/// `mlflow-artifacts:/<experiment_id>` → that folder.
+fn experiment_folder(experiment_id: &str, uri: &str) -> Option<ArtifactPath> {
+    let path = proxied_path(uri).ok()?;
+    (path.segments() == [experiment_id.to_owned()]).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("0").ok(), Some(0));
+        assert_eq!(parse_age("0s").ok(), Some(0));
+        assert_eq!(parse_age("30d").ok(), Some(30 * 86_400_000));
+        assert_eq!(
+            parse_age("1d2h3m4s").ok(),
+            Some(86_400_000 + 7_200_000 + 180_000 + 4_000)
+        );
+        for bad in ["", "5", "d", "3w", "-1d", "1.5h", "99999999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_locations_keel_assigned_are_removed() {
+        assert_eq!(
+            run_folder("abc", "mlflow-artifacts:/5/abc/artifacts")
+                .map(|p| p.as_string())
+                .as_deref(),
+            Some("5/abc")
+        );
+        assert!(run_folder("abc", "mlflow-artifacts:/5/other/artifacts").is_none());
+        assert!(run_folder("abc", "s3://bucket/5/abc/artifacts").is_none());
+        assert_eq!(
+            experiment_folder("5", "mlflow-artifacts:/5")
+                .map(|p| p.as_string())
+                .as_deref(),
+            Some("5")
+        );
+        assert!(experiment_folder("5", "mlflow-artifacts:/0").is_none());
+        assert!(experiment_folder("5", "mlflow-artifacts:/").is_none());
+    }
+}

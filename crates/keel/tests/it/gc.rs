@@ -1,0 +1,163 @@
+//! `keel gc` on a real data directory: dry runs change nothing, age limits hold, and a real run
+//! removes deleted runs and experiments with their artifacts while sparing everything else.
+
+use crate::process::{free_port, request, start, terminate, wait_healthy};
+use crate::{keel, stderr, stdout};
+
+fn post(port: u16, path: &str, body: &str) -> String {
+    let (status, text) = request(
+        port,
+        "POST",
+        &format!("/api/2.0/mlflow/{path}"),
+        Some("application/json"),
+        body.as_bytes(),
+    )
+    .expect("request");
+    assert_eq!(status, 200, "{path}: {text}");
+    text
+}
+
+fn field(json: &str, key: &str) -> String {
+    let at = json
+        .find(&format!("\"{key}\":\""))
+        .unwrap_or_else(|| panic!("{key} in {json}"));
+    json[at + key.len() + 4..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn upload(port: u16, path: &str) {
+    let (status, text) = request(
+        port,
+        "PUT",
+        &format!("/api/2.0/mlflow-artifacts/artifacts/{path}"),
+        None,
+        b"data",
+    )
+    .expect("upload");
+    assert_eq!(status, 200, "{text}");
+}
+
+#[test]
+fn gc_removes_only_what_was_deleted_long_enough_ago() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut server = start(dir.path(), port);
+    wait_healthy(port);
+    let exp = field(
+        &post(port, "experiments/create", r#"{"name":"doomed"}"#),
+        "experiment_id",
+    );
+    let doomed_run = field(
+        &post(
+            port,
+            "runs/create",
+            &format!(r#"{{"experiment_id":"{exp}"}}"#),
+        ),
+        "run_id",
+    );
+    let deleted_run = field(
+        &post(port, "runs/create", r#"{"experiment_id":"0"}"#),
+        "run_id",
+    );
+    let kept_run = field(
+        &post(port, "runs/create", r#"{"experiment_id":"0"}"#),
+        "run_id",
+    );
+    upload(port, &format!("{exp}/{doomed_run}/artifacts/a.txt"));
+    upload(port, &format!("0/{deleted_run}/artifacts/b.txt"));
+    upload(port, &format!("0/{kept_run}/artifacts/c.txt"));
+    post(
+        port,
+        "runs/delete",
+        &format!(r#"{{"run_id":"{deleted_run}"}}"#),
+    );
+    post(
+        port,
+        "experiments/delete",
+        &format!(r#"{{"experiment_id":"{exp}"}}"#),
+    );
+    terminate(&mut server);
+
+    let artifacts = dir.path().join("keel-data/artifacts");
+    let exists = |p: String| artifacts.join(p).exists();
+
+    let dry = keel(dir.path(), &["gc", "--dry-run"], &[]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let listed = stdout(&dry);
+    assert!(
+        listed.contains("would remove 1 experiment(s) and 2 run(s)"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&doomed_run)
+            && listed.contains(&deleted_run)
+            && !listed.contains(&kept_run)
+    );
+    assert!(
+        exists(format!("0/{deleted_run}/artifacts/b.txt")),
+        "dry run changes nothing"
+    );
+
+    let young = keel(dir.path(), &["gc", "--older-than", "1d"], &[]);
+    assert!(young.status.success(), "{}", stderr(&young));
+    assert!(
+        stdout(&young).contains("removed 0 experiment(s) and 0 run(s)"),
+        "{}",
+        stdout(&young)
+    );
+
+    let real = keel(dir.path(), &["gc"], &[]);
+    assert!(real.status.success(), "{}", stderr(&real));
+    assert!(
+        stdout(&real).contains("removed 1 experiment(s) and 2 run(s)"),
+        "{}",
+        stdout(&real)
+    );
+    assert!(
+        !exists(format!("0/{deleted_run}")),
+        "deleted run's artifacts removed"
+    );
+    assert!(
+        !exists(exp.clone()),
+        "deleted experiment's artifacts removed"
+    );
+    assert!(
+        exists(format!("0/{kept_run}/artifacts/c.txt")),
+        "live run's artifacts kept"
+    );
+
+    let port = free_port();
+    let mut server = start(dir.path(), port);
+    wait_healthy(port);
+    let gone = |path: String| request(port, "GET", &path, None, b"").map(|(s, _)| s);
+    assert_eq!(
+        gone(format!("/api/2.0/mlflow/runs/get?run_id={deleted_run}")),
+        Some(404)
+    );
+    assert_eq!(
+        gone(format!("/api/2.0/mlflow/runs/get?run_id={doomed_run}")),
+        Some(404)
+    );
+    assert_eq!(
+        gone(format!(
+            "/api/2.0/mlflow/experiments/get?experiment_id={exp}"
+        )),
+        Some(404)
+    );
+    assert_eq!(
+        gone(format!("/api/2.0/mlflow/runs/get?run_id={kept_run}")),
+        Some(200)
+    );
+    terminate(&mut server);
+}
+
+#[test]
+fn gc_rejects_malformed_ages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = keel(dir.path(), &["gc", "--older-than", "3 weeks"], &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid age"), "{}", stderr(&out));
+}
