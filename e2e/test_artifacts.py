@@ -107,3 +107,19 @@ def test_listing_with_traversal_is_refused(api):
     resp = api.get(ARTIFACTS, {"path": "../../etc"})
     assert resp.status_code in (400, 404)
     assert "passwd" not in resp.text
+
+
+def test_ui_get_artifact_serves_a_run_file(api, client, run_id, tmp_path):
+    (tmp_path / "page.html").write_text("<script>alert(1)</script>")
+    client.log_artifact(run_id, str(tmp_path / "page.html"), artifact_path="web")
+    resp = api.get("/get-artifact", {"run_uuid": run_id, "path": "web/page.html"})
+    assert resp.status_code == 200, resp.text
+    assert resp.text == "<script>alert(1)</script>"
+    if not serverctl.IS_REFERENCE:
+        # Keel hardening (the reference serves this as text/html): user content never runs as
+        # a page of this origin.
+        assert not resp.headers["Content-Type"].startswith("text/html")
+    missing = api.get("/get-artifact", {"run_uuid": run_id, "path": "web/none.txt"})
+    assert missing.status_code == 404
+    escape = api.get("/get-artifact", {"run_uuid": run_id, "path": "../../../../etc/passwd"})
+    assert escape.status_code in (400, 404) and "root:" not in escape.text

@@ -346,6 +346,14 @@ pub fn table() -> Vec<Route> {
             Run,
             artifacts::list_run,
         ),
+        route(
+            M::GET,
+            Root,
+            "/get-artifact",
+            "runs.read",
+            Run,
+            artifacts::get_run_artifact,
+        ),
         // The artifact proxy.
         route(
             M::GET,

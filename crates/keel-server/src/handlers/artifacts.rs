@@ -70,8 +70,35 @@ pub async fn download(
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let path = artifact_path(path)?;
-    let (mut file, size) = s.artifacts.open_file(&path).await?;
+    serve_file(&s, &artifact_path(path)?, &headers).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct GetArtifactIn {
+    pub run_id: Option<String>,
+    pub run_uuid: Option<String>,
+    pub path: Option<String>,
+}
+
+/// `GET /get-artifact?run_uuid=&path=`: a file of a run's artifacts (used by the web UI).
+pub async fn get_run_artifact(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    req: MlflowRequest<GetArtifactIn>,
+) -> ApiResult<Response> {
+    let m = req.message;
+    let run = s
+        .tracking
+        .get_run(&pick_run_id(m.run_id, m.run_uuid)?)
+        .await?;
+    let relative = ArtifactPath::parse(m.path.as_deref().unwrap_or(""))?;
+    let path = proxied_path(&run.info.artifact_uri)?.join(&relative);
+    serve_file(&s, &path, &headers).await
+}
+
+/// The response for one artifact file: whole, or the requested byte range.
+async fn serve_file(s: &AppState, path: &ArtifactPath, headers: &HeaderMap) -> ApiResult<Response> {
+    let (mut file, size) = s.artifacts.open_file(path).await?;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) => match byte_range(spec, size) {
             RangeRequest::Satisfiable(start, end) => Some((start, end)),
@@ -101,7 +128,7 @@ pub async fn download(
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&path)),
+        HeaderValue::from_static(content_type(path)),
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
