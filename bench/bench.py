@@ -41,6 +41,7 @@ API = "/api/2.0/mlflow"
 # --------------------------------------------------------------------------------------------
 
 FULL = dict(
+    artifact_mb=1024,
     wrk_warmup_s=3,
     wrk_duration_s=20,
     history_points=50_000,
@@ -50,6 +51,7 @@ FULL = dict(
     page_reps=10,
 )
 QUICK = dict(
+    artifact_mb=128,
     wrk_warmup_s=1,
     wrk_duration_s=5,
     history_points=50_000,
@@ -617,6 +619,59 @@ def page_workload(c: Client, exp_id: str, reps: int) -> dict:
             "ok": rows == PAGE_MAX and full == PAGE_MAX}
 
 
+ARTIFACT_CHUNK = 1024 * 1024
+
+
+def artifact_file(mb: int) -> Path:
+    """A file of `mb` MiB of random bytes, made once per harness run and shared by both servers."""
+    path = Path(tempfile.gettempdir()) / f"keel-bench-artifact-{mb}mb.bin"
+    if not path.exists() or path.stat().st_size != mb * ARTIFACT_CHUNK:
+        block = os.urandom(ARTIFACT_CHUNK)
+        with open(path, "wb") as f:
+            for i in range(mb):
+                f.write(block[i % 7:] + block[: i % 7])  # cheap variation between blocks
+    return path
+
+
+def artifact_workload(srv: Server, cfg: dict) -> dict:
+    """Streams one large file up through the artifact proxy and back down, timing each direction
+    and sampling the server's process-tree RSS; the download is checked for its full size."""
+    src = artifact_file(cfg["artifact_mb"])
+    size = src.stat().st_size
+    path = "/api/2.0/mlflow-artifacts/artifacts/bench/large.bin"
+
+    def transfer(method: str) -> float:
+        conn = http.client.HTTPConnection(HOST, srv.port, timeout=600)
+        t = time.perf_counter()
+        if method == "PUT":
+            with open(src, "rb") as f:
+                conn.request("PUT", path, body=f, headers={"Content-Length": str(size)})
+                resp = conn.getresponse()
+                body = resp.read()
+            if resp.status != 200:
+                raise ApiError(f"upload -> {resp.status}: {body[:300]!r}")
+        else:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            got = 0
+            while chunk := resp.read(ARTIFACT_CHUNK):
+                got += len(chunk)
+            if resp.status != 200 or got != size:
+                raise ApiError(f"download -> {resp.status}, {got} of {size} bytes")
+        dt = time.perf_counter() - t
+        conn.close()
+        return dt
+
+    out: dict = {"size_mb": size / ARTIFACT_CHUNK, "ok": True}
+    for direction, method in (("upload", "PUT"), ("download", "GET")):
+        settle(srv.proc.pid)
+        with RssSampler(srv.proc.pid, interval=0.1) as rss:
+            dt = transfer(method)
+        out[f"{direction}_mb_s"] = size / ARTIFACT_CHUNK / dt
+        out[f"{direction}_peak_rss_mb"] = rss.peak_mb
+    return out
+
+
 def bench_server(srv: Server, cfg: dict) -> dict:
     """Runs every workload against one server; a failing workload records its error and moves on."""
     res: dict = {"kind": srv.kind, "version": srv.version, "config": srv.config_note, "errors": {}}
@@ -665,6 +720,7 @@ def bench_server(srv: Server, cfg: dict) -> dict:
             step("search", lambda: search_workload(c, needs_runs(), cfg["search_reps"], cfg["runs"]))
             step("page", lambda: page_workload(c, needs_runs(), cfg["page_reps"]))
         res["overall_peak_rss_mb"] = overall.peak_mb
+        step("artifacts", lambda: artifact_workload(srv, cfg))
         c.close()
     finally:
         if res["errors"]:
@@ -732,6 +788,14 @@ def build_rows(ref: dict, cand: dict, cfg: dict) -> list[dict]:
          "log_batch"),
         ("RSS (process tree)", "peak, whole run", "MB", ("overall_peak_rss_mb",), 1, False, None),
         ("PSS (process tree)", "idle", "MB", ("idle_pss_mb",), 1, False, None),
+        (f"artifact upload ({cfg['artifact_mb']:,} MB)", "throughput", "MB/s",
+         ("artifacts", "upload_mb_s"), 1, True, "artifacts"),
+        (f"artifact download ({cfg['artifact_mb']:,} MB)", "throughput", "MB/s",
+         ("artifacts", "download_mb_s"), 1, True, "artifacts"),
+        ("RSS (process tree)", "peak during artifact upload", "MB", ("artifacts", "upload_peak_rss_mb"),
+         1, False, "artifacts"),
+        ("RSS (process tree)", "peak during artifact download", "MB",
+         ("artifacts", "download_peak_rss_mb"), 1, False, "artifacts"),
     ]
     rows = []
     for wl, metric, unit, path, scale, higher, sect in spec:
@@ -855,6 +919,11 @@ def render(ref: dict, cand: dict, cfg: dict, mode: str, facts: dict) -> str:
                "+ all descendants): idle = 3 s after /health first answered; peaks sampled every "
                "0.25 s. Summed RSS counts pages shared between forked workers more than once; PSS "
                "splits them fairly.")
+    out.append(f"8. **artifacts**: one {cfg['artifact_mb']:,} MB file streamed up with `PUT "
+               "mlflow-artifacts/artifacts/...` and back down with `GET` (size checked), one "
+               "connection, loopback; RSS of the server's process tree sampled every 0.1 s during "
+               "each direction. The reference stores proxied artifacts in a temp dir "
+               "(`--artifacts-destination`).")
     out.append("")
 
     notes = []
@@ -961,7 +1030,8 @@ def main() -> int:
 
     def mlflow_cmd(tmp: Path, port: int) -> list[str]:
         return [args.mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-                "--default-artifact-root", str(tmp / "art"), "--host", HOST, "--port", str(port)]
+                "--default-artifact-root", str(tmp / "art"), "--artifacts-destination", str(tmp / "art"),
+                "--host", HOST, "--port", str(port)]
 
     def keel_cmd(tmp: Path, port: int) -> list[str]:
         return [args.keel_bin, "server", "--host", HOST, "--port", str(port), "--data-dir", str(tmp)]

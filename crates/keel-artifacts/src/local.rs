@@ -246,18 +246,22 @@ async fn ensure_real_dir(dir: &Path, path: &ArtifactPath) -> Result<()> {
     }
 }
 
+/// Bytes buffered before each write to disk (request bodies arrive in small frames).
+const WRITE_BUFFER: usize = 1024 * 1024;
+
 /// Copies `body` into a new file at `temp` and flushes it to disk.
 async fn copy_into(
     temp: &Path,
     body: &mut (impl AsyncRead + Unpin + ?Sized),
 ) -> std::io::Result<u64> {
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(temp)
         .await?;
+    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let size = tokio::io::copy(body, &mut file).await?;
     file.flush().await?;
-    file.sync_data().await?;
+    file.get_ref().sync_data().await?;
     Ok(size)
 }

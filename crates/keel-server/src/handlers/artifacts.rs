@@ -20,6 +20,10 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::requests::pick_run_id;
 
+/// Bytes read from disk per chunk of a download: large enough to amortize each blocking read,
+/// small enough to keep memory bounded per connection.
+const DOWNLOAD_CHUNK: usize = 256 * 1024;
+
 /// The artifact path from the URL (decoded once by the router), validated.
 fn artifact_path(path: Result<Path<String>, PathRejection>) -> Result<ArtifactPath, Error> {
     let Path(raw) = path.map_err(|e| Error::invalid(format!("Invalid artifact path: {e}")))?;
@@ -123,7 +127,7 @@ async fn serve_file(s: &AppState, path: &ArtifactPath, headers: &HeaderMap) -> A
             .await
             .map_err(|e| Error::internal(format!("cannot read artifact '{path}': {e}")))?;
     }
-    let body = Body::from_stream(ReaderStream::new(file.take(len)));
+    let body = Body::from_stream(ReaderStream::with_capacity(file.take(len), DOWNLOAD_CHUNK));
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(
