@@ -62,10 +62,6 @@ impl Checkpointer {
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::error!("the checkpoint thread panicked");
-            }
-        }
+        super::join_thread(self.thread.take(), "checkpoint");
     }
 }

@@ -157,6 +157,15 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Waits for one of the store's threads to finish (its channel already closed).
+fn join_thread(thread: Option<std::thread::JoinHandle<()>>, name: &str) {
+    if let Some(thread) = thread {
+        if thread.join().is_err() {
+            tracing::error!(thread = name, "a SQLite store thread panicked");
+        }
+    }
+}
+
 /// Maps an unexpected SQLite failure to a domain error; lock timeouts are retryable.
 pub(crate) fn db_err(e: rusqlite::Error) -> Error {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {

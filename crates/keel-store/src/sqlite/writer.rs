@@ -97,11 +97,7 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.jobs.take());
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::error!("the SQLite writer thread panicked");
-            }
-        }
+        super::join_thread(self.thread.take(), "writer");
     }
 }
 
