@@ -192,11 +192,11 @@ impl LocalArtifactStore {
 
     /// Deletes a file or a whole directory. A symlink is removed itself, never its target.
     pub async fn delete(&self, path: &ArtifactPath) -> Result<()> {
-        let Some((_, parents)) = path.segments().split_last() else {
+        if path.is_root() {
             return Err(Error::invalid("Cannot delete the artifact root"));
-        };
+        }
         // The containing directory must really be inside the root.
-        let parent = self.locate(&ArtifactPath::parse(&parents.join("/"))?);
+        let parent = self.locate(&path.parent());
         let real_parent = tokio::fs::canonicalize(&parent)
             .await
             .map_err(|e| io_err("delete", path, e))?;

@@ -76,6 +76,13 @@ impl ArtifactPath {
         &self.segments
     }
 
+    /// The containing path (the root's parent is the root).
+    pub fn parent(&self) -> ArtifactPath {
+        let mut segments = self.segments.clone();
+        segments.pop();
+        ArtifactPath { segments }
+    }
+
     /// This path followed by `other`.
     pub fn join(&self, other: &ArtifactPath) -> ArtifactPath {
         let mut segments = self.segments.clone();
@@ -221,6 +228,8 @@ mod tests {
         let joined = base.join(&ArtifactPath::parse("model/MLmodel").expect("valid"));
         assert_eq!(joined.as_string(), "1/abc/artifacts/model/MLmodel");
         assert_eq!(base.join(&ArtifactPath::root()), base);
+        assert_eq!(base.parent().as_string(), "1/abc");
+        assert!(ArtifactPath::root().parent().is_root());
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn random_run_name() -> String {
 
 /// A run ID: 32 lowercase hex characters, as MLflow uses.
 pub fn new_run_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    new_uuid()
 }
 
 /// A generic opaque ID (datasets and other internal rows).

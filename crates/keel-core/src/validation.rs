@@ -10,7 +10,6 @@ pub const MAX_ENTITY_KEY_LENGTH: usize = 250;
 pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
 pub const MAX_TAG_VAL_LENGTH: usize = 8000;
 pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
-pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
 pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 20_000;
 pub const MAX_RUN_NAME_LENGTH: usize = 250;
 pub const MAX_USER_ID_LENGTH: usize = 256;
@@ -128,7 +127,6 @@ pub fn validate_experiment_name(name: &str) -> Result<()> {
 
 pub fn validate_experiment_tag(key: &str, value: &str) -> Result<()> {
     validate_key(NameKind::Tag, key)?;
-    check_length("experiment tag key", key, MAX_EXPERIMENT_TAG_KEY_LENGTH)?;
     check_length(
         &format!("value of experiment tag '{key}'"),
         value,

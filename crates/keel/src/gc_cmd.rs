@@ -111,11 +111,7 @@ async fn remove_artifacts(artifacts: &LocalArtifactStore, purged: &Garbage) {
 fn run_folder(run_id: &str, uri: &str) -> Option<ArtifactPath> {
     let path = proxied_path(uri).ok()?;
     match path.segments() {
-        [parents @ .., id, last] if id == run_id && last == "artifacts" => {
-            let mut folder = ArtifactPath::parse(&parents.join("/")).ok()?;
-            folder = folder.join(&ArtifactPath::parse(id).ok()?);
-            Some(folder)
-        }
+        [.., id, last] if id == run_id && last == "artifacts" => Some(path.parent()),
         _ => None,
     }
 }

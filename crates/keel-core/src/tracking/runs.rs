@@ -1,4 +1,7 @@
 //! Run lifecycle and logging: create, update, delete, restore, metrics, params, tags, inputs.
+//!
+//! Writes to a run do not read it first: the store checks that the run exists and is active
+//! inside the write's own transaction (RESOURCE_DOES_NOT_EXIST / INVALID_PARAMETER_VALUE).
 
 use super::experiments::dedup_tags;
 use super::*;
@@ -116,7 +119,7 @@ impl Tracking {
         end_time: Option<i64>,
         run_name: Option<String>,
     ) -> Result<RunInfo> {
-        self.active_run(run_id).await?;
+        required("run_id", run_id)?;
         let run_name = run_name.filter(|n| !n.is_empty());
         if let Some(name) = &run_name {
             validation::check_length("run_name", name, validation::MAX_RUN_NAME_LENGTH)?;
@@ -213,7 +216,7 @@ impl Tracking {
 
     pub async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
         required("key", key)?;
-        self.active_run(run_id).await?;
+        required("run_id", run_id)?;
         if !self.store.delete_run_tag(run_id, key).await? {
             return Err(Error::not_found(format!(
                 "No tag with name: {key} in run with id {run_id}"
@@ -228,7 +231,7 @@ impl Tracking {
         datasets: Vec<DatasetInput>,
         models: Vec<ModelInput>,
     ) -> Result<()> {
-        self.active_run(run_id).await?;
+        required("run_id", run_id)?;
         for input in &datasets {
             validate_dataset_input(input)?;
         }
@@ -247,30 +250,20 @@ impl Tracking {
     }
 
     pub async fn log_outputs(&self, run_id: &str, models: Vec<ModelOutput>) -> Result<()> {
-        self.active_run(run_id).await?;
+        required("run_id", run_id)?;
         for model in &models {
             required("model_id", &model.model_id)?;
         }
         self.store.log_outputs(run_id, &models).await
     }
 
-    pub(crate) async fn run_info(&self, run_id: &str) -> Result<RunInfo> {
+    /// A run's info alone (one read; [`Self::get_run`] also loads its data and inputs).
+    pub async fn run_info(&self, run_id: &str) -> Result<RunInfo> {
         required("run_id", run_id)?;
         self.store
             .get_run_info(run_id)
             .await?
             .ok_or_else(|| run_not_found(run_id))
-    }
-
-    /// The run's info, if the run exists and is active.
-    pub(crate) async fn active_run(&self, run_id: &str) -> Result<RunInfo> {
-        let info = self.run_info(run_id).await?;
-        if info.lifecycle_stage != LifecycleStage::Active {
-            return Err(Error::invalid(format!(
-                "The run {run_id} must be in the 'active' state. Current state is deleted."
-            )));
-        }
-        Ok(info)
     }
 }
 

@@ -77,26 +77,36 @@ pub async fn download(
     serve_file(&s, &artifact_path(path)?, &headers).await
 }
 
+/// Names a file or folder under a run's artifact root (`/get-artifact`, `artifacts/list`).
 #[derive(Debug, Deserialize, Default)]
-pub struct GetArtifactIn {
+pub struct RunArtifactIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
     pub path: Option<String>,
+}
+
+/// The run's artifact root URI, the store path of the requested entry, and that entry's path
+/// relative to the run's root.
+async fn run_artifact(
+    s: &AppState,
+    m: RunArtifactIn,
+) -> Result<(String, ArtifactPath, ArtifactPath), Error> {
+    let info = s
+        .tracking
+        .run_info(&pick_run_id(m.run_id, m.run_uuid)?)
+        .await?;
+    let relative = ArtifactPath::parse(m.path.as_deref().unwrap_or(""))?;
+    let path = proxied_path(&info.artifact_uri)?.join(&relative);
+    Ok((info.artifact_uri, path, relative))
 }
 
 /// `GET /get-artifact?run_uuid=&path=`: a file of a run's artifacts (used by the web UI).
 pub async fn get_run_artifact(
     State(s): State<AppState>,
     headers: HeaderMap,
-    req: MlflowRequest<GetArtifactIn>,
+    req: MlflowRequest<RunArtifactIn>,
 ) -> ApiResult<Response> {
-    let m = req.message;
-    let run = s
-        .tracking
-        .get_run(&pick_run_id(m.run_id, m.run_uuid)?)
-        .await?;
-    let relative = ArtifactPath::parse(m.path.as_deref().unwrap_or(""))?;
-    let path = proxied_path(&run.info.artifact_uri)?.join(&relative);
+    let (_, path, _) = run_artifact(&s, req.message).await?;
     serve_file(&s, &path, &headers).await
 }
 
@@ -176,14 +186,6 @@ pub async fn delete(
     Ok(empty())
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct RunListIn {
-    pub run_id: Option<String>,
-    pub run_uuid: Option<String>,
-    pub path: Option<String>,
-    pub page_token: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 pub struct RunListOut {
     root_uri: String,
@@ -194,16 +196,10 @@ pub struct RunListOut {
 /// Lists a run's artifacts under `path`; entries are named relative to the run's artifact root.
 pub async fn list_run(
     State(s): State<AppState>,
-    req: MlflowRequest<RunListIn>,
+    req: MlflowRequest<RunArtifactIn>,
 ) -> ApiResult<Json<RunListOut>> {
-    let m = req.message;
-    let run = s
-        .tracking
-        .get_run(&pick_run_id(m.run_id, m.run_uuid)?)
-        .await?;
-    let root = proxied_path(&run.info.artifact_uri)?;
-    let relative = ArtifactPath::parse(m.path.as_deref().unwrap_or(""))?;
-    let files = s.artifacts.list(&root.join(&relative)).await?;
+    let (root_uri, listed, relative) = run_artifact(&s, req.message).await?;
+    let files = s.artifacts.list(&listed).await?;
     let files = files
         .into_iter()
         .map(|f| {
@@ -215,10 +211,7 @@ pub async fn list_run(
             }
         })
         .collect();
-    Ok(Json(RunListOut {
-        root_uri: run.info.artifact_uri,
-        files,
-    }))
+    Ok(Json(RunListOut { root_uri, files }))
 }
 
 /// What a `Range` header asks for, given the file size.

@@ -161,7 +161,3 @@ impl<'de> Deserialize<'de> for Stringish {
         d.deserialize_any(V).map(Stringish)
     }
 }
-
-pub fn is_false(b: &bool) -> bool {
-    !*b
-}
