@@ -201,6 +201,63 @@ pub struct Run {
     pub outputs: RunOutputs,
 }
 
+/// Whether a logged model's files are fully uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedModelStatus {
+    Unspecified,
+    /// Created; files may still be uploading.
+    Pending,
+    Ready,
+    /// Uploading the files failed.
+    Failed,
+}
+
+impl LoggedModelStatus {
+    /// The name stored and matched by search filters (`status = 'READY'`), as the client's
+    /// `LoggedModelStatus` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::Pending => "PENDING",
+            Self::Ready => "READY",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "UNSPECIFIED" => Self::Unspecified,
+            "PENDING" => Self::Pending,
+            "READY" => Self::Ready,
+            "FAILED" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// An MLflow 3 logged model: a model's files plus its metadata, owned by an experiment and
+/// usually produced by a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModel {
+    /// `m-` followed by 32 hex characters.
+    pub model_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    /// `<experiment artifact location>/models/<model_id>/artifacts`.
+    pub artifact_location: String,
+    pub creation_timestamp_ms: i64,
+    pub last_updated_timestamp_ms: i64,
+    pub status: LoggedModelStatus,
+    pub status_message: Option<String>,
+    pub model_type: Option<String>,
+    pub source_run_id: Option<String>,
+    pub lifecycle_stage: LifecycleStage,
+    pub tags: Vec<Tag>,
+    pub params: Vec<Param>,
+    /// Every metric point logged for this model, by any run.
+    pub metrics: Vec<MetricWithRunId>,
+}
+
 /// A dataset used by runs of an experiment, with the context it was used in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetSummary {

@@ -35,6 +35,11 @@ pub fn new_run_id() -> String {
     new_uuid()
 }
 
+/// A logged model ID: `m-` and 32 lowercase hex characters, as MLflow uses.
+pub fn new_logged_model_id() -> String {
+    format!("m-{}", new_uuid())
+}
+
 /// A generic opaque ID (datasets and other internal rows).
 pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().simple().to_string()

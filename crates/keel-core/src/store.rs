@@ -4,7 +4,7 @@
 //! and timestamps. Each write method is one transaction: it lands whole or not at all.
 
 use async_trait::async_trait;
-use keel_filter::{Comparison, OrderBy};
+use keel_filter::{Comparison, Key, OrderBy};
 
 use crate::entities::*;
 use crate::error::Result;
@@ -64,6 +64,39 @@ pub struct LogInputs {
     pub datasets: Vec<NewDatasetInput>,
     pub models: Vec<ModelInput>,
 }
+
+/// How logged-model search results are ordered: an attribute or a metric's latest value
+/// (optionally only the metric points of one dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelOrder {
+    pub key: Key,
+    pub ascending: bool,
+    pub dataset_name: Option<String>,
+    pub dataset_digest: Option<String>,
+}
+
+/// A dataset that metric filters are restricted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetFilter {
+    pub name: String,
+    pub digest: Option<String>,
+}
+
+/// A page request for active logged models, with the filter already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct LoggedModelQuery {
+    pub experiment_ids: Vec<String>,
+    pub filter: Vec<Comparison>,
+    /// When non-empty, metric comparisons only consider points of these datasets, and models
+    /// without any metric on them are left out.
+    pub datasets: Vec<DatasetFilter>,
+    pub order_by: Vec<LoggedModelOrder>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Computes a run tag's new value from its current one, inside the store's write transaction.
+pub type TagUpdate = Box<dyn FnOnce(Option<&str>) -> Result<String> + Send>;
 
 /// Runs and experiments in the trash long enough to be removed for good, with the artifact
 /// locations that go with them.
@@ -142,4 +175,37 @@ pub trait TrackingStore: Send + Sync + 'static {
     /// have been restored meanwhile), with everything logged to them; returns what it removed.
     async fn purge(&self, garbage: &Garbage) -> Result<Garbage>;
     async fn search_datasets(&self, experiment_ids: &[String]) -> Result<Vec<DatasetSummary>>;
+    /// Sets a run tag to `update(current value)` atomically (no concurrent update is lost).
+    /// Fails with INVALID_PARAMETER_VALUE when the run is not active.
+    async fn update_run_tag(&self, run_id: &str, key: &str, update: TagUpdate) -> Result<()>;
+
+    /// Inserts a logged model with its params and tags.
+    async fn insert_logged_model(&self, model: &LoggedModel) -> Result<()>;
+    /// A logged model in any lifecycle stage.
+    async fn get_logged_model(&self, model_id: &str) -> Result<Option<LoggedModel>>;
+    /// Adds params; fails with INVALID_PARAMETER_VALUE when one already holds another value.
+    async fn log_logged_model_params(
+        &self,
+        model_id: &str,
+        params: &[Param],
+        now: i64,
+    ) -> Result<()>;
+    async fn set_logged_model_status(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+        now: i64,
+    ) -> Result<()>;
+    async fn set_logged_model_lifecycle(
+        &self,
+        model_id: &str,
+        stage: LifecycleStage,
+        now: i64,
+    ) -> Result<()>;
+    /// Sets (inserts or replaces) tags.
+    async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag], now: i64) -> Result<()>;
+    /// Returns whether the tag existed.
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<bool>;
+    /// Active logged models of the query's experiments, one page.
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Vec<LoggedModel>>;
 }

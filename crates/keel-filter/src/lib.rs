@@ -5,7 +5,8 @@
 //! Keys are resolved against the search target (runs or experiments): prefixes and their aliases
 //! are mapped to a [`KeyKind`], attribute names are checked and canonicalized (`created` becomes
 //! `start_time`, `Run name` becomes `run_name`), and operators and value types are checked per
-//! key kind, following MLflow's `SearchUtils` / `SearchExperimentsUtils`. `OR` is rejected.
+//! key kind, following MLflow's `SearchUtils` / `SearchExperimentsUtils` (and, for logged models,
+//! `search_logged_model_utils`). `OR` is rejected.
 //!
 //! Nothing here evaluates a filter: stores compile the AST to parameterized SQL.
 
@@ -23,6 +24,8 @@ use std::fmt;
 pub enum Target {
     Runs,
     Experiments,
+    /// MLflow 3 logged models (`logged-models/search`).
+    LoggedModels,
 }
 
 /// The entity a key refers to.

@@ -96,6 +96,27 @@ const EXPERIMENT_ORDER_BY_ATTRIBUTES: &[(&str, &str)] = &[
 /// one experiment attribute that takes `IN` lists, as in the reference.
 const EXPERIMENT_NUMERIC_ATTRIBUTES: &[&str] = &["creation_time", "last_update_time"];
 
+/// Logged-model attributes, as written, and their canonical names (the reference's column names
+/// and its `ALIASES`). The same names work in filters and in order_by.
+const LOGGED_MODEL_ATTRIBUTES: &[(&str, &str)] = &[
+    ("artifact_location", "artifact_location"),
+    ("creation_time", "creation_timestamp_ms"),
+    ("creation_timestamp", "creation_timestamp_ms"),
+    ("creation_timestamp_ms", "creation_timestamp_ms"),
+    ("experiment_id", "experiment_id"),
+    ("last_updated_timestamp", "last_updated_timestamp_ms"),
+    ("last_updated_timestamp_ms", "last_updated_timestamp_ms"),
+    ("model_id", "model_id"),
+    ("model_type", "model_type"),
+    ("name", "name"),
+    ("source_run_id", "source_run_id"),
+    ("status", "status"),
+    ("status_message", "status_message"),
+];
+
+const LOGGED_MODEL_NUMERIC_ATTRIBUTES: &[&str] =
+    &["creation_timestamp_ms", "last_updated_timestamp_ms"];
+
 const DATASET_KEYS: &[&str] = &["context", "digest", "name"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,8 +134,9 @@ fn entity_kind(target: Target, prefix: &str) -> Option<KeyKind> {
         "attribute" | "attributes" | "attr" => KeyKind::Attribute,
         "tag" | "tags" => KeyKind::Tag,
         "run" if target == Target::Runs => KeyKind::Attribute,
-        "metric" | "metrics" if target == Target::Runs => KeyKind::Metric,
-        "param" | "params" | "parameter" | "parameters" if target == Target::Runs => KeyKind::Param,
+        "metric" | "metrics" if target != Target::Experiments => KeyKind::Metric,
+        "param" | "params" if target != Target::Experiments => KeyKind::Param,
+        "parameter" | "parameters" if target == Target::Runs => KeyKind::Param,
         "dataset" | "datasets" if target == Target::Runs => KeyKind::Dataset,
         _ => return None,
     };
@@ -128,6 +150,10 @@ fn valid_entity_types(target: Target) -> &'static str {
              metrics, params, parameter, parameters, tags, datasets)"
         }
         Target::Experiments => "['attribute', 'tag'] (aliases: attributes, attr, tags)",
+        Target::LoggedModels => {
+            "['attributes', 'metrics', 'params', 'tags'] (aliases: attribute, attr, metric, \
+             param, tag)"
+        }
     }
 }
 
@@ -137,6 +163,7 @@ fn attribute_table(target: Target, usage: Usage) -> &'static [(&'static str, &'s
         (Target::Runs, Usage::OrderBy) => RUN_ORDER_BY_ATTRIBUTES,
         (Target::Experiments, Usage::Filter) => EXPERIMENT_FILTER_ATTRIBUTES,
         (Target::Experiments, Usage::OrderBy) => EXPERIMENT_ORDER_BY_ATTRIBUTES,
+        (Target::LoggedModels, _) => LOGGED_MODEL_ATTRIBUTES,
     }
 }
 
@@ -157,6 +184,7 @@ pub(crate) fn is_numeric_attribute(target: Target, name: &str) -> bool {
     match target {
         Target::Runs => RUN_NUMERIC_ATTRIBUTES.contains(&name),
         Target::Experiments => EXPERIMENT_NUMERIC_ATTRIBUTES.contains(&name),
+        Target::LoggedModels => LOGGED_MODEL_NUMERIC_ATTRIBUTES.contains(&name),
     }
 }
 
@@ -232,6 +260,14 @@ fn resolve_key(target: Target, raw: &RawKey, usage: Usage) -> Result<Key, Filter
 }
 
 fn allowed_ops(target: Target, key: &Key) -> &'static [CompareOp] {
+    if target == Target::LoggedModels {
+        // The reference's `Entity.validate_op`: numbers compare, strings match or take lists.
+        return match key.kind {
+            KeyKind::Metric => NUMERIC_OPS,
+            KeyKind::Attribute if is_numeric_attribute(target, &key.name) => NUMERIC_OPS,
+            _ => STRING_OR_LIST_OPS,
+        };
+    }
     match key.kind {
         KeyKind::Metric => NUMERIC_OPS,
         KeyKind::Param | KeyKind::Tag => KEY_VALUE_OPS,
@@ -242,7 +278,7 @@ fn allowed_ops(target: Target, key: &Key) -> &'static [CompareOp] {
             // rejects lists for all but run_id; keep that order so the message matches.
             Target::Runs => STRING_OR_LIST_OPS,
             Target::Experiments if key.name == "experiment_id" => EQUALITY_OR_LIST_OPS,
-            Target::Experiments => STRING_OPS,
+            Target::Experiments | Target::LoggedModels => STRING_OPS,
         },
     }
 }
@@ -286,6 +322,7 @@ fn resolve_value(
         RawValue::Str(s) => Ok(Literal::Str(s)),
         RawValue::List(items) => match key.kind {
             KeyKind::Dataset => Ok(Literal::List(items)),
+            _ if target == Target::LoggedModels => Ok(Literal::List(items)),
             KeyKind::Attribute if target == Target::Runs && key.name == "run_id" => {
                 Ok(Literal::List(items))
             }
@@ -345,6 +382,7 @@ pub(crate) fn resolve_order_by(target: Target, raw: RawOrderBy) -> Result<OrderB
             KeyKind::Attribute | KeyKind::Metric | KeyKind::Param | KeyKind::Tag
         ),
         Target::Experiments => key.kind == KeyKind::Attribute,
+        Target::LoggedModels => matches!(key.kind, KeyKind::Attribute | KeyKind::Metric),
     };
     if !allowed {
         return Err(err(format!(
@@ -354,6 +392,7 @@ pub(crate) fn resolve_order_by(target: Target, raw: RawOrderBy) -> Result<OrderB
             match target {
                 Target::Runs => "Runs can be ordered by attributes, metrics, params and tags",
                 Target::Experiments => "Experiments can be ordered by attributes only",
+                Target::LoggedModels => "Logged models can be ordered by attributes and metrics",
             }
         )));
     }

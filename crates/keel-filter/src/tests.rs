@@ -1048,7 +1048,7 @@ fn garbage_never_panics() {
         for _ in 0..len {
             input.push_str(PIECES[rng.below(PIECES.len())]);
         }
-        for target in [Target::Runs, Target::Experiments] {
+        for target in [Target::Runs, Target::Experiments, Target::LoggedModels] {
             let _ = parse_filter(target, &input);
             let _ = parse_order_by(target, &input);
         }
@@ -1087,4 +1087,57 @@ fn long_inputs_are_linear_and_fine() {
     let clause = "metrics.a > 1 AND ";
     let input = format!("{}params.b = 'c'", clause.repeat(5_000));
     assert_eq!(runs(&input).len(), 5_001);
+}
+
+fn models(input: &str) -> Vec<Comparison> {
+    parse_filter(Target::LoggedModels, input).expect("logged-model filter parses")
+}
+
+fn models_err(input: &str) -> String {
+    parse_filter(Target::LoggedModels, input)
+        .expect_err("logged-model filter is rejected")
+        .0
+}
+
+#[test]
+fn logged_model_keys_resolve_with_aliases() {
+    let c = models("name = 'm' AND creation_time > 5 AND last_updated_timestamp <= 9");
+    assert_eq!(c[0].key, Key::new(KeyKind::Attribute, "name"));
+    assert_eq!(
+        c[1].key,
+        Key::new(KeyKind::Attribute, "creation_timestamp_ms")
+    );
+    assert_eq!(c[1].value, Literal::Num(5.0));
+    assert_eq!(
+        c[2].key,
+        Key::new(KeyKind::Attribute, "last_updated_timestamp_ms")
+    );
+    let c = models("metrics.acc >= 0.9 AND params.lr = '0.1' AND tags.`a.b` LIKE 'x%'");
+    assert_eq!(c[0].key, Key::new(KeyKind::Metric, "acc"));
+    assert_eq!(c[1].key, Key::new(KeyKind::Param, "lr"));
+    assert_eq!(c[2].key, Key::new(KeyKind::Tag, "a.b"));
+    assert_eq!(c[2].op, CompareOp::Like);
+}
+
+#[test]
+fn logged_model_strings_take_lists_and_numbers_do_not_take_like() {
+    let c = models("model_id IN ('m-1', 'm-2') AND params.p NOT IN ('a')");
+    assert_eq!(c[0].value, Literal::List(vec!["m-1".into(), "m-2".into()]));
+    assert_eq!(c[1].op, CompareOp::NotIn);
+    assert!(models_err("metrics.acc LIKE '1'").contains("Invalid comparator"));
+    assert!(models_err("creation_time IN (1, 2)").starts_with("Invalid"));
+    assert!(models_err("params.p > '1'").contains("Invalid comparator"));
+    assert!(models_err("metrics.acc > 'high'").contains("numeric"));
+    assert!(models_err("bogus = 'x'").contains("Invalid attribute key"));
+    assert!(models_err("datasets.name = 'x'").contains("Invalid entity type"));
+}
+
+#[test]
+fn logged_model_order_by_takes_attributes_and_metrics_only() {
+    let o = parse_order_by(Target::LoggedModels, "metrics.acc").expect("parses");
+    assert_eq!(o.key, Key::new(KeyKind::Metric, "acc"));
+    let o = parse_order_by(Target::LoggedModels, "creation_timestamp").expect("parses");
+    assert_eq!(o.key, Key::new(KeyKind::Attribute, "creation_timestamp_ms"));
+    assert!(parse_order_by(Target::LoggedModels, "params.p").is_err());
+    assert!(parse_order_by(Target::LoggedModels, "tags.t").is_err());
 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
-use crate::handlers::{artifacts, experiments, meta, runs};
+use crate::handlers::{artifacts, experiments, logged_models, meta, runs};
 use crate::state::AppState;
 
 /// The kind of resource a route acts on (what a policy decides over).
@@ -14,6 +14,8 @@ pub enum Resource {
     Server,
     Experiment,
     Run,
+    /// An MLflow 3 logged model.
+    LoggedModel,
     Artifact,
 }
 
@@ -321,6 +323,79 @@ pub fn table() -> Vec<Route> {
             "runs.update",
             Run,
             runs::log_outputs,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "runs/log-model",
+            "runs.update",
+            Run,
+            logged_models::record,
+        ),
+        // Logged models (MLflow 3).
+        route(
+            M::POST,
+            Mlflow2,
+            "logged-models",
+            "logged_models.create",
+            LoggedModel,
+            logged_models::create,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "logged-models/search",
+            "logged_models.read",
+            LoggedModel,
+            logged_models::search,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "logged-models/{model_id}",
+            "logged_models.read",
+            LoggedModel,
+            logged_models::get,
+        ),
+        route(
+            M::PATCH,
+            Mlflow2,
+            "logged-models/{model_id}",
+            "logged_models.update",
+            LoggedModel,
+            logged_models::finalize,
+        ),
+        route(
+            M::DELETE,
+            Mlflow2,
+            "logged-models/{model_id}",
+            "logged_models.delete",
+            LoggedModel,
+            logged_models::delete,
+        ),
+        route(
+            M::PATCH,
+            Mlflow2,
+            "logged-models/{model_id}/tags",
+            "logged_models.update",
+            LoggedModel,
+            logged_models::set_tags,
+        ),
+        route(
+            M::DELETE,
+            Mlflow2,
+            "logged-models/{model_id}/tags/{*tag_key}",
+            "logged_models.update",
+            LoggedModel,
+            logged_models::delete_tag,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "logged-models/{model_id}/params",
+            "logged_models.update",
+            LoggedModel,
+            logged_models::log_params,
         ),
         route(
             M::GET,

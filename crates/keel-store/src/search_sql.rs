@@ -24,6 +24,10 @@
 use keel_core::ViewType;
 use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Literal, OrderBy};
 
+mod logged_models;
+
+pub(crate) use logged_models::logged_model_search_sql;
+
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SqlValue {

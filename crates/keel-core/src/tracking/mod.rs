@@ -5,6 +5,7 @@
 mod experiments;
 mod gc;
 mod history;
+mod logged_models;
 mod runs;
 mod search;
 
@@ -16,6 +17,10 @@ use crate::store::TrackingStore;
 
 pub use experiments::CreateExperiment;
 pub use history::{HistoryRequest, IntervalRequest, sample_evenly};
+pub use logged_models::{
+    CreateLoggedModel, DEFAULT_LOGGED_MODEL_RESULTS, LOGGED_MODELS_HISTORY_TAG, LoggedModelOrderBy,
+    SearchLoggedModels,
+};
 pub use runs::{CreateRun, LogMetric};
 pub use search::{SearchExperiments, SearchRuns};
 

@@ -120,7 +120,10 @@ fn parse_order_by(target: Target, clauses: &[String]) -> Result<Vec<keel_filter:
 }
 
 /// Parses a filter and checks it stays within the search size caps.
-fn parse_filter(target: Target, filter: Option<&str>) -> Result<Vec<keel_filter::Comparison>> {
+pub(super) fn parse_filter(
+    target: Target,
+    filter: Option<&str>,
+) -> Result<Vec<keel_filter::Comparison>> {
     let comparisons = keel_filter::parse_filter(target, filter.unwrap_or(""))?;
     if comparisons.len() > validation::MAX_FILTER_CLAUSES {
         return Err(Error::invalid(format!(

@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod experiments;
+pub mod logged_models;
 pub mod meta;
 pub mod runs;
 

@@ -67,6 +67,9 @@ pub struct Metric {
     pub dataset_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset_digest: Option<String>,
+    /// Set where a metric is shown away from its run (a logged model's metrics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
 }
 
 impl From<core::Metric> for Metric {
@@ -79,6 +82,7 @@ impl From<core::Metric> for Metric {
             model_id: m.model_id,
             dataset_name: m.dataset_name,
             dataset_digest: m.dataset_digest,
+            run_id: None,
         }
     }
 }

@@ -34,7 +34,7 @@ impl TagIn {
     }
 }
 
-fn tags(tags: Vec<TagIn>) -> Result<Vec<keel_core::Tag>> {
+pub(crate) fn tags(tags: Vec<TagIn>) -> Result<Vec<keel_core::Tag>> {
     tags.into_iter().map(TagIn::into_tag).collect()
 }
 

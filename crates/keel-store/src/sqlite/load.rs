@@ -277,7 +277,7 @@ fn load_dataset_inputs(
 }
 
 /// Runs a cached query with one parameter and feeds each mapped row to `sink`.
-fn for_each_row<T, P: rusqlite::ToSql>(
+pub(crate) fn for_each_row<T, P: rusqlite::ToSql>(
     conn: &Connection,
     sql: &str,
     param: P,

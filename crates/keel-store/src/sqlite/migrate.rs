@@ -6,11 +6,18 @@ use rusqlite::Connection;
 use super::db_err;
 
 /// Every migration, in order. Applied ones are recorded in `keel_schema_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "tracking",
-    include_str!("../../migrations/sqlite/0001_tracking.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "tracking",
+        include_str!("../../migrations/sqlite/0001_tracking.sql"),
+    ),
+    (
+        2,
+        "logged_models",
+        include_str!("../../migrations/sqlite/0002_logged_models.sql"),
+    ),
+];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.
 pub(crate) fn apply(conn: &mut Connection) -> Result<()> {

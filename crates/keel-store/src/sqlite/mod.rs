@@ -11,6 +11,7 @@ mod checkpoint;
 mod convert;
 mod experiments;
 mod load;
+mod logged_models;
 mod migrate;
 mod runs;
 mod search;

@@ -293,6 +293,22 @@ pub(crate) fn delete_tag(conn: &Connection, run_id: &str, key: &str) -> Result<b
     Ok(n > 0)
 }
 
+/// Sets a tag to `update(current value)`; the update runs (and may fail) before any write.
+pub(crate) fn update_tag(
+    conn: &Connection,
+    run_id: &str,
+    key: &str,
+    update: keel_core::store::TagUpdate,
+) -> Result<()> {
+    let run_key = require_active(conn, run_id)?;
+    let current: Option<String> = conn
+        .prepare_cached("SELECT value FROM tags WHERE run_key = ?1 AND key = ?2")
+        .and_then(|mut s| s.query_row(params![run_key, key], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    let value = update(current.as_deref())?;
+    upsert_tags(conn, run_key, &[Tag::new(key, value)])
+}
+
 pub(crate) fn log_inputs(conn: &Connection, inputs: &LogInputs) -> Result<()> {
     let run_key = require_active(conn, &inputs.run_id)?;
     let experiment_id: i64 = conn

@@ -20,7 +20,10 @@ fn bind(params: Vec<SqlValue>) -> Vec<Value> {
         .collect()
 }
 
-fn ids<T: rusqlite::types::FromSql>(conn: &Connection, q: CompiledQuery) -> Result<Vec<T>> {
+pub(crate) fn ids<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    q: CompiledQuery,
+) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(&q.sql).map_err(db_err)?;
     let params = bind(q.params);
     let rows = stmt

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use keel_core::store::*;
 use keel_core::*;
 
-use super::{SqliteStore, experiments, load, runs, search};
+use super::{SqliteStore, experiments, load, logged_models, runs, search};
 
 /// Owned copies of borrowed arguments, moved into the blocking closures.
 fn own(s: &str) -> String {
@@ -161,5 +161,71 @@ impl TrackingStore for SqliteStore {
     async fn search_datasets(&self, experiment_ids: &[String]) -> Result<Vec<DatasetSummary>> {
         let ids = experiment_ids.to_vec();
         self.read(move |c| runs::search_datasets(c, &ids)).await
+    }
+
+    async fn update_run_tag(&self, run_id: &str, key: &str, update: TagUpdate) -> Result<()> {
+        let (id, key) = (own(run_id), own(key));
+        self.write(move |tx| runs::update_tag(tx, &id, &key, update))
+            .await
+    }
+
+    async fn insert_logged_model(&self, model: &LoggedModel) -> Result<()> {
+        let m = model.clone();
+        self.write(move |tx| logged_models::insert(tx, &m)).await
+    }
+
+    async fn get_logged_model(&self, model_id: &str) -> Result<Option<LoggedModel>> {
+        let id = own(model_id);
+        self.read(move |c| logged_models::get(c, &id)).await
+    }
+
+    async fn log_logged_model_params(
+        &self,
+        model_id: &str,
+        params: &[Param],
+        now: i64,
+    ) -> Result<()> {
+        let (id, params) = (own(model_id), params.to_vec());
+        self.write(move |tx| logged_models::log_params(tx, &id, &params, now))
+            .await
+    }
+
+    async fn set_logged_model_status(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+        now: i64,
+    ) -> Result<()> {
+        let id = own(model_id);
+        self.write(move |tx| logged_models::set_status(tx, &id, status, now))
+            .await
+    }
+
+    async fn set_logged_model_lifecycle(
+        &self,
+        model_id: &str,
+        stage: LifecycleStage,
+        now: i64,
+    ) -> Result<()> {
+        let id = own(model_id);
+        self.write(move |tx| logged_models::set_lifecycle(tx, &id, stage, now))
+            .await
+    }
+
+    async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag], now: i64) -> Result<()> {
+        let (id, tags) = (own(model_id), tags.to_vec());
+        self.write(move |tx| logged_models::set_tags(tx, &id, &tags, now))
+            .await
+    }
+
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<bool> {
+        let (id, key) = (own(model_id), own(key));
+        self.write(move |tx| logged_models::delete_tag(tx, &id, &key))
+            .await
+    }
+
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Vec<LoggedModel>> {
+        let q = query.clone();
+        self.read(move |c| logged_models::search(c, &q)).await
     }
 }

@@ -74,6 +74,15 @@ macro_rules! conformance_suite {
                 inputs::dataset_input_tags_round_trip,
                 inputs::search_datasets_returns_context,
                 inputs::log_outputs_and_model_inputs,
+                // Logged models.
+                logged_models::create_and_get_logged_model,
+                logged_models::create_logged_model_rejects_bad_input,
+                logged_models::finalize_delete_and_allow_deleted,
+                logged_models::logged_model_tags_and_params,
+                logged_models::logged_model_metrics_come_from_runs,
+                logged_models::search_logged_models_filters,
+                logged_models::search_logged_models_orders_and_pages,
+                logged_models::record_logged_model_appends_history,
                 // Search.
                 search::search_runs_filters_metrics_params_tags,
                 search::search_runs_filters_attributes,

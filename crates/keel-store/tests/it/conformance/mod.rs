@@ -9,6 +9,7 @@ pub mod experiments;
 pub mod gc;
 pub mod history;
 pub mod inputs;
+pub mod logged_models;
 pub mod logging;
 pub mod runs;
 pub mod search;
