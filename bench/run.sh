@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Why: one command to benchmark keel against the reference MLflow server (venv, wrk, then bench.py).
 #
-# Usage: bench/run.sh [--quick] [--self-test] [--out FILE]
+# Usage: bench/run.sh [--quick] [--self-test] [--only artifacts] [--artifact-mb N] [--out FILE]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
+#   --only artifacts  just the large-file upload/download workload (e.g. --artifact-mb 2048)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

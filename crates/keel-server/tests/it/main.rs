@@ -8,6 +8,7 @@ mod batch;
 mod fuzz;
 mod history;
 mod limits;
+mod logged_models;
 mod search;
 mod semantics;
 mod support;
