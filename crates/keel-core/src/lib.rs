@@ -10,6 +10,7 @@ pub mod names;
 pub mod paging;
 pub mod store;
 pub mod tracking;
+pub mod uri;
 pub mod validation;
 
 pub use entities::*;

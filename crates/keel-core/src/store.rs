@@ -98,7 +98,7 @@ pub struct LoggedModelQuery {
 /// Computes a run tag's new value from its current one, inside the store's write transaction.
 pub type TagUpdate = Box<dyn FnOnce(Option<&str>) -> Result<String> + Send>;
 
-/// Runs and experiments in the trash long enough to be removed for good, with the artifact
+/// Runs, experiments and logged models in the trash long enough to be removed for good, with the artifact
 /// locations that go with them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Garbage {
@@ -106,6 +106,9 @@ pub struct Garbage {
     pub experiments: Vec<(String, String)>,
     /// `(run_id, artifact_uri)` of deleted runs, including every run of those experiments.
     pub runs: Vec<(String, String)>,
+    /// `(model_id, artifact_location)` of deleted logged models (deleted when last updated),
+    /// including every logged model of those experiments.
+    pub logged_models: Vec<(String, String)>,
 }
 
 /// The persistence operations behind the tracking API.

@@ -107,9 +107,9 @@ impl Tracking {
         let model_id = crate::names::new_logged_model_id();
         let now = self.now();
         let model = LoggedModel {
-            artifact_location: format!(
-                "{}/models/{model_id}/artifacts",
-                experiment.artifact_location.trim_end_matches('/')
+            artifact_location: crate::uri::append_to_uri(
+                &experiment.artifact_location,
+                &format!("models/{model_id}/artifacts"),
             ),
             model_id,
             experiment_id: experiment.experiment_id,

@@ -81,7 +81,10 @@ impl Tracking {
         let run_id = crate::names::new_run_id();
         let run = Run {
             info: RunInfo {
-                artifact_uri: format!("{}/{run_id}/artifacts", experiment.artifact_location),
+                artifact_uri: crate::uri::append_to_uri(
+                    &experiment.artifact_location,
+                    &format!("{run_id}/artifacts"),
+                ),
                 run_id,
                 run_name,
                 experiment_id,

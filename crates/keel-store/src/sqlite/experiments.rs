@@ -266,11 +266,28 @@ pub(crate) fn garbage(conn: &Connection, cutoff: i64) -> Result<keel_core::store
                 .collect::<rusqlite::Result<Vec<(String, String)>>>()
         })
         .map_err(db_err)?;
-    Ok(keel_core::store::Garbage { experiments, runs })
+    let logged_models = conn
+        .prepare_cached(
+            "SELECT model_id, artifact_location FROM logged_models \
+             WHERE (lifecycle_stage = 'deleted' AND last_updated_timestamp_ms <= ?1) \
+                OR experiment_id IN (SELECT experiment_id FROM experiments \
+                    WHERE lifecycle_stage = 'deleted' AND deleted_time <= ?1) \
+             ORDER BY model_id",
+        )
+        .and_then(|mut s| {
+            s.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, String)>>>()
+        })
+        .map_err(db_err)?;
+    Ok(keel_core::store::Garbage {
+        experiments,
+        runs,
+        logged_models,
+    })
 }
 
-/// Deletes the runs (child rows cascade) and then the experiments of `garbage` that are still
-/// deleted, and returns exactly those.
+/// Deletes the runs (child rows cascade), the logged models and then the experiments of
+/// `garbage` that are still deleted, and returns exactly those.
 pub(crate) fn purge(
     conn: &Connection,
     garbage: &keel_core::store::Garbage,
@@ -286,6 +303,18 @@ pub(crate) fn purge(
     for run in &garbage.runs {
         if run_stmt.execute([&run.0]).map_err(db_err)? == 1 {
             purged.runs.push(run.clone());
+        }
+    }
+    let mut model_stmt = conn
+        .prepare_cached(
+            "DELETE FROM logged_models WHERE model_id = ?1 AND (lifecycle_stage = 'deleted' OR \
+             experiment_id IN (SELECT experiment_id FROM experiments \
+                 WHERE lifecycle_stage = 'deleted'))",
+        )
+        .map_err(db_err)?;
+    for model in &garbage.logged_models {
+        if model_stmt.execute([&model.0]).map_err(db_err)? == 1 {
+            purged.logged_models.push(model.clone());
         }
     }
     let mut exp_stmt = conn

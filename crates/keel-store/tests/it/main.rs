@@ -105,6 +105,7 @@ macro_rules! conformance_suite {
                 gc::garbage_respects_the_cutoff,
                 gc::purge_removes_runs_and_experiments_for_good,
                 gc::purge_spares_what_was_restored_meanwhile,
+                gc::purge_removes_deleted_logged_models,
             );
         }
     };

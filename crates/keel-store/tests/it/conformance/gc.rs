@@ -109,3 +109,71 @@ pub async fn purge_spares_what_was_restored_meanwhile(f: Fixture) {
     assert_eq!(stage_of(&t, &a).await, LifecycleStage::Active);
     assert_eq!(stage_of(&t, &b).await, LifecycleStage::Active);
 }
+
+pub async fn purge_removes_deleted_logged_models(f: Fixture) {
+    use keel_core::tracking::CreateLoggedModel;
+    let t = f.tracking_at(T0);
+    let doomed = experiment(&t, "gc-models-doomed").await;
+    let keep = experiment(&t, "gc-models-keep").await;
+    let create = |experiment_id: &str| CreateLoggedModel {
+        experiment_id: experiment_id.to_owned(),
+        ..Default::default()
+    };
+    let x = t
+        .create_logged_model(create(&keep))
+        .await
+        .expect("x")
+        .model_id;
+    let y = t
+        .create_logged_model(create(&doomed))
+        .await
+        .expect("y")
+        .model_id;
+    let z = t
+        .create_logged_model(create(&keep))
+        .await
+        .expect("z")
+        .model_id;
+    f.tracking_at(T0 + 1_000)
+        .delete_logged_model(&x)
+        .await
+        .expect("delete x");
+    f.tracking_at(T0 + 5_000)
+        .delete_experiment(&doomed)
+        .await
+        .expect("delete doomed");
+    let later = f.tracking_at(T0 + 10_000);
+    let model_ids = |g: &Garbage| {
+        sorted(
+            &g.logged_models
+                .iter()
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        model_ids(&later.find_garbage(6_000).await.expect("garbage")),
+        vec![x.clone()]
+    );
+    let garbage = later.find_garbage(0).await.expect("garbage");
+    assert_eq!(model_ids(&garbage), sorted(&[x.clone(), y.clone()]));
+    assert!(
+        garbage
+            .logged_models
+            .iter()
+            .all(|(id, location)| location.ends_with(&format!("/models/{id}/artifacts"))),
+        "{garbage:?}"
+    );
+    let purged = later.purge(&garbage).await.expect("purge");
+    assert_eq!(purged, garbage);
+    for gone in [&x, &y] {
+        expect_err(
+            later.get_logged_model(gone, true).await,
+            ErrorCode::ResourceDoesNotExist,
+        );
+    }
+    later
+        .get_logged_model(&z, false)
+        .await
+        .expect("live model kept");
+}
