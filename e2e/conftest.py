@@ -17,9 +17,14 @@ import pytest  # noqa: E402
 import requests  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
+import motoctl  # noqa: E402
 import serverctl  # noqa: E402
 
 _started: list[serverctl.ServerProcess] = []
+
+#: The bucket and prefix of the S3 run of the artifact tests (see `artifact_server`).
+S3_BUCKET = "keel-e2e"
+S3_PREFIX = "artifacts"
 
 
 def unique(prefix: str = "e2e") -> str:
@@ -47,7 +52,7 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def default_server(tmp_path_factory):
     """The server under test for the whole session, on a free loopback port and a fresh data dir."""
     data_dir = tmp_path_factory.mktemp("session") / "data"
     srv = serverctl.ServerProcess(data_dir)
@@ -65,6 +70,61 @@ def server(tmp_path_factory):
             os.environ["MLFLOW_TRACKING_URI"] = previous
         code = srv.stop()
         print(f"\n{srv.target} server stopped with exit code {code}")
+
+
+@pytest.fixture(scope="session")
+def server(default_server):
+    """The server most tests talk to (artifact tests swap in `artifact_server`)."""
+    return default_server
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """A moto S3 server with the bucket for the S3 artifact run, started on first use."""
+    srv = motoctl.MotoServer(tmp_path_factory.mktemp("moto")).start()
+    try:
+        srv.create_bucket(S3_BUCKET)
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory, moto):
+    """A second server of the same target whose artifact store is `s3://keel-e2e/artifacts` on moto."""
+    data_dir = tmp_path_factory.mktemp("s3-session") / "data"
+    srv = serverctl.ServerProcess(
+        data_dir,
+        artifacts_destination=f"s3://{S3_BUCKET}/{S3_PREFIX}",
+        extra_args=moto.keel_args(),
+        extra_env=moto.server_env(),
+    )
+    _started.append(srv)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        code = srv.stop()
+        print(f"\n{srv.target} server (S3 artifacts) stopped with exit code {code}")
+
+
+@pytest.fixture(params=["local", "s3"])
+def artifact_server(request):
+    """The server of one artifact store, local directory or S3: artifact test modules run once per store
+    (they take it through the fixtures of `artifact_backends`). The fluent API follows it for the test."""
+    srv = request.getfixturevalue("default_server" if request.param == "local" else "s3_server")
+    previous_uri = mlflow.get_tracking_uri()
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = srv.url
+    mlflow.set_tracking_uri(srv.url)
+    try:
+        yield srv
+    finally:
+        mlflow.set_tracking_uri(previous_uri)
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +167,8 @@ def _no_leaked_fluent_state():
 def pytest_report_header(config):
     target = serverctl.TARGET
     where = serverctl.keel_binary() if target == "keel" else serverctl.mlflow_cli()
-    return f"e2e target: {target} ({where}), mlflow client {mlflow.__version__}"
+    backend = serverctl.BACKEND if target == "keel" else "sqlite"
+    return f"e2e target: {target} ({where}) on {backend}, mlflow client {mlflow.__version__}"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import signal
@@ -21,6 +23,45 @@ if TARGET not in ("keel", "reference"):
     raise RuntimeError(f"E2E_TARGET must be 'keel' or 'reference', got {TARGET!r}")
 
 IS_REFERENCE = TARGET == "reference"
+
+#: Keel's metadata store: "sqlite" (default, in the data dir) or "postgres" (a fresh database per
+#: data dir on E2E_POSTGRES_URL's server, dropped when the test session ends).
+BACKEND = os.environ.get("E2E_BACKEND", "sqlite").strip().lower() or "sqlite"
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"E2E_BACKEND must be 'sqlite' or 'postgres', got {BACKEND!r}")
+if BACKEND == "postgres" and IS_REFERENCE:
+    raise RuntimeError("E2E_BACKEND=postgres runs Keel only; the reference server stays on SQLite")
+POSTGRES_ADMIN_URL = os.environ.get("E2E_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_created_databases: list[str] = []
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-Atqc", sql],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def postgres_store_uri(data_dir: Path) -> str:
+    """The URI of the database that belongs to `data_dir`, created on first use, so a restarted
+    server (same data dir) finds its data again."""
+    name = "keel_e2e_" + hashlib.sha1(str(Path(data_dir).resolve()).encode()).hexdigest()[:20]
+    if name not in _created_databases:
+        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _psql(f"CREATE DATABASE {name}")
+        _created_databases.append(name)
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@atexit.register
+def _drop_databases() -> None:
+    for name in _created_databases:
+        try:
+            _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except (subprocess.SubprocessError, OSError):
+            pass
 
 
 def keel_binary() -> Path:
@@ -55,10 +96,25 @@ def child_env() -> dict[str, str]:
 
 
 class ServerProcess:
-    """One server process bound to a free loopback port, persisting into `data_dir`."""
+    """One server process bound to a free loopback port, persisting into `data_dir`.
 
-    def __init__(self, data_dir: Path, target: str = TARGET, port: int | None = None):
+    `artifacts_destination` replaces the default artifact directory (e.g. an `s3://` URL);
+    `extra_args` go to keel only, `extra_env` to either server.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        target: str = TARGET,
+        port: int | None = None,
+        artifacts_destination: str | None = None,
+        extra_args: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.target = target
+        self.artifacts_destination = artifacts_destination
+        self.extra_args = list(extra_args or [])
+        self.extra_env = dict(extra_env or {})
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -74,8 +130,11 @@ class ServerProcess:
                 "server",
                 "--backend-store-uri",
                 f"sqlite:///{self.data_dir}/mlflow.db",
-                "--default-artifact-root",
-                f"{self.data_dir}/artifacts",
+                *(
+                    ["--artifacts-destination", self.artifacts_destination]
+                    if self.artifacts_destination
+                    else ["--default-artifact-root", f"{self.data_dir}/artifacts"]
+                ),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -98,6 +157,9 @@ class ServerProcess:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            *(["--artifacts-destination", self.artifacts_destination] if self.artifacts_destination else []),
+            *(["--backend-store-uri", postgres_store_uri(self.data_dir)] if BACKEND == "postgres" else []),
+            *self.extra_args,
         ]
 
     def start(self, timeout: float | None = None) -> "ServerProcess":
@@ -111,7 +173,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             cmd,
             cwd=self.data_dir,
-            env=child_env(),
+            env={**child_env(), **self.extra_env},
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,

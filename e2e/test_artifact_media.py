@@ -19,6 +19,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from artifact_backends import api, base_url, client, server  # noqa: E402, F401  (both artifact stores)
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

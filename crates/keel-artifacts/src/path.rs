@@ -5,13 +5,17 @@
 //! never decoded again; anything that could be read as another path is rejected rather than
 //! normalized: `..` and `.` segments, absolute paths, drive letters, backslashes, NUL and other
 //! control characters, `#`, `?`, `;`, empty segments, and leftover percent-encodings of path
-//! characters (double-encoded input).
+//! characters (double-encoded input). Names starting with `.keel-` are reserved for the stores'
+//! own bookkeeping (staged uploads), so no client path can reach it.
 
 use keel_core::{Error, Result};
 
 /// Longest path and longest segment accepted, in bytes.
 pub const MAX_PATH_BYTES: usize = 4096;
 pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Segments starting with this (in any case) are reserved for Keel's own bookkeeping files.
+pub const RESERVED_PREFIX: &str = ".keel-";
 
 /// A relative artifact path made of safe, non-empty segments; the empty path is the root.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -62,6 +66,9 @@ impl ArtifactPath {
                 "" => return reject("it contains an empty segment ('//')"),
                 "." | ".." => return reject("'.' and '..' segments are not allowed"),
                 s if s.len() > MAX_SEGMENT_BYTES => return reject("a segment is too long"),
+                s if is_reserved(s) => {
+                    return reject("names starting with '.keel-' are reserved for Keel itself");
+                }
                 s => segments.push(s.to_owned()),
             }
         }
@@ -108,6 +115,13 @@ fn has_encoded_path_character(raw: &str) -> bool {
     ["%2e", "%2f", "%5c", "%25", "%00"]
         .iter()
         .any(|e| lower.contains(e))
+}
+
+/// Whether a name is one of Keel's own (compared case-insensitively, as on case-insensitive
+/// file systems).
+pub fn is_reserved(name: &str) -> bool {
+    name.len() >= RESERVED_PREFIX.len()
+        && name.as_bytes()[..RESERVED_PREFIX.len()].eq_ignore_ascii_case(RESERVED_PREFIX.as_bytes())
 }
 
 /// `C:` at the start (a Windows absolute path).
@@ -220,6 +234,20 @@ mod tests {
         assert!(rejected("a///"));
         assert!(rejected(&"x".repeat(MAX_SEGMENT_BYTES + 1)));
         assert!(rejected(&"a/".repeat(MAX_PATH_BYTES)));
+    }
+
+    #[test]
+    fn reserved_names_are_rejected() {
+        for raw in [
+            ".keel-mpu/x",
+            "a/.keel-upload-1",
+            ".KEEL-MPU",
+            "a/.Keel-x/b",
+        ] {
+            assert!(rejected(raw), "{raw}");
+        }
+        assert_eq!(ok(".keel/x"), ".keel/x");
+        assert_eq!(ok("a/.keelx"), "a/.keelx");
     }
 
     #[test]

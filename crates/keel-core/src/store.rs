@@ -96,7 +96,8 @@ pub struct LoggedModelQuery {
 }
 
 /// Computes a run tag's new value from its current one, inside the store's write transaction.
-pub type TagUpdate = Box<dyn FnOnce(Option<&str>) -> Result<String> + Send>;
+/// A store may call it again when it retries the transaction.
+pub type TagUpdate = Box<dyn Fn(Option<&str>) -> Result<String> + Send + Sync>;
 
 /// Runs, experiments and logged models in the trash long enough to be removed for good, with the artifact
 /// locations that go with them.

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
-use crate::handlers::{artifacts, experiments, logged_models, meta, runs};
+use crate::handlers::{artifacts, experiments, logged_models, meta, multipart, runs};
 use crate::state::AppState;
 
 /// The kind of resource a route acts on (what a policy decides over).
@@ -400,6 +400,22 @@ pub fn table() -> Vec<Route> {
         route(
             M::GET,
             Mlflow2,
+            "logged-models/{model_id}/artifacts/directories",
+            "logged_models.read",
+            LoggedModel,
+            logged_models::list_artifacts,
+        ),
+        route(
+            M::GET,
+            Ajax2,
+            "logged-models/{model_id}/artifacts/files",
+            "logged_models.read",
+            LoggedModel,
+            logged_models::get_artifact,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
             "metrics/get-history",
             "runs.read",
             Run,
@@ -461,6 +477,39 @@ pub fn table() -> Vec<Route> {
             "artifacts.delete",
             Artifact,
             artifacts::delete,
+        ),
+        // Proxied multipart upload: create hands out part URLs that point back at Keel.
+        route(
+            M::POST,
+            Artifacts2,
+            "mpu/create/{*path}",
+            "artifacts.write",
+            Artifact,
+            multipart::create,
+        ),
+        route(
+            M::PUT,
+            Artifacts2,
+            "mpu/part/{upload_id}/{part_number}",
+            "artifacts.write",
+            Artifact,
+            multipart::put_part,
+        ),
+        route(
+            M::POST,
+            Artifacts2,
+            "mpu/complete/{*path}",
+            "artifacts.write",
+            Artifact,
+            multipart::complete,
+        ),
+        route(
+            M::POST,
+            Artifacts2,
+            "mpu/abort/{*path}",
+            "artifacts.write",
+            Artifact,
+            multipart::abort,
         ),
     ]
 }

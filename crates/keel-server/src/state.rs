@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use keel_artifacts::LocalArtifactStore;
+use keel_artifacts::ArtifactStore;
 use keel_core::Tracking;
 
 /// What handlers need: the domain services and the artifact store.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub tracking: Tracking,
-    pub artifacts: Arc<LocalArtifactStore>,
+    pub artifacts: Arc<dyn ArtifactStore>,
 }

@@ -1,5 +1,7 @@
-//! Metadata stores behind keel-core's store traits. SQLite is the embedded default.
+//! Metadata stores behind keel-core's store traits: SQLite (the embedded default) and
+//! PostgreSQL (shared by several Keel processes).
 
+pub mod postgres;
 mod search_sql;
 pub mod sqlite;
 
@@ -8,11 +10,16 @@ use std::sync::Arc;
 
 use keel_core::{Error, Result, TrackingStore};
 
+pub use postgres::{PoolOptions, PostgresConfig, PostgresStore};
+
 /// Where metadata lives, parsed from a `--backend-store-uri`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreUri {
     /// `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` or `sqlite://:memory:`.
     Sqlite(PathBuf),
+    /// `postgresql://user:password@host:port/database?pool_size=10` (or `postgres://`); see
+    /// [`PostgresConfig`] for the query parameters. Its `Debug` and `Display` hide the password.
+    Postgres(PostgresConfig),
 }
 
 impl StoreUri {
@@ -27,8 +34,14 @@ impl StoreUri {
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
+        if uri.starts_with("postgresql://") || uri.starts_with("postgres://") {
+            return PostgresConfig::parse(uri).map(Self::Postgres);
+        }
+        // The URI is not echoed: an unsupported one may still carry a password.
+        let scheme = uri.split_once("://").map_or("", |(scheme, _)| scheme);
         Err(Error::invalid(format!(
-            "Unsupported backend store URI '{uri}'. Supported: sqlite:///<path>"
+            "Unsupported backend store URI scheme '{scheme}'. Supported: sqlite:///<path>, \
+             postgresql://<user>:<password>@<host>:<port>/<database>"
         )))
     }
 }
@@ -37,6 +50,21 @@ impl StoreUri {
 pub async fn open_tracking_store(uri: &StoreUri) -> Result<Arc<dyn TrackingStore>> {
     match uri {
         StoreUri::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        StoreUri::Postgres(config) => Ok(Arc::new(PostgresStore::open(config).await?)),
+    }
+}
+
+/// Brings the schema of the store at `uri` up to this binary's version (for `keel db upgrade`)
+/// and returns the `(version, name)` of each migration it applied. Opening a store does the same;
+/// this does it without serving.
+pub async fn upgrade(uri: &StoreUri) -> Result<Vec<(i64, &'static str)>> {
+    match uri {
+        StoreUri::Sqlite(path) => sqlite::SqliteStore::upgrade(path).await,
+        StoreUri::Postgres(config) => Ok(postgres::upgrade(config)
+            .await?
+            .into_iter()
+            .map(|m| (m.version, m.name))
+            .collect()),
     }
 }
 
@@ -56,5 +84,27 @@ mod tests {
         );
         assert!(StoreUri::parse("mysql://x").is_err());
         assert!(StoreUri::parse("sqlite:///").is_err());
+    }
+
+    #[test]
+    fn parses_postgres_uris_of_both_schemes() {
+        for uri in [
+            "postgresql://keel:pw@db:5433/tracking?pool_size=3",
+            "postgres://keel:pw@db:5433/tracking?pool_size=3",
+        ] {
+            let Ok(StoreUri::Postgres(config)) = StoreUri::parse(uri) else {
+                panic!("{uri} should parse as PostgreSQL");
+            };
+            assert_eq!(config.pool.pool_size, 3);
+            assert!(!format!("{config:?}").contains("pw"));
+        }
+        assert!(StoreUri::parse("postgresql://db/x?nonsense=1").is_err());
+    }
+
+    #[test]
+    fn unsupported_schemes_are_not_echoed() {
+        let e = StoreUri::parse("mysql://root:hunter2@db/x").expect_err("unsupported");
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert!(e.message.contains("'mysql'"), "{}", e.message);
     }
 }

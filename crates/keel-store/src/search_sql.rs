@@ -1,17 +1,19 @@
 //! Compiles parsed search filters and order_by terms (keel-filter's AST) to parameterized SQL.
 //!
 //! Every user value becomes a bound parameter made by [`Sql::bind`], the one place placeholders
-//! are written (`?N` for SQLite; a PostgreSQL dialect would write `$N` there). Keys that live in
-//! other tables (metrics, params, tags, datasets) are tested with correlated `EXISTS` subqueries
-//! that hit those tables' `(run_key, key)` primary keys, so nothing is loaded and filtered in
-//! memory. Semantics follow MLflow's SQL store (`mlflow/store/tracking/sqlalchemy_store.py`):
+//! are written (`?N` for SQLite, `$N` for PostgreSQL; [`postgres`] has the few other forms that
+//! differ in that dialect). Keys that live in other tables (metrics, params, tags, datasets) are
+//! tested with correlated `EXISTS` subqueries that hit those tables' `(run_key, key)` primary
+//! keys, so nothing is loaded and filtered in memory. Semantics follow MLflow's SQL store
+//! (`mlflow/store/tracking/sqlalchemy_store.py`), identically on both dialects:
 //!
 //! - A comparison on a metric, param or tag, including `!=`, matches only runs that have the key.
 //! - `LIKE` is case-sensitive with `%` / `_` wildcards and no escape character (MLflow's SQLite
 //!   store turns on `case_sensitive_like`). SQLite's `LIKE` ignores ASCII case and the pragma is
 //!   per connection, so `LIKE` compiles to `GLOB` with the pattern translated exactly (`%` → `*`,
 //!   `_` → `?`, GLOB's own `*`, `?`, `[` escaped as `[*]`, `[?]`, `[[]`). `ILIKE` compiles to
-//!   `lower(col) LIKE lower(?)`, which ignores ASCII case whatever the pragma says.
+//!   `lower(col) LIKE lower(?)`, which ignores ASCII case whatever the pragma says. PostgreSQL
+//!   uses its own `LIKE` / `ILIKE` with `ESCAPE ''` on `COLLATE "C"` columns, which means the same.
 //! - Metric comparisons use the latest value. A NaN latest value satisfies only `!=` (IEEE
 //!   semantics, as MLflow's in-memory filter; its SQL store compares the stored 0 instead).
 //! - Dataset comparisons match runs with at least one dataset input satisfying them; `context` is
@@ -25,8 +27,9 @@ use keel_core::ViewType;
 use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Literal, OrderBy};
 
 mod logged_models;
+mod postgres;
 
-pub(crate) use logged_models::logged_model_search_sql;
+pub(crate) use logged_models::{logged_model_search_sql, logged_model_search_sql_in};
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,10 +57,11 @@ pub(crate) struct CompiledQuery {
     pub params: Vec<SqlValue>,
 }
 
-/// The SQL dialect placeholders are written for.
+/// The SQL dialect placeholders (and the few dialect-specific forms) are written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
+pub(crate) enum Dialect {
     Sqlite,
+    Postgres,
 }
 
 /// Collects parameters and hands out their placeholders.
@@ -80,6 +84,23 @@ impl Sql {
         let n = self.params.len();
         match self.dialect {
             Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
+    /// A condition that never holds (PostgreSQL's WHERE wants a boolean, not `0`).
+    fn never(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "0".into(),
+            Dialect::Postgres => "FALSE".into(),
+        }
+    }
+
+    /// A condition that always holds.
+    fn always(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "1".into(),
+            Dialect::Postgres => "TRUE".into(),
         }
     }
 
@@ -146,6 +167,11 @@ fn binary_op(op: CompareOp) -> Option<&'static str> {
 
 /// `col <op> value` for a column holding text or numbers.
 fn condition(sql: &mut Sql, col: &str, op: CompareOp, value: &Literal) -> String {
+    if sql.dialect == Dialect::Postgres {
+        if let Some(cond) = postgres::condition(sql, col, op, value) {
+            return cond;
+        }
+    }
     if let Some(sym) = binary_op(op) {
         let p = sql.bind(scalar(value));
         return format!("{col} {sym} {p}");
@@ -170,9 +196,9 @@ fn condition(sql: &mut Sql, col: &str, op: CompareOp, value: &Literal) -> String
             };
             if items.is_empty() {
                 return if op == CompareOp::In {
-                    "0".into()
+                    sql.never()
                 } else {
-                    "1".into()
+                    sql.always()
                 };
             }
             let placeholders: Vec<String> = items.iter().map(|i| sql.text(i)).collect();
@@ -182,7 +208,7 @@ fn condition(sql: &mut Sql, col: &str, op: CompareOp, value: &Literal) -> String
         CompareOp::IsNull => format!("{col} IS NULL"),
         CompareOp::IsNotNull => format!("{col} IS NOT NULL"),
         // Binary operators were handled above.
-        _ => "0".into(),
+        _ => sql.never(),
     }
 }
 
@@ -257,7 +283,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
         KeyKind::Attribute => match run_column(&c.key.name) {
             Some(col) => condition(sql, col, c.op, &c.value),
             // Unreachable for parsed filters: keel-filter only yields known attributes.
-            None => "0".into(),
+            None => sql.never(),
         },
         KeyKind::Metric => {
             let k = sql.text(&c.key.name);
@@ -297,7 +323,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
                 let col = match c.key.name.as_str() {
                     "name" => "d.name",
                     "digest" => "d.digest",
-                    _ => return "0".into(),
+                    _ => return sql.never(),
                 };
                 let cond = condition(sql, col, c.op, &c.value);
                 format!(
@@ -310,7 +336,7 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
     }
 }
 
-/// `SELECT runs.run_uuid ...` for one page of a run search.
+/// `SELECT runs.run_uuid ...` for one page of a run search, in SQLite's dialect.
 pub(crate) fn run_search_sql(
     experiment_ids: &[i64],
     view: ViewType,
@@ -319,7 +345,28 @@ pub(crate) fn run_search_sql(
     offset: i64,
     limit: i64,
 ) -> CompiledQuery {
-    let mut sql = Sql::new(Dialect::Sqlite);
+    run_search_sql_in(
+        Dialect::Sqlite,
+        experiment_ids,
+        view,
+        filter,
+        order_by,
+        offset,
+        limit,
+    )
+}
+
+/// `SELECT runs.run_uuid ...` for one page of a run search, in `dialect`.
+pub(crate) fn run_search_sql_in(
+    dialect: Dialect,
+    experiment_ids: &[i64],
+    view: ViewType,
+    filter: &[Comparison],
+    order_by: &[OrderBy],
+    offset: i64,
+    limit: i64,
+) -> CompiledQuery {
+    let mut sql = Sql::new(dialect);
 
     // ORDER BY terms first: their LEFT JOINs come before WHERE in the statement.
     let mut joins = Vec::new();
@@ -363,7 +410,7 @@ pub(crate) fn run_search_sql(
 
     let mut conditions = Vec::new();
     if experiment_ids.is_empty() {
-        conditions.push("0".to_string());
+        conditions.push(sql.never());
     } else {
         let ids: Vec<String> = experiment_ids
             .iter()
@@ -395,7 +442,7 @@ fn experiment_filter(sql: &mut Sql, c: &Comparison) -> String {
     match c.key.kind {
         KeyKind::Attribute => match experiment_column(&c.key.name) {
             Some(col) => condition(sql, col, c.op, &c.value),
-            None => "0".into(),
+            None => sql.never(),
         },
         KeyKind::Tag => {
             let k = sql.text(&c.key.name);
@@ -413,11 +460,12 @@ fn experiment_filter(sql: &mut Sql, c: &Comparison) -> String {
             }
         }
         // Experiments have no metrics, params or datasets; the parser rejects them.
-        KeyKind::Metric | KeyKind::Param | KeyKind::Dataset => "0".into(),
+        KeyKind::Metric | KeyKind::Param | KeyKind::Dataset => sql.never(),
     }
 }
 
-/// `SELECT experiments.experiment_id ...` for one page of an experiment search.
+/// `SELECT experiments.experiment_id ...` for one page of an experiment search, in SQLite's
+/// dialect.
 pub(crate) fn experiment_search_sql(
     view: ViewType,
     filter: &[Comparison],
@@ -425,7 +473,19 @@ pub(crate) fn experiment_search_sql(
     offset: i64,
     limit: i64,
 ) -> CompiledQuery {
-    let mut sql = Sql::new(Dialect::Sqlite);
+    experiment_search_sql_in(Dialect::Sqlite, view, filter, order_by, offset, limit)
+}
+
+/// `SELECT experiments.experiment_id ...` for one page of an experiment search, in `dialect`.
+pub(crate) fn experiment_search_sql_in(
+    dialect: Dialect,
+    view: ViewType,
+    filter: &[Comparison],
+    order_by: &[OrderBy],
+    offset: i64,
+    limit: i64,
+) -> CompiledQuery {
+    let mut sql = Sql::new(dialect);
     let mut conditions: Vec<String> = view_condition("experiments", view).into_iter().collect();
     for c in filter {
         conditions.push(experiment_filter(&mut sql, c));

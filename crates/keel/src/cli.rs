@@ -1,8 +1,9 @@
-//! Command-line interface: `keel server` and `keel config`. Each setting can also come from a
-//! `KEEL_*` environment variable or the TOML config file.
+//! Command-line interface: `keel server`, `keel config`, `keel gc` and `keel db upgrade`. Each
+//! setting can also come from a `KEEL_*` environment variable or the TOML config file.
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
@@ -27,6 +28,15 @@ pub enum Command {
     /// Permanently remove runs and experiments deleted more than --older-than ago, with the
     /// artifacts Keel stored for them.
     Gc(GcArgs),
+    /// Manage the metadata store's schema.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending schema migrations (servers also apply them when they start).
+    Upgrade(ServerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -59,9 +69,24 @@ pub struct ServerArgs {
     /// Metadata store URI [default: sqlite:///<data-dir>/keel.db].
     #[arg(long, env = "KEEL_BACKEND_STORE_URI")]
     pub backend_store_uri: Option<String>,
-    /// Where proxied artifacts are stored [default: <data-dir>/artifacts].
+    /// Where proxied artifacts are stored: a local directory, or s3://bucket/prefix,
+    /// gs://bucket/prefix, az://container/prefix (credentials from the standard AWS_*,
+    /// GOOGLE_*, AZURE_* environment variables) [default: <data-dir>/artifacts].
     #[arg(long, env = "KEEL_ARTIFACTS_DESTINATION")]
     pub artifacts_destination: Option<String>,
+    /// Endpoint of an S3-compatible server for an s3:// destination, e.g.
+    /// http://127.0.0.1:9000 [default: AWS, or AWS_ENDPOINT_URL].
+    #[arg(long, env = "KEEL_ARTIFACTS_S3_ENDPOINT_URL")]
+    pub artifacts_s3_endpoint_url: Option<String>,
+    /// Path-style S3 requests (endpoint/bucket/key), which most S3-compatible servers need;
+    /// `false` for virtual-hosted style [default: path style].
+    #[arg(long, env = "KEEL_ARTIFACTS_S3_FORCE_PATH_STYLE", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub artifacts_s3_force_path_style: Option<bool>,
+    /// Allow a plain-HTTP S3 endpoint [default: false].
+    #[arg(long, env = "KEEL_ARTIFACTS_S3_ALLOW_HTTP", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub artifacts_s3_allow_http: Option<bool>,
     /// Log filter, e.g. `info` or `keel=debug,tower_http=debug` [default: info].
     #[arg(long, env = "KEEL_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -91,6 +116,9 @@ impl ServerArgs {
             data_dir: self.data_dir.clone(),
             backend_store_uri: self.backend_store_uri.clone(),
             artifacts_destination: self.artifacts_destination.clone(),
+            artifacts_s3_endpoint_url: self.artifacts_s3_endpoint_url.clone(),
+            artifacts_s3_force_path_style: self.artifacts_s3_force_path_style,
+            artifacts_s3_allow_http: self.artifacts_s3_allow_http,
             log_level: self.log_level.clone(),
             log_format: self.log_format.clone(),
             shutdown_grace_seconds: self.shutdown_grace_seconds,
@@ -114,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gc(args) => {
             crate::gc_cmd::run(args.settings.resolve()?, &args.older_than, args.dry_run)
         }
+        Command::Db(DbCommand::Upgrade(args)) => crate::db_cmd::upgrade(args.resolve()?),
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);
             Ok(())

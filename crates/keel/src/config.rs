@@ -20,7 +20,17 @@ pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
     pub backend_store_uri: String,
+    /// A local directory, or `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`.
     pub artifacts_destination: String,
+    /// Endpoint of an S3-compatible server (MinIO, Ceph, ...); unset: AWS (or `AWS_ENDPOINT_URL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_s3_endpoint_url: Option<String>,
+    /// Path-style S3 requests (`true`) or virtual-hosted style (`false`); unset: path style.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_s3_force_path_style: Option<bool>,
+    /// Allow a plain-HTTP S3 endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_s3_allow_http: Option<bool>,
     pub log_level: String,
     pub log_format: LogFormat,
     pub shutdown_grace_seconds: u64,
@@ -40,6 +50,9 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub backend_store_uri: Option<String>,
     pub artifacts_destination: Option<String>,
+    pub artifacts_s3_endpoint_url: Option<String>,
+    pub artifacts_s3_force_path_style: Option<bool>,
+    pub artifacts_s3_allow_http: Option<bool>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
     pub shutdown_grace_seconds: Option<u64>,
@@ -57,6 +70,15 @@ impl Overrides {
             data_dir: other.data_dir.or(self.data_dir),
             backend_store_uri: other.backend_store_uri.or(self.backend_store_uri),
             artifacts_destination: other.artifacts_destination.or(self.artifacts_destination),
+            artifacts_s3_endpoint_url: other
+                .artifacts_s3_endpoint_url
+                .or(self.artifacts_s3_endpoint_url),
+            artifacts_s3_force_path_style: other
+                .artifacts_s3_force_path_style
+                .or(self.artifacts_s3_force_path_style),
+            artifacts_s3_allow_http: other
+                .artifacts_s3_allow_http
+                .or(self.artifacts_s3_allow_http),
             log_level: other.log_level.or(self.log_level),
             log_format: other.log_format.or(self.log_format),
             shutdown_grace_seconds: other.shutdown_grace_seconds.or(self.shutdown_grace_seconds),
@@ -105,6 +127,9 @@ impl Config {
             data_dir,
             backend_store_uri,
             artifacts_destination,
+            artifacts_s3_endpoint_url: layer.artifacts_s3_endpoint_url,
+            artifacts_s3_force_path_style: layer.artifacts_s3_force_path_style,
+            artifacts_s3_allow_http: layer.artifacts_s3_allow_http,
             log_level: layer.log_level.unwrap_or_else(|| "info".to_owned()),
             log_format,
             shutdown_grace_seconds: layer.shutdown_grace_seconds.unwrap_or(30),
@@ -135,7 +160,40 @@ impl Config {
         }
         keel_store::StoreUri::parse(&self.backend_store_uri)
             .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
+        self.check_artifacts_destination()
+    }
+
+    /// The scheme is one Keel serves, and the S3 settings go with an `s3://` destination.
+    fn check_artifacts_destination(&self) -> anyhow::Result<()> {
+        let destination = &self.artifacts_destination;
+        let scheme = destination.split_once("://").map(|(scheme, _)| scheme);
+        if let Some(scheme) = scheme {
+            if !keel_artifacts::object::SCHEMES.contains(&scheme) {
+                bail!(
+                    "invalid artifacts_destination '{destination}': expected a local directory \
+                     or one of s3://, gs://, az://"
+                );
+            }
+        }
+        let s3_settings = self.artifacts_s3_endpoint_url.is_some()
+            || self.artifacts_s3_force_path_style.is_some()
+            || self.artifacts_s3_allow_http.is_some();
+        if s3_settings && scheme != Some("s3") {
+            bail!(
+                "the artifacts_s3_* settings apply only to an s3:// artifacts_destination, not \
+                 '{destination}'"
+            );
+        }
         Ok(())
+    }
+
+    /// The S3 settings as the artifact store takes them.
+    pub fn object_store_options(&self) -> keel_artifacts::ObjectStoreOptions {
+        keel_artifacts::ObjectStoreOptions {
+            s3_endpoint_url: self.artifacts_s3_endpoint_url.clone(),
+            s3_force_path_style: self.artifacts_s3_force_path_style,
+            s3_allow_http: self.artifacts_s3_allow_http,
+        }
     }
 
     pub fn to_toml(&self) -> anyhow::Result<String> {
@@ -200,6 +258,57 @@ mod tests {
             ..open
         };
         assert!(Config::resolve(allowed).is_ok());
+    }
+
+    #[test]
+    fn object_store_destinations_and_their_settings() {
+        let s3 = Overrides {
+            artifacts_destination: Some("s3://bucket/prefix".into()),
+            artifacts_s3_endpoint_url: Some("http://127.0.0.1:9000".into()),
+            artifacts_s3_force_path_style: Some(true),
+            artifacts_s3_allow_http: Some(true),
+            ..Default::default()
+        };
+        let c = Config::resolve(s3.clone()).expect("valid");
+        assert_eq!(
+            c.object_store_options().s3_endpoint_url.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(c.object_store_options().s3_force_path_style, Some(true));
+        for ok in ["gs://b/p", "az://container/p", "/srv/artifacts"] {
+            let layer = Overrides {
+                artifacts_destination: Some(ok.into()),
+                ..Default::default()
+            };
+            assert!(Config::resolve(layer).is_ok(), "{ok}");
+        }
+        let ftp = Overrides {
+            artifacts_destination: Some("ftp://x/y".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(ftp).is_err());
+        let s3_settings_on_gcs = Overrides {
+            artifacts_destination: Some("gs://b/p".into()),
+            ..s3.clone()
+        };
+        assert!(Config::resolve(s3_settings_on_gcs).is_err());
+        let s3_settings_on_disk = Overrides {
+            artifacts_destination: None,
+            ..s3
+        };
+        assert!(Config::resolve(s3_settings_on_disk).is_err());
+    }
+
+    #[test]
+    fn s3_keys_are_accepted_in_the_file() {
+        let layer: Overrides = toml::from_str(
+            "artifacts_destination = \"s3://b/p\"\nartifacts_s3_endpoint_url = \"https://minio:9000\"\n\
+             artifacts_s3_force_path_style = true\nartifacts_s3_allow_http = false\n",
+        )
+        .expect("known keys");
+        assert_eq!(layer.artifacts_s3_force_path_style, Some(true));
+        assert_eq!(layer.artifacts_s3_allow_http, Some(false));
+        assert!(toml::from_str::<Overrides>("artifacts_s3_path_style = true").is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `keel gc`: permanently remove runs and experiments deleted more than a given age ago, with
-//! their artifacts. `--dry-run` lists what would go and changes nothing.
+//! their artifacts, and drop multipart uploads abandoned for over a day. `--dry-run` lists what
+//! would go and changes nothing.
 
-use keel_artifacts::{ArtifactPath, LocalArtifactStore, proxied_path};
+use keel_artifacts::{ArtifactPath, ArtifactStore, proxied_path};
 use keel_core::store::Garbage;
 
 use crate::config::Config;
@@ -62,16 +63,18 @@ pub fn run(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         report("removed", &purged);
-        remove_artifacts(&artifacts, &purged).await;
+        remove_artifacts(artifacts.as_ref(), &purged).await;
+        remove_stale_uploads(artifacts.as_ref()).await;
         Ok(())
     })
 }
 
 fn report(verb: &str, garbage: &Garbage) {
     println!(
-        "{verb} {} experiment(s) and {} run(s)",
+        "{verb} {} experiment(s), {} run(s) and {} logged model(s)",
         garbage.experiments.len(),
-        garbage.runs.len()
+        garbage.runs.len(),
+        garbage.logged_models.len()
     );
     for (id, location) in &garbage.experiments {
         println!("  experiment {id}  {location}");
@@ -79,15 +82,20 @@ fn report(verb: &str, garbage: &Garbage) {
     for (id, location) in &garbage.runs {
         println!("  run {id}  {location}");
     }
+    for (id, location) in &garbage.logged_models {
+        println!("  logged model {id}  {location}");
+    }
 }
 
 /// Deletes artifact folders, but only where Keel itself placed them: `<experiment_id>` for an
-/// experiment and `.../<run_id>/artifacts` for a run. A location a client chose could be shared
-/// with other experiments, so it is reported and left in place.
-async fn remove_artifacts(artifacts: &LocalArtifactStore, purged: &Garbage) {
+/// experiment, `.../<run_id>/artifacts` for a run and `.../models/<model_id>/artifacts` for a
+/// logged model. A location a client chose could be shared with other experiments, so it is
+/// reported and left in place.
+async fn remove_artifacts(artifacts: &dyn ArtifactStore, purged: &Garbage) {
     let runs = purged
         .runs
         .iter()
+        .chain(&purged.logged_models)
         .map(|(id, uri)| (id, uri, run_folder(id, uri)));
     let experiments = purged
         .experiments
@@ -107,7 +115,19 @@ async fn remove_artifacts(artifacts: &LocalArtifactStore, purged: &Garbage) {
     }
 }
 
-/// `<...>/<run_id>/artifacts` → the `<...>/<run_id>` folder.
+/// Multipart uploads untouched for this long were abandoned by their client.
+const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Drops the staged parts of multipart uploads abandoned more than a day ago.
+async fn remove_stale_uploads(artifacts: &dyn ArtifactStore) {
+    match artifacts.purge_stale_uploads(STALE_UPLOAD_AGE).await {
+        Ok(0) => {}
+        Ok(n) => println!("removed {n} abandoned multipart upload(s)"),
+        Err(e) => eprintln!("  could not remove abandoned multipart uploads: {e}"),
+    }
+}
+
+/// `<...>/<id>/artifacts` → the `<...>/<id>` folder (of a run or a logged model).
 fn run_folder(run_id: &str, uri: &str) -> Option<ArtifactPath> {
     let path = proxied_path(uri).ok()?;
     match path.segments() {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod db_cmd;
 mod gc_cmd;
 mod logging;
 mod server_cmd;

@@ -26,7 +26,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr),
         backend_store_uri = %config.backend_store_uri,
-        artifacts_destination = %config.artifacts_destination,
+        artifacts = %artifacts.location(),
         version = env!("CARGO_PKG_VERSION"),
         "keel server listening"
     );
@@ -36,7 +36,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = AppState {
         tracking,
-        artifacts: std::sync::Arc::new(artifacts),
+        artifacts,
     };
     let app = keel_server::app(state, guard);
     keel_server::serve(

@@ -291,7 +291,7 @@ impl Tracking {
             let mut history: Vec<serde_json::Value> = current
                 .and_then(|v| serde_json::from_str(v).ok())
                 .unwrap_or_default();
-            history.push(model);
+            history.push(model.clone());
             let value = serde_json::Value::Array(history).to_string();
             validation::check_length(
                 &format!("Tag value of '{LOGGED_MODELS_HISTORY_TAG}'"),

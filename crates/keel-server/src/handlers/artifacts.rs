@@ -7,12 +7,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::TryStreamExt;
-use keel_artifacts::{ArtifactPath, proxied_path};
+use futures_util::{StreamExt, TryStreamExt};
+use keel_artifacts::{ArtifactPath, ByteStream, proxied_path};
 use keel_core::Error;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::{ReaderStream, StreamReader};
 
 use super::{Empty, empty};
 use crate::error::ApiResult;
@@ -20,14 +18,19 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::requests::pick_run_id;
 
-/// Bytes read from disk per chunk of a download: large enough to amortize each blocking read,
-/// small enough to keep memory bounded per connection.
-const DOWNLOAD_CHUNK: usize = 256 * 1024;
-
 /// The artifact path from the URL (decoded once by the router), validated.
-fn artifact_path(path: Result<Path<String>, PathRejection>) -> Result<ArtifactPath, Error> {
+pub(crate) fn artifact_path(
+    path: Result<Path<String>, PathRejection>,
+) -> Result<ArtifactPath, Error> {
     let Path(raw) = path.map_err(|e| Error::invalid(format!("Invalid artifact path: {e}")))?;
     ArtifactPath::parse(&raw)
+}
+
+/// A request body as the byte stream stores read.
+pub(crate) fn body_stream(body: Body) -> ByteStream {
+    body.into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed()
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -111,34 +114,41 @@ pub async fn get_run_artifact(
 }
 
 /// The response for one artifact file: whole, or the requested byte range.
-async fn serve_file(s: &AppState, path: &ArtifactPath, headers: &HeaderMap) -> ApiResult<Response> {
-    let (mut file, size) = s.artifacts.open_file(path).await?;
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(spec) => match byte_range(spec, size) {
-            RangeRequest::Satisfiable(start, end) => Some((start, end)),
-            RangeRequest::Unsatisfiable => {
-                let content_range = format!("bytes */{size}");
-                return Ok((
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    [(header::CONTENT_RANGE, content_range)],
-                )
-                    .into_response());
+pub(crate) async fn serve_file(
+    s: &AppState,
+    path: &ArtifactPath,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let (download, range) = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => (s.artifacts.open(path, None, None).await?, None),
+        Some(spec) => {
+            let meta = s.artifacts.head(path).await?;
+            match byte_range(spec, meta.size) {
+                RangeRequest::Satisfiable(start, end) => {
+                    let download = s
+                        .artifacts
+                        .open(path, Some(start..end + 1), meta.version.as_deref())
+                        .await?;
+                    (download, Some((start, end)))
+                }
+                RangeRequest::Unsatisfiable => {
+                    let content_range = format!("bytes */{}", meta.size);
+                    return Ok((
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        [(header::CONTENT_RANGE, content_range)],
+                    )
+                        .into_response());
+                }
+                RangeRequest::Ignored => (s.artifacts.open(path, None, None).await?, None),
             }
-            RangeRequest::Ignored => None,
-        },
-        None => None,
+        }
     };
-    let (status, start, len) = match range {
-        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        None => (StatusCode::OK, 0, size),
+    let size = download.size;
+    let (status, len) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
+        None => (StatusCode::OK, size),
     };
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| Error::internal(format!("cannot read artifact '{path}': {e}")))?;
-    }
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(len), DOWNLOAD_CHUNK));
-    let mut response = (status, body).into_response();
+    let mut response = (status, Body::from_stream(download.body)).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -172,9 +182,7 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<Json<Empty>> {
     let path = artifact_path(path)?;
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let mut reader = StreamReader::new(stream);
-    s.artifacts.write(&path, &mut reader).await?;
+    s.artifacts.write(&path, body_stream(body)).await?;
     Ok(empty())
 }
 
@@ -199,7 +207,18 @@ pub async fn list_run(
     req: MlflowRequest<RunArtifactIn>,
 ) -> ApiResult<Json<RunListOut>> {
     let (root_uri, listed, relative) = run_artifact(&s, req.message).await?;
-    let files = s.artifacts.list(&listed).await?;
+    Ok(Json(list_relative(&s, root_uri, &listed, &relative).await?))
+}
+
+/// Lists the store folder `listed` (= `relative` under the artifact root `root_uri`), naming
+/// entries relative to that root, as `artifacts/list` and logged-model listings answer.
+pub(crate) async fn list_relative(
+    s: &AppState,
+    root_uri: String,
+    listed: &ArtifactPath,
+    relative: &ArtifactPath,
+) -> Result<RunListOut, Error> {
+    let files = s.artifacts.list(listed).await?;
     let files = files
         .into_iter()
         .map(|f| {
@@ -211,7 +230,7 @@ pub async fn list_run(
             }
         })
         .collect();
-    Ok(Json(RunListOut { root_uri, files }))
+    Ok(RunListOut { root_uri, files })
 }
 
 /// What a `Range` header asks for, given the file size.

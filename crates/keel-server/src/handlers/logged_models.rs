@@ -4,9 +4,13 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use keel_core::Error;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use keel_artifacts::{ArtifactPath, proxied_path};
+use keel_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 
+use super::artifacts::{RunListOut, list_relative, serve_file};
 use super::{Empty, empty};
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
@@ -127,6 +131,49 @@ pub async fn search(
         models: page.items.into_iter().map(LoggedModel::from).collect(),
         next_page_token: page.next_page_token,
     }))
+}
+
+/// A model's artifact root URI and the store path of `relative` under it.
+async fn model_artifact(
+    s: &AppState,
+    model_id: &str,
+    relative: &ArtifactPath,
+) -> Result<(String, ArtifactPath), Error> {
+    let model = s.tracking.get_logged_model(model_id, false).await?;
+    let path = proxied_path(&model.artifact_location)?.join(relative);
+    Ok((model.artifact_location, path))
+}
+
+/// `logged-models/{id}/artifacts/directories`: a folder of the model's artifacts, entries named
+/// relative to the model's artifact root.
+pub async fn list_artifacts(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    req: MlflowRequest<ListLoggedModelArtifactsIn>,
+) -> ApiResult<Json<RunListOut>> {
+    let relative =
+        ArtifactPath::parse(req.message.artifact_directory_path.as_deref().unwrap_or(""))?;
+    let (root_uri, listed) = model_artifact(&s, &model_id(path)?, &relative).await?;
+    Ok(Json(list_relative(&s, root_uri, &listed, &relative).await?))
+}
+
+/// `GET /ajax-api/2.0/mlflow/logged-models/{id}/artifacts/files?artifact_file_path=`: one file
+/// of the model's artifacts (used by the web UI).
+pub async fn get_artifact(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    req: MlflowRequest<LoggedModelArtifactFileIn>,
+) -> ApiResult<Response> {
+    let Some(file) = req.message.artifact_file_path.filter(|p| !p.is_empty()) else {
+        return Err(Error::new(
+            ErrorCode::BadRequest,
+            "Request must include the \"artifact_file_path\" query parameter.",
+        )
+        .into());
+    };
+    let (_, file) = model_artifact(&s, &model_id(path)?, &ArtifactPath::parse(&file)?).await?;
+    serve_file(&s, &file, &headers).await
 }
 
 #[derive(Debug, Deserialize, Default)]

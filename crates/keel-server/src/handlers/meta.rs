@@ -33,13 +33,15 @@ pub async fn version() -> impl IntoResponse {
     )
 }
 
-/// What the client asks before using optional features.
+/// What the client asks before using optional features. Multipart upload works on every
+/// artifact store (parts come back to Keel itself), so it is always advertised; the client then
+/// uses it for files of at least `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`.
 pub async fn server_info() -> impl IntoResponse {
     Json(json!({
         "store_type": "SqlStore",
         "workspaces_enabled": false,
         "trace_archival_enabled": false,
-        "multipart_uploads_enabled": false,
+        "multipart_uploads_enabled": true,
         "multipart_downloads_enabled": false,
         "features_enabled": {},
         "keel_version": env!("CARGO_PKG_VERSION"),

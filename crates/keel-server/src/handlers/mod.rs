@@ -4,6 +4,7 @@ pub mod artifacts;
 pub mod experiments;
 pub mod logged_models;
 pub mod meta;
+pub mod multipart;
 pub mod runs;
 
 use axum::Json;

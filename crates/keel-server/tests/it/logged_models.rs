@@ -222,3 +222,75 @@ async fn runs_log_model_validates_and_appends() {
         .await;
     assert_invalid(status, &body, "model_json");
 }
+
+#[tokio::test]
+async fn model_artifacts_list_and_download_inside_the_models_folder() {
+    let app = TestApp::new().await;
+    let exp = app.create_experiment("wire-model-artifacts").await;
+    let model = create_model(&app, json!({"experiment_id": exp})).await;
+    let id = model["info"]["model_id"].as_str().expect("id").to_owned();
+    let root = model["info"]["artifact_uri"]
+        .as_str()
+        .and_then(|u| u.strip_prefix("mlflow-artifacts:/"))
+        .expect("proxied artifact root")
+        .to_owned();
+    for (file, body) in [("MLmodel", "flavors: {}"), ("data/weights.bin", "0101")] {
+        let raw = app
+            .raw(
+                Method::PUT,
+                &format!("/api/2.0/mlflow-artifacts/artifacts/{root}/{file}"),
+                body.to_owned(),
+                None,
+            )
+            .await;
+        assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+    }
+
+    let dirs = format!("{MODELS}/{id}/artifacts/directories");
+    let listed = app.ok_get(&dirs, &[]).await;
+    assert_eq!(listed["root_uri"], model["info"]["artifact_uri"]);
+    let paths: Vec<Value> = array(&listed["files"])
+        .iter()
+        .map(|f| f["path"].clone())
+        .collect();
+    assert_eq!(paths, vec![json!("MLmodel"), json!("data")]);
+    let nested = app
+        .ok_get(&dirs, &[("artifact_directory_path", "data")])
+        .await;
+    assert_eq!(nested["files"][0]["path"], "data/weights.bin");
+    assert_eq!(nested["files"][0]["file_size"], 4);
+
+    let files = format!("/ajax-api/2.0/mlflow/logged-models/{id}/artifacts/files");
+    let raw = app
+        .raw(
+            Method::GET,
+            &format!(
+                "{files}?{}",
+                query(&[("artifact_file_path", "data/weights.bin")])
+            ),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(raw.status, StatusCode::OK);
+    assert_eq!(raw.body, b"0101");
+    let (status, body) = app.get(&files).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "BAD_REQUEST");
+    for escape in ["../../../secret", "/etc/passwd", "a/../../b"] {
+        let (status, body) = app.get_q(&files, &[("artifact_file_path", escape)]).await;
+        assert_4xx(status, &body, escape);
+        let (status, body) = app
+            .get_q(&dirs, &[("artifact_directory_path", escape)])
+            .await;
+        assert_4xx(status, &body, escape);
+    }
+    let (status, body) = app
+        .get(&format!("{MODELS}/m-unknown/artifacts/directories"))
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+}

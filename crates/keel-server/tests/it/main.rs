@@ -3,12 +3,14 @@
 //! One test binary (see matklad's "Delete Cargo Integration Tests"); each module covers one
 //! concern and drives the router with `tower::ServiceExt::oneshot`.
 
+mod artifact_security;
 mod bad_input;
 mod batch;
 mod fuzz;
 mod history;
 mod limits;
 mod logged_models;
+mod multipart;
 mod search;
 mod semantics;
 mod support;

@@ -74,6 +74,11 @@ impl TestApp {
         }
     }
 
+    /// The temporary directory of this app: the database, and the artifact root in `artifacts/`.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Sends one request and collects the whole response.
     pub async fn send(&self, req: Request<Body>) -> Raw {
         let resp = self.app.clone().oneshot(req).await.expect("infallible");

@@ -57,7 +57,7 @@ fn filter(sql: &mut Sql, c: &Comparison, datasets: &[DatasetFilter]) -> String {
     match c.key.kind {
         KeyKind::Attribute => match column(&c.key.name) {
             Some(col) => condition(sql, col, c.op, &c.value),
-            None => "0".into(),
+            None => sql.never(),
         },
         KeyKind::Metric => {
             let k = sql.text(&c.key.name);
@@ -84,16 +84,25 @@ fn filter(sql: &mut Sql, c: &Comparison, datasets: &[DatasetFilter]) -> String {
             )
         }
         // The logged-model grammar has no dataset keys.
-        KeyKind::Dataset => "0".into(),
+        KeyKind::Dataset => sql.never(),
     }
 }
 
-/// `SELECT lm.model_id ...` for one page of a logged-model search.
+/// `SELECT lm.model_id ...` for one page of a logged-model search, in SQLite's dialect.
 pub(crate) fn logged_model_search_sql(
     experiment_ids: &[i64],
     q: &LoggedModelQuery,
 ) -> CompiledQuery {
-    let mut sql = Sql::new(Dialect::Sqlite);
+    logged_model_search_sql_in(Dialect::Sqlite, experiment_ids, q)
+}
+
+/// `SELECT lm.model_id ...` for one page of a logged-model search, in `dialect`.
+pub(crate) fn logged_model_search_sql_in(
+    dialect: Dialect,
+    experiment_ids: &[i64],
+    q: &LoggedModelQuery,
+) -> CompiledQuery {
+    let mut sql = Sql::new(dialect);
 
     let mut order_terms = Vec::new();
     let (mut has_created, mut has_id) = (false, false);
@@ -137,7 +146,7 @@ pub(crate) fn logged_model_search_sql(
 
     let mut conditions = vec!["lm.lifecycle_stage = 'active'".to_string()];
     if experiment_ids.is_empty() {
-        conditions.push("0".into());
+        conditions.push(sql.never());
     } else {
         let ids: Vec<String> = experiment_ids
             .iter()

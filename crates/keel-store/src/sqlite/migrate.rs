@@ -19,8 +19,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// Applies the migrations this database has not seen yet, each in its own transaction.
-pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
+/// Applies the migrations this database has not seen yet, each in its own transaction; returns
+/// the `(version, name)` of those this call applied.
+pub(crate) fn apply(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS keel_schema_migrations (
              version    INTEGER PRIMARY KEY,
@@ -44,6 +45,7 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
             )));
         }
     }
+    let mut newly_applied = Vec::new();
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > applied) {
         // Re-check inside the write lock: another process may have applied it meanwhile.
         let tx = conn
@@ -68,6 +70,7 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
         .map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         tracing::info!(version, name, "applied schema migration");
+        newly_applied.push((*version, *name));
     }
-    Ok(())
+    Ok(newly_applied)
 }

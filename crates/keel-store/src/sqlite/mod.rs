@@ -36,6 +36,15 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
+/// The writer connection, creating the database's folder first if needed.
+fn open_writer(path: &Path) -> Result<Connection> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::internal(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    open_connection(path)
+}
+
 #[derive(Debug)]
 struct Inner {
     path: std::path::PathBuf,
@@ -56,12 +65,17 @@ impl SqliteStore {
             .map_err(|e| Error::internal(format!("store task failed: {e}")))?
     }
 
+    /// Applies pending migrations without starting a store; returns the `(version, name)` of
+    /// those applied.
+    pub async fn upgrade(path: &Path) -> Result<Vec<(i64, &'static str)>> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || migrate::apply(&mut open_writer(&path)?))
+            .await
+            .map_err(|e| Error::internal(format!("store task failed: {e}")))?
+    }
+
     fn open_blocking(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::internal(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let mut writer = open_connection(path)?;
+        let mut writer = open_writer(path)?;
         migrate::apply(&mut writer)?;
         // Checkpoints are the checkpointer's job, off the write path.
         writer

@@ -3,13 +3,15 @@
 //! `conformance_suite!(name, make)` expands into a module `name` holding one `#[tokio::test]` per
 //! conformance check. `make` is anything callable with no arguments that returns a future of a
 //! [`conformance::Fixture`] over a fresh, empty database (an async closure, or a closure or
-//! function returning a future). The checks live in `conformance/` as plain async functions
+//! function returning a future), or of an `Option<Fixture>` that is `None` when the backend is
+//! not available here (the test then returns; the fixture says why). The checks live in
+//! `conformance/` as plain async functions
 //! written against `keel_core::TrackingStore` and `keel_core::Tracking` only, so a new backend
 //! gets the whole suite with one macro call:
 //!
 //! ```ignore
 //! // tests/it/postgres.rs
-//! pub async fn fresh() -> Fixture { /* new schema, store, reopen closure, drop guard */ }
+//! pub async fn fresh() -> Option<Fixture> { /* new database, store, reopen closure, drop guard */ }
 //! conformance_suite!(suite, async || fresh().await);
 //! ```
 //!
@@ -113,12 +115,16 @@ macro_rules! conformance_suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $test() {
-                let fixture = ($make)().await;
-                crate::conformance::$module::$test(fixture).await;
+                let fixture: Option<crate::conformance::Fixture> = ($make)().await.into();
+                if let Some(fixture) = fixture {
+                    crate::conformance::$module::$test(fixture).await;
+                }
             }
         )*
     };
 }
 
 mod conformance;
+mod postgres;
+mod postgres_shared;
 mod sqlite;

@@ -117,3 +117,87 @@ fn unsupported_store_uris_are_rejected() {
         stderr(&out)
     );
 }
+
+#[test]
+fn object_store_settings_layer_like_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("keel.toml"),
+        "artifacts_destination = \"s3://bucket/prefix\"\nartifacts_s3_allow_http = true\n\
+         artifacts_s3_force_path_style = false\n",
+    )
+    .expect("write config");
+    let out = keel(
+        dir.path(),
+        &["config", "--artifacts-s3-force-path-style"],
+        &[("KEEL_ARTIFACTS_S3_ENDPOINT_URL", "http://127.0.0.1:9000")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        value_of(&text, "artifacts_destination"),
+        "\"s3://bucket/prefix\""
+    );
+    assert_eq!(
+        value_of(&text, "artifacts_s3_endpoint_url"),
+        "\"http://127.0.0.1:9000\"",
+        "from the environment"
+    );
+    assert_eq!(
+        value_of(&text, "artifacts_s3_force_path_style"),
+        "true",
+        "a bare flag means true and beats the file"
+    );
+    assert_eq!(value_of(&text, "artifacts_s3_allow_http"), "true");
+}
+
+#[test]
+fn unsupported_artifact_destinations_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = keel(
+        dir.path(),
+        &["config", "--artifacts-destination", "ftp://host/x"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("s3://"), "{}", stderr(&out));
+    let out = keel(
+        dir.path(),
+        &[
+            "config",
+            "--artifacts-s3-endpoint-url",
+            "http://127.0.0.1:9000",
+        ],
+        &[],
+    );
+    assert!(
+        !out.status.success(),
+        "S3 settings without an s3:// destination"
+    );
+    assert!(stderr(&out).contains("artifacts_s3_"), "{}", stderr(&out));
+}
+
+#[test]
+fn db_upgrade_applies_pending_migrations_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = crate::keel(dir.path(), &["db", "upgrade"], &[]);
+    assert!(first.status.success(), "{}", crate::stderr(&first));
+    let out = crate::stdout(&first);
+    assert!(out.contains("applied migration 1 (tracking)"), "{out}");
+    assert!(out.contains("applied migration 2 (logged_models)"), "{out}");
+    assert!(dir.path().join("keel-data/keel.db").is_file());
+    let again = crate::keel(dir.path(), &["db", "upgrade"], &[]);
+    assert!(again.status.success(), "{}", crate::stderr(&again));
+    assert_eq!(crate::stdout(&again).trim(), "the schema is up to date");
+    let bad = crate::keel(
+        dir.path(),
+        &["db", "upgrade", "--backend-store-uri", "mysql://x"],
+        &[],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        crate::stderr(&bad).contains("backend_store_uri"),
+        "{}",
+        crate::stderr(&bad)
+    );
+}

@@ -66,6 +66,23 @@ fn gc_removes_only_what_was_deleted_long_enough_ago() {
         &post(port, "runs/create", r#"{"experiment_id":"0"}"#),
         "run_id",
     );
+    let model_id = |body: &str| {
+        let created = post(port, "logged-models", body);
+        let start = created.find("\"model_id\":\"").expect("model_id") + 12;
+        created[start..start + 34].to_owned()
+    };
+    let deleted_model = model_id(r#"{"experiment_id":"0"}"#);
+    let kept_model = model_id(r#"{"experiment_id":"0"}"#);
+    upload(port, &format!("0/models/{deleted_model}/artifacts/MLmodel"));
+    upload(port, &format!("0/models/{kept_model}/artifacts/MLmodel"));
+    let deleted = request(
+        port,
+        "DELETE",
+        &format!("/api/2.0/mlflow/logged-models/{deleted_model}"),
+        None,
+        b"",
+    );
+    assert_eq!(deleted.map(|(s, _)| s), Some(200));
     upload(port, &format!("{exp}/{doomed_run}/artifacts/a.txt"));
     upload(port, &format!("0/{deleted_run}/artifacts/b.txt"));
     upload(port, &format!("0/{kept_run}/artifacts/c.txt"));
@@ -88,13 +105,15 @@ fn gc_removes_only_what_was_deleted_long_enough_ago() {
     assert!(dry.status.success(), "{}", stderr(&dry));
     let listed = stdout(&dry);
     assert!(
-        listed.contains("would remove 1 experiment(s) and 2 run(s)"),
+        listed.contains("would remove 1 experiment(s), 2 run(s) and 1 logged model(s)"),
         "{listed}"
     );
     assert!(
         listed.contains(&doomed_run)
             && listed.contains(&deleted_run)
             && !listed.contains(&kept_run)
+            && listed.contains(&deleted_model)
+            && !listed.contains(&kept_model)
     );
     assert!(
         exists(format!("0/{deleted_run}/artifacts/b.txt")),
@@ -104,7 +123,7 @@ fn gc_removes_only_what_was_deleted_long_enough_ago() {
     let young = keel(dir.path(), &["gc", "--older-than", "1d"], &[]);
     assert!(young.status.success(), "{}", stderr(&young));
     assert!(
-        stdout(&young).contains("removed 0 experiment(s) and 0 run(s)"),
+        stdout(&young).contains("removed 0 experiment(s), 0 run(s) and 0 logged model(s)"),
         "{}",
         stdout(&young)
     );
@@ -112,7 +131,7 @@ fn gc_removes_only_what_was_deleted_long_enough_ago() {
     let real = keel(dir.path(), &["gc"], &[]);
     assert!(real.status.success(), "{}", stderr(&real));
     assert!(
-        stdout(&real).contains("removed 1 experiment(s) and 2 run(s)"),
+        stdout(&real).contains("removed 1 experiment(s), 2 run(s) and 1 logged model(s)"),
         "{}",
         stdout(&real)
     );
@@ -127,6 +146,14 @@ fn gc_removes_only_what_was_deleted_long_enough_ago() {
     assert!(
         exists(format!("0/{kept_run}/artifacts/c.txt")),
         "live run's artifacts kept"
+    );
+    assert!(
+        !exists(format!("0/models/{deleted_model}")),
+        "deleted logged model's artifacts removed"
+    );
+    assert!(
+        exists(format!("0/models/{kept_model}/artifacts/MLmodel")),
+        "live logged model's artifacts kept"
     );
 
     let port = free_port();

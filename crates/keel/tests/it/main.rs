@@ -3,6 +3,7 @@
 mod config;
 mod gc;
 mod process;
+mod replicas;
 
 use std::path::Path;
 use std::process::{Command, Output};

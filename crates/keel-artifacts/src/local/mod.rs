@@ -4,25 +4,28 @@
 //! Reads resolve the real path (following symlinks) and refuse anything whose real location is
 //! outside the root. Writes refuse to pass through any symlink at all, create missing folders
 //! one level at a time, and land atomically (temporary file, then rename), so a reader never
-//! sees a half-written artifact.
+//! sees a half-written artifact. Multipart uploads stage their parts in a hidden folder of the
+//! root (see [`multipart`]).
+
+mod multipart;
 
 use std::io::ErrorKind;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use keel_core::{Error, Result};
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt};
+use keel_core::{Error, ErrorCode, Result};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::{ReaderStream, StreamReader};
 
-use crate::path::ArtifactPath;
+use crate::multipart::{CompletedPart, PartNumber, UploadId};
+use crate::path::{ArtifactPath, is_reserved};
+use crate::store::{ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt};
 
-/// An entry of a directory listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileInfo {
-    /// The entry's name inside the listed directory.
-    pub name: String,
-    pub is_dir: bool,
-    /// Size in bytes, for files.
-    pub size: Option<u64>,
-}
+/// Bytes read from disk per chunk of a download: large enough to amortize each blocking read,
+/// small enough to keep memory bounded per connection.
+const DOWNLOAD_CHUNK: usize = 256 * 1024;
 
 /// Artifacts stored as plain files under one root directory.
 #[derive(Debug, Clone)]
@@ -85,19 +88,26 @@ impl LocalArtifactStore {
 
     /// Opens an artifact file for reading; returns it with its size.
     pub async fn open_file(&self, path: &ArtifactPath) -> Result<(tokio::fs::File, u64)> {
+        let (file, meta) = self.open_regular(path).await?;
+        Ok((file, meta.len()))
+    }
+
+    /// Opens a regular file inside the root; returns it with the metadata of what was opened.
+    async fn open_regular(
+        &self,
+        path: &ArtifactPath,
+    ) -> Result<(tokio::fs::File, std::fs::Metadata)> {
         let real = self.resolve_existing(path).await?;
-        let meta = tokio::fs::metadata(&real)
+        let file = tokio::fs::File::open(&real)
             .await
             .map_err(|e| io_err("read", path, e))?;
+        let meta = file.metadata().await.map_err(|e| io_err("read", path, e))?;
         if !meta.is_file() {
             return Err(Error::invalid(format!(
                 "Artifact '{path}' is a directory, not a file"
             )));
         }
-        let file = tokio::fs::File::open(&real)
-            .await
-            .map_err(|e| io_err("read", path, e))?;
-        Ok((file, meta.len()))
+        Ok((file, meta))
     }
 
     /// The entries of a directory, sorted by name. A missing directory or a file lists as empty;
@@ -105,7 +115,7 @@ impl LocalArtifactStore {
     pub async fn list(&self, path: &ArtifactPath) -> Result<Vec<FileInfo>> {
         let dir = match self.resolve_existing(path).await {
             Ok(dir) => dir,
-            Err(e) if e.code == keel_core::ErrorCode::ResourceDoesNotExist => return Ok(Vec::new()),
+            Err(e) if e.code == ErrorCode::ResourceDoesNotExist => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         if !tokio::fs::metadata(&dir)
@@ -127,7 +137,7 @@ impl LocalArtifactStore {
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            if name.starts_with(TEMP_PREFIX) {
+            if is_reserved(&name) {
                 continue;
             }
             let Ok(real) = tokio::fs::canonicalize(entry.path()).await else {
@@ -216,8 +226,126 @@ impl LocalArtifactStore {
     }
 }
 
-/// Prefix of in-progress uploads; hidden from listings.
+/// Prefix of in-progress uploads; hidden from listings like every reserved name.
 const TEMP_PREFIX: &str = ".keel-upload-";
+
+/// The files' bytes one after the other, each opened only when the previous one is done.
+fn concatenated(files: Vec<PathBuf>) -> ByteStream {
+    futures_util::stream::iter(files)
+        .then(tokio::fs::File::open)
+        .map_ok(|file| ReaderStream::with_capacity(file, DOWNLOAD_CHUNK))
+        .try_flatten()
+        .boxed()
+}
+
+/// A file's version: its size and modification time, which change when it is replaced.
+fn version_of(meta: &std::fs::Metadata) -> Option<String> {
+    let modified = meta.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(format!("{}-{}", meta.len(), since.as_nanos()))
+}
+
+/// The error for a read of a file replaced since its size was looked up.
+fn changed(path: &ArtifactPath) -> Error {
+    Error::new(
+        ErrorCode::TemporarilyUnavailable,
+        format!("Artifact '{path}' changed while it was being read; retry the request"),
+    )
+}
+
+#[async_trait]
+impl ArtifactStore for LocalArtifactStore {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    async fn list(&self, path: &ArtifactPath) -> Result<Vec<FileInfo>> {
+        LocalArtifactStore::list(self, path).await
+    }
+
+    async fn head(&self, path: &ArtifactPath) -> Result<FileMeta> {
+        let (_, meta) = self.open_regular(path).await?;
+        Ok(FileMeta {
+            size: meta.len(),
+            version: version_of(&meta),
+        })
+    }
+
+    async fn open(
+        &self,
+        path: &ArtifactPath,
+        range: Option<Range<u64>>,
+        version: Option<&str>,
+    ) -> Result<Download> {
+        let (mut file, meta) = self.open_regular(path).await?;
+        let size = meta.len();
+        if version.is_some() && version_of(&meta).as_deref() != version {
+            return Err(changed(path));
+        }
+        let range = range.unwrap_or(0..size);
+        if range.start > range.end || range.end > size {
+            return Err(Error::invalid(format!(
+                "Byte range {}-{} is outside artifact '{path}' ({size} bytes)",
+                range.start, range.end
+            )));
+        }
+        if range.start > 0 {
+            file.seek(std::io::SeekFrom::Start(range.start))
+                .await
+                .map_err(|e| io_err("read", path, e))?;
+        }
+        let reader = file.take(range.end - range.start);
+        Ok(Download {
+            size,
+            body: Box::pin(ReaderStream::with_capacity(reader, DOWNLOAD_CHUNK)),
+        })
+    }
+
+    async fn write(&self, path: &ArtifactPath, body: ByteStream) -> Result<u64> {
+        let mut reader = StreamReader::new(body);
+        LocalArtifactStore::write(self, path, &mut reader).await
+    }
+
+    async fn delete(&self, path: &ArtifactPath) -> Result<()> {
+        LocalArtifactStore::delete(self, path).await
+    }
+
+    async fn create_multipart(&self, path: &ArtifactPath) -> Result<UploadId> {
+        multipart::create(self, path).await
+    }
+
+    async fn put_part(
+        &self,
+        upload: &UploadId,
+        part: PartNumber,
+        body: ByteStream,
+    ) -> Result<PartReceipt> {
+        multipart::put_part(self, upload, part, body).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        path: &ArtifactPath,
+        upload: &UploadId,
+        parts: &[CompletedPart],
+    ) -> Result<()> {
+        let staged = multipart::staged_parts(self, path, upload, parts).await?;
+        let mut reader = StreamReader::new(concatenated(staged));
+        LocalArtifactStore::write(self, path, &mut reader).await?;
+        multipart::forget(self, upload).await
+    }
+
+    async fn abort_multipart(&self, path: &ArtifactPath, upload: &UploadId) -> Result<()> {
+        multipart::abort(self, path, upload).await
+    }
+
+    async fn purge_stale_uploads(&self, older_than: std::time::Duration) -> Result<usize> {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        multipart::purge_stale(self, cutoff).await
+    }
+}
 
 /// Makes sure `dir` is a real directory (not a symlink, not a file), creating it if missing.
 async fn ensure_real_dir(dir: &Path, path: &ArtifactPath) -> Result<()> {

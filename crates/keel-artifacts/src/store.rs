@@ -1,0 +1,118 @@
+//! The artifact store trait every backend implements (local directory, S3, GCS, Azure), so the
+//! HTTP layer holds one `Arc<dyn ArtifactStore>` and never knows where bytes live.
+//!
+//! Every method takes an [`ArtifactPath`], so no backend ever sees an unvalidated client string.
+//! Bytes move as streams in both directions: memory per transfer is bounded, whatever the size.
+
+use std::ops::Range;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use keel_core::Result;
+
+use crate::multipart::{CompletedPart, PartNumber, UploadId};
+use crate::path::ArtifactPath;
+
+/// Bytes on their way in or out of a store.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// An entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The entry's name inside the listed directory.
+    pub name: String,
+    pub is_dir: bool,
+    /// Size in bytes, for files.
+    pub size: Option<u64>,
+}
+
+/// What a store knows about one file before reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    pub size: u64,
+    /// Identifies this version of the file; passing it to [`ArtifactStore::open`] makes the
+    /// read fail rather than mix bytes of two versions.
+    pub version: Option<String>,
+}
+
+/// A file being read.
+pub struct Download {
+    /// The size of the whole file (not of the requested range).
+    pub size: u64,
+    /// The requested bytes.
+    pub body: ByteStream,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ETag a stored part answers with; completion must name it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartReceipt {
+    pub etag: String,
+}
+
+/// Where artifacts live. Errors are `keel_core::Error`s: `RESOURCE_DOES_NOT_EXIST` for a
+/// missing file or upload, `INVALID_PARAMETER_VALUE` for requests the store refuses, and
+/// `INTERNAL_ERROR` for storage failures (messages never contain credentials).
+#[async_trait]
+pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
+    /// Where the store keeps its bytes, for logs (e.g. `s3://bucket/prefix`).
+    fn location(&self) -> String;
+
+    /// The entries of a directory, sorted by name, named relative to it. A missing directory
+    /// or a file lists as empty; Keel's own bookkeeping entries are never listed.
+    async fn list(&self, path: &ArtifactPath) -> Result<Vec<FileInfo>>;
+
+    /// The size (and version) of a file.
+    async fn head(&self, path: &ArtifactPath) -> Result<FileMeta>;
+
+    /// Streams a file, or the byte `range` of it (which must lie inside the file). With
+    /// `version` (from [`Self::head`]), fails instead of reading a file replaced since.
+    async fn open(
+        &self,
+        path: &ArtifactPath,
+        range: Option<Range<u64>>,
+        version: Option<&str>,
+    ) -> Result<Download>;
+
+    /// Streams `body` into the file at `path`, replacing any previous version; readers see the
+    /// old file or the whole new one, never a partial one. Returns the size written.
+    async fn write(&self, path: &ArtifactPath, body: ByteStream) -> Result<u64>;
+
+    /// Deletes a file, or a directory with everything under it.
+    async fn delete(&self, path: &ArtifactPath) -> Result<()>;
+
+    /// Starts a multipart upload of the file at `path`.
+    async fn create_multipart(&self, path: &ArtifactPath) -> Result<UploadId>;
+
+    /// Stores one part of an upload (a part uploaded again replaces the earlier one).
+    async fn put_part(
+        &self,
+        upload: &UploadId,
+        part: PartNumber,
+        body: ByteStream,
+    ) -> Result<PartReceipt>;
+
+    /// Assembles the parts, in order, into the file at `path` (atomically, like
+    /// [`Self::write`]) and forgets the upload.
+    async fn complete_multipart(
+        &self,
+        path: &ArtifactPath,
+        upload: &UploadId,
+        parts: &[CompletedPart],
+    ) -> Result<()>;
+
+    /// Drops an upload and everything staged for it.
+    async fn abort_multipart(&self, path: &ArtifactPath, upload: &UploadId) -> Result<()>;
+
+    /// Drops uploads started more than `older_than` ago and never completed or aborted;
+    /// returns how many.
+    async fn purge_stale_uploads(&self, older_than: std::time::Duration) -> Result<usize>;
+}

@@ -1,0 +1,193 @@
+//! The PostgreSQL tracking store: a connection pool shared by any number of Keel processes.
+//!
+//! Every write method runs as one READ COMMITTED transaction and is retried whole (a few times,
+//! with jittered backoff) when PostgreSQL reports a serialization failure or deadlock, so
+//! concurrent writers from several processes never see those errors. Deadlocks are kept rare in
+//! the first place by one lock order: the parent row first (experiment, then run, locked with
+//! `FOR SHARE` / `FOR NO KEY UPDATE`), then child rows, each table's rows in key order (every
+//! multi-row upsert sorts its rows). Creations race through unique constraints and
+//! `INSERT ... ON CONFLICT`, never through read-then-insert. Multi-statement reads run in one
+//! REPEATABLE READ, READ ONLY transaction so they see one snapshot.
+//!
+//! The schema lives in `migrations/postgres/` and is applied at open under an advisory lock
+//! ([`upgrade`]).
+
+mod config;
+mod convert;
+mod error;
+mod experiments;
+mod history;
+mod inputs;
+mod load;
+mod logged_models;
+mod migrate;
+mod runs;
+mod search;
+mod tracking_store;
+
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keel_core::{Error, Result};
+use sqlx::PgConnection;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+pub use config::{PoolOptions, PostgresConfig};
+pub use migrate::{Migration, upgrade, upgrade_to};
+
+use error::{Failure, PgResult};
+
+/// How often a transaction is run again after a serialization failure or deadlock.
+const MAX_RETRIES: u32 = 6;
+/// The first retry waits up to this long; each further retry doubles it.
+const BASE_BACKOFF: Duration = Duration::from_millis(4);
+/// Connections idle this long are closed (the pool opens new ones on demand).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a store function run on a connection returns.
+pub(crate) type PgFuture<'c, T> = Pin<Box<dyn Future<Output = PgResult<T>> + Send + 'c>>;
+
+/// A tracking store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    config: Arc<PostgresConfig>,
+}
+
+impl PostgresStore {
+    /// Connects, applies pending migrations (under an advisory lock, so replicas starting
+    /// together apply each once) and opens the connection pool.
+    pub async fn open(config: &PostgresConfig) -> Result<Self> {
+        migrate::apply(config).await?;
+        let options = config.connect_options()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.pool.pool_size)
+            .acquire_timeout(config.pool.acquire_timeout)
+            .idle_timeout(IDLE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| connect_error(config, &e))?;
+        Ok(Self {
+            pool,
+            config: Arc::new(config.clone()),
+        })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Runs `f` in one transaction, committing when it succeeds; runs it again from the start
+    /// after a serialization failure or deadlock.
+    async fn write<A, T, F>(&self, args: &A, f: F) -> Result<T>
+    where
+        A: Sync + ?Sized,
+        F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
+    {
+        let mut attempt = 0;
+        loop {
+            let out = self.write_once(args, &f).await;
+            match out {
+                Err(failure) if failure.is_retryable() && attempt < MAX_RETRIES => {
+                    tracing::debug!(attempt, code = ?failure.sqlstate(), "retrying a transaction");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other.map_err(|e| self.error(e)),
+            }
+        }
+    }
+
+    async fn write_once<A, T, F>(&self, args: &A, f: &F) -> PgResult<T>
+    where
+        A: Sync + ?Sized,
+        F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
+    {
+        let mut tx = self.pool.begin().await?;
+        match f(&mut tx, args).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(failure) => {
+                // Dropping the transaction would roll it back too, but later.
+                let _ = tx.rollback().await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Runs `f` in a read-only transaction that sees one snapshot.
+    async fn read<A, T, F>(&self, args: &A, f: F) -> Result<T>
+    where
+        A: Sync + ?Sized,
+        F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
+    {
+        let run = async {
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?;
+            let value = f(&mut tx, args).await?;
+            tx.commit().await?;
+            Ok(value)
+        };
+        run.await.map_err(|e| self.error(e))
+    }
+
+    /// Runs `f`, a single statement, on a pooled connection outside any explicit transaction.
+    async fn query<A, T, F>(&self, args: &A, f: F) -> Result<T>
+    where
+        A: Sync + ?Sized,
+        F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
+    {
+        let run = async {
+            let mut conn = self.pool.acquire().await?;
+            f(&mut conn, args).await
+        };
+        run.await.map_err(|e| self.error(e))
+    }
+
+    fn error(&self, failure: Failure) -> Error {
+        failure.into_error(|m| self.config.redact(m))
+    }
+}
+
+/// How long to wait before retry `attempt` (0-based): a random time up to
+/// `BASE_BACKOFF * 2^attempt`, so that the transactions that collided do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    let cap = BASE_BACKOFF.saturating_mul(1 << attempt.min(10));
+    let random = std::collections::hash_map::RandomState::new()
+        .hash_one((attempt, std::time::SystemTime::now()));
+    let cap_us = u64::try_from(cap.as_micros()).unwrap_or(u64::MAX).max(1);
+    Duration::from_micros(cap_us / 2 + random % (cap_us / 2 + 1))
+}
+
+/// A failure to connect, without the password.
+fn connect_error(config: &PostgresConfig, e: &sqlx::Error) -> Error {
+    Error::unavailable(format!(
+        "cannot connect to PostgreSQL at {}: {}",
+        config.redacted(),
+        config.redact(&e.to_string())
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_within_its_cap() {
+        for attempt in 0..MAX_RETRIES {
+            let cap = BASE_BACKOFF * (1 << attempt);
+            for _ in 0..20 {
+                let d = backoff(attempt);
+                assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?}");
+            }
+        }
+    }
+}
