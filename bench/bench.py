@@ -805,6 +805,8 @@ def build_rows(ref: dict, cand: dict, cfg: dict) -> list[dict]:
     ]
     rows = []
     for wl, metric, unit, path, scale, higher, sect in spec:
+        if cfg.get("only") == "artifacts" and "artifact" not in wl + metric and "idle" not in metric:
+            continue  # an artifacts-only run measures nothing else
         vals, flags = [], []
         for r in (ref, cand):
             v = _get(r, *path)

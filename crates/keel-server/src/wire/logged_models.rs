@@ -6,7 +6,7 @@ use keel_core::tracking::{CreateLoggedModel, LoggedModelOrderBy, SearchLoggedMod
 use keel_core::{Error, LoggedModelStatus, Result};
 use serde::{Deserialize, Serialize};
 
-use super::entities::{Metric, Tag};
+use super::entities::{Metric, Param, Tag};
 use super::proto::{Stringish, one_or_many, opt_i64, opt_string};
 use super::requests::{ParamIn, TagIn, need, tags};
 
@@ -186,12 +186,6 @@ pub struct ListLoggedModelArtifactsIn {
 #[derive(Debug, Deserialize, Default)]
 pub struct LoggedModelArtifactFileIn {
     pub artifact_file_path: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Param {
-    pub key: String,
-    pub value: String,
 }
 
 #[derive(Debug, Serialize)]
