@@ -1,6 +1,6 @@
 """MLflow 3 logged models with the official client: log_model/load_model/predict for sklearn and
 pyfunc, `runs:/` and `models:/` URIs, and the logged-model API (tags, params, metrics, search,
-finalize, delete, artifact listing)."""
+finalize, delete, artifact listing); once per artifact store (local directory and S3)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
+from artifact_backends import api, base_url, client, server  # noqa: F401  (both artifact stores)
 from conftest import unique
 
 
