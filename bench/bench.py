@@ -238,11 +238,66 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PgDatabase:
+    """A fresh PostgreSQL database for one server (`--backend postgres`), dropped after it."""
+
+    def __init__(self, base: str, name: str):
+        self.base, self.name = base.rstrip("/"), name
+
+    @property
+    def uri(self) -> str:
+        return f"{self.base}/{self.name}"
+
+    def _admin(self, sql: str):
+        import psycopg2  # only the postgres backend needs it (bench/requirements.txt)
+
+        conn = psycopg2.connect(f"{self.base}/postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+    def create(self):
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self):
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def backend_cpu_s(self) -> float:
+        """User+system CPU seconds used so far by the live PostgreSQL backends of this database
+        (they are children of the postmaster, outside the server's process tree)."""
+        import psycopg2
+
+        conn = psycopg2.connect(f"{self.base}/postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,))
+                pids = [r[0] for r in cur.fetchall()]
+        finally:
+            conn.close()
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    rest = f.read().rsplit(b")", 1)[1].split()
+                total += int(rest[11]) + int(rest[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / tick
+
+
 class Server:
-    def __init__(self, slot: str, kind: str, cmd_builder, version: str, config_note: str):
+    def __init__(self, slot: str, kind: str, cmd_builder, version: str, config_note: str,
+                 db: PgDatabase | None = None):
         self.slot, self.kind = slot, kind
         self.cmd_builder = cmd_builder
         self.version, self.config_note = version, config_note
+        self.db = db
         self.proc: subprocess.Popen | None = None
         self.tmp: Path | None = None
         self.port = 0
@@ -251,6 +306,9 @@ class Server:
     def start(self):
         self.tmp = Path(tempfile.mkdtemp(prefix=f"keel-bench-{self.kind}-"))
         self.port = free_port()
+        if self.db:
+            self.db.create()
+            LIVE_SERVERS.append(self)  # so the database is dropped on any exit
         cmd = self.cmd_builder(self.tmp, self.port)
         # the harness's own KEEL_* variables (KEEL_BIN, ...) are not server configuration
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
@@ -262,7 +320,8 @@ class Server:
             cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp, env=env,
             start_new_session=True,
         )
-        LIVE_SERVERS.append(self)
+        if self not in LIVE_SERVERS:
+            LIVE_SERVERS.append(self)
         t0 = time.monotonic()
         while time.monotonic() - t0 < HEALTH_TIMEOUT_S:
             if self.proc.poll() is not None:
@@ -290,6 +349,7 @@ class Server:
 
     def stop(self):
         if self.proc is None:
+            self._drop_db()
             return
         pids = process_tree(self.proc.pid) if self.proc.poll() is None else []
         for sig, wait_s in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
@@ -325,7 +385,17 @@ class Server:
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.proc = None
+        self._drop_db()
         print(f"[{self.slot}] stopped", flush=True)
+
+    def _drop_db(self):
+        if self in LIVE_SERVERS:
+            LIVE_SERVERS.remove(self)
+        if self.db:
+            try:
+                self.db.drop()
+            except Exception as e:  # noqa: BLE001 - report, keep stopping
+                print(f"[{self.slot}] could not drop database {self.db.name}: {e}", flush=True)
 
 
 def _alive(pid: int) -> bool:
@@ -415,7 +485,7 @@ def create_run(c: Client, exp_id: str, name: str | None = None) -> str:
 
 
 def run_wrk(port: int, server_pid: int, script: str, endpoint: str, run_id: str, duration: int,
-            step_base: int) -> dict:
+            step_base: int, db: PgDatabase | None = None) -> dict:
     cmd = [
         "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{duration}s", "--timeout", "30s",
         "-s", str(HERE / "wrk" / script), f"http://{HOST}:{port}{API}{endpoint}",
@@ -423,8 +493,10 @@ def run_wrk(port: int, server_pid: int, script: str, endpoint: str, run_id: str,
     ]
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     srv_cpu0 = tree_cpu_s(server_pid)
+    db_cpu0 = db.backend_cpu_s() if db else 0.0
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 90)
     srv_cpu = tree_cpu_s(server_pid) - srv_cpu0
+    db_cpu = db.backend_cpu_s() - db_cpu0 if db else None
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     for line in p.stdout.splitlines():
@@ -438,6 +510,9 @@ def run_wrk(port: int, server_pid: int, script: str, endpoint: str, run_id: str,
             res["server_cpu_cores"] = srv_cpu / secs if secs else 0.0
             res["wrk_cpu_cores"] = wrk_cpu / secs if secs else 0.0
             res["server_cpu_ms_per_req"] = 1e3 * srv_cpu / res["requests"] if res["requests"] else None
+            if db_cpu is not None:
+                res["db_cpu_cores"] = db_cpu / secs if secs else 0.0
+                res["db_cpu_ms_per_req"] = 1e3 * db_cpu / res["requests"] if res["requests"] else None
             if res["requests"] == 0:
                 raise RuntimeError(f"no request completed within {duration} s "
                                    f"(errors: {res['errors']})")
@@ -450,18 +525,19 @@ def wrk_workload(srv: Server, c: Client, exp_id: str, script: str, endpoint: str
     run_id = create_run(c, exp_id)
     # warm-up (not measured), then the measured run with fresh steps
     try:
-        run_wrk(srv.port, srv.proc.pid, script, endpoint, run_id, cfg["wrk_warmup_s"], step_base=0)
+        run_wrk(srv.port, srv.proc.pid, script, endpoint, run_id, cfg["wrk_warmup_s"], step_base=0,
+                db=srv.db)
     except RuntimeError:
         pass  # a warm-up that completed nothing is not a result; the measured run decides
     settle(srv.proc.pid)  # let requests still in flight from the warm-up finish
     if sample_rss:
         with RssSampler(srv.proc.pid) as s:
             res = run_wrk(srv.port, srv.proc.pid, script, endpoint, run_id, cfg["wrk_duration_s"],
-                          step_base=10**12)
+                          step_base=10**12, db=srv.db)
         res["peak_rss_mb"], res["peak_procs"] = s.peak_mb, s.peak_procs
     else:
         res = run_wrk(srv.port, srv.proc.pid, script, endpoint, run_id, cfg["wrk_duration_s"],
-                      step_base=10**12)
+                      step_base=10**12, db=srv.db)
     return res
 
 
@@ -726,7 +802,8 @@ def bench_server(srv: Server, cfg: dict) -> dict:
             step("search", lambda: search_workload(c, needs_runs(), cfg["search_reps"], cfg["runs"]))
             step("page", lambda: page_workload(c, needs_runs(), cfg["page_reps"]))
         res["overall_peak_rss_mb"] = overall.peak_mb
-        step("artifacts", lambda: artifact_workload(srv, cfg))
+        if cfg.get("backend", "sqlite") == "sqlite":  # artifacts never touch the database
+            step("artifacts", lambda: artifact_workload(srv, cfg))
         c.close()
     finally:
         if res["errors"]:
@@ -785,6 +862,10 @@ def build_rows(ref: dict, cand: dict, cfg: dict) -> list[dict]:
         ("log-metric", "p99 latency", "ms", ("log_metric", "lat_p99_us"), 1e-3, False, "log_metric"),
         ("log-metric", "server CPU per request", "ms CPU", ("log_metric", "server_cpu_ms_per_req"),
          1, False, "log_metric"),
+        ("log-batch", "PostgreSQL CPU per request", "ms CPU", ("log_batch", "db_cpu_ms_per_req"), 1,
+         False, "log_batch"),
+        ("log-metric", "PostgreSQL CPU per request", "ms CPU", ("log_metric", "db_cpu_ms_per_req"),
+         1, False, "log_metric"),
         ("metric history", "median time", "s", ("history", "median_s"), 1, False, "history"),
         (f"create {n:,} runs", "total time", "s", ("create_runs", "total_s"), 1, False, "create_runs"),
         ("filtered search", "median latency", "ms", ("search", "median_s"), 1e3, False, "search"),
@@ -803,10 +884,15 @@ def build_rows(ref: dict, cand: dict, cfg: dict) -> list[dict]:
         ("RSS (process tree)", "peak during artifact download", "MB",
          ("artifacts", "download_peak_rss_mb"), 1, False, "artifacts"),
     ]
+    postgres = cfg.get("backend", "sqlite") == "postgres"
     rows = []
     for wl, metric, unit, path, scale, higher, sect in spec:
         if cfg.get("only") == "artifacts" and "artifact" not in wl + metric and "idle" not in metric:
             continue  # an artifacts-only run measures nothing else
+        if metric.startswith("PostgreSQL") and not postgres:
+            continue  # the embedded database's CPU is part of the server's own
+        if postgres and "artifact" in wl + metric:
+            continue  # the artifact workload does not run on the postgres backend
         vals, flags = [], []
         for r in (ref, cand):
             v = _get(r, *path)
@@ -836,7 +922,18 @@ def build_rows(ref: dict, cand: dict, cfg: dict) -> list[dict]:
                 target += " ✓" if vals[1] < limit else " ✗"
         rows.append(dict(workload=wl, metric=metric, unit=unit, vals=vals, flags=flags,
                          ratio=ratio, higher=higher, target=target))
-    return rows
+    return _pg_rows_after_server_cpu(rows)
+
+
+def _pg_rows_after_server_cpu(rows: list[dict]) -> list[dict]:
+    """Moves each 'PostgreSQL CPU per request' row right after its workload's server CPU row."""
+    pg = [r for r in rows if r["metric"].startswith("PostgreSQL")]
+    out = [r for r in rows if not r["metric"].startswith("PostgreSQL")]
+    for r in pg:
+        at = next((i for i, o in enumerate(out)
+                   if o["workload"] == r["workload"] and o["metric"] == "server CPU per request"), None)
+        out.insert(len(out) if at is None else at + 1, r)
+    return out
 
 
 def fmt_val(v, unit: str, flag: str) -> str:
@@ -890,7 +987,11 @@ def render(ref: dict, cand: dict, cfg: dict, mode: str, facts: dict) -> str:
     rows = build_rows(ref, cand, cfg)
     cand_label = "keel" if cand["kind"] == "keel" else "candidate (mlflow, self-test)"
     out = []
-    out.append(f"## Keel vs reference MLflow ({mode} mode)\n")
+    postgres = cfg.get("backend", "sqlite") == "postgres"
+    if postgres:
+        out.append(f"## Keel vs reference MLflow, both on PostgreSQL ({mode} mode)\n")
+    else:
+        out.append(f"## Keel vs reference MLflow ({mode} mode)\n")
     if cand["kind"] != "keel":
         out.append("> **Self-test run:** the candidate slot is the reference server again, so "
                    "ratios only show the harness's noise (≈1× expected).\n")
@@ -925,15 +1026,23 @@ def render(ref: dict, cand: dict, cfg: dict, mode: str, facts: dict) -> str:
     out.append("   *server CPU per request* = CPU seconds used by the server's process tree during "
                "the measured wrk run ÷ requests served: an efficiency figure that does not depend on "
                "how much of the 2 cores the load generator takes.")
+    if postgres:
+        out.append("   *PostgreSQL CPU per request* = the same for the PostgreSQL backend processes "
+                   "serving that server's database (outside its process tree; RSS figures do not "
+                   "include PostgreSQL either).")
     out.append("7. **RSS / PSS**: VmRSS (and Pss) summed over the server's whole process tree (parent "
                "+ all descendants): idle = 3 s after /health first answered; peaks sampled every "
                "0.25 s. Summed RSS counts pages shared between forked workers more than once; PSS "
                "splits them fairly.")
-    out.append(f"8. **artifacts**: one {cfg['artifact_mb']:,} MB file streamed up with `PUT "
+    if not postgres:
+        out.append(f"8. **artifacts**: one {cfg['artifact_mb']:,} MB file streamed up with `PUT "
                "mlflow-artifacts/artifacts/...` and back down with `GET` (size checked), one "
                "connection, loopback; RSS of the server's process tree sampled every 0.1 s during "
                "each direction. The reference stores proxied artifacts in a temp dir "
                "(`--artifacts-destination`).")
+    else:
+        out.append("8. **artifacts**: not run on the postgres backend (artifacts never touch the "
+                   "database; see the SQLite run).")
     out.append("")
 
     notes = []
@@ -961,6 +1070,9 @@ def render(ref: dict, cand: dict, cfg: dict, mode: str, facts: dict) -> str:
                f"Linux {facts['kernel']}; load generator and server share the machine")
     out.append(f"- reference: mlflow {ref['version']} — {ref['config']}")
     out.append(f"- {cand_label}: {cand['version']} — {cand['config']}")
+    if facts.get("postgres"):
+        out.append(f"- database: {facts['postgres']}, same machine, one fresh database per "
+                   "server (dropped afterwards)")
     out.append(f"- tools: {facts['wrk']}, Python {facts['python']}")
     for r, label in ((ref, "reference"), (cand, cand_label)):
         bd = r.get("idle_breakdown")
@@ -974,7 +1086,8 @@ def render(ref: dict, cand: dict, cfg: dict, mode: str, facts: dict) -> str:
         for r, label in ((ref, "reference"), (cand, cand_label)):
             v = _get(r, k)
             if v and "wrk_cpu_cores" in v:
-                cells.append(f"{label}: server {v['server_cpu_cores']:.2f} cores, "
+                db = f", PostgreSQL {v['db_cpu_cores']:.2f} cores" if "db_cpu_cores" in v else ""
+                cells.append(f"{label}: server {v['server_cpu_cores']:.2f} cores{db}, "
                              f"wrk {v['wrk_cpu_cores']:.2f} cores")
         if cells:
             out.append(f"- CPU use during {name} (of {facts['nproc']}): " + "; ".join(cells))
@@ -1003,6 +1116,26 @@ def mlflow_version(mlflow_bin: str) -> str:
         return "unknown"
 
 
+def postgres_version(base: str) -> str:
+    try:
+        import psycopg2
+
+        conn = psycopg2.connect(f"{base.rstrip('/')}/postgres")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW server_version")
+                version = cur.fetchone()[0]
+                settings = []
+                for name in ("shared_buffers", "synchronous_commit", "max_connections"):
+                    cur.execute(f"SHOW {name}")
+                    settings.append(f"{name}={cur.fetchone()[0]}")
+        finally:
+            conn.close()
+        return f"PostgreSQL {version} ({', '.join(settings)})"
+    except Exception as e:  # noqa: BLE001 - a fact for the report, not essential
+        return f"PostgreSQL (version unknown: {e})"
+
+
 def keel_version(keel_bin: str) -> str:
     try:
         out = subprocess.run([keel_bin, "--version"], capture_output=True, text=True, timeout=30)
@@ -1018,7 +1151,14 @@ def main() -> int:
     ap.add_argument("--mlflow-bin", default=str(Path(sys.executable).parent / "mlflow"))
     ap.add_argument("--self-test", action="store_true",
                     help="run the reference server in both slots (to debug the harness)")
-    ap.add_argument("--out", default=str(HERE / "results" / "latest.md"))
+    ap.add_argument("--out", default=None,
+                    help="report path (default results/latest.md, results/latest-postgres.md)")
+    ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite",
+                    help="'postgres': both servers store tracking data in a fresh PostgreSQL "
+                         "database each (see --pg)")
+    ap.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432"),
+                    help="PostgreSQL server for --backend postgres, without a database name; the "
+                         "user must be allowed to create databases")
     ap.add_argument("--only", choices=["all", "artifacts"], default="all",
                     help="'artifacts': only the large-file upload/download workload")
     ap.add_argument("--artifact-mb", type=int, default=None,
@@ -1028,7 +1168,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
 
-    cfg = dict(QUICK if args.quick else FULL, only=args.only)
+    cfg = dict(QUICK if args.quick else FULL, only=args.only, backend=args.backend)
+    postgres = args.backend == "postgres"
+    if args.out is None:
+        args.out = str(HERE / "results" / ("latest-postgres.md" if postgres else "latest.md"))
     if args.artifact_mb:
         cfg["artifact_mb"] = args.artifact_mb
     mode = ("quick" if args.quick else "full") + ("" if args.only == "all" else f", {args.only} only")
@@ -1040,24 +1183,48 @@ def main() -> int:
               f"--self-test to benchmark the reference against itself", file=sys.stderr)
         return 2
 
+    if postgres and "unknown" in postgres_version(args.pg):
+        print(f"cannot reach PostgreSQL at {args.pg}: {postgres_version(args.pg)}", file=sys.stderr)
+        return 2
+
     mv = mlflow_version(args.mlflow_bin)
+    store = "PostgreSQL backend store (fresh database)" if postgres else "SQLite backend store"
     mlflow_note = ("`mlflow server` defaults: uvicorn, 4 worker processes (`--workers` default), "
-                   "SQLite backend store, local artifact root")
+                   f"{store}, local artifact root")
 
-    def mlflow_cmd(tmp: Path, port: int) -> list[str]:
-        return [args.mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-                "--default-artifact-root", str(tmp / "art"), "--artifacts-destination", str(tmp / "art"),
-                "--host", HOST, "--port", str(port)]
+    def database(slot: str) -> PgDatabase | None:
+        return PgDatabase(args.pg, f"keel_bench_{slot}_{os.getpid()}") if postgres else None
 
-    def keel_cmd(tmp: Path, port: int) -> list[str]:
-        return [args.keel_bin, "server", "--host", HOST, "--port", str(port), "--data-dir", str(tmp)]
+    def mlflow_cmd_for(db: PgDatabase | None):
+        def cmd(tmp: Path, port: int) -> list[str]:
+            # SQLAlchemy 2.1 reads a bare postgresql:// as the psycopg (3) driver; name the
+            # psycopg2 driver that bench/requirements.txt installs
+            uri = ("postgresql+psycopg2://" + db.uri.split("://", 1)[1] if db
+                   else f"sqlite:///{tmp}/mlflow.db")
+            return [args.mlflow_bin, "server", "--backend-store-uri", uri,
+                    "--default-artifact-root", str(tmp / "art"), "--artifacts-destination",
+                    str(tmp / "art"), "--host", HOST, "--port", str(port)]
+        return cmd
 
-    ref = Server("reference", "mlflow", mlflow_cmd, mv, mlflow_note)
+    def keel_cmd_for(db: PgDatabase | None):
+        def cmd(tmp: Path, port: int) -> list[str]:
+            out = [args.keel_bin, "server", "--host", HOST, "--port", str(port), "--data-dir", str(tmp)]
+            return out + (["--backend-store-uri", db.uri] if db else [])
+        return cmd
+
+    ref_db = database("reference")
+    ref = Server("reference", "mlflow", mlflow_cmd_for(ref_db), mv, mlflow_note, db=ref_db)
     if args.self_test:
-        cand = Server("candidate", "mlflow", mlflow_cmd, mv, mlflow_note)
+        cand_db = database("candidate")
+        cand = Server("candidate", "mlflow", mlflow_cmd_for(cand_db), mv, mlflow_note, db=cand_db)
     else:
-        cand = Server("keel", "keel", keel_cmd, keel_version(args.keel_bin),
-                      "`keel server` defaults, embedded SQLite in a fresh --data-dir")
+        keel_db = database("keel")
+        keel_note = ("`keel server` defaults, PostgreSQL backend store (`--backend-store-uri`, "
+                     "fresh database; default pool of 10 connections), artifacts in a fresh "
+                     "--data-dir" if postgres else
+                     "`keel server` defaults, embedded SQLite in a fresh --data-dir")
+        cand = Server("keel", "keel", keel_cmd_for(keel_db), keel_version(args.keel_bin), keel_note,
+                      db=keel_db)
 
     t0 = time.monotonic()
     loadavg_start = " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -1072,6 +1239,8 @@ def main() -> int:
 
     facts = machine_facts()
     facts["loadavg_start"] = loadavg_start
+    if postgres:
+        facts["postgres"] = postgres_version(args.pg)
     md = render(ref_res, cand_res, cfg, mode, facts)
     md += f"- harness wall time: {time.monotonic() - t0:.0f} s\n"
     out = Path(args.out)

@@ -2,10 +2,15 @@
 # Why: one command to benchmark keel against the reference MLflow server (venv, wrk, then bench.py).
 #
 # Usage: bench/run.sh [--quick] [--self-test] [--only artifacts] [--artifact-mb N] [--out FILE]
+#                     [--backend postgres [--pg postgresql://user@host:port]]
+#        bench/run.sh pg-search-scale [--runs N] [--keep] [--reuse --db NAME] ...
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
 #   --only artifacts  just the large-file upload/download workload (e.g. --artifact-mb 2048)
+#   --backend postgres  both servers on a fresh PostgreSQL database each (default server
+#              postgresql://postgres@127.0.0.1:5432); tracking workloads only
+#   pg-search-scale  keel's search latency over 100,000 runs on PostgreSQL (pg_search_scale.py)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,4 +38,8 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 # 3. run.
+if [[ "${1:-}" == "pg-search-scale" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/pg_search_scale.py" "$@"
+fi
 exec "$VENV/bin/python" "$HERE/bench.py" "$@"

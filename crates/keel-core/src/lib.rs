@@ -1,4 +1,5 @@
-//! Keel's domain layer: entities, validation rules, store traits and the services that use them.
+//! Keel's domain layer: entities, validation rules, store traits and the services that use them
+//! (tracking in [`tracking`], the model registry in [`registry`]).
 //!
 //! Nothing here knows about HTTP or SQL. Services create IDs and timestamps; stores persist what
 //! they are given.
@@ -8,6 +9,7 @@ pub mod entities;
 pub mod error;
 pub mod names;
 pub mod paging;
+pub mod registry;
 pub mod store;
 pub mod tracking;
 pub mod uri;
@@ -15,5 +17,9 @@ pub mod validation;
 
 pub use entities::*;
 pub use error::{Error, ErrorCode, Result};
+pub use registry::{
+    ModelVersion, ModelVersionStatus, RegisteredModel, RegisteredModelAlias, Registry,
+    RegistryStore, Stage,
+};
 pub use store::TrackingStore;
 pub use tracking::Tracking;

@@ -2,7 +2,8 @@
 //!
 //! A filter is `comparison (AND comparison)*`; each comparison is `key operator value`, e.g.
 //! `metrics.acc > 0.9 AND params.model = 'cnn' AND tags.\`mlflow.source.type\` LIKE 'NOTE%'`.
-//! Keys are resolved against the search target (runs or experiments): prefixes and their aliases
+//! Keys are resolved against the search target (runs, experiments, logged models, or the
+//! registry's registered models and model versions): prefixes and their aliases
 //! are mapped to a [`KeyKind`], attribute names are checked and canonicalized (`created` becomes
 //! `start_time`, `Run name` becomes `run_name`), and operators and value types are checked per
 //! key kind, following MLflow's `SearchUtils` / `SearchExperimentsUtils` (and, for logged models,
@@ -12,6 +13,7 @@
 
 mod lexer;
 mod parser;
+mod registry;
 mod resolve;
 
 #[cfg(test)]
@@ -26,6 +28,17 @@ pub enum Target {
     Experiments,
     /// MLflow 3 logged models (`logged-models/search`).
     LoggedModels,
+    /// Registered models of the model registry (`registered-models/search`).
+    RegisteredModels,
+    /// Model versions of the model registry (`model-versions/search`).
+    ModelVersions,
+}
+
+impl Target {
+    /// Whether this target follows the model registry's grammar ([`registry`]).
+    fn is_registry(self) -> bool {
+        matches!(self, Self::RegisteredModels | Self::ModelVersions)
+    }
 }
 
 /// The entity a key refers to.
@@ -181,7 +194,13 @@ pub fn parse_filter(target: Target, input: &str) -> Result<Vec<Comparison>, Filt
     let raw = parser::parse_filter_tokens(&tokens)
         .map_err(|detail| FilterError(format!("Invalid filter '{input}': {detail}")))?;
     raw.into_iter()
-        .map(|c| resolve::resolve_comparison(target, c))
+        .map(|c| {
+            if target.is_registry() {
+                registry::resolve_comparison(target, c)
+            } else {
+                resolve::resolve_comparison(target, c)
+            }
+        })
         .collect()
 }
 
@@ -190,11 +209,15 @@ pub fn parse_order_by(target: Target, clause: &str) -> Result<OrderBy, FilterErr
     let tokens = lex("order_by clause", clause)?;
     let raw = parser::parse_order_by_tokens(&tokens)
         .map_err(|detail| FilterError(format!("Invalid order_by clause '{clause}': {detail}")))?;
-    resolve::resolve_order_by(target, raw)
+    if target.is_registry() {
+        registry::resolve_order_by(target, raw)
+    } else {
+        resolve::resolve_order_by(target, raw)
+    }
 }
 
-/// Parses a request's order_by list, skipping blank clauses. For runs, naming the same key twice
-/// is an error, as in the reference SQL store.
+/// Parses a request's order_by list, skipping blank clauses. For runs and the registry targets,
+/// naming the same key twice is an error, as in the reference SQL store.
 pub fn parse_order_by_list<S: AsRef<str>>(
     target: Target,
     clauses: &[S],
@@ -206,7 +229,8 @@ pub fn parse_order_by_list<S: AsRef<str>>(
         .filter(|c| !c.trim().is_empty())
     {
         let order = parse_order_by(target, clause)?;
-        if target == Target::Runs && out.iter().any(|o| o.key == order.key) {
+        let unique_keys = target == Target::Runs || target.is_registry();
+        if unique_keys && out.iter().any(|o| o.key == order.key) {
             return Err(FilterError(format!(
                 "`order_by` contains duplicate fields: '{}' is ordered by more than once",
                 order.key
@@ -219,5 +243,9 @@ pub fn parse_order_by_list<S: AsRef<str>>(
 
 /// Whether the canonical attribute `name` of `target` holds numbers (e.g. `start_time`).
 pub fn is_numeric_attribute(target: Target, name: &str) -> bool {
-    resolve::is_numeric_attribute(target, name)
+    if target.is_registry() {
+        registry::is_numeric_attribute(target, name)
+    } else {
+        resolve::is_numeric_attribute(target, name)
+    }
 }

@@ -154,6 +154,8 @@ fn valid_entity_types(target: Target) -> &'static str {
             "['attributes', 'metrics', 'params', 'tags'] (aliases: attribute, attr, metric, \
              param, tag)"
         }
+        // The registry targets resolve their keys in `registry.rs`.
+        Target::RegisteredModels | Target::ModelVersions => "['attribute', 'tag', 'tags']",
     }
 }
 
@@ -164,6 +166,7 @@ fn attribute_table(target: Target, usage: Usage) -> &'static [(&'static str, &'s
         (Target::Experiments, Usage::Filter) => EXPERIMENT_FILTER_ATTRIBUTES,
         (Target::Experiments, Usage::OrderBy) => EXPERIMENT_ORDER_BY_ATTRIBUTES,
         (Target::LoggedModels, _) => LOGGED_MODEL_ATTRIBUTES,
+        (Target::RegisteredModels | Target::ModelVersions, _) => &[],
     }
 }
 
@@ -185,6 +188,7 @@ pub(crate) fn is_numeric_attribute(target: Target, name: &str) -> bool {
         Target::Runs => RUN_NUMERIC_ATTRIBUTES.contains(&name),
         Target::Experiments => EXPERIMENT_NUMERIC_ATTRIBUTES.contains(&name),
         Target::LoggedModels => LOGGED_MODEL_NUMERIC_ATTRIBUTES.contains(&name),
+        Target::RegisteredModels | Target::ModelVersions => false,
     }
 }
 
@@ -278,7 +282,10 @@ fn allowed_ops(target: Target, key: &Key) -> &'static [CompareOp] {
             // rejects lists for all but run_id; keep that order so the message matches.
             Target::Runs => STRING_OR_LIST_OPS,
             Target::Experiments if key.name == "experiment_id" => EQUALITY_OR_LIST_OPS,
-            Target::Experiments | Target::LoggedModels => STRING_OPS,
+            Target::Experiments
+            | Target::LoggedModels
+            | Target::RegisteredModels
+            | Target::ModelVersions => STRING_OPS,
         },
     }
 }
@@ -383,6 +390,7 @@ pub(crate) fn resolve_order_by(target: Target, raw: RawOrderBy) -> Result<OrderB
         ),
         Target::Experiments => key.kind == KeyKind::Attribute,
         Target::LoggedModels => matches!(key.kind, KeyKind::Attribute | KeyKind::Metric),
+        Target::RegisteredModels | Target::ModelVersions => key.kind == KeyKind::Attribute,
     };
     if !allowed {
         return Err(err(format!(
@@ -393,6 +401,9 @@ pub(crate) fn resolve_order_by(target: Target, raw: RawOrderBy) -> Result<OrderB
                 Target::Runs => "Runs can be ordered by attributes, metrics, params and tags",
                 Target::Experiments => "Experiments can be ordered by attributes only",
                 Target::LoggedModels => "Logged models can be ordered by attributes and metrics",
+                Target::RegisteredModels | Target::ModelVersions => {
+                    "The registry orders by attributes only"
+                }
             }
         )));
     }

@@ -1048,7 +1048,13 @@ fn garbage_never_panics() {
         for _ in 0..len {
             input.push_str(PIECES[rng.below(PIECES.len())]);
         }
-        for target in [Target::Runs, Target::Experiments, Target::LoggedModels] {
+        for target in [
+            Target::Runs,
+            Target::Experiments,
+            Target::LoggedModels,
+            Target::RegisteredModels,
+            Target::ModelVersions,
+        ] {
             let _ = parse_filter(target, &input);
             let _ = parse_order_by(target, &input);
         }
@@ -1140,4 +1146,149 @@ fn logged_model_order_by_takes_attributes_and_metrics_only() {
     assert_eq!(o.key, Key::new(KeyKind::Attribute, "creation_timestamp_ms"));
     assert!(parse_order_by(Target::LoggedModels, "params.p").is_err());
     assert!(parse_order_by(Target::LoggedModels, "tags.t").is_err());
+}
+
+fn registered(input: &str) -> Vec<Comparison> {
+    parse_filter(Target::RegisteredModels, input).expect("registered-model filter parses")
+}
+
+fn registered_err(input: &str) -> String {
+    parse_filter(Target::RegisteredModels, input)
+        .expect_err("registered-model filter is rejected")
+        .0
+}
+
+fn versions(input: &str) -> Vec<Comparison> {
+    parse_filter(Target::ModelVersions, input).expect("model-version filter parses")
+}
+
+fn versions_err(input: &str) -> String {
+    parse_filter(Target::ModelVersions, input)
+        .expect_err("model-version filter is rejected")
+        .0
+}
+
+#[test]
+fn registered_model_filters_take_name_and_tags() {
+    let c = registered("name LIKE 'm%' AND tags.`a.b` = 'x' AND tag.t != 'y'");
+    assert_eq!(c[0].key, Key::new(KeyKind::Attribute, "name"));
+    assert_eq!(c[0].op, CompareOp::Like);
+    assert_eq!(c[1].key, Key::new(KeyKind::Tag, "a.b"));
+    assert_eq!(c[2].key, Key::new(KeyKind::Tag, "t"));
+    let c = registered("attribute.name IN ('a', 'b') AND name NOT IN ('c')");
+    assert_eq!(c[0].value, Literal::List(vec!["a".into(), "b".into()]));
+    assert_eq!(c[1].op, CompareOp::NotIn);
+    assert_eq!(registered("name ILIKE '%X%'")[0].op, CompareOp::ILike);
+}
+
+#[test]
+fn registered_model_filter_errors_match_the_reference() {
+    assert_eq!(
+        registered_err("attributes.name = 'm1'"),
+        "Invalid entity type 'attributes'. Valid entity types are ('attribute', 'tag', 'tags')"
+    );
+    assert_eq!(
+        registered_err("creation_timestamp > 1"),
+        "Invalid attribute key 'creation_timestamp' specified. Valid keys are '{'name'}'"
+    );
+    assert_eq!(
+        registered_err("tags.t = 1"),
+        "Expected a quoted string value for tag (e.g. 'my-value'). Got value 1"
+    );
+    assert_eq!(
+        registered_err("tags.t IN ('v')"),
+        "Expected a quoted string value for tag (e.g. 'my-value'). Got value ('v')"
+    );
+    assert_eq!(
+        registered_err("name = 1"),
+        "Expected a quoted string value or a list of quoted string values for attributes. Got \
+         value 1"
+    );
+    assert_eq!(
+        registered_err("name > 'a'"),
+        "Invalid comparator for attribute: >"
+    );
+    assert!(registered_err("name = 'a' OR name = 'b'").contains("OR"));
+    assert!(registered_err("metrics.x > 1").contains("Invalid entity type 'metrics'"));
+    assert!(registered_err("name IS NULL").contains("attributes"));
+}
+
+#[test]
+fn model_version_filters_follow_the_reference() {
+    let c = versions(
+        "name = 'm' AND version_number >= 2 AND run_id IN ('r1') AND source_path LIKE 's3://%' \
+         AND tags.k = 'v'",
+    );
+    assert_eq!(c[1].key, Key::new(KeyKind::Attribute, "version_number"));
+    assert_eq!(c[1].value, Literal::Num(2.0));
+    assert_eq!(c[2].value, Literal::List(vec!["r1".into()]));
+    assert_eq!(c[3].key, Key::new(KeyKind::Attribute, "source_path"));
+    assert_eq!(c[4].key, Key::new(KeyKind::Tag, "k"));
+    // A quoted integer is an integer, as the reference's int() reads it.
+    assert_eq!(versions("version_number = '1'")[0].value, Literal::Num(1.0));
+    assert_eq!(
+        versions_err("version_number = 1.5"),
+        "Invalid value for numeric attribute 'version_number': 1.5"
+    );
+    assert_eq!(
+        versions_err("version_number = 1.0"),
+        "Invalid value for numeric attribute 'version_number': 1.0"
+    );
+    assert!(versions_err("version_number = 'x'").contains("numeric attribute"));
+    assert_eq!(
+        versions_err("version_number LIKE '1'"),
+        "Invalid comparator for attribute version_number: LIKE"
+    );
+    assert_eq!(
+        versions_err("source_path IN ('x')"),
+        "Only ['name', 'run_id'] attributes support comparison with a list of quoted string \
+         values."
+    );
+    assert_eq!(
+        versions_err("source_path = 1"),
+        "Only the '{'version_number', 'creation_timestamp', 'last_updated_timestamp'}' \
+         attributes support comparison with numeric values."
+    );
+    assert_eq!(
+        versions_err("foo = 'b'"),
+        "Invalid attribute key 'foo' specified. Valid keys are '{'name', 'run_id', \
+         'source_path', 'version_number'}'"
+    );
+    assert!(versions_err("tags.k IN ('a')").contains("quoted string value for tag"));
+    assert!(versions_err("tags.k > 'a'").contains("Invalid comparator for tag"));
+}
+
+#[test]
+fn registry_order_by_keys() {
+    let o = parse_order_by(Target::RegisteredModels, "timestamp DESC").expect("parses");
+    assert_eq!(
+        o.key,
+        Key::new(KeyKind::Attribute, "last_updated_timestamp")
+    );
+    assert!(!o.ascending);
+    let e = parse_order_by(Target::RegisteredModels, "creation_timestamp").expect_err("bad key");
+    assert_eq!(
+        e.0,
+        "Invalid order by key 'creation_timestamp' specified. Valid keys are '{'name', \
+         'timestamp'}'"
+    );
+    let dup = parse_order_by_list(Target::RegisteredModels, &["name", "name DESC"]);
+    assert!(dup.expect_err("duplicate").0.contains("duplicate"));
+    let dup = parse_order_by_list(
+        Target::RegisteredModels,
+        &["timestamp", "last_updated_timestamp"],
+    );
+    assert!(dup.is_err(), "both timestamp keys order by the same column");
+
+    let o = parse_order_by(Target::ModelVersions, "attribute.version_number ASC").expect("parses");
+    assert_eq!(o.key, Key::new(KeyKind::Attribute, "version_number"));
+    assert!(parse_order_by(Target::ModelVersions, "creation_timestamp").is_ok());
+    let e = parse_order_by(Target::ModelVersions, "run_id").expect_err("not orderable");
+    assert!(e.0.starts_with("Invalid attribute key 'run_id'"), "{}", e.0);
+    assert!(parse_order_by(Target::ModelVersions, "tags.x").is_err());
+    assert!(is_numeric_attribute(
+        Target::ModelVersions,
+        "version_number"
+    ));
+    assert!(!is_numeric_attribute(Target::RegisteredModels, "name"));
 }

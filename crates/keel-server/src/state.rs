@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use keel_artifacts::ArtifactStore;
-use keel_core::Tracking;
+use keel_core::{Registry, Tracking};
 
 /// What handlers need: the domain services and the artifact store.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub tracking: Tracking,
+    pub registry: Registry,
     pub artifacts: Arc<dyn ArtifactStore>,
 }

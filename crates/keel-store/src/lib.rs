@@ -8,7 +8,7 @@ pub mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keel_core::{Error, Result, TrackingStore};
+use keel_core::{Error, RegistryStore, Result, TrackingStore};
 
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStore};
 
@@ -46,12 +46,41 @@ impl StoreUri {
     }
 }
 
+/// The stores of one metadata database, sharing its connections.
+#[derive(Clone)]
+pub struct Stores {
+    pub tracking: Arc<dyn TrackingStore>,
+    pub registry: Arc<dyn RegistryStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    /// Both traits served by one store value.
+    pub fn of<S: TrackingStore + RegistryStore>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            tracking: store.clone(),
+            registry: store,
+        }
+    }
+}
+
+/// Opens (creating and migrating as needed) the metadata database at `uri`.
+pub async fn open_stores(uri: &StoreUri) -> Result<Stores> {
+    match uri {
+        StoreUri::Sqlite(path) => Ok(Stores::of(sqlite::SqliteStore::open(path).await?)),
+        StoreUri::Postgres(config) => Ok(Stores::of(PostgresStore::open(config).await?)),
+    }
+}
+
 /// Opens (creating and migrating as needed) the tracking store at `uri`.
 pub async fn open_tracking_store(uri: &StoreUri) -> Result<Arc<dyn TrackingStore>> {
-    match uri {
-        StoreUri::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
-        StoreUri::Postgres(config) => Ok(Arc::new(PostgresStore::open(config).await?)),
-    }
+    Ok(open_stores(uri).await?.tracking)
 }
 
 /// Brings the schema of the store at `uri` up to this binary's version (for `keel db upgrade`)

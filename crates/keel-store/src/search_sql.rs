@@ -28,8 +28,10 @@ use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Lite
 
 mod logged_models;
 mod postgres;
+mod registry;
 
 pub(crate) use logged_models::{logged_model_search_sql, logged_model_search_sql_in};
+pub(crate) use registry::{model_version_search_sql, registered_model_search_sql};
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -306,7 +308,11 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
                 CompareOp::IsNull => format!("NOT EXISTS ({exists})"),
                 CompareOp::IsNotNull => format!("EXISTS ({exists})"),
                 op => {
-                    let cond = condition(sql, "e.value", op, &c.value);
+                    let indexed = match sql.dialect {
+                        Dialect::Postgres => postgres::run_value_condition(sql, op, &c.value),
+                        Dialect::Sqlite => None,
+                    };
+                    let cond = indexed.unwrap_or_else(|| condition(sql, "e.value", op, &c.value));
                     format!("EXISTS ({exists} AND {cond})")
                 }
             }
@@ -356,6 +362,31 @@ pub(crate) fn run_search_sql(
     )
 }
 
+/// Which of a search's matching runs one statement reads. SQLite reads them all at once
+/// ([`RunSlice::All`]); PostgreSQL splits a search whose first order term is a metric, param or
+/// tag (see [`splits_on_first_order_term`] and `postgres::search`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunSlice {
+    /// Every matching run.
+    All,
+    /// The runs with a value for the first order term (for a metric: a latest value that is not
+    /// NaN). These sort before all others, and the statement joins that value with an inner join
+    /// and orders by it alone first, so an index on (key, value) can produce the order and the
+    /// scan stops after one page.
+    Valued,
+    /// The other matching runs: without the first order term's key, or (metrics) with a NaN
+    /// latest value.
+    Unvalued,
+}
+
+/// Whether a run search ordered by `order_by` can be read as [`RunSlice::Valued`] then
+/// [`RunSlice::Unvalued`]: its first order term is a metric, param or tag.
+pub(crate) fn splits_on_first_order_term(order_by: &[OrderBy]) -> bool {
+    order_by
+        .first()
+        .is_some_and(|o| run_kv_table(o.key.kind).is_some())
+}
+
 /// `SELECT runs.run_uuid ...` for one page of a run search, in `dialect`.
 pub(crate) fn run_search_sql_in(
     dialect: Dialect,
@@ -366,11 +397,69 @@ pub(crate) fn run_search_sql_in(
     offset: i64,
     limit: i64,
 ) -> CompiledQuery {
+    run_search_slice_sql(
+        dialect,
+        experiment_ids,
+        view,
+        filter,
+        order_by,
+        RunSlice::All,
+        offset,
+        limit,
+    )
+}
+
+/// One page of one slice of a run search (`ORDER BY ... LIMIT ... OFFSET ...`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_search_slice_sql(
+    dialect: Dialect,
+    experiment_ids: &[i64],
+    view: ViewType,
+    filter: &[Comparison],
+    order_by: &[OrderBy],
+    slice: RunSlice,
+    offset: i64,
+    limit: i64,
+) -> CompiledQuery {
+    let (mut sql, body, order_terms) =
+        run_search_body(dialect, experiment_ids, view, filter, order_by, slice);
+    let limit_p = sql.bind(SqlValue::Int(limit));
+    let offset_p = sql.bind(SqlValue::Int(offset.max(0)));
+    let text = format!(
+        "{body} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
+        order_terms.join(", ")
+    );
+    sql.finish(text)
+}
+
+/// `SELECT count(*) ...`: how many runs one slice of a run search holds.
+pub(crate) fn run_search_count_sql(
+    dialect: Dialect,
+    experiment_ids: &[i64],
+    view: ViewType,
+    filter: &[Comparison],
+    order_by: &[OrderBy],
+    slice: RunSlice,
+) -> CompiledQuery {
+    let (sql, body, _) = run_search_body(dialect, experiment_ids, view, filter, order_by, slice);
+    sql.finish(format!("SELECT count(*) FROM ({body}) AS slice"))
+}
+
+/// `SELECT runs.run_uuid FROM ... WHERE ...` of a run search and its ORDER BY terms.
+fn run_search_body(
+    dialect: Dialect,
+    experiment_ids: &[i64],
+    view: ViewType,
+    filter: &[Comparison],
+    order_by: &[OrderBy],
+    slice: RunSlice,
+) -> (Sql, String, Vec<String>) {
     let mut sql = Sql::new(dialect);
 
-    // ORDER BY terms first: their LEFT JOINs come before WHERE in the statement.
+    // ORDER BY terms first: their JOINs come before WHERE in the statement.
     let mut joins = Vec::new();
     let mut order_terms = Vec::new();
+    let mut slice_condition = None;
     for (i, o) in order_by.iter().enumerate() {
         let dir = if o.ascending { "ASC" } else { "DESC" };
         if o.key.kind == KeyKind::Attribute {
@@ -388,10 +477,37 @@ pub(crate) fn run_search_sql_in(
         };
         let alias = format!("o{}", i + 1);
         let k = sql.text(&o.key.name);
-        joins.push(format!(
-            "LEFT JOIN {table} {alias} ON {alias}.run_key = runs.run_key AND {alias}.key = {k}"
-        ));
-        if o.key.kind == KeyKind::Metric {
+        let metric = o.key.kind == KeyKind::Metric;
+        let on = format!("{alias}.run_key = runs.run_key AND {alias}.key = {k}");
+        if i == 0 && slice == RunSlice::Valued {
+            // Only runs with a value: an inner join, ordered by the value alone.
+            if metric {
+                joins.push(format!(
+                    "JOIN {table} {alias} ON {on} AND {alias}.is_nan = 0"
+                ));
+            } else {
+                joins.push(format!("JOIN {table} {alias} ON {on}"));
+                if dialect == Dialect::Postgres {
+                    // The order of the (key, value-prefix) index first; equal prefixes then
+                    // sort by the whole value, which is the same order as the value alone.
+                    order_terms.push(format!(
+                        "{} {dir}",
+                        postgres::value_prefix(&format!("{alias}.value"))
+                    ));
+                }
+            }
+            order_terms.push(format!("{alias}.value {dir}"));
+            continue;
+        }
+        joins.push(format!("LEFT JOIN {table} {alias} ON {on}"));
+        if i == 0 && slice == RunSlice::Unvalued {
+            slice_condition = Some(if metric {
+                format!("({alias}.run_key IS NULL OR {alias}.is_nan = 1)")
+            } else {
+                format!("{alias}.run_key IS NULL")
+            });
+        }
+        if metric {
             order_terms.push(format!(
                 "CASE WHEN {alias}.run_key IS NULL THEN 2 WHEN {alias}.is_nan = 1 THEN 1 ELSE 0 END"
             ));
@@ -422,9 +538,8 @@ pub(crate) fn run_search_sql_in(
     for c in filter {
         conditions.push(run_filter(&mut sql, c));
     }
+    conditions.extend(slice_condition);
 
-    let limit_p = sql.bind(SqlValue::Int(limit));
-    let offset_p = sql.bind(SqlValue::Int(offset.max(0)));
     let mut text = String::from("SELECT runs.run_uuid FROM runs");
     for j in &joins {
         text.push(' ');
@@ -432,10 +547,7 @@ pub(crate) fn run_search_sql_in(
     }
     text.push_str(" WHERE ");
     text.push_str(&conditions.join(" AND "));
-    text.push_str(" ORDER BY ");
-    text.push_str(&order_terms.join(", "));
-    text.push_str(&format!(" LIMIT {limit_p} OFFSET {offset_p}"));
-    sql.finish(text)
+    (sql, text, order_terms)
 }
 
 fn experiment_filter(sql: &mut Sql, c: &Comparison) -> String {

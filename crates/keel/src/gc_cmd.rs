@@ -49,7 +49,11 @@ pub fn run(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (tracking, artifacts) = crate::stores::open(&config).await?;
+        let crate::stores::Services {
+            tracking,
+            artifacts,
+            ..
+        } = crate::stores::open(&config).await?;
         let garbage = tracking
             .find_garbage(age_ms)
             .await

@@ -17,7 +17,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let (tracking, artifacts) = crate::stores::open(&config).await?;
+    let crate::stores::Services {
+        tracking,
+        registry,
+        artifacts,
+    } = crate::stores::open(&config).await?;
 
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -36,6 +40,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = AppState {
         tracking,
+        registry,
         artifacts,
     };
     let app = keel_server::app(state, guard);

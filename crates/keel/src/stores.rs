@@ -3,13 +3,31 @@
 use std::sync::Arc;
 
 use keel_artifacts::ArtifactStore;
-use keel_core::Tracking;
+use keel_core::registry::SourcePolicy;
+use keel_core::{Registry, Tracking};
 
 use crate::config::Config;
 
-/// The tracking service over the backend store (migrated, with the default experiment) and the
-/// artifact store (a local directory or object storage, by the destination's scheme).
-pub async fn open(config: &Config) -> anyhow::Result<(Tracking, Arc<dyn ArtifactStore>)> {
+/// The domain services over the configured stores.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub tracking: Tracking,
+    pub registry: Registry,
+    pub artifacts: Arc<dyn ArtifactStore>,
+}
+
+/// Which URIs model-version sources may be, given where artifacts are stored: besides the
+/// registry's own schemes (`models:/`, `runs:/`, `mlflow-artifacts:/`), URIs under an
+/// object-store destination (`s3://bucket/prefix/...`). A local directory adds nothing: local
+/// paths are never accepted as sources, the artifact proxy serves them as `mlflow-artifacts:`.
+pub fn source_policy(artifacts_destination: &str) -> SourcePolicy {
+    SourcePolicy::new().with_store_root(artifacts_destination)
+}
+
+/// The tracking and registry services over the backend store (migrated, with the default
+/// experiment) and the artifact store (a local directory or object storage, by the
+/// destination's scheme).
+pub async fn open(config: &Config) -> anyhow::Result<Services> {
     let uri = keel_store::StoreUri::parse(&config.backend_store_uri)
         .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
     let artifacts = keel_artifacts::open(
@@ -18,13 +36,37 @@ pub async fn open(config: &Config) -> anyhow::Result<(Tracking, Arc<dyn Artifact
     )
     .await
     .map_err(|e| anyhow::anyhow!("cannot open the artifact store: {e}"))?;
-    let store = keel_store::open_tracking_store(&uri)
+    let stores = keel_store::open_stores(&uri)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open backend store: {e}"))?;
-    let tracking = Tracking::new(store);
+    let tracking = Tracking::new(stores.tracking);
     tracking
         .ensure_default_experiment()
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the default experiment: {e}"))?;
-    Ok((tracking, artifacts))
+    let registry = Registry::new(
+        stores.registry,
+        tracking.clone(),
+        source_policy(&config.artifacts_destination),
+    );
+    Ok(Services {
+        tracking,
+        registry,
+        artifacts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_store_destinations_widen_sources_and_local_ones_do_not() {
+        let s3 = source_policy("s3://bucket/prefix");
+        assert!(s3.classify("s3://bucket/prefix/1/m").is_ok());
+        assert!(s3.classify("s3://bucket/other").is_err());
+        let local = source_policy("/srv/keel/artifacts");
+        assert_eq!(local, SourcePolicy::new());
+        assert!(local.classify("/srv/keel/artifacts/1/m").is_err());
+    }
 }

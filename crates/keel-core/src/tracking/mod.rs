@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::store::TrackingStore;
 
 pub use experiments::CreateExperiment;
+pub(crate) use experiments::dedup_tags;
 pub use history::{HistoryRequest, IntervalRequest, sample_evenly};
 pub use logged_models::{
     CreateLoggedModel, DEFAULT_LOGGED_MODEL_RESULTS, LOGGED_MODELS_HISTORY_TAG, LoggedModelOrderBy,
@@ -23,6 +24,7 @@ pub use logged_models::{
 };
 pub use runs::{CreateRun, LogMetric};
 pub use search::{SearchExperiments, SearchRuns};
+pub(crate) use search::{parse_filter, parse_order_by};
 
 /// The ID and name of the experiment every store starts with.
 pub const DEFAULT_EXPERIMENT_ID: &str = "0";

@@ -108,7 +108,10 @@ impl Tracking {
     }
 }
 
-fn parse_order_by(target: Target, clauses: &[String]) -> Result<Vec<keel_filter::OrderBy>> {
+pub(crate) fn parse_order_by(
+    target: Target,
+    clauses: &[String],
+) -> Result<Vec<keel_filter::OrderBy>> {
     if clauses.len() > validation::MAX_ORDER_BY_CLAUSES {
         return Err(Error::invalid(format!(
             "Invalid order_by: at most {} order_by clauses are supported, got {}.",
@@ -120,7 +123,7 @@ fn parse_order_by(target: Target, clauses: &[String]) -> Result<Vec<keel_filter:
 }
 
 /// Parses a filter and checks it stays within the search size caps.
-pub(super) fn parse_filter(
+pub(crate) fn parse_filter(
     target: Target,
     filter: Option<&str>,
 ) -> Result<Vec<keel_filter::Comparison>> {

@@ -5,6 +5,7 @@ pub mod experiments;
 pub mod logged_models;
 pub mod meta;
 pub mod multipart;
+pub mod registry;
 pub mod runs;
 
 use axum::Json;

@@ -3,4 +3,5 @@
 pub mod entities;
 pub mod logged_models;
 pub mod proto;
+pub mod registry;
 pub mod requests;

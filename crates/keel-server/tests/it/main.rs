@@ -11,6 +11,7 @@ mod history;
 mod limits;
 mod logged_models;
 mod multipart;
+mod registry;
 mod search;
 mod semantics;
 mod support;

@@ -6,7 +6,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use keel_core::{Tracking, TrackingStore};
+use keel_core::registry::SourcePolicy;
+use keel_core::{Registry, RegistryStore, Tracking, TrackingStore};
 use keel_server::AppState;
 use keel_server::routes::Mount;
 use keel_store::sqlite::SqliteStore;
@@ -15,6 +16,10 @@ use tower::ServiceExt;
 
 /// Prefix of the MLflow 2.0 REST API.
 pub const API: &str = "/api/2.0/mlflow/";
+
+/// The object-store root model-version sources may also point into (the test apps store
+/// artifacts on local disk; this only widens which source URIs are accepted).
+pub const STORE_ROOT: &str = "s3://keel-test-bucket/artifacts";
 
 /// A raw response: status, headers and body bytes.
 #[derive(Debug)]
@@ -53,8 +58,14 @@ impl TestApp {
         let store = SqliteStore::open(&dir.path().join("keel.db"))
             .await
             .expect("open store");
+        let registry_store: Arc<dyn RegistryStore> = Arc::new(store.clone());
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
+        let registry = Registry::new(
+            registry_store,
+            tracking.clone(),
+            SourcePolicy::new().with_store_root(STORE_ROOT),
+        );
         tracking
             .ensure_default_experiment()
             .await
@@ -66,6 +77,7 @@ impl TestApp {
             app: keel_server::app(
                 AppState {
                     tracking,
+                    registry,
                     artifacts: Arc::new(artifacts),
                 },
                 Default::default(),

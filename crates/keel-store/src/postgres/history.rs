@@ -1,26 +1,41 @@
 //! SQL for reading a metric's history: paged in (timestamp, step, value) order, or a step range.
+//!
+//! Histories run to tens of thousands of points per page, so the statements select only what
+//! varies per point (the key is the one asked for) and decode rows straight into tuples.
 
 use keel_core::Metric;
 use sqlx::PgConnection;
-use sqlx::postgres::PgRow;
 
 use super::convert::metric_value_from_db;
 use super::error::PgResult;
 
 const METRIC_COLUMNS: &str =
-    "key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest";
+    "step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest";
 
-fn metric_from_row(r: &PgRow) -> PgResult<Metric> {
-    use sqlx::Row;
-    Ok(Metric {
-        key: r.try_get(0)?,
-        step: r.try_get(1)?,
-        timestamp: r.try_get(2)?,
-        value: metric_value_from_db(r.try_get(3)?, r.try_get(4)?),
-        model_id: r.try_get(5)?,
-        dataset_name: r.try_get(6)?,
-        dataset_digest: r.try_get(7)?,
-    })
+type PointRow = (
+    i64,
+    i64,
+    f64,
+    i16,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn metrics(key: &str, rows: Vec<PointRow>) -> Vec<Metric> {
+    rows.into_iter()
+        .map(
+            |(step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest)| Metric {
+                key: key.to_owned(),
+                step,
+                timestamp,
+                value: metric_value_from_db(value, is_nan),
+                model_id,
+                dataset_name,
+                dataset_digest,
+            },
+        )
+        .collect()
 }
 
 /// One page of a metric's points. `is_nan` breaks the last tie (a NaN point and a 0 point at
@@ -32,7 +47,7 @@ pub(crate) async fn history(
     offset: i64,
     limit: i64,
 ) -> PgResult<Vec<Metric>> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<PointRow> = sqlx::query_as(&format!(
         "SELECT {METRIC_COLUMNS} FROM metrics \
          WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = $1) AND key = $2 \
          ORDER BY timestamp, step, value, is_nan LIMIT $3 OFFSET $4"
@@ -44,7 +59,7 @@ pub(crate) async fn history(
     .bind(offset.max(0))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(metric_from_row).collect()
+    Ok(metrics(key, rows))
 }
 
 /// The points with `start <= step <= end` (unbounded when `None`), in (step, timestamp, value)
@@ -56,7 +71,7 @@ pub(crate) async fn history_range(
     start: Option<i64>,
     end: Option<i64>,
 ) -> PgResult<Vec<Metric>> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<PointRow> = sqlx::query_as(&format!(
         "SELECT {METRIC_COLUMNS} FROM metrics \
          WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = $1) AND key = $2 \
          AND step >= $3 AND step <= $4 ORDER BY step, timestamp, value, is_nan"
@@ -67,5 +82,5 @@ pub(crate) async fn history_range(
     .bind(end.unwrap_or(i64::MAX))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(metric_from_row).collect()
+    Ok(metrics(key, rows))
 }

@@ -38,6 +38,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "logged_models",
         sql: include_str!("../../migrations/postgres/0002_logged_models.sql"),
     },
+    Migration {
+        version: 3,
+        name: "search_indexes",
+        sql: include_str!("../../migrations/postgres/0003_search_indexes.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "registry",
+        sql: include_str!("../../migrations/postgres/0004_registry.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

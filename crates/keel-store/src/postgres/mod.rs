@@ -1,4 +1,5 @@
-//! The PostgreSQL tracking store: a connection pool shared by any number of Keel processes.
+//! The PostgreSQL metadata store (tracking and model registry): a connection pool shared by any
+//! number of Keel processes.
 //!
 //! Every write method runs as one READ COMMITTED transaction and is retried whole (a few times,
 //! with jittered backoff) when PostgreSQL reports a serialization failure or deadlock, so
@@ -16,11 +17,14 @@ mod config;
 mod convert;
 mod error;
 mod experiments;
+mod group_commit;
 mod history;
 mod inputs;
 mod load;
 mod logged_models;
 mod migrate;
+mod registry;
+mod registry_store;
 mod runs;
 mod search;
 mod tracking_store;
@@ -55,6 +59,8 @@ pub(crate) type PgFuture<'c, T> = Pin<Box<dyn Future<Output = PgResult<T>> + Sen
 pub struct PostgresStore {
     pool: PgPool,
     config: Arc<PostgresConfig>,
+    /// Metric-only writes waiting to be committed together (see [`group_commit`]).
+    groups: Arc<group_commit::GroupCommit>,
 }
 
 impl PostgresStore {
@@ -73,6 +79,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             config: Arc::new(config.clone()),
+            groups: Arc::new(group_commit::GroupCommit::new(config.pool.pool_size)),
         })
     }
 

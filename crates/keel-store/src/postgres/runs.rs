@@ -71,13 +71,22 @@ pub(crate) async fn require_active(
         .fetch_optional(&mut *conn)
         .await?;
     match found {
-        None => Err(Error::not_found(format!("Run with id={run_id} not found")).into()),
+        None => Err(not_found(run_id).into()),
         Some((run_key, experiment_id, stage)) if stage == "active" => Ok((run_key, experiment_id)),
-        Some((_, _, other)) => Err(Error::invalid(format!(
-            "The run {run_id} must be in the 'active' state. Current state is {other}."
-        ))
-        .into()),
+        Some((_, _, other)) => Err(not_active(run_id, &other).into()),
     }
+}
+
+/// The error for a write to a run that does not exist.
+pub(crate) fn not_found(run_id: &str) -> Error {
+    Error::not_found(format!("Run with id={run_id} not found"))
+}
+
+/// The error for a write to a run in lifecycle stage `stage` (not active).
+pub(crate) fn not_active(run_id: &str, stage: &str) -> Error {
+    Error::invalid(format!(
+        "The run {run_id} must be in the 'active' state. Current state is {stage}."
+    ))
 }
 
 pub(crate) async fn update(conn: &mut PgConnection, u: &RunUpdate) -> PgResult<RunInfo> {
@@ -235,7 +244,11 @@ async fn upsert_tags(conn: &mut PgConnection, run_key: i64, tags: &[Tag]) -> PgR
 }
 
 /// Stores metric points (identical points once) and moves each key's latest value forward.
-async fn insert_metrics(conn: &mut PgConnection, run_key: i64, metrics: &[Metric]) -> PgResult<()> {
+pub(crate) async fn insert_metrics(
+    conn: &mut PgConnection,
+    run_key: i64,
+    metrics: &[Metric],
+) -> PgResult<()> {
     if metrics.is_empty() {
         return Ok(());
     }

@@ -1,5 +1,13 @@
 //! Run and experiment searches: execute the compiled filter (PostgreSQL dialect), then load the
 //! matching page.
+//!
+//! A run search ordered first by a metric, param or tag is read in two slices
+//! ([`RunSlice`]): first the runs that have a value for it, whose statement joins that value
+//! with an inner join and orders by it, so PostgreSQL can walk the `(key, value)` index in order
+//! and stop after one page instead of sorting every matching run; then, only when those run out
+//! within the page, the runs without a value (which sort after them). Both statements run in the
+//! search's one read-only snapshot, so together they return exactly the page the single
+//! statement would.
 
 use keel_core::store::{ExperimentQuery, RunQuery};
 use keel_core::{Experiment, Run};
@@ -10,7 +18,7 @@ use sqlx::{PgConnection, Postgres};
 use super::convert::experiment_ids;
 use super::error::PgResult;
 use super::{experiments, load};
-use crate::search_sql::{self, CompiledQuery, Dialect, SqlValue};
+use crate::search_sql::{self, CompiledQuery, Dialect, RunSlice, SqlValue};
 
 /// The first column of every row of a compiled query. Search statements vary with the filter,
 /// so they are not kept as prepared statements.
@@ -31,17 +39,73 @@ where
 }
 
 pub(crate) async fn runs(conn: &mut PgConnection, q: &RunQuery) -> PgResult<Vec<Run>> {
-    let compiled = search_sql::run_search_sql_in(
-        Dialect::Postgres,
-        &experiment_ids(&q.experiment_ids),
-        q.view,
-        &q.filter,
-        &q.order_by,
-        q.offset,
-        q.limit,
-    );
-    let run_ids: Vec<String> = ids(conn, &compiled).await?;
+    let experiments = experiment_ids(&q.experiment_ids);
+    let run_ids = if search_sql::splits_on_first_order_term(&q.order_by) && q.limit > 0 {
+        split_page(conn, q, &experiments).await?
+    } else {
+        let compiled = search_sql::run_search_sql_in(
+            Dialect::Postgres,
+            &experiments,
+            q.view,
+            &q.filter,
+            &q.order_by,
+            q.offset,
+            q.limit,
+        );
+        ids(conn, &compiled).await?
+    };
     load::runs(conn, &run_ids).await
+}
+
+/// The page of a search ordered first by a metric, param or tag: valued runs, then the others.
+async fn split_page(
+    conn: &mut PgConnection,
+    q: &RunQuery,
+    experiments: &[i64],
+) -> PgResult<Vec<String>> {
+    let slice = |slice, offset, limit| {
+        search_sql::run_search_slice_sql(
+            Dialect::Postgres,
+            experiments,
+            q.view,
+            &q.filter,
+            &q.order_by,
+            slice,
+            offset,
+            limit,
+        )
+    };
+    let offset = q.offset.max(0);
+    let mut page: Vec<String> = ids(conn, &slice(RunSlice::Valued, offset, q.limit)).await?;
+    let got = i64::try_from(page.len()).unwrap_or(i64::MAX);
+    if got >= q.limit {
+        return Ok(page);
+    }
+    // The valued runs end within this page, or before it: how many are there?
+    let valued = if got > 0 || offset == 0 {
+        offset + got
+    } else {
+        let count = search_sql::run_search_count_sql(
+            Dialect::Postgres,
+            experiments,
+            q.view,
+            &q.filter,
+            &q.order_by,
+            RunSlice::Valued,
+        );
+        ids::<i64>(conn, &count)
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0)
+    };
+    let rest: Vec<String> = ids(
+        conn,
+        &slice(RunSlice::Unvalued, (offset - valued).max(0), q.limit - got),
+    )
+    .await?;
+    page.extend(rest);
+    Ok(page)
 }
 
 pub(crate) async fn experiments(

@@ -6,7 +6,9 @@ use keel_core::store::*;
 use keel_core::*;
 
 use super::convert::experiment_ids as numeric_ids;
-use super::{PostgresStore, experiments, history, inputs, load, logged_models, runs, search};
+use super::{
+    PostgresStore, experiments, group_commit, history, inputs, load, logged_models, runs, search,
+};
 
 #[async_trait]
 impl TrackingStore for PostgresStore {
@@ -103,6 +105,14 @@ impl TrackingStore for PostgresStore {
     }
 
     async fn log_batch(&self, batch: &LogBatch) -> Result<()> {
+        if group_commit::is_metric_only(batch) {
+            return self
+                .write_metrics(group_commit::MetricWrite {
+                    run_id: batch.run_id.clone(),
+                    metrics: batch.metrics.clone(),
+                })
+                .await;
+        }
         self.write(batch, |c, b| Box::pin(runs::log_batch(c, b)))
             .await
     }

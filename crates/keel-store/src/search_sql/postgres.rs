@@ -9,10 +9,67 @@
 //!   a string to a number when it looks like one and otherwise never finds it equal; PostgreSQL
 //!   refuses to compare `bigint` with `text`, so the value is converted here the same way, and
 //!   pattern matches compare the ID's text form.
+//! - Run params and tags are indexed by `(key, left(value, 100))` (migration 0003; a B-tree entry
+//!   cannot hold a whole 6,000-character value). An equality or prefix `LIKE` on a short
+//!   literal is written against that prefix, where it means the same, so the index can find the
+//!   runs; a longer `LIKE` prefix is added as a redundant condition ([`run_value_condition`]).
+//!   Run searches whose first order term is a metric, param or tag are read in two slices (see
+//!   [`super::RunSlice`]), the first ordered by [`value_prefix`] for params and tags.
 
 use keel_filter::{CompareOp, Literal};
 
 use super::{Sql, SqlValue, text_of};
+
+/// The length (in characters) of the value prefix that run params and tags are indexed by:
+/// `CREATE INDEX ... ON params (key, left(value, 100))` in migration 0003. A literal shorter than
+/// this many bytes is shorter than this many characters in any encoding.
+pub(super) const VALUE_PREFIX_CHARS: usize = 100;
+
+/// The indexed prefix of a run param or tag value column.
+pub(super) fn value_prefix(col: &str) -> String {
+    format!("left({col}, {VALUE_PREFIX_CHARS})")
+}
+
+/// The condition on a run param or tag value `e.value` in the form the `(key, left(value, 100))`
+/// index serves, or `None` when the shared form applies:
+///
+/// - `= s` with `s` shorter than the prefix: `left(e.value, 100) = s`. A value whose first 100
+///   characters equal a shorter `s` is `s` itself, so this is the same condition.
+/// - `LIKE 'p%'` (or `LIKE 'p'`) with a wildcard-free `p` shorter than the prefix:
+///   `left(e.value, 100) LIKE 'p%'`, also the same condition.
+/// - Another `LIKE` whose pattern starts with a short wildcard-free `p`: the condition as
+///   written, and the redundant `left(e.value, 100) LIKE 'p%'` for the index.
+pub(super) fn run_value_condition(sql: &mut Sql, op: CompareOp, value: &Literal) -> Option<String> {
+    let Literal::Str(s) = value else {
+        return None;
+    };
+    let col = "e.value";
+    let prefixed = value_prefix(col);
+    match op {
+        CompareOp::Eq if s.len() < VALUE_PREFIX_CHARS => {
+            let p = sql.text(s);
+            Some(format!("{prefixed} = {p}"))
+        }
+        CompareOp::Like => {
+            let literal_end = s.find(['%', '_']).unwrap_or(s.len());
+            let prefix = s.get(..literal_end).unwrap_or_default();
+            if prefix.is_empty() || prefix.len() >= VALUE_PREFIX_CHARS {
+                return None;
+            }
+            let rest = s.get(literal_end..).unwrap_or_default();
+            if rest.is_empty() || rest == "%" {
+                let p = sql.text(s);
+                return Some(format!("{prefixed} LIKE {p} ESCAPE ''"));
+            }
+            let p = sql.text(s);
+            let q = sql.text(&format!("{prefix}%"));
+            Some(format!(
+                "{col} LIKE {p} ESCAPE '' AND {prefixed} LIKE {q} ESCAPE ''"
+            ))
+        }
+        _ => None,
+    }
+}
 
 /// Integer columns that filters compare with quoted strings.
 const INTEGER_ID_COLUMNS: &[&str] = &["experiments.experiment_id", "lm.experiment_id"];
@@ -102,8 +159,8 @@ mod tests {
     use keel_filter::{Target, parse_filter, parse_order_by_list};
 
     use super::super::{
-        CompiledQuery, Dialect, experiment_search_sql_in, logged_model_search_sql_in,
-        run_search_sql_in,
+        CompiledQuery, Dialect, RunSlice, experiment_search_sql_in, logged_model_search_sql_in,
+        run_search_count_sql, run_search_slice_sql, run_search_sql_in, splits_on_first_order_term,
     };
     use super::*;
 
@@ -185,7 +242,7 @@ mod tests {
              runs.lifecycle_stage = 'active' AND EXISTS (SELECT 1 FROM latest_metrics m WHERE \
              m.run_key = runs.run_key AND m.key = $4 AND m.is_nan = 0 AND m.value > $5) AND \
              EXISTS (SELECT 1 FROM params e WHERE e.run_key = runs.run_key AND e.key = $6 AND \
-             e.value = $7) ORDER BY CASE WHEN o1.run_key IS NULL THEN 2 WHEN o1.is_nan = 1 THEN \
+             left(e.value, 100) = $7) ORDER BY CASE WHEN o1.run_key IS NULL THEN 2 WHEN o1.is_nan = 1 THEN \
              1 ELSE 0 END, o1.value DESC, runs.start_time DESC, runs.run_uuid ASC LIMIT $8 \
              OFFSET $9"
         );
@@ -210,11 +267,12 @@ mod tests {
         let q = pg_runs("tags.env LIKE 'p_o%*[x]?'");
         assert!(
             q.sql
-                .contains("EXISTS (SELECT 1 FROM tags e WHERE e.run_key = runs.run_key AND e.key = $3 AND e.value LIKE $4 ESCAPE '')"),
+                .contains("EXISTS (SELECT 1 FROM tags e WHERE e.run_key = runs.run_key AND e.key = $3 AND e.value LIKE $4 ESCAPE '' AND left(e.value, 100) LIKE $5 ESCAPE '')"),
             "{}",
             q.sql
         );
         assert_eq!(q.params[3], text("p_o%*[x]?"));
+        assert_eq!(q.params[4], text("p%"));
         let q = pg_runs("attributes.run_name LIKE 'train%'");
         assert!(q.sql.contains("runs.name LIKE $3 ESCAPE ''"), "{}", q.sql);
         assert!(!q.sql.contains("GLOB"));
@@ -279,6 +337,201 @@ mod tests {
             q.sql
         );
         assert_eq!(q.params[..3], [SqlValue::Int(3), text("1%"), text("m")]);
+    }
+
+    /// The condition inside a run search's single param/tag EXISTS, and its parameters.
+    fn value_condition(filter: &str) -> (String, Vec<SqlValue>) {
+        let q = pg_runs(filter);
+        let start = q
+            .sql
+            .find("e.key = $3 AND ")
+            .expect("param or tag condition")
+            + 15;
+        let end = q.sql.rfind(") ORDER BY").expect("order");
+        (
+            q.sql[start..end].to_string(),
+            q.params[3..q.params.len() - 2].to_vec(),
+        )
+    }
+
+    #[test]
+    fn short_equalities_and_prefixes_use_the_indexed_value_prefix() {
+        assert_eq!(
+            value_condition("params.model = 'cnn'"),
+            ("left(e.value, 100) = $4".into(), vec![text("cnn")])
+        );
+        assert_eq!(
+            value_condition("tags.sha LIKE 'ab%'"),
+            (
+                "left(e.value, 100) LIKE $4 ESCAPE ''".into(),
+                vec![text("ab%")]
+            )
+        );
+        // No wildcard: LIKE is equality, and the prefix means the same for a short literal.
+        assert_eq!(
+            value_condition("tags.sha LIKE 'abc'"),
+            (
+                "left(e.value, 100) LIKE $4 ESCAPE ''".into(),
+                vec![text("abc")]
+            )
+        );
+        // Other patterns keep their condition and gain a redundant prefix for the index.
+        assert_eq!(
+            value_condition("tags.path LIKE 's3://b/%.csv'"),
+            (
+                "e.value LIKE $4 ESCAPE '' AND left(e.value, 100) LIKE $5 ESCAPE ''".into(),
+                vec![text("s3://b/%.csv"), text("s3://b/%")]
+            )
+        );
+    }
+
+    #[test]
+    fn long_literals_leading_wildcards_and_other_operators_keep_the_shared_form() {
+        let long = "x".repeat(VALUE_PREFIX_CHARS);
+        assert_eq!(
+            value_condition(&format!("params.p = '{long}'")),
+            ("e.value = $4".into(), vec![text(&long)])
+        );
+        assert_eq!(
+            value_condition(&format!("params.p LIKE '{long}%'")).0,
+            "e.value LIKE $4 ESCAPE ''"
+        );
+        assert_eq!(
+            value_condition("tags.t LIKE '%ab'").0,
+            "e.value LIKE $4 ESCAPE ''"
+        );
+        assert_eq!(value_condition("tags.t != 'a'").0, "e.value != $4");
+        assert_eq!(
+            value_condition("tags.t ILIKE 'a%'").0,
+            "e.value ILIKE $4 ESCAPE ''"
+        );
+        // Experiment tags and logged-model params have no such index.
+        let q = pg_experiments("tags.team = 'core'");
+        assert!(q.sql.contains("e.value = $2"), "{}", q.sql);
+        let q = pg_models(&[1], "params.lr = '0.1'");
+        assert!(q.sql.contains("e.value = $3"), "{}", q.sql);
+    }
+
+    /// A multi-byte literal counts its bytes: shorter than 100 bytes means shorter than 100
+    /// characters in any server encoding.
+    #[test]
+    fn the_prefix_rule_counts_bytes() {
+        let wide = "é".repeat(50); // 100 bytes, 50 characters
+        assert_eq!(
+            value_condition(&format!("params.p = '{wide}'")).0,
+            "e.value = $4"
+        );
+        let narrow = "é".repeat(49); // 98 bytes
+        assert_eq!(
+            value_condition(&format!("params.p = '{narrow}'")).0,
+            "left(e.value, 100) = $4"
+        );
+    }
+
+    #[test]
+    fn the_migration_indexes_the_same_prefix() {
+        const MIGRATION: &str = include_str!("../../migrations/postgres/0003_search_indexes.sql");
+        for table in ["params", "tags"] {
+            let index = format!("ON {table} (key, left(value, {VALUE_PREFIX_CHARS}))");
+            assert!(MIGRATION.contains(&index), "{index}");
+        }
+    }
+
+    fn slices(order_by: &[&str], slice: RunSlice) -> CompiledQuery {
+        let f = parse_filter(Target::Runs, "params.p = 'x'").expect("filter parses");
+        let o = parse_order_by_list(Target::Runs, order_by).expect("order_by parses");
+        run_search_slice_sql(
+            Dialect::Postgres,
+            &[1],
+            ViewType::ActiveOnly,
+            &f,
+            &o,
+            slice,
+            5,
+            10,
+        )
+    }
+
+    #[test]
+    fn only_metric_param_and_tag_first_terms_split() {
+        let split = |o: &[&str]| {
+            splits_on_first_order_term(&parse_order_by_list(Target::Runs, o).expect("parses"))
+        };
+        assert!(split(&["metrics.m DESC", "start_time"]));
+        assert!(split(&["params.p"]));
+        assert!(split(&["tags.t DESC"]));
+        assert!(!split(&["start_time", "metrics.m"]));
+        assert!(!split(&[]));
+    }
+
+    #[test]
+    fn valued_slice_orders_by_the_joined_value_alone() {
+        let q = slices(&["metrics.m DESC", "params.q"], RunSlice::Valued);
+        assert_eq!(
+            q.sql,
+            "SELECT runs.run_uuid FROM runs JOIN latest_metrics o1 ON o1.run_key = runs.run_key \
+             AND o1.key = $1 AND o1.is_nan = 0 LEFT JOIN params o2 ON o2.run_key = runs.run_key \
+             AND o2.key = $2 WHERE runs.experiment_id IN ($3) AND runs.lifecycle_stage = 'active' \
+             AND EXISTS (SELECT 1 FROM params e WHERE e.run_key = runs.run_key AND e.key = $4 AND \
+             left(e.value, 100) = $5) ORDER BY o1.value DESC, CASE WHEN o2.run_key IS NULL THEN 1 \
+             ELSE 0 END, o2.value ASC, runs.start_time DESC, runs.run_uuid ASC LIMIT $6 OFFSET $7"
+        );
+        let q = slices(&["tags.t"], RunSlice::Valued);
+        assert!(
+            q.sql
+                .contains("JOIN tags o1 ON o1.run_key = runs.run_key AND o1.key = $1 WHERE"),
+            "{}",
+            q.sql
+        );
+        assert!(
+            q.sql.contains(
+                "ORDER BY left(o1.value, 100) ASC, o1.value ASC, runs.start_time DESC, runs.run_uuid ASC"
+            ),
+            "{}",
+            q.sql
+        );
+    }
+
+    #[test]
+    fn unvalued_slice_keeps_the_order_and_takes_the_rest() {
+        let all = slices(&["metrics.m DESC"], RunSlice::All);
+        let rest = slices(&["metrics.m DESC"], RunSlice::Unvalued);
+        assert_eq!(
+            rest.sql,
+            all.sql.replace(
+                " ORDER BY",
+                " AND (o1.run_key IS NULL OR o1.is_nan = 1) ORDER BY"
+            )
+        );
+        assert_eq!(rest.params, all.params);
+        let rest = slices(&["params.q"], RunSlice::Unvalued);
+        assert!(
+            rest.sql
+                .contains("AND o1.run_key IS NULL ORDER BY CASE WHEN o1.run_key IS NULL"),
+            "{}",
+            rest.sql
+        );
+    }
+
+    #[test]
+    fn count_covers_one_slice_without_paging() {
+        let f = parse_filter(Target::Runs, "").expect("filter parses");
+        let o = parse_order_by_list(Target::Runs, &["metrics.m"]).expect("order_by parses");
+        let q = run_search_count_sql(
+            Dialect::Postgres,
+            &[1, 2],
+            ViewType::All,
+            &f,
+            &o,
+            RunSlice::Valued,
+        );
+        assert_eq!(
+            q.sql,
+            "SELECT count(*) FROM (SELECT runs.run_uuid FROM runs JOIN latest_metrics o1 ON \
+             o1.run_key = runs.run_key AND o1.key = $1 AND o1.is_nan = 0 WHERE \
+             runs.experiment_id IN ($2, $3)) AS slice"
+        );
+        assert_eq!(q.params.len(), 3);
     }
 
     #[test]

@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "logged_models",
         include_str!("../../migrations/sqlite/0002_logged_models.sql"),
     ),
+    (
+        3,
+        "registry",
+        include_str!("../../migrations/sqlite/0003_registry.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

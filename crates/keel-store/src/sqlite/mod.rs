@@ -1,4 +1,5 @@
-//! The SQLite tracking store: one writer connection, a small pool of readers, WAL mode.
+//! The SQLite metadata store (tracking and model registry): one writer connection, a small pool
+//! of readers, WAL mode.
 //!
 //! SQLite allows one writer at a time, so writes go to a dedicated writer thread that commits
 //! whatever is queued as one transaction, each request in its own savepoint ([`writer`]).
@@ -13,6 +14,8 @@ mod experiments;
 mod load;
 mod logged_models;
 mod migrate;
+mod registry;
+mod registry_store;
 mod runs;
 mod search;
 mod tracking_store;

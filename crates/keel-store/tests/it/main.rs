@@ -1,4 +1,5 @@
-//! Integration tests of keel-store: the tracking-store conformance suite, run against each backend.
+//! Integration tests of keel-store: the store conformance suite (tracking and model registry),
+//! run against each backend.
 //!
 //! `conformance_suite!(name, make)` expands into a module `name` holding one `#[tokio::test]` per
 //! conformance check. `make` is anything callable with no arguments that returns a future of a
@@ -85,12 +86,26 @@ macro_rules! conformance_suite {
                 logged_models::search_logged_models_filters,
                 logged_models::search_logged_models_orders_and_pages,
                 logged_models::record_logged_model_appends_history,
+                // Model registry.
+                registry::create_and_get_registered_model,
+                registry::rename_moves_versions_and_aliases,
+                registry::update_and_delete_registered_model,
+                registry::registered_model_tags,
+                registry::version_numbers_are_never_reused,
+                registry::concurrent_creates_get_distinct_numbers,
+                registry::model_version_fields_tags_and_updates,
+                registry::stages_and_latest_versions,
+                registry::aliases_point_at_versions,
+                registry::sources_link_runs_and_logged_models,
+                registry::search_registered_models_filters_orders_pages,
+                registry::search_model_versions_filters_orders_pages,
                 // Search.
                 search::search_runs_filters_metrics_params_tags,
                 search::search_runs_filters_attributes,
                 search::search_runs_filters_datasets,
                 search::search_runs_orders_by_metric_with_missing_last,
                 search::search_runs_orders_by_param_and_attribute,
+                search::search_runs_pages_across_missing_values,
                 search::search_runs_view_types,
                 search::search_runs_pages_through_250_runs,
                 search::search_runs_spans_experiments,

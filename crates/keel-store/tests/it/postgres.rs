@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use keel_core::{Tracking, TrackingStore};
+use keel_core::{RegistryStore, Tracking, TrackingStore};
 use keel_store::{PostgresConfig, PostgresStore, StoreUri};
 use sqlx::{Connection, PgConnection};
 
@@ -153,15 +153,21 @@ async fn open(config: &PostgresConfig) -> Arc<dyn TrackingStore> {
 pub async fn fresh() -> Option<Fixture> {
     let db = TestDb::create().await?;
     let config = db.config("pool_size=8");
-    let store = open(&config).await;
-    Some(Fixture::new(
-        store,
-        Box::new(move || {
-            let config = config.clone();
-            Box::pin(async move { open(&config).await })
-        }),
-        Box::new(db),
-    ))
+    let store = PostgresStore::open(&config)
+        .await
+        .expect("open PostgreSQL store");
+    let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
+    Some(
+        Fixture::new(
+            Arc::new(store),
+            Box::new(move || {
+                let config = config.clone();
+                Box::pin(async move { open(&config).await })
+            }),
+            Box::new(db),
+        )
+        .with_registry(registry),
+    )
 }
 
 conformance_suite!(suite, async || fresh().await);
@@ -187,7 +193,12 @@ async fn reopening_applies_each_migration_once() {
     let first = migrations(&db).await;
     assert_eq!(
         first,
-        vec![(1, "tracking".to_owned()), (2, "logged_models".to_owned())]
+        vec![
+            (1, "tracking".to_owned()),
+            (2, "logged_models".to_owned()),
+            (3, "search_indexes".to_owned()),
+            (4, "registry".to_owned())
+        ]
     );
     for _ in 0..3 {
         let t = Tracking::new(open(&config).await);
@@ -217,7 +228,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 2);
+    assert_eq!(migrations(&db).await.len(), 4);
 }
 
 #[tokio::test]
@@ -268,7 +279,10 @@ async fn database_from_schema_one_upgrades_cleanly() {
 
     let uri = StoreUri::parse(&db.uri("")).expect("uri");
     let applied = keel_store::upgrade(&uri).await.expect("upgrade");
-    assert_eq!(applied, vec![(2, "logged_models")]);
+    assert_eq!(
+        applied,
+        vec![(2, "logged_models"), (3, "search_indexes"), (4, "registry")]
+    );
     let t = Tracking::new(open(&config).await);
     let run = t
         .get_run("0123456789abcdef0123456789abcdef")
@@ -290,6 +304,26 @@ async fn database_from_schema_one_upgrades_cleanly() {
         .await
         .expect("logged model on upgraded schema");
     assert_eq!(model.experiment_id, "7");
+    // The old rows are in schema 3's indexes: searches by param value and param order find them.
+    for (filter, order_by) in [
+        ("params.lr = '0.1'", ""),
+        ("params.lr LIKE '0.%'", "params.lr"),
+    ] {
+        let page = t
+            .search_runs(keel_core::tracking::SearchRuns {
+                experiment_ids: vec!["7".into()],
+                filter: Some(filter.into()),
+                order_by: [order_by]
+                    .into_iter()
+                    .filter(|o| !o.is_empty())
+                    .map(String::from)
+                    .collect(),
+                ..Default::default()
+            })
+            .await
+            .expect("search");
+        assert_eq!(page.items.len(), 1, "{filter}");
+    }
 }
 
 #[tokio::test]
@@ -432,4 +466,85 @@ async fn a_deadlocked_write_is_retried() {
     };
     assert_eq!(value("k1").as_deref(), Some("store"));
     assert_eq!(value("k2").as_deref(), Some("store"));
+}
+
+/// Concurrent metric-only writes are committed in groups, and each keeps its own outcome: writes
+/// to live runs land (every point once, also those stored before; the latest value is the newest
+/// point), writes to a deleted or missing run fail alone, with the errors a write of its own
+/// gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grouped_metric_writes_keep_their_own_outcomes() {
+    use crate::conformance::{T0, expect_err, full_history, get_run, latest, point};
+    use keel_core::ErrorCode;
+
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let t = Tracking::new(open(&db.config("pool_size=4")).await);
+    let exp = experiment(&t, "groups").await;
+    let live = [
+        run_in(&t, &exp).await.info.run_id,
+        run_in(&t, &exp).await.info.run_id,
+    ];
+    let deleted = run_in(&t, &exp).await.info.run_id;
+    t.delete_run(&deleted).await.expect("delete");
+    let missing = "0123456789abcdef0123456789abcdef".to_owned();
+    // Some points are stored already: writing them again (in a group) stores nothing twice.
+    for i in (0..60_i64).filter(|i| i % 5 < 3) {
+        let run = &live[usize::from(i % 5 == 1)];
+        t.log_metric(run, point("m", i as f64, T0 + i, i))
+            .await
+            .expect("stored before");
+    }
+
+    let writes: Vec<_> = (0..300_i64)
+        .map(|i| {
+            let t = t.clone();
+            let run = match i % 5 {
+                3 => deleted.clone(),
+                4 => missing.clone(),
+                k => live[usize::from(k % 2 == 1)].clone(),
+            };
+            tokio::spawn(async move {
+                // Some writes carry several points (log-batch), most one (log-metric).
+                let points = if i % 7 == 0 {
+                    vec![
+                        point("m", i as f64, T0 + i, i),
+                        point("n", -(i as f64), T0 + i, i),
+                    ]
+                } else {
+                    vec![point("m", i as f64, T0 + i, i)]
+                };
+                (i, t.log_batch(&run, points, Vec::new(), Vec::new()).await)
+            })
+        })
+        .collect();
+    let mut landed = [Vec::new(), Vec::new()];
+    for w in writes {
+        let (i, result) = w.await.expect("task");
+        match i % 5 {
+            3 => {
+                expect_err(result, ErrorCode::InvalidParameterValue);
+            }
+            4 => {
+                expect_err(result, ErrorCode::ResourceDoesNotExist);
+            }
+            k => {
+                result.expect("write to a live run");
+                landed[usize::from(k % 2 == 1)].push(i);
+            }
+        }
+    }
+    for (run, steps) in live.iter().zip(landed) {
+        let history = full_history(&t, run, "m").await;
+        let mut got: Vec<i64> = history.iter().map(|m| m.step).collect();
+        got.sort_unstable();
+        assert_eq!(got, steps, "every acknowledged point of {run}");
+        let newest = *steps.iter().max().expect("points");
+        assert_eq!(
+            latest(&get_run(&t, run).await, "m").expect("m").step,
+            newest
+        );
+    }
+    assert!(full_history(&t, &deleted, "m").await.is_empty());
 }

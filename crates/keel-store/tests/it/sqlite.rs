@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keel_core::TrackingStore;
+use keel_core::{RegistryStore, TrackingStore};
 use keel_store::StoreUri;
 use keel_store::sqlite::SqliteStore;
 
@@ -17,15 +17,17 @@ async fn open(path: &Path) -> Arc<dyn TrackingStore> {
 pub async fn fresh() -> Fixture {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path: PathBuf = dir.path().join("nested").join("keel.db");
-    let store = open(&path).await;
+    let store = SqliteStore::open(&path).await.expect("open SQLite store");
+    let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
     Fixture::new(
-        store,
+        Arc::new(store),
         Box::new(move || {
             let path = path.clone();
             Box::pin(async move { open(&path).await })
         }),
         Box::new(dir),
     )
+    .with_registry(registry)
 }
 
 conformance_suite!(suite, async || fresh().await);

@@ -11,6 +11,7 @@ pub mod history;
 pub mod inputs;
 pub mod logged_models;
 pub mod logging;
+pub mod registry;
 pub mod runs;
 pub mod search;
 
@@ -21,10 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use keel_core::clock::Clock;
+use keel_core::registry::SourcePolicy;
 use keel_core::tracking::{CreateExperiment, CreateRun, HistoryRequest, LogMetric, SearchRuns};
 use keel_core::{
-    Error, ErrorCode, LifecycleStage, Metric, Param, Result, Run, Tag, Tracking, TrackingStore,
-    ViewType,
+    Error, ErrorCode, LifecycleStage, Metric, Param, Registry, RegistryStore, Result, Run, Tag,
+    Tracking, TrackingStore, ViewType,
 };
 
 /// Opens another store over the same database.
@@ -37,6 +39,8 @@ pub const T0: i64 = 1_700_000_000_000;
 /// A store over a fresh database, plus what a backend needs to keep it alive and reopen it.
 pub struct Fixture {
     store: Option<Arc<dyn TrackingStore>>,
+    /// The registry side of the same database (set by `with_registry`).
+    registry: Option<Arc<dyn RegistryStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -51,10 +55,33 @@ impl Fixture {
     ) -> Self {
         Self {
             store: Some(store),
+            registry: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
         }
+    }
+
+    /// Adds the registry store of the same database.
+    pub fn with_registry(mut self, registry: Arc<dyn RegistryStore>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The registry store of the database.
+    pub fn registry_store(&self) -> Arc<dyn RegistryStore> {
+        self.registry.clone().expect("fixture has a registry store")
+    }
+
+    /// The registry service over the store, with the fixture's ticking clock; sources may also
+    /// lie under `s3://bucket/prefix` (the artifact store these tests pretend to have).
+    pub fn registry(&self) -> Registry {
+        Registry::with_clock(
+            self.registry_store(),
+            self.tracking(),
+            SourcePolicy::new().with_store_root("s3://bucket/prefix"),
+            self.clock.clone(),
+        )
     }
 
     /// The open store.
@@ -76,6 +103,8 @@ impl Fixture {
     /// Drops the open store (the caller must hold no other handle to it) and opens the same
     /// database again.
     pub async fn reopen(&mut self) -> Arc<dyn TrackingStore> {
+        // The registry handle shares the store's connections: it goes first.
+        self.registry = None;
         let old = self.store.take().expect("fixture has an open store");
         assert_eq!(
             Arc::strong_count(&old),

@@ -276,6 +276,40 @@ pub async fn search_runs_orders_by_metric_with_missing_last(f: Fixture) {
     assert_eq!(w.ordered(&["metrics.loss"]).await, w.runs(&[1, 3, 5, 4, 2]));
 }
 
+/// Paging through orders led by a metric, param or tag, with every page size: the pages of runs
+/// with a value, of runs without one (or with NaN), and the pages that hold both agree with one
+/// big page. (PostgreSQL reads such pages in two statements, valued runs first.)
+pub async fn search_runs_pages_across_missing_values(f: Fixture) {
+    let w = world(&f).await;
+    let orders: [&[&str]; 8] = [
+        &["metrics.acc"],
+        &["metrics.acc DESC"],
+        &["metrics.loss DESC"],
+        &["params.lr"],
+        &["params.model DESC", "metrics.acc"],
+        &["tags.env"],
+        &["tags.env DESC", "start_time ASC"],
+        &["metrics.nothing"],
+    ];
+    for order_by in orders {
+        let one_page = w.ordered(order_by).await;
+        assert_eq!(one_page.len(), 5, "{order_by:?}");
+        for filter in ["", "attributes.user_id != 'zed'"] {
+            for max in 1..=5 {
+                let req = SearchRuns {
+                    experiment_ids: vec![w.exp.clone()],
+                    filter: Some(filter.into()),
+                    max_results: Some(max),
+                    order_by: order_by.iter().map(|s| (*s).to_owned()).collect(),
+                    ..Default::default()
+                };
+                let (ids, _) = all_pages(&w.t, req).await;
+                assert_eq!(ids, one_page, "{order_by:?}, max_results {max}");
+            }
+        }
+    }
+}
+
 pub async fn search_runs_orders_by_param_and_attribute(f: Fixture) {
     let w = world(&f).await;
     assert_eq!(w.ordered(&["params.lr"]).await, w.runs(&[2, 3, 1, 5, 4]));
