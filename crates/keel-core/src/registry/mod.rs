@@ -36,6 +36,9 @@ pub use versions::{CreateModelVersion, MODEL_VERSIONS_TAG};
 
 /// The tag that marks a registered model (and its versions) as a prompt.
 pub const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+/// The placeholder sources MLflow's clients and UI send for prompt versions (whose source is
+/// never read); the only sources a prompt version may have.
+pub const PROMPT_SOURCE_PLACEHOLDERS: &[&str] = &["dummy-source", "prompt-template"];
 
 /// Domain functions of the model registry.
 #[derive(Clone)]

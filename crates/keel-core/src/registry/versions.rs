@@ -43,32 +43,51 @@ impl Registry {
             ));
         }
         let tags = rules::validate_tags(std::mem::take(&mut req.tags))?;
-        let kind = self.sources.classify(&req.source)?;
         let mut lineage = Lineage {
             source: req.source.clone(),
             storage_location: None,
             run_id: non_empty(req.run_id.clone()),
             model_id: non_empty(req.model_id.clone()),
         };
-        if let Source::Registered { name, reference } = &kind {
-            self.registered_lineage(&mut lineage, name, reference, &req)
-                .await?;
-        }
-        let logged_model = match lineage.model_id.clone() {
-            Some(model_id) => Some(
-                self.check_model_source(&lineage.source, &kind, &model_id)
-                    .await?,
-            ),
-            None => {
-                self.check_run_source(&lineage.source, &kind, lineage.run_id.as_deref())
+        // A prompt version's source is never read: only MLflow's placeholders are accepted, and
+        // there is no run or logged model to trace it to (as in the reference).
+        let is_prompt = tags
+            .iter()
+            .rev()
+            .find(|t| t.key == IS_PROMPT_TAG)
+            .is_some_and(|t| t.value.eq_ignore_ascii_case("true"));
+        let logged_model = if is_prompt {
+            if !PROMPT_SOURCE_PLACEHOLDERS.contains(&req.source.as_str()) {
+                return Err(Error::invalid(format!(
+                    "Invalid prompt source: '{}'. Prompt sources must use an MLflow placeholder.",
+                    req.source
+                )));
+            }
+            None
+        } else {
+            let kind = self.sources.classify(&req.source)?;
+            if let Source::Registered { name, reference } = &kind {
+                self.registered_lineage(&mut lineage, name, reference, &req)
                     .await?;
-                None
+            }
+            match lineage.model_id.clone() {
+                Some(model_id) => {
+                    let model = self
+                        .check_model_source(&lineage.source, &kind, &model_id)
+                        .await?;
+                    if matches!(kind, Source::LoggedModel { .. }) {
+                        lineage.storage_location = Some(model.artifact_location.clone());
+                    }
+                    Some(model)
+                }
+                None => {
+                    self.check_run_source(&lineage.source, &kind, lineage.run_id.as_deref())
+                        .await?;
+                    None
+                }
             }
         };
         if let Some(model) = &logged_model {
-            if matches!(kind, Source::LoggedModel { .. }) {
-                lineage.storage_location = Some(model.artifact_location.clone());
-            }
             if lineage.run_id.is_none() {
                 lineage.run_id = model.source_run_id.clone();
             }
