@@ -83,7 +83,7 @@ impl GroupCommit {
     pub(crate) fn new(pool_size: u32) -> Self {
         Self {
             state: Mutex::default(),
-            max_leaders: usize::try_from(pool_size / 10).unwrap_or(1).max(1),
+            max_leaders: usize::try_from(pool_size / 4).unwrap_or(1).max(1),
         }
     }
 

@@ -38,7 +38,18 @@ where
     Ok(query.persistent(false).fetch_all(&mut *conn).await?)
 }
 
+/// What the planner charges for starting parallel workers during a run search (the default is
+/// 1000). A search reads one page, usually by walking an index and stopping early; starting
+/// workers for that costs more (several milliseconds) than the work they share, yet the default
+/// makes plans parallel from about 10 ms of estimated work. Searches that must read many runs
+/// still go parallel.
+const SEARCH_PARALLEL_SETUP_COST: &str = "SET LOCAL parallel_setup_cost = 10000";
+
 pub(crate) async fn runs(conn: &mut PgConnection, q: &RunQuery) -> PgResult<Vec<Run>> {
+    // Runs inside the search's own read-only transaction: LOCAL ends with it.
+    sqlx::query(SEARCH_PARALLEL_SETUP_COST)
+        .execute(&mut *conn)
+        .await?;
     let experiments = experiment_ids(&q.experiment_ids);
     let run_ids = if search_sql::splits_on_first_order_term(&q.order_by) && q.limit > 0 {
         split_page(conn, q, &experiments).await?

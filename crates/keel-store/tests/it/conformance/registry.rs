@@ -824,7 +824,7 @@ pub async fn search_model_versions_filters_orders_pages(f: Fixture) {
     version(&r, "b").await; // b/1
     r.create_model_version(CreateModelVersion {
         name: "p".into(),
-        source: "s3://bucket/prefix/p".into(),
+        source: "dummy-source".into(),
         tags: vec![tag("mlflow.prompt.is_prompt", "true")],
         ..Default::default()
     })
