@@ -159,14 +159,20 @@ def tree_cpu_s(root: int) -> float:
     return total / tick
 
 
-def settle(root: int, max_s: float = 20, idle_cores: float = 0.2) -> float:
+def settle(root: int, max_s: float = 20, idle_cores: float = 0.2, db=None) -> float:
     """Waits (bounded) until the server tree stops burning CPU, e.g. on requests left in flight
-    by a finished wrk run. Returns the seconds waited."""
+    by a finished wrk run; with a PostgreSQL database, also until its backends (including
+    autovacuum after a bulk of inserts) are idle, for at most 60 s. Returns the seconds waited."""
     t0 = time.monotonic()
+    max_s = max(max_s, 60) if db else max_s
+
+    def cpu() -> float:
+        return tree_cpu_s(root) + (db.backend_cpu_s() if db else 0.0)
+
     while time.monotonic() - t0 < max_s:
-        c0 = tree_cpu_s(root)
+        c0 = cpu()
         time.sleep(0.5)
-        if (tree_cpu_s(root) - c0) / 0.5 < idle_cores:
+        if (cpu() - c0) / 0.5 < idle_cores:
             break
     return time.monotonic() - t0
 
@@ -529,7 +535,7 @@ def wrk_workload(srv: Server, c: Client, exp_id: str, script: str, endpoint: str
                 db=srv.db)
     except RuntimeError:
         pass  # a warm-up that completed nothing is not a result; the measured run decides
-    settle(srv.proc.pid)  # let requests still in flight from the warm-up finish
+    settle(srv.proc.pid, db=srv.db)  # let requests still in flight from the warm-up finish
     if sample_rss:
         with RssSampler(srv.proc.pid) as s:
             res = run_wrk(srv.port, srv.proc.pid, script, endpoint, run_id, cfg["wrk_duration_s"],
@@ -764,7 +770,7 @@ def bench_server(srv: Server, cfg: dict) -> dict:
         ingest_exp = create_experiment(c, "bench-ingest")
 
         def step(name, fn):
-            settle(srv.proc.pid)
+            settle(srv.proc.pid, db=srv.db)
             print(f"[{srv.slot}] {name} ...", flush=True)
             t = time.monotonic()
             try:

@@ -520,7 +520,9 @@ def plan_entries(text: str, db: str) -> list[str]:
         cur = [line] if f"@{db} " in line and "plan:" in line else None
         if cur is not None:
             entries.append(cur)
-    return ["\n".join(e) for e in entries]
+    # Lines naming 100 run IDs or keys run to kilobytes: keep their start.
+    return ["\n".join(line if len(line) <= 400 else line[:400] + " …" for line in e)
+            for e in entries]
 
 
 # --------------------------------------------------------------------------------------------
