@@ -314,25 +314,33 @@ pub(crate) async fn garbage(
     })
 }
 
-/// Deletes the runs (child rows cascade), the logged models and then the experiments of
-/// `garbage` that are still deleted, and returns exactly those. Rows are locked in key order
-/// first, so two processes purging at once do not deadlock.
+/// Deletes the runs (their metric points explicitly, other child rows by cascade), the logged
+/// models and then the experiments of `garbage` that are still deleted, and returns exactly
+/// those. Rows are locked in key order first, so two processes purging at once do not deadlock.
 pub(crate) async fn purge(
     conn: &mut PgConnection,
     garbage: &keel_core::store::Garbage,
 ) -> PgResult<keel_core::store::Garbage> {
     let mut run_ids: Vec<&str> = garbage.runs.iter().map(|(id, _)| id.as_str()).collect();
     run_ids.sort_unstable();
-    let purged_runs: Vec<String> = sqlx::query_scalar(
+    let purged_runs: Vec<(String, i64)> = sqlx::query_as(
         "WITH doomed AS (SELECT run_key FROM runs WHERE run_uuid = ANY($1) \
              AND (lifecycle_stage = 'deleted' OR experiment_id IN (SELECT experiment_id \
                  FROM experiments WHERE lifecycle_stage = 'deleted')) \
              ORDER BY run_uuid FOR UPDATE) \
-         DELETE FROM runs WHERE run_key IN (SELECT run_key FROM doomed) RETURNING run_uuid",
+         DELETE FROM runs WHERE run_key IN (SELECT run_key FROM doomed) \
+         RETURNING run_uuid, run_key",
     )
     .bind(&run_ids)
     .fetch_all(&mut *conn)
     .await?;
+    // Metric points have no foreign key to cascade (schema 5); the runs are locked and gone, so
+    // no writer can add points to them any more.
+    let (purged_runs, purged_keys): (Vec<String>, Vec<i64>) = purged_runs.into_iter().unzip();
+    sqlx::query("DELETE FROM metrics WHERE run_key = ANY($1)")
+        .bind(&purged_keys)
+        .execute(&mut *conn)
+        .await?;
 
     let mut model_ids: Vec<&str> = garbage
         .logged_models

@@ -38,8 +38,17 @@ fn metrics(key: &str, rows: Vec<PointRow>) -> Vec<Metric> {
         .collect()
 }
 
+/// Keeps the history page on the primary key's range scan, which is already in page order. The
+/// run's `run_key` is only known at run time, so the planner estimates a run's points from the
+/// table's averages; once the table holds many small runs, that estimate is a handful of rows, and
+/// it picks a bitmap scan plus a sort instead. For a long history that sort spills to disk
+/// (`work_mem`) and the page takes about three times as long (measured: 28 ms instead of 11 ms for
+/// 25,000 of 50,000 points). Local to the read's transaction.
+const HISTORY_PLAN: &str = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off";
+
 /// One page of a metric's points. `is_nan` breaks the last tie (a NaN point and a 0 point at
-/// the same step and time), so pages never overlap or skip.
+/// the same step and time), so pages never overlap or skip. Runs in a transaction (see
+/// [`HISTORY_PLAN`]).
 pub(crate) async fn history(
     conn: &mut PgConnection,
     run_id: &str,
@@ -47,6 +56,8 @@ pub(crate) async fn history(
     offset: i64,
     limit: i64,
 ) -> PgResult<Vec<Metric>> {
+    // A plain string goes over the simple protocol, which takes both statements at once.
+    sqlx::Executor::execute(&mut *conn, HISTORY_PLAN).await?;
     let rows: Vec<PointRow> = sqlx::query_as(&format!(
         "SELECT {METRIC_COLUMNS} FROM metrics \
          WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = $1) AND key = $2 \

@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "registry",
         sql: include_str!("../../migrations/postgres/0004_registry.sql"),
     },
+    Migration {
+        version: 5,
+        name: "metrics_without_foreign_key",
+        sql: include_str!("../../migrations/postgres/0005_metrics_without_foreign_key.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -143,7 +143,7 @@ impl TrackingStore for PostgresStore {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Metric>> {
-        self.query(
+        self.read(
             &(run_id, key, offset, limit),
             |c, (id, key, offset, limit)| Box::pin(history::history(c, id, key, *offset, *limit)),
         )

@@ -197,7 +197,8 @@ async fn reopening_applies_each_migration_once() {
             (1, "tracking".to_owned()),
             (2, "logged_models".to_owned()),
             (3, "search_indexes".to_owned()),
-            (4, "registry".to_owned())
+            (4, "registry".to_owned()),
+            (5, "metrics_without_foreign_key".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -228,7 +229,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 4);
+    assert_eq!(migrations(&db).await.len(), 5);
 }
 
 #[tokio::test]
@@ -281,7 +282,12 @@ async fn database_from_schema_one_upgrades_cleanly() {
     let applied = keel_store::upgrade(&uri).await.expect("upgrade");
     assert_eq!(
         applied,
-        vec![(2, "logged_models"), (3, "search_indexes"), (4, "registry")]
+        vec![
+            (2, "logged_models"),
+            (3, "search_indexes"),
+            (4, "registry"),
+            (5, "metrics_without_foreign_key")
+        ]
     );
     let t = Tracking::new(open(&config).await);
     let run = t
@@ -547,4 +553,38 @@ async fn grouped_metric_writes_keep_their_own_outcomes() {
         );
     }
     assert!(full_history(&t, &deleted, "m").await.is_empty());
+}
+
+/// Metric points have no foreign key (schema 5): purging a run must delete them itself, both the
+/// points written one at a time and those written in groups.
+#[tokio::test]
+async fn purge_deletes_the_metric_points_of_purged_runs() {
+    use crate::conformance::point;
+
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let t = Tracking::new(open(&db.config("pool_size=4")).await);
+    let exp = experiment(&t, "purge-points").await;
+    let doomed = run_in(&t, &exp).await.info.run_id;
+    let kept = run_in(&t, &exp).await.info.run_id;
+    for run in [&doomed, &kept] {
+        for step in 0..3 {
+            t.log_metric(run, point("m", 1.0, 1_000 + step, step))
+                .await
+                .expect("log");
+        }
+    }
+    t.delete_run(&doomed).await.expect("delete");
+    let garbage = t.find_garbage(0).await.expect("garbage");
+    assert_eq!(t.purge(&garbage).await.expect("purge").runs.len(), 1);
+    let mut conn = db.connect().await;
+    let left: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.run_uuid, count(*) FROM metrics m LEFT JOIN runs r USING (run_key) \
+         GROUP BY r.run_uuid",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("count points");
+    assert_eq!(left, vec![(kept, 3)], "only the kept run's points remain");
 }
