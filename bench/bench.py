@@ -273,25 +273,24 @@ class PgDatabase:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def backend_cpu_s(self) -> float:
-        """User+system CPU seconds used so far by the live PostgreSQL backends of this database
-        (they are children of the postmaster, outside the server's process tree)."""
-        import psycopg2
-
-        conn = psycopg2.connect(f"{self.base}/postgres")
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,))
-                pids = [r[0] for r in cur.fetchall()]
-        finally:
-            conn.close()
+        """User+system CPU seconds used so far by the whole PostgreSQL cluster: every live
+        `postgres` process (backends, WAL writer, checkpointer, autovacuum workers) plus what the
+        postmaster has reaped from children that exited (its cutime/cstime), so backends of
+        connections a server closes mid-run still count. Only one server runs at a time, so the
+        difference over a workload is the database work that server caused."""
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
-        for pid in pids:
+        for pid_dir in Path("/proc").iterdir():
+            if not pid_dir.name.isdigit():
+                continue
             try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    rest = f.read().rsplit(b")", 1)[1].split()
+                if (pid_dir / "comm").read_text().strip() != "postgres":
+                    continue
+                rest = (pid_dir / "stat").read_bytes().rsplit(b")", 1)[1].split()
+                parent = int(rest[1])
                 total += int(rest[11]) + int(rest[12])
+                if (Path("/proc") / str(parent) / "comm").read_text().strip() != "postgres":
+                    total += int(rest[13]) + int(rest[14])  # the postmaster: reaped children
             except (OSError, IndexError, ValueError):
                 pass
         return total / tick
@@ -1033,8 +1032,9 @@ def render(ref: dict, cand: dict, cfg: dict, mode: str, facts: dict) -> str:
                "the measured wrk run ÷ requests served: an efficiency figure that does not depend on "
                "how much of the 2 cores the load generator takes.")
     if postgres:
-        out.append("   *PostgreSQL CPU per request* = the same for the PostgreSQL backend processes "
-                   "serving that server's database (outside its process tree; RSS figures do not "
+        out.append("   *PostgreSQL CPU per request* = the same for all PostgreSQL processes "
+                   "(backends, including those of connections closed mid-run, WAL writer, "
+                   "checkpointer, autovacuum; outside the server's process tree; RSS figures do not "
                    "include PostgreSQL either).")
     out.append("7. **RSS / PSS**: VmRSS (and Pss) summed over the server's whole process tree (parent "
                "+ all descendants): idle = 3 s after /health first answered; peaks sampled every "
