@@ -11,6 +11,7 @@ pub mod names;
 pub mod paging;
 pub mod registry;
 pub mod store;
+pub mod traces;
 pub mod tracking;
 pub mod uri;
 pub mod validation;

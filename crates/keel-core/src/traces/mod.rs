@@ -1,0 +1,15 @@
+//! LLM tracing as the domain sees it: traces, their spans and what is derived from them.
+//!
+//! Spans arrive from OpenTelemetry exporters (the official client sends its spans over OTLP too)
+//! and trace summaries from the client's `StartTraceV3`, in either order. Attribute values are
+//! kept as decoded JSON values (never JSON-in-a-string), so the wire layer can render them as
+//! OTLP `AnyValue`s or as MLflow's JSON-encoded span attributes.
+
+pub mod entities;
+pub mod summary;
+pub mod translate;
+
+pub use entities::{
+    SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, span_keys,
+};
+pub use summary::{SpanSummary, TokenUsage, TraceSummary, aggregate_token_usage};
