@@ -206,8 +206,16 @@ fn messages_from_events(span: &TraceSpan, output: bool) -> Option<Value> {
     (!messages.is_empty()).then_some(Value::Array(messages))
 }
 
-/// Fills MLflow's attributes of `span` from the conventions it uses.
+/// Fills MLflow's attributes of `span` from the conventions it uses. First, a string attribute
+/// holding a JSON list, object or string is replaced by that value (producers that set
+/// `input.value` or `mlflow.spanInputs` to serialized JSON mean the document, and the reference
+/// strips that layer too); numbers and booleans written as strings stay strings.
 pub fn translate(span: &mut TraceSpan) {
+    for value in span.attributes.values_mut() {
+        if value.is_string() {
+            *value = decoded(value);
+        }
+    }
     let translated_type = CONVENTIONS.iter().find_map(|c| {
         let kind = span.attributes.get(c.kind_key)?.as_str()?;
         c.kinds.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t)
@@ -381,9 +389,24 @@ mod tests {
 
     #[test]
     fn plain_spans_are_left_alone() {
-        let mut s = span(json!({"http.method": "GET", "input.value": ""}));
+        let mut s = span(json!({"http.method": "GET", "input.value": "", "count": "1"}));
         let before = s.clone();
         translate(&mut s);
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn serialized_json_attributes_are_stored_as_documents() {
+        let mut s = span(json!({
+            "mlflow.spanInputs": "{\"question\": \"hi\"}",
+            "mlflow.spanType": "\"LLM\"",
+            "tags": "[\"a\"]",
+            "flag": "true",
+        }));
+        translate(&mut s);
+        assert_eq!(s.attributes["mlflow.spanInputs"], json!({"question": "hi"}));
+        assert_eq!(s.span_type(), "LLM");
+        assert_eq!(s.attributes["tags"], json!(["a"]));
+        assert_eq!(s.attributes["flag"], "true");
     }
 }

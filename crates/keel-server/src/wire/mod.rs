@@ -2,6 +2,7 @@
 
 pub mod entities;
 pub mod logged_models;
+pub mod otlp;
 pub mod proto;
 pub mod registry;
 pub mod requests;
