@@ -92,6 +92,14 @@ def child_env() -> dict[str, str]:
     env.setdefault("DO_NOT_TRACK", "true")
     # The reference server otherwise forks a pool of background job workers we never use.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    # Webhook tests receive on a loopback HTTP server: both servers must be allowed to reach it
+    # (a test that checks the refusal starts its own server with these turned off).
+    env["KEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
+    env.setdefault("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS", "true")
+    env.setdefault("MLFLOW_WEBHOOK_ALLOWED_SCHEMES", "http,https")
+    # The reference caches each event's webhooks for a minute; tests create and delete webhooks
+    # and expect the next event to see the change.
+    env.setdefault("MLFLOW_WEBHOOK_CACHE_TTL", "0")
     return env
 
 

@@ -1,5 +1,5 @@
 //! Keel's domain layer: entities, validation rules, store traits and the services that use them
-//! (tracking in [`tracking`], the model registry in [`registry`]).
+//! (tracking in [`tracking`], the model registry in [`registry`], webhooks in [`webhooks`]).
 //!
 //! Nothing here knows about HTTP or SQL. Services create IDs and timestamps; stores persist what
 //! they are given.
@@ -15,6 +15,7 @@ pub mod traces;
 pub mod tracking;
 pub mod uri;
 pub mod validation;
+pub mod webhooks;
 
 pub use entities::*;
 pub use error::{Error, ErrorCode, Result};
@@ -24,3 +25,4 @@ pub use registry::{
 };
 pub use store::TrackingStore;
 pub use tracking::Tracking;
+pub use webhooks::{WebhookStore, Webhooks};

@@ -5,7 +5,9 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
-use crate::handlers::{artifacts, experiments, logged_models, meta, multipart, registry, runs};
+use crate::handlers::{
+    artifacts, experiments, logged_models, meta, multipart, registry, runs, webhooks,
+};
 use crate::state::AppState;
 
 /// The kind of resource a route acts on (what a policy decides over).
@@ -20,6 +22,8 @@ pub enum Resource {
     RegisteredModel,
     /// One version of a registered model.
     ModelVersion,
+    /// A webhook (with its delivery log).
+    Webhook,
     Artifact,
 }
 
@@ -601,6 +605,63 @@ pub fn table() -> Vec<Route> {
             "model_versions.read",
             ModelVersion,
             registry::get_artifact,
+        ),
+        // Webhooks (MLflow's API) and Keel's delivery log.
+        route(
+            M::POST,
+            Mlflow2,
+            "webhooks",
+            "webhooks.create",
+            Webhook,
+            webhooks::create,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "webhooks",
+            "webhooks.read",
+            Webhook,
+            webhooks::list,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "webhooks/{webhook_id}",
+            "webhooks.read",
+            Webhook,
+            webhooks::get,
+        ),
+        route(
+            M::PATCH,
+            Mlflow2,
+            "webhooks/{webhook_id}",
+            "webhooks.update",
+            Webhook,
+            webhooks::update,
+        ),
+        route(
+            M::DELETE,
+            Mlflow2,
+            "webhooks/{webhook_id}",
+            "webhooks.delete",
+            Webhook,
+            webhooks::delete,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "webhooks/{webhook_id}/test",
+            "webhooks.test",
+            Webhook,
+            webhooks::test,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "webhooks/{webhook_id}/deliveries",
+            "webhooks.read",
+            Webhook,
+            webhooks::deliveries,
         ),
         route(
             M::GET,

@@ -8,7 +8,7 @@ pub mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keel_core::{Error, RegistryStore, Result, TrackingStore};
+use keel_core::{Error, RegistryStore, Result, TrackingStore, WebhookStore};
 
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStore};
 
@@ -51,6 +51,7 @@ impl StoreUri {
 pub struct Stores {
     pub tracking: Arc<dyn TrackingStore>,
     pub registry: Arc<dyn RegistryStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -60,12 +61,13 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    /// Both traits served by one store value.
-    pub fn of<S: TrackingStore + RegistryStore>(store: S) -> Self {
+    /// Every store trait served by one store value.
+    pub fn of<S: TrackingStore + RegistryStore + WebhookStore>(store: S) -> Self {
         let store = Arc::new(store);
         Self {
             tracking: store.clone(),
-            registry: store,
+            registry: store.clone(),
+            webhooks: store,
         }
     }
 }

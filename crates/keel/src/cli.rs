@@ -6,7 +6,12 @@ use std::path::PathBuf;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Overrides, Redacted};
+
+/// Parses a secret flag into a value whose `Debug` hides it.
+fn redacted(value: &str) -> Result<Redacted, String> {
+    Ok(Redacted::new(value.to_owned()))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -106,6 +111,15 @@ pub struct ServerArgs {
     /// Origins allowed to send writes besides same-origin and loopback pages (comma-separated).
     #[arg(long, env = "KEEL_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Option<Vec<String>>,
+    /// Let webhooks reach loopback, private, link-local and other non-public addresses
+    /// (e.g. a receiver on the same host) [default: false].
+    #[arg(long, env = "KEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub webhooks_allow_private_targets: Option<bool>,
+    /// Base64 of a 32-byte key encrypting secrets at rest; replicas sharing a PostgreSQL
+    /// database must share it [default: a key generated once in <data-dir>/secrets.key].
+    #[arg(long, env = "KEEL_SECRETS_KEY", hide_env_values = true, value_parser = redacted)]
+    pub secrets_key: Option<Redacted>,
 }
 
 impl ServerArgs {
@@ -127,6 +141,8 @@ impl ServerArgs {
                 .then_some(true),
             allowed_hosts: self.allowed_hosts.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
+            webhooks_allow_private_targets: self.webhooks_allow_private_targets,
+            secrets_key: self.secrets_key.clone(),
         }
     }
 

@@ -39,6 +39,45 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Origins (besides same-origin and loopback pages) allowed to send writes; `*` = any.
     pub cors_allowed_origins: Vec<String>,
+    /// Let webhooks reach loopback, private, link-local and other non-public addresses.
+    pub webhooks_allow_private_targets: bool,
+    /// Base64 of the 32-byte key that encrypts secrets at rest (webhook secrets); unset: a key
+    /// generated once in `<data_dir>/secrets.key`. Replicas sharing a database need the same key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_key: Option<Redacted>,
+}
+
+/// A secret configuration value: shown as `***` in `Debug` and in `keel config`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The value itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Redacted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Redacted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
+    }
 }
 
 /// One configuration layer: every field optional. The TOML file has exactly these keys.
@@ -59,6 +98,8 @@ pub struct Overrides {
     pub allow_unauthenticated_network_access: Option<bool>,
     pub allowed_hosts: Option<Vec<String>>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub webhooks_allow_private_targets: Option<bool>,
+    pub secrets_key: Option<Redacted>,
 }
 
 impl Overrides {
@@ -87,6 +128,10 @@ impl Overrides {
                 .or(self.allow_unauthenticated_network_access),
             allowed_hosts: other.allowed_hosts.or(self.allowed_hosts),
             cors_allowed_origins: other.cors_allowed_origins.or(self.cors_allowed_origins),
+            webhooks_allow_private_targets: other
+                .webhooks_allow_private_targets
+                .or(self.webhooks_allow_private_targets),
+            secrets_key: other.secrets_key.or(self.secrets_key),
         }
     }
 }
@@ -138,6 +183,8 @@ impl Config {
                 .unwrap_or(false),
             allowed_hosts: layer.allowed_hosts.unwrap_or_default(),
             cors_allowed_origins: layer.cors_allowed_origins.unwrap_or_default(),
+            webhooks_allow_private_targets: layer.webhooks_allow_private_targets.unwrap_or(false),
+            secrets_key: layer.secrets_key,
         };
         config.check()?;
         Ok(config)
@@ -160,6 +207,11 @@ impl Config {
         }
         keel_store::StoreUri::parse(&self.backend_store_uri)
             .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
+        if let Some(key) = &self.secrets_key {
+            // The message never includes the value.
+            keel_core::webhooks::SecretKey::from_base64(key.expose())
+                .map_err(|e| anyhow::anyhow!("invalid secrets_key: {e}"))?;
+        }
         self.check_artifacts_destination()
     }
 
@@ -309,6 +361,32 @@ mod tests {
         assert_eq!(layer.artifacts_s3_force_path_style, Some(true));
         assert_eq!(layer.artifacts_s3_allow_http, Some(false));
         assert!(toml::from_str::<Overrides>("artifacts_s3_path_style = true").is_err());
+    }
+
+    #[test]
+    fn webhook_settings_and_a_redacted_secrets_key() {
+        let c = Config::resolve(Overrides::default()).expect("valid");
+        assert!(!c.webhooks_allow_private_targets);
+        assert_eq!(c.secrets_key, None);
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let layer: Overrides = toml::from_str(&format!(
+            "webhooks_allow_private_targets = true\nsecrets_key = \"{key}\"\n"
+        ))
+        .expect("known keys");
+        let c = Config::resolve(layer).expect("valid");
+        assert!(c.webhooks_allow_private_targets);
+        assert_eq!(c.secrets_key.as_ref().map(Redacted::expose), Some(key));
+        assert!(!format!("{c:?}").contains(key));
+        assert!(!c.to_toml().expect("toml").contains(key));
+        let bad = Overrides {
+            secrets_key: Some(Redacted::new("c2hvcnQ=".into())),
+            ..Default::default()
+        };
+        let err = Config::resolve(bad).expect_err("short key").to_string();
+        assert!(
+            err.contains("secrets_key") && !err.contains("c2hvcnQ"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod config;
 mod db_cmd;
 mod gc_cmd;
 mod logging;
+mod secrets;
 mod server_cmd;
 mod stores;
 

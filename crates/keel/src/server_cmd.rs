@@ -1,4 +1,5 @@
-//! `keel server`: open the stores, build the app, serve until SIGINT/SIGTERM.
+//! `keel server`: open the stores, build the app, run the webhook delivery worker, serve until
+//! SIGINT/SIGTERM.
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracking,
         registry,
         artifacts,
+        webhooks,
     } = crate::stores::open(&config).await?;
 
     let addr = format!("{}:{}", config.host, config.port);
@@ -38,20 +40,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         allowed_hosts: config.allowed_hosts.clone(),
         allowed_origins: config.cors_allowed_origins.clone(),
     };
+    let worker = keel_server::webhooks::DeliveryWorker::spawn(
+        webhooks.clone(),
+        format!("keel-{}", std::process::id()),
+    );
     let state = AppState {
         tracking,
         registry,
         artifacts,
+        webhooks,
     };
     let app = keel_server::app(state, guard);
-    keel_server::serve(
+    let served = keel_server::serve(
         listener,
         app,
         shutdown_signal(),
         Duration::from_secs(config.shutdown_grace_seconds),
     )
-    .await
-    .context("server failed")?;
+    .await;
+    // Requests are done: no new events. Let the delivery round in flight finish; what is still
+    // pending stays queued in the database for the next start (or another replica).
+    worker.stop().await;
+    served.context("server failed")?;
     tracing::info!("keel server stopped");
     Ok(())
 }

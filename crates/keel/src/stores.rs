@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use keel_artifacts::ArtifactStore;
 use keel_core::registry::SourcePolicy;
-use keel_core::{Registry, Tracking};
+use keel_core::webhooks::TargetPolicy;
+use keel_core::{Registry, Tracking, Webhooks};
 
 use crate::config::Config;
 
@@ -14,6 +15,8 @@ pub struct Services {
     pub tracking: Tracking,
     pub registry: Registry,
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// Webhooks; the registry emits its events through them.
+    pub webhooks: Webhooks,
 }
 
 /// Which URIs model-version sources may be, given where artifacts are stored: besides the
@@ -24,7 +27,7 @@ pub fn source_policy(artifacts_destination: &str) -> SourcePolicy {
     SourcePolicy::new().with_store_root(artifacts_destination)
 }
 
-/// The tracking and registry services over the backend store (migrated, with the default
+/// The tracking, registry and webhook services over the backend store (migrated, with the default
 /// experiment) and the artifact store (a local directory or object storage, by the
 /// destination's scheme).
 pub async fn open(config: &Config) -> anyhow::Result<Services> {
@@ -44,15 +47,25 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         .ensure_default_experiment()
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the default experiment: {e}"))?;
+    let targets = TargetPolicy {
+        allow_private: config.webhooks_allow_private_targets,
+    };
+    let transport =
+        keel_server::webhooks::HttpTransport::new(targets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = crate::secrets::load_key(config)?;
+    let webhooks = Webhooks::new(stores.webhooks, &key, Arc::new(transport), targets)
+        .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
     let registry = Registry::new(
         stores.registry,
         tracking.clone(),
         source_policy(&config.artifacts_destination),
-    );
+    )
+    .with_webhooks(webhooks.clone());
     Ok(Services {
         tracking,
         registry,
         artifacts,
+        webhooks,
     })
 }
 

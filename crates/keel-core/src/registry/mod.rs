@@ -6,6 +6,7 @@
 //! why the service also holds the tracking service.
 
 mod entities;
+mod events;
 mod models;
 pub mod rules;
 mod search;
@@ -47,6 +48,8 @@ pub struct Registry {
     tracking: Tracking,
     clock: Arc<dyn Clock>,
     sources: SourcePolicy,
+    /// Where the registry's webhook events go, when webhooks are on.
+    webhooks: Option<crate::webhooks::Webhooks>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -75,6 +78,7 @@ impl Registry {
             tracking,
             clock,
             sources,
+            webhooks: None,
         }
     }
 

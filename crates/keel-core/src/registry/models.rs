@@ -30,6 +30,7 @@ impl Registry {
             aliases: Vec::new(),
         };
         self.store.insert_registered_model(&model).await?;
+        self.emit_model_created(&model).await;
         Ok(model)
     }
 
@@ -78,14 +79,18 @@ impl Registry {
     pub async fn set_registered_model_tag(&self, name: &str, tag: Tag) -> Result<()> {
         validate_model_name(name, "name")?;
         rules::validate_tag(&tag)?;
-        self.store.set_registered_model_tag(name, &tag).await
+        self.store.set_registered_model_tag(name, &tag).await?;
+        self.emit_model_tag_set(name, &tag).await;
+        Ok(())
     }
 
     /// Deletes a tag; a missing tag is not an error (the model must exist).
     pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         validate_model_name(name, "name")?;
         crate::validation::validate_key(crate::validation::NameKind::Tag, key)?;
-        self.store.delete_registered_model_tag(name, key).await
+        self.store.delete_registered_model_tag(name, key).await?;
+        self.emit_model_tag_deleted(name, key).await;
+        Ok(())
     }
 
     /// The latest version of each of `stages` (all stages when empty), with their aliases.
@@ -129,17 +134,23 @@ impl Registry {
         validate_model_name(name, "name")?;
         rules::validate_alias(alias)?;
         rules::validate_alias_not_reserved(alias)?;
-        let version = rules::parse_version(version)?;
+        let number = rules::parse_version(version)?;
         self.store
-            .set_registered_model_alias(name, alias, version)
-            .await
+            .set_registered_model_alias(name, alias, number)
+            .await?;
+        self.emit_alias_created(name, alias, version).await;
+        Ok(())
     }
 
     /// Deletes an alias; a missing alias is not an error (the model must exist).
     pub async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
         validate_model_name(name, "name")?;
         rules::validate_alias(alias)?;
-        self.store.delete_registered_model_alias(name, alias).await
+        self.store
+            .delete_registered_model_alias(name, alias)
+            .await?;
+        self.emit_alias_deleted(name, alias).await;
+        Ok(())
     }
 
     /// The version an alias points at; `latest` (any case) is the highest version.

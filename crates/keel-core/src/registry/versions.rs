@@ -133,7 +133,9 @@ impl Registry {
             model_id: new.model_id.clone(),
         };
         let version = self.store.insert_model_version(new).await?;
-        Ok(ModelVersion { version, ..created })
+        let created = ModelVersion { version, ..created };
+        self.emit_version_created(&created).await;
+        Ok(created)
     }
 
     /// A `models:/<name>/...` source: the version it names becomes the lineage (source rewritten
@@ -385,9 +387,11 @@ impl Registry {
 
     pub async fn set_model_version_tag(&self, name: &str, version: &str, tag: Tag) -> Result<()> {
         validate_model_name(name, "name")?;
-        let version = parse_version(version)?;
+        let number = parse_version(version)?;
         rules::validate_tag(&tag)?;
-        self.store.set_model_version_tag(name, version, &tag).await
+        self.store.set_model_version_tag(name, number, &tag).await?;
+        self.emit_version_tag_set(name, version, &tag).await;
+        Ok(())
     }
 
     /// Deletes a tag; a missing tag is not an error (the version must exist).
@@ -398,11 +402,13 @@ impl Registry {
         key: &str,
     ) -> Result<()> {
         validate_model_name(name, "name")?;
-        let version = parse_version(version)?;
+        let number = parse_version(version)?;
         crate::validation::validate_key(crate::validation::NameKind::Tag, key)?;
         self.store
-            .delete_model_version_tag(name, version, key)
-            .await
+            .delete_model_version_tag(name, number, key)
+            .await?;
+        self.emit_version_tag_deleted(name, version, key).await;
+        Ok(())
     }
 }
 

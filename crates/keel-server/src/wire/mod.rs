@@ -6,3 +6,4 @@ pub mod otlp;
 pub mod proto;
 pub mod registry;
 pub mod requests;
+pub mod webhooks;

@@ -15,4 +15,5 @@ mod registry;
 mod search;
 mod semantics;
 mod support;
+mod webhooks;
 mod wire;

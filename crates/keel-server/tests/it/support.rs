@@ -7,7 +7,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use keel_core::registry::SourcePolicy;
-use keel_core::{Registry, RegistryStore, Tracking, TrackingStore};
+use keel_core::webhooks::{DeliveryPolicy, SecretKey, TargetPolicy};
+use keel_core::{Registry, RegistryStore, Tracking, TrackingStore, Webhooks};
 use keel_server::AppState;
 use keel_server::routes::Mount;
 use keel_store::sqlite::SqliteStore;
@@ -40,6 +41,8 @@ impl Raw {
 /// The full Keel app over a store that lives as long as this value.
 pub struct TestApp {
     app: Router,
+    /// The webhook service behind the app (tests drive its delivery rounds directly).
+    pub webhooks: Webhooks,
     _dir: tempfile::TempDir,
 }
 
@@ -54,18 +57,41 @@ fn full_path(path: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_webhooks(false, DeliveryPolicy::default()).await
+    }
+
+    /// An app whose webhooks may (`allow_private`) reach loopback receivers, delivering with
+    /// `policy`.
+    pub async fn with_webhooks(allow_private: bool, policy: DeliveryPolicy) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("keel.db"))
             .await
             .expect("open store");
         let registry_store: Arc<dyn RegistryStore> = Arc::new(store.clone());
+        let webhook_store: Arc<dyn keel_core::WebhookStore> = Arc::new(store.clone());
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
+        let targets = TargetPolicy { allow_private };
+        let transport = keel_server::webhooks::HttpTransport::with_timeout(
+            targets,
+            std::time::Duration::from_secs(3),
+        )
+        .expect("transport");
+        let webhooks = Webhooks::with_options(
+            webhook_store,
+            &SecretKey::generate().expect("key"),
+            Arc::new(transport),
+            targets,
+            policy,
+            Arc::new(keel_core::clock::SystemClock),
+        )
+        .expect("webhooks");
         let registry = Registry::new(
             registry_store,
             tracking.clone(),
             SourcePolicy::new().with_store_root(STORE_ROOT),
-        );
+        )
+        .with_webhooks(webhooks.clone());
         tracking
             .ensure_default_experiment()
             .await
@@ -79,9 +105,11 @@ impl TestApp {
                     tracking,
                     registry,
                     artifacts: Arc::new(artifacts),
+                    webhooks: webhooks.clone(),
                 },
                 Default::default(),
             ),
+            webhooks,
             _dir: dir,
         }
     }

@@ -53,6 +53,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "metrics_without_foreign_key",
         sql: include_str!("../../migrations/postgres/0005_metrics_without_foreign_key.sql"),
     },
+    Migration {
+        version: 6,
+        name: "webhooks",
+        sql: include_str!("../../migrations/postgres/0006_webhooks.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -1,4 +1,4 @@
-//! The PostgreSQL metadata store (tracking and model registry): a connection pool shared by any
+//! The PostgreSQL metadata store (tracking, model registry and webhooks): a connection pool shared by any
 //! number of Keel processes.
 //!
 //! Every write method runs as one READ COMMITTED transaction and is retried whole (a few times,
@@ -28,6 +28,8 @@ mod registry_store;
 mod runs;
 mod search;
 mod tracking_store;
+mod webhook_store;
+mod webhooks;
 
 use std::future::Future;
 use std::hash::BuildHasher;

@@ -1,4 +1,4 @@
-//! The SQLite metadata store (tracking and model registry): one writer connection, a small pool
+//! The SQLite metadata store (tracking, model registry and webhooks): one writer connection, a small pool
 //! of readers, WAL mode.
 //!
 //! SQLite allows one writer at a time, so writes go to a dedicated writer thread that commits
@@ -19,6 +19,8 @@ mod registry_store;
 mod runs;
 mod search;
 mod tracking_store;
+mod webhook_store;
+mod webhooks;
 mod writer;
 
 use std::path::Path;

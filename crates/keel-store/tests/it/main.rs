@@ -1,4 +1,5 @@
-//! Integration tests of keel-store: the store conformance suite (tracking and model registry),
+//! Integration tests of keel-store: the store conformance suite (tracking, model registry and
+//! webhooks),
 //! run against each backend.
 //!
 //! `conformance_suite!(name, make)` expands into a module `name` holding one `#[tokio::test]` per
@@ -123,6 +124,13 @@ macro_rules! conformance_suite {
                 gc::purge_removes_runs_and_experiments_for_good,
                 gc::purge_spares_what_was_restored_meanwhile,
                 gc::purge_removes_deleted_logged_models,
+                // Webhooks and their delivery queue.
+                webhooks::webhook_crud_soft_delete_and_paging,
+                webhooks::webhooks_by_event_and_active_subscriptions,
+                webhooks::delivery_queue_claims_leases_retries_and_finishes,
+                webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
+                webhooks::queued_deliveries_survive_a_reopen,
+                webhooks::finished_deliveries_are_pruned_oldest_first,
             );
         }
     };

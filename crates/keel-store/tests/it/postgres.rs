@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use keel_core::{RegistryStore, Tracking, TrackingStore};
+use keel_core::{RegistryStore, Tracking, TrackingStore, WebhookStore};
 use keel_store::{PostgresConfig, PostgresStore, StoreUri};
 use sqlx::{Connection, PgConnection};
 
@@ -157,16 +157,24 @@ pub async fn fresh() -> Option<Fixture> {
         .await
         .expect("open PostgreSQL store");
     let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
+    let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
     Some(
         Fixture::new(
             Arc::new(store),
             Box::new(move || {
                 let config = config.clone();
-                Box::pin(async move { open(&config).await })
+                Box::pin(async move {
+                    keel_store::Stores::of(
+                        PostgresStore::open(&config)
+                            .await
+                            .expect("reopen PostgreSQL store"),
+                    )
+                })
             }),
             Box::new(db),
         )
-        .with_registry(registry),
+        .with_registry(registry)
+        .with_webhooks(webhooks),
     )
 }
 
@@ -198,7 +206,8 @@ async fn reopening_applies_each_migration_once() {
             (2, "logged_models".to_owned()),
             (3, "search_indexes".to_owned()),
             (4, "registry".to_owned()),
-            (5, "metrics_without_foreign_key".to_owned())
+            (5, "metrics_without_foreign_key".to_owned()),
+            (6, "webhooks".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -229,7 +238,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 5);
+    assert_eq!(migrations(&db).await.len(), 6);
 }
 
 #[tokio::test]
@@ -286,7 +295,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (2, "logged_models"),
             (3, "search_indexes"),
             (4, "registry"),
-            (5, "metrics_without_foreign_key")
+            (5, "metrics_without_foreign_key"),
+            (6, "webhooks")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keel_core::{RegistryStore, TrackingStore};
+use keel_core::{RegistryStore, TrackingStore, WebhookStore};
 use keel_store::StoreUri;
 use keel_store::sqlite::SqliteStore;
 
@@ -19,15 +19,19 @@ pub async fn fresh() -> Fixture {
     let path: PathBuf = dir.path().join("nested").join("keel.db");
     let store = SqliteStore::open(&path).await.expect("open SQLite store");
     let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
+    let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
     Fixture::new(
         Arc::new(store),
         Box::new(move || {
             let path = path.clone();
-            Box::pin(async move { open(&path).await })
+            Box::pin(async move {
+                keel_store::Stores::of(SqliteStore::open(&path).await.expect("reopen SQLite store"))
+            })
         }),
         Box::new(dir),
     )
     .with_registry(registry)
+    .with_webhooks(webhooks)
 }
 
 conformance_suite!(suite, async || fresh().await);

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod registry;
 pub mod runs;
 pub mod search;
+pub mod webhooks;
 
 use std::any::Any;
 use std::future::Future;
@@ -26,12 +27,12 @@ use keel_core::registry::SourcePolicy;
 use keel_core::tracking::{CreateExperiment, CreateRun, HistoryRequest, LogMetric, SearchRuns};
 use keel_core::{
     Error, ErrorCode, LifecycleStage, Metric, Param, Registry, RegistryStore, Result, Run, Tag,
-    Tracking, TrackingStore, ViewType,
+    Tracking, TrackingStore, ViewType, WebhookStore,
 };
 
-/// Opens another store over the same database.
+/// Opens other stores over the same database.
 pub type Reopen =
-    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn TrackingStore>> + Send>> + Send + Sync>;
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = keel_store::Stores> + Send>> + Send + Sync>;
 
 /// The first instant test clocks report (2023-11-14, in milliseconds).
 pub const T0: i64 = 1_700_000_000_000;
@@ -41,6 +42,8 @@ pub struct Fixture {
     store: Option<Arc<dyn TrackingStore>>,
     /// The registry side of the same database (set by `with_registry`).
     registry: Option<Arc<dyn RegistryStore>>,
+    /// The webhook side of the same database (set by `with_webhooks`).
+    webhooks: Option<Arc<dyn WebhookStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -56,6 +59,7 @@ impl Fixture {
         Self {
             store: Some(store),
             registry: None,
+            webhooks: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
@@ -66,6 +70,17 @@ impl Fixture {
     pub fn with_registry(mut self, registry: Arc<dyn RegistryStore>) -> Self {
         self.registry = Some(registry);
         self
+    }
+
+    /// Adds the webhook store of the same database.
+    pub fn with_webhooks(mut self, webhooks: Arc<dyn WebhookStore>) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// The webhook store of the database.
+    pub fn webhook_store(&self) -> Arc<dyn WebhookStore> {
+        self.webhooks.clone().expect("fixture has a webhook store")
     }
 
     /// The registry store of the database.
@@ -100,11 +115,12 @@ impl Fixture {
         Tracking::with_clock(self.store(), Arc::new(FixedClock(now)))
     }
 
-    /// Drops the open store (the caller must hold no other handle to it) and opens the same
+    /// Drops the open stores (the caller must hold no other handle to them) and opens the same
     /// database again.
     pub async fn reopen(&mut self) -> Arc<dyn TrackingStore> {
-        // The registry handle shares the store's connections: it goes first.
+        // The registry and webhook handles share the store's connections: they go first.
         self.registry = None;
+        self.webhooks = None;
         let old = self.store.take().expect("fixture has an open store");
         assert_eq!(
             Arc::strong_count(&old),
@@ -112,9 +128,11 @@ impl Fixture {
             "drop every handle to the store before reopening it"
         );
         drop(old);
-        let store = (self.reopen)().await;
-        self.store = Some(store.clone());
-        store
+        let stores = (self.reopen)().await;
+        self.store = Some(stores.tracking.clone());
+        self.registry = Some(stores.registry);
+        self.webhooks = Some(stores.webhooks);
+        stores.tracking
     }
 }
 
