@@ -6,7 +6,7 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
 use crate::handlers::{
-    artifacts, experiments, logged_models, meta, multipart, registry, runs, webhooks,
+    artifacts, experiments, logged_models, meta, multipart, registry, runs, traces, webhooks,
 };
 use crate::state::AppState;
 
@@ -24,6 +24,8 @@ pub enum Resource {
     ModelVersion,
     /// A webhook (with its delivery log).
     Webhook,
+    /// An LLM trace (its info, spans, tags and assessments).
+    Trace,
     Artifact,
 }
 
@@ -420,6 +422,56 @@ pub fn table() -> Vec<Route> {
             "logged_models.read",
             LoggedModel,
             logged_models::get_artifact,
+        ),
+        // Traces: OTLP span export and the v3 trace API. Fixed paths (`traces/get`, ...) win over
+        // `traces/{trace_id}` in the router.
+        route(
+            M::POST,
+            Root,
+            "/v1/traces",
+            "traces.write",
+            Trace,
+            traces::export,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "traces",
+            "traces.write",
+            Trace,
+            traces::start,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "traces/get",
+            "traces.read",
+            Trace,
+            traces::get,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "traces/batchGet",
+            "traces.read",
+            Trace,
+            traces::batch_get,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "traces/batchGetInfos",
+            "traces.read",
+            Trace,
+            traces::batch_get_infos,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "traces/{trace_id}",
+            "traces.read",
+            Trace,
+            traces::get_info,
         ),
         // Model registry: registered models, their aliases and tags, and model versions.
         route(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use keel_artifacts::ArtifactStore;
+use keel_core::traces::Traces;
 use keel_core::{Registry, Tracking, Webhooks};
 
 /// What handlers need: the domain services and the artifact store.
@@ -11,5 +12,6 @@ pub struct AppState {
     pub tracking: Tracking,
     pub registry: Registry,
     pub webhooks: Webhooks,
+    pub traces: Traces,
     pub artifacts: Arc<dyn ArtifactStore>,
 }

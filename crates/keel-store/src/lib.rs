@@ -3,11 +3,13 @@
 
 pub mod postgres;
 mod search_sql;
+mod span_rows;
 pub mod sqlite;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use keel_core::traces::TraceStore;
 use keel_core::{Error, RegistryStore, Result, TrackingStore, WebhookStore};
 
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStore};
@@ -52,6 +54,7 @@ pub struct Stores {
     pub tracking: Arc<dyn TrackingStore>,
     pub registry: Arc<dyn RegistryStore>,
     pub webhooks: Arc<dyn WebhookStore>,
+    pub traces: Arc<dyn TraceStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -62,12 +65,13 @@ impl std::fmt::Debug for Stores {
 
 impl Stores {
     /// Every store trait served by one store value.
-    pub fn of<S: TrackingStore + RegistryStore + WebhookStore>(store: S) -> Self {
+    pub fn of<S: TrackingStore + RegistryStore + WebhookStore + TraceStore>(store: S) -> Self {
         let store = Arc::new(store);
         Self {
             tracking: store.clone(),
             registry: store.clone(),
-            webhooks: store,
+            webhooks: store.clone(),
+            traces: store,
         }
     }
 }

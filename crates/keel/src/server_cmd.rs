@@ -21,6 +21,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let crate::stores::Services {
         tracking,
         registry,
+        traces,
         artifacts,
         webhooks,
     } = crate::stores::open(&config).await?;
@@ -47,6 +48,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState {
         tracking,
         registry,
+        traces,
         artifacts,
         webhooks,
     };

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keel_artifacts::ArtifactStore;
 use keel_core::registry::SourcePolicy;
+use keel_core::traces::Traces;
 use keel_core::webhooks::TargetPolicy;
 use keel_core::{Registry, Tracking, Webhooks};
 
@@ -14,6 +15,7 @@ use crate::config::Config;
 pub struct Services {
     pub tracking: Tracking,
     pub registry: Registry,
+    pub traces: Traces,
     pub artifacts: Arc<dyn ArtifactStore>,
     /// Webhooks; the registry emits its events through them.
     pub webhooks: Webhooks,
@@ -61,9 +63,11 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         source_policy(&config.artifacts_destination),
     )
     .with_webhooks(webhooks.clone());
+    let traces = Traces::new(stores.traces, tracking.clone());
     Ok(Services {
         tracking,
         registry,
+        traces,
         artifacts,
         webhooks,
     })

@@ -6,10 +6,16 @@
 //! OTLP `AnyValue`s or as MLflow's JSON-encoded span attributes.
 
 pub mod entities;
+pub mod info;
+pub mod service;
+pub mod store;
 pub mod summary;
 pub mod translate;
 
 pub use entities::{
     SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, span_keys,
 };
+pub use info::{TraceInfo, trace_metadata, trace_tags};
+pub use service::{IncomingSpan, Trace, Traces, trace_not_found};
+pub use store::{TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location};
 pub use summary::{SpanSummary, TokenUsage, TraceSummary, aggregate_token_usage};

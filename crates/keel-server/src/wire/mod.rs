@@ -6,4 +6,5 @@ pub mod otlp;
 pub mod proto;
 pub mod registry;
 pub mod requests;
+pub mod traces;
 pub mod webhooks;

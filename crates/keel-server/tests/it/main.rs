@@ -15,5 +15,6 @@ mod registry;
 mod search;
 mod semantics;
 mod support;
+mod traces;
 mod webhooks;
 mod wire;

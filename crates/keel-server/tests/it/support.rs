@@ -69,6 +69,7 @@ impl TestApp {
             .expect("open store");
         let registry_store: Arc<dyn RegistryStore> = Arc::new(store.clone());
         let webhook_store: Arc<dyn keel_core::WebhookStore> = Arc::new(store.clone());
+        let trace_store: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
         let targets = TargetPolicy { allow_private };
@@ -92,6 +93,7 @@ impl TestApp {
             SourcePolicy::new().with_store_root(STORE_ROOT),
         )
         .with_webhooks(webhooks.clone());
+        let traces = keel_core::traces::Traces::new(trace_store, tracking.clone());
         tracking
             .ensure_default_experiment()
             .await
@@ -104,6 +106,7 @@ impl TestApp {
                 AppState {
                     tracking,
                     registry,
+                    traces,
                     artifacts: Arc::new(artifacts),
                     webhooks: webhooks.clone(),
                 },

@@ -58,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../../migrations/postgres/0006_webhooks.sql"),
     },
+    Migration {
+        version: 7,
+        name: "traces",
+        sql: include_str!("../../migrations/postgres/0007_traces.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

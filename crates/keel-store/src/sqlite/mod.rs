@@ -18,6 +18,8 @@ mod registry;
 mod registry_store;
 mod runs;
 mod search;
+mod trace_store;
+mod traces;
 mod tracking_store;
 mod webhook_store;
 mod webhooks;

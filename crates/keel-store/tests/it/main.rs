@@ -87,6 +87,13 @@ macro_rules! conformance_suite {
                 logged_models::search_logged_models_filters,
                 logged_models::search_logged_models_orders_and_pages,
                 logged_models::record_logged_model_appends_history,
+                // Traces.
+                traces::spans_in_batches_make_a_trace,
+                traces::client_info_and_spans_merge_in_either_order,
+                traces::spans_are_replaced_by_id,
+                traces::a_rejected_batch_writes_nothing,
+                traces::spans_page_in_read_order,
+                traces::concurrent_writers_of_one_trace_lose_nothing,
                 // Model registry.
                 registry::create_and_get_registered_model,
                 registry::rename_moves_versions_and_aliases,

@@ -158,6 +158,7 @@ pub async fn fresh() -> Option<Fixture> {
         .expect("open PostgreSQL store");
     let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
     let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
+    let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
     Some(
         Fixture::new(
             Arc::new(store),
@@ -174,7 +175,8 @@ pub async fn fresh() -> Option<Fixture> {
             Box::new(db),
         )
         .with_registry(registry)
-        .with_webhooks(webhooks),
+        .with_webhooks(webhooks)
+        .with_traces(traces),
     )
 }
 
@@ -207,7 +209,8 @@ async fn reopening_applies_each_migration_once() {
             (3, "search_indexes".to_owned()),
             (4, "registry".to_owned()),
             (5, "metrics_without_foreign_key".to_owned()),
-            (6, "webhooks".to_owned())
+            (6, "webhooks".to_owned()),
+            (7, "traces".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -238,7 +241,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 6);
+    assert_eq!(migrations(&db).await.len(), 7);
 }
 
 #[tokio::test]
@@ -296,7 +299,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (3, "search_indexes"),
             (4, "registry"),
             (5, "metrics_without_foreign_key"),
-            (6, "webhooks")
+            (6, "webhooks"),
+            (7, "traces")
         ]
     );
     let t = Tracking::new(open(&config).await);

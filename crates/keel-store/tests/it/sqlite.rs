@@ -20,6 +20,7 @@ pub async fn fresh() -> Fixture {
     let store = SqliteStore::open(&path).await.expect("open SQLite store");
     let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
     let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
+    let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
     Fixture::new(
         Arc::new(store),
         Box::new(move || {
@@ -32,6 +33,7 @@ pub async fn fresh() -> Fixture {
     )
     .with_registry(registry)
     .with_webhooks(webhooks)
+    .with_traces(traces)
 }
 
 conformance_suite!(suite, async || fresh().await);

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod registry;
 pub mod runs;
 pub mod search;
+pub mod traces;
 pub mod webhooks;
 
 use std::any::Any;
@@ -44,6 +45,8 @@ pub struct Fixture {
     registry: Option<Arc<dyn RegistryStore>>,
     /// The webhook side of the same database (set by `with_webhooks`).
     webhooks: Option<Arc<dyn WebhookStore>>,
+    /// The trace side of the same database (set by `with_traces`).
+    traces: Option<Arc<dyn keel_core::traces::TraceStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -60,6 +63,7 @@ impl Fixture {
             store: Some(store),
             registry: None,
             webhooks: None,
+            traces: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
@@ -81,6 +85,17 @@ impl Fixture {
     /// The webhook store of the database.
     pub fn webhook_store(&self) -> Arc<dyn WebhookStore> {
         self.webhooks.clone().expect("fixture has a webhook store")
+    }
+
+    /// Adds the trace store of the same database.
+    pub fn with_traces(mut self, traces: Arc<dyn keel_core::traces::TraceStore>) -> Self {
+        self.traces = Some(traces);
+        self
+    }
+
+    /// The trace store of the database.
+    pub fn trace_store(&self) -> Arc<dyn keel_core::traces::TraceStore> {
+        self.traces.clone().expect("fixture has a trace store")
     }
 
     /// The registry store of the database.
@@ -121,6 +136,7 @@ impl Fixture {
         // The registry and webhook handles share the store's connections: they go first.
         self.registry = None;
         self.webhooks = None;
+        self.traces = None;
         let old = self.store.take().expect("fixture has an open store");
         assert_eq!(
             Arc::strong_count(&old),

@@ -1,0 +1,213 @@
+//! The trace service: spans from OTLP exporters and trace info from the client's
+//! `StartTraceV3`, stored in whichever order they come, and read back whole.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::entities::{TraceId, TraceSpan};
+use super::info::{TraceInfo, trace_tags};
+use super::store::{TraceSpans, TraceStore, trace_artifact_location};
+use super::translate::translate;
+use crate::entities::{Experiment, LifecycleStage};
+use crate::error::{Error, Result};
+use crate::tracking::Tracking;
+
+/// How long a read of a trace waits for spans the client says are still on their way.
+const COMPLETE_WAIT: Duration = Duration::from_secs(3);
+const COMPLETE_POLL: Duration = Duration::from_millis(250);
+/// Spans read per query when a whole trace is loaded.
+const SPAN_PAGE: u64 = 1_000;
+
+/// A span as an exporter sent it, with its resource's attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingSpan {
+    pub span: TraceSpan,
+    pub resource: BTreeMap<String, String>,
+}
+
+/// A trace with its spans, root first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub info: TraceInfo,
+    pub spans: Vec<TraceSpan>,
+}
+
+#[derive(Clone)]
+pub struct Traces {
+    store: Arc<dyn TraceStore>,
+    tracking: Tracking,
+}
+
+impl std::fmt::Debug for Traces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traces").finish_non_exhaustive()
+    }
+}
+
+pub fn trace_not_found(trace_id: &str) -> Error {
+    Error::not_found(format!("Trace with ID '{trace_id}' not found."))
+}
+
+impl Traces {
+    pub fn new(store: Arc<dyn TraceStore>, tracking: Tracking) -> Self {
+        Self { store, tracking }
+    }
+
+    /// The experiment traces go to; it must exist and be active.
+    async fn active_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        let experiment = self.tracking.get_experiment(experiment_id).await?;
+        if experiment.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "The experiment {experiment_id} must be in the 'active' state to log traces. \
+                 Current state is {}.",
+                experiment.lifecycle_stage.as_str()
+            )));
+        }
+        Ok(experiment)
+    }
+
+    /// Stores spans an exporter sent for `experiment_id`, after mapping other conventions onto
+    /// MLflow's attributes; the spans of all traces land together or not at all.
+    pub async fn ingest(&self, experiment_id: &str, spans: Vec<IncomingSpan>) -> Result<()> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let experiment = self.active_experiment(experiment_id).await?;
+        let mut traces: Vec<TraceSpans> = Vec::new();
+        for IncomingSpan { mut span, resource } in spans {
+            translate(&mut span);
+            match traces.iter_mut().find(|t| t.trace_id == span.trace_id) {
+                Some(trace) => trace.spans.push(span),
+                None => traces.push(TraceSpans {
+                    trace_id: span.trace_id,
+                    spans: vec![span],
+                    resource,
+                }),
+            }
+        }
+        self.store
+            .log_spans(
+                &experiment.experiment_id,
+                &experiment.artifact_location,
+                traces,
+            )
+            .await
+    }
+
+    /// Stores the client's info of a trace (merged with what its spans already said) and
+    /// returns what is stored, with the tags telling the client where spans live.
+    pub async fn start_trace(&self, mut info: TraceInfo) -> Result<TraceInfo> {
+        let experiment = self.active_experiment(&info.experiment_id).await?;
+        info.tags.insert(
+            trace_tags::ARTIFACT_LOCATION.to_owned(),
+            trace_artifact_location(&experiment.artifact_location, &info.trace_id),
+        );
+        self.store.start_trace(info).await
+    }
+
+    /// Parses a `tr-<hex>` ID; a malformed one cannot name a stored trace.
+    fn parse_id(trace_id: &str) -> Result<TraceId> {
+        if trace_id.is_empty() {
+            return Err(Error::invalid(
+                "Missing value for required parameter 'trace_id'.",
+            ));
+        }
+        TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))
+    }
+
+    pub async fn get_trace_info(&self, trace_id: &str) -> Result<TraceInfo> {
+        let id = Self::parse_id(trace_id)?;
+        self.store
+            .get_trace_info(&id)
+            .await?
+            .ok_or_else(|| trace_not_found(trace_id))
+    }
+
+    /// The trace and its spans. Unless `allow_partial`, a trace whose client said it has more
+    /// spans than are stored yet (spans and info race when the client logs asynchronously) is
+    /// waited for a few seconds and then reported as not found, as the reference does.
+    pub async fn get_trace(&self, trace_id: &str, allow_partial: bool) -> Result<Trace> {
+        let id = Self::parse_id(trace_id)?;
+        match self
+            .load_complete(&id, allow_partial, COMPLETE_WAIT)
+            .await?
+        {
+            Some(trace) => Ok(trace),
+            None if self.store.get_trace_info(&id).await?.is_some() => {
+                Err(Error::not_found(format!(
+                    "Trace with ID '{trace_id}' is not fully exported yet, please try again later."
+                )))
+            }
+            None => Err(trace_not_found(trace_id)),
+        }
+    }
+
+    /// The complete traces among `trace_ids`, in the order asked; missing and incomplete ones
+    /// are left out.
+    pub async fn batch_get(&self, trace_ids: &[String]) -> Result<Vec<Trace>> {
+        let mut out = Vec::with_capacity(trace_ids.len());
+        for trace_id in trace_ids {
+            let Ok(id) = TraceId::parse(trace_id) else {
+                continue;
+            };
+            if let Some(trace) = self.load_complete(&id, false, Duration::ZERO).await? {
+                out.push(trace);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The infos of `trace_ids` that exist, in the order asked.
+    pub async fn batch_get_infos(&self, trace_ids: &[String]) -> Result<Vec<TraceInfo>> {
+        let mut out = Vec::with_capacity(trace_ids.len());
+        for trace_id in trace_ids {
+            let Ok(id) = TraceId::parse(trace_id) else {
+                continue;
+            };
+            if let Some(info) = self.store.get_trace_info(&id).await? {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn load_complete(
+        &self,
+        id: &TraceId,
+        allow_partial: bool,
+        wait: Duration,
+    ) -> Result<Option<Trace>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let Some(info) = self.store.get_trace_info(id).await? else {
+                return Ok(None);
+            };
+            let stored = self.store.count_spans(id).await?;
+            let complete = allow_partial || info.expected_span_count().is_none_or(|n| stored >= n);
+            if complete {
+                let spans = self.all_spans(id, stored).await?;
+                return Ok(Some(Trace { info, spans }));
+            }
+            if tokio::time::Instant::now() + COMPLETE_POLL > deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(COMPLETE_POLL).await;
+        }
+    }
+
+    async fn all_spans(&self, id: &TraceId, expected: u64) -> Result<Vec<TraceSpan>> {
+        let mut spans = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        loop {
+            let page = self
+                .store
+                .get_spans(id, spans.len() as u64, SPAN_PAGE)
+                .await?;
+            let last = (page.len() as u64) < SPAN_PAGE;
+            spans.extend(page);
+            if last {
+                return Ok(spans);
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The storage a trace service needs, implemented by each backend in `keel-store`, and the
+//! pure steps a backend runs inside its transaction so both backends behave the same.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::entities::{TraceId, TraceSpan, span_keys};
+use super::info::TraceInfo;
+use super::summary::{SpanSummary, TraceSummary};
+use crate::error::{Error, Result};
+
+/// The spans of one trace from one OTLP batch, with their resource's attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSpans {
+    pub trace_id: TraceId,
+    pub spans: Vec<TraceSpan>,
+    pub resource: BTreeMap<String, String>,
+}
+
+/// Where the client would upload a trace's `traces.json`.
+pub fn trace_artifact_location(experiment_location: &str, trace_id: &TraceId) -> String {
+    crate::uri::append_to_uri(
+        experiment_location,
+        &format!("traces/{}/artifacts", trace_id.mlflow_id()),
+    )
+}
+
+/// Trace tags a root span carries as `mlflow.traceTag.<key>` attributes.
+fn root_trace_tags(spans: &[TraceSpan]) -> BTreeMap<String, String> {
+    spans
+        .iter()
+        .filter(|s| s.is_root())
+        .flat_map(|s| s.attributes.iter())
+        .filter_map(|(k, v)| {
+            let key = k.strip_prefix(span_keys::TRACE_TAG_PREFIX)?;
+            let value = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((key.to_owned(), value))
+        })
+        .collect()
+}
+
+/// The step a store runs after storing a batch's spans of one trace: `info` (as stored, or new)
+/// absorbs what every stored span (`stored`) and the root span (`root`, if stored) now say.
+pub fn refresh_trace_info(
+    info: &mut TraceInfo,
+    stored: &[SpanSummary],
+    root: Option<&TraceSpan>,
+    batch: &TraceSpans,
+) {
+    if let Some(summary) = TraceSummary::derive(stored, root) {
+        info.absorb_spans(&summary, &root_trace_tags(&batch.spans), &batch.resource);
+    }
+}
+
+/// The error for spans sent to a trace of another experiment.
+pub fn trace_in_other_experiment(trace_id: &TraceId, experiment_id: &str) -> Error {
+    Error::invalid(format!(
+        "Trace '{}' belongs to experiment '{experiment_id}'; its spans cannot be logged to \
+         another experiment.",
+        trace_id.mlflow_id()
+    ))
+}
+
+#[async_trait]
+pub trait TraceStore: Send + Sync {
+    /// In one transaction: checks the experiment is active, then for each trace stores its spans
+    /// (a span stored before under the same ID is replaced), creates its info if it is new
+    /// ([`TraceInfo::new_from_spans`] with [`trace_artifact_location`] under
+    /// `experiment_location`) and refreshes it with [`refresh_trace_info`].
+    async fn log_spans(
+        &self,
+        experiment_id: &str,
+        experiment_location: &str,
+        traces: Vec<TraceSpans>,
+    ) -> Result<()>;
+
+    /// Stores the client's info of a trace, merged into the stored info when spans came first
+    /// ([`TraceInfo::merge_client_info`]); returns the stored result.
+    async fn start_trace(&self, info: TraceInfo) -> Result<TraceInfo>;
+
+    async fn get_trace_info(&self, trace_id: &TraceId) -> Result<Option<TraceInfo>>;
+
+    /// How many spans of the trace are stored.
+    async fn count_spans(&self, trace_id: &TraceId) -> Result<u64>;
+
+    /// A page of the trace's spans: the root first, then by start time (and span ID).
+    async fn get_spans(
+        &self,
+        trace_id: &TraceId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<TraceSpan>>;
+}

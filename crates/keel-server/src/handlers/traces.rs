@@ -1,0 +1,239 @@
+//! Handlers of the trace routes: OTLP/HTTP span export (`POST /v1/traces`) and MLflow's v3
+//! trace API (start/get trace info, get trace with spans, batch reads).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keel_core::Error;
+use keel_core::traces::IncomingSpan;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiResult;
+use crate::extract::MlflowRequest;
+use crate::state::AppState;
+use crate::wire::otlp::{self, DecodeError, Encoding};
+use crate::wire::proto::{one_or_many, opt_string};
+use crate::wire::traces::{TraceInfoEnvelope, TraceInfoV3, TraceOut};
+
+/// The header naming the experiment OTLP spans go to.
+pub const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A resource attribute as a trace tag value: strings as they are, anything else as JSON.
+fn tag_value(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// `POST /v1/traces`: an OTLP/HTTP export of spans, protobuf or JSON, for the experiment named
+/// in `x-mlflow-experiment-id`.
+pub async fn export(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let encoding = match header_str(&headers, header::CONTENT_TYPE.as_str())
+        .and_then(Encoding::from_content_type)
+    {
+        Some(e) => e,
+        None => {
+            return api_error(Error::invalid(
+                "Invalid Content-Type for an OTLP export: use application/x-protobuf or \
+                 application/json.",
+            ));
+        }
+    };
+    // Read with the OTLP limit rather than the default one: a compressed body is at most as
+    // large as what it inflates to, and span batches run to several megabytes.
+    let limit = usize::try_from(otlp::MAX_DECOMPRESSED_BYTES).unwrap_or(usize::MAX);
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        return too_large();
+    };
+    match export_spans(&s, &headers, &body, encoding).await {
+        Ok((rejected, why)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, encoding.content_type())],
+            Body::from(otlp::encode_response(encoding, rejected, why)),
+        )
+            .into_response(),
+        Err(e) => e,
+    }
+}
+
+async fn export_spans(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<(i64, Option<String>), Response> {
+    let experiment_id = header_str(headers, EXPERIMENT_HEADER)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            api_error(Error::invalid(format!(
+                "Missing header '{EXPERIMENT_HEADER}': the ID of the experiment the spans belong to."
+            )))
+        })?;
+    let raw = otlp::decompress(body, header_str(headers, header::CONTENT_ENCODING.as_str()))
+        .map_err(decode_error)?;
+    let request = otlp::decode_request(&raw, encoding).map_err(decode_error)?;
+    let received = otlp::received_spans(request);
+    let spans = received
+        .spans
+        .into_iter()
+        .map(|r| IncomingSpan {
+            span: r.span,
+            resource: r
+                .resource
+                .into_iter()
+                .map(|(k, v)| (k, tag_value(v)))
+                .collect::<BTreeMap<_, _>>(),
+        })
+        .collect();
+    s.traces
+        .ingest(experiment_id, spans)
+        .await
+        .map_err(api_error)?;
+    Ok((received.rejected, received.rejection))
+}
+
+fn api_error(e: Error) -> Response {
+    crate::error::ApiError(e).into_response()
+}
+
+fn decode_error(e: DecodeError) -> Response {
+    match e {
+        DecodeError::Invalid(m) | DecodeError::UnsupportedEncoding(m) => {
+            api_error(Error::invalid(m))
+        }
+        DecodeError::TooLarge => too_large(),
+    }
+}
+
+/// 413 Payload Too Large, which OTLP exporters do not retry (MLflow's error table has no such
+/// status, so the response is built here, in MLflow's error shape).
+fn too_large() -> Response {
+    let body = serde_json::json!({
+        "error_code": "REQUEST_LIMIT_EXCEEDED",
+        "message": format!(
+            "The OTLP request is larger than {} bytes once decompressed.",
+            otlp::MAX_DECOMPRESSED_BYTES
+        ),
+    });
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
+
+/// `POST /api/3.0/mlflow/traces` (StartTraceV3): the client's info of a finished trace.
+pub async fn start(
+    State(s): State<AppState>,
+    req: MlflowRequest<TraceInfoEnvelope>,
+) -> ApiResult<Json<TraceInfoEnvelope>> {
+    let info = s.traces.start_trace(req.message.into_info()?).await?;
+    Ok(Json(TraceInfoEnvelope::of(info)))
+}
+
+fn trace_id(path: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+    let Path(id) = path.map_err(|e| Error::invalid(format!("Invalid trace ID: {e}")))?;
+    Ok(id)
+}
+
+/// `GET /api/3.0/mlflow/traces/{trace_id}` (GetTraceInfoV3).
+pub async fn get_info(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<TraceInfoEnvelope>> {
+    let info = s.traces.get_trace_info(&trace_id(path)?).await?;
+    Ok(Json(TraceInfoEnvelope::of(info)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GetTraceIn {
+    #[serde(default, deserialize_with = "opt_string")]
+    trace_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    allow_partial: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TraceEnvelope {
+    trace: TraceOut,
+}
+
+/// `GET /api/3.0/mlflow/traces/get?trace_id=` (GetTrace): the info and every span.
+pub async fn get(
+    State(s): State<AppState>,
+    req: MlflowRequest<GetTraceIn>,
+) -> ApiResult<Json<TraceEnvelope>> {
+    let trace_id = req.message.trace_id.unwrap_or_default();
+    let allow_partial = req
+        .message
+        .allow_partial
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let trace = s.traces.get_trace(&trace_id, allow_partial).await?;
+    Ok(Json(TraceEnvelope {
+        trace: trace.into(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TraceIdsIn {
+    #[serde(default, deserialize_with = "one_or_many")]
+    trace_ids: Vec<String>,
+}
+
+/// Most traces one batch read may name.
+const MAX_BATCH: usize = 100;
+
+fn ids(message: TraceIdsIn) -> Result<Vec<String>, Error> {
+    if message.trace_ids.is_empty() {
+        return Err(Error::invalid(
+            "Missing value for required parameter 'trace_ids'.",
+        ));
+    }
+    if message.trace_ids.len() > MAX_BATCH {
+        return Err(Error::invalid(format!(
+            "At most {MAX_BATCH} trace IDs may be requested at once; got {}.",
+            message.trace_ids.len()
+        )));
+    }
+    Ok(message.trace_ids)
+}
+
+#[derive(Debug, Serialize)]
+pub struct TracesOut {
+    traces: Vec<TraceOut>,
+}
+
+/// `GET /api/3.0/mlflow/traces/batchGet?trace_ids=...`: the complete traces among those named.
+pub async fn batch_get(
+    State(s): State<AppState>,
+    req: MlflowRequest<TraceIdsIn>,
+) -> ApiResult<Json<TracesOut>> {
+    let traces = s.traces.batch_get(&ids(req.message)?).await?;
+    Ok(Json(TracesOut {
+        traces: traces.into_iter().map(TraceOut::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct TraceInfosOut {
+    trace_infos: Vec<TraceInfoV3>,
+}
+
+/// `POST /api/3.0/mlflow/traces/batchGetInfos`: the infos of the traces named that exist.
+pub async fn batch_get_infos(
+    State(s): State<AppState>,
+    req: MlflowRequest<TraceIdsIn>,
+) -> ApiResult<Json<TraceInfosOut>> {
+    let infos = s.traces.batch_get_infos(&ids(req.message)?).await?;
+    Ok(Json(TraceInfosOut {
+        trace_infos: infos.into_iter().map(TraceInfoV3::from).collect(),
+    }))
+}
