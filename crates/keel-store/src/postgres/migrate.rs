@@ -63,6 +63,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "traces",
         sql: include_str!("../../migrations/postgres/0007_traces.sql"),
     },
+    Migration {
+        version: 8,
+        name: "trace_links_and_assessments",
+        sql: include_str!("../../migrations/postgres/0008_trace_links_and_assessments.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "traces",
         include_str!("../../migrations/sqlite/0005_traces.sql"),
     ),
+    (
+        6,
+        "trace_links_and_assessments",
+        include_str!("../../migrations/sqlite/0006_trace_links_and_assessments.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -210,7 +210,8 @@ async fn reopening_applies_each_migration_once() {
             (4, "registry".to_owned()),
             (5, "metrics_without_foreign_key".to_owned()),
             (6, "webhooks".to_owned()),
-            (7, "traces".to_owned())
+            (7, "traces".to_owned()),
+            (8, "trace_links_and_assessments".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -241,7 +242,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 7);
+    assert_eq!(migrations(&db).await.len(), 8);
 }
 
 #[tokio::test]
@@ -300,7 +301,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (4, "registry"),
             (5, "metrics_without_foreign_key"),
             (6, "webhooks"),
-            (7, "traces")
+            (7, "traces"),
+            (8, "trace_links_and_assessments")
         ]
     );
     let t = Tracking::new(open(&config).await);
