@@ -254,3 +254,101 @@ def test_otlp_export_errors_are_clear(server, traced_experiment):
     )
     assert unknown.status_code == 404
     assert unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def _simple_trace(question: str = "hi") -> str:
+    @mlflow.trace
+    def respond(q: str) -> str:
+        return f"echo {q}"
+
+    respond(question)
+    mlflow.flush_trace_async_logging()
+    return mlflow.get_last_active_trace_id()
+
+
+def test_trace_tags_set_and_delete(server, traced_experiment):
+    client = MlflowClient(tracking_uri=server.url)
+    trace_id = _simple_trace()
+    client.set_trace_tag(trace_id, "reviewed", "yes")
+    assert client.get_trace(trace_id).info.tags["reviewed"] == "yes"
+    client.set_trace_tag(trace_id, "reviewed", "twice")
+    assert client.get_trace(trace_id).info.tags["reviewed"] == "twice"
+    client.delete_trace_tag(trace_id, "reviewed")
+    assert "reviewed" not in client.get_trace(trace_id).info.tags
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.delete_trace_tag(trace_id, "reviewed")
+
+
+def test_feedback_expectations_overrides_and_updates(server, traced_experiment):
+    from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback
+
+    trace_id = _simple_trace("capital of France?")
+    judge = AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id="gpt-4o-mini")
+    fb = mlflow.log_feedback(trace_id=trace_id, name="correct", value=True, source=judge, rationale="matches")
+    score = mlflow.log_feedback(trace_id=trace_id, name="score", value=0.75, metadata={"run": "1"})
+    failed = mlflow.log_feedback(
+        trace_id=trace_id, name="toxicity", error=AssessmentError(error_code="TIMEOUT", error_message="judge timed out")
+    )
+    truth = mlflow.log_expectation(trace_id=trace_id, name="expected", value={"answer": "Paris", "sources": [1, 2]})
+    plain = mlflow.log_expectation(trace_id=trace_id, name="expected_text", value="Paris")
+    assert fb.assessment_id.startswith("a-")
+
+    got = mlflow.get_assessment(trace_id, fb.assessment_id)
+    assert (got.value, got.rationale, got.source.source_type) == (True, "matches", "LLM_JUDGE")
+    assert mlflow.get_assessment(trace_id, truth.assessment_id).value == {"answer": "Paris", "sources": [1, 2]}
+    assert mlflow.get_assessment(trace_id, plain.assessment_id).value == "Paris"
+    assert mlflow.get_assessment(trace_id, failed.assessment_id).error.error_code == "TIMEOUT"
+
+    updated = mlflow.update_assessment(
+        trace_id, score.assessment_id, Feedback(name="score", value=0.5, rationale="re-graded")
+    )
+    assert updated.value == 0.5
+    assert mlflow.get_assessment(trace_id, score.assessment_id).rationale == "re-graded"
+
+    new = mlflow.override_feedback(trace_id=trace_id, assessment_id=fb.assessment_id, value=False, rationale="wrong city")
+    assert new.overrides == fb.assessment_id
+    assert mlflow.get_assessment(trace_id, fb.assessment_id).valid is False
+
+    trace = mlflow.get_trace(trace_id)
+    names = sorted(a.name for a in trace.info.assessments)
+    assert names == ["correct", "correct", "expected", "expected_text", "score", "toxicity"]
+
+    # Deleting the override makes the original valid again; deleting twice is fine.
+    mlflow.delete_assessment(trace_id, new.assessment_id)
+    mlflow.delete_assessment(trace_id, new.assessment_id)
+    assert mlflow.get_assessment(trace_id, fb.assessment_id).valid is True
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        mlflow.get_assessment(trace_id, new.assessment_id)
+
+
+def test_feedback_on_a_missing_trace_fails(server):
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        mlflow.log_feedback(trace_id="tr-" + secrets.token_hex(16), name="x", value=1)
+
+
+def test_delete_traces_by_id_and_by_age(server, traced_experiment):
+    client = MlflowClient(tracking_uri=server.url)
+    ids = [_simple_trace(str(i)) for i in range(4)]
+    assert client.delete_traces(traced_experiment, trace_ids=ids[:1]) == 1
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.get_trace(ids[0])
+    # The oldest two of the remaining three, by request time.
+    cutoff = int(time.time() * 1000) + 1000
+    assert client.delete_traces(traced_experiment, max_timestamp_millis=cutoff, max_traces=2) == 2
+    assert client.get_trace(ids[3]).info.trace_id == ids[3]
+    assert client.delete_traces(traced_experiment, max_timestamp_millis=cutoff) == 1
+
+
+def test_link_traces_to_run(server, traced_experiment):
+    client = MlflowClient(tracking_uri=server.url)
+    ids = [_simple_trace(str(i)) for i in range(2)]
+    run = client.create_run(traced_experiment)
+    client.link_traces_to_run(ids, run.info.run_id)
+    client.link_traces_to_run(ids[:1], run.info.run_id)  # linking again is harmless
+
+
+@pytest.mark.skipif(serverctl.IS_REFERENCE, reason="the reference links traces to runs that do not exist")
+def test_link_traces_to_a_missing_run_fails(server, traced_experiment):
+    client = MlflowClient(tracking_uri=server.url)
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.link_traces_to_run([_simple_trace()], "0" * 32)

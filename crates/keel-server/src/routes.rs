@@ -6,7 +6,8 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
 use crate::handlers::{
-    artifacts, experiments, logged_models, meta, multipart, registry, runs, traces, webhooks,
+    artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits, traces,
+    webhooks,
 };
 use crate::state::AppState;
 
@@ -472,6 +473,104 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             traces::get_info,
+        ),
+        // Tags (the client always uses the v2 paths), deletion and links.
+        route(
+            M::PATCH,
+            Mlflow2,
+            "traces/{trace_id}/tags",
+            "traces.write",
+            Trace,
+            trace_edits::set_tag,
+        ),
+        route(
+            M::DELETE,
+            Mlflow2,
+            "traces/{trace_id}/tags",
+            "traces.write",
+            Trace,
+            trace_edits::delete_tag,
+        ),
+        route(
+            M::PATCH,
+            Mlflow3,
+            "traces/{trace_id}/tags",
+            "traces.write",
+            Trace,
+            trace_edits::set_tag,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "traces/{trace_id}/tags",
+            "traces.write",
+            Trace,
+            trace_edits::delete_tag,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "traces/delete-traces",
+            "traces.delete",
+            Trace,
+            trace_edits::delete_traces,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "traces/delete-traces",
+            "traces.delete",
+            Trace,
+            trace_edits::delete_traces,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "traces/link-to-run",
+            "traces.write",
+            Trace,
+            trace_edits::link_to_run,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "traces/link-prompts",
+            "traces.write",
+            Trace,
+            trace_edits::link_prompts,
+        ),
+        // Assessments.
+        route(
+            M::POST,
+            Mlflow3,
+            "traces/{trace_id}/assessments",
+            "traces.write",
+            Trace,
+            trace_edits::create_assessment,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "traces/{trace_id}/assessments/{assessment_id}",
+            "traces.read",
+            Trace,
+            trace_edits::get_assessment,
+        ),
+        route(
+            M::PATCH,
+            Mlflow3,
+            "traces/{trace_id}/assessments/{assessment_id}",
+            "traces.write",
+            Trace,
+            trace_edits::update_assessment,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "traces/{trace_id}/assessments/{assessment_id}",
+            "traces.write",
+            Trace,
+            trace_edits::delete_assessment,
         ),
         // Model registry: registered models, their aliases and tags, and model versions.
         route(

@@ -1,6 +1,7 @@
 //! Metadata stores behind keel-core's store traits: SQLite (the embedded default) and
 //! PostgreSQL (shared by several Keel processes).
 
+mod assessment_rows;
 pub mod postgres;
 mod search_sql;
 mod span_rows;

@@ -5,6 +5,8 @@
 //! kept as decoded JSON values (never JSON-in-a-string), so the wire layer can render them as
 //! OTLP `AnyValue`s or as MLflow's JSON-encoded span attributes.
 
+pub mod annotations;
+pub mod assessments;
 pub mod entities;
 pub mod info;
 pub mod service;
@@ -12,10 +14,13 @@ pub mod store;
 pub mod summary;
 pub mod translate;
 
+pub use assessments::{Assessment, AssessmentUpdate, AssessmentValue, SourceType};
 pub use entities::{
     SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, span_keys,
 };
 pub use info::{TraceInfo, trace_metadata, trace_tags};
 pub use service::{IncomingSpan, Trace, Traces, trace_not_found};
-pub use store::{TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location};
+pub use store::{
+    TraceDeletion, TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location,
+};
 pub use summary::{SpanSummary, TokenUsage, TraceSummary, aggregate_token_usage};

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::assessments::Assessment;
 use super::entities::{TraceId, TraceSpan};
 use super::info::{TraceInfo, trace_tags};
 use super::store::{TraceSpans, TraceStore, trace_artifact_location};
 use super::translate::translate;
+use crate::clock::{Clock, SystemClock};
 use crate::entities::{Experiment, LifecycleStage};
 use crate::error::{Error, Result};
 use crate::tracking::Tracking;
@@ -26,17 +28,19 @@ pub struct IncomingSpan {
     pub resource: BTreeMap<String, String>,
 }
 
-/// A trace with its spans, root first.
+/// A trace with its spans (root first) and its assessments (oldest first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     pub info: TraceInfo,
     pub spans: Vec<TraceSpan>,
+    pub assessments: Vec<Assessment>,
 }
 
 #[derive(Clone)]
 pub struct Traces {
     store: Arc<dyn TraceStore>,
     tracking: Tracking,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Traces {
@@ -51,7 +55,31 @@ pub fn trace_not_found(trace_id: &str) -> Error {
 
 impl Traces {
     pub fn new(store: Arc<dyn TraceStore>, tracking: Tracking) -> Self {
-        Self { store, tracking }
+        Self::with_clock(store, tracking, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        store: Arc<dyn TraceStore>,
+        tracking: Tracking,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            tracking,
+            clock,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &dyn TraceStore {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn tracking(&self) -> &Tracking {
+        &self.tracking
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_millis()
     }
 
     /// The experiment traces go to; it must exist and be active.
@@ -187,7 +215,12 @@ impl Traces {
             let complete = allow_partial || info.expected_span_count().is_none_or(|n| stored >= n);
             if complete {
                 let spans = self.all_spans(id, stored).await?;
-                return Ok(Some(Trace { info, spans }));
+                let assessments = self.store.list_assessments(&[*id]).await?;
+                return Ok(Some(Trace {
+                    info,
+                    spans,
+                    assessments,
+                }));
             }
             if tokio::time::Instant::now() + COMPLETE_POLL > deadline {
                 return Ok(None);

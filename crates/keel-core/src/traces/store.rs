@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::assessments::Assessment;
 use super::entities::{TraceId, TraceSpan, span_keys};
 use super::info::TraceInfo;
 use super::summary::{SpanSummary, TraceSummary};
@@ -57,6 +58,15 @@ pub fn refresh_trace_info(
     }
 }
 
+/// Which traces of an experiment `delete_traces` removes: those named, or the oldest (by request
+/// time) at or before `max_timestamp_ms`, at most `max_traces` of them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceDeletion {
+    pub trace_ids: Vec<TraceId>,
+    pub max_timestamp_ms: Option<i64>,
+    pub max_traces: Option<u64>,
+}
+
 /// The error for spans sent to a trace of another experiment.
 pub fn trace_in_other_experiment(trace_id: &TraceId, experiment_id: &str) -> Error {
     Error::invalid(format!(
@@ -95,4 +105,45 @@ pub trait TraceStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<TraceSpan>>;
+
+    /// Sets a trace tag; fails if the trace does not exist.
+    async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<()>;
+
+    /// Deletes a trace tag; fails if the trace or the tag does not exist.
+    async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<()>;
+
+    /// Deletes traces of the experiment (with everything that hangs off them); returns how many.
+    async fn delete_traces(&self, experiment_id: &str, which: &TraceDeletion) -> Result<u64>;
+
+    /// Links the traces to the run; fails (writing nothing) if a trace does not exist. Links
+    /// that exist already are kept.
+    async fn link_traces_to_run(&self, trace_ids: &[TraceId], run_id: &str) -> Result<()>;
+
+    /// Links prompt versions (`(name, version)`) to the trace; fails if it does not exist.
+    async fn link_prompts_to_trace(
+        &self,
+        trace_id: &TraceId,
+        prompts: &[(String, String)],
+    ) -> Result<()>;
+
+    /// Stores a new assessment; when it overrides another one of the same trace, that one is
+    /// marked invalid in the same transaction. Fails if the trace or the overridden assessment
+    /// does not exist.
+    async fn create_assessment(&self, assessment: &Assessment) -> Result<()>;
+
+    /// Replaces a stored assessment (same ID and trace) with `assessment`.
+    async fn update_assessment(&self, assessment: &Assessment) -> Result<()>;
+
+    /// Deletes an assessment (a missing one is not an error); one it overrode becomes valid
+    /// again. Returns whether it existed.
+    async fn delete_assessment(&self, trace_id: &TraceId, assessment_id: &str) -> Result<bool>;
+
+    async fn get_assessment(
+        &self,
+        trace_id: &TraceId,
+        assessment_id: &str,
+    ) -> Result<Option<Assessment>>;
+
+    /// The assessments of each trace, oldest first.
+    async fn list_assessments(&self, trace_ids: &[TraceId]) -> Result<Vec<Assessment>>;
 }

@@ -7,6 +7,7 @@ pub mod meta;
 pub mod multipart;
 pub mod registry;
 pub mod runs;
+pub mod trace_edits;
 pub mod traces;
 pub mod webhooks;
 

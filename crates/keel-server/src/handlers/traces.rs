@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keel_core::Error;
-use keel_core::traces::IncomingSpan;
+use keel_core::traces::{IncomingSpan, TraceInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -23,6 +23,9 @@ use crate::wire::traces::{TraceInfoEnvelope, TraceInfoV3, TraceOut};
 
 /// The header naming the experiment OTLP spans go to.
 pub const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";
+/// The optional header naming a run the exported traces (those whose root span is in the batch)
+/// are linked to.
+pub const RUN_HEADER: &str = "x-mlflow-run-id";
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -85,6 +88,18 @@ async fn export_spans(
         .map_err(decode_error)?;
     let request = otlp::decode_request(&raw, encoding).map_err(decode_error)?;
     let received = otlp::received_spans(request);
+    let run_id = header_str(headers, RUN_HEADER)
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    if let Some(run_id) = run_id {
+        s.tracking.get_run(run_id).await.map_err(api_error)?;
+    }
+    let rooted: Vec<String> = received
+        .spans
+        .iter()
+        .filter(|r| r.span.is_root())
+        .map(|r| r.span.trace_id.mlflow_id())
+        .collect();
     let spans = received
         .spans
         .into_iter()
@@ -101,6 +116,14 @@ async fn export_spans(
         .ingest(experiment_id, spans)
         .await
         .map_err(api_error)?;
+    if let (Some(run_id), false) = (run_id, rooted.is_empty()) {
+        for chunk in rooted.chunks(keel_core::traces::annotations::MAX_TRACES_PER_LINK) {
+            s.traces
+                .link_traces_to_run(chunk, run_id)
+                .await
+                .map_err(api_error)?;
+        }
+    }
     Ok((received.rejected, received.rejection))
 }
 
@@ -136,10 +159,34 @@ pub async fn start(
     req: MlflowRequest<TraceInfoEnvelope>,
 ) -> ApiResult<Json<TraceInfoEnvelope>> {
     let info = s.traces.start_trace(req.message.into_info()?).await?;
-    Ok(Json(TraceInfoEnvelope::of(info)))
+    Ok(Json(info_envelope(&s, info).await?))
 }
 
-fn trace_id(path: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+/// Trace infos as every read returns them: with their assessments.
+pub(crate) async fn with_assessments(
+    s: &AppState,
+    infos: Vec<TraceInfo>,
+) -> Result<Vec<TraceInfoV3>, Error> {
+    let ids: Vec<_> = infos.iter().map(|i| i.trace_id).collect();
+    let mut by_trace = s.traces.assessments_of(&ids).await?;
+    Ok(infos
+        .into_iter()
+        .map(|info| {
+            let assessments = by_trace.remove(&info.trace_id).unwrap_or_default();
+            TraceInfoV3::with_assessments(info, &assessments)
+        })
+        .collect())
+}
+
+async fn info_envelope(s: &AppState, info: TraceInfo) -> Result<TraceInfoEnvelope, Error> {
+    let assessments = s.traces.assessments_of(&[info.trace_id]).await?;
+    let assessments = assessments
+        .get(&info.trace_id)
+        .map_or(&[][..], Vec::as_slice);
+    Ok(TraceInfoEnvelope::of(info, assessments))
+}
+
+pub(crate) fn trace_id(path: Result<Path<String>, PathRejection>) -> Result<String, Error> {
     let Path(id) = path.map_err(|e| Error::invalid(format!("Invalid trace ID: {e}")))?;
     Ok(id)
 }
@@ -150,7 +197,7 @@ pub async fn get_info(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<TraceInfoEnvelope>> {
     let info = s.traces.get_trace_info(&trace_id(path)?).await?;
-    Ok(Json(TraceInfoEnvelope::of(info)))
+    Ok(Json(info_envelope(&s, info).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,6 +281,6 @@ pub async fn batch_get_infos(
 ) -> ApiResult<Json<TraceInfosOut>> {
     let infos = s.traces.batch_get_infos(&ids(req.message)?).await?;
     Ok(Json(TraceInfosOut {
-        trace_infos: infos.into_iter().map(TraceInfoV3::from).collect(),
+        trace_infos: with_assessments(&s, infos).await?,
     }))
 }

@@ -1,5 +1,6 @@
 //! Wire types of the MLflow REST API, separate from domain types and converted explicitly.
 
+pub mod assessments;
 pub mod entities;
 pub mod logged_models;
 pub mod otlp;

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SecondsFormat, Utc};
-use keel_core::traces::{Trace, TraceId, TraceInfo, TraceSpan, TraceState};
+use keel_core::traces::{Assessment, Trace, TraceId, TraceInfo, TraceSpan, TraceState};
 use keel_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+use super::assessments::assessment_json;
 
 /// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
 pub fn rfc3339_from_ms(ms: i64) -> String {
@@ -169,6 +171,15 @@ impl TraceInfoV3 {
     }
 }
 
+impl TraceInfoV3 {
+    /// The info with its assessments, as every read returns it.
+    pub fn with_assessments(info: TraceInfo, assessments: &[Assessment]) -> Self {
+        let mut out = Self::from(info);
+        out.assessments = assessments.iter().map(assessment_json).collect();
+        out
+    }
+}
+
 impl From<TraceInfo> for TraceInfoV3 {
     fn from(info: TraceInfo) -> Self {
         Self {
@@ -266,7 +277,7 @@ impl From<Trace> for TraceOut {
     fn from(trace: Trace) -> Self {
         Self {
             spans: trace.spans.iter().map(otel_span).collect(),
-            trace_info: trace.info.into(),
+            trace_info: TraceInfoV3::with_assessments(trace.info, &trace.assessments),
         }
     }
 }
@@ -286,10 +297,10 @@ pub struct TraceInfoOnly {
 }
 
 impl TraceInfoEnvelope {
-    pub fn of(info: TraceInfo) -> Self {
+    pub fn of(info: TraceInfo, assessments: &[Assessment]) -> Self {
         Self {
             trace: Some(TraceInfoOnly {
-                trace_info: Some(info.into()),
+                trace_info: Some(TraceInfoV3::with_assessments(info, assessments)),
             }),
         }
     }
@@ -359,7 +370,7 @@ mod tests {
         assert_eq!(info.state, TraceState::Ok);
         assert_eq!(info.metadata["mlflow.sourceRun"], "abc");
 
-        let out = serde_json::to_value(TraceInfoEnvelope::of(info)).expect("json");
+        let out = serde_json::to_value(TraceInfoEnvelope::of(info, &[])).expect("json");
         assert_eq!(
             out["trace"]["trace_info"]["request_time"],
             "2023-11-14T22:13:20.000Z"

@@ -414,3 +414,220 @@ async fn trace_reads_and_start_trace_validate_input() {
         "RESOURCE_DOES_NOT_EXIST",
     );
 }
+
+/// Stores one trace (a root span) in a new experiment; returns the experiment's ID.
+async fn one_trace(app: &TestApp, name: &str) -> String {
+    let exp = app.create_experiment(name).await;
+    let raw = export(
+        app,
+        Some(&exp),
+        export_body(vec![span(1, None, "root", vec![])]),
+        "application/x-protobuf",
+        None,
+    )
+    .await;
+    assert_eq!(raw.status, StatusCode::OK);
+    exp
+}
+
+async fn send_json(app: &TestApp, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+    let raw = app
+        .raw(
+            method,
+            path,
+            serde_json::to_vec(&body).expect("json"),
+            Some("application/json"),
+        )
+        .await;
+    (raw.status, raw.json())
+}
+
+#[tokio::test]
+async fn tags_links_deletion_and_assessments_over_http() {
+    let app = TestApp::new().await;
+    let exp = one_trace(&app, "trace-edits-http").await;
+    let tags = format!("traces/{}/tags", trace_id());
+
+    let (status, body) = send_json(
+        &app,
+        Method::PATCH,
+        &tags,
+        json!({"key": "team", "value": "search"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for reserved in ["mlflow.trace.spansLocation", ""] {
+        let (status, body) = send_json(
+            &app,
+            Method::PATCH,
+            &tags,
+            json!({"key": reserved, "value": "x"}),
+        )
+        .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "INVALID_PARAMETER_VALUE",
+        );
+    }
+    let (status, body) = send_json(&app, Method::DELETE, &tags, json!({"key": "team"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = send_json(&app, Method::DELETE, &tags, json!({"key": "team"})).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+
+    // Assessments: create, read, update by mask, refuse a kind change, delete (twice).
+    let path = format!("/api/3.0/mlflow/traces/{}/assessments", trace_id());
+    let created = app
+        .ok_post(
+            &path,
+            json!({"assessment": {"assessment_name": "relevance", "trace_id": "ignored",
+                "source": {"source_type": "HUMAN", "source_id": "ann"},
+                "feedback": {"value": 0.5}, "metadata": {"a": "1"}}}),
+        )
+        .await;
+    let id = created["assessment"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(id.starts_with("a-"));
+    assert_eq!(created["assessment"]["trace_id"], trace_id());
+    let one = format!("{path}/{id}");
+    let (status, body) = send_json(
+        &app,
+        Method::PATCH,
+        &one,
+        json!({"assessment": {"feedback": {"value": 0.9}, "metadata": {"b": "2"}},
+               "update_mask": "feedback,metadata"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["assessment"]["feedback"]["value"], 0.9);
+    assert_eq!(body["assessment"]["metadata"], json!({"a": "1", "b": "2"}));
+    for (update, mask) in [
+        (json!({"expectation": {"value": "x"}}), json!("expectation")),
+        (json!({"source": {"source_type": "CODE"}}), json!("source")),
+        (json!({"feedback": {"value": 1}}), json!("")),
+    ] {
+        let (status, body) = send_json(
+            &app,
+            Method::PATCH,
+            &one,
+            json!({"assessment": update, "update_mask": mask}),
+        )
+        .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "INVALID_PARAMETER_VALUE",
+        );
+    }
+    let info = app
+        .ok_get(&format!("/api/3.0/mlflow/traces/{}", trace_id()), &[])
+        .await;
+    assert_eq!(
+        info["trace"]["trace_info"]["assessments"][0]["assessment_id"],
+        id
+    );
+    for _ in 0..2 {
+        let (status, body) = send_json(&app, Method::DELETE, &one, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = app.get(&one).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+    let (status, body) = app
+        .post(
+            &format!("/api/3.0/mlflow/traces/tr-{}/assessments", "cd".repeat(16)),
+            json!({"assessment": {"assessment_name": "x", "feedback": {"value": 1}}}),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+
+    // Links and deletion.
+    let run = app.create_run(&exp).await;
+    app.ok_post(
+        "traces/link-to-run",
+        json!({"trace_ids": [trace_id()], "run_id": run}),
+    )
+    .await;
+    let many: Vec<String> = (0..101).map(|_| trace_id()).collect();
+    let (status, body) = app
+        .post(
+            "traces/link-to-run",
+            json!({"trace_ids": many, "run_id": run}),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+    );
+    app.ok_post(
+        "traces/link-prompts",
+        json!({"trace_id": trace_id(), "prompt_versions": [{"name": "p", "version": "1"}]}),
+    )
+    .await;
+    let (status, body) = app
+        .post("traces/delete-traces", json!({"experiment_id": exp}))
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let deleted = app
+        .ok_post(
+            "traces/delete-traces",
+            json!({"experiment_id": exp, "request_ids": [trace_id()]}),
+        )
+        .await;
+    assert_eq!(deleted["traces_deleted"], 1);
+    let (status, _) = app
+        .get(&format!("/api/3.0/mlflow/traces/{}", trace_id()))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_run_header_links_exported_traces() {
+    let app = TestApp::new().await;
+    let exp = app.create_experiment("trace-run-header").await;
+    let run = app.create_run(&exp).await;
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/traces")
+        .header("content-type", "application/x-protobuf")
+        .header("x-mlflow-experiment-id", &exp)
+        .header("x-mlflow-run-id", "0123456789abcdef0123456789abcdef");
+    let body = export_body(vec![span(1, None, "root", vec![])]);
+    let raw = app
+        .send(req.body(Body::from(body.clone())).expect("request"))
+        .await;
+    assert_eq!(raw.status, StatusCode::NOT_FOUND, "an unknown run");
+    req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/traces")
+        .header("content-type", "application/x-protobuf")
+        .header("x-mlflow-experiment-id", &exp)
+        .header("x-mlflow-run-id", &run);
+    let raw = app.send(req.body(Body::from(body)).expect("request")).await;
+    assert_eq!(raw.status, StatusCode::OK);
+}

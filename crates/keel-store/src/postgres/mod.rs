@@ -27,6 +27,7 @@ mod registry;
 mod registry_store;
 mod runs;
 mod search;
+mod trace_edits;
 mod trace_store;
 mod traces;
 mod tracking_store;

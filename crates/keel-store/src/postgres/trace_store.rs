@@ -3,9 +3,11 @@
 
 use async_trait::async_trait;
 use keel_core::Result;
-use keel_core::traces::{TraceId, TraceInfo, TraceSpan, TraceSpans, TraceStore};
+use keel_core::traces::{
+    Assessment, TraceDeletion, TraceId, TraceInfo, TraceSpan, TraceSpans, TraceStore,
+};
 
-use super::{PostgresStore, traces};
+use super::{PostgresStore, trace_edits, traces};
 
 #[async_trait]
 impl TraceStore for PostgresStore {
@@ -49,6 +51,84 @@ impl TraceStore for PostgresStore {
     ) -> Result<Vec<TraceSpan>> {
         self.read(&(trace_id, offset, limit), |c, (id, offset, limit)| {
             Box::pin(traces::get_spans(c, id, *offset, *limit))
+        })
+        .await
+    }
+
+    async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<()> {
+        self.write(&(trace_id, key, value), |c, (id, key, value)| {
+            Box::pin(trace_edits::set_tag(c, id, key, value))
+        })
+        .await
+    }
+
+    async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<()> {
+        self.write(&(trace_id, key), |c, (id, key)| {
+            Box::pin(trace_edits::delete_tag(c, id, key))
+        })
+        .await
+    }
+
+    async fn delete_traces(&self, experiment_id: &str, which: &TraceDeletion) -> Result<u64> {
+        self.write(&(experiment_id, which), |c, (experiment_id, which)| {
+            Box::pin(trace_edits::delete_traces(c, experiment_id, which))
+        })
+        .await
+    }
+
+    async fn link_traces_to_run(&self, trace_ids: &[TraceId], run_id: &str) -> Result<()> {
+        self.write(&(trace_ids, run_id), |c, (ids, run_id)| {
+            Box::pin(trace_edits::link_to_run(c, ids, run_id))
+        })
+        .await
+    }
+
+    async fn link_prompts_to_trace(
+        &self,
+        trace_id: &TraceId,
+        prompts: &[(String, String)],
+    ) -> Result<()> {
+        self.write(&(trace_id, prompts), |c, (id, prompts)| {
+            Box::pin(trace_edits::link_prompts(c, id, prompts))
+        })
+        .await
+    }
+
+    async fn create_assessment(&self, assessment: &Assessment) -> Result<()> {
+        self.write(assessment, |c, a| {
+            Box::pin(trace_edits::create_assessment(c, a))
+        })
+        .await
+    }
+
+    async fn update_assessment(&self, assessment: &Assessment) -> Result<()> {
+        self.write(assessment, |c, a| {
+            Box::pin(trace_edits::update_assessment(c, a))
+        })
+        .await
+    }
+
+    async fn delete_assessment(&self, trace_id: &TraceId, assessment_id: &str) -> Result<bool> {
+        self.write(&(trace_id, assessment_id), |c, (id, assessment_id)| {
+            Box::pin(trace_edits::delete_assessment(c, id, assessment_id))
+        })
+        .await
+    }
+
+    async fn get_assessment(
+        &self,
+        trace_id: &TraceId,
+        assessment_id: &str,
+    ) -> Result<Option<Assessment>> {
+        self.read(&(trace_id, assessment_id), |c, (id, assessment_id)| {
+            Box::pin(trace_edits::get_assessment(c, id, assessment_id))
+        })
+        .await
+    }
+
+    async fn list_assessments(&self, trace_ids: &[TraceId]) -> Result<Vec<Assessment>> {
+        self.read(trace_ids, |c, ids| {
+            Box::pin(trace_edits::list_assessments(c, ids))
         })
         .await
     }

@@ -2,9 +2,11 @@
 
 use async_trait::async_trait;
 use keel_core::Result;
-use keel_core::traces::{TraceId, TraceInfo, TraceSpan, TraceSpans, TraceStore};
+use keel_core::traces::{
+    Assessment, TraceDeletion, TraceId, TraceInfo, TraceSpan, TraceSpans, TraceStore,
+};
 
-use super::{SqliteStore, traces};
+use super::{SqliteStore, trace_edits, traces};
 
 #[async_trait]
 impl TraceStore for SqliteStore {
@@ -42,6 +44,74 @@ impl TraceStore for SqliteStore {
     ) -> Result<Vec<TraceSpan>> {
         let id = *trace_id;
         self.read(move |c| traces::get_spans(c, &id, offset, limit))
+            .await
+    }
+
+    async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<()> {
+        let (id, key, value) = (*trace_id, key.to_owned(), value.to_owned());
+        self.write(move |tx| trace_edits::set_tag(tx, &id, &key, &value))
+            .await
+    }
+
+    async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<()> {
+        let (id, key) = (*trace_id, key.to_owned());
+        self.write(move |tx| trace_edits::delete_tag(tx, &id, &key))
+            .await
+    }
+
+    async fn delete_traces(&self, experiment_id: &str, which: &TraceDeletion) -> Result<u64> {
+        let (experiment_id, which) = (experiment_id.to_owned(), which.clone());
+        self.write(move |tx| trace_edits::delete_traces(tx, &experiment_id, &which))
+            .await
+    }
+
+    async fn link_traces_to_run(&self, trace_ids: &[TraceId], run_id: &str) -> Result<()> {
+        let (ids, run_id) = (trace_ids.to_vec(), run_id.to_owned());
+        self.write(move |tx| trace_edits::link_to_run(tx, &ids, &run_id))
+            .await
+    }
+
+    async fn link_prompts_to_trace(
+        &self,
+        trace_id: &TraceId,
+        prompts: &[(String, String)],
+    ) -> Result<()> {
+        let (id, prompts) = (*trace_id, prompts.to_vec());
+        self.write(move |tx| trace_edits::link_prompts(tx, &id, &prompts))
+            .await
+    }
+
+    async fn create_assessment(&self, assessment: &Assessment) -> Result<()> {
+        let a = assessment.clone();
+        self.write(move |tx| trace_edits::create_assessment(tx, &a))
+            .await
+    }
+
+    async fn update_assessment(&self, assessment: &Assessment) -> Result<()> {
+        let a = assessment.clone();
+        self.write(move |tx| trace_edits::update_assessment(tx, &a))
+            .await
+    }
+
+    async fn delete_assessment(&self, trace_id: &TraceId, assessment_id: &str) -> Result<bool> {
+        let (id, assessment_id) = (*trace_id, assessment_id.to_owned());
+        self.write(move |tx| trace_edits::delete_assessment(tx, &id, &assessment_id))
+            .await
+    }
+
+    async fn get_assessment(
+        &self,
+        trace_id: &TraceId,
+        assessment_id: &str,
+    ) -> Result<Option<Assessment>> {
+        let (id, assessment_id) = (*trace_id, assessment_id.to_owned());
+        self.read(move |c| trace_edits::get_assessment(c, &id, &assessment_id))
+            .await
+    }
+
+    async fn list_assessments(&self, trace_ids: &[TraceId]) -> Result<Vec<Assessment>> {
+        let ids = trace_ids.to_vec();
+        self.read(move |c| trace_edits::list_assessments(c, &ids))
             .await
     }
 }

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod registry;
 pub mod runs;
 pub mod search;
+pub mod trace_edits;
 pub mod traces;
 pub mod webhooks;
 

@@ -1,0 +1,326 @@
+//! Conformance checks for what is written to stored traces: tags, deletion (with everything that
+//! hangs off a trace), links to runs and prompts, and assessments with overrides.
+
+use std::collections::BTreeMap;
+
+use keel_core::traces::{
+    Assessment, AssessmentValue, SourceType, SpanId, SpanStatus, TraceDeletion, TraceId, TraceSpan,
+    TraceSpans, TraceStore,
+};
+use serde_json::{Map, json};
+
+use super::*;
+
+fn trace_id(n: u8) -> TraceId {
+    TraceId([n; 16])
+}
+
+/// Stores trace `n` (one root span starting at `start_ms`) in `experiment`.
+async fn trace(store: &Arc<dyn TraceStore>, experiment: &str, n: u8, start_ms: i64) {
+    let span = TraceSpan {
+        trace_id: trace_id(n),
+        span_id: SpanId([1; 8]),
+        parent_span_id: None,
+        name: "root".into(),
+        start_time_unix_nano: start_ms * 1_000_000,
+        end_time_unix_nano: Some((start_ms + 1) * 1_000_000),
+        status: SpanStatus::default(),
+        attributes: Map::new(),
+        events: Vec::new(),
+    };
+    store
+        .log_spans(
+            experiment,
+            "mlflow-artifacts:/x",
+            vec![TraceSpans {
+                trace_id: trace_id(n),
+                spans: vec![span],
+                resource: BTreeMap::new(),
+            }],
+        )
+        .await
+        .expect("trace");
+}
+
+fn feedback(trace: u8, id: &str, value: serde_json::Value, overrides: Option<&str>) -> Assessment {
+    Assessment {
+        assessment_id: id.into(),
+        trace_id: trace_id(trace),
+        name: "correct".into(),
+        span_id: None,
+        source_type: SourceType::Human,
+        source_id: "ann".into(),
+        create_time_ms: T0,
+        last_update_time_ms: T0,
+        value: AssessmentValue::Feedback {
+            value: Some(value),
+            error: None,
+        },
+        rationale: None,
+        metadata: BTreeMap::new(),
+        overrides: overrides.map(str::to_owned),
+        valid: true,
+    }
+}
+
+async fn setup(f: &Fixture) -> (Arc<dyn TraceStore>, String) {
+    let exp = experiment(&f.tracking(), "trace-edits").await;
+    (f.trace_store(), exp)
+}
+
+pub async fn trace_tags_set_overwrite_and_delete(f: Fixture) {
+    let (store, exp) = setup(&f).await;
+    trace(&store, &exp, 1, 1_000).await;
+    store
+        .set_trace_tag(&trace_id(1), "k", "v1")
+        .await
+        .expect("set");
+    store
+        .set_trace_tag(&trace_id(1), "k", "v2")
+        .await
+        .expect("overwrite");
+    let info = store
+        .get_trace_info(&trace_id(1))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(info.tags["k"], "v2");
+    store
+        .delete_trace_tag(&trace_id(1), "k")
+        .await
+        .expect("delete");
+    let err = store
+        .delete_trace_tag(&trace_id(1), "k")
+        .await
+        .expect_err("gone");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+    let err = store
+        .set_trace_tag(&trace_id(9), "k", "v")
+        .await
+        .expect_err("no trace");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+}
+
+pub async fn deleting_traces_by_id_and_by_age(f: Fixture) {
+    let (store, exp) = setup(&f).await;
+    let other = experiment(&f.tracking(), "trace-edits-other").await;
+    for (n, start) in [(1, 1_000), (2, 2_000), (3, 3_000), (4, 4_000)] {
+        trace(&store, &exp, n, start).await;
+    }
+    trace(&store, &other, 5, 500).await;
+    store
+        .create_assessment(&feedback(1, "a-1", json!(true), None))
+        .await
+        .expect("assessment");
+    store
+        .set_trace_tag(&trace_id(1), "k", "v")
+        .await
+        .expect("tag");
+
+    let by_id = TraceDeletion {
+        trace_ids: vec![trace_id(1), trace_id(5), trace_id(9)],
+        ..Default::default()
+    };
+    assert_eq!(
+        store.delete_traces(&exp, &by_id).await.expect("delete"),
+        1,
+        "only this experiment's"
+    );
+    assert!(
+        store
+            .get_trace_info(&trace_id(1))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(store.count_spans(&trace_id(1)).await.expect("count"), 0);
+    assert!(
+        store
+            .list_assessments(&[trace_id(1)])
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    let oldest = TraceDeletion {
+        max_timestamp_ms: Some(3_500),
+        max_traces: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(store.delete_traces(&exp, &oldest).await.expect("delete"), 1);
+    assert!(
+        store
+            .get_trace_info(&trace_id(2))
+            .await
+            .expect("get")
+            .is_none(),
+        "the oldest goes first"
+    );
+    assert!(
+        store
+            .get_trace_info(&trace_id(3))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    let rest = TraceDeletion {
+        max_timestamp_ms: Some(3_500),
+        ..Default::default()
+    };
+    assert_eq!(store.delete_traces(&exp, &rest).await.expect("delete"), 1);
+    assert!(
+        store
+            .get_trace_info(&trace_id(4))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        store
+            .get_trace_info(&trace_id(5))
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
+
+pub async fn links_are_idempotent_and_all_or_nothing(f: Fixture) {
+    let (store, exp) = setup(&f).await;
+    trace(&store, &exp, 1, 1_000).await;
+    trace(&store, &exp, 2, 2_000).await;
+    store
+        .link_traces_to_run(&[trace_id(1), trace_id(2)], "run-a")
+        .await
+        .expect("link");
+    store
+        .link_traces_to_run(&[trace_id(1)], "run-a")
+        .await
+        .expect("again");
+    let err = store
+        .link_traces_to_run(&[trace_id(1), trace_id(9)], "run-b")
+        .await
+        .expect_err("trace 9 does not exist");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+    let prompts = [("summarize".to_owned(), "2".to_owned())];
+    store
+        .link_prompts_to_trace(&trace_id(1), &prompts)
+        .await
+        .expect("prompts");
+    store
+        .link_prompts_to_trace(&trace_id(1), &prompts)
+        .await
+        .expect("prompts again");
+    let err = store
+        .link_prompts_to_trace(&trace_id(9), &prompts)
+        .await
+        .expect_err("no trace");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+}
+
+pub async fn assessments_override_update_and_delete(f: Fixture) {
+    let (store, exp) = setup(&f).await;
+    trace(&store, &exp, 1, 1_000).await;
+    let first = feedback(1, "a-1", json!(true), None);
+    store.create_assessment(&first).await.expect("create");
+    let mut expectation = feedback(1, "a-2", json!(null), None);
+    expectation.value = AssessmentValue::Expectation {
+        value: json!({"answer": "Paris"}),
+    };
+    expectation.create_time_ms = T0 + 1;
+    store
+        .create_assessment(&expectation)
+        .await
+        .expect("expectation");
+    let err = store
+        .create_assessment(&feedback(1, "a-3", json!(false), Some("a-missing")))
+        .await
+        .expect_err("overrides a missing assessment");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+    assert!(
+        store
+            .get_assessment(&trace_id(1), "a-3")
+            .await
+            .expect("get")
+            .is_none(),
+        "nothing written"
+    );
+
+    let mut override_ = feedback(1, "a-3", json!(false), Some("a-1"));
+    override_.create_time_ms = T0 + 2;
+    store.create_assessment(&override_).await.expect("override");
+    assert!(
+        !store
+            .get_assessment(&trace_id(1), "a-1")
+            .await
+            .expect("get")
+            .expect("exists")
+            .valid
+    );
+
+    let mut changed = override_.clone();
+    changed.rationale = Some("re-graded".into());
+    changed.metadata.insert("k".into(), "v".into());
+    changed.last_update_time_ms = T0 + 9;
+    store.update_assessment(&changed).await.expect("update");
+    assert_eq!(
+        store
+            .get_assessment(&trace_id(1), "a-3")
+            .await
+            .expect("get"),
+        Some(changed)
+    );
+    let listed: Vec<String> = store
+        .list_assessments(&[trace_id(1), trace_id(7)])
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|a| a.assessment_id)
+        .collect();
+    assert_eq!(listed, ["a-1", "a-2", "a-3"]);
+    assert_eq!(
+        store
+            .get_assessment(&trace_id(1), "a-2")
+            .await
+            .expect("get")
+            .expect("exists")
+            .value,
+        expectation.value
+    );
+
+    assert!(
+        store
+            .delete_assessment(&trace_id(1), "a-3")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_assessment(&trace_id(1), "a-3")
+            .await
+            .expect("again")
+    );
+    assert!(
+        store
+            .get_assessment(&trace_id(1), "a-1")
+            .await
+            .expect("get")
+            .expect("exists")
+            .valid,
+        "valid again"
+    );
+    let err = store
+        .update_assessment(&feedback(1, "a-9", json!(1), None))
+        .await
+        .expect_err("missing");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+    let err = store
+        .create_assessment(&first)
+        .await
+        .expect_err("the ID is taken");
+    assert_eq!(err.code, ErrorCode::ResourceAlreadyExists);
+    let err = store
+        .create_assessment(&feedback(9, "a-5", json!(1), None))
+        .await
+        .expect_err("no trace");
+    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+}
