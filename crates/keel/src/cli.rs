@@ -49,6 +49,10 @@ pub struct GcArgs {
     /// Only remove what was deleted at least this long ago, e.g. 30d, 12h, 1d6h, 0 (everything).
     #[arg(long, default_value = "0")]
     pub older_than: String,
+    /// Also remove traces logged more than this long ago (live or not), e.g. 30d; unset: keep
+    /// every trace.
+    #[arg(long)]
+    pub traces_older_than: Option<String>,
     /// List what would be removed and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -155,9 +159,12 @@ impl ServerArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => crate::server_cmd::run(args.resolve()?),
-        Command::Gc(args) => {
-            crate::gc_cmd::run(args.settings.resolve()?, &args.older_than, args.dry_run)
-        }
+        Command::Gc(args) => crate::gc_cmd::run(
+            args.settings.resolve()?,
+            &args.older_than,
+            args.traces_older_than.as_deref(),
+            args.dry_run,
+        ),
         Command::Db(DbCommand::Upgrade(args)) => crate::db_cmd::upgrade(args.resolve()?),
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);

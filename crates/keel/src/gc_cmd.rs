@@ -1,6 +1,7 @@
 //! `keel gc`: permanently remove runs and experiments deleted more than a given age ago, with
-//! their artifacts, and drop multipart uploads abandoned for over a day. `--dry-run` lists what
-//! would go and changes nothing.
+//! their artifacts, drop multipart uploads abandoned for over a day, and (with
+//! `--traces-older-than`) remove traces past their retention. `--dry-run` lists what would go and
+//! changes nothing.
 
 use keel_artifacts::{ArtifactPath, ArtifactStore, proxied_path};
 use keel_core::store::Garbage;
@@ -42,8 +43,14 @@ pub fn parse_age(text: &str) -> anyhow::Result<i64> {
     Ok(total)
 }
 
-pub fn run(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()> {
+pub fn run(
+    config: Config,
+    older_than: &str,
+    traces_older_than: Option<&str>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
     let age_ms = parse_age(older_than)?;
+    let trace_age_ms = traces_older_than.map(parse_age).transpose()?;
     crate::logging::init("warn", config.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,9 +58,13 @@ pub fn run(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()
     runtime.block_on(async {
         let crate::stores::Services {
             tracking,
+            traces,
             artifacts,
             ..
         } = crate::stores::open(&config).await?;
+        if let Some(trace_age_ms) = trace_age_ms {
+            expire_traces(&traces, artifacts.as_ref(), trace_age_ms, dry_run).await?;
+        }
         let garbage = tracking
             .find_garbage(age_ms)
             .await
@@ -119,6 +130,72 @@ async fn remove_artifacts(artifacts: &dyn ArtifactStore, purged: &Garbage) {
     }
 }
 
+/// Traces purged per transaction.
+const TRACE_BATCH: u64 = 500;
+
+/// Removes traces logged more than `age_ms` ago, in batches, with the artifact folders Keel
+/// assigned them (`.../traces/<id>/artifacts`, where old clients uploaded `traces.json`).
+async fn expire_traces(
+    traces: &keel_core::traces::Traces,
+    artifacts: &dyn ArtifactStore,
+    age_ms: i64,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let fail = |e: keel_core::Error| anyhow::anyhow!("{e}");
+    if dry_run {
+        let old = traces
+            .traces_older_than(age_ms, u64::MAX)
+            .await
+            .map_err(fail)?;
+        println!("would remove {} trace(s)", old.len());
+        for (id, _) in old.iter().take(20) {
+            println!("  trace {}", id.mlflow_id());
+        }
+        return Ok(());
+    }
+    let mut removed = 0;
+    loop {
+        let batch = traces
+            .traces_older_than(age_ms, TRACE_BATCH)
+            .await
+            .map_err(fail)?;
+        if batch.is_empty() {
+            break;
+        }
+        let ids: Vec<_> = batch.iter().map(|(id, _)| *id).collect();
+        removed += traces.purge_traces(&ids).await.map_err(fail)?;
+        for (id, location) in &batch {
+            let Some(folder) = location
+                .as_deref()
+                .and_then(|l| trace_folder(&id.mlflow_id(), l))
+            else {
+                continue;
+            };
+            match artifacts.delete(&folder).await {
+                Ok(()) => {}
+                Err(e) if e.code == keel_core::ErrorCode::ResourceDoesNotExist => {}
+                Err(e) => eprintln!(
+                    "  could not remove artifacts of trace {}: {e}",
+                    id.mlflow_id()
+                ),
+            }
+        }
+    }
+    println!("removed {removed} trace(s)");
+    Ok(())
+}
+
+/// `<...>/traces/<trace_id>/artifacts` → the `<...>/traces/<trace_id>` folder.
+fn trace_folder(trace_id: &str, uri: &str) -> Option<ArtifactPath> {
+    let path = proxied_path(uri).ok()?;
+    match path.segments() {
+        [.., traces, id, last] if traces == "traces" && id == trace_id && last == "artifacts" => {
+            Some(path.parent())
+        }
+        _ => None,
+    }
+}
+
 /// Multipart uploads untouched for this long were abandoned by their client.
 const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
@@ -181,6 +258,14 @@ mod tests {
             Some("5")
         );
         assert!(experiment_folder("5", "mlflow-artifacts:/0").is_none());
+        assert_eq!(
+            trace_folder("tr-1", "mlflow-artifacts:/5/traces/tr-1/artifacts")
+                .map(|p| p.as_string())
+                .as_deref(),
+            Some("5/traces/tr-1")
+        );
+        assert!(trace_folder("tr-1", "mlflow-artifacts:/5/traces/tr-2/artifacts").is_none());
+        assert!(trace_folder("tr-1", "s3://b/5/traces/tr-1/artifacts").is_none());
         assert!(experiment_folder("5", "mlflow-artifacts:/").is_none());
     }
 }

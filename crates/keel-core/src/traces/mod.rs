@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod assessments;
 pub mod entities;
 pub mod info;
+pub mod retention;
 pub mod service;
 pub mod store;
 pub mod summary;

@@ -146,4 +146,15 @@ pub trait TraceStore: Send + Sync {
 
     /// The assessments of each trace, oldest first.
     async fn list_assessments(&self, trace_ids: &[TraceId]) -> Result<Vec<Assessment>>;
+
+    /// Up to `limit` traces (of any experiment) requested before `cutoff_ms`, oldest first, with
+    /// their `mlflow.artifactLocation` tag.
+    async fn traces_before(
+        &self,
+        cutoff_ms: i64,
+        limit: u64,
+    ) -> Result<Vec<(TraceId, Option<String>)>>;
+
+    /// Deletes the traces (with everything that hangs off them); returns how many existed.
+    async fn purge_traces(&self, trace_ids: &[TraceId]) -> Result<u64>;
 }

@@ -316,3 +316,40 @@ pub(crate) async fn list_assessments(
     }
     Ok(out)
 }
+
+pub(crate) async fn traces_before(
+    conn: &mut PgConnection,
+    cutoff_ms: i64,
+    limit: u64,
+) -> PgResult<Vec<(TraceId, Option<String>)>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT t.trace_id, g.value FROM traces t LEFT JOIN trace_tags g \
+         ON g.trace_key = t.trace_key AND g.key = 'mlflow.artifactLocation' \
+         WHERE t.request_time < $1 ORDER BY t.request_time, t.trace_id LIMIT $2",
+    )
+    .bind(cutoff_ms)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, location) in rows {
+        let id =
+            TraceId::parse(&id).map_err(|_| Error::internal("stored trace has an invalid ID"))?;
+        out.push((id, location));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn purge_traces(conn: &mut PgConnection, trace_ids: &[TraceId]) -> PgResult<u64> {
+    let mut ids: Vec<String> = trace_ids.iter().map(TraceId::mlflow_id).collect();
+    // Locked in ID order, as every writer of several traces locks them.
+    ids.sort();
+    Ok(sqlx::query(
+        "DELETE FROM traces WHERE trace_key IN (SELECT trace_key FROM traces \
+         WHERE trace_id = ANY($1) ORDER BY trace_id FOR UPDATE)",
+    )
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}

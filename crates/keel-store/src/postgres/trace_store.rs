@@ -132,4 +132,22 @@ impl TraceStore for PostgresStore {
         })
         .await
     }
+
+    async fn traces_before(
+        &self,
+        cutoff_ms: i64,
+        limit: u64,
+    ) -> Result<Vec<(TraceId, Option<String>)>> {
+        self.read(&(cutoff_ms, limit), |c, (cutoff, limit)| {
+            Box::pin(trace_edits::traces_before(c, *cutoff, *limit))
+        })
+        .await
+    }
+
+    async fn purge_traces(&self, trace_ids: &[TraceId]) -> Result<u64> {
+        self.write(trace_ids, |c, ids| {
+            Box::pin(trace_edits::purge_traces(c, ids))
+        })
+        .await
+    }
 }

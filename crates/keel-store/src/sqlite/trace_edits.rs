@@ -297,3 +297,40 @@ pub(crate) fn list_assessments(
     rows.map(|r| r.map_err(db_err).and_then(StoredAssessment::into_domain))
         .collect()
 }
+
+pub(crate) fn traces_before(
+    conn: &Connection,
+    cutoff_ms: i64,
+    limit: u64,
+) -> Result<Vec<(TraceId, Option<String>)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT t.trace_id, g.value FROM traces t LEFT JOIN trace_tags g \
+             ON g.trace_key = t.trace_key AND g.key = 'mlflow.artifactLocation' \
+             WHERE t.request_time < ?1 ORDER BY t.request_time, t.trace_id LIMIT ?2",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(
+            params![cutoff_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+        )
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, location) = row.map_err(db_err)?;
+        let id =
+            TraceId::parse(&id).map_err(|_| Error::internal("stored trace has an invalid ID"))?;
+        out.push((id, location));
+    }
+    Ok(out)
+}
+
+pub(crate) fn purge_traces(conn: &Connection, trace_ids: &[TraceId]) -> Result<u64> {
+    let ids: Vec<String> = trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let n = conn
+        .prepare_cached("DELETE FROM traces WHERE trace_id IN rarray(?1)")
+        .and_then(|mut s| s.execute([text_array(ids.iter().map(String::as_str))]))
+        .map_err(db_err)?;
+    Ok(n as u64)
+}

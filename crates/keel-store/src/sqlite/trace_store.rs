@@ -114,4 +114,19 @@ impl TraceStore for SqliteStore {
         self.read(move |c| trace_edits::list_assessments(c, &ids))
             .await
     }
+
+    async fn traces_before(
+        &self,
+        cutoff_ms: i64,
+        limit: u64,
+    ) -> Result<Vec<(TraceId, Option<String>)>> {
+        self.read(move |c| trace_edits::traces_before(c, cutoff_ms, limit))
+            .await
+    }
+
+    async fn purge_traces(&self, trace_ids: &[TraceId]) -> Result<u64> {
+        let ids = trace_ids.to_vec();
+        self.write(move |tx| trace_edits::purge_traces(tx, &ids))
+            .await
+    }
 }

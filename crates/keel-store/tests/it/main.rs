@@ -98,6 +98,7 @@ macro_rules! conformance_suite {
                 trace_edits::deleting_traces_by_id_and_by_age,
                 trace_edits::links_are_idempotent_and_all_or_nothing,
                 trace_edits::assessments_override_update_and_delete,
+                trace_edits::old_traces_are_found_and_purged,
                 // Model registry.
                 registry::create_and_get_registered_model,
                 registry::rename_moves_versions_and_aliases,

@@ -188,3 +188,80 @@ fn gc_rejects_malformed_ages() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("invalid age"), "{}", stderr(&out));
 }
+
+/// Posts one OTLP/JSON span (a root) of trace `trace_hex` that started `age_ms` ago.
+fn export_trace(port: u16, trace_hex: &str, age_ms: u64) {
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let start = now_ns - u128::from(age_ms) * 1_000_000;
+    let body = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace_hex}",
+        "spanId":"0102030405060708","name":"root","startTimeUnixNano":"{start}",
+        "endTimeUnixNano":"{end}"}}]}}]}}]}}"#,
+        end = start + 1_000_000
+    );
+    let req = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         x-mlflow-experiment-id: 0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.write_all(req.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
+
+#[test]
+fn gc_removes_traces_past_their_retention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut server = start(dir.path(), port);
+    wait_healthy(port);
+    let (old, young) = ("aa".repeat(16), "bb".repeat(16));
+    export_trace(port, &old, 3 * 86_400_000);
+    export_trace(port, &young, 60_000);
+    terminate(&mut server);
+
+    let dry = keel(
+        dir.path(),
+        &["gc", "--traces-older-than", "2d", "--dry-run"],
+        &[],
+    );
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(
+        stdout(&dry).contains("would remove 1 trace(s)"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(stdout(&dry).contains(&old), "{}", stdout(&dry));
+    let real = keel(dir.path(), &["gc", "--traces-older-than", "2d"], &[]);
+    assert!(real.status.success(), "{}", stderr(&real));
+    assert!(
+        stdout(&real).contains("removed 1 trace(s)"),
+        "{}",
+        stdout(&real)
+    );
+    let bad = keel(dir.path(), &["gc", "--traces-older-than", "soon"], &[]);
+    assert!(!bad.status.success());
+
+    let port = free_port();
+    let mut server = start(dir.path(), port);
+    wait_healthy(port);
+    let status = |hex: &str| {
+        request(
+            port,
+            "GET",
+            &format!("/api/3.0/mlflow/traces/tr-{hex}"),
+            None,
+            b"",
+        )
+        .map(|(s, _)| s)
+    };
+    assert_eq!(status(&old), Some(404));
+    assert_eq!(status(&young), Some(200));
+    terminate(&mut server);
+}

@@ -324,3 +324,45 @@ pub async fn assessments_override_update_and_delete(f: Fixture) {
         .expect_err("no trace");
     assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
 }
+
+pub async fn old_traces_are_found_and_purged(f: Fixture) {
+    let (store, exp) = setup(&f).await;
+    let other = experiment(&f.tracking(), "trace-edits-retention").await;
+    trace(&store, &exp, 1, 1_000).await;
+    trace(&store, &other, 2, 2_000).await;
+    trace(&store, &exp, 3, 9_000).await;
+    store
+        .set_trace_tag(&trace_id(1), "k", "v")
+        .await
+        .expect("tag");
+    let old = store.traces_before(5_000, 10).await.expect("old");
+    assert_eq!(
+        old.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        [trace_id(1), trace_id(2)],
+        "every experiment's, oldest first"
+    );
+    assert!(
+        old[0]
+            .1
+            .as_deref()
+            .is_some_and(|l| l.ends_with("/artifacts"))
+    );
+    assert_eq!(store.traces_before(5_000, 1).await.expect("limit").len(), 1);
+    let ids: Vec<TraceId> = old.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(store.purge_traces(&ids).await.expect("purge"), 2);
+    assert_eq!(store.purge_traces(&ids).await.expect("again"), 0);
+    assert!(
+        store
+            .traces_before(5_000, 10)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_trace_info(&trace_id(3))
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
