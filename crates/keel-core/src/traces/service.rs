@@ -36,6 +36,32 @@ pub struct Trace {
     pub assessments: Vec<Assessment>,
 }
 
+/// A complete trace's info and assessments, with its spans read page by page (so a trace of tens
+/// of thousands of spans is never held in memory whole).
+pub struct TraceReader {
+    pub info: TraceInfo,
+    pub assessments: Vec<Assessment>,
+    store: Arc<dyn TraceStore>,
+    next_offset: u64,
+    done: bool,
+}
+
+impl TraceReader {
+    /// The next page of spans (root first, then by start time); `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<TraceSpan>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .get_spans(&self.info.trace_id, self.next_offset, SPAN_PAGE)
+            .await?;
+        self.next_offset += page.len() as u64;
+        self.done = (page.len() as u64) < SPAN_PAGE;
+        Ok((!page.is_empty()).then_some(page))
+    }
+}
+
 #[derive(Clone)]
 pub struct Traces {
     store: Arc<dyn TraceStore>,
@@ -152,22 +178,36 @@ impl Traces {
             .ok_or_else(|| trace_not_found(trace_id))
     }
 
-    /// The trace and its spans. Unless `allow_partial`, a trace whose client said it has more
-    /// spans than are stored yet (spans and info race when the client logs asynchronously) is
-    /// waited for a few seconds and then reported as not found, as the reference does.
-    pub async fn get_trace(&self, trace_id: &str, allow_partial: bool) -> Result<Trace> {
+    /// The trace with its spans to read page by page. Unless `allow_partial`, a trace whose
+    /// client said it has more spans than are stored yet (spans and info race when the client
+    /// logs asynchronously) is waited for a few seconds and then reported as not found, as the
+    /// reference does.
+    pub async fn read_trace(&self, trace_id: &str, allow_partial: bool) -> Result<TraceReader> {
         let id = Self::parse_id(trace_id)?;
-        match self
-            .load_complete(&id, allow_partial, COMPLETE_WAIT)
-            .await?
-        {
-            Some(trace) => Ok(trace),
-            None if self.store.get_trace_info(&id).await?.is_some() => {
-                Err(Error::not_found(format!(
-                    "Trace with ID '{trace_id}' is not fully exported yet, please try again later."
-                )))
+        let deadline = tokio::time::Instant::now() + COMPLETE_WAIT;
+        loop {
+            let info = self
+                .store
+                .get_trace_info(&id)
+                .await?
+                .ok_or_else(|| trace_not_found(trace_id))?;
+            let stored = self.store.count_spans(&id).await?;
+            if allow_partial || info.expected_span_count().is_none_or(|n| stored >= n) {
+                let assessments = self.store.list_assessments(&[id]).await?;
+                return Ok(TraceReader {
+                    info,
+                    assessments,
+                    store: self.store.clone(),
+                    next_offset: 0,
+                    done: false,
+                });
             }
-            None => Err(trace_not_found(trace_id)),
+            if tokio::time::Instant::now() + COMPLETE_POLL > deadline {
+                return Err(Error::not_found(format!(
+                    "Trace with ID '{trace_id}' is not fully exported yet, please try again later."
+                )));
+            }
+            tokio::time::sleep(COMPLETE_POLL).await;
         }
     }
 
@@ -179,7 +219,7 @@ impl Traces {
             let Ok(id) = TraceId::parse(trace_id) else {
                 continue;
             };
-            if let Some(trace) = self.load_complete(&id, false, Duration::ZERO).await? {
+            if let Some(trace) = self.load_complete(&id).await? {
                 out.push(trace);
             }
         }
@@ -200,33 +240,23 @@ impl Traces {
         Ok(out)
     }
 
-    async fn load_complete(
-        &self,
-        id: &TraceId,
-        allow_partial: bool,
-        wait: Duration,
-    ) -> Result<Option<Trace>> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let Some(info) = self.store.get_trace_info(id).await? else {
-                return Ok(None);
-            };
-            let stored = self.store.count_spans(id).await?;
-            let complete = allow_partial || info.expected_span_count().is_none_or(|n| stored >= n);
-            if complete {
-                let spans = self.all_spans(id, stored).await?;
-                let assessments = self.store.list_assessments(&[*id]).await?;
-                return Ok(Some(Trace {
-                    info,
-                    spans,
-                    assessments,
-                }));
-            }
-            if tokio::time::Instant::now() + COMPLETE_POLL > deadline {
-                return Ok(None);
-            }
-            tokio::time::sleep(COMPLETE_POLL).await;
+    /// The trace with all its spans if it is complete (as many spans stored as its client
+    /// said it has); `None` when it is missing or incomplete.
+    async fn load_complete(&self, id: &TraceId) -> Result<Option<Trace>> {
+        let Some(info) = self.store.get_trace_info(id).await? else {
+            return Ok(None);
+        };
+        let stored = self.store.count_spans(id).await?;
+        if info.expected_span_count().is_some_and(|n| stored < n) {
+            return Ok(None);
         }
+        let spans = self.all_spans(id, stored).await?;
+        let assessments = self.store.list_assessments(&[*id]).await?;
+        Ok(Some(Trace {
+            info,
+            spans,
+            assessments,
+        }))
     }
 
     async fn all_spans(&self, id: &TraceId, expected: u64) -> Result<Vec<TraceSpan>> {

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use keel_core::Error;
 use keel_core::traces::{IncomingSpan, TraceInfo};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::otlp::{self, DecodeError, Encoding};
 use crate::wire::proto::{one_or_many, opt_string};
-use crate::wire::traces::{TraceInfoEnvelope, TraceInfoV3, TraceOut};
+use crate::wire::traces::{TraceInfoEnvelope, TraceInfoV3, TraceOut, otel_span};
 
 /// The header naming the experiment OTLP spans go to.
 pub const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";
@@ -208,25 +209,61 @@ pub struct GetTraceIn {
     allow_partial: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct TraceEnvelope {
-    trace: TraceOut,
-}
-
-/// `GET /api/3.0/mlflow/traces/get?trace_id=` (GetTrace): the info and every span.
-pub async fn get(
-    State(s): State<AppState>,
-    req: MlflowRequest<GetTraceIn>,
-) -> ApiResult<Json<TraceEnvelope>> {
+/// `GET /api/3.0/mlflow/traces/get?trace_id=` (GetTrace): the info and every span, streamed a
+/// page of spans at a time, so a trace of tens of thousands of spans is never held whole.
+pub async fn get(State(s): State<AppState>, req: MlflowRequest<GetTraceIn>) -> ApiResult<Response> {
     let trace_id = req.message.trace_id.unwrap_or_default();
     let allow_partial = req
         .message
         .allow_partial
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let trace = s.traces.get_trace(&trace_id, allow_partial).await?;
-    Ok(Json(TraceEnvelope {
-        trace: trace.into(),
-    }))
+    let reader = s.traces.read_trace(&trace_id, allow_partial).await?;
+    let info = TraceInfoV3::with_assessments(reader.info.clone(), &reader.assessments);
+    let head = format!(
+        "{{\"trace\":{{\"trace_info\":{},\"spans\":[",
+        serde_json::to_string(&info).map_err(|e| Error::internal(e.to_string()))?
+    );
+    let pages = futures_util::stream::unfold(
+        (reader, true, false),
+        |(mut reader, first, failed)| async move {
+            if failed {
+                return None;
+            }
+            match reader.next_page().await {
+                Ok(Some(page)) => {
+                    let mut chunk = Vec::with_capacity(page.len() * 512);
+                    for (i, span) in page.iter().enumerate() {
+                        if !(first && i == 0) {
+                            chunk.push(b',');
+                        }
+                        // Rendering a JSON value into memory cannot fail.
+                        let _ = serde_json::to_writer(&mut chunk, &otel_span(span));
+                    }
+                    Some((
+                        Ok::<_, std::io::Error>(Bytes::from(chunk)),
+                        (reader, false, false),
+                    ))
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    // The status is sent already: end the body with an error, so the client
+                    // sees a broken response rather than a trace missing spans.
+                    tracing::error!(error = %e, "reading a trace's spans failed mid-response");
+                    Some((Err(std::io::Error::other(e.message)), (reader, false, true)))
+                }
+            }
+        },
+    );
+    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(pages)
+        .chain(futures_util::stream::once(async {
+            Ok(Bytes::from_static(b"]}}"))
+        }));
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -631,3 +631,47 @@ async fn the_run_header_links_exported_traces() {
     let raw = app.send(req.body(Body::from(body)).expect("request")).await;
     assert_eq!(raw.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_thirty_thousand_span_trace_is_stored_and_streamed_back() {
+    let app = TestApp::new().await;
+    let exp = app.create_experiment("big-trace").await;
+    let total: u32 = 30_000;
+    let root = span(1, None, "root", vec![]);
+    let mut batch = vec![root];
+    for i in 1..total {
+        let mut s = span(1, Some(1), "step", vec![kv("i", &i.to_string())]);
+        s.span_id = (u64::from(i) + 1).to_be_bytes().to_vec();
+        s.start_time_unix_nano += u64::from(i);
+        batch.push(s);
+        if batch.len() == 2_000 || i == total - 1 {
+            let raw = export(
+                &app,
+                Some(&exp),
+                export_body(std::mem::take(&mut batch)),
+                "application/x-protobuf",
+                None,
+            )
+            .await;
+            assert_eq!(raw.status, StatusCode::OK);
+        }
+    }
+    let raw = app
+        .raw(
+            Method::GET,
+            &format!("/api/3.0/mlflow/traces/get?trace_id={}", trace_id()),
+            Body::empty(),
+            None,
+        )
+        .await;
+    assert_eq!(raw.status, StatusCode::OK);
+    let v = raw.json();
+    let spans = v["trace"]["spans"].as_array().expect("spans");
+    assert_eq!(spans.len(), 30_000);
+    assert_eq!(spans[0]["name"], "root");
+    let mut ids: Vec<&str> = spans.iter().filter_map(|s| s["span_id"].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 30_000, "every span once");
+    assert_eq!(v["trace"]["trace_info"]["trace_id"], trace_id());
+}
