@@ -4,6 +4,7 @@
 # Usage: bench/run.sh [--quick] [--self-test] [--only artifacts] [--artifact-mb N] [--out FILE]
 #                     [--backend postgres [--pg postgresql://user@host:port]]
 #        bench/run.sh pg-search-scale [--runs N] [--keep] [--reuse --db NAME] ...
+#        bench/run.sh traces [--quick] [--traces N]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -11,6 +12,7 @@
 #   --backend postgres  both servers on a fresh PostgreSQL database each (default server
 #              postgresql://postgres@127.0.0.1:5432); tracking workloads only
 #   pg-search-scale  keel's search latency over 100,000 runs on PostgreSQL (pg_search_scale.py)
+#   traces     OTLP span ingest and search_traces latency, keel vs the reference (trace_bench.py)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,5 +43,9 @@ fi
 if [[ "${1:-}" == "pg-search-scale" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/pg_search_scale.py" "$@"
+fi
+if [[ "${1:-}" == "traces" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/trace_bench.py" "$@"
 fi
 exec "$VENV/bin/python" "$HERE/bench.py" "$@"
