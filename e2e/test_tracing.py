@@ -151,16 +151,26 @@ def _wait_for_trace(client: MlflowClient, trace_id: str):
             time.sleep(0.2)
 
 
-def test_otel_sdk_exporter_sends_genai_spans(server, traced_experiment):
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+def _sdk_exporter(kind: str, url: str, experiment_id: str):
+    """The OpenTelemetry SDK's OTLP/HTTP exporter: protobuf, or JSON with gzip."""
+    headers = {"x-mlflow-experiment-id": experiment_id}
+    if kind == "protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=url, headers=headers)
+    from opentelemetry.exporter.otlp.common.http import Compression
+    from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter as JsonExporter
+
+    return JsonExporter(endpoint=url, headers=headers, compression=Compression.GZIP)
+
+
+@pytest.mark.parametrize("kind", ["protobuf", "json"])
+def test_otel_sdk_exporter_sends_genai_spans(server, traced_experiment, kind):
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    exporter = OTLPSpanExporter(
-        endpoint=f"{server.url}/v1/traces",
-        headers={"x-mlflow-experiment-id": traced_experiment},
-    )
+    exporter = _sdk_exporter(kind, f"{server.url}/v1/traces", traced_experiment)
     provider = TracerProvider(resource=Resource.create({"service.name": "chat-app"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("e2e")
