@@ -8,6 +8,7 @@
 //! `start_time`, `Run name` becomes `run_name`), and operators and value types are checked per
 //! key kind, following MLflow's `SearchUtils` / `SearchExperimentsUtils` (and, for logged models,
 //! `search_logged_model_utils`). `OR` is rejected.
+//! Trace searches have a grammar of their own, with its own AST, in [`traces`].
 //!
 //! Nothing here evaluates a filter: stores compile the AST to parameterized SQL.
 
@@ -15,6 +16,7 @@ mod lexer;
 mod parser;
 mod registry;
 mod resolve;
+pub mod traces;
 
 #[cfg(test)]
 mod tests;
@@ -106,6 +108,8 @@ pub enum CompareOp {
     Like,
     /// SQL `LIKE`, case-insensitive.
     ILike,
+    /// A regular-expression search (trace searches only).
+    RLike,
     In,
     NotIn,
     /// The key is absent (params and tags only).
@@ -126,6 +130,7 @@ impl CompareOp {
             Self::Ge => ">=",
             Self::Like => "LIKE",
             Self::ILike => "ILIKE",
+            Self::RLike => "RLIKE",
             Self::In => "IN",
             Self::NotIn => "NOT IN",
             Self::IsNull => "IS NULL",

@@ -143,6 +143,7 @@ impl<'a> Cursor<'a> {
             TokKind::Word(w) => match w.to_ascii_uppercase().as_str() {
                 "LIKE" => CompareOp::Like,
                 "ILIKE" => CompareOp::ILike,
+                "RLIKE" => CompareOp::RLike,
                 "IN" => CompareOp::In,
                 "NOT" => {
                     let next = self.expect_next("IN", "NOT")?;

@@ -6,8 +6,8 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
 use crate::handlers::{
-    artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits, traces,
-    webhooks,
+    artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits,
+    trace_search, traces, webhooks,
 };
 use crate::state::AppState;
 
@@ -457,6 +457,22 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             traces::batch_get,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "traces/search",
+            "traces.read",
+            Trace,
+            trace_search::search_v3,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "traces",
+            "traces.read",
+            Trace,
+            trace_search::search_v2,
         ),
         route(
             M::POST,

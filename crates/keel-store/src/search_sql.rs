@@ -29,9 +29,11 @@ use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Lite
 mod logged_models;
 mod postgres;
 mod registry;
+mod traces;
 
 pub(crate) use logged_models::{logged_model_search_sql, logged_model_search_sql_in};
 pub(crate) use registry::{model_version_search_sql, registered_model_search_sql};
+pub(crate) use traces::{trace_search_sql, uses_regexp};
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]

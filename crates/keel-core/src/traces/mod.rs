@@ -10,6 +10,7 @@ pub mod assessments;
 pub mod entities;
 pub mod info;
 pub mod retention;
+pub mod search;
 pub mod service;
 pub mod store;
 pub mod summary;
@@ -20,6 +21,7 @@ pub use entities::{
     SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, span_keys,
 };
 pub use info::{TraceInfo, trace_metadata, trace_tags};
+pub use search::{SearchTraces, TraceQuery};
 pub use service::{IncomingSpan, Trace, Traces, trace_not_found};
 pub use store::{
     TraceDeletion, TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location,

@@ -64,7 +64,7 @@ impl TraceReader {
 
 #[derive(Clone)]
 pub struct Traces {
-    store: Arc<dyn TraceStore>,
+    pub(super) store: Arc<dyn TraceStore>,
     tracking: Tracking,
     clock: Arc<dyn Clock>,
 }

@@ -157,4 +157,7 @@ pub trait TraceStore: Send + Sync {
 
     /// Deletes the traces (with everything that hangs off them); returns how many existed.
     async fn purge_traces(&self, trace_ids: &[TraceId]) -> Result<u64>;
+
+    /// The infos of the traces matching `query`, in its order, `query.limit` at most.
+    async fn search_traces(&self, query: &super::search::TraceQuery) -> Result<Vec<TraceInfo>>;
 }

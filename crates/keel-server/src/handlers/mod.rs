@@ -8,6 +8,7 @@ pub mod multipart;
 pub mod registry;
 pub mod runs;
 pub mod trace_edits;
+pub mod trace_search;
 pub mod traces;
 pub mod webhooks;
 

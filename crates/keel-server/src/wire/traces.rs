@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SecondsFormat, Utc};
-use keel_core::traces::{Assessment, Trace, TraceId, TraceInfo, TraceSpan, TraceState};
+use keel_core::traces::{
+    Assessment, SearchTraces, Trace, TraceId, TraceInfo, TraceSpan, TraceState,
+};
 use keel_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -311,6 +313,157 @@ impl TraceInfoEnvelope {
             .ok_or_else(|| Error::invalid("Missing value for required parameter 'trace'."))?
             .into_domain()
     }
+}
+
+/// `SearchTracesV3` request body.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchTracesV3In {
+    /// Required; only experiment locations are searched.
+    #[serde(default)]
+    pub locations: Option<Vec<TraceLocation>>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_string")]
+    pub filter: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub max_results: Option<i64>,
+    #[serde(default, deserialize_with = "crate::wire::proto::one_or_many")]
+    pub order_by: Vec<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_string")]
+    pub page_token: Option<String>,
+}
+
+fn missing(field: &str) -> Error {
+    Error::invalid(format!(
+        "Missing value for required parameter '{field}'. See the API docs for more \
+         information about request parameters."
+    ))
+}
+
+impl SearchTracesV3In {
+    pub fn into_domain(self) -> Result<SearchTraces> {
+        let locations = self.locations.ok_or_else(|| missing("locations"))?;
+        Ok(SearchTraces {
+            experiment_ids: locations
+                .into_iter()
+                .filter_map(|l| l.mlflow_experiment.map(|e| e.experiment_id))
+                .collect(),
+            filter: self.filter,
+            max_results: self.max_results,
+            order_by: self.order_by,
+            page_token: self.page_token.filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+/// `SearchTracesV3` response.
+#[derive(Debug, Serialize)]
+pub struct SearchTracesV3Out {
+    pub traces: Vec<TraceInfoV3>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// The v2 `SearchTraces` request (`GET /api/2.0/mlflow/traces`).
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchTracesV2In {
+    #[serde(default, deserialize_with = "crate::wire::proto::one_or_many")]
+    pub experiment_ids: Vec<crate::wire::proto::Stringish>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_string")]
+    pub filter: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub max_results: Option<i64>,
+    #[serde(default, deserialize_with = "crate::wire::proto::one_or_many")]
+    pub order_by: Vec<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_string")]
+    pub page_token: Option<String>,
+}
+
+impl SearchTracesV2In {
+    pub fn into_domain(self) -> Result<SearchTraces> {
+        if self.experiment_ids.is_empty() {
+            return Err(missing("experiment_ids"));
+        }
+        let experiment_ids = self.experiment_ids.into_iter().map(|id| id.0).collect();
+        Ok(SearchTraces {
+            experiment_ids,
+            filter: self.filter,
+            max_results: self.max_results,
+            order_by: self.order_by,
+            page_token: self.page_token.filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+/// A `{key, value}` pair of the v2 `TraceInfo`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// The v2 `TraceInfo` (`mlflow.TraceInfo`), as the reference's `TraceInfoV2.from_v3` writes it.
+#[derive(Debug, Serialize)]
+pub struct TraceInfoV2 {
+    pub request_id: String,
+    pub experiment_id: String,
+    pub timestamp_ms: i64,
+    pub execution_time_ms: i64,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_metadata: Vec<KeyValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<KeyValue>,
+}
+
+/// Request metadata keys and values are cut to 250 characters, tag keys to 250 and tag values
+/// to 4,096 (the reference's `_truncate_request_metadata` / `_truncate_tags`).
+const V2_METADATA_CHARS: usize = 250;
+const V2_TAG_KEY_CHARS: usize = 250;
+const V2_TAG_VALUE_CHARS: usize = 4096;
+
+fn cut(s: String, chars: usize) -> String {
+    match s.char_indices().nth(chars) {
+        Some((end, _)) => s[..end].to_owned(),
+        None => s,
+    }
+}
+
+impl From<TraceInfo> for TraceInfoV2 {
+    fn from(info: TraceInfo) -> Self {
+        Self {
+            request_id: info.trace_id.mlflow_id(),
+            experiment_id: info.experiment_id,
+            timestamp_ms: info.request_time_ms,
+            execution_time_ms: info.execution_duration_ms.unwrap_or(0),
+            status: match info.state {
+                TraceState::Unspecified => "TRACE_STATUS_UNSPECIFIED",
+                other => other.as_str(),
+            },
+            request_metadata: info
+                .metadata
+                .into_iter()
+                .map(|(key, value)| KeyValue {
+                    key: cut(key, V2_METADATA_CHARS),
+                    value: cut(value, V2_METADATA_CHARS),
+                })
+                .collect(),
+            tags: info
+                .tags
+                .into_iter()
+                .map(|(key, value)| KeyValue {
+                    key: cut(key, V2_TAG_KEY_CHARS),
+                    value: cut(value, V2_TAG_VALUE_CHARS),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The v2 `SearchTraces` response.
+#[derive(Debug, Serialize)]
+pub struct SearchTracesV2Out {
+    pub traces: Vec<TraceInfoV2>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod registry;
 mod search;
 mod semantics;
 mod support;
+mod trace_search;
 mod traces;
 mod webhooks;
 mod wire;

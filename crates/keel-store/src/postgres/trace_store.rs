@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::{
-    Assessment, TraceDeletion, TraceId, TraceInfo, TraceSpan, TraceSpans, TraceStore,
+    Assessment, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan, TraceSpans, TraceStore,
 };
 
-use super::{PostgresStore, trace_edits, traces};
+use super::{PostgresStore, trace_edits, trace_search, traces};
 
 #[async_trait]
 impl TraceStore for PostgresStore {
@@ -149,5 +149,10 @@ impl TraceStore for PostgresStore {
             Box::pin(trace_edits::purge_traces(c, ids))
         })
         .await
+    }
+
+    async fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceInfo>> {
+        self.read(query, |c, q| Box::pin(trace_search::search_traces(c, q)))
+            .await
     }
 }

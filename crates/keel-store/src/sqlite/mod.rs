@@ -19,6 +19,7 @@ mod registry_store;
 mod runs;
 mod search;
 mod trace_edits;
+mod trace_search;
 mod trace_store;
 mod traces;
 mod tracking_store;

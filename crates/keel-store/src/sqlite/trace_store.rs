@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::{
-    Assessment, TraceDeletion, TraceId, TraceInfo, TraceSpan, TraceSpans, TraceStore,
+    Assessment, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan, TraceSpans, TraceStore,
 };
 
-use super::{SqliteStore, trace_edits, traces};
+use super::{SqliteStore, trace_edits, trace_search, traces};
 
 #[async_trait]
 impl TraceStore for SqliteStore {
@@ -127,6 +127,12 @@ impl TraceStore for SqliteStore {
     async fn purge_traces(&self, trace_ids: &[TraceId]) -> Result<u64> {
         let ids = trace_ids.to_vec();
         self.write(move |tx| trace_edits::purge_traces(tx, &ids))
+            .await
+    }
+
+    async fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceInfo>> {
+        let query = query.clone();
+        self.read(move |c| trace_search::search_traces(c, &query))
             .await
     }
 }

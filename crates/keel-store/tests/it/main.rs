@@ -99,6 +99,12 @@ macro_rules! conformance_suite {
                 trace_edits::links_are_idempotent_and_all_or_nothing,
                 trace_edits::assessments_override_update_and_delete,
                 trace_edits::old_traces_are_found_and_purged,
+                // Trace search.
+                trace_search::search_traces_filters_attributes_tags_and_metadata,
+                trace_search::search_traces_spans_match_one_span,
+                trace_search::search_traces_orders_with_missing_values_last,
+                trace_search::search_traces_pages_without_overlap_or_gaps,
+                trace_search::search_traces_spans_experiments_and_rejects_bad_input,
                 // Model registry.
                 registry::create_and_get_registered_model,
                 registry::rename_moves_versions_and_aliases,
@@ -163,3 +169,4 @@ mod conformance;
 mod postgres;
 mod postgres_shared;
 mod sqlite;
+mod trace_search_links;

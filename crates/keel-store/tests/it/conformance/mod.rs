@@ -15,6 +15,7 @@ pub mod registry;
 pub mod runs;
 pub mod search;
 pub mod trace_edits;
+pub mod trace_search;
 pub mod traces;
 pub mod webhooks;
 

@@ -1,0 +1,37 @@
+//! Handlers of trace search: `POST /api/3.0/mlflow/traces/search` (SearchTracesV3) and the v2
+//! `GET /api/2.0/mlflow/traces` the client falls back to.
+
+use axum::Json;
+use axum::extract::State;
+
+use super::traces::with_assessments;
+use crate::error::ApiResult;
+use crate::extract::MlflowRequest;
+use crate::state::AppState;
+use crate::wire::traces::{
+    SearchTracesV2In, SearchTracesV2Out, SearchTracesV3In, SearchTracesV3Out, TraceInfoV2,
+};
+
+/// `POST /api/3.0/mlflow/traces/search`: a page of trace infos, with their assessments.
+pub async fn search_v3(
+    State(s): State<AppState>,
+    req: MlflowRequest<SearchTracesV3In>,
+) -> ApiResult<Json<SearchTracesV3Out>> {
+    let page = s.traces.search_traces(req.message.into_domain()?).await?;
+    Ok(Json(SearchTracesV3Out {
+        traces: with_assessments(&s, page.items).await?,
+        next_page_token: page.next_page_token,
+    }))
+}
+
+/// `GET /api/2.0/mlflow/traces`: the same search with v2 trace infos.
+pub async fn search_v2(
+    State(s): State<AppState>,
+    req: MlflowRequest<SearchTracesV2In>,
+) -> ApiResult<Json<SearchTracesV2Out>> {
+    let page = s.traces.search_traces(req.message.into_domain()?).await?;
+    Ok(Json(SearchTracesV2Out {
+        traces: page.items.into_iter().map(TraceInfoV2::from).collect(),
+        next_page_token: page.next_page_token,
+    }))
+}

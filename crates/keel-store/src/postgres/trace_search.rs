@@ -1,0 +1,99 @@
+//! Trace search on PostgreSQL: one compiled statement for the page of traces, then their tags
+//! and metadata in one query each, all in the read's snapshot.
+
+use std::collections::BTreeMap;
+
+use keel_core::traces::{TraceId, TraceInfo, TraceQuery, TraceState};
+use keel_core::{Error, Result};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{PgConnection, Postgres};
+
+use super::convert::experiment_ids;
+use super::error::{Failure, PgResult};
+use crate::search_sql::{self, Dialect, SqlValue};
+
+/// SQLSTATE of an invalid regular expression (`RLIKE` with a bad pattern).
+const INVALID_REGULAR_EXPRESSION: &str = "2201B";
+
+type Row = (
+    i64,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+type Pairs = BTreeMap<i64, BTreeMap<String, String>>;
+
+async fn pairs(conn: &mut PgConnection, table: &str, keys: &[i64]) -> PgResult<Pairs> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+        "SELECT trace_key, key, value FROM {table} WHERE trace_key = ANY($1)"
+    ))
+    .bind(keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Pairs::new();
+    for (key, k, v) in rows {
+        out.entry(key).or_default().insert(k, v);
+    }
+    Ok(out)
+}
+
+fn info(row: Row, tags: &mut Pairs, metadata: &mut Pairs) -> Result<TraceInfo> {
+    let (key, id, experiment, client, time, duration, state, req, resp) = row;
+    Ok(TraceInfo {
+        trace_id: TraceId::parse(&id)
+            .map_err(|_| Error::internal(format!("stored trace has ID '{id}'")))?,
+        experiment_id: experiment.to_string(),
+        client_request_id: client,
+        request_time_ms: time,
+        execution_duration_ms: duration,
+        state: TraceState::parse(&state)
+            .map_err(|_| Error::internal(format!("stored trace has state '{state}'")))?,
+        request_preview: req,
+        response_preview: resp,
+        metadata: metadata.remove(&key).unwrap_or_default(),
+        tags: tags.remove(&key).unwrap_or_default(),
+    })
+}
+
+pub(crate) async fn search_traces(
+    conn: &mut PgConnection,
+    q: &TraceQuery,
+) -> PgResult<Vec<TraceInfo>> {
+    let compiled =
+        search_sql::trace_search_sql(Dialect::Postgres, &experiment_ids(&q.experiment_ids), q);
+    let mut query: QueryAs<'_, Postgres, Row, PgArguments> = sqlx::query_as(&compiled.sql);
+    for p in &compiled.params {
+        query = match p {
+            SqlValue::Text(s) => query.bind(s.as_str()),
+            SqlValue::Int(i) => query.bind(*i),
+            SqlValue::Real(f) => query.bind(*f),
+        };
+    }
+    let rows = match query.persistent(false).fetch_all(&mut *conn).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            let failure = Failure::from(e);
+            if failure.sqlstate().as_deref() == Some(INVALID_REGULAR_EXPRESSION) {
+                return Err(Error::invalid(
+                    "Invalid filter: an RLIKE pattern is not a valid regular expression.",
+                )
+                .into());
+            }
+            return Err(failure);
+        }
+    };
+    let keys: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut tags = pairs(conn, "trace_tags", &keys).await?;
+    let mut metadata = pairs(conn, "trace_metadata", &keys).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| info(r, &mut tags, &mut metadata))
+        .collect::<Result<Vec<_>>>()?)
+}
