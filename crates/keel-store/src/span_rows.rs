@@ -1,9 +1,11 @@
-//! How both backends store a span: searchable columns plus one JSON `content` document holding
-//! what is only ever read whole (attributes, events, the status message).
+//! How both backends store a span (searchable columns plus one JSON `content` document holding
+//! what is only ever read whole: attributes, events, the status message) and read a trace's row.
+
+use std::collections::BTreeMap;
 
 use keel_core::traces::{
-    SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanSummary, TokenUsage, TraceId, TraceSpan,
-    span_keys,
+    SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanSummary, TokenUsage, TraceId, TraceInfo,
+    TraceSpan, TraceState, span_keys,
 };
 use keel_core::{Error, Result};
 use serde_json::{Map, Value, json};
@@ -53,7 +55,7 @@ impl From<&TraceSpan> for SpanRow {
 }
 
 fn corrupt(what: &str) -> Error {
-    Error::internal(format!("stored span has an invalid {what}"))
+    Error::internal(format!("stored trace data has an invalid {what}"))
 }
 
 fn span_id(hex: &str) -> Result<SpanId> {
@@ -142,4 +144,45 @@ pub(crate) fn summary_from_columns(
             .and_then(|u| serde_json::from_str::<Value>(u).ok())
             .and_then(|u| TokenUsage::from_attribute(&u)),
     })
+}
+
+/// The columns of a trace's row every read selects, in [`TraceColumns`]' order.
+pub(crate) const TRACE_COLUMNS: &str = "trace_key, trace_id, experiment_id, client_request_id, \
+     request_time, execution_duration, state, request_preview, response_preview";
+
+/// A trace's row as [`TRACE_COLUMNS`] selects it.
+pub(crate) type TraceColumns = (
+    i64,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// A trace's info from its row and its tags and metadata; also returns the row's key.
+pub(crate) fn trace_info_from_columns(
+    row: TraceColumns,
+    tags: BTreeMap<String, String>,
+    metadata: BTreeMap<String, String>,
+) -> Result<(i64, TraceInfo)> {
+    let (key, id, experiment, client_request_id, time, duration, state, req, resp) = row;
+    Ok((
+        key,
+        TraceInfo {
+            trace_id: TraceId::parse(&id).map_err(|_| corrupt("trace ID"))?,
+            experiment_id: experiment.to_string(),
+            client_request_id,
+            request_time_ms: time,
+            execution_duration_ms: duration,
+            state: TraceState::parse(&state).map_err(|_| corrupt("trace state"))?,
+            request_preview: req,
+            response_preview: resp,
+            metadata,
+            tags,
+        },
+    ))
 }

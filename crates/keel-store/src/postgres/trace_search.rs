@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use keel_core::traces::{TraceId, TraceInfo, TraceQuery, TraceState};
+use keel_core::traces::{TraceInfo, TraceQuery};
 use keel_core::{Error, Result};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
@@ -12,21 +12,10 @@ use sqlx::{PgConnection, Postgres};
 use super::convert::experiment_ids;
 use super::error::{Failure, PgResult};
 use crate::search_sql::{self, Dialect, SqlValue};
+use crate::span_rows::{TraceColumns, trace_info_from_columns};
 
 /// SQLSTATE of an invalid regular expression (`RLIKE` with a bad pattern).
 const INVALID_REGULAR_EXPRESSION: &str = "2201B";
-
-type Row = (
-    i64,
-    String,
-    i64,
-    Option<String>,
-    i64,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-);
 
 type Pairs = BTreeMap<i64, BTreeMap<String, String>>;
 
@@ -44,31 +33,13 @@ async fn pairs(conn: &mut PgConnection, table: &str, keys: &[i64]) -> PgResult<P
     Ok(out)
 }
 
-fn info(row: Row, tags: &mut Pairs, metadata: &mut Pairs) -> Result<TraceInfo> {
-    let (key, id, experiment, client, time, duration, state, req, resp) = row;
-    Ok(TraceInfo {
-        trace_id: TraceId::parse(&id)
-            .map_err(|_| Error::internal(format!("stored trace has ID '{id}'")))?,
-        experiment_id: experiment.to_string(),
-        client_request_id: client,
-        request_time_ms: time,
-        execution_duration_ms: duration,
-        state: TraceState::parse(&state)
-            .map_err(|_| Error::internal(format!("stored trace has state '{state}'")))?,
-        request_preview: req,
-        response_preview: resp,
-        metadata: metadata.remove(&key).unwrap_or_default(),
-        tags: tags.remove(&key).unwrap_or_default(),
-    })
-}
-
 pub(crate) async fn search_traces(
     conn: &mut PgConnection,
     q: &TraceQuery,
 ) -> PgResult<Vec<TraceInfo>> {
     let compiled =
         search_sql::trace_search_sql(Dialect::Postgres, &experiment_ids(&q.experiment_ids), q);
-    let mut query: QueryAs<'_, Postgres, Row, PgArguments> = sqlx::query_as(&compiled.sql);
+    let mut query: QueryAs<'_, Postgres, TraceColumns, PgArguments> = sqlx::query_as(&compiled.sql);
     for p in &compiled.params {
         query = match p {
             SqlValue::Text(s) => query.bind(s.as_str()),
@@ -94,6 +65,11 @@ pub(crate) async fn search_traces(
     let mut metadata = pairs(conn, "trace_metadata", &keys).await?;
     Ok(rows
         .into_iter()
-        .map(|r| info(r, &mut tags, &mut metadata))
+        .map(|r| {
+            let key = r.0;
+            let tags = tags.remove(&key).unwrap_or_default();
+            let metadata = metadata.remove(&key).unwrap_or_default();
+            trace_info_from_columns(r, tags, metadata).map(|(_, info)| info)
+        })
         .collect::<Result<Vec<_>>>()?)
 }

@@ -8,25 +8,18 @@ use std::collections::BTreeMap;
 
 use keel_core::Error;
 use keel_core::traces::{
-    SpanSummary, TraceId, TraceInfo, TraceSpan, TraceSpans, TraceState, refresh_trace_info,
+    SpanSummary, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
     store::trace_in_other_experiment, trace_artifact_location, trace_metadata,
 };
 use sqlx::PgConnection;
 
 use super::convert::experiment_id_to_i64;
 use super::error::PgResult;
-use crate::span_rows::{SpanRow, span_from_columns, summary_from_columns};
+use crate::span_rows::{
+    SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
+    trace_info_from_columns,
+};
 
-type InfoRow = (
-    i64,
-    i64,
-    Option<String>,
-    i64,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-);
 type SummaryColumns = (
     String,
     Option<String>,
@@ -79,31 +72,20 @@ pub(crate) async fn load_info(
     trace_id: &TraceId,
     lock: bool,
 ) -> PgResult<Option<(i64, TraceInfo)>> {
-    let row: Option<InfoRow> = sqlx::query_as(&format!(
-        "SELECT trace_key, experiment_id, client_request_id, request_time, execution_duration, \
-         state, request_preview, response_preview FROM traces WHERE trace_id = $1{}",
+    let row: Option<TraceColumns> = sqlx::query_as(&format!(
+        "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = $1{}",
         if lock { " FOR UPDATE" } else { "" }
     ))
     .bind(trace_id.mlflow_id())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((key, experiment, client_request_id, time, duration, state, req, resp)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let info = TraceInfo {
-        trace_id: *trace_id,
-        experiment_id: experiment.to_string(),
-        client_request_id,
-        request_time_ms: time,
-        execution_duration_ms: duration,
-        state: TraceState::parse(&state)
-            .map_err(|_| Error::internal(format!("stored trace has state '{state}'")))?,
-        request_preview: req,
-        response_preview: resp,
-        metadata: pairs(conn, "trace_metadata", key).await?,
-        tags: pairs(conn, "trace_tags", key).await?,
-    };
-    Ok(Some((key, info)))
+    let key = row.0;
+    let tags = pairs(conn, "trace_tags", key).await?;
+    let metadata = pairs(conn, "trace_metadata", key).await?;
+    Ok(Some(trace_info_from_columns(row, tags, metadata)?))
 }
 
 /// Inserts a placeholder row for the trace unless it exists; returns its key when inserted.

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use keel_core::traces::{TraceId, TraceInfo, TraceQuery, TraceState};
-use keel_core::{Error, Result};
+use keel_core::Result;
+use keel_core::traces::{TraceInfo, TraceQuery};
 use regex_automata::meta::Regex;
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
@@ -13,6 +13,7 @@ use rusqlite::types::Value;
 
 use super::db_err;
 use crate::search_sql::{self, Dialect};
+use crate::span_rows::{TraceColumns, trace_info_from_columns};
 
 /// `regexp(pattern, text)`: whether the regular expression finds a match anywhere in `text`, as
 /// the reference's SQLite function (Python's `re.search`) does; an invalid pattern or a NULL
@@ -56,18 +57,6 @@ fn pairs(conn: &Connection, table: &str, keys: &Rc<Vec<Value>>) -> Result<Pairs>
     Ok(out)
 }
 
-type Row = (
-    i64,
-    String,
-    i64,
-    Option<String>,
-    i64,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
 pub(crate) fn search_traces(conn: &Connection, q: &TraceQuery) -> Result<Vec<TraceInfo>> {
     if search_sql::uses_regexp(&q.filter) {
         register_regexp(conn)?;
@@ -80,7 +69,7 @@ pub(crate) fn search_traces(conn: &Connection, q: &TraceQuery) -> Result<Vec<Tra
         .collect();
     let compiled = search_sql::trace_search_sql(Dialect::Sqlite, &experiments, q);
     let mut stmt = conn.prepare(&compiled.sql).map_err(db_err)?;
-    let rows: Vec<Row> = stmt
+    let rows: Vec<TraceColumns> = stmt
         .query_map(rusqlite::params_from_iter(compiled.params.iter()), |r| {
             Ok((
                 r.get(0)?,
@@ -101,24 +90,11 @@ pub(crate) fn search_traces(conn: &Connection, q: &TraceQuery) -> Result<Vec<Tra
     let mut tags = pairs(conn, "trace_tags", &keys)?;
     let mut metadata = pairs(conn, "trace_metadata", &keys)?;
     rows.into_iter()
-        .map(
-            |(key, id, experiment, client, time, duration, state, req, resp)| {
-                Ok(TraceInfo {
-                    trace_id: TraceId::parse(&id)
-                        .map_err(|_| Error::internal(format!("stored trace has ID '{id}'")))?,
-                    experiment_id: experiment.to_string(),
-                    client_request_id: client,
-                    request_time_ms: time,
-                    execution_duration_ms: duration,
-                    state: TraceState::parse(&state).map_err(|_| {
-                        Error::internal(format!("stored trace has state '{state}'"))
-                    })?,
-                    request_preview: req,
-                    response_preview: resp,
-                    metadata: metadata.remove(&key).unwrap_or_default(),
-                    tags: tags.remove(&key).unwrap_or_default(),
-                })
-            },
-        )
+        .map(|r| {
+            let key = r.0;
+            let tags = tags.remove(&key).unwrap_or_default();
+            let metadata = metadata.remove(&key).unwrap_or_default();
+            trace_info_from_columns(r, tags, metadata).map(|(_, info)| info)
+        })
         .collect()
 }

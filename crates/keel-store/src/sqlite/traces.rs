@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use keel_core::traces::{
-    TraceId, TraceInfo, TraceSpan, TraceSpans, TraceState, refresh_trace_info,
+    TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
     store::trace_in_other_experiment, trace_artifact_location,
 };
 use keel_core::{Error, Result};
@@ -14,10 +14,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::experiment_id_to_i64;
 use super::db_err;
-use crate::span_rows::{SpanRow, span_from_columns, summary_from_columns};
+use crate::span_rows::{
+    SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
+    trace_info_from_columns,
+};
 
-const INFO_COLUMNS: &str = "trace_key, experiment_id, client_request_id, request_time, \
-     execution_duration, state, request_preview, response_preview";
 const SPAN_COLUMNS: &str = "span_id, parent_span_id, name, status, start_time, end_time, content";
 
 fn require_experiment(conn: &Connection, experiment_id: i64) -> Result<()> {
@@ -48,45 +49,34 @@ fn pairs(conn: &Connection, table: &str, trace_key: i64) -> Result<BTreeMap<Stri
 
 /// The stored info of a trace and its key.
 pub(crate) fn load_info(conn: &Connection, trace_id: &TraceId) -> Result<Option<(i64, TraceInfo)>> {
-    let row = conn
+    let row: Option<TraceColumns> = conn
         .prepare_cached(&format!(
-            "SELECT {INFO_COLUMNS} FROM traces WHERE trace_id = ?1"
+            "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"
         ))
         .and_then(|mut s| {
             s.query_row([trace_id.mlflow_id()], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
                 ))
             })
             .optional()
         })
         .map_err(db_err)?;
-    let Some((key, experiment, client_request_id, time, duration, state, req, resp)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    Ok(Some((
-        key,
-        TraceInfo {
-            trace_id: *trace_id,
-            experiment_id: experiment.to_string(),
-            client_request_id,
-            request_time_ms: time,
-            execution_duration_ms: duration,
-            state: TraceState::parse(&state)
-                .map_err(|_| Error::internal(format!("stored trace has state '{state}'")))?,
-            request_preview: req,
-            response_preview: resp,
-            metadata: pairs(conn, "trace_metadata", key)?,
-            tags: pairs(conn, "trace_tags", key)?,
-        },
-    )))
+    let key = row.0;
+    let tags = pairs(conn, "trace_tags", key)?;
+    let metadata = pairs(conn, "trace_metadata", key)?;
+    trace_info_from_columns(row, tags, metadata).map(Some)
 }
 
 /// Writes `info` (inserting the trace when `key` is `None`) with its tags and metadata;
