@@ -9,6 +9,7 @@ pub mod entities;
 pub mod error;
 pub mod names;
 pub mod paging;
+pub mod pyjson;
 pub mod registry;
 pub mod store;
 pub mod traces;

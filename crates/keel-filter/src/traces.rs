@@ -9,17 +9,15 @@
 //! `attributes.<attr>`), `feedback.<name>`, `expectation.<name>` and `issue.id`. Comparators are
 //! checked per entity with the reference's messages; clauses are AND-ed only.
 
-use std::fmt;
-
 use crate::parser::{self, KeyPart, RawComparison, RawKey, RawValue};
 use crate::{CompareOp, FilterError, Literal};
 
 /// Tag keys and metadata keys the grammar maps onto.
-pub const TRACE_NAME_TAG: &str = "mlflow.traceName";
-pub const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
+const TRACE_NAME_TAG: &str = "mlflow.traceName";
+const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
 pub const SOURCE_RUN_METADATA: &str = "mlflow.sourceRun";
-pub const TOKEN_USAGE_METADATA: &str = "mlflow.trace.tokenUsage";
-pub const COST_METADATA: &str = "mlflow.trace.cost";
+const TOKEN_USAGE_METADATA: &str = "mlflow.trace.tokenUsage";
+const COST_METADATA: &str = "mlflow.trace.cost";
 
 /// A column of the trace itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,24 +101,6 @@ pub enum TraceKey {
     Assessment(AssessmentKind, String),
     /// `issue.id = '<id>'`.
     Issue,
-}
-
-impl fmt::Display for TraceKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Attribute(a) => write!(f, "trace.{}", a.as_str()),
-            Self::Tag(k) => write!(f, "tags.`{k}`"),
-            Self::Metadata(k) => write!(f, "metadata.`{k}`"),
-            Self::Prompt => f.write_str("trace.prompt"),
-            Self::Span(SpanField::Name) => f.write_str("span.name"),
-            Self::Span(SpanField::Type) => f.write_str("span.type"),
-            Self::Span(SpanField::Status) => f.write_str("span.status"),
-            Self::Span(SpanField::Content) => f.write_str("span.content"),
-            Self::Span(SpanField::Attribute(a)) => write!(f, "span.attributes.`{a}`"),
-            Self::Assessment(kind, name) => write!(f, "{}.`{name}`", kind.as_str()),
-            Self::Issue => f.write_str("issue.id"),
-        }
-    }
 }
 
 /// One comparison of a trace filter.

@@ -23,8 +23,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         registry,
         traces,
         artifacts,
-        webhooks,
+        webhook_store,
     } = crate::stores::open(&config).await?;
+    let webhooks = crate::stores::webhooks(&config, webhook_store)?;
+    let registry = registry.with_webhooks(webhooks.clone());
 
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)

@@ -6,19 +6,20 @@ use keel_artifacts::ArtifactStore;
 use keel_core::registry::SourcePolicy;
 use keel_core::traces::Traces;
 use keel_core::webhooks::TargetPolicy;
-use keel_core::{Registry, Tracking, Webhooks};
+use keel_core::{Registry, Tracking, WebhookStore, Webhooks};
 
 use crate::config::Config;
 
 /// The domain services over the configured stores.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Services {
     pub tracking: Tracking,
     pub registry: Registry,
     pub traces: Traces,
     pub artifacts: Arc<dyn ArtifactStore>,
-    /// Webhooks; the registry emits its events through them.
-    pub webhooks: Webhooks,
+    /// The webhook side of the backend store; only a server sets up webhooks over it
+    /// ([`webhooks`]), so other commands need no secrets key.
+    pub webhook_store: Arc<dyn WebhookStore>,
 }
 
 /// Which URIs model-version sources may be, given where artifacts are stored: besides the
@@ -29,7 +30,7 @@ pub fn source_policy(artifacts_destination: &str) -> SourcePolicy {
     SourcePolicy::new().with_store_root(artifacts_destination)
 }
 
-/// The tracking, registry and webhook services over the backend store (migrated, with the default
+/// The tracking, registry and trace services over the backend store (migrated, with the default
 /// experiment) and the artifact store (a local directory or object storage, by the
 /// destination's scheme).
 pub async fn open(config: &Config) -> anyhow::Result<Services> {
@@ -49,28 +50,32 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         .ensure_default_experiment()
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the default experiment: {e}"))?;
-    let targets = TargetPolicy {
-        allow_private: config.webhooks_allow_private_targets,
-    };
-    let transport =
-        keel_server::webhooks::HttpTransport::new(targets).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let key = crate::secrets::load_key(config)?;
-    let webhooks = Webhooks::new(stores.webhooks, &key, Arc::new(transport), targets)
-        .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
     let registry = Registry::new(
         stores.registry,
         tracking.clone(),
         source_policy(&config.artifacts_destination),
-    )
-    .with_webhooks(webhooks.clone());
+    );
     let traces = Traces::new(stores.traces, tracking.clone());
     Ok(Services {
         tracking,
         registry,
         traces,
         artifacts,
-        webhooks,
+        webhook_store: stores.webhooks,
     })
+}
+
+/// The webhook service of a server: outbound rules from the configuration, secrets sealed with
+/// the configured (or generated) key.
+pub fn webhooks(config: &Config, store: Arc<dyn WebhookStore>) -> anyhow::Result<Webhooks> {
+    let targets = TargetPolicy {
+        allow_private: config.webhooks_allow_private_targets,
+    };
+    let transport =
+        keel_server::webhooks::HttpTransport::new(targets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = crate::secrets::load_key(config)?;
+    Webhooks::new(store, &key, Arc::new(transport), targets)
+        .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))
 }
 
 #[cfg(test)]

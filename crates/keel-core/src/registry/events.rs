@@ -24,12 +24,6 @@ fn tag_dict<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> Vec<(String, String)
     out
 }
 
-fn is_prompt_tags<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> bool {
-    tag_dict(tags)
-        .iter()
-        .any(|(k, v)| k == IS_PROMPT_TAG && v.eq_ignore_ascii_case("true"))
-}
-
 impl Registry {
     /// Emits the registry's events through `webhooks`.
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
@@ -57,7 +51,7 @@ impl Registry {
             return;
         }
         let prompt = match self.store.get_registered_model(name).await {
-            Ok(Some(model)) => is_prompt_tags(&model.tags),
+            Ok(Some(model)) => is_prompt(&model.tags),
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(error = %e, "cannot tell whether a model is a prompt; event dropped");
@@ -74,7 +68,7 @@ impl Registry {
             return;
         }
         let description = model.description.clone().unwrap_or_default();
-        let event = if is_prompt_tags(&model.tags) {
+        let event = if is_prompt(&model.tags) {
             let tags: Vec<_> = tag_dict(&model.tags)
                 .into_iter()
                 .filter(|(k, _)| k != IS_PROMPT_TAG && k != PROMPT_TYPE_TAG)
@@ -92,7 +86,7 @@ impl Registry {
         }
         let version = v.version.to_string();
         let description = v.description.clone().filter(|d| !d.is_empty());
-        let event = if is_prompt_tags(&v.tags) {
+        let event = if is_prompt(&v.tags) {
             let mut tags = tag_dict(&v.tags);
             let template = tags
                 .iter()

@@ -37,6 +37,14 @@ pub use versions::{CreateModelVersion, MODEL_VERSIONS_TAG};
 
 /// The tag that marks a registered model (and its versions) as a prompt.
 pub const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
+/// Whether tags mark a prompt (the last `mlflow.prompt.is_prompt` wins, as in a Python dict).
+pub(crate) fn is_prompt(tags: &[crate::entities::Tag]) -> bool {
+    tags.iter()
+        .rev()
+        .find(|t| t.key == IS_PROMPT_TAG)
+        .is_some_and(|t| t.value.eq_ignore_ascii_case("true"))
+}
 /// The placeholder sources MLflow's clients and UI send for prompt versions (whose source is
 /// never read); the only sources a prompt version may have.
 pub const PROMPT_SOURCE_PLACEHOLDERS: &[&str] = &["dummy-source", "prompt-template"];

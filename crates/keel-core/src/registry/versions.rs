@@ -51,12 +51,7 @@ impl Registry {
         };
         // A prompt version's source is never read: only MLflow's placeholders are accepted, and
         // there is no run or logged model to trace it to (as in the reference).
-        let is_prompt = tags
-            .iter()
-            .rev()
-            .find(|t| t.key == IS_PROMPT_TAG)
-            .is_some_and(|t| t.value.eq_ignore_ascii_case("true"));
-        let logged_model = if is_prompt {
+        let logged_model = if is_prompt(&tags) {
             if !PROMPT_SOURCE_PLACEHOLDERS.contains(&req.source.as_str()) {
                 return Err(Error::invalid(format!(
                     "Invalid prompt source: '{}'. Prompt sources must use an MLflow placeholder.",
@@ -149,11 +144,7 @@ impl Registry {
         req: &CreateModelVersion,
     ) -> Result<()> {
         let model = self.get_registered_model(name).await?;
-        let is_prompt = model
-            .tags
-            .iter()
-            .any(|t| t.key == IS_PROMPT_TAG && t.value.eq_ignore_ascii_case("true"));
-        if is_prompt {
+        if is_prompt(&model.tags) {
             return Err(Error::invalid(format!(
                 "Invalid model version source: '{}'. Prompt versions cannot be used as model \
                  version sources.",
@@ -423,7 +414,7 @@ fn versions_tag_update(name: String) -> VersionsTagUpdate {
         if !entries.contains(&entry) {
             entries.push(entry);
         }
-        let value = python_json(&serde_json::Value::Array(entries));
+        let value = crate::pyjson::dumps(&serde_json::Value::Array(entries), true);
         crate::validation::check_length(
             &format!("Tag value of '{MODEL_VERSIONS_TAG}'"),
             &value,
@@ -431,50 +422,6 @@ fn versions_tag_update(name: String) -> VersionsTagUpdate {
         )?;
         Ok(value)
     })
-}
-
-/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators and
-/// non-ASCII characters escaped.
-fn python_json(value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match value {
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(python_json).collect();
-            format!("[{}]", inner.join(", "))
-        }
-        Value::Object(fields) => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|(k, v)| format!("{}: {}", python_string(k), python_json(v)))
-                .collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-        Value::String(s) => python_string(s),
-        other => other.to_string(),
-    }
-}
-
-fn python_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

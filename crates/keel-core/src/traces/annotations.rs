@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use super::assessments::{Assessment, AssessmentUpdate, assessment_not_found, validate_name};
 use super::entities::TraceId;
 use super::info::trace_tags;
-use super::service::{Traces, trace_not_found};
+use super::service::{Traces, parse_trace_id, trace_not_found};
 use super::store::TraceDeletion;
 use crate::error::{Error, Result};
+use crate::tracking::required;
 
 /// Tags only the server writes.
 const RESERVED_TAGS: [&str; 3] = [
@@ -22,20 +23,11 @@ const MAX_TAG_VALUE: usize = 8000;
 /// Most traces one `link-to-run` request may name.
 pub const MAX_TRACES_PER_LINK: usize = 100;
 
-fn required(field: &str, value: &str) -> Result<()> {
-    if value.is_empty() {
-        return Err(Error::invalid(format!(
-            "Missing value for required parameter '{field}'."
-        )));
-    }
-    Ok(())
-}
-
 impl Traces {
     /// The stored trace's ID, or not found (a malformed ID names no trace).
     async fn existing(&self, trace_id: &str) -> Result<TraceId> {
         required("trace_id", trace_id)?;
-        let id = TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))?;
+        let id = parse_trace_id(trace_id)?;
         self.store()
             .get_trace_info(&id)
             .await?
@@ -56,7 +48,7 @@ impl Traces {
             )));
         }
         let value: String = value.chars().take(MAX_TAG_VALUE).collect();
-        let id = TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))?;
+        let id = parse_trace_id(trace_id)?;
         self.store().set_trace_tag(&id, key, &value).await
     }
 
@@ -67,7 +59,7 @@ impl Traces {
                 "Deleting the tag '{key}' is not allowed: the server maintains it."
             )));
         }
-        let id = TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))?;
+        let id = parse_trace_id(trace_id)?;
         self.store().delete_trace_tag(&id, key).await
     }
 
@@ -137,7 +129,7 @@ impl Traces {
         self.tracking().get_run(run_id).await?;
         let ids = trace_ids
             .iter()
-            .map(|id| TraceId::parse(id).map_err(|_| trace_not_found(id)))
+            .map(|id| parse_trace_id(id))
             .collect::<Result<Vec<_>>>()?;
         self.store().link_traces_to_run(&ids, run_id).await
     }
@@ -186,7 +178,7 @@ impl Traces {
 
     pub async fn get_assessment(&self, trace_id: &str, assessment_id: &str) -> Result<Assessment> {
         required("assessment_id", assessment_id)?;
-        let id = TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))?;
+        let id = parse_trace_id(trace_id)?;
         self.store()
             .get_assessment(&id, assessment_id)
             .await?

@@ -19,6 +19,14 @@ pub mod span_keys {
     pub const TRACE_TAG_PREFIX: &str = "mlflow.traceTag.";
 }
 
+/// An attribute value as text (a trace tag's value): strings as they are, anything else as JSON.
+pub fn attribute_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A 16-byte OpenTelemetry trace ID; MLflow names the trace `tr-<32 hex>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraceId(pub [u8; 16]);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::entities::{TraceId, TraceState};
-use super::summary::{TraceSummary, python_json};
+use super::summary::TraceSummary;
 
 /// Trace tag keys with a meaning to the server.
 pub mod trace_tags {
@@ -111,7 +111,7 @@ impl TraceInfo {
         if let Some(usage) = &summary.token_usage {
             self.metadata
                 .entry(trace_metadata::TOKEN_USAGE.to_owned())
-                .or_insert_with(|| python_json(&usage.to_json()));
+                .or_insert_with(|| crate::pyjson::dumps(&usage.to_json(), false));
         }
         for (k, v) in root_trace_tags {
             self.tags.insert(k.clone(), v.clone());
@@ -153,6 +153,11 @@ impl TraceInfo {
         }
         self.metadata
             .insert(trace_metadata::INFO_FINALIZED.to_owned(), "true".to_owned());
+    }
+
+    /// Whether `stored` spans are all the client said the trace has (true when it said nothing).
+    pub fn is_complete(&self, stored: u64) -> bool {
+        self.expected_span_count().is_none_or(|n| stored >= n)
     }
 
     /// How many spans the client says the trace has (`mlflow.trace.sizeStats`), if it said.

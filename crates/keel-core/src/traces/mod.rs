@@ -18,11 +18,12 @@ pub mod translate;
 
 pub use assessments::{Assessment, AssessmentUpdate, AssessmentValue, SourceType};
 pub use entities::{
-    SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, span_keys,
+    SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, attribute_text,
+    span_keys,
 };
 pub use info::{TraceInfo, trace_metadata, trace_tags};
 pub use search::{SearchTraces, TraceQuery};
-pub use service::{IncomingSpan, Trace, Traces, trace_not_found};
+pub use service::{IncomingSpan, Trace, Traces, parse_trace_id, trace_not_found};
 pub use store::{
     TraceDeletion, TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location,
 };

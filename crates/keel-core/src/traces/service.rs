@@ -79,6 +79,11 @@ pub fn trace_not_found(trace_id: &str) -> Error {
     Error::not_found(format!("Trace with ID '{trace_id}' not found."))
 }
 
+/// A `tr-<hex>` trace ID; a malformed one cannot name a stored trace, so it is not found.
+pub fn parse_trace_id(trace_id: &str) -> Result<TraceId> {
+    TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))
+}
+
 impl Traces {
     pub fn new(store: Arc<dyn TraceStore>, tracking: Tracking) -> Self {
         Self::with_clock(store, tracking, Arc::new(SystemClock))
@@ -160,14 +165,10 @@ impl Traces {
         self.store.start_trace(info).await
     }
 
-    /// Parses a `tr-<hex>` ID; a malformed one cannot name a stored trace.
+    /// A required trace ID ([`parse_trace_id`]).
     fn parse_id(trace_id: &str) -> Result<TraceId> {
-        if trace_id.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'trace_id'.",
-            ));
-        }
-        TraceId::parse(trace_id).map_err(|_| trace_not_found(trace_id))
+        crate::tracking::required("trace_id", trace_id)?;
+        parse_trace_id(trace_id)
     }
 
     pub async fn get_trace_info(&self, trace_id: &str) -> Result<TraceInfo> {
@@ -192,7 +193,7 @@ impl Traces {
                 .await?
                 .ok_or_else(|| trace_not_found(trace_id))?;
             let stored = self.store.count_spans(&id).await?;
-            if allow_partial || info.expected_span_count().is_none_or(|n| stored >= n) {
+            if allow_partial || info.is_complete(stored) {
                 let assessments = self.store.list_assessments(&[id]).await?;
                 return Ok(TraceReader {
                     info,
@@ -247,7 +248,7 @@ impl Traces {
             return Ok(None);
         };
         let stored = self.store.count_spans(id).await?;
-        if info.expected_span_count().is_some_and(|n| stored < n) {
+        if !info.is_complete(stored) {
             return Ok(None);
         }
         let spans = self.all_spans(id, stored).await?;

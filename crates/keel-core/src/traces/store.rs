@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::assessments::Assessment;
-use super::entities::{TraceId, TraceSpan, span_keys};
+use super::entities::{TraceId, TraceSpan, attribute_text, span_keys};
 use super::info::TraceInfo;
 use super::summary::{SpanSummary, TraceSummary};
 use crate::error::{Error, Result};
@@ -36,11 +35,7 @@ fn root_trace_tags(spans: &[TraceSpan]) -> BTreeMap<String, String> {
         .flat_map(|s| s.attributes.iter())
         .filter_map(|(k, v)| {
             let key = k.strip_prefix(span_keys::TRACE_TAG_PREFIX)?;
-            let value = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Some((key.to_owned(), value))
+            Some((key.to_owned(), attribute_text(v)))
         })
         .collect()
 }

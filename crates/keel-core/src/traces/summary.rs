@@ -163,7 +163,7 @@ impl TraceSummary {
 
 /// A preview as the reference writes it: the text of the last message of `role` when the value
 /// is chat-shaped (OpenAI chat or Responses requests and responses), otherwise the value as JSON
-/// with Python's separators; cut to [`PREVIEW_MAX_CHARS`] with `...`.
+/// with Python's separators (non-ASCII kept); cut to [`PREVIEW_MAX_CHARS`] with `...`.
 pub fn truncated_preview(value: &Value, role: &str) -> String {
     let text = messages(value)
         .filter(|m| !m.is_empty())
@@ -176,7 +176,7 @@ pub fn truncated_preview(value: &Value, role: &str) -> String {
             message_text(last)
         })
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| python_json(value));
+        .unwrap_or_else(|| crate::pyjson::dumps(value, false));
     if text.chars().count() <= PREVIEW_MAX_CHARS {
         return text;
     }
@@ -231,40 +231,6 @@ fn message_text(message: &Value) -> Option<String> {
         }),
         _ => Some(String::new()),
     }
-}
-
-/// JSON as Python's `json.dumps` writes it by default (`", "` and `": "` separators), so previews
-/// and stored attribute strings read as the reference's do.
-pub fn python_json(value: &Value) -> String {
-    use serde::Serialize;
-    use serde_json::ser::Formatter;
-    use std::io::{self, Write};
-
-    struct Python;
-    impl Formatter for Python {
-        fn begin_array_value<W: ?Sized + Write>(
-            &mut self,
-            w: &mut W,
-            first: bool,
-        ) -> io::Result<()> {
-            if first { Ok(()) } else { w.write_all(b", ") }
-        }
-        fn begin_object_key<W: ?Sized + Write>(
-            &mut self,
-            w: &mut W,
-            first: bool,
-        ) -> io::Result<()> {
-            if first { Ok(()) } else { w.write_all(b", ") }
-        }
-        fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-            w.write_all(b": ")
-        }
-    }
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, Python);
-    // Serializing a `Value` into memory cannot fail.
-    let _ = value.serialize(&mut ser);
-    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -394,7 +360,7 @@ mod tests {
         assert_eq!(cut.chars().count(), PREVIEW_MAX_CHARS);
         assert!(cut.ends_with("..."));
         assert_eq!(
-            python_json(&json!({"a": [1, {"b": null}]})),
+            crate::pyjson::dumps(&json!({"a": [1, {"b": null}]}), false),
             "{\"a\": [1, {\"b\": null}]}"
         );
     }

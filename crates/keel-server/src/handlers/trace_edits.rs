@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use keel_core::Error;
-use keel_core::traces::TraceId;
+use keel_core::traces::parse_trace_id;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -151,17 +151,13 @@ pub struct AssessmentOut {
     assessment: Value,
 }
 
-fn parse_trace(id: &str) -> Result<TraceId, Error> {
-    TraceId::parse(id).map_err(|_| keel_core::traces::trace_not_found(id))
-}
-
 /// `POST traces/{trace_id}/assessments`.
 pub async fn create_assessment(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     req: MlflowRequest<CreateAssessmentIn>,
 ) -> ApiResult<Json<AssessmentOut>> {
-    let trace = parse_trace(&trace_id(path)?)?;
+    let trace = parse_trace_id(&trace_id(path)?)?;
     let assessment = need("assessment", req.message.assessment)?.into_new(trace)?;
     let created = s.traces.create_assessment(assessment).await?;
     Ok(Json(AssessmentOut {

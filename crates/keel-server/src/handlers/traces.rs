@@ -11,9 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use keel_core::Error;
-use keel_core::traces::{IncomingSpan, TraceInfo};
+use keel_core::traces::{IncomingSpan, TraceInfo, attribute_text};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
@@ -30,14 +29,6 @@ pub const RUN_HEADER: &str = "x-mlflow-run-id";
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// A resource attribute as a trace tag value: strings as they are, anything else as JSON.
-fn tag_value(v: Value) -> String {
-    match v {
-        Value::String(s) => s,
-        other => other.to_string(),
-    }
 }
 
 /// `POST /v1/traces`: an OTLP/HTTP export of spans, protobuf or JSON, for the experiment named
@@ -109,7 +100,7 @@ async fn export_spans(
             resource: r
                 .resource
                 .into_iter()
-                .map(|(k, v)| (k, tag_value(v)))
+                .map(|(k, v)| (k, attribute_text(&v)))
                 .collect::<BTreeMap<_, _>>(),
         })
         .collect();

@@ -18,8 +18,8 @@ const JSON_FORMAT: &str = "JSON_FORMAT";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SourceIn {
-    #[serde(default)]
-    source_type: Option<Value>,
+    #[serde(default, deserialize_with = "opt_string")]
+    source_type: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     source_id: Option<String>,
 }
@@ -73,13 +73,6 @@ pub struct AssessmentIn {
     metadata: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "opt_string")]
     overrides: Option<String>,
-}
-
-fn enum_name(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 impl FeedbackIn {
@@ -144,7 +137,7 @@ impl AssessmentIn {
     /// the ID and times the client left out.
     pub fn into_new(self, trace_id: TraceId) -> Result<Assessment> {
         let source = self.source.unwrap_or_default();
-        let source_type = match source.source_type.as_ref().map(enum_name).as_deref() {
+        let source_type = match source.source_type.as_deref() {
             None | Some("") | Some("SOURCE_TYPE_UNSPECIFIED") | Some("0") => SourceType::Code,
             Some(name) => SourceType::parse(name)?,
         };

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::assessments::assessment_json;
+use super::proto::opt_string;
 
 /// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
 pub fn rfc3339_from_ms(ms: i64) -> String {
@@ -84,8 +85,13 @@ pub struct MlflowExperimentLocation {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub struct TraceLocation {
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<Value>,
+    #[serde(
+        default,
+        rename = "type",
+        deserialize_with = "opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlflow_experiment: Option<MlflowExperimentLocation>,
 }
@@ -107,21 +113,19 @@ pub struct TraceInfoV3 {
     pub request_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_duration: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Value>,
+    /// The state's name (or number, as protobuf JSON allows).
+    #[serde(
+        default,
+        deserialize_with = "opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub state: Option<String>,
     #[serde(default)]
     pub trace_metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub assessments: Vec<Value>,
-}
-
-fn state_name(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 impl TraceInfoV3 {
@@ -162,7 +166,7 @@ impl TraceInfoV3 {
             state: self
                 .state
                 .as_ref()
-                .map(|s| TraceState::parse(&state_name(s)))
+                .map(|s| TraceState::parse(s))
                 .transpose()?
                 .unwrap_or_default(),
             request_preview: self.request_preview,
@@ -188,7 +192,7 @@ impl From<TraceInfo> for TraceInfoV3 {
             trace_id: info.trace_id.mlflow_id(),
             client_request_id: info.client_request_id,
             trace_location: TraceLocation {
-                kind: Some(json!("MLFLOW_EXPERIMENT")),
+                kind: Some("MLFLOW_EXPERIMENT".to_owned()),
                 mlflow_experiment: Some(MlflowExperimentLocation {
                     experiment_id: info.experiment_id,
                 }),
@@ -197,7 +201,7 @@ impl From<TraceInfo> for TraceInfoV3 {
             response_preview: info.response_preview,
             request_time: Some(rfc3339_from_ms(info.request_time_ms)),
             execution_duration: info.execution_duration_ms.map(duration_from_ms),
-            state: Some(json!(info.state.as_str())),
+            state: Some(info.state.as_str().to_owned()),
             trace_metadata: info.metadata,
             tags: info.tags,
             assessments: Vec::new(),
@@ -349,7 +353,7 @@ impl SearchTracesV3In {
             filter: self.filter,
             max_results: self.max_results,
             order_by: self.order_by,
-            page_token: self.page_token.filter(|t| !t.is_empty()),
+            page_token: self.page_token,
         })
     }
 }
@@ -388,7 +392,7 @@ impl SearchTracesV2In {
             filter: self.filter,
             max_results: self.max_results,
             order_by: self.order_by,
-            page_token: self.page_token.filter(|t| !t.is_empty()),
+            page_token: self.page_token,
         })
     }
 }

@@ -103,6 +103,10 @@ fn db_error(e: &sqlx::Error, redact: impl Fn(&str) -> String) -> Error {
         "54000" | "54001" => {
             Error::invalid("The search is too large to evaluate; narrow the filter or order_by.")
         }
+        // invalid_regular_expression: an RLIKE pattern PostgreSQL cannot compile.
+        "2201B" => {
+            Error::invalid("Invalid filter: an RLIKE pattern is not a valid regular expression.")
+        }
         // Connection exceptions, insufficient resources, operator intervention (shutdown).
         c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") => {
             tracing::warn!(error = %text, code = c, "PostgreSQL unavailable");

@@ -3,19 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use keel_core::Result;
 use keel_core::traces::{TraceInfo, TraceQuery};
-use keel_core::{Error, Result};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::{PgConnection, Postgres};
 
 use super::convert::experiment_ids;
-use super::error::{Failure, PgResult};
+use super::error::PgResult;
 use crate::search_sql::{self, Dialect, SqlValue};
 use crate::span_rows::{TraceColumns, trace_info_from_columns};
-
-/// SQLSTATE of an invalid regular expression (`RLIKE` with a bad pattern).
-const INVALID_REGULAR_EXPRESSION: &str = "2201B";
 
 type Pairs = BTreeMap<i64, BTreeMap<String, String>>;
 
@@ -47,19 +44,8 @@ pub(crate) async fn search_traces(
             SqlValue::Real(f) => query.bind(*f),
         };
     }
-    let rows = match query.persistent(false).fetch_all(&mut *conn).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            let failure = Failure::from(e);
-            if failure.sqlstate().as_deref() == Some(INVALID_REGULAR_EXPRESSION) {
-                return Err(Error::invalid(
-                    "Invalid filter: an RLIKE pattern is not a valid regular expression.",
-                )
-                .into());
-            }
-            return Err(failure);
-        }
-    };
+    // An invalid RLIKE pattern is bad input (see `error.rs`), and not retried.
+    let rows = query.persistent(false).fetch_all(&mut *conn).await?;
     let keys: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let mut tags = pairs(conn, "trace_tags", &keys).await?;
     let mut metadata = pairs(conn, "trace_metadata", &keys).await?;

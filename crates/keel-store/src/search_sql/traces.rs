@@ -44,11 +44,6 @@ fn attribute_column(a: TraceAttribute) -> &'static str {
     }
 }
 
-/// Whether a filter needs SQLite's `regexp` function.
-pub(crate) fn uses_regexp(filter: &[TraceComparison]) -> bool {
-    filter.iter().any(|c| c.op == CompareOp::RLike)
-}
-
 /// `col <op> value`, with `RLIKE` in the dialect's form.
 fn cond(sql: &mut Sql, col: &str, op: CompareOp, value: &Literal) -> String {
     if op != CompareOp::RLike {
@@ -136,17 +131,8 @@ fn span_condition(sql: &mut Sql, field: &SpanField, op: CompareOp, value: &Liter
 fn json_forms(v: &str) -> Vec<String> {
     let mut forms = vec![v.to_owned()];
     let json = serde_json::to_string(v).unwrap_or_default();
-    let mut ascii = String::with_capacity(json.len());
-    for c in json.chars() {
-        if c.is_ascii() {
-            ascii.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                ascii.push_str(&format!("\\u{u:04x}"));
-            }
-        }
-    }
+    // As Python's `json.dumps` writes it (non-ASCII escaped).
+    let ascii = keel_core::pyjson::dumps(&serde_json::Value::String(v.to_owned()), true);
     for form in [json, ascii] {
         if !forms.contains(&form) {
             forms.push(form);

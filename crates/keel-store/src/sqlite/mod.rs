@@ -31,6 +31,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use keel_core::{Error, Result};
+use regex_automata::meta::Regex;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
@@ -178,7 +180,30 @@ fn open_connection(path: &Path) -> Result<Connection> {
     .map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     rusqlite::vtab::array::load_module(&conn).map_err(db_err)?;
+    register_regexp(&conn)?;
     Ok(conn)
+}
+
+/// `regexp(pattern, text)`: whether the regular expression finds a match anywhere in `text`, as
+/// the reference's SQLite function (Python's `re.search`) does; an invalid pattern or a NULL
+/// matches nothing. The compiled pattern is cached per statement.
+fn register_regexp(conn: &Connection) -> Result<()> {
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let regex = ctx.get_or_create_aux(0, |v| -> rusqlite::Result<Option<Regex>> {
+                Ok(v.as_str().ok().and_then(|p| Regex::new(p).ok()))
+            })?;
+            let text: Option<String> = ctx.get(1)?;
+            Ok(match (regex.as_ref(), text) {
+                (Some(r), Some(t)) => r.is_match(&t),
+                _ => false,
+            })
+        },
+    )
+    .map_err(db_err)
 }
 
 /// Waits for one of the store's threads to finish (its channel already closed).

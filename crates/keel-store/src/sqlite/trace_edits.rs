@@ -9,7 +9,7 @@ use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::{experiment_id_to_i64, text_array};
-use super::db_err;
+use super::{db_err, is_unique_violation};
 use crate::assessment_rows::{ASSESSMENT_COLUMNS, AssessmentRow, StoredAssessment};
 
 /// The trace's key, or a not-found error.
@@ -134,13 +134,6 @@ fn assessment_id_taken(assessment_id: &str) -> Error {
 
 pub(crate) fn create_assessment(conn: &Connection, a: &Assessment) -> Result<()> {
     let trace_key = require_trace(conn, &a.trace_id)?;
-    let taken = conn
-        .prepare_cached("SELECT 1 FROM assessments WHERE assessment_id = ?1")
-        .and_then(|mut s| s.exists([&a.assessment_id]))
-        .map_err(db_err)?;
-    if taken {
-        return Err(assessment_id_taken(&a.assessment_id));
-    }
     if let Some(overridden) = &a.overrides {
         if !assessment_exists(conn, trace_key, overridden)? {
             return Err(keel_core::traces::assessments::assessment_not_found(
@@ -176,7 +169,14 @@ pub(crate) fn create_assessment(conn: &Connection, a: &Assessment) -> Result<()>
             r.last_update_time
         ])
     })
-    .map_err(db_err)?;
+    .map_err(|e| {
+        // A taken ID fails the insert itself, which then changed nothing.
+        if is_unique_violation(&e) {
+            assessment_id_taken(&a.assessment_id)
+        } else {
+            db_err(e)
+        }
+    })?;
     if let Some(overridden) = &a.overrides {
         set_valid(conn, trace_key, overridden, false)?;
     }

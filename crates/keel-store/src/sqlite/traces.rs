@@ -4,6 +4,9 @@
 //! before their first write (see `writer.rs`).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use rusqlite::types::Value;
 
 use keel_core::traces::{
     TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
@@ -35,16 +38,39 @@ fn require_experiment(conn: &Connection, experiment_id: i64) -> Result<()> {
     }
 }
 
-fn pairs(conn: &Connection, table: &str, trace_key: i64) -> Result<BTreeMap<String, String>> {
+pub(crate) type Pairs = BTreeMap<i64, BTreeMap<String, String>>;
+
+/// The `(key, value)` rows of `table` for the traces `keys`, by trace.
+pub(crate) fn pairs(conn: &Connection, table: &str, keys: &Rc<Vec<Value>>) -> Result<Pairs> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT key, value FROM {table} WHERE trace_key = ?1"
+            "SELECT trace_key, key, value FROM {table} WHERE trace_key IN rarray(?1)"
         ))
         .map_err(db_err)?;
-    let rows = stmt
-        .query_map([trace_key], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(db_err)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+    let mut rows = stmt.query([keys.clone()]).map_err(db_err)?;
+    let mut out = Pairs::new();
+    while let Some(r) = rows.next().map_err(db_err)? {
+        let key: i64 = r.get(0).map_err(db_err)?;
+        out.entry(key)
+            .or_default()
+            .insert(r.get(1).map_err(db_err)?, r.get(2).map_err(db_err)?);
+    }
+    Ok(out)
+}
+
+/// A trace's row as [`TRACE_COLUMNS`] selects it.
+pub(crate) fn trace_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceColumns> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
 }
 
 /// The stored info of a trace and its key.
@@ -54,28 +80,20 @@ pub(crate) fn load_info(conn: &Connection, trace_id: &TraceId) -> Result<Option<
             "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"
         ))
         .and_then(|mut s| {
-            s.query_row([trace_id.mlflow_id()], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            })
-            .optional()
+            s.query_row([trace_id.mlflow_id()], trace_columns)
+                .optional()
         })
         .map_err(db_err)?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let key = row.0;
-    let tags = pairs(conn, "trace_tags", key)?;
-    let metadata = pairs(conn, "trace_metadata", key)?;
+    let keys = Rc::new(vec![Value::Integer(row.0)]);
+    let tags = pairs(conn, "trace_tags", &keys)?
+        .remove(&row.0)
+        .unwrap_or_default();
+    let metadata = pairs(conn, "trace_metadata", &keys)?
+        .remove(&row.0)
+        .unwrap_or_default();
     trace_info_from_columns(row, tags, metadata).map(Some)
 }
 

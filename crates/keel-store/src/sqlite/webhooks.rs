@@ -11,7 +11,7 @@ use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::text_array;
-use super::db_err;
+use super::{db_err, is_unique_violation};
 
 const WEBHOOK_COLUMNS: &str = "webhook_id, name, description, url, status, secret, \
      creation_time, last_updated_time";
@@ -119,20 +119,7 @@ fn insert_events(conn: &Connection, hook: &Webhook) -> Result<()> {
 }
 
 pub(crate) fn insert_webhook(conn: &Connection, hook: &Webhook) -> Result<()> {
-    let taken: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM webhooks WHERE webhook_id = ?1",
-            [&hook.webhook_id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err)?;
-    if taken.is_some() {
-        return Err(Error::already_exists(format!(
-            "Webhook with ID {} already exists.",
-            hook.webhook_id
-        )));
-    }
+    // A taken ID fails the insert itself, which then changed nothing.
     conn.execute(
         &format!(
             "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -148,7 +135,16 @@ pub(crate) fn insert_webhook(conn: &Connection, hook: &Webhook) -> Result<()> {
             hook.last_updated_timestamp
         ],
     )
-    .map_err(db_err)?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::already_exists(format!(
+                "Webhook with ID {} already exists.",
+                hook.webhook_id
+            ))
+        } else {
+            db_err(e)
+        }
+    })?;
     insert_events(conn, hook)
 }
 
