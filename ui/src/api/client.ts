@@ -1,0 +1,79 @@
+//! The one HTTP client of the UI: same-origin JSON calls to Keel's Ajax API, errors as ApiError.
+
+/** An error answered by the server (MLflow's `{error_code, message}`) or by the network. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type Query = Record<string, string | number | boolean | undefined | (string | number)[]>;
+
+/** `/ajax-api/2.0/mlflow/<path>`: the MLflow 2 API as the reference UI calls it. */
+export const v2 = (path: string) => `/ajax-api/2.0/mlflow/${path}`;
+/** `/ajax-api/3.0/mlflow/<path>`: MLflow 3 routes (traces, logged models) and Keel's UI extensions. */
+export const v3 = (path: string) => `/ajax-api/3.0/mlflow/${path}`;
+
+/** `path?query`, repeating keys for arrays and leaving out undefined values. */
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) value.forEach((v) => params.append(key, String(v)));
+    else params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function send<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'NETWORK_ERROR', `Keel did not answer (${(err as Error).message}). Is the server running?`);
+  }
+  const text = await response.text();
+  if (!response.ok) throw errorFrom(response.status, text);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+function errorFrom(status: number, text: string): ApiError {
+  try {
+    const body = JSON.parse(text) as { error_code?: string; message?: string };
+    if (body.message) return new ApiError(status, body.error_code ?? 'ERROR', body.message);
+  } catch {
+    // Not JSON: fall through to the status line.
+  }
+  return new ApiError(status, `HTTP_${status}`, text.trim().slice(0, 300) || `HTTP ${status}`);
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query, signal?: AbortSignal) => send<T>('GET', withQuery(path, query), undefined, signal),
+  post: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('POST', path, body, signal),
+  patch: <T>(path: string, body: unknown) => send<T>('PATCH', path, body),
+  del: <T>(path: string, body?: unknown) => send<T>('DELETE', path, body),
+  /** The raw response of a GET (artifact previews), errors decoded as above. */
+  async raw(url: string, signal?: AbortSignal): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(url, { signal });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(0, 'NETWORK_ERROR', `Keel did not answer (${(err as Error).message}).`);
+    }
+    if (!response.ok) throw errorFrom(response.status, await response.text());
+    return response;
+  },
+};

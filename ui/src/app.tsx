@@ -1,0 +1,101 @@
+//! The application shell: header navigation, the current page (loaded lazily), global keys.
+import type { ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ErrorBanner, Loading } from './components/Status';
+import { cycleTheme, theme } from './lib/theme';
+import { location } from './router';
+import { match } from './routes';
+
+const loaded = new Map<() => Promise<unknown>, ComponentType<any>>();
+
+function Page({ load, props }: { load: () => Promise<{ default: ComponentType<any> }>; props: Record<string, unknown> }) {
+  const [component, setComponent] = useState<ComponentType<any> | undefined>(() => loaded.get(load));
+  const [error, setError] = useState<Error>();
+  useEffect(() => {
+    const known = loaded.get(load);
+    if (known) {
+      setComponent(() => known);
+      return;
+    }
+    let live = true;
+    setComponent(undefined);
+    load().then(
+      (mod) => {
+        loaded.set(load, mod.default);
+        if (live) setComponent(() => mod.default);
+      },
+      (err: Error) => live && setError(err),
+    );
+    return () => {
+      live = false;
+    };
+  }, [load]);
+  if (error) return <ErrorBanner error={new Error(`This page failed to load: ${error.message}. Reload to try again.`)} />;
+  const Component = component;
+  return Component ? <Component {...props} /> : <Loading />;
+}
+
+function Header({ section }: { section: string }) {
+  const themeLabel = theme.value === 'system' ? 'Theme: system' : theme.value === 'light' ? 'Theme: light' : 'Theme: dark';
+  return (
+    <header class="topbar">
+      <a class="brand" href="#/">
+        <img src="/static-files/favicon.svg" alt="" width={22} height={22} />
+        Keel
+      </a>
+      <nav aria-label="Main">
+        <a href="#/experiments" aria-current={section === 'experiments' ? 'page' : undefined}>
+          Experiments
+        </a>
+        <a href="#/models" aria-current={section === 'models' ? 'page' : undefined}>
+          Models
+        </a>
+        <a href="#/prompts" aria-current={section === 'prompts' ? 'page' : undefined}>
+          Prompts
+        </a>
+      </nav>
+      <div class="spacer" />
+      <a class="docs" href="https://mlflow.org/docs/latest/api_reference/rest-api.html" target="_blank" rel="noreferrer">
+        API docs
+      </a>
+      <button type="button" class="ghost theme-toggle" onClick={cycleTheme} title="Switch between system, light and dark">
+        {themeLabel}
+      </button>
+    </header>
+  );
+}
+
+/** `/` focuses the page's search box; Escape leaves a text field. */
+function onGlobalKey(e: KeyboardEvent): void {
+  const target = e.target as HTMLElement;
+  const typing = target.matches('input, textarea, select, [contenteditable=true]');
+  if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    const search = document.querySelector<HTMLInputElement>('[data-search]');
+    if (search) {
+      e.preventDefault();
+      search.focus();
+      search.select();
+    }
+  } else if (e.key === 'Escape' && typing) {
+    target.blur();
+  }
+}
+
+export function App() {
+  const current = match(location.value);
+  useEffect(() => {
+    window.addEventListener('keydown', onGlobalKey);
+    return () => window.removeEventListener('keydown', onGlobalKey);
+  }, []);
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [location.value.path]);
+  return (
+    <>
+      <Header section={current.section} />
+      <main id="main">
+        <Page load={current.load} props={current.props} />
+      </main>
+    </>
+  );
+}

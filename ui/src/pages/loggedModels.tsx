@@ -1,0 +1,6 @@
+//! TEMPORARY scaffold: replaced by the page's real implementation.
+import type { Experiment } from '../api/types';
+
+export function LoggedModelsTab({ experiment }: { experiment: Experiment }) {
+  return <p>{experiment.name}</p>;
+}

@@ -1,0 +1,72 @@
+//! A run: header (name, status, experiment) and tabs for the overview, metric charts and artifacts.
+import { getExperiment } from '../api/experiments';
+import { getRun, runName } from '../api/runs';
+import { ArtifactBrowser } from '../components/ArtifactBrowser';
+import { ErrorBanner, Loading } from '../components/Status';
+import { useTitle } from '../lib/title';
+import { useAsync } from '../lib/useAsync';
+import { href } from '../router';
+import { RunMetrics } from './run/metrics';
+import { RunOverview } from './run/overview';
+
+type Tab = 'overview' | 'metrics' | 'artifacts';
+
+interface Props {
+  experimentId: string;
+  runId: string;
+  tab: Tab;
+  artifactPath?: string;
+}
+
+export default function RunPage({ experimentId, runId, tab, artifactPath }: Props) {
+  const run = useAsync((signal) => getRun(runId, signal), [runId]);
+  const experiment = useAsync((signal) => getExperiment(experimentId, signal), [experimentId]);
+  const name = run.data ? runName(run.data) : undefined;
+  useTitle(name ?? `Run ${runId}`, experiment.data?.name);
+  const base = ['experiments', experimentId, 'runs', runId];
+  const tabs: [Tab, string, string][] = [
+    ['overview', 'Overview', href(base)],
+    ['metrics', 'Metrics', href([...base, 'metrics'])],
+    ['artifacts', 'Artifacts', href([...base, 'artifacts'])],
+  ];
+  return (
+    <section>
+      <div class="breadcrumbs">
+        <a href="#/">Experiments</a>
+        <a href={href(['experiments', experimentId])}>{experiment.data?.name ?? experimentId}</a>
+        <span>{name ?? runId}</span>
+      </div>
+      <div class="page-header">
+        <h1>{name ?? `Run ${runId}`}</h1>
+        {run.data && <StatusBadge status={run.data.info.status} />}
+      </div>
+      {run.error && <ErrorBanner error={run.error} onRetry={run.reload} />}
+      {!run.data && !run.error && <Loading />}
+      {run.data && (
+        <>
+          <nav class="tabs" role="tablist" aria-label="Run views">
+            {tabs.map(([key, label, link]) => (
+              <a key={key} role="tab" aria-selected={tab === key} href={link}>
+                {label}
+              </a>
+            ))}
+          </nav>
+          {tab === 'overview' && <RunOverview run={run.data} />}
+          {tab === 'metrics' && <RunMetrics run={run.data} />}
+          {tab === 'artifacts' && (
+            <ArtifactBrowser
+              source={{ kind: 'run', id: runId }}
+              path={artifactPath}
+              hrefFor={(path) => href([...base, 'artifactPath', ...path.split('/').filter(Boolean)])}
+            />
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  const kind = status === 'FINISHED' ? 'ok' : status === 'FAILED' || status === 'KILLED' ? 'error' : status === 'RUNNING' ? 'running' : '';
+  return <span class={`badge ${kind}`}>{status.toLowerCase()}</span>;
+}
