@@ -65,6 +65,13 @@ function stopKeel() {
 }
 
 let code = 1;
+rmSync(join(here, '..', 'test-results'), { recursive: true, force: true });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stopKeel();
+    process.exit(130);
+  });
+}
 try {
   if (!keelUrl) await startKeel();
   let seedFile = process.env.SEED_JSON;
