@@ -164,13 +164,14 @@ pub trait TrackingStore: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<Metric>>;
     /// The points of one metric of one run with `start_step <= step <= end_step` (unbounded
-    /// when `None`), ordered by (step, timestamp, value).
-    async fn metric_history_range(
+    /// when `None`) in (step, timestamp, value) order, downsampled to at most `max_points` with
+    /// `tracking::sample_evenly`'s rule.
+    async fn metric_history_sampled(
         &self,
         run_id: &str,
         key: &str,
-        start_step: Option<i64>,
-        end_step: Option<i64>,
+        steps: (Option<i64>, Option<i64>),
+        max_points: usize,
     ) -> Result<Vec<Metric>>;
     async fn search_runs(&self, query: &RunQuery) -> Result<Vec<Run>>;
     /// Deleted experiments and runs whose deletion time is at or before `cutoff` (ms).

@@ -96,16 +96,12 @@ impl Tracking {
         for run_id in &req.run_ids {
             let points = self
                 .store
-                .metric_history_range(run_id, &req.metric_key, start, end)
+                .metric_history_sampled(run_id, &req.metric_key, (start, end), per_run)
                 .await?;
-            out.extend(
-                sample_evenly(points, per_run)
-                    .into_iter()
-                    .map(|metric| MetricWithRunId {
-                        run_id: run_id.clone(),
-                        metric,
-                    }),
-            );
+            out.extend(points.into_iter().map(|metric| MetricWithRunId {
+                run_id: run_id.clone(),
+                metric,
+            }));
         }
         Ok(out)
     }
@@ -118,8 +114,26 @@ pub fn sample_evenly<T>(items: Vec<T>, max: usize) -> Vec<T> {
     if n <= max || max == 0 {
         return items;
     }
-    let (base, larger) = (n / max, n % max);
+    let keep = sampled_positions(n, max);
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, k)| k.then_some(item))
+        .collect()
+}
+
+/// Which of `n` ordered items `sample_evenly` keeps (`max < n`), for stores that sample while
+/// reading instead of building every item first.
+pub fn sampled_positions(n: usize, max: usize) -> Vec<bool> {
     let mut keep = vec![false; n];
+    if n == 0 || max == 0 {
+        return keep;
+    }
+    if n <= max {
+        keep.fill(true);
+        return keep;
+    }
+    let (base, larger) = (n / max, n % max);
     let mut start = 0;
     for bucket in 0..max {
         keep[start] = true;
@@ -132,11 +146,7 @@ pub fn sample_evenly<T>(items: Vec<T>, max: usize) -> Vec<T> {
         }
         keep[n - 1] = true;
     }
-    items
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(item, k)| k.then_some(item))
-        .collect()
+    keep
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::store::TrackingStore;
 
 pub use experiments::CreateExperiment;
 pub(crate) use experiments::dedup_tags;
-pub use history::{HistoryRequest, IntervalRequest, sample_evenly};
+pub use history::{HistoryRequest, IntervalRequest, sample_evenly, sampled_positions};
 pub use logged_models::{
     CreateLoggedModel, DEFAULT_LOGGED_MODEL_RESULTS, LOGGED_MODELS_HISTORY_TAG, LoggedModelOrderBy,
     SearchLoggedModels,

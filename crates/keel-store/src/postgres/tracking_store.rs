@@ -150,18 +150,20 @@ impl TrackingStore for PostgresStore {
         .await
     }
 
-    async fn metric_history_range(
+    async fn metric_history_sampled(
         &self,
         run_id: &str,
         key: &str,
-        start_step: Option<i64>,
-        end_step: Option<i64>,
+        (start_step, end_step): (Option<i64>, Option<i64>),
+        max_points: usize,
     ) -> Result<Vec<Metric>> {
-        self.query(
-            &(run_id, key, start_step, end_step),
-            |c, (id, key, s, e)| Box::pin(history::history_range(c, id, key, *s, *e)),
-        )
-        .await
+        let points = self
+            .query(
+                &(run_id, key, start_step, end_step),
+                |c, (id, key, s, e)| Box::pin(history::history_range(c, id, key, *s, *e)),
+            )
+            .await?;
+        Ok(keel_core::tracking::sample_evenly(points, max_points))
     }
 
     async fn search_runs(&self, query: &RunQuery) -> Result<Vec<Run>> {

@@ -426,18 +426,35 @@ pub(crate) fn history(
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
-pub(crate) fn history_range(
+/// One metric's points in `steps`, sampled (see `TrackingStore::metric_history_sampled`).
+///
+/// The primary key orders points by timestamp, so `ORDER BY step` would make SQLite sort every
+/// point in a temporary B-tree (most of the time for a long history). Instead the points are read
+/// in key order as compact tuples, sorted here, and only the kept ones become `Metric`s.
+pub(crate) fn history_sampled(
     conn: &Connection,
     run_id: &str,
     key: &str,
-    start: Option<i64>,
-    end: Option<i64>,
+    (start, end): (Option<i64>, Option<i64>),
+    max_points: usize,
 ) -> Result<Vec<Metric>> {
+    struct Point {
+        step: i64,
+        timestamp: i64,
+        /// The stored value (what SQL's `ORDER BY value` compares) and the NaN flag.
+        stored: f64,
+        is_nan: bool,
+        /// model_id, dataset_name, dataset_digest, read only when one is set.
+        extra: Option<Box<[Option<String>; 3]>>,
+    }
     let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = ?1) AND key = ?2 \
-             AND step >= ?3 AND step <= ?4 ORDER BY step, timestamp, value"
-        ))
+        .prepare_cached(
+            "SELECT step, timestamp, value, is_nan, \
+                 model_id IS NOT NULL OR dataset_name IS NOT NULL OR dataset_digest IS NOT NULL, \
+                 model_id, dataset_name, dataset_digest \
+             FROM metrics WHERE run_key = (SELECT run_key FROM runs WHERE run_uuid = ?1) \
+             AND key = ?2 AND step >= ?3 AND step <= ?4",
+        )
         .map_err(db_err)?;
     let rows = stmt
         .query_map(
@@ -447,10 +464,47 @@ pub(crate) fn history_range(
                 start.unwrap_or(i64::MIN),
                 end.unwrap_or(i64::MAX)
             ],
-            metric_from_row(0),
+            |r| {
+                let extra = if r.get::<_, bool>(4)? {
+                    Some(Box::new([r.get(5)?, r.get(6)?, r.get(7)?]))
+                } else {
+                    None
+                };
+                Ok(Point {
+                    step: r.get(0)?,
+                    timestamp: r.get(1)?,
+                    stored: r.get(2)?,
+                    is_nan: r.get(3)?,
+                    extra,
+                })
+            },
         )
         .map_err(db_err)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+    let mut points = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
+    points.sort_unstable_by(|a, b| {
+        (a.step, a.timestamp)
+            .cmp(&(b.step, b.timestamp))
+            .then(a.stored.total_cmp(&b.stored))
+            .then(a.is_nan.cmp(&b.is_nan))
+    });
+    let keep = keel_core::tracking::sampled_positions(points.len(), max_points);
+    Ok(points
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, kept)| *kept)
+        .map(|(p, _)| {
+            let [model_id, dataset_name, dataset_digest] = p.extra.map(|e| *e).unwrap_or_default();
+            Metric {
+                key: key.to_owned(),
+                step: p.step,
+                timestamp: p.timestamp,
+                value: metric_value_from_db(p.stored, p.is_nan),
+                model_id,
+                dataset_name,
+                dataset_digest,
+            }
+        })
+        .collect())
 }
 
 pub(crate) fn search_datasets(

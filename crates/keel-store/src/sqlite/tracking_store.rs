@@ -132,15 +132,15 @@ impl TrackingStore for SqliteStore {
             .await
     }
 
-    async fn metric_history_range(
+    async fn metric_history_sampled(
         &self,
         run_id: &str,
         key: &str,
-        start_step: Option<i64>,
-        end_step: Option<i64>,
+        steps: (Option<i64>, Option<i64>),
+        max_points: usize,
     ) -> Result<Vec<Metric>> {
         let (id, key) = (own(run_id), own(key));
-        self.read(move |c| runs::history_range(c, &id, &key, start_step, end_step))
+        self.read(move |c| runs::history_sampled(c, &id, &key, steps, max_points))
             .await
     }
 

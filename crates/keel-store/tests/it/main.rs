@@ -68,7 +68,7 @@ macro_rules! conformance_suite {
                 history::metric_history_pages_with_tokens,
                 history::metric_history_of_unknown_run_or_key_is_empty,
                 history::store_metric_history_offset_and_limit,
-                history::store_metric_history_range_is_inclusive_and_step_ordered,
+                history::store_metric_history_sampled_is_inclusive_step_ordered_and_even,
                 history::bulk_interval_samples_each_run_and_keeps_last_point,
                 history::bulk_interval_step_range_is_inclusive,
                 history::bulk_interval_rejects_bad_requests,

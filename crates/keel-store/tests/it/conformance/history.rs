@@ -185,7 +185,7 @@ pub async fn store_metric_history_offset_and_limit(f: Fixture) {
     );
 }
 
-pub async fn store_metric_history_range_is_inclusive_and_step_ordered(f: Fixture) {
+pub async fn store_metric_history_sampled_is_inclusive_step_ordered_and_even(f: Fixture) {
     let t = f.tracking();
     let exp = experiment(&t, "range").await;
     let run = run_in(&t, &exp).await;
@@ -209,7 +209,7 @@ pub async fn store_metric_history_range_is_inclusive_and_step_ordered(f: Fixture
     assert_eq!(
         steps(
             store
-                .metric_history_range(id, "m", Some(3), Some(5))
+                .metric_history_sampled(id, "m", (Some(3), Some(5)), usize::MAX)
                 .await
                 .expect("range")
         ),
@@ -217,7 +217,7 @@ pub async fn store_metric_history_range_is_inclusive_and_step_ordered(f: Fixture
     );
     assert_eq!(
         store
-            .metric_history_range(id, "m", None, None)
+            .metric_history_sampled(id, "m", (None, None), usize::MAX)
             .await
             .expect("all")
             .len(),
@@ -226,15 +226,26 @@ pub async fn store_metric_history_range_is_inclusive_and_step_ordered(f: Fixture
     assert_eq!(
         steps(
             store
-                .metric_history_range(id, "m", Some(9), Some(9))
+                .metric_history_sampled(id, "m", (Some(9), Some(9)), 1)
                 .await
                 .expect("one")
         ),
         vec![(9, T0 + 91)]
     );
+    // 11 points in 4 buckets (3, 3, 3, 2): their first points, the last point replacing the
+    // last bucket's, all in step order although timestamps run the other way.
+    assert_eq!(
+        steps(
+            store
+                .metric_history_sampled(id, "m", (None, None), 4)
+                .await
+                .expect("sampled")
+        ),
+        vec![(0, T0 + 100), (3, T0 + 97), (5, T0 + 95), (9, T0 + 91)]
+    );
     assert!(
         store
-            .metric_history_range(id, "m", Some(10), Some(20))
+            .metric_history_sampled(id, "m", (Some(10), Some(20)), 5)
             .await
             .expect("none")
             .is_empty()
