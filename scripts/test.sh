@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The one command that runs every test: format and lint gates, Rust tests, release build, and the
-# end-to-end suite (official mlflow client against the release `keel` binary). Runs from any cwd.
-# Extra arguments are passed to pytest, e.g. `scripts/test.sh -k wire`.
+# The one command that runs every test: format and lint gates, the web UI's build (type check
+# included), Rust tests, release build (which embeds the UI), the browser tests (headless
+# Chromium against the release binary), and the end-to-end suite (official mlflow client against
+# the release `keel` binary). Runs from any cwd. Extra arguments are passed to pytest, e.g.
+# `scripts/test.sh -k wire`.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +35,9 @@ else
     echo "requirements already satisfied"
 fi
 
+step "web UI build (scripts/build-ui.sh: npm ci when the lockfile changed, tsc, vite)"
+"$REPO/scripts/build-ui.sh"
+
 step "cargo test --workspace"
 # The S3 artifact-store tests run against moto from the venv (they fail under CI without it).
 export KEEL_TEST_MOTO="$VENV/bin/moto_server"
@@ -47,6 +52,25 @@ KEEL_BIN="$TARGET_DIR/release/keel"
 if [ ! -x "$KEEL_BIN" ]; then
     echo "error: release binary not found at $KEEL_BIN" >&2
     exit 1
+fi
+
+step "browser tests (ui/tests, headless Chromium against $KEEL_BIN)"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium (no recommends) for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+fi
+if [ -x "$CHROMIUM" ]; then
+    CHROMIUM="$CHROMIUM" KEEL_BIN="$KEEL_BIN" SEED_PYTHON="$VENV/bin/python" node "$REPO/ui/tests/run.mjs" || {
+        echo "error: browser tests failed; screenshots, page HTML and keel's log are in $REPO/ui/test-results/" >&2
+        exit 1
+    }
+elif [ "${CI:-}" = "true" ]; then
+    echo "error: Chromium is not installed at $CHROMIUM and could not be installed; CI runs the browser tests" >&2
+    exit 1
+else
+    echo "skipped: the browser tests (no Chromium at $CHROMIUM; install Debian's chromium package)"
 fi
 
 # The end-to-end suite against keel on one metadata store: sqlite or postgres.

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod handlers;
 pub mod routes;
 pub mod state;
+pub mod ui;
 pub mod webhooks;
 pub mod wire;
 

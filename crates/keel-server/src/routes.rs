@@ -7,7 +7,7 @@ use axum::routing::{MethodRouter, on};
 
 use crate::handlers::{
     artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits,
-    trace_search, traces, webhooks,
+    trace_search, trace_spans, traces, ui, webhooks,
 };
 use crate::state::AppState;
 
@@ -28,6 +28,8 @@ pub enum Resource {
     /// An LLM trace (its info, spans, tags and assessments).
     Trace,
     Artifact,
+    /// The web UI's page and files.
+    Ui,
 }
 
 /// Where a route is mounted.
@@ -39,6 +41,8 @@ pub enum Mount {
     Ajax2,
     /// `/api/3.0/mlflow/<path>` and `/ajax-api/3.0/mlflow/<path>`.
     Mlflow3,
+    /// Only `/ajax-api/3.0/mlflow/<path>` (Keel's UI helper endpoints; `/api/` stays MLflow's).
+    Ajax3,
     /// `/api/2.0/mlflow-artifacts/<path>` and `/ajax-api/2.0/mlflow-artifacts/<path>`.
     Artifacts2,
     /// The path as written.
@@ -58,6 +62,7 @@ impl Mount {
                 format!("/api/3.0/mlflow/{path}"),
                 format!("/ajax-api/3.0/mlflow/{path}"),
             ],
+            Self::Ajax3 => vec![format!("/ajax-api/3.0/mlflow/{path}")],
             Self::Artifacts2 => vec![
                 format!("/api/2.0/mlflow-artifacts/{path}"),
                 format!("/ajax-api/2.0/mlflow-artifacts/{path}"),
@@ -139,6 +144,16 @@ pub fn table() -> Vec<Route> {
             "server.version",
             Server,
             meta::version,
+        ),
+        // The web UI: its page and its built files.
+        route(M::GET, Root, "/", "ui.read", Ui, ui::index),
+        route(
+            M::GET,
+            Root,
+            "/static-files/{*path}",
+            "ui.read",
+            Ui,
+            ui::asset,
         ),
         route(
             M::GET,
@@ -489,6 +504,23 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             traces::get_info,
+        ),
+        // Keel's span skeleton and single spans for the web UI (not part of MLflow's API).
+        route(
+            M::GET,
+            Ajax3,
+            "traces/{trace_id}/spans",
+            "traces.read",
+            Trace,
+            trace_spans::skeleton,
+        ),
+        route(
+            M::GET,
+            Ajax3,
+            "traces/{trace_id}/spans/{span_id}",
+            "traces.read",
+            Trace,
+            trace_spans::span,
         ),
         // Tags (the client always uses the v2 paths), deletion and links.
         route(

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use keel_core::traces::{
-    SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanSummary, TokenUsage, TraceId, TraceInfo,
-    TraceSpan, TraceState, span_keys,
+    SpanEvent, SpanId, SpanOutline, SpanStatus, SpanStatusCode, SpanSummary, TokenUsage, TraceId,
+    TraceInfo, TraceSpan, TraceState, span_keys,
 };
 use keel_core::{Error, Result};
 use serde_json::{Map, Value, json};
@@ -121,6 +121,32 @@ pub(crate) fn span_from_columns(
         },
         attributes,
         events,
+    })
+}
+
+/// The columns a span's outline is read from, in [`outline_from_columns`]' order; never the
+/// content.
+pub(crate) const OUTLINE_COLUMNS: &str =
+    "span_id, parent_span_id, name, span_type, status, start_time, end_time";
+
+/// A span's outline from [`OUTLINE_COLUMNS`].
+pub(crate) fn outline_from_columns(
+    span: &str,
+    parent: Option<&str>,
+    name: String,
+    span_type: String,
+    status: &str,
+    start_time: i64,
+    end_time: Option<i64>,
+) -> Result<SpanOutline> {
+    Ok(SpanOutline {
+        span_id: span_id(span)?,
+        parent_span_id: parent.map(span_id).transpose()?,
+        name,
+        span_type,
+        status: status_code(status)?,
+        start_time_unix_nano: start_time,
+        end_time_unix_nano: end_time,
     })
 }
 

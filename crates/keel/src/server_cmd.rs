@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use keel_server::AppState;
+use keel_server::ui::{UiAsset, UiAssets};
 
 use crate::config::Config;
 
@@ -53,6 +54,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         traces,
         artifacts,
         webhooks,
+        ui: ui_assets(),
     };
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(
@@ -68,6 +70,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     served.context("server failed")?;
     tracing::info!("keel server stopped");
     Ok(())
+}
+
+/// The web UI embedded by `keel-ui`, as `keel-server` serves it (the table's entries are copied
+/// once; their bytes stay in the binary).
+fn ui_assets() -> UiAssets {
+    if !keel_ui::BUILT {
+        tracing::warn!(
+            "this build has no web UI: / answers 503 (run scripts/build-ui.sh, then rebuild)"
+        );
+    }
+    UiAssets::new(keel_ui::assets().iter().map(|a| UiAsset {
+        path: a.path,
+        bytes: a.bytes,
+        content_type: a.content_type,
+        etag: a.etag,
+        immutable: a.immutable,
+        br: a.br,
+        gz: a.gz,
+    }))
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

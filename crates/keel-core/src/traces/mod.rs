@@ -12,6 +12,7 @@ pub mod info;
 pub mod retention;
 pub mod search;
 pub mod service;
+pub mod skeleton;
 pub mod store;
 pub mod summary;
 pub mod translate;
@@ -24,6 +25,7 @@ pub use entities::{
 pub use info::{TraceInfo, trace_metadata, trace_tags};
 pub use search::{SearchTraces, TraceQuery};
 pub use service::{IncomingSpan, Trace, Traces, parse_trace_id, trace_not_found};
+pub use skeleton::{SpanOutline, SpanSkeleton};
 pub use store::{
     TraceDeletion, TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location,
 };

@@ -166,7 +166,7 @@ impl Traces {
     }
 
     /// A required trace ID ([`parse_trace_id`]).
-    fn parse_id(trace_id: &str) -> Result<TraceId> {
+    pub(super) fn parse_id(trace_id: &str) -> Result<TraceId> {
         crate::tracking::required("trace_id", trace_id)?;
         parse_trace_id(trace_id)
     }

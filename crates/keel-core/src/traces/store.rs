@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::assessments::Assessment;
-use super::entities::{TraceId, TraceSpan, attribute_text, span_keys};
+use super::entities::{SpanId, TraceId, TraceSpan, attribute_text, span_keys};
 use super::info::TraceInfo;
+use super::skeleton::SpanOutline;
 use super::summary::{SpanSummary, TraceSummary};
 use crate::error::{Error, Result};
 
@@ -100,6 +101,13 @@ pub trait TraceStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<TraceSpan>>;
+
+    /// Every span of the trace as an outline read from the span columns only (never the
+    /// content), in [`TraceStore::get_spans`]' order; `None` when the trace does not exist.
+    async fn span_outlines(&self, trace_id: &TraceId) -> Result<Option<Vec<SpanOutline>>>;
+
+    /// One span of the trace, whole; `None` when the trace or the span does not exist.
+    async fn get_span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<TraceSpan>>;
 
     /// Sets a trace tag; fails if the trace does not exist.
     async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<()>;

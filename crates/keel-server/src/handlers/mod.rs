@@ -9,7 +9,9 @@ pub mod registry;
 pub mod runs;
 pub mod trace_edits;
 pub mod trace_search;
+pub mod trace_spans;
 pub mod traces;
+pub mod ui;
 pub mod webhooks;
 
 use axum::Json;

@@ -7,5 +7,6 @@ pub mod otlp;
 pub mod proto;
 pub mod registry;
 pub mod requests;
+pub mod trace_spans;
 pub mod traces;
 pub mod webhooks;

@@ -16,6 +16,8 @@ mod search;
 mod semantics;
 mod support;
 mod trace_search;
+mod trace_spans;
 mod traces;
+mod ui;
 mod webhooks;
 mod wire;

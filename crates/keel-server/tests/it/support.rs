@@ -11,6 +11,7 @@ use keel_core::webhooks::{DeliveryPolicy, SecretKey, TargetPolicy};
 use keel_core::{Registry, RegistryStore, Tracking, TrackingStore, Webhooks};
 use keel_server::AppState;
 use keel_server::routes::Mount;
+use keel_server::ui::{UiAsset, UiAssets};
 use keel_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -63,6 +64,15 @@ impl TestApp {
     /// An app whose webhooks may (`allow_private`) reach loopback receivers, delivering with
     /// `policy`.
     pub async fn with_webhooks(allow_private: bool, policy: DeliveryPolicy) -> Self {
+        Self::build(allow_private, policy, fixture_ui()).await
+    }
+
+    /// An app serving `ui` as its web UI's files.
+    pub async fn with_ui(ui: UiAssets) -> Self {
+        Self::build(false, DeliveryPolicy::default(), ui).await
+    }
+
+    async fn build(allow_private: bool, policy: DeliveryPolicy, ui: UiAssets) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("keel.db"))
             .await
@@ -109,6 +119,7 @@ impl TestApp {
                     traces,
                     artifacts: Arc::new(artifacts),
                     webhooks: webhooks.clone(),
+                    ui,
                 },
                 Default::default(),
             ),
@@ -259,6 +270,53 @@ impl TestApp {
             .collect()
     }
 }
+
+/// A built web UI as tests see it: a page with both precompressed variants, a hashed script
+/// with a gzip variant only, and an unhashed icon.
+pub fn fixture_ui() -> UiAssets {
+    let asset = |path, bytes, content_type, etag, immutable, br, gz| UiAsset {
+        path,
+        bytes,
+        content_type,
+        etag,
+        immutable,
+        br,
+        gz,
+    };
+    UiAssets::new([
+        asset(
+            "index.html",
+            FIXTURE_INDEX,
+            "text/html; charset=utf-8",
+            "\"1111111111111111\"",
+            false,
+            Some(&b"brotli index"[..]),
+            Some(&b"gzip index"[..]),
+        ),
+        asset(
+            "assets/index-3f2a9c.js",
+            b"console.log('keel');",
+            "text/javascript; charset=utf-8",
+            "\"2222222222222222\"",
+            true,
+            None,
+            Some(&b"gzip script"[..]),
+        ),
+        asset(
+            "favicon.svg",
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            "image/svg+xml",
+            "\"3333333333333333\"",
+            false,
+            None,
+            None,
+        ),
+    ])
+}
+
+/// The fixture's `index.html`.
+pub const FIXTURE_INDEX: &[u8] =
+    b"<!doctype html><title>Keel</title><script type=module src=/static-files/assets/index-3f2a9c.js></script>";
 
 /// The first 300 characters of `s`, for assertion messages.
 pub fn clip(s: &str) -> String {

@@ -15,13 +15,13 @@ use serde_json::{Value, json};
 
 use crate::support::{Raw, TestApp, assert_error};
 
-const TRACE: [u8; 16] = [0xab; 16];
+pub(crate) const TRACE: [u8; 16] = [0xab; 16];
 
-fn trace_id() -> String {
+pub(crate) fn trace_id() -> String {
     format!("tr-{}", "ab".repeat(16))
 }
 
-fn kv(key: &str, value: &str) -> KeyValue {
+pub(crate) fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: Some(AnyValue {
@@ -31,7 +31,7 @@ fn kv(key: &str, value: &str) -> KeyValue {
     }
 }
 
-fn span(id: u8, parent: Option<u8>, name: &str, attributes: Vec<KeyValue>) -> Span {
+pub(crate) fn span(id: u8, parent: Option<u8>, name: &str, attributes: Vec<KeyValue>) -> Span {
     Span {
         trace_id: TRACE.to_vec(),
         span_id: vec![id; 8],
@@ -48,7 +48,7 @@ fn span(id: u8, parent: Option<u8>, name: &str, attributes: Vec<KeyValue>) -> Sp
     }
 }
 
-fn export_body(spans: Vec<Span>) -> Vec<u8> {
+pub(crate) fn export_body(spans: Vec<Span>) -> Vec<u8> {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             scope_spans: vec![ScopeSpans {
@@ -61,7 +61,7 @@ fn export_body(spans: Vec<Span>) -> Vec<u8> {
     .encode_to_vec()
 }
 
-async fn export(
+pub(crate) async fn export(
     app: &TestApp,
     experiment: Option<&str>,
     body: Vec<u8>,
@@ -81,7 +81,7 @@ async fn export(
     app.send(req.body(Body::from(body)).expect("request")).await
 }
 
-fn start_body(experiment: &str) -> Value {
+pub(crate) fn start_body(experiment: &str) -> Value {
     json!({"trace": {"trace_info": {
         "trace_id": trace_id(),
         "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment}},

@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::{
-    Assessment, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan, TraceSpans, TraceStore,
+    Assessment, SpanId, SpanOutline, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan,
+    TraceSpans, TraceStore,
 };
 
-use super::{PostgresStore, trace_edits, trace_search, traces};
+use super::{PostgresStore, trace_edits, trace_search, trace_spans, traces};
 
 #[async_trait]
 impl TraceStore for PostgresStore {
@@ -51,6 +52,20 @@ impl TraceStore for PostgresStore {
     ) -> Result<Vec<TraceSpan>> {
         self.read(&(trace_id, offset, limit), |c, (id, offset, limit)| {
             Box::pin(traces::get_spans(c, id, *offset, *limit))
+        })
+        .await
+    }
+
+    async fn span_outlines(&self, trace_id: &TraceId) -> Result<Option<Vec<SpanOutline>>> {
+        self.read(trace_id, |c, id| {
+            Box::pin(trace_spans::span_outlines(c, id))
+        })
+        .await
+    }
+
+    async fn get_span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<TraceSpan>> {
+        self.read(&(trace_id, span_id), |c, (id, span)| {
+            Box::pin(trace_spans::get_span(c, id, span))
         })
         .await
     }

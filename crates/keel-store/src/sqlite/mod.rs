@@ -20,6 +20,7 @@ mod runs;
 mod search;
 mod trace_edits;
 mod trace_search;
+mod trace_spans;
 mod trace_store;
 mod traces;
 mod tracking_store;

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::{
-    Assessment, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan, TraceSpans, TraceStore,
+    Assessment, SpanId, SpanOutline, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan,
+    TraceSpans, TraceStore,
 };
 
-use super::{SqliteStore, trace_edits, trace_search, traces};
+use super::{SqliteStore, trace_edits, trace_search, trace_spans, traces};
 
 #[async_trait]
 impl TraceStore for SqliteStore {
@@ -44,6 +45,17 @@ impl TraceStore for SqliteStore {
     ) -> Result<Vec<TraceSpan>> {
         let id = *trace_id;
         self.read(move |c| traces::get_spans(c, &id, offset, limit))
+            .await
+    }
+
+    async fn span_outlines(&self, trace_id: &TraceId) -> Result<Option<Vec<SpanOutline>>> {
+        let id = *trace_id;
+        self.read(move |c| trace_spans::span_outlines(c, &id)).await
+    }
+
+    async fn get_span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<TraceSpan>> {
+        let (id, span) = (*trace_id, *span_id);
+        self.read(move |c| trace_spans::get_span(c, &id, &span))
             .await
     }
 

@@ -22,7 +22,8 @@ use crate::span_rows::{
     trace_info_from_columns,
 };
 
-const SPAN_COLUMNS: &str = "span_id, parent_span_id, name, status, start_time, end_time, content";
+pub(crate) const SPAN_COLUMNS: &str =
+    "span_id, parent_span_id, name, status, start_time, end_time, content";
 
 fn require_experiment(conn: &Connection, experiment_id: i64) -> Result<()> {
     let found = conn
@@ -228,22 +229,27 @@ fn spans_page(
         .map_err(db_err)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(db_err)? {
-        let span: String = r.get(0).map_err(db_err)?;
-        let parent: Option<String> = r.get(1).map_err(db_err)?;
-        let status: String = r.get(3).map_err(db_err)?;
-        let content: String = r.get(6).map_err(db_err)?;
-        out.push(span_from_columns(
-            *trace_id,
-            &span,
-            parent.as_deref(),
-            r.get(2).map_err(db_err)?,
-            &status,
-            r.get(4).map_err(db_err)?,
-            r.get(5).map_err(db_err)?,
-            &content,
-        )?);
+        out.push(span_from_row(r, trace_id)?);
     }
     Ok(out)
+}
+
+/// A span from a row of [`SPAN_COLUMNS`].
+pub(crate) fn span_from_row(r: &rusqlite::Row<'_>, trace_id: &TraceId) -> Result<TraceSpan> {
+    let span: String = r.get(0).map_err(db_err)?;
+    let parent: Option<String> = r.get(1).map_err(db_err)?;
+    let status: String = r.get(3).map_err(db_err)?;
+    let content: String = r.get(6).map_err(db_err)?;
+    span_from_columns(
+        *trace_id,
+        &span,
+        parent.as_deref(),
+        r.get(2).map_err(db_err)?,
+        &status,
+        r.get(4).map_err(db_err)?,
+        r.get(5).map_err(db_err)?,
+        &content,
+    )
 }
 
 pub(crate) fn log_spans(
@@ -323,17 +329,20 @@ pub(crate) fn count_spans(conn: &Connection, trace_id: &TraceId) -> Result<u64> 
     .map_err(db_err)
 }
 
+/// The key of a stored trace.
+pub(crate) fn trace_key(conn: &Connection, trace_id: &TraceId) -> Result<Option<i64>> {
+    conn.prepare_cached("SELECT trace_key FROM traces WHERE trace_id = ?1")
+        .and_then(|mut s| s.query_row([trace_id.mlflow_id()], |r| r.get(0)).optional())
+        .map_err(db_err)
+}
+
 pub(crate) fn get_spans(
     conn: &Connection,
     trace_id: &TraceId,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<TraceSpan>> {
-    let key: Option<i64> = conn
-        .prepare_cached("SELECT trace_key FROM traces WHERE trace_id = ?1")
-        .and_then(|mut s| s.query_row([trace_id.mlflow_id()], |r| r.get(0)).optional())
-        .map_err(db_err)?;
-    let Some(key) = key else {
+    let Some(key) = trace_key(conn, trace_id)? else {
         return Ok(Vec::new());
     };
     let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

@@ -94,6 +94,8 @@ macro_rules! conformance_suite {
                 traces::a_rejected_batch_writes_nothing,
                 traces::spans_page_in_read_order,
                 traces::concurrent_writers_of_one_trace_lose_nothing,
+                trace_spans::span_skeleton_lists_outlines_in_read_order,
+                trace_spans::one_span_reads_back_whole,
                 trace_edits::trace_tags_set_overwrite_and_delete,
                 trace_edits::deleting_traces_by_id_and_by_age,
                 trace_edits::links_are_idempotent_and_all_or_nothing,

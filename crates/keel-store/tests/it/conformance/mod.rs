@@ -16,6 +16,7 @@ pub mod runs;
 pub mod search;
 pub mod trace_edits;
 pub mod trace_search;
+pub mod trace_spans;
 pub mod traces;
 pub mod webhooks;
 
