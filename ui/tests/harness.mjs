@@ -52,7 +52,9 @@ export function pageTest(name, fn, options = {}) {
     const problems = [];
     const allowed = (text) => (options.allowErrors ?? []).some((s) => text.includes(s));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' && !allowed(msg.text())) problems.push(`console error: ${msg.text()}`);
+      if (msg.type() !== 'error' || allowed(msg.text())) return;
+      const where = msg.location()?.url;
+      problems.push(`console error: ${msg.text()}${where ? ` (${where})` : ''}`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('requestfailed', (req) => {

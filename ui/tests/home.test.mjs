@@ -4,7 +4,7 @@ import { experimentId, open, pageTest } from './harness.mjs';
 
 pageTest('home lists the seeded experiments', async (page) => {
   await open(page, '#/');
-  assert.equal(await page.title(), 'Experiments · Keel');
+  await page.waitForFunction(() => document.title === 'Experiments · Keel');
   await page.locator('tr[data-experiment="demo"]').waitFor();
   await page.locator('tr[data-experiment="big"]').waitFor();
 });
@@ -14,9 +14,17 @@ pageTest('the search box narrows the list', async (page) => {
   await page.locator('tr[data-experiment="big"]').waitFor();
   await page.keyboard.press('/');
   await page.keyboard.type('dem');
+  await page.waitForURL(/q=dem$/);
   await page.locator('tr[data-experiment="big"]').waitFor({ state: 'detached' });
-  assert.equal(await page.locator('tr[data-experiment]').count(), 1);
-  assert.match(page.url(), /q=dem/);
+  // Every keystroke starts a search; wait until the last one's answer is on screen.
+  await page.waitForFunction(() => {
+    const names = [...document.querySelectorAll('tr[data-experiment]')].map((r) => r.dataset.experiment);
+    return names.length > 0 && names.every((n) => n.toLowerCase().includes('dem'));
+  });
+  assert.deepEqual(
+    await page.locator('tr[data-experiment]').evaluateAll((rows) => rows.map((r) => r.dataset.experiment)),
+    ['demo'],
+  );
 });
 
 pageTest('create, rename and delete an experiment', async (page) => {
