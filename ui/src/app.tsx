@@ -9,20 +9,17 @@ import { match } from './routes';
 const loaded = new Map<() => Promise<unknown>, ComponentType<any>>();
 
 function Page({ load, props }: { load: () => Promise<{ default: ComponentType<any> }>; props: Record<string, unknown> }) {
-  const [component, setComponent] = useState<ComponentType<any> | undefined>(() => loaded.get(load));
+  // What renders is read from `loaded` for the current route, so a navigation never renders the
+  // previous page with the new route's props; the state only asks for a render once a module arrives.
+  const [, moduleArrived] = useState(0);
   const [error, setError] = useState<Error>();
   useEffect(() => {
-    const known = loaded.get(load);
-    if (known) {
-      setComponent(() => known);
-      return;
-    }
+    if (loaded.has(load)) return;
     let live = true;
-    setComponent(undefined);
     load().then(
       (mod) => {
         loaded.set(load, mod.default);
-        if (live) setComponent(() => mod.default);
+        if (live) moduleArrived((n) => n + 1);
       },
       (err: Error) => live && setError(err),
     );
@@ -31,7 +28,7 @@ function Page({ load, props }: { load: () => Promise<{ default: ComponentType<an
     };
   }, [load]);
   if (error) return <ErrorBanner error={new Error(`This page failed to load: ${error.message}. Reload to try again.`)} />;
-  const Component = component;
+  const Component = loaded.get(load);
   return Component ? <Component {...props} /> : <Loading />;
 }
 
