@@ -152,9 +152,10 @@ export interface OtelSpan {
   span_id: string;
   parent_span_id?: string;
   name: string;
-  start_time_unix_nano: string;
-  end_time_unix_nano?: string;
+  /** Nanoseconds since the epoch (a JSON number beyond 2^53: exact only as text; use for display). */
+  start_time_unix_nano: string | number;
+  end_time_unix_nano?: string | number;
   attributes?: { key: string; value: Record<string, unknown> }[];
-  events?: { name: string; time_unix_nano: string; attributes?: { key: string; value: Record<string, unknown> }[] }[];
+  events?: { name: string; time_unix_nano: string | number; attributes?: { key: string; value: Record<string, unknown> }[] }[];
   status?: { code?: string; message?: string };
 }
