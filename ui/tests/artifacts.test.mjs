@@ -1,7 +1,7 @@
 // The artifact browser on the seeded "artifacts" run: the tree, each kind of preview, deep links,
 // keyboard navigation and the run's logged model (MLmodel summary).
 import assert from 'node:assert/strict';
-import { experimentId, keelUrl, open, pageTest, seed } from './harness.mjs';
+import { expectTitle, experimentId, keelUrl, mlflowApi, open, pageTest, seed } from './harness.mjs';
 
 const runId = seed.demo.runs.artifacts;
 const base = `#/experiments/${experimentId('demo')}/runs/${runId}`;
@@ -82,7 +82,7 @@ pageTest('a deep link opens the file inside its folder', async (page) => {
   assert.equal(await row.getAttribute('aria-selected'), 'true');
   assert.equal(await row.getAttribute('aria-level'), '2');
   assert.equal(await tree(page).locator('[data-key="metrics"]').getAttribute('aria-expanded'), 'true');
-  assert.equal(await page.title(), 'artifacts · demo · Keel');
+  await expectTitle(page, 'artifacts · demo · Keel');
 });
 
 pageTest('the keyboard moves through the tree and opens files and folders', async (page) => {
@@ -134,24 +134,13 @@ pageTest('artifacts in dark mode', async (page) => {
   assert.equal(bg, 'rgb(13, 17, 23)');
 }, { colorScheme: 'dark' });
 
-async function call(method, path, body) {
-  const response = await fetch(`${keelUrl}/api/2.0/mlflow/${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** A scratch experiment (deleted afterwards) with one run per entry of `runs` ({path: body}). */
 async function withScratchRuns(runs, fn) {
-  const { experiment_id: exp } = await call('POST', 'experiments/create', { name: `ui-artifacts-scratch-${Date.now()}` });
+  const { experiment_id: exp } = await mlflowApi('POST', 'experiments/create', { name: `ui-artifacts-scratch-${Date.now()}` });
   try {
     const hashes = [];
     for (const files of runs) {
-      const { run } = await call('POST', 'runs/create', { experiment_id: exp });
+      const { run } = await mlflowApi('POST', 'runs/create', { experiment_id: exp });
       const root = run.info.artifact_uri.replace(/^mlflow-artifacts:\//, '');
       for (const [path, body] of Object.entries(files)) {
         const put = await fetch(`${keelUrl}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, { method: 'PUT', body });
@@ -161,7 +150,7 @@ async function withScratchRuns(runs, fn) {
     }
     await fn(...hashes);
   } finally {
-    await call('POST', 'experiments/delete', { experiment_id: exp }).catch(() => {});
+    await mlflowApi('POST', 'experiments/delete', { experiment_id: exp }).catch(() => {});
   }
 }
 

@@ -2,7 +2,7 @@
 // the scatter plot, unknown and missing run IDs, and back/forward between a run and the comparison.
 import assert from 'node:assert/strict';
 import { chartCanvas, waitPainted } from './charts.mjs';
-import { experimentId, open, pageTest, seed } from './harness.mjs';
+import { expectTitle, experimentId, open, pageTest, seed } from './harness.mjs';
 
 const demo = experimentId('demo');
 const runs = seed.demo.runs;
@@ -15,7 +15,7 @@ pageTest('compare train-0 and train-1: header, legends, chart and parameter diff
   const header = page.getByRole('list', { name: 'Compared runs' });
   await header.getByRole('link', { name: 'train-0' }).waitFor();
   await header.getByRole('link', { name: 'train-1' }).waitFor();
-  assert.equal(await page.title(), 'Compare 2 runs · demo · Keel');
+  await expectTitle(page, 'Compare 2 runs · demo · Keel');
 
   const stats = await waitPainted(page, 'loss');
   assert.ok(stats.painted > 500, `only ${stats.painted} pixels painted`);

@@ -92,6 +92,30 @@ export async function open(page, hash) {
   await page.locator('main h1').first().waitFor();
 }
 
+/**
+ * Calls keel's REST API directly (`/api/2.0/mlflow/<path>`), for tests that prepare or check data
+ * around what the page does; a non-2xx answer throws with the server's message.
+ */
+export async function mlflowApi(method, path, body) {
+  const response = await fetch(`${keelUrl}/api/2.0/mlflow/${path}`, {
+    method,
+    headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Waits until the document's title is `title` (pages set it once their data names them). */
+export async function expectTitle(page, title) {
+  try {
+    await page.waitForFunction((t) => document.title === t, title, { timeout: 5_000 });
+  } catch {
+    throw new Error(`title is ${JSON.stringify(await page.title())}, expected ${JSON.stringify(title)}`);
+  }
+}
+
 /** The ID of the seeded experiment named `name`. */
 export const experimentId = (name) => seed[name].experiment_id;
 

@@ -1,10 +1,10 @@
 // The experiments home: list, search, create, rename, delete, and navigation into an experiment.
 import assert from 'node:assert/strict';
-import { experimentId, open, pageTest } from './harness.mjs';
+import { expectTitle, experimentId, open, pageTest } from './harness.mjs';
 
 pageTest('home lists the seeded experiments', async (page) => {
   await open(page, '#/');
-  await page.waitForFunction(() => document.title === 'Experiments · Keel');
+  await expectTitle(page, 'Experiments · Keel');
   await page.locator('tr[data-experiment="demo"]').waitFor();
   await page.locator('tr[data-experiment="big"]').waitFor();
 });

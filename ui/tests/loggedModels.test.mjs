@@ -1,7 +1,7 @@
 // Logged models (MLflow 3): the experiment's tab lists the seeded model with its source run, and the
 // model's page shows its name, source run, artifact location, params and registry versions.
 import assert from 'node:assert/strict';
-import { experimentId, open, pageTest, seed } from './harness.mjs';
+import { expectTitle, experimentId, open, pageTest, seed } from './harness.mjs';
 
 const demo = experimentId('demo');
 const modelId = seed.demo.model_id;
@@ -28,7 +28,7 @@ pageTest('a logged model opens from the tab and shows its details', async (page)
   await page.locator(`tr[data-model-id="${modelId}"] a`, { hasText: /^model$/ }).click();
   await page.locator('main h1', { hasText: /^model$/ }).waitFor();
   assert.match(page.url(), new RegExp(`#/experiments/${demo}/models/${modelId}$`));
-  assert.equal(await page.title(), 'model · demo · Keel');
+  await expectTitle(page, 'model · demo · Keel');
   await page.locator('main .badge', { hasText: 'ready' }).waitFor();
   const uri = await page.locator('[data-artifact-uri]').textContent();
   assert.ok(uri.includes(modelId), `artifact location ${uri}`);

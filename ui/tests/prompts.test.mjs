@@ -1,24 +1,13 @@
 // The prompt pages: the prompts list, a prompt's versions and aliases, its template (text and chat)
 // and the line diff between two versions.
 import assert from 'node:assert/strict';
-import { keelUrl, open, pageTest, seed } from './harness.mjs';
+import { expectTitle, mlflowApi, open, pageTest, seed } from './harness.mjs';
 
 const prompt = seed.registry.prompt;
 
-async function call(method, path, body) {
-  const response = await fetch(`${keelUrl}/api/2.0/mlflow/${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
 pageTest('the prompts list shows the prompt but no models', async (page) => {
   await open(page, '#/prompts');
-  assert.equal(await page.title(), 'Prompts · Keel');
+  await expectTitle(page, 'Prompts · Keel');
   const row = page.locator(`tr[data-name="${prompt}"]`);
   await row.waitFor();
   await row.getByRole('link', { name: 'Version 2' }).waitFor();
@@ -31,7 +20,7 @@ pageTest('the prompts list shows the prompt but no models', async (page) => {
 
 pageTest('the prompt page shows both versions, the alias and the template', async (page) => {
   await open(page, `#/prompts/${prompt}`);
-  assert.equal(await page.title(), `${prompt} · Prompts · Keel`);
+  await expectTitle(page, `${prompt} · Prompts · Keel`);
   const versions = page.getByRole('navigation', { name: 'Versions' });
   await versions.locator('[data-version="1"]', { hasText: 'first' }).waitFor();
   await versions.locator('[data-version="2"]', { hasText: 'second' }).waitFor();
@@ -91,9 +80,9 @@ pageTest('a chat prompt shows its messages', async (page) => {
     { role: 'system', content: 'You are a helpful {{style}} assistant.' },
     { role: 'user', content: 'Tell me about {{topic}}.' },
   ];
-  await call('POST', 'registered-models/create', { name, tags: [isPrompt] });
+  await mlflowApi('POST', 'registered-models/create', { name, tags: [isPrompt] });
   try {
-    await call('POST', 'model-versions/create', {
+    await mlflowApi('POST', 'model-versions/create', {
       name,
       source: 'dummy-source',
       description: 'chat version',
@@ -118,7 +107,7 @@ pageTest('a chat prompt shows its messages', async (page) => {
     await page.locator('pre', { hasText: '"temperature": 0.2' }).waitFor();
     assert.equal(await page.locator('.empty').count(), 0);
   } finally {
-    await call('DELETE', 'registered-models/delete', { name }).catch(() => {});
+    await mlflowApi('DELETE', 'registered-models/delete', { name }).catch(() => {});
   }
 });
 

@@ -1,42 +1,31 @@
 // The model registry pages: the models list, a model's versions (stages, aliases, source runs),
 // a version's page, and edits (aliases, stage, tags) on a model each test creates for itself.
 import assert from 'node:assert/strict';
-import { experimentId, keelUrl, open, pageTest, seed } from './harness.mjs';
+import { expectTitle, experimentId, mlflowApi, open, pageTest, seed } from './harness.mjs';
 
 const model = seed.registry.model;
 const runId = seed.demo.runs.artifacts;
 const runHash = `#/experiments/${experimentId('demo')}/runs/${runId}`;
 
-async function call(method, path, body) {
-  const response = await fetch(`${keelUrl}/api/2.0/mlflow/${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** A registered model with two versions from the seeded run, deleted after `fn`. */
 async function withScratchModel(fn) {
   const name = `ui-registry-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  await call('POST', 'registered-models/create', { name });
+  await mlflowApi('POST', 'registered-models/create', { name });
   try {
     for (let i = 0; i < 2; i++) {
-      await call('POST', 'model-versions/create', { name, source: `runs:/${runId}/model`, run_id: runId });
+      await mlflowApi('POST', 'model-versions/create', { name, source: `runs:/${runId}/model`, run_id: runId });
     }
     await fn(name);
   } finally {
-    await call('DELETE', 'registered-models/delete', { name }).catch(() => {});
+    await mlflowApi('DELETE', 'registered-models/delete', { name }).catch(() => {});
   }
 }
 
-const getModel = async (name) => (await call('GET', `registered-models/get?name=${encodeURIComponent(name)}`)).registered_model;
+const getModel = async (name) => (await mlflowApi('GET', `registered-models/get?name=${encodeURIComponent(name)}`)).registered_model;
 
 pageTest('the models list shows the registered model but no prompts', async (page) => {
   await open(page, '#/models');
-  assert.equal(await page.title(), 'Models · Keel');
+  await expectTitle(page, 'Models · Keel');
   const row = page.locator(`tr[data-name="${model}"]`);
   await row.waitFor();
   await row.getByRole('link', { name: 'Version 2' }).waitFor();
@@ -59,7 +48,7 @@ pageTest('the models search narrows the list and says when nothing matches', asy
 
 pageTest('the model page lists versions with stage, alias and source run', async (page) => {
   await open(page, `#/models/${model}`);
-  assert.equal(await page.title(), `${model} · Models · Keel`);
+  await expectTitle(page, `${model} · Models · Keel`);
   const versions = page.getByRole('table', { name: 'Versions' });
   await versions.locator('tr[data-version="1"]').waitFor();
   assert.deepEqual(
@@ -81,7 +70,7 @@ pageTest('the model page lists versions with stage, alias and source run', async
 
 pageTest('the version page links to its source run and logged model', async (page) => {
   await open(page, `#/models/${model}/versions/2`);
-  assert.equal(await page.title(), `${model} v2 · Models · Keel`);
+  await expectTitle(page, `${model} v2 · Models · Keel`);
   const details = page.getByRole('table', { name: 'Version details' });
   const logged = details.getByRole('link', { name: /^model m-/ });
   await logged.waitFor();
@@ -141,7 +130,7 @@ pageTest('transitioning a stage and editing tags through the UI', async (page) =
     await tags.locator('tr[data-tag="reviewed"]', { hasText: 'by the UI test' }).waitFor();
     await tags.getByRole('button', { name: 'Delete tag reviewed' }).click();
     await tags.locator('tr[data-tag="reviewed"]').waitFor({ state: 'detached' });
-    const version = (await call('GET', `model-versions/get?name=${name}&version=1`)).model_version;
+    const version = (await mlflowApi('GET', `model-versions/get?name=${name}&version=1`)).model_version;
     assert.equal(version.current_stage, 'Staging');
     assert.equal(version.tags, undefined);
   });

@@ -2,16 +2,13 @@
 // 1,000,000-point chart under 1 s, x-axis/log/theme redraws, smoothing) and deep links.
 import assert from 'node:assert/strict';
 import { chartCanvas, canvasStats, waitPainted, waitRedrawn } from './charts.mjs';
-import { experimentId, keelUrl, open, pageTest, recordTiming, seed } from './harness.mjs';
+import { expectTitle, experimentId, mlflowApi, open, pageTest, recordTiming, seed } from './harness.mjs';
 
 const demo = experimentId('demo');
 const runs = seed.demo.runs;
 const runHash = (id, tail = '') => `#/experiments/${demo}/runs/${id}${tail}`;
 
-async function apiRun(id) {
-  const response = await fetch(`${keelUrl}/api/2.0/mlflow/runs/get?run_id=${id}`);
-  return (await response.json()).run;
-}
+const apiRun = async (id) => (await mlflowApi('GET', `runs/get?run_id=${id}`)).run;
 
 const cellText = (page, table, attr, key, column) =>
   page.locator(`table[aria-label="${table}"] tr[${attr}="${key}"] td`).nth(column).innerText();
@@ -42,7 +39,7 @@ pageTest('the overview of train-0 shows its params, latest metrics and tags', as
   assert.equal(await system.isVisible(), false);
   await page.getByText(/^System tags \(\d+\)$/).click();
   await system.locator('tr[data-tag="mlflow.runName"]').waitFor();
-  assert.equal(await page.title(), 'train-0 · demo · Keel');
+  await expectTitle(page, 'train-0 · demo · Keel');
 });
 
 pageTest('the overview filter narrows params, metrics and tags', async (page) => {

@@ -1,7 +1,7 @@
 // The runs table: the 10,000-run "big" experiment opens fast with a virtual DOM, filters, sorts and
 // pages; "demo" shows nested runs, selection for compare, keyboard navigation and the empty states.
 import assert from 'node:assert/strict';
-import { experimentId, keelUrl, open, pageTest, recordTiming, seed, url } from './harness.mjs';
+import { experimentId, mlflowApi, open, pageTest, recordTiming, seed, url } from './harness.mjs';
 
 const big = experimentId('big');
 const demo = experimentId('demo');
@@ -237,12 +237,7 @@ pageTest('a filter that matches nothing says so and offers to clear it', async (
 
 pageTest('an experiment without runs shows how to log one', async (page) => {
   const name = `ui-empty-runs-${Date.now()}`;
-  const response = await fetch(`${keelUrl}/api/2.0/mlflow/experiments/create`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const { experiment_id: id } = await response.json();
+  const { experiment_id: id } = await mlflowApi('POST', 'experiments/create', { name });
   await open(page, `#/experiments/${id}`);
   await page.getByText('No runs in this experiment yet').waitFor();
   const snippet = await page.locator('pre.snippet').textContent();

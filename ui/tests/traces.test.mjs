@@ -1,7 +1,7 @@
 // The traces list (filter, errors, sorting, empty state) and the trace page (span tree, timeline,
 // span detail, chat conversation, assessments, keyboard, deep links, the 30,000-span trace).
 import assert from 'node:assert/strict';
-import { experimentId, keelUrl, open, pageTest, recordTiming, seed, url } from './harness.mjs';
+import { experimentId, mlflowApi, open, pageTest, recordTiming, seed, url } from './harness.mjs';
 
 const demo = () => experimentId('demo');
 const chatTrace = () => seed.traces.chat_trace;
@@ -84,12 +84,7 @@ pageTest('traces sort by duration', async (page) => {
 
 pageTest('an experiment without traces explains how to trace', async (page) => {
   const name = `ui-traces-empty-${Date.now()}`;
-  const response = await fetch(`${keelUrl}/api/2.0/mlflow/experiments/create`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const { experiment_id } = await response.json();
+  const { experiment_id } = await mlflowApi('POST', 'experiments/create', { name });
   await open(page, `#/experiments/${experiment_id}/traces`);
   await page.locator('.empty', { hasText: 'No traces in this experiment yet' }).waitFor();
   await page.locator('.empty pre', { hasText: '@mlflow.trace' }).waitFor();

@@ -1,7 +1,7 @@
 //! Artifact calls for runs and logged models: directory listings and file contents (the first
 //! megabyte of large files, through a Range request).
-import { ApiError, api, v2, withQuery } from './client';
-import type { FileInfo, LoggedModel } from './types';
+import { api, v2, withQuery } from './client';
+import type { FileInfo } from './types';
 
 export interface ArtifactSource {
   kind: 'run' | 'loggedModel';
@@ -63,17 +63,8 @@ export async function readArtifact(
   signal?: AbortSignal,
 ): Promise<ArtifactContent> {
   const partial = size !== undefined && size > limit;
-  let response: Response;
-  try {
-    response = await fetch(artifactUrl(source, path), {
-      signal,
-      headers: partial ? { Range: `bytes=0-${limit - 1}` } : undefined,
-    });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new ApiError(0, 'NETWORK_ERROR', `Keel did not answer (${(err as Error).message}).`);
-  }
-  if (!response.ok) throw await artifactError(response);
+  const range = partial ? { Range: `bytes=0-${limit - 1}` } : undefined;
+  const response = await api.raw(artifactUrl(source, path), signal, range);
   let blob = await response.blob();
   // A server that ignored the Range header sent everything: keep the preview to the limit.
   if (blob.size > limit) blob = blob.slice(0, limit, blob.type);
@@ -84,25 +75,4 @@ export async function readArtifact(
 function rangeTotal(header: string | null): number | undefined {
   const match = header ? /\/(\d+)$/.exec(header) : null;
   return match ? Number(match[1]) : undefined;
-}
-
-async function artifactError(response: Response): Promise<ApiError> {
-  const text = await response.text();
-  try {
-    const body = JSON.parse(text) as { error_code?: string; message?: string };
-    if (body.message) return new ApiError(response.status, body.error_code ?? 'ERROR', body.message);
-  } catch {
-    // not JSON
-  }
-  return new ApiError(response.status, `HTTP_${response.status}`, text.trim().slice(0, 300) || `HTTP ${response.status}`);
-}
-
-/** The logged models (MLflow 3) a run produced, shown beside its own artifacts. */
-export async function loggedModelsOfRun(experimentId: string, runId: string, signal?: AbortSignal): Promise<LoggedModel[]> {
-  const body = await api.post<{ models?: LoggedModel[] }>(
-    v2('logged-models/search'),
-    { experiment_ids: [experimentId], filter: `source_run_id = '${runId.replace(/'/g, "''")}'`, max_results: 100 },
-    signal,
-  );
-  return body.models ?? [];
 }

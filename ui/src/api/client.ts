@@ -64,11 +64,11 @@ export const api = {
   post: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('POST', path, body, signal),
   patch: <T>(path: string, body: unknown) => send<T>('PATCH', path, body),
   del: <T>(path: string, body?: unknown) => send<T>('DELETE', path, body),
-  /** The raw response of a GET (artifact previews), errors decoded as above. */
-  async raw(url: string, signal?: AbortSignal): Promise<Response> {
+  /** The raw response of a GET (artifact previews, with a Range header), errors decoded as above. */
+  async raw(url: string, signal?: AbortSignal, headers?: Record<string, string>): Promise<Response> {
     let response: Response;
     try {
-      response = await fetch(url, { signal });
+      response = await fetch(url, { signal, headers });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw new ApiError(0, 'NETWORK_ERROR', `Keel did not answer (${(err as Error).message}).`);

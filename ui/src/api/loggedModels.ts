@@ -30,6 +30,12 @@ export async function searchLoggedModels(search: LoggedModelSearch, signal?: Abo
   return { models: body.models ?? [], next_page_token: body.next_page_token };
 }
 
+/** The logged models a run produced (its artifacts' `~models/` folders, the overview's list). */
+export async function loggedModelsOfRun(experimentId: string, runId: string, signal?: AbortSignal): Promise<LoggedModel[]> {
+  const filter = `source_run_id = '${runId.replace(/'/g, "''")}'`;
+  return (await searchLoggedModels({ experimentIds: [experimentId], filter }, signal)).models;
+}
+
 export async function getLoggedModel(modelId: string, signal?: AbortSignal): Promise<LoggedModel> {
   const body = await api.get<{ model: LoggedModel }>(v2(`logged-models/${encodeURIComponent(modelId)}`), undefined, signal);
   return body.model;

@@ -4,7 +4,8 @@
 //! models (MLflow 3) the run produced, under `~models/<model_id>/…`.
 import type { JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { listArtifacts, loggedModelsOfRun, type ArtifactSource } from '../api/artifacts';
+import { listArtifacts, type ArtifactSource } from '../api/artifacts';
+import { loggedModelsOfRun } from '../api/loggedModels';
 import { getRun } from '../api/runs';
 import { bytes } from '../lib/format';
 import { navigate } from '../router';

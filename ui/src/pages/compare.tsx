@@ -8,6 +8,7 @@ import { getRun, runName } from '../api/runs';
 import type { Run } from '../api/types';
 import { ChartControls } from '../components/ChartControls';
 import { MetricChart, type ChartRun } from '../components/MetricChart';
+import { RunStatusBadge } from '../components/RunStatus';
 import { ScatterPlot, type ScatterPoint } from '../components/ScatterPlot';
 import { EmptyState, ErrorBanner, Loading } from '../components/Status';
 import { metricValue } from '../api/metrics';
@@ -138,14 +139,6 @@ export default function ComparePage() {
   );
 }
 
-const STATUS_CLASS: Record<Run['info']['status'], string> = {
-  FINISHED: 'ok',
-  RUNNING: 'running',
-  SCHEDULED: '',
-  FAILED: 'error',
-  KILLED: 'error',
-};
-
 interface Colored {
   run: Run;
   id: string;
@@ -169,7 +162,7 @@ function CompareBody({ runs }: { runs: Run[] }) {
           <li key={c.id} data-run={c.id}>
             <span class="swatch" style={{ background: c.color }} />
             <a href={c.link}>{c.name}</a>
-            <span class={`badge ${STATUS_CLASS[c.run.info.status]}`}>{c.run.info.status.toLowerCase()}</span>
+            <RunStatusBadge status={c.run.info.status} />
           </li>
         ))}
       </ul>

@@ -2,6 +2,7 @@
 import { getExperiment } from '../api/experiments';
 import { getRun, runName } from '../api/runs';
 import { ArtifactBrowser } from '../components/ArtifactBrowser';
+import { RunStatusBadge } from '../components/RunStatus';
 import { ErrorBanner, Loading } from '../components/Status';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
@@ -38,7 +39,7 @@ export default function RunPage({ experimentId, runId, tab, artifactPath }: Prop
       </div>
       <div class="page-header">
         <h1>{name ?? `Run ${runId}`}</h1>
-        {run.data && <StatusBadge status={run.data.info.status} />}
+        {run.data && <RunStatusBadge status={run.data.info.status} />}
       </div>
       {run.error && <ErrorBanner error={run.error} onRetry={run.reload} />}
       {!run.data && !run.error && <Loading />}
@@ -64,9 +65,4 @@ export default function RunPage({ experimentId, runId, tab, artifactPath }: Prop
       )}
     </section>
   );
-}
-
-export function StatusBadge({ status }: { status: string }) {
-  const kind = status === 'FINISHED' ? 'ok' : status === 'FAILED' || status === 'KILLED' ? 'error' : status === 'RUNNING' ? 'running' : '';
-  return <span class={`badge ${kind}`}>{status.toLowerCase()}</span>;
 }

@@ -1,6 +1,6 @@
 //! Links from registry pages to the run and the logged model a version came from. Each run and
 //! model is fetched once per page load (many versions share one run).
-import { api, v2 } from '../../api/client';
+import { getLoggedModel } from '../../api/loggedModels';
 import { getRun, runName } from '../../api/runs';
 import type { LoggedModel, Run } from '../../api/types';
 import { useAsync } from '../../lib/useAsync';
@@ -23,9 +23,7 @@ function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Prom
 export const cachedRun = (runId: string) => cached(runs, runId, () => getRun(runId));
 
 export const cachedLoggedModel = (modelId: string) =>
-  cached(models, modelId, () =>
-    api.get<{ model: LoggedModel }>(v2(`logged-models/${encodeURIComponent(modelId)}`)).then((b) => b.model),
-  );
+  cached(models, modelId, () => getLoggedModel(modelId));
 
 /** `#/experiments/<exp>/runs/<run>` named after the run. */
 export function RunLink({ runId }: { runId?: string }) {

@@ -2,10 +2,11 @@
 //! parameters, latest metrics (linking to their charts), tags, dataset inputs and logged models.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, v2 } from '../../api/client';
+import { loggedModelsOfRun } from '../../api/loggedModels';
 import { getExperiment } from '../../api/experiments';
 import { getRun, runName, runTag, searchRuns } from '../../api/runs';
-import type { DatasetInput, KeyValue, LoggedModel, Metric, Run } from '../../api/types';
+import type { DatasetInput, KeyValue, Metric, Run } from '../../api/types';
+import { RunStatusBadge } from '../../components/RunStatus';
 import { Time } from '../../components/Time';
 import { duration, num, toMillis } from '../../lib/format';
 import { useAsync } from '../../lib/useAsync';
@@ -57,7 +58,7 @@ export function RunOverview({ run }: { run: Run }) {
 
       <div class="overview-columns">
         <Section title="Parameters" count={params.length} total={run.data.params?.length ?? 0} filtered={!!needle}>
-          <ParamsTable params={params} />
+          <KeyValueTable items={params} label="Parameters" kind="param" />
         </Section>
         <Section title="Metrics" count={metrics.length} total={run.data.metrics?.length ?? 0} filtered={!!needle}>
           <MetricsTable run={run} metrics={metrics} />
@@ -69,7 +70,7 @@ export function RunOverview({ run }: { run: Run }) {
           Tags <span class="count">{needle ? `${userTags.length} of ${userTagCount}` : userTagCount}</span>
         </h2>
         {userTags.length > 0 ? (
-          <TagTable tags={userTags} label="Tags" />
+          <KeyValueTable items={userTags} label="Tags" kind="tag" />
         ) : (
           <p class="muted">
             {needle && userTagCount ? 'No tags match the filter.' : 'No tags. Set them with mlflow.set_tag(key, value).'}
@@ -78,7 +79,7 @@ export function RunOverview({ run }: { run: Run }) {
         {systemTags.length > 0 && (
           <details class="system-tags">
             <summary>System tags ({systemTags.length})</summary>
-            <TagTable tags={systemTags} label="System tags" />
+            <KeyValueTable items={systemTags} label="System tags" kind="tag" />
           </details>
         )}
       </section>
@@ -128,7 +129,7 @@ function Details({ run }: { run: Run }) {
       'Experiment',
       <a href={href(['experiments', info.experiment_id])}>{experiment.data?.name ?? info.experiment_id}</a>,
     ],
-    ['Status', <span class={`badge ${statusKind(info.status)}`}>{info.status.toLowerCase()}</span>],
+    ['Status', <RunStatusBadge status={info.status} />],
     ['Started', <Time value={info.start_time} />],
     ['Ended', info.status === 'RUNNING' ? <span class="muted">still running</span> : <Time value={info.end_time} />],
     [
@@ -178,14 +179,13 @@ function Details({ run }: { run: Run }) {
   );
 }
 
-const statusKind = (s: string) =>
-  s === 'FINISHED' ? 'ok' : s === 'FAILED' || s === 'KILLED' ? 'error' : s === 'RUNNING' ? 'running' : '';
 
 const byKey = <T extends { key: string }>(a: T, b: T) => a.key.localeCompare(b.key);
 
-function ParamsTable({ params }: { params: KeyValue[] }) {
+/** Name/value rows sorted by name; `kind` names each row's data attribute (`data-param=…`). */
+function KeyValueTable({ items, label, kind }: { items: KeyValue[]; label: string; kind: 'param' | 'tag' }) {
   return (
-    <table class="grid kv-table" aria-label="Parameters">
+    <table class="grid kv-table" aria-label={label}>
       <thead>
         <tr>
           <th>Name</th>
@@ -193,10 +193,10 @@ function ParamsTable({ params }: { params: KeyValue[] }) {
         </tr>
       </thead>
       <tbody>
-        {[...params].sort(byKey).map((p) => (
-          <tr key={p.key} data-param={p.key}>
-            <td class="key">{p.key}</td>
-            <td class="value">{p.value}</td>
+        {[...items].sort(byKey).map((item) => (
+          <tr key={item.key} {...{ [`data-${kind}`]: item.key }}>
+            <td class="key">{item.key}</td>
+            <td class="value">{item.value}</td>
           </tr>
         ))}
       </tbody>
@@ -233,27 +233,6 @@ function MetricsTable({ run, metrics }: { run: Run; metrics: Metric[] }) {
             <td>
               <Time value={m.timestamp} />
             </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function TagTable({ tags, label }: { tags: KeyValue[]; label: string }) {
-  return (
-    <table class="grid kv-table" aria-label={label}>
-      <thead>
-        <tr>
-          <th>Name</th>
-          <th>Value</th>
-        </tr>
-      </thead>
-      <tbody>
-        {[...tags].sort(byKey).map((t) => (
-          <tr key={t.key} data-tag={t.key}>
-            <td class="key">{t.key}</td>
-            <td class="value">{t.value}</td>
           </tr>
         ))}
       </tbody>
@@ -328,12 +307,7 @@ function LoggedModels({ run }: { run: Run }) {
   const found = useAsync(
     async (signal) => {
       if (rows.length === 0) return [];
-      const body = await api.post<{ models?: LoggedModel[] }>(
-        v2('logged-models/search'),
-        { experiment_ids: [experimentId], filter: `source_run_id = '${run.info.run_id}'`, max_results: 100 },
-        signal,
-      );
-      return body.models ?? [];
+      return loggedModelsOfRun(experimentId, run.info.run_id, signal);
     },
     [run.info.run_id, rows.length],
   );
@@ -402,7 +376,7 @@ function ChildRuns({ run }: { run: Run }) {
         {runs.map((child) => (
           <li key={child.info.run_id}>
             <a href={runHref(experimentId, child.info.run_id)}>{runName(child)}</a>{' '}
-            <span class={`badge ${statusKind(child.info.status)}`}>{child.info.status.toLowerCase()}</span>{' '}
+            <RunStatusBadge status={child.info.status} />{' '}
             <Time value={child.info.start_time} />
           </li>
         ))}

@@ -2,14 +2,10 @@
 //! user, or the run's latest metric value, param or tag.
 import { runTag } from '../../api/runs';
 import type { Run } from '../../api/types';
+import { RunStatusBadge } from '../../components/RunStatus';
 import { Time } from '../../components/Time';
 import { duration, num, toMillis } from '../../lib/format';
 import type { Column } from './columns';
-
-export function RunStatus({ status }: { status: string }) {
-  const kind = status === 'FINISHED' ? 'ok' : status === 'FAILED' || status === 'KILLED' ? 'error' : status === 'RUNNING' ? 'running' : '';
-  return <span class={`badge ${kind}`}>{status.toLowerCase()}</span>;
-}
 
 /** end − start, or undefined while the run has not ended. */
 export function runDuration(run: Run): number | undefined {
@@ -21,7 +17,7 @@ export function runDuration(run: Run): number | undefined {
 export function Cell({ run, column }: { run: Run; column: Column }) {
   const { kind, key } = column;
   if (kind === 'attributes') {
-    if (key === 'status') return <RunStatus status={run.info.status} />;
+    if (key === 'status') return <RunStatusBadge status={run.info.status} />;
     if (key === 'start_time') return <Time value={run.info.start_time} />;
     if (key === 'duration') {
       const ms = runDuration(run);
