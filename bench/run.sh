@@ -5,6 +5,7 @@
 #                     [--backend postgres [--pg postgresql://user@host:port]]
 #        bench/run.sh pg-search-scale [--runs N] [--keep] [--reuse --db NAME] ...
 #        bench/run.sh traces [--quick] [--traces N]
+#        bench/run.sh ui [--quick]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -13,6 +14,8 @@
 #              postgresql://postgres@127.0.0.1:5432); tracking workloads only
 #   pg-search-scale  keel's search latency over 100,000 runs on PostgreSQL (pg_search_scale.py)
 #   traces     OTLP span ingest and search_traces latency, keel vs the reference (trace_bench.py)
+#   ui         the requests behind the web UI's heavy views (long metric history, 10,000-run
+#              table, 30,000-span trace), keel vs the reference (ui_bench.py)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,8 +35,8 @@ if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]]; then
   echo "$want" > "$STAMP"
 fi
 
-# 2. wrk (Debian package).
-if ! command -v wrk >/dev/null 2>&1; then
+# 2. wrk (Debian package); the ui mode does not use it.
+if [[ "${1:-}" != "ui" ]] && ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk" >&2
   if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y wrk; }
@@ -47,5 +50,9 @@ fi
 if [[ "${1:-}" == "traces" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/trace_bench.py" "$@"
+fi
+if [[ "${1:-}" == "ui" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/ui_bench.py" "$@"
 fi
 exec "$VENV/bin/python" "$HERE/bench.py" "$@"
