@@ -65,7 +65,9 @@ function Header({ section }: { section: string }) {
 /** `/` focuses the page's search box; Escape leaves a text field. */
 function onGlobalKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement;
-  const typing = target.matches('input, textarea, select, [contenteditable=true]');
+  const typing = target.matches(
+    'input:not([type=checkbox]):not([type=radio]):not([type=range]):not([type=button]), textarea, select, [contenteditable=true]',
+  );
   if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
     const search = document.querySelector<HTMLInputElement>('[data-search]');
     if (search) {
@@ -91,7 +93,7 @@ export function App() {
     <>
       <Header section={current.section} />
       <main id="main">
-        <Page load={current.load} props={current.props} />
+        <Page key={current.key} load={current.load} props={current.props} />
       </main>
     </>
   );

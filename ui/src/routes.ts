@@ -1,7 +1,7 @@
 //! Which page a hash route shows. MLflow's route shapes, so links printed by the official client
 //! (`#/experiments/<id>/runs/<run_id>`) and shared deep links open the right page.
 import type { ComponentType } from 'preact';
-import type { Location } from './router';
+import { href, type Location } from './router';
 
 type PageModule = { default: ComponentType<any> };
 
@@ -9,9 +9,24 @@ export interface Match {
   /** Loads the page's module (each page is its own chunk). */
   load: () => Promise<PageModule>;
   props: Record<string, unknown>;
+  /**
+   * What the page shows (a run, a model version...): the page is mounted afresh when it changes,
+   * so no state (a draft, a selection, a loaded tree) carries over from one item to the next,
+   * while moving between the tabs or files of one item keeps it.
+   */
+  key: string;
   /** Which header tab is active. */
-  section: 'experiments' | 'models' | 'prompts' | 'none';
+  section: Section;
 }
+
+type Section = 'experiments' | 'models' | 'prompts' | 'none';
+
+/** Most runs one comparison shows (get-history-bulk-interval's limit per request). */
+export const MAX_COMPARED_RUNS = 100;
+
+/** `#/compare-runs?runs=["a","b"]&experiments=["1"]`, MLflow's compare route (URL-encoded JSON arrays). */
+export const compareHref = (runIds: string[], experimentIds: string[]) =>
+  href(['compare-runs'], { runs: JSON.stringify(runIds), experiments: JSON.stringify(experimentIds) });
 
 const pages = {
   home: () => import('./pages/home'),
@@ -29,46 +44,54 @@ const pages = {
 };
 
 export function match(loc: Location): Match {
+  const { page, props, identity, section } = route(loc);
+  return { load: pages[page], props, key: `${page}:${JSON.stringify(identity)}`, section };
+}
+
+interface Route {
+  page: keyof typeof pages;
+  props: Record<string, unknown>;
+  /** The item shown; defaults to the props. */
+  identity: unknown;
+  section: Section;
+}
+
+const at = (page: keyof typeof pages, props: Record<string, unknown>, section: Section, identity: unknown = props): Route => ({
+  page,
+  props,
+  identity,
+  section,
+});
+
+function route(loc: Location): Route {
   const s = loc.segments;
   const [head, id, kind, item, sub, ...rest] = s;
-  if (s.length === 0 || (head === 'experiments' && s.length === 1)) {
-    return { load: pages.home, props: {}, section: 'experiments' };
-  }
+  if (s.length === 0 || (head === 'experiments' && s.length === 1)) return at('home', {}, 'experiments');
   if (head === 'experiments' && id) {
     if (s.length === 2 || (kind === 'runs' && !item)) {
-      return { load: pages.experiment, props: { experimentId: id, tab: 'runs' }, section: 'experiments' };
+      return at('experiment', { experimentId: id, tab: 'runs' }, 'experiments', id);
     }
-    if (kind === 'traces' && !item) {
-      return { load: pages.experiment, props: { experimentId: id, tab: 'traces' }, section: 'experiments' };
+    if ((kind === 'traces' || kind === 'models') && !item) {
+      return at('experiment', { experimentId: id, tab: kind }, 'experiments', id);
     }
-    if (kind === 'models' && !item) {
-      return { load: pages.experiment, props: { experimentId: id, tab: 'models' }, section: 'experiments' };
-    }
-    if (kind === 'traces' && item) {
-      return { load: pages.trace, props: { experimentId: id, traceId: item }, section: 'experiments' };
-    }
-    if (kind === 'models' && item) {
-      return { load: pages.loggedModel, props: { experimentId: id, modelId: item }, section: 'experiments' };
-    }
+    if (kind === 'traces' && item) return at('trace', { experimentId: id, traceId: item }, 'experiments');
+    if (kind === 'models' && item) return at('loggedModel', { experimentId: id, modelId: item }, 'experiments');
     if (kind === 'runs' && item) {
       const artifactPath = sub === 'artifactPath' ? rest.join('/') : undefined;
       const tab = sub === 'artifactPath' || sub === 'artifacts' ? 'artifacts' : sub === 'metrics' ? 'metrics' : 'overview';
-      return { load: pages.run, props: { experimentId: id, runId: item, tab, artifactPath }, section: 'experiments' };
+      // Tabs and artifact files of one run keep the page (and its loaded run).
+      return at('run', { experimentId: id, runId: item, tab, artifactPath }, 'experiments', item);
     }
   }
-  if (head === 'compare-runs' && s.length === 1) {
-    return { load: pages.compare, props: {}, section: 'experiments' };
-  }
+  if (head === 'compare-runs' && s.length === 1) return at('compare', {}, 'experiments');
   if (head === 'models') {
-    if (s.length === 1) return { load: pages.models, props: {}, section: 'models' };
-    if (s.length === 2) return { load: pages.model, props: { name: id }, section: 'models' };
-    if (s.length === 4 && kind === 'versions') {
-      return { load: pages.modelVersion, props: { name: id, version: item }, section: 'models' };
-    }
+    if (s.length === 1) return at('models', {}, 'models');
+    if (s.length === 2) return at('model', { name: id }, 'models');
+    if (s.length === 4 && kind === 'versions') return at('modelVersion', { name: id, version: item }, 'models');
   }
   if (head === 'prompts') {
-    if (s.length === 1) return { load: pages.prompts, props: {}, section: 'prompts' };
-    if (s.length === 2) return { load: pages.prompt, props: { name: id }, section: 'prompts' };
+    if (s.length === 1) return at('prompts', {}, 'prompts');
+    if (s.length === 2) return at('prompt', { name: id }, 'prompts');
   }
-  return { load: pages.notFound, props: { path: loc.path }, section: 'none' };
+  return at('notFound', { path: loc.path }, 'none');
 }

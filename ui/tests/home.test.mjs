@@ -1,6 +1,6 @@
 // The experiments home: list, search, create, rename, delete, and navigation into an experiment.
 import assert from 'node:assert/strict';
-import { expectTitle, experimentId, open, pageTest } from './harness.mjs';
+import { expectTitle, experimentId, mlflowApi, open, pageTest } from './harness.mjs';
 
 pageTest('home lists the seeded experiments', async (page) => {
   await open(page, '#/');
@@ -68,4 +68,25 @@ pageTest('an experiment opens from the list and by deep link', async (page) => {
 pageTest('an unknown route shows the not-found page', async (page) => {
   await open(page, '#/no/such/page');
   await page.locator('main h1', { hasText: 'Page not found' }).waitFor();
+});
+
+pageTest('a name with a quote is found by the search box', async (page) => {
+  const name = `it's-${Date.now()}`;
+  await mlflowApi('POST', 'experiments/create', { name });
+  await open(page, '#/');
+  await page.keyboard.press('/');
+  await page.keyboard.type("it's-");
+  await page.locator(`tr[data-experiment="${name}"]`).waitFor();
+});
+
+pageTest('the search box follows back and forward', async (page) => {
+  await open(page, '#/');
+  await page.keyboard.press('/');
+  await page.keyboard.type('dem');
+  await page.locator('tr[data-experiment="big"]').waitFor({ state: 'detached' });
+  await page.locator('tr[data-experiment="demo"] a').click();
+  await page.locator('main h1', { hasText: 'demo' }).waitFor();
+  await page.goBack();
+  await page.locator('tr[data-experiment="demo"]').waitFor();
+  assert.equal(await page.locator('[data-search]').inputValue(), 'dem');
 });

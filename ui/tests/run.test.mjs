@@ -191,3 +191,14 @@ pageTest('dragging across a chart zooms in and Reset zoom goes back', async (pag
   await waitRedrawn(page, 'loss', zoomed);
   assert.ok((await canvasStats(page, 'loss')).painted > 500);
 });
+
+pageTest('a metric logged with a nanosecond timestamp does not break the page', async (page) => {
+  const { experiment_id: exp } = await mlflowApi('POST', 'experiments/create', { name: `ui-ns-${Date.now()}` });
+  const { run } = await mlflowApi('POST', 'runs/create', { experiment_id: exp, start_time: Date.now() });
+  const id = run.info.run_id;
+  // 1.8e18: far beyond what a JavaScript Date can hold.
+  await mlflowApi('POST', 'runs/log-metric', { run_id: id, key: 'ns', value: 1, timestamp: 1_800_000_000_000_000_000, step: 0 });
+  await open(page, `#/experiments/${exp}/runs/${id}`);
+  await page.locator('table[aria-label="Metrics"] tr[data-metric="ns"]').waitFor();
+  assert.equal(await page.locator('table[aria-label="Metrics"] tr[data-metric="ns"] td').nth(3).innerText(), '—');
+});

@@ -1,4 +1,5 @@
 //! Experiment calls.
+import { containsText, likeContains } from '../lib/filterLiteral';
 import { api, v2 } from './client';
 import type { Experiment } from './types';
 
@@ -7,18 +8,25 @@ export interface ExperimentPage {
   next_page_token?: string;
 }
 
-export function searchExperiments(nameContains: string, pageToken?: string, signal?: AbortSignal) {
-  const text = nameContains.trim().replace(/'/g, "''");
-  return api.get<ExperimentPage>(
+/**
+ * Experiments whose name contains the text, ignoring case, most recently updated first. The
+ * server's pattern treats a typed `%` or `_` as a wildcard, so each page is narrowed here to the
+ * names that really contain the text; a page may come back shorter than 100.
+ */
+export async function searchExperiments(nameContains: string, pageToken?: string, signal?: AbortSignal): Promise<ExperimentPage> {
+  const text = nameContains.trim();
+  const body = await api.get<ExperimentPage>(
     v2('experiments/search'),
     {
       max_results: 100,
       order_by: 'last_update_time DESC',
-      filter: text ? `name ILIKE '%${text}%'` : undefined,
+      filter: text ? `name ILIKE ${likeContains(text)}` : undefined,
       page_token: pageToken,
     },
     signal,
   );
+  const experiments = (body.experiments ?? []).filter((e) => containsText(e.name, text));
+  return { experiments, next_page_token: body.next_page_token };
 }
 
 export async function getExperiment(experimentId: string, signal?: AbortSignal): Promise<Experiment> {

@@ -1,4 +1,5 @@
 //! Logged model calls (MLflow 3): search an experiment's models, one model, and its registered versions.
+import { equals } from '../lib/filterLiteral';
 import { api, v2 } from './client';
 import type { KeyValue, LoggedModel } from './types';
 
@@ -32,7 +33,7 @@ export async function searchLoggedModels(search: LoggedModelSearch, signal?: Abo
 
 /** The logged models a run produced (its artifacts' `~models/` folders, the overview's list). */
 export async function loggedModelsOfRun(experimentId: string, runId: string, signal?: AbortSignal): Promise<LoggedModel[]> {
-  const filter = `source_run_id = '${runId.replace(/'/g, "''")}'`;
+  const filter = equals('source_run_id', runId);
   return (await searchLoggedModels({ experimentIds: [experimentId], filter }, signal)).models;
 }
 

@@ -1,5 +1,6 @@
 //! Model registry calls: registered models, model versions, aliases, stages and tags, and prompts
 //! (registered models tagged `mlflow.prompt.is_prompt`).
+import { containsText, equals, likeContains } from '../lib/filterLiteral';
 import { api, v2 } from './client';
 import type { KeyValue, ModelVersion, RegisteredModel } from './types';
 
@@ -17,32 +18,39 @@ export const PROMPT_TYPE_TAG = '_mlflow_prompt_type';
 /** The stages MLflow's (deprecated) stage workflow knows. */
 export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
 
-/** A string literal in MLflow's search grammar. */
-export const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
-
 function nameFilter(nameContains: string): string | undefined {
   const text = nameContains.trim();
-  return text ? `name ILIKE ${quote(`%${text}%`)}` : undefined;
+  return text ? `name ILIKE ${likeContains(text)}` : undefined;
 }
 
-/** Registered models whose name contains the text (prompts are left out by the server). */
+/**
+ * Registered models whose name contains the text, ignoring case (prompts are left out by the
+ * server). The server's pattern treats a typed `%` or `_` as a wildcard, so each page is narrowed
+ * here to the names that really contain the text; a page may come back shorter than 100.
+ */
 export function searchModels(nameContains: string, pageToken?: string, signal?: AbortSignal) {
-  return searchRegistered(nameFilter(nameContains), pageToken, signal);
+  return searchRegistered(nameContains, nameFilter(nameContains), pageToken, signal);
 }
 
-/** Prompts whose name contains the text. */
+/** Prompts whose name contains the text, ignoring case (narrowed here as `searchModels` is). */
 export function searchPrompts(nameContains: string, pageToken?: string, signal?: AbortSignal) {
   const filters = [`tags.\`${PROMPT_TAG}\` = 'true'`, nameFilter(nameContains)].filter(Boolean);
-  return searchRegistered(filters.join(' AND '), pageToken, signal);
+  return searchRegistered(nameContains, filters.join(' AND '), pageToken, signal);
 }
 
-async function searchRegistered(filter: string | undefined, pageToken?: string, signal?: AbortSignal): Promise<ModelPage> {
+async function searchRegistered(
+  nameContains: string,
+  filter: string | undefined,
+  pageToken?: string,
+  signal?: AbortSignal,
+): Promise<ModelPage> {
   const body = await api.get<ModelPage>(
     v2('registered-models/search'),
     { filter, max_results: 100, order_by: 'name ASC', page_token: pageToken },
     signal,
   );
-  return { registered_models: body.registered_models ?? [], next_page_token: body.next_page_token };
+  const models = (body.registered_models ?? []).filter((m) => containsText(m.name, nameContains));
+  return { registered_models: models, next_page_token: body.next_page_token };
 }
 
 export async function getModel(name: string, signal?: AbortSignal): Promise<RegisteredModel> {
@@ -52,7 +60,8 @@ export async function getModel(name: string, signal?: AbortSignal): Promise<Regi
 
 /** Every version of a model (or, with `promptsOnly`, of a prompt), newest first. */
 export async function listVersions(name: string, signal?: AbortSignal, promptsOnly = false): Promise<ModelVersion[]> {
-  const filter = promptsOnly ? `name = ${quote(name)} AND tag.\`${PROMPT_TAG}\` = 'true'` : `name = ${quote(name)}`;
+  const byName = equals('name', name);
+  const filter = promptsOnly ? `${byName} AND tag.\`${PROMPT_TAG}\` = 'true'` : byName;
   const versions: ModelVersion[] = [];
   let token: string | undefined;
   do {

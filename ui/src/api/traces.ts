@@ -142,7 +142,11 @@ export function decodeAnyValue(value: AnyValue | undefined): unknown {
   if (!value) return null;
   if ('string_value' in value) return value.string_value;
   if ('bool_value' in value) return value.bool_value;
-  if ('int_value' in value) return Number(value.int_value);
+  if ('int_value' in value) {
+    // int64 as text keeps digits beyond 2^53 that a number would round.
+    const n = Number(value.int_value);
+    return Number.isSafeInteger(n) || typeof value.int_value !== 'string' ? n : value.int_value;
+  }
   if ('double_value' in value) return Number(value.double_value);
   if ('array_value' in value) {
     const values = (value.array_value as { values?: AnyValue[] } | undefined)?.values ?? [];

@@ -56,7 +56,11 @@ function numericAxis(values: number[], count: number): Axis {
   }
   const step = niceStep(max - min, count);
   const ticks = [];
-  for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) {
+  // Counted, not accumulated: near 1e16 a step below the float spacing would never advance `t`.
+  const first = Math.ceil(min / step);
+  for (let k = 0; k <= count * 3; k++) {
+    const t = (first + k) * step;
+    if (t > max + step * 1e-9) break;
     ticks.push({ at: (t - min) / (max - min), text: num(Number(t.toPrecision(10))) });
   }
   return { log, ticks, pos: (v) => (Number(v) - min) / (max - min) };

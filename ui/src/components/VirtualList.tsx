@@ -11,6 +11,11 @@ export interface VirtualListProps {
   overscan?: number;
   /** Called when the last row comes into view (to fetch the next page). */
   onEndReached?: () => void;
+  /**
+   * Changes whenever more data arrived (e.g. the number of items loaded), so `onEndReached` is
+   * asked again even when the new items added no rows (children of collapsed parents).
+   */
+  loadedKey?: unknown;
   /** Scrolls so this row is visible whenever it changes. */
   scrollToIndex?: number;
   class?: string;
@@ -21,7 +26,7 @@ export interface VirtualListProps {
 }
 
 export function VirtualList(props: VirtualListProps) {
-  const { count, rowHeight, renderRow, overscan = 8, onEndReached, scrollToIndex } = props;
+  const { count, rowHeight, renderRow, overscan = 8, onEndReached, scrollToIndex, loadedKey } = props;
   const ref = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -48,7 +53,7 @@ export function VirtualList(props: VirtualListProps) {
 
   useEffect(() => {
     if (onEndReached && count > 0 && last >= count) onEndReached();
-  }, [last, count, onEndReached]);
+  }, [last, count, onEndReached, loadedKey]);
 
   const rows: ComponentChildren[] = [];
   for (let i = first; i < last; i++) {

@@ -17,6 +17,7 @@ import { num } from '../lib/format';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
 import { href, location } from '../router';
+import { MAX_COMPARED_RUNS } from '../routes';
 import '../styles/charts.css';
 import '../styles/compare.css';
 
@@ -32,10 +33,6 @@ export function parseIdList(text: string | null): string[] | undefined {
     return undefined;
   }
 }
-
-/** The compare route for some runs, as the runs table links to it. */
-export const compareHref = (runIds: string[], experimentIds: string[]) =>
-  href(['compare-runs'], { runs: JSON.stringify(runIds), experiments: JSON.stringify(experimentIds) });
 
 interface Loaded {
   runs: Run[];
@@ -58,7 +55,8 @@ async function loadRuns(ids: string[], signal: AbortSignal): Promise<Loaded> {
 export default function ComparePage() {
   const query = location.value.query;
   const parsed = parseIdList(query.get('runs'));
-  const runIds = parsed?.length ? parsed : undefined;
+  const runIds = parsed?.length ? parsed.slice(0, MAX_COMPARED_RUNS) : undefined;
+  const dropped = (parsed?.length ?? 0) - (runIds?.length ?? 0);
   const experimentIds = parseIdList(query.get('experiments')) ?? [];
   const loaded = useAsync((signal) => (runIds ? loadRuns(runIds, signal) : Promise.resolve(undefined)), [runIds?.join(',')]);
   const firstExperiment = experimentIds.length === 1 ? experimentIds[0] : undefined;
@@ -109,6 +107,11 @@ export default function ComparePage() {
       </div>
       {loaded.error && <ErrorBanner error={loaded.error} onRetry={loaded.reload} />}
       {loaded.data?.failed && <ErrorBanner error={loaded.data.failed} onRetry={loaded.reload} />}
+      {dropped > 0 && (
+        <div class="banner" role="status">
+          Showing the first {MAX_COMPARED_RUNS} runs; {dropped} more in the link are left out.
+        </div>
+      )}
       {loaded.data && loaded.data.missing.length > 0 && (
         <div class="banner error" role="alert">
           <strong>RESOURCE_DOES_NOT_EXIST: </strong>

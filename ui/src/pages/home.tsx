@@ -6,8 +6,9 @@ import { Dialog } from '../components/Dialog';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
 import { useTitle } from '../lib/title';
-import { useAsync } from '../lib/useAsync';
-import { href, location, navigate, setQueryParam } from '../router';
+import { usePagedList } from '../lib/usePagedList';
+import { useQueryText } from '../lib/useQueryText';
+import { href, navigate } from '../router';
 
 type Editing = { kind: 'create' } | { kind: 'rename' | 'delete'; experiment: Experiment };
 
@@ -20,24 +21,16 @@ with mlflow.start_run():
 
 export default function HomePage() {
   useTitle('Experiments');
-  const query = location.value.query.get('q') ?? '';
-  const [text, setText] = useState(query);
-  const [extra, setExtra] = useState<{ items: Experiment[]; token?: string }>({ items: [] });
+  const { query, text, setText } = useQueryText('q');
   const [editing, setEditing] = useState<Editing>();
-  const page = useAsync(
-    async (signal) => {
-      const body = await searchExperiments(query, undefined, signal);
-      setExtra({ items: [], token: body.next_page_token });
-      return body.experiments ?? [];
+  const page = usePagedList(
+    async (pageToken, signal) => {
+      const body = await searchExperiments(query, pageToken, signal);
+      return { items: body.experiments, next: body.next_page_token };
     },
     [query],
   );
-  const experiments = [...(page.data ?? []), ...extra.items];
-
-  const loadMore = async () => {
-    const body = await searchExperiments(query, extra.token);
-    setExtra({ items: [...extra.items, ...(body.experiments ?? [])], token: body.next_page_token });
-  };
+  const experiments = page.items ?? [];
 
   return (
     <section>
@@ -52,10 +45,7 @@ export default function HomePage() {
       <form
         class="toolbar"
         role="search"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQueryParam('q', text.trim() || undefined);
-        }}
+        onSubmit={(e) => e.preventDefault()}
       >
         <input
           class="search"
@@ -65,15 +55,15 @@ export default function HomePage() {
           aria-label="Search experiments"
           value={text}
           onInput={(e) => {
-            const value = (e.target as HTMLInputElement).value;
-            setText(value);
-            setQueryParam('q', value.trim() || undefined);
+            setText((e.target as HTMLInputElement).value);
           }}
         />
       </form>
       {page.error && <ErrorBanner error={page.error} onRetry={page.reload} />}
-      {page.loading && !page.data ? (
+      {page.loading && !page.items ? (
         <Loading />
+      ) : experiments.length === 0 && !page.error && page.hasMore ? (
+        <p class="muted">No experiment loaded so far matches “{query}”; load more to keep looking.</p>
       ) : experiments.length === 0 && !page.error ? (
         query ? (
           <EmptyState title={`No experiment matches “${query}”`}>
@@ -122,10 +112,11 @@ export default function HomePage() {
           </tbody>
         </table>
       )}
-      {extra.token && (
+      {page.moreError && <ErrorBanner error={page.moreError} onRetry={page.loadMore} />}
+      {page.hasMore && (
         <div class="toolbar" style={{ marginTop: 12 }}>
-          <button type="button" onClick={loadMore}>
-            Load more
+          <button type="button" onClick={page.loadMore} disabled={page.loadingMore || page.loading}>
+            {page.loadingMore ? 'Loading…' : 'Load more'}
           </button>
         </div>
       )}

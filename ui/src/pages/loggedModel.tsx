@@ -4,6 +4,8 @@ import { getExperiment } from '../api/experiments';
 import { getLoggedModel, registeredVersions, userTags } from '../api/loggedModels';
 import { getRun, runName } from '../api/runs';
 import type { KeyValue, LoggedModel, Metric } from '../api/types';
+import { useMemo } from 'preact/hooks';
+import type { ArtifactSource } from '../api/artifacts';
 import { ArtifactBrowser } from '../components/ArtifactBrowser';
 import { EmptyState, ErrorBanner, Loading } from '../components/Status';
 import { Time } from '../components/Time';
@@ -47,6 +49,7 @@ export default function LoggedModelPage({ experimentId, modelId }: Props) {
 }
 
 function ModelDetails({ model, experimentId }: { model: LoggedModel; experimentId: string }) {
+  const artifactSource = useMemo((): ArtifactSource => ({ kind: 'loggedModel', id: model.info.model_id }), [model.info.model_id]);
   const { info } = model;
   const runId = info.source_run_id;
   const sourceRun = useAsync((signal) => (runId ? getRun(runId, signal) : Promise.resolve(undefined)), [runId]);
@@ -129,7 +132,7 @@ function ModelDetails({ model, experimentId }: { model: LoggedModel; experimentI
 
       <h2>Artifacts</h2>
       <ArtifactBrowser
-        source={{ kind: 'loggedModel', id: info.model_id }}
+        source={artifactSource}
         path={artifactPath}
         hrefFor={(path) => href(base, { artifact: path })}
       />

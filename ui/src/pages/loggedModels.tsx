@@ -1,12 +1,13 @@
 //! An experiment's "Logged models" tab: the MLflow 3 models logged in it, newest first, with status,
 //! creation time, source run and the registry versions made from them.
-import { useState } from 'preact/hooks';
 import { modelStatus, registeredVersions, searchLoggedModels } from '../api/loggedModels';
 import { runName, searchRuns } from '../api/runs';
 import type { Experiment, LoggedModel } from '../api/types';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
+import { inList } from '../lib/filterLiteral';
 import { useAsync } from '../lib/useAsync';
+import { usePagedList } from '../lib/usePagedList';
 import { href } from '../router';
 import '../styles/runs.css';
 
@@ -33,9 +34,8 @@ export function ModelStatus({ status }: { status?: string }) {
 async function sourceRunNames(experimentId: string, models: LoggedModel[], signal: AbortSignal): Promise<Map<string, string>> {
   const ids = [...new Set(models.map((m) => m.info.source_run_id).filter((id): id is string => !!id))].slice(0, 100);
   if (ids.length === 0) return new Map();
-  const list = ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(', ');
   const page = await searchRuns(
-    { experimentIds: [experimentId], filter: `attributes.run_id IN (${list})`, maxResults: ids.length, viewType: 'ALL' },
+    { experimentIds: [experimentId], filter: `attributes.run_id IN ${inList(ids)}`, maxResults: ids.length, viewType: 'ALL' },
     signal,
   );
   return new Map(page.runs.map((r) => [r.info.run_id, runName(r)]));
@@ -43,30 +43,19 @@ async function sourceRunNames(experimentId: string, models: LoggedModel[], signa
 
 export function LoggedModelsTab({ experiment }: { experiment: Experiment }) {
   const experimentId = experiment.experiment_id;
-  const [extra, setExtra] = useState<{ items: LoggedModel[]; token?: string; error?: Error }>({ items: [] });
-  const first = useAsync(
-    async (signal) => {
-      const page = await searchLoggedModels({ experimentIds: [experimentId] }, signal);
-      setExtra({ items: [], token: page.next_page_token });
-      return page.models;
+  const list = usePagedList(
+    async (pageToken, signal) => {
+      const page = await searchLoggedModels({ experimentIds: [experimentId], pageToken }, signal);
+      return { items: page.models, next: page.next_page_token };
     },
     [experimentId],
   );
-  const models = [...(first.data ?? []), ...extra.items];
+  const models = list.items ?? [];
   const idsKey = models.map((m) => m.info.source_run_id ?? '').join(',');
   const names = useAsync((signal) => sourceRunNames(experimentId, models, signal), [experimentId, idsKey]);
 
-  const loadMore = async () => {
-    try {
-      const page = await searchLoggedModels({ experimentIds: [experimentId], pageToken: extra.token });
-      setExtra({ items: [...extra.items, ...page.models], token: page.next_page_token });
-    } catch (error) {
-      setExtra({ ...extra, error: error as Error });
-    }
-  };
-
-  if (first.error) return <ErrorBanner error={first.error} onRetry={first.reload} />;
-  if (!first.data) return <Loading label="Loading logged models…" />;
+  if (list.error) return <ErrorBanner error={list.error} onRetry={list.reload} />;
+  if (!list.items) return <Loading label="Loading logged models…" />;
   if (models.length === 0) {
     return (
       <EmptyState title="No logged models in this experiment">
@@ -134,11 +123,11 @@ export function LoggedModelsTab({ experiment }: { experiment: Experiment }) {
           })}
         </tbody>
       </table>
-      {extra.error && <ErrorBanner error={extra.error} onRetry={loadMore} />}
-      {extra.token && (
+      {list.moreError && <ErrorBanner error={list.moreError} onRetry={list.loadMore} />}
+      {list.hasMore && (
         <div class="toolbar" style={{ marginTop: 12 }}>
-          <button type="button" onClick={loadMore}>
-            Load more
+          <button type="button" onClick={list.loadMore} disabled={list.loadingMore || list.loading}>
+            {list.loadingMore ? 'Loading…' : 'Load more'}
           </button>
         </div>
       )}

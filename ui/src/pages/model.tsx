@@ -71,7 +71,7 @@ export default function ModelPage({ name }: { name: string }) {
             ) : list.length === 0 ? (
               <EmptyState title="No versions yet">
                 <p>Register a logged model as a new version of this model:</p>
-                <Snippet code={`mlflow.register_model("models:/<model_id>", "${name}")`} />
+                <Snippet code={`mlflow.register_model("models:/<model_id>", ${JSON.stringify(name)})`} />
               </EmptyState>
             ) : (
               <table class="grid versions" aria-label="Versions">

@@ -109,7 +109,7 @@ export default function ModelVersionPage({ name, version }: { name: string; vers
             </table>
             <h2>Use it</h2>
             <pre class="block">{`import mlflow
-model = mlflow.pyfunc.load_model("models:/${name}/${version}")`}</pre>
+model = mlflow.pyfunc.load_model(${JSON.stringify(`models:/${name}/${version}`)})`}</pre>
           </div>
           <aside class="registry-aside">
             <section class="card" aria-label="Aliases">

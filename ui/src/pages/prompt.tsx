@@ -45,7 +45,7 @@ export default function PromptPage({ name }: { name: string }) {
       ) : versions.data && list.length === 0 ? (
         <EmptyState title="This prompt has no versions">
           <p>Register a version with the MLflow client:</p>
-          <Snippet code={`mlflow.genai.register_prompt(name="${name}", template="...", commit_message="...")`} />
+          <Snippet code={`mlflow.genai.register_prompt(name=${JSON.stringify(name)}, template="...", commit_message="...")`} />
         </EmptyState>
       ) : (
         selected && (
@@ -95,7 +95,7 @@ export default function PromptPage({ name }: { name: string }) {
                   <h3>Use it</h3>
                   <pre class="block">{`import mlflow
 prompt = mlflow.genai.load_prompt(
-    "prompts:/${name}/${selected.version}"
+    ${JSON.stringify(`prompts:/${name}/${selected.version}`)}
 )
 text = prompt.format(...)`}</pre>
                 </section>

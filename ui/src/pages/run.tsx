@@ -1,6 +1,8 @@
 //! A run: header (name, status, experiment) and tabs for the overview, metric charts and artifacts.
 import { getExperiment } from '../api/experiments';
 import { getRun, runName } from '../api/runs';
+import { useMemo } from 'preact/hooks';
+import type { ArtifactSource } from '../api/artifacts';
 import { ArtifactBrowser } from '../components/ArtifactBrowser';
 import { RunStatusBadge } from '../components/RunStatus';
 import { ErrorBanner, Loading } from '../components/Status';
@@ -25,6 +27,8 @@ export default function RunPage({ experimentId, runId, tab, artifactPath }: Prop
   const name = run.data ? runName(run.data) : undefined;
   useTitle(name ?? `Run ${runId}`, experiment.data?.name);
   const base = ['experiments', experimentId, 'runs', runId];
+  // One object per run: the artifact browser reloads when its source changes identity.
+  const artifactSource = useMemo((): ArtifactSource => ({ kind: 'run', id: runId }), [runId]);
   const tabs: [Tab, string, string][] = [
     ['overview', 'Overview', href(base)],
     ['metrics', 'Metrics', href([...base, 'metrics'])],
@@ -56,7 +60,7 @@ export default function RunPage({ experimentId, runId, tab, artifactPath }: Prop
           {tab === 'metrics' && <RunMetrics run={run.data} />}
           {tab === 'artifacts' && (
             <ArtifactBrowser
-              source={{ kind: 'run', id: runId }}
+              source={artifactSource}
               path={artifactPath}
               hrefFor={(path) => href([...base, 'artifactPath', ...path.split('/').filter(Boolean)])}
             />

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import type { Experiment, Run } from '../api/types';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { location, navigate, setQueryParam } from '../router';
+import { compareHref, MAX_COMPARED_RUNS } from '../routes';
 import '../styles/runs.css';
 import { runDuration } from './runs/cells';
 import { ColumnChooser } from './runs/ColumnChooser';
@@ -43,13 +44,6 @@ mlflow.set_experiment(${JSON.stringify(name)})
 with mlflow.start_run(run_name="first-run"):
     mlflow.log_param("lr", 0.01)
     mlflow.log_metric("loss", 0.42)`;
-}
-
-/** `#/compare-runs?runs=["a","b"]&experiments=["1"]`, the arrays as URL-encoded JSON. */
-export function compareHref(runIds: string[], experimentIds: string[]): string {
-  const runs = encodeURIComponent(JSON.stringify(runIds));
-  const experiments = encodeURIComponent(JSON.stringify(experimentIds));
-  return `#/compare-runs?runs=${runs}&experiments=${experiments}`;
 }
 
 function RunsTable({ experiment }: { experiment: Experiment }) {
@@ -190,8 +184,14 @@ function RunsTable({ experiment }: { experiment: Experiment }) {
             <button
               type="button"
               class="primary"
-              disabled={selected.size < 2}
-              title={selected.size < 2 ? 'Select at least two runs to compare' : 'Compare the selected runs'}
+              disabled={selected.size < 2 || selected.size > MAX_COMPARED_RUNS}
+              title={
+                selected.size < 2
+                  ? 'Select at least two runs to compare'
+                  : selected.size > MAX_COMPARED_RUNS
+                    ? `Compare at most ${MAX_COMPARED_RUNS} runs at a time`
+                    : 'Compare the selected runs'
+              }
               onClick={() => navigate(compareHref([...selected], [experimentId]))}
             >
               Compare
@@ -236,6 +236,7 @@ function RunsTable({ experiment }: { experiment: Experiment }) {
             onToggleAll={toggleAll}
             onToggleExpand={toggleExpand}
             onEndReached={pages.loadMore}
+            loaded={pages.runs.length}
             unsortable={unsortable}
           />
         )

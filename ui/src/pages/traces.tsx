@@ -1,11 +1,11 @@
 //! An experiment's Traces tab: the traces table with a search-grammar filter (kept in the hash),
 //! sorting by time or duration, "Load more" paging, and an empty state that shows how to trace.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { assessmentSummary, searchTraces, tokenText, traceTokenUsage, type TracePage } from '../api/traces';
+import { useEffect, useState } from 'preact/hooks';
+import { assessmentSummary, searchTraces, tokenText, traceTokenUsage } from '../api/traces';
 import type { Experiment, TraceInfo } from '../api/types';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
-import { useAsync } from '../lib/useAsync';
+import { usePagedList } from '../lib/usePagedList';
 import { href, location, navigate, setQueryParam } from '../router';
 import { StateBadge, traceDuration, userTags } from './trace/badges';
 import '../styles/traces.css';
@@ -38,33 +38,16 @@ export function TracesTab({ experiment }: { experiment: Experiment }) {
   const sort: Sort = sortParam && sortParam in ORDER_BY ? sortParam : 'time_desc';
   const [text, setText] = useState(filter);
   useEffect(() => setText(filter), [filter]);
-  const [more, setMore] = useState<{ items: TraceInfo[]; token?: string; error?: Error; busy?: boolean }>({ items: [] });
 
-  const page = useAsync(
-    async (signal) => {
-      const body: TracePage = await searchTraces({ experimentId, filter, orderBy: ORDER_BY[sort] }, signal);
-      setMore({ items: [], token: body.next_page_token });
-      return body.traces ?? [];
+  // One list per experiment, filter and order: a later page of an old one is dropped by the hook.
+  const page = usePagedList<TraceInfo>(
+    async (pageToken, signal) => {
+      const body = await searchTraces({ experimentId, filter, orderBy: ORDER_BY[sort], pageToken }, signal);
+      return { items: body.traces ?? [], next: body.next_page_token };
     },
     [experimentId, filter, sort],
   );
-  const traces = [...(page.data ?? []), ...more.items];
-
-  // A page that arrives after the filter or the order changed belongs to the old list: dropped.
-  const listKey = useRef('');
-  listKey.current = `${experimentId}|${filter}|${sort}`;
-  const loadMore = async () => {
-    const key = listKey.current;
-    setMore((m) => ({ ...m, busy: true, error: undefined }));
-    try {
-      const body = await searchTraces({ experimentId, filter, orderBy: ORDER_BY[sort], pageToken: more.token });
-      if (listKey.current !== key) return;
-      setMore((m) => ({ items: [...m.items, ...(body.traces ?? [])], token: body.next_page_token }));
-    } catch (error) {
-      if (listKey.current !== key) return;
-      setMore((m) => ({ ...m, busy: false, error: error as Error }));
-    }
-  };
+  const traces = page.items ?? [];
 
   const apply = (value: string) => {
     setText(value);
@@ -110,9 +93,9 @@ export function TracesTab({ experiment }: { experiment: Experiment }) {
         ))}
       </div>
       {page.error && <ErrorBanner error={page.error} onRetry={page.reload} />}
-      {page.loading && !page.data ? (
+      {page.loading && !page.items ? (
         <Loading label="Loading traces…" />
-      ) : page.error && !page.data ? null : traces.length === 0 ? (
+      ) : page.error && !page.items ? null : traces.length === 0 ? (
         filter ? (
           <EmptyState title="No trace matches this filter">
             <p>
@@ -150,15 +133,15 @@ export function TracesTab({ experiment }: { experiment: Experiment }) {
           <div class="toolbar list-footer">
             <span class="muted">
               {traces.length} trace{traces.length === 1 ? '' : 's'}
-              {more.token ? ' shown, more available' : ''}
+              {page.hasMore ? ' shown, more available' : ''}
             </span>
-            {more.token && (
-              <button type="button" onClick={loadMore} disabled={more.busy}>
-                {more.busy ? 'Loading…' : 'Load more'}
+            {page.hasMore && (
+              <button type="button" onClick={page.loadMore} disabled={page.loadingMore || page.loading}>
+                {page.loadingMore ? 'Loading…' : 'Load more'}
               </button>
             )}
           </div>
-          {more.error && <ErrorBanner error={more.error} onRetry={loadMore} />}
+          {page.moreError && <ErrorBanner error={page.moreError} onRetry={page.loadMore} />}
         </>
       )}
     </div>

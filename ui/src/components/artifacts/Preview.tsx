@@ -41,7 +41,7 @@ export function Preview({ source, path, size, hrefFor }: PreviewProps) {
   const state = useAsync((signal) => load(source, path, size, kind, signal), [source.kind, source.id, path, size]);
   const loaded = state.data;
   const url = loaded?.content.kind === 'image' ? loaded.content.url : undefined;
-  useEffect(() => () => url && URL.revokeObjectURL(url), [url]);
+  useEffect(() => () => url?.startsWith('blob:') && URL.revokeObjectURL(url), [url]);
   const name = baseName(path);
 
   return (
@@ -173,6 +173,11 @@ async function load(
   if (kind === 'image') {
     if (size !== undefined && size > MAX_IMAGE) {
       return { content: { kind: 'binary', reason: 'The image is too large to preview.' }, truncated: false, size };
+    }
+    if (imageType(path) === 'image/svg+xml') {
+      // Straight from the server, which sends artifacts with a sandboxing CSP: an SVG opened in a
+      // tab of its own must not become a same-origin document, as a blob: URL would.
+      return { content: { kind: 'image', url: artifactUrl(source, path) }, truncated: false, size };
     }
     const read = await readArtifact(source, path, size, MAX_IMAGE, signal);
     // The blob gets the type its extension says (the server may send octet-stream, e.g. for webp).

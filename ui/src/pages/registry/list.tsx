@@ -1,12 +1,11 @@
 //! The list of registered models or of prompts: a name search (kept in `?q=`), pages of 100 with
 //! "Load more", and an empty state that shows how to register the first one.
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
 import type { ModelPage } from '../../api/registry';
 import type { RegisteredModel } from '../../api/types';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../../components/Status';
-import { useAsync } from '../../lib/useAsync';
-import { location, setQueryParam } from '../../router';
+import { usePagedList } from '../../lib/usePagedList';
+import { useQueryText } from '../../lib/useQueryText';
 
 export interface Column {
   title: string;
@@ -24,27 +23,15 @@ export interface RegistryListProps {
 }
 
 export function RegistryList({ noun, search, columns, firstOne }: RegistryListProps) {
-  const query = location.value.query.get('q') ?? '';
-  const [text, setText] = useState(query);
-  const [more, setMore] = useState<{ items: RegisteredModel[]; token?: string; error?: Error }>({ items: [] });
-  const page = useAsync(
-    async (signal) => {
-      const body = await search(query, undefined, signal);
-      setMore({ items: [], token: body.next_page_token });
-      return body.registered_models;
+  const { query, text, setText } = useQueryText('q');
+  const page = usePagedList<RegisteredModel>(
+    async (pageToken, signal) => {
+      const body = await search(query, pageToken, signal);
+      return { items: body.registered_models, next: body.next_page_token };
     },
-    [query],
+    [query, search],
   );
-  const items = [...(page.data ?? []), ...more.items];
-
-  const loadMore = async () => {
-    try {
-      const body = await search(query, more.token);
-      setMore({ items: [...more.items, ...body.registered_models], token: body.next_page_token });
-    } catch (error) {
-      setMore({ ...more, error: error as Error });
-    }
-  };
+  const items = page.items ?? [];
 
   return (
     <>
@@ -57,15 +44,15 @@ export function RegistryList({ noun, search, columns, firstOne }: RegistryListPr
           aria-label={`Search ${noun}`}
           value={text}
           onInput={(e) => {
-            const value = (e.target as HTMLInputElement).value;
-            setText(value);
-            setQueryParam('q', value.trim() || undefined);
+            setText((e.target as HTMLInputElement).value);
           }}
         />
       </form>
       {page.error && <ErrorBanner error={page.error} onRetry={page.reload} />}
-      {page.loading && !page.data ? (
+      {page.loading && !page.items ? (
         <Loading />
+      ) : items.length === 0 && !page.error && page.hasMore ? (
+        <p class="muted">No {noun} loaded so far match “{query}”; load more to keep looking.</p>
       ) : items.length === 0 && !page.error ? (
         query ? (
           <EmptyState title={`No ${noun} match “${query}”`}>
@@ -99,11 +86,11 @@ export function RegistryList({ noun, search, columns, firstOne }: RegistryListPr
           </tbody>
         </table>
       )}
-      {more.error && <ErrorBanner error={more.error} onRetry={loadMore} />}
-      {more.token && (
+      {page.moreError && <ErrorBanner error={page.moreError} onRetry={page.loadMore} />}
+      {page.hasMore && (
         <div class="toolbar load-more">
-          <button type="button" onClick={loadMore}>
-            Load more
+          <button type="button" onClick={page.loadMore} disabled={page.loadingMore || page.loading}>
+            {page.loadingMore ? 'Loading…' : 'Load more'}
           </button>
         </div>
       )}

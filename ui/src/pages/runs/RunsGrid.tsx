@@ -27,6 +27,8 @@ interface Props {
   onToggleAll: () => void;
   onToggleExpand: (runId: string) => void;
   onEndReached: () => void;
+  /** How many runs are loaded (rows hide collapsed children, so their count may not grow). */
+  loaded: number;
   /** Why a column cannot be sorted right now (the duration while pages remain), by column ID. */
   unsortable?: Record<string, string>;
 }
@@ -281,6 +283,7 @@ export function RunsGrid(props: Props) {
         rowHeight={ROW_HEIGHT}
         renderRow={renderRow}
         onEndReached={props.onEndReached}
+        loadedKey={props.loaded}
         scrollToIndex={scrollTo}
         onKeyDown={onKeyDown}
       />

@@ -1,5 +1,6 @@
 //! The runs table's sort: a column and a direction, written as MLflow's `order_by` clause
 //! (`metrics.\`m1\` DESC`, `attributes.start_time DESC`) and kept in the hash query as `?order=`.
+import { quotedKey } from '../../lib/filterLiteral';
 
 export type Kind = 'attributes' | 'metrics' | 'params' | 'tags';
 
@@ -11,10 +12,11 @@ export interface Order {
 
 export const DEFAULT_ORDER: Order = { kind: 'attributes', key: 'start_time', ascending: false };
 
-/** A key as the filter grammar quotes it: backticks, or double quotes when the key holds one. */
-export function quoteKey(key: string): string {
-  return key.includes('`') ? `"${key.replace(/"/g, '\\"')}"` : `\`${key}\``;
-}
+/**
+ * A key as the search grammar quotes it: backticks, or double quotes when the key holds a backtick.
+ * Neither form has an escape (`lib/filterLiteral.ts`), so the text between the quotes is the key.
+ */
+export const quoteKey = quotedKey;
 
 /** `metrics.\`m1\` ASC`; attributes stay bare (`attributes.run_name DESC`). */
 export function formatOrder(order: Order): string {
@@ -22,7 +24,9 @@ export function formatOrder(order: Order): string {
   return `${order.kind}.${key} ${order.ascending ? 'ASC' : 'DESC'}`;
 }
 
-const CLAUSE = /^\s*(attributes|attribute|metrics|metric|params|param|tags|tag)\.(?:`([^`]*)`|"((?:[^"\\]|\\.)*)"|([\w.\-/ ]+?))(?:\s+(ASC|DESC))?\s*$/i;
+// A quoted key runs to the last matching quote before the direction: quoted keys have no escapes,
+// so `"a`"b" DESC` (a key with both a backtick and a `"`, which the server rejects) reads back as written.
+const CLAUSE = /^\s*(attributes|attribute|metrics|metric|params|param|tags|tag)\.(?:`(.*)`|"(.*)"|([\w.\-/ ]+?))(?:\s+(ASC|DESC))?\s*$/is;
 
 /** Reads `?order=`; anything it cannot read falls back to the default (newest first). */
 export function parseOrder(text: string | null | undefined): Order {
@@ -37,7 +41,7 @@ export function parseOrder(text: string | null | undefined): Order {
       : prefix.startsWith('param')
         ? 'params'
         : 'tags';
-  const key = m[2] ?? m[3]?.replace(/\\(.)/g, '$1') ?? m[4] ?? '';
+  const key = m[2] ?? m[3] ?? m[4] ?? '';
   return { kind, key, ascending: (m[5] ?? 'ASC').toUpperCase() === 'ASC' };
 }
 

@@ -54,13 +54,30 @@ export function buildTree(rows: SpanRow[]): SpanTree {
   for (const list of children) if (!isSorted(list, rows)) list.sort(byStart);
   if (!isSorted(roots, rows)) roots.sort(byStart);
   const depth = new Int32Array(n);
-  const stack = [...roots];
-  while (stack.length) {
-    const i = stack.pop()!;
-    for (const c of children[i]) {
-      depth[c] = depth[i] + 1;
-      stack.push(c);
+  const reached = new Uint8Array(n);
+  const descend = (from: number) => {
+    const stack = [from];
+    reached[from] = 1;
+    while (stack.length) {
+      const i = stack.pop()!;
+      for (const c of children[i]) {
+        depth[c] = depth[i] + 1;
+        reached[c] = 1;
+        stack.push(c);
+      }
     }
+  };
+  roots.forEach(descend);
+  // Parents come from the exporting client: spans in a parent cycle are reachable from no root.
+  // Each cycle is cut at its first span, which becomes a root.
+  for (let i = 0; i < n; i++) {
+    if (reached[i]) continue;
+    const p = parent[i];
+    children[p] = children[p].filter((c) => c !== i);
+    parent[i] = -1;
+    depth[i] = 0;
+    roots.push(i);
+    descend(i);
   }
   if (n === 0) startUs = endUs = 0;
   return { rows, byId, children, parent, depth, roots, startUs, endUs };
