@@ -342,6 +342,22 @@ def render(ref: dict, cand: dict, cfg: dict, facts: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def default_servers(mlflow_bin: str, keel_bin: str) -> tuple[Server, Server]:
+    """The reference (`mlflow server` on SQLite with proxied artifacts) and keel (its defaults), as
+    the side-by-side runs start them."""
+
+    def mlflow_cmd(tmp: Path, port: int) -> list[str]:
+        return [mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
+                "--default-artifact-root", str(tmp / "art"), "--artifacts-destination", str(tmp / "art"),
+                "--host", HOST, "--port", str(port)]
+
+    def keel_cmd(tmp: Path, port: int) -> list[str]:
+        return [keel_bin, "server", "--host", HOST, "--port", str(port), "--data-dir", str(tmp)]
+
+    return (Server("reference", "mlflow", mlflow_cmd, bench.mlflow_version(mlflow_bin), ""),
+            Server("keel", "keel", keel_cmd, bench.keel_version(keel_bin), ""))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -356,16 +372,7 @@ def main() -> int:
         cfg["traces"] = args.traces
     loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
-    def mlflow_cmd(tmp: Path, port: int) -> list[str]:
-        return [args.mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-                "--default-artifact-root", str(tmp / "art"), "--artifacts-destination", str(tmp / "art"),
-                "--host", HOST, "--port", str(port)]
-
-    def keel_cmd(tmp: Path, port: int) -> list[str]:
-        return [args.keel_bin, "server", "--host", HOST, "--port", str(port), "--data-dir", str(tmp)]
-
-    ref = Server("reference", "mlflow", mlflow_cmd, bench.mlflow_version(args.mlflow_bin), "")
-    cand = Server("keel", "keel", keel_cmd, bench.keel_version(args.keel_bin), "")
+    ref, cand = default_servers(args.mlflow_bin, args.keel_bin)
     t0 = time.monotonic()
     try:
         ref_res = bench_server(ref, cfg)

@@ -46,7 +46,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 import bench
 from bench import CREATE_THREADS, HOST, Client, Server, settle, stop_all, timed_reps
-from trace_bench import http_post, kv, ratio
+from trace_bench import default_servers, http_post, kv, ratio
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -429,16 +429,7 @@ def main() -> int:
     loadavg = lambda: " ".join(Path("/proc/loadavg").read_text().split()[:3])  # noqa: E731
     facts = {"loadavg_start": loadavg()}
 
-    def mlflow_cmd(tmp: Path, port: int) -> list[str]:
-        return [args.mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-                "--default-artifact-root", str(tmp / "art"), "--artifacts-destination", str(tmp / "art"),
-                "--host", HOST, "--port", str(port)]
-
-    def keel_cmd(tmp: Path, port: int) -> list[str]:
-        return [args.keel_bin, "server", "--host", HOST, "--port", str(port), "--data-dir", str(tmp)]
-
-    ref = Server("reference", "mlflow", mlflow_cmd, bench.mlflow_version(args.mlflow_bin), "")
-    keel = Server("keel", "keel", keel_cmd, bench.keel_version(args.keel_bin), "")
+    ref, keel = default_servers(args.mlflow_bin, args.keel_bin)
     t0 = time.monotonic()
     try:
         ref_res = bench_server(ref, cfg)
