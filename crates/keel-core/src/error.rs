@@ -56,6 +56,11 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidParameterValue, message)
     }
+    /// INVALID_PARAMETER_VALUE for a required request field that is missing or empty, in the
+    /// reference's words.
+    pub fn missing_parameter(field: &str) -> Self {
+        Self::invalid(format!("Missing value for required parameter '{field}'."))
+    }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceDoesNotExist, message)
     }

@@ -124,6 +124,10 @@ pub(crate) fn span_from_columns(
     })
 }
 
+/// The columns a whole span is read from, in [`span_from_columns`]' order.
+pub(crate) const SPAN_COLUMNS: &str =
+    "span_id, parent_span_id, name, status, start_time, end_time, content";
+
 /// The columns a span's outline is read from, in [`outline_from_columns`]' order; never the
 /// content.
 pub(crate) const OUTLINE_COLUMNS: &str =

@@ -3,11 +3,13 @@
 import { api, v2, withQuery } from './client';
 import type { FileInfo } from './types';
 
-export interface ArtifactSource {
-  kind: 'run' | 'loggedModel';
-  /** The run ID or the logged model ID. */
-  id: string;
-}
+/**
+ * Whose artifacts: a run's (with its experiment, where the logged models it produced are found)
+ * or a logged model's.
+ */
+export type ArtifactSource =
+  | { kind: 'run'; id: string; experimentId: string }
+  | { kind: 'loggedModel'; id: string };
 
 /** Previews read at most this many bytes of a file. */
 export const PREVIEW_LIMIT = 1024 * 1024;

@@ -6,7 +6,6 @@ import type { JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { listArtifacts, type ArtifactSource } from '../api/artifacts';
 import { loggedModelsOfRun } from '../api/loggedModels';
-import { getRun } from '../api/runs';
 import { bytes } from '../lib/format';
 import { navigate } from '../router';
 import { Preview } from './artifacts/Preview';
@@ -101,10 +100,7 @@ function Browser({ source, path: rawPath, hrefFor }: ArtifactBrowserProps) {
   useEffect(() => {
     load('');
     if (source.kind !== 'run') return;
-    const signal = aborter.current.signal;
-    getRun(source.id, signal)
-      .then((run) => loggedModelsOfRun(run.info.experiment_id, source.id, signal))
-      .then(
+    loggedModelsOfRun(source.experimentId, source.id, aborter.current.signal).then(
         (found) =>
           setModels(
             found.map((m) => ({ key: `${MODELS}/${m.info.model_id}`, name: m.info.name, dir: true, modelId: m.info.model_id })),

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { createExperiment, deleteExperiment, renameExperiment, searchExperiments } from '../api/experiments';
 import type { Experiment } from '../api/types';
 import { Dialog } from '../components/Dialog';
+import { NameSearch } from '../components/NameSearch';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
 import { useTitle } from '../lib/title';
@@ -42,23 +43,7 @@ export default function HomePage() {
           </button>
         </div>
       </div>
-      <form
-        class="toolbar"
-        role="search"
-        onSubmit={(e) => e.preventDefault()}
-      >
-        <input
-          class="search"
-          type="search"
-          data-search
-          placeholder="Search experiments by name (press / to focus)"
-          aria-label="Search experiments"
-          value={text}
-          onInput={(e) => {
-            setText((e.target as HTMLInputElement).value);
-          }}
-        />
-      </form>
+      <NameSearch noun="experiments" text={text} setText={setText} />
       {page.error && <ErrorBanner error={page.error} onRetry={page.reload} />}
       {page.loading && !page.items ? (
         <Loading />

@@ -28,7 +28,7 @@ export default function RunPage({ experimentId, runId, tab, artifactPath }: Prop
   useTitle(name ?? `Run ${runId}`, experiment.data?.name);
   const base = ['experiments', experimentId, 'runs', runId];
   // One object per run: the artifact browser reloads when its source changes identity.
-  const artifactSource = useMemo((): ArtifactSource => ({ kind: 'run', id: runId }), [runId]);
+  const artifactSource = useMemo((): ArtifactSource => ({ kind: 'run', id: runId, experimentId }), [runId, experimentId]);
   const tabs: [Tab, string, string][] = [
     ['overview', 'Overview', href(base)],
     ['metrics', 'Metrics', href([...base, 'metrics'])],

@@ -12,15 +12,11 @@ pub const MAX_TAG_KEY_LENGTH: usize = 250;
 pub const MAX_TAG_VALUE_LENGTH: usize = 100_000;
 pub const MAX_ALIAS_LENGTH: usize = 255;
 
-fn missing(field: &str) -> Error {
-    Error::invalid(format!("Missing value for required parameter '{field}'."))
-}
-
 /// Checks a registered model name given in request field `field`: present, no `/` or `:` (they
 /// would break `models:/` URIs), and not read as another path (`.`, `..x`).
 pub fn validate_model_name(name: &str, field: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(missing(field));
+        return Err(Error::missing_parameter(field));
     }
     if name.contains(['/', ':']) {
         return Err(Error::invalid(format!(

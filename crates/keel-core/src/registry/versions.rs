@@ -38,9 +38,7 @@ impl Registry {
     pub async fn create_model_version(&self, mut req: CreateModelVersion) -> Result<ModelVersion> {
         validate_model_name(&req.name, "name")?;
         if req.source.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'source'.",
-            ));
+            return Err(Error::missing_parameter("source"));
         }
         let tags = rules::validate_tags(std::mem::take(&mut req.tags))?;
         let mut lineage = Lineage {

@@ -115,9 +115,7 @@ impl Traces {
     pub async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> Result<()> {
         required("run_id", run_id)?;
         if trace_ids.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'trace_ids'.",
-            ));
+            return Err(Error::missing_parameter("trace_ids"));
         }
         if trace_ids.len() > MAX_TRACES_PER_LINK {
             return Err(Error::invalid(format!(
@@ -140,9 +138,7 @@ impl Traces {
         prompts: &[(String, String)],
     ) -> Result<()> {
         if prompts.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'prompt_versions'.",
-            ));
+            return Err(Error::missing_parameter("prompt_versions"));
         }
         for (name, version) in prompts {
             required("prompt_versions.name", name)?;
@@ -157,9 +153,7 @@ impl Traces {
     pub async fn create_assessment(&self, mut assessment: Assessment) -> Result<Assessment> {
         validate_name(&assessment.name)?;
         if assessment.source_id.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'assessment.source.source_id'.",
-            ));
+            return Err(Error::missing_parameter("assessment.source.source_id"));
         }
         let now = self.now();
         if assessment.assessment_id.is_empty() {

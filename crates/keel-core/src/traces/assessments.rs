@@ -154,9 +154,7 @@ fn article(kind: &str) -> String {
 /// An assessment's name: required, at most 250 characters (the reference's column).
 pub fn validate_name(name: &str) -> Result<()> {
     if name.is_empty() {
-        return Err(Error::invalid(
-            "Missing value for required parameter 'assessment.assessment_name'.",
-        ));
+        return Err(Error::missing_parameter("assessment.assessment_name"));
     }
     if name.chars().count() > 250 {
         return Err(Error::invalid(

@@ -59,9 +59,7 @@ impl Tracking {
     ) -> Result<Vec<MetricWithRunId>> {
         required("metric_key", &req.metric_key)?;
         if req.run_ids.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'run_ids'.",
-            ));
+            return Err(Error::missing_parameter("run_ids"));
         }
         if req.run_ids.len() > MAX_RUNS_PER_INTERVAL_REQUEST {
             return Err(Error::invalid(format!(

@@ -99,9 +99,7 @@ pub(crate) fn run_not_found(run_id: &str) -> Error {
 /// Fails with INVALID_PARAMETER_VALUE when a required string field is missing or empty.
 pub(crate) fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     if value.is_empty() {
-        return Err(Error::invalid(format!(
-            "Missing value for required parameter '{field}'."
-        )));
+        return Err(Error::missing_parameter(field));
     }
     Ok(value)
 }

@@ -268,9 +268,7 @@ const MAX_BATCH: usize = 100;
 
 fn ids(message: TraceIdsIn) -> Result<Vec<String>, Error> {
     if message.trace_ids.is_empty() {
-        return Err(Error::invalid(
-            "Missing value for required parameter 'trace_ids'.",
-        ));
+        return Err(Error::missing_parameter("trace_ids"));
     }
     if message.trace_ids.len() > MAX_BATCH {
         return Err(Error::invalid(format!(

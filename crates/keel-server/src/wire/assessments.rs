@@ -222,9 +222,7 @@ pub fn mask_paths(mask: Option<&Value>) -> Result<Vec<String>> {
         _ => Vec::new(),
     };
     if paths.is_empty() {
-        return Err(Error::invalid(
-            "Missing value for required parameter 'update_mask'.",
-        ));
+        return Err(Error::missing_parameter("update_mask"));
     }
     Ok(paths.iter().map(|p| snake_case(p)).collect())
 }

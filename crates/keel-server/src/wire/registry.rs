@@ -13,13 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use super::entities::Tag;
 use super::proto::{Stringish, one_or_many, opt_i64, opt_string};
-use super::requests::{TagIn, tags};
+use super::requests::{TagIn, need, tags};
 
 /// A required string field: absent and empty both count as missing, as in the reference.
 pub fn required(field: &str, value: Option<String>) -> Result<String> {
-    value
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::invalid(format!("Missing value for required parameter '{field}'.")))
+    need(field, value.filter(|v| !v.is_empty()))
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {

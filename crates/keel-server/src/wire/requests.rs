@@ -14,7 +14,7 @@ use super::proto::{Stringish, one_or_many, opt_f64, opt_i64, opt_string};
 
 /// Unwraps a required field or fails with MLflow's message for it.
 pub fn need<T>(field: &str, value: Option<T>) -> Result<T> {
-    value.ok_or_else(|| Error::invalid(format!("Missing value for required parameter '{field}'.")))
+    value.ok_or_else(|| Error::missing_parameter(field))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -132,9 +132,7 @@ impl TraceInfoV3 {
     /// The client's info of a trace. Only experiment locations exist here.
     pub fn into_domain(self) -> Result<TraceInfo> {
         if self.trace_id.is_empty() {
-            return Err(Error::invalid(
-                "Missing value for required parameter 'trace.trace_info.trace_id'.",
-            ));
+            return Err(Error::missing_parameter("trace.trace_info.trace_id"));
         }
         let trace_id = TraceId::parse(&self.trace_id)?;
         let experiment_id = self
@@ -314,7 +312,7 @@ impl TraceInfoEnvelope {
     pub fn into_info(self) -> Result<TraceInfo> {
         self.trace
             .and_then(|t| t.trace_info)
-            .ok_or_else(|| Error::invalid("Missing value for required parameter 'trace'."))?
+            .ok_or_else(|| Error::missing_parameter("trace"))?
             .into_domain()
     }
 }

@@ -54,11 +54,7 @@ pub struct EventIn {
 
 impl EventIn {
     pub fn into_domain(self, field: &str) -> Result<WebhookEvent> {
-        let missing = |f: &str| {
-            Error::invalid(format!(
-                "Missing value for required parameter '{field}.{f}'."
-            ))
-        };
+        let missing = |f: &str| Error::missing_parameter(&format!("{field}.{f}"));
         let entity = self.entity.ok_or_else(|| missing("entity"))?.parse(
             &format!("{field}.entity"),
             |n| {
@@ -134,10 +130,10 @@ impl CreateWebhookIn {
     pub fn into_domain(self) -> Result<CreateWebhook> {
         let name = required("name", self.name)?;
         let url = required("url", self.url)?;
-        let events =
-            events(self.events.ok_or_else(|| {
-                Error::invalid("Missing value for required parameter 'events'.")
-            })?)?;
+        let events = events(
+            self.events
+                .ok_or_else(|| Error::missing_parameter("events"))?,
+        )?;
         Ok(CreateWebhook {
             name,
             url,

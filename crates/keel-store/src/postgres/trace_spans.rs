@@ -5,7 +5,8 @@ use keel_core::traces::{SpanId, SpanOutline, TraceId, TraceSpan};
 use sqlx::PgConnection;
 
 use super::error::PgResult;
-use crate::span_rows::{OUTLINE_COLUMNS, outline_from_columns, span_from_columns};
+use super::traces::{SpanColumns, span_from_row};
+use crate::span_rows::{OUTLINE_COLUMNS, SPAN_COLUMNS, outline_from_columns};
 
 type OutlineColumns = (
     String,
@@ -16,16 +17,6 @@ type OutlineColumns = (
     i64,
     Option<i64>,
 );
-type SpanColumns = (
-    String,
-    Option<String>,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    String,
-);
-
 /// Every span of the trace as an outline, in read order; `None` when the trace does not exist.
 pub(crate) async fn span_outlines(
     conn: &mut PgConnection,
@@ -66,26 +57,13 @@ pub(crate) async fn get_span(
     trace_id: &TraceId,
     span_id: &SpanId,
 ) -> PgResult<Option<TraceSpan>> {
-    let row: Option<SpanColumns> = sqlx::query_as(
-        "SELECT span_id, parent_span_id, name, status, start_time, end_time, content \
-         FROM spans WHERE span_id = $2 \
-         AND trace_key = (SELECT trace_key FROM traces WHERE trace_id = $1)",
-    )
+    let row: Option<SpanColumns> = sqlx::query_as(&format!(
+        "SELECT {SPAN_COLUMNS} FROM spans WHERE span_id = $2 \
+         AND trace_key = (SELECT trace_key FROM traces WHERE trace_id = $1)"
+    ))
     .bind(trace_id.mlflow_id())
     .bind(span_id.hex())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((span, parent, name, status, start, end, content)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(span_from_columns(
-        *trace_id,
-        &span,
-        parent.as_deref(),
-        name,
-        &status,
-        start,
-        end,
-        &content,
-    )?))
+    row.map(|row| span_from_row(*trace_id, row)).transpose()
 }

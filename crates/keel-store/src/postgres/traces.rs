@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 use super::convert::experiment_id_to_i64;
 use super::error::PgResult;
 use crate::span_rows::{
-    SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
+    SPAN_COLUMNS, SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
     trace_info_from_columns,
 };
 
@@ -28,7 +28,8 @@ type SummaryColumns = (
     Option<i64>,
     Option<String>,
 );
-type SpanColumns = (
+/// A whole span's columns, read as [`SPAN_COLUMNS`].
+pub(crate) type SpanColumns = (
     String,
     Option<String>,
     String,
@@ -37,6 +38,23 @@ type SpanColumns = (
     Option<i64>,
     String,
 );
+
+/// The span of a `SPAN_COLUMNS` row.
+pub(crate) fn span_from_row(
+    trace_id: TraceId,
+    (span, parent, name, status, start, end, content): SpanColumns,
+) -> PgResult<TraceSpan> {
+    Ok(span_from_columns(
+        trace_id,
+        &span,
+        parent.as_deref(),
+        name,
+        &status,
+        start,
+        end,
+        &content,
+    )?)
+}
 
 async fn require_experiment(conn: &mut PgConnection, experiment_id: i64) -> PgResult<()> {
     let found: Option<i64> =
@@ -226,8 +244,7 @@ async fn spans_page(
     offset: i64,
 ) -> PgResult<Vec<TraceSpan>> {
     let rows: Vec<SpanColumns> = sqlx::query_as(&format!(
-        "SELECT span_id, parent_span_id, name, status, start_time, end_time, content \
-         FROM spans WHERE trace_key = $1{} \
+        "SELECT {SPAN_COLUMNS} FROM spans WHERE trace_key = $1{} \
          ORDER BY (parent_span_id IS NOT NULL), start_time, span_id LIMIT $2 OFFSET $3",
         if roots_only {
             " AND parent_span_id IS NULL"
@@ -240,20 +257,9 @@ async fn spans_page(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (span, parent, name, status, start, end, content) in rows {
-        out.push(span_from_columns(
-            *trace_id,
-            &span,
-            parent.as_deref(),
-            name,
-            &status,
-            start,
-            end,
-            &content,
-        )?);
-    }
-    Ok(out)
+    rows.into_iter()
+        .map(|row| span_from_row(*trace_id, row))
+        .collect()
 }
 
 pub(crate) async fn log_spans(

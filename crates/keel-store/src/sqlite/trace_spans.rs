@@ -6,8 +6,8 @@ use keel_core::traces::{SpanId, SpanOutline, TraceId, TraceSpan};
 use rusqlite::{Connection, params};
 
 use super::db_err;
-use super::traces::{SPAN_COLUMNS, span_from_row, trace_key};
-use crate::span_rows::{OUTLINE_COLUMNS, outline_from_columns};
+use super::traces::{span_from_row, trace_key};
+use crate::span_rows::{OUTLINE_COLUMNS, SPAN_COLUMNS, outline_from_columns};
 
 /// Every span of the trace as an outline, in read order; `None` when the trace does not exist.
 pub(crate) fn span_outlines(

@@ -18,12 +18,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::convert::experiment_id_to_i64;
 use super::db_err;
 use crate::span_rows::{
-    SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
+    SPAN_COLUMNS, SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
     trace_info_from_columns,
 };
-
-pub(crate) const SPAN_COLUMNS: &str =
-    "span_id, parent_span_id, name, status, start_time, end_time, content";
 
 fn require_experiment(conn: &Connection, experiment_id: i64) -> Result<()> {
     let found = conn

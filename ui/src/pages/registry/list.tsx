@@ -3,6 +3,7 @@
 import type { ComponentChildren } from 'preact';
 import type { ModelPage } from '../../api/registry';
 import type { RegisteredModel } from '../../api/types';
+import { NameSearch } from '../../components/NameSearch';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../../components/Status';
 import { usePagedList } from '../../lib/usePagedList';
 import { useQueryText } from '../../lib/useQueryText';
@@ -35,19 +36,7 @@ export function RegistryList({ noun, search, columns, firstOne }: RegistryListPr
 
   return (
     <>
-      <form class="toolbar" role="search" onSubmit={(e) => e.preventDefault()}>
-        <input
-          class="search"
-          type="search"
-          data-search
-          placeholder={`Search ${noun} by name (press / to focus)`}
-          aria-label={`Search ${noun}`}
-          value={text}
-          onInput={(e) => {
-            setText((e.target as HTMLInputElement).value);
-          }}
-        />
-      </form>
+      <NameSearch noun={noun} text={text} setText={setText} />
       {page.error && <ErrorBanner error={page.error} onRetry={page.reload} />}
       {page.loading && !page.items ? (
         <Loading />
