@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod entities;
 pub mod error;
+mod keyed;
 pub mod names;
 pub mod paging;
 pub mod pyjson;

@@ -19,7 +19,13 @@ pub struct MlflowRequest<T> {
     pub body_len: usize,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MlflowRequest<T> {
+/// Bodies larger than this are parsed on the blocking pool, so a large body never holds up the
+/// async workers that serve everyone else.
+const PARSE_INLINE_MAX_BYTES: usize = 64 * 1024;
+
+impl<S: Send + Sync, T: DeserializeOwned + Default + Send + 'static> FromRequest<S>
+    for MlflowRequest<T>
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request<Body>, _state: &S) -> Result<Self, Self::Rejection> {
@@ -48,10 +54,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MlflowReq
             });
         }
         check_json_content_type(content_type.as_deref())?;
-        Ok(Self {
-            message: parse_json(&bytes)?,
-            body_len,
-        })
+        let message = if body_len <= PARSE_INLINE_MAX_BYTES {
+            parse_json(&bytes)?
+        } else {
+            tokio::task::spawn_blocking(move || parse_json(&bytes))
+                .await
+                .map_err(|_| Error::internal("The request body could not be parsed."))??
+        };
+        Ok(Self { message, body_len })
     }
 }
 
@@ -73,8 +83,13 @@ fn check_json_content_type(content_type: Option<&str>) -> Result<(), Error> {
     }
 }
 
-/// Parses a JSON body, naming the field whose value has the wrong type.
+/// Parses a JSON body, naming the field whose value has the wrong type. A string holding NUL
+/// (`\u0000`) is refused here, before any store sees it: PostgreSQL cannot store it, and no
+/// MLflow name, ID, value or filter needs it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if has_escaped_nul(bytes) {
+        return Err(nul_error(bytes));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
@@ -100,6 +115,67 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         )
     })?;
     Ok(value)
+}
+
+/// Whether JSON text holds a `\u0000` escape (one not itself escaped, as in `"\\u0000"`).
+/// A raw NUL byte cannot occur in valid JSON, whose parser rejects control characters.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && bytes.get(i + 1..i + 5) == Some(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// The error for a body holding NUL, naming the first field that does (found by a second,
+/// untyped parse, only on this error path).
+fn nul_error(bytes: &[u8]) -> Error {
+    fn find(value: &serde_json::Value, path: &mut String) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, v)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = find(v, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                let found = k.contains('\0') || find(v, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    let named = serde_json::from_slice::<serde_json::Value>(bytes)
+        .is_ok_and(|v| find(&v, &mut path) && !path.is_empty());
+    let field = if named {
+        format!(" in parameter '{}'", path.replace('\0', "\\u0000"))
+    } else {
+        String::new()
+    };
+    Error::invalid(format!(
+        "Invalid value{field}: NUL characters (\\u0000) are not allowed in names, IDs, values \
+         or filters."
+    ))
 }
 
 /// Parses a query string; repeated keys become lists.

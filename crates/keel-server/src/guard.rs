@@ -79,19 +79,53 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
-/// Middleware enforcing [`BrowserGuard`].
-pub async fn enforce(State(guard): State<Arc<BrowserGuard>>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok());
-    if let Some(host) = host {
-        if !guard.host_allowed(host) {
-            return forbidden(format!(
-                "Invalid Host header '{host}' - possible DNS rebinding attack detected. Add the \
-                 host name to allowed_hosts if this server is reached under that name."
-            ));
+/// The authority a request names, on every protocol: HTTP/1.1's one `Host` header, or
+/// HTTP/2's `:authority` (which hyper puts in the URI); when both are present they must agree.
+/// `Err` carries the reason for a 400.
+fn effective_authority(req: &Request) -> Result<String, &'static str> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => return Err("Bad Request: more than one Host header."),
+        (Some(v), None) => Some(
+            v.to_str()
+                .map_err(|_| "Bad Request: the Host header is not valid text.")?,
+        ),
+        (None, _) => None,
+    };
+    let uri_authority = req.uri().authority().map(|a| a.as_str());
+    match (host, uri_authority) {
+        (Some(h), Some(a)) if !h.eq_ignore_ascii_case(a) => {
+            Err("Bad Request: the Host header and the request's authority disagree.")
         }
+        (Some(h), _) => Ok(h.to_owned()),
+        (None, Some(a)) => Ok(a.to_owned()),
+        (None, None) => Err("Bad Request: the Host header is missing."),
+    }
+}
+
+/// Middleware enforcing [`BrowserGuard`]; also the one place that refuses `%00` (an encoded
+/// NUL) anywhere in the path or query, which no name, ID or filter may contain.
+pub async fn enforce(State(guard): State<Arc<BrowserGuard>>, req: Request, next: Next) -> Response {
+    let host = match effective_authority(&req) {
+        Ok(host) => host,
+        Err(why) => return bad_request(why.to_owned()),
+    };
+    if !guard.host_allowed(&host) {
+        return forbidden(format!(
+            "Invalid Host header '{host}' - possible DNS rebinding attack detected. Add the \
+             host name to allowed_hosts if this server is reached under that name."
+        ));
+    }
+    if req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"))
+    {
+        return ApiError(Error::invalid(
+            "Invalid request: the URL contains an encoded NUL character (%00), which no name, \
+             ID or value may contain.",
+        ))
+        .into_response();
     }
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if writes {
@@ -100,7 +134,7 @@ pub async fn enforce(State(guard): State<Arc<BrowserGuard>>, req: Request, next:
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
         {
-            if !guard.origin_allowed(origin, host) {
+            if !guard.origin_allowed(origin, Some(&host)) {
                 return forbidden(format!(
                     "Cross-origin request blocked: origin '{origin}' may not change data on this \
                      server. Add it to cors_allowed_origins if it should."
@@ -109,6 +143,10 @@ pub async fn enforce(State(guard): State<Arc<BrowserGuard>>, req: Request, next:
         }
     }
     next.run(req).await
+}
+
+fn bad_request(message: String) -> Response {
+    ApiError(Error::new(ErrorCode::BadRequest, message)).into_response()
 }
 
 fn forbidden(message: String) -> Response {
@@ -146,6 +184,33 @@ mod tests {
             ..Default::default()
         };
         assert!(open.host_allowed("anything.example"));
+    }
+
+    #[test]
+    fn the_authority_comes_from_host_or_the_uri_and_must_be_single() {
+        let req = |uri: &str, hosts: &[&str]| {
+            let mut b = axum::http::Request::builder().uri(uri);
+            for h in hosts {
+                b = b.header(header::HOST, *h);
+            }
+            b.body(axum::body::Body::empty()).expect("request")
+        };
+        assert_eq!(
+            effective_authority(&req("/x", &["a.example"])),
+            Ok("a.example".into())
+        );
+        // HTTP/2: `:authority` arrives in the URI and there is no Host header.
+        assert_eq!(
+            effective_authority(&req("http://evil.example/x", &[])),
+            Ok("evil.example".into())
+        );
+        assert_eq!(
+            effective_authority(&req("http://localhost:5000/x", &["LOCALHOST:5000"])),
+            Ok("LOCALHOST:5000".into())
+        );
+        assert!(effective_authority(&req("/x", &[])).is_err());
+        assert!(effective_authority(&req("/x", &["a", "b"])).is_err());
+        assert!(effective_authority(&req("http://evil.example/x", &["localhost"])).is_err());
     }
 
     #[test]

@@ -120,6 +120,18 @@ pub struct ServerArgs {
     #[arg(long, env = "KEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS", num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub webhooks_allow_private_targets: Option<bool>,
+    /// Open connections at most; one over the limit is answered 503 and closed [default: 1024].
+    #[arg(long, env = "KEEL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 30].
+    #[arg(long, env = "KEEL_HEADER_READ_TIMEOUT_SECONDS")]
+    pub header_read_timeout_seconds: Option<u64>,
+    /// Seconds a request body may go without sending data [default: 60].
+    #[arg(long, env = "KEEL_BODY_READ_TIMEOUT_SECONDS")]
+    pub body_read_timeout_seconds: Option<u64>,
+    /// Seconds an idle keep-alive connection (or one whose client stops reading) stays open [default: 60].
+    #[arg(long, env = "KEEL_IDLE_TIMEOUT_SECONDS")]
+    pub idle_timeout_seconds: Option<u64>,
     /// Base64 of a 32-byte key encrypting secrets at rest; replicas sharing a PostgreSQL
     /// database must share it [default: a key generated once in <data-dir>/secrets.key].
     #[arg(long, env = "KEEL_SECRETS_KEY", hide_env_values = true, value_parser = redacted)]
@@ -146,6 +158,10 @@ impl ServerArgs {
             allowed_hosts: self.allowed_hosts.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             webhooks_allow_private_targets: self.webhooks_allow_private_targets,
+            max_connections: self.max_connections,
+            header_read_timeout_seconds: self.header_read_timeout_seconds,
+            body_read_timeout_seconds: self.body_read_timeout_seconds,
+            idle_timeout_seconds: self.idle_timeout_seconds,
             secrets_key: self.secrets_key.clone(),
         }
     }

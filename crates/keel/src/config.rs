@@ -41,6 +41,14 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// Let webhooks reach loopback, private, link-local and other non-public addresses.
     pub webhooks_allow_private_targets: bool,
+    /// Open connections at most; one over the limit is answered 503 and closed
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request body may go without sending data
+    pub body_read_timeout_seconds: u64,
+    /// Seconds an idle keep-alive connection (or one whose client stops reading) stays open
+    pub idle_timeout_seconds: u64,
     /// Base64 of the 32-byte key that encrypts secrets at rest (webhook secrets); unset: a key
     /// generated once in `<data_dir>/secrets.key`. Replicas sharing a database need the same key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +107,10 @@ pub struct Overrides {
     pub allowed_hosts: Option<Vec<String>>,
     pub cors_allowed_origins: Option<Vec<String>>,
     pub webhooks_allow_private_targets: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub body_read_timeout_seconds: Option<u64>,
+    pub idle_timeout_seconds: Option<u64>,
     pub secrets_key: Option<Redacted>,
 }
 
@@ -131,6 +143,14 @@ impl Overrides {
             webhooks_allow_private_targets: other
                 .webhooks_allow_private_targets
                 .or(self.webhooks_allow_private_targets),
+            max_connections: other.max_connections.or(self.max_connections),
+            header_read_timeout_seconds: other
+                .header_read_timeout_seconds
+                .or(self.header_read_timeout_seconds),
+            body_read_timeout_seconds: other
+                .body_read_timeout_seconds
+                .or(self.body_read_timeout_seconds),
+            idle_timeout_seconds: other.idle_timeout_seconds.or(self.idle_timeout_seconds),
             secrets_key: other.secrets_key.or(self.secrets_key),
         }
     }
@@ -184,6 +204,10 @@ impl Config {
             allowed_hosts: layer.allowed_hosts.unwrap_or_default(),
             cors_allowed_origins: layer.cors_allowed_origins.unwrap_or_default(),
             webhooks_allow_private_targets: layer.webhooks_allow_private_targets.unwrap_or(false),
+            max_connections: layer.max_connections.unwrap_or(1024),
+            header_read_timeout_seconds: layer.header_read_timeout_seconds.unwrap_or(30),
+            body_read_timeout_seconds: layer.body_read_timeout_seconds.unwrap_or(60),
+            idle_timeout_seconds: layer.idle_timeout_seconds.unwrap_or(60),
             secrets_key: layer.secrets_key,
         };
         config.check()?;
@@ -191,12 +215,7 @@ impl Config {
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        let ip: std::net::IpAddr = match self.host.as_str() {
-            "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
-            other => other.parse().with_context(|| {
-                format!("invalid host '{other}': expected an IP address or 'localhost'")
-            })?,
-        };
+        let ip = host_ip(&self.host)?;
         if !ip.is_loopback() && !self.allow_unauthenticated_network_access {
             bail!(
                 "refusing to listen on non-loopback address {ip} without authentication: anyone \
@@ -204,6 +223,21 @@ impl Config {
                  --allow-unauthenticated-network-access (or set \
                  allow_unauthenticated_network_access = true) if this is intended."
             );
+        }
+        if self.max_connections == 0 {
+            bail!("max_connections must be at least 1");
+        }
+        for (name, secs) in [
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            ("body_read_timeout_seconds", self.body_read_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+        ] {
+            if secs == 0 {
+                bail!("{name} must be at least 1");
+            }
         }
         keel_store::StoreUri::parse(&self.backend_store_uri)
             .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
@@ -239,6 +273,16 @@ impl Config {
         Ok(())
     }
 
+    /// The connection limits as the server takes them.
+    pub fn connection_limits(&self) -> keel_server::ConnectionLimits {
+        keel_server::ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout_seconds),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
+        }
+    }
+
     /// The S3 settings as the artifact store takes them.
     pub fn object_store_options(&self) -> keel_artifacts::ObjectStoreOptions {
         keel_artifacts::ObjectStoreOptions {
@@ -251,6 +295,21 @@ impl Config {
     pub fn to_toml(&self) -> anyhow::Result<String> {
         toml::to_string(self).context("cannot render configuration")
     }
+}
+
+/// The address `host` names: an IP address or `localhost`.
+fn host_ip(host: &str) -> anyhow::Result<std::net::IpAddr> {
+    match host {
+        "localhost" => Ok(std::net::Ipv4Addr::LOCALHOST.into()),
+        other => other.parse().with_context(|| {
+            format!("invalid host '{other}': expected an IP address or 'localhost'")
+        }),
+    }
+}
+
+/// Whether `host` (already checked) is a loopback address.
+pub fn is_loopback(host: &str) -> bool {
+    host_ip(host).is_ok_and(|ip| ip.is_loopback())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Overrides> {
@@ -387,6 +446,26 @@ mod tests {
             err.contains("secrets_key") && !err.contains("c2hvcnQ"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_must_be_positive() {
+        let c = Config::resolve(Overrides::default()).expect("valid");
+        assert_eq!(
+            c.connection_limits(),
+            keel_server::ConnectionLimits::default()
+        );
+        let layer: Overrides =
+            toml::from_str("max_connections = 10\nidle_timeout_seconds = 5\n").expect("keys");
+        let c = Config::resolve(layer).expect("valid");
+        assert_eq!(c.connection_limits().max_connections, 10);
+        assert_eq!(c.connection_limits().idle_timeout.as_secs(), 5);
+        let zero = Overrides {
+            body_read_timeout_seconds: Some(0),
+            ..Default::default()
+        };
+        let err = Config::resolve(zero).expect_err("zero").to_string();
+        assert!(err.contains("body_read_timeout_seconds"), "{err}");
     }
 
     #[test]

@@ -34,12 +34,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(
-        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr),
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone()),
         backend_store_uri = %config.backend_store_uri,
         artifacts = %artifacts.location(),
         version = env!("CARGO_PKG_VERSION"),
         "keel server listening"
     );
+    if config.allow_unauthenticated_network_access && !crate::config::is_loopback(&config.host) {
+        tracing::warn!(
+            host = %config.host,
+            "UNAUTHENTICATED NETWORK ACCESS: keel listens on a non-loopback address without \
+             authentication (allow_unauthenticated_network_access is set); anyone who can reach \
+             {addr} can read, change and delete every experiment, run, model and artifact"
+        );
+    }
     let guard = keel_server::guard::BrowserGuard {
         allowed_hosts: config.allowed_hosts.clone(),
         allowed_origins: config.cors_allowed_origins.clone(),
@@ -60,6 +68,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let served = keel_server::serve(
         listener,
         app,
+        config.connection_limits(),
         shutdown_signal(),
         Duration::from_secs(config.shutdown_grace_seconds),
     )

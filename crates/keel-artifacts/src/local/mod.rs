@@ -93,20 +93,30 @@ impl LocalArtifactStore {
     }
 
     /// Opens a regular file inside the root; returns it with the metadata of what was opened.
+    ///
+    /// Only regular files with one link are served. The file is opened without blocking and
+    /// without following a symlink swapped in after the path was resolved, so a FIFO or device
+    /// planted in the root can neither hang a request nor be read; a file with several links
+    /// may be a hard link to a file outside the root, which the path check cannot see.
     async fn open_regular(
         &self,
         path: &ArtifactPath,
     ) -> Result<(tokio::fs::File, std::fs::Metadata)> {
         let real = self.resolve_existing(path).await?;
-        let file = tokio::fs::File::open(&real)
+        let before = tokio::fs::metadata(&real)
+            .await
+            .map_err(|e| io_err("read", path, e))?;
+        check_servable(&before, path, &real)?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+        let file = options
+            .open(&real)
             .await
             .map_err(|e| io_err("read", path, e))?;
         let meta = file.metadata().await.map_err(|e| io_err("read", path, e))?;
-        if !meta.is_file() {
-            return Err(Error::invalid(format!(
-                "Artifact '{path}' is a directory, not a file"
-            )));
-        }
+        check_servable(&meta, path, &real)?;
         Ok((file, meta))
     }
 
@@ -224,6 +234,36 @@ impl LocalArtifactStore {
         };
         removed.map_err(|e| io_err("delete", path, e))
     }
+}
+
+/// Refuses what is not a regular file with a single link (see [`LocalArtifactStore::open_regular`]).
+fn check_servable(meta: &std::fs::Metadata, path: &ArtifactPath, real: &Path) -> Result<()> {
+    if meta.is_dir() {
+        return Err(Error::invalid(format!(
+            "Artifact '{path}' is a directory, not a file"
+        )));
+    }
+    if !meta.is_file() {
+        tracing::warn!(path = %real.display(), "refusing to serve an artifact that is not a regular file (FIFO, socket or device)");
+        return Err(Error::invalid(format!(
+            "Artifact '{path}' is not a regular file"
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            tracing::warn!(
+                path = %real.display(),
+                links = meta.nlink(),
+                "refusing to serve an artifact with several hard links: it may be a link to a file outside the artifact root"
+            );
+            return Err(Error::invalid(format!(
+                "Artifact '{path}' cannot be served: the file has several hard links"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Prefix of in-progress uploads; hidden from listings like every reserved name.

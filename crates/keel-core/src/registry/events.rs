@@ -14,14 +14,11 @@ const PROMPT_TEXT_TAG: &str = "mlflow.prompt.text";
 /// Tags as the reference's `{t.key: t.value for t in tags}`: the last value of a key wins, in
 /// the order keys first appeared.
 fn tag_dict<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for t in tags {
-        match out.iter_mut().find(|(k, _)| *k == t.key) {
-            Some(slot) => slot.1 = t.value.clone(),
-            None => out.push((t.key.clone(), t.value.clone())),
-        }
-    }
-    out
+    let pairs = tags
+        .into_iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    crate::keyed::last_per_key(pairs, |(k, _)| k)
 }
 
 impl Registry {

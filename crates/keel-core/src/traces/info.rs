@@ -29,9 +29,31 @@ pub mod trace_metadata {
     pub const SCHEMA_VERSION: &str = "mlflow.trace_schema.version";
 }
 
-/// Resource attributes that never become trace tags.
+/// Resource attributes that never become trace tags: the SDK's own, MLflow's, and those a
+/// trace tag cannot hold (keys over MLflow's 250 characters; values are cut to 8,000).
 fn is_internal_resource_attribute(key: &str) -> bool {
-    key.starts_with("telemetry.sdk.") || key.starts_with("mlflow.")
+    key.starts_with("telemetry.sdk.")
+        || key.starts_with("mlflow.")
+        || key.chars().count() > MAX_RESOURCE_TAG_KEY_CHARS
+}
+
+const MAX_RESOURCE_TAG_KEY_CHARS: usize = 250;
+const MAX_RESOURCE_TAG_VALUE_CHARS: usize = 8000;
+
+/// A resource attribute's value as a trace tag: cut to MLflow's trace-tag limit.
+fn resource_tag_value(value: &str) -> String {
+    let mut value = value.to_owned();
+    crate::validation::truncate_value(&mut value, MAX_RESOURCE_TAG_VALUE_CHARS);
+    value
+}
+
+/// How many bytes of a resource's attributes become each trace's tags (at most).
+pub fn resource_tag_bytes(resource: &BTreeMap<String, String>) -> usize {
+    resource
+        .iter()
+        .filter(|(k, _)| !is_internal_resource_attribute(k))
+        .map(|(k, v)| k.len() + v.len().min(MAX_RESOURCE_TAG_VALUE_CHARS * 4))
+        .sum()
 }
 
 /// A trace's info as stored.
@@ -120,7 +142,9 @@ impl TraceInfo {
             .iter()
             .filter(|(k, _)| !is_internal_resource_attribute(k))
         {
-            self.tags.entry(k.clone()).or_insert_with(|| v.clone());
+            self.tags
+                .entry(k.clone())
+                .or_insert_with(|| resource_tag_value(v));
         }
     }
 

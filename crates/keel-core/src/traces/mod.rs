@@ -24,7 +24,7 @@ pub use entities::{
 };
 pub use info::{TraceInfo, trace_metadata, trace_tags};
 pub use search::{SearchTraces, TraceQuery};
-pub use service::{IncomingSpan, Trace, Traces, parse_trace_id, trace_not_found};
+pub use service::{IncomingSpan, Resource, Trace, Traces, parse_trace_id, trace_not_found};
 pub use skeleton::{SpanOutline, SpanSkeleton};
 pub use store::{
     TraceDeletion, TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location,

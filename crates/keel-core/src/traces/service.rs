@@ -2,6 +2,8 @@
 //! `StartTraceV3`, stored in whichever order they come, and read back whole.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,11 +23,57 @@ const COMPLETE_POLL: Duration = Duration::from_millis(250);
 /// Spans read per query when a whole trace is loaded.
 const SPAN_PAGE: u64 = 1_000;
 
+/// A resource's attributes, shared by every span of the resource (never copied per span).
+pub type Resource = Arc<BTreeMap<String, String>>;
+
 /// A span as an exporter sent it, with its resource's attributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingSpan {
     pub span: TraceSpan,
-    pub resource: BTreeMap<String, String>,
+    pub resource: Resource,
+}
+
+/// The most bytes of resource attributes one export may copy into trace tags, summed over the
+/// traces it creates: the size of the largest export body, so what a request makes the server
+/// store is bounded by what it sent.
+pub const MAX_RESOURCE_TAG_BYTES_PER_EXPORT: usize = 20 * 1024 * 1024;
+
+/// Groups spans by trace (in first-seen order, linear in the number of spans), mapping their
+/// attributes onto MLflow's, and checks the resource attributes copied into trace tags stay
+/// within [`MAX_RESOURCE_TAG_BYTES_PER_EXPORT`].
+fn group_by_trace(spans: Vec<IncomingSpan>) -> Result<Vec<TraceSpans>> {
+    let mut traces: Vec<TraceSpans> = Vec::new();
+    let mut index: HashMap<TraceId, usize> = HashMap::with_capacity(spans.len());
+    for IncomingSpan { mut span, resource } in spans {
+        translate(&mut span);
+        match index.entry(span.trace_id) {
+            Entry::Occupied(at) => traces[*at.get()].spans.push(span),
+            Entry::Vacant(slot) => {
+                slot.insert(traces.len());
+                traces.push(TraceSpans {
+                    trace_id: span.trace_id,
+                    spans: vec![span],
+                    resource,
+                });
+            }
+        }
+    }
+    let mut sizes: HashMap<*const BTreeMap<String, String>, usize> = HashMap::new();
+    let copied = traces.iter().fold(0usize, |sum, t| {
+        let size = *sizes
+            .entry(Arc::as_ptr(&t.resource))
+            .or_insert_with(|| super::info::resource_tag_bytes(&t.resource));
+        sum.saturating_add(size)
+    });
+    if copied > MAX_RESOURCE_TAG_BYTES_PER_EXPORT {
+        return Err(Error::invalid(format!(
+            "The export's resource attributes would be copied into the tags of {} traces, \
+             {copied} bytes in all, over the limit of {MAX_RESOURCE_TAG_BYTES_PER_EXPORT}; send \
+             smaller resource attributes or fewer traces per export.",
+            traces.len()
+        )));
+    }
+    Ok(traces)
 }
 
 /// A trace with its spans (root first) and its assessments (oldest first).
@@ -133,18 +181,10 @@ impl Traces {
             return Ok(());
         }
         let experiment = self.active_experiment(experiment_id).await?;
-        let mut traces: Vec<TraceSpans> = Vec::new();
-        for IncomingSpan { mut span, resource } in spans {
-            translate(&mut span);
-            match traces.iter_mut().find(|t| t.trace_id == span.trace_id) {
-                Some(trace) => trace.spans.push(span),
-                None => traces.push(TraceSpans {
-                    trace_id: span.trace_id,
-                    spans: vec![span],
-                    resource,
-                }),
-            }
-        }
+        // Mapping attributes is CPU work proportional to the batch: off the async workers.
+        let traces = tokio::task::spawn_blocking(move || group_by_trace(spans))
+            .await
+            .map_err(|_| Error::internal("span grouping failed"))??;
         self.store
             .log_spans(
                 &experiment.experiment_id,

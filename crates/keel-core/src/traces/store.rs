@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 pub struct TraceSpans {
     pub trace_id: TraceId,
     pub spans: Vec<TraceSpan>,
-    pub resource: BTreeMap<String, String>,
+    pub resource: super::service::Resource,
 }
 
 /// Where the client would upload a trace's `traces.json`.

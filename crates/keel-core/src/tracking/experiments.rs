@@ -163,12 +163,5 @@ impl Tracking {
 
 /// Keeps the last value for each key, in first-seen key order.
 pub(crate) fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
-    let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
-    for tag in tags {
-        match out.iter_mut().find(|t| t.key == tag.key) {
-            Some(existing) => existing.value = tag.value,
-            None => out.push(tag),
-        }
-    }
-    out
+    crate::keyed::last_per_key(tags, |t| &t.key)
 }

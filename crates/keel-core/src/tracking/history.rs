@@ -29,9 +29,67 @@ pub const MAX_RUNS_PER_INTERVAL_REQUEST: usize = 100;
 /// Default and largest number of points per run in a bulk-interval response.
 pub const MAX_INTERVAL_RESULTS: i64 = 2500;
 
+/// Points read per query when a whole history is sent (the client's own page size).
+const WHOLE_HISTORY_PAGE: i64 = validation::MAX_RESULTS_METRIC_HISTORY;
+
+/// A metric's history as `metrics/get-history` answers it.
+#[derive(Debug)]
+pub enum MetricHistory {
+    /// One page (or a whole history that fits in one).
+    Page(Page<Metric>),
+    /// A whole history longer than a page (no `max_results` given), to be sent as it is read.
+    Whole(HistoryReader),
+}
+
+/// Reads a whole metric history a page at a time, so a history of millions of points is never
+/// held in memory at once.
+pub struct HistoryReader {
+    store: Arc<dyn TrackingStore>,
+    run_id: String,
+    metric_key: String,
+    first: Option<Vec<Metric>>,
+    next_offset: i64,
+    done: bool,
+}
+
+impl std::fmt::Debug for HistoryReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryReader")
+            .field("run_id", &self.run_id)
+            .field("metric_key", &self.metric_key)
+            .field("next_offset", &self.next_offset)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HistoryReader {
+    /// The next page of points; `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Metric>>> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(first));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .metric_history(
+                &self.run_id,
+                &self.metric_key,
+                self.next_offset,
+                WHOLE_HISTORY_PAGE,
+            )
+            .await?;
+        self.next_offset += page.len() as i64;
+        self.done = (page.len() as i64) < WHOLE_HISTORY_PAGE;
+        Ok((!page.is_empty()).then_some(page))
+    }
+}
+
 impl Tracking {
-    /// All points when no `max_results` is given; otherwise one page of them.
-    pub async fn metric_history(&self, req: HistoryRequest) -> Result<Page<Metric>> {
+    /// All points when no `max_results` is given (read a page at a time when there are more
+    /// than a page of them); otherwise one page.
+    pub async fn metric_history(&self, req: HistoryRequest) -> Result<MetricHistory> {
         required("metric_key", &req.metric_key)?;
         required("run_id", &req.run_id)?;
         // As the reference does, an unknown run has an empty history rather than an error.
@@ -41,14 +99,37 @@ impl Tracking {
                 validation::validate_max_results(max, validation::MAX_RESULTS_METRIC_HISTORY)?;
                 max
             }
-            None if offset == 0 => i64::MAX - 1,
+            None if offset == 0 => return self.whole_history(req.run_id, req.metric_key).await,
             None => validation::MAX_RESULTS_METRIC_HISTORY,
         };
         let rows = self
             .store
             .metric_history(&req.run_id, &req.metric_key, offset, limit + 1)
             .await?;
-        Ok(paging::page_from(rows, offset, limit))
+        Ok(MetricHistory::Page(paging::page_from(rows, offset, limit)))
+    }
+
+    async fn whole_history(&self, run_id: String, metric_key: String) -> Result<MetricHistory> {
+        let first = self
+            .store
+            .metric_history(&run_id, &metric_key, 0, WHOLE_HISTORY_PAGE + 1)
+            .await?;
+        if first.len() as i64 <= WHOLE_HISTORY_PAGE {
+            return Ok(MetricHistory::Page(Page {
+                items: first,
+                next_page_token: None,
+            }));
+        }
+        let mut first = first;
+        first.truncate(WHOLE_HISTORY_PAGE as usize);
+        Ok(MetricHistory::Whole(HistoryReader {
+            store: self.store.clone(),
+            run_id,
+            metric_key,
+            first: Some(first),
+            next_offset: WHOLE_HISTORY_PAGE,
+            done: false,
+        }))
     }
 
     /// Points of one metric for several runs, downsampled per run to at most `max_results`

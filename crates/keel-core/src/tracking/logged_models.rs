@@ -84,14 +84,7 @@ fn validate_tags(tags: Vec<Tag>) -> Result<Vec<Tag>> {
 
 /// Keeps the last value of each key, so a request naming a key twice is one write.
 fn dedup_params(params: Vec<Param>) -> Vec<Param> {
-    let mut out: Vec<Param> = Vec::with_capacity(params.len());
-    for p in params {
-        match out.iter_mut().find(|q| q.key == p.key) {
-            Some(q) => q.value = p.value,
-            None => out.push(p),
-        }
-    }
-    out
+    crate::keyed::last_per_key(params, |p| &p.key)
 }
 
 impl Tracking {

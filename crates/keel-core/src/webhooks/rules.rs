@@ -108,17 +108,26 @@ impl TargetPolicy {
         self.allow_private || is_public_ip(ip)
     }
 
-    /// INVALID_PARAMETER_VALUE naming the host and address when `ip` is refused.
+    /// INVALID_PARAMETER_VALUE when `ip` is refused. The message names the host only: what
+    /// an internal name resolves to is not the caller's business (the log has it).
     pub fn check(self, host: &str, ip: IpAddr) -> Result<()> {
         if self.allows(ip) {
             return Ok(());
         }
-        Err(Error::invalid(format!(
-            "Webhook URL must not resolve to a non-public IP address. {} resolves to {ip}. \
-             (The operator can allow private targets with webhooks_allow_private_targets.)",
-            repr(host)
-        )))
+        tracing::info!(host, %ip, "webhook target refused: non-public address");
+        Err(refused_target(host))
     }
+}
+
+/// The one answer for a webhook host that may not be reached, whether it resolves to a
+/// non-public address or does not resolve at all, so the answer tells nothing about the
+/// network behind the server.
+pub fn refused_target(host: &str) -> Error {
+    Error::invalid(format!(
+        "Webhook URL host {} is not an allowed target: it must resolve to public addresses. \
+         (The operator can allow private targets with webhooks_allow_private_targets.)",
+        repr(host)
+    ))
 }
 
 /// Whether `ip` is a globally routable unicast address: not loopback, private, link-local,

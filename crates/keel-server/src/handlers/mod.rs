@@ -7,6 +7,7 @@ pub mod meta;
 pub mod multipart;
 pub mod registry;
 pub mod runs;
+pub mod stream;
 pub mod trace_edits;
 pub mod trace_search;
 pub mod trace_spans;

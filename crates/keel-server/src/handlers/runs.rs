@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use keel_core::tracking::MetricHistory;
 use keel_core::validation::MAX_BATCH_LOG_REQUEST_SIZE;
 use keel_core::{Error, ModelInput, ModelOutput};
 use serde::Serialize;
@@ -225,18 +227,32 @@ pub struct HistoryOut {
     next_page_token: Option<String>,
 }
 
+/// `metrics/get-history`: one page, or a whole history (no `max_results`) streamed as it is
+/// read when it is longer than a page.
 pub async fn metric_history(
     State(s): State<AppState>,
     req: MlflowRequest<GetHistoryIn>,
-) -> ApiResult<Json<HistoryOut>> {
-    let page = s
+) -> ApiResult<Response> {
+    match s
         .tracking
         .metric_history(req.message.into_domain()?)
-        .await?;
-    Ok(Json(HistoryOut {
-        metrics: page.items.into_iter().map(Metric::from).collect(),
-        next_page_token: page.next_page_token,
-    }))
+        .await?
+    {
+        MetricHistory::Page(page) => Ok(Json(HistoryOut {
+            metrics: page.items.into_iter().map(Metric::from).collect(),
+            next_page_token: page.next_page_token,
+        })
+        .into_response()),
+        MetricHistory::Whole(reader) => Ok(super::stream::json_array(
+            "{\"metrics\":[".to_owned(),
+            reader,
+            |point, out| {
+                // Rendering a JSON value into memory cannot fail.
+                let _ = serde_json::to_writer(out, &Metric::from(point.clone()));
+            },
+            "]}",
+        )),
+    }
 }
 
 #[derive(Serialize)]

@@ -1,17 +1,14 @@
 //! Handlers of the trace routes: OTLP/HTTP span export (`POST /v1/traces`) and MLflow's v3
 //! trace API (start/get trace info, get trace with spans, batch reads).
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use keel_core::Error;
-use keel_core::traces::{IncomingSpan, TraceInfo, attribute_text};
+use keel_core::traces::{IncomingSpan, TraceInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
@@ -51,7 +48,7 @@ pub async fn export(State(s): State<AppState>, headers: HeaderMap, body: Body) -
     let Ok(body) = axum::body::to_bytes(body, limit).await else {
         return too_large();
     };
-    match export_spans(&s, &headers, &body, encoding).await {
+    match export_spans(&s, &headers, body, encoding).await {
         Ok((rejected, why)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, encoding.content_type())],
@@ -65,7 +62,7 @@ pub async fn export(State(s): State<AppState>, headers: HeaderMap, body: Body) -
 async fn export_spans(
     s: &AppState,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Bytes,
     encoding: Encoding,
 ) -> Result<(i64, Option<String>), Response> {
     let experiment_id = header_str(headers, EXPERIMENT_HEADER)
@@ -76,10 +73,16 @@ async fn export_spans(
                 "Missing header '{EXPERIMENT_HEADER}': the ID of the experiment the spans belong to."
             )))
         })?;
-    let raw = otlp::decompress(body, header_str(headers, header::CONTENT_ENCODING.as_str()))
-        .map_err(decode_error)?;
-    let request = otlp::decode_request(&raw, encoding).map_err(decode_error)?;
-    let received = otlp::received_spans(request);
+    let content_encoding =
+        header_str(headers, header::CONTENT_ENCODING.as_str()).map(str::to_owned);
+    // Inflating and decoding are CPU work proportional to the body: off the async workers.
+    let received = tokio::task::spawn_blocking(move || {
+        let raw = otlp::decompress(&body, content_encoding.as_deref())?;
+        otlp::decode_request(&raw, encoding).map(otlp::received_spans)
+    })
+    .await
+    .map_err(|_| api_error(Error::internal("OTLP decoding failed")))?
+    .map_err(decode_error)?;
     let run_id = header_str(headers, RUN_HEADER)
         .map(str::trim)
         .filter(|v| !v.is_empty());
@@ -97,11 +100,7 @@ async fn export_spans(
         .into_iter()
         .map(|r| IncomingSpan {
             span: r.span,
-            resource: r
-                .resource
-                .into_iter()
-                .map(|(k, v)| (k, attribute_text(&v)))
-                .collect::<BTreeMap<_, _>>(),
+            resource: r.resource,
         })
         .collect();
     s.traces
@@ -214,47 +213,15 @@ pub async fn get(State(s): State<AppState>, req: MlflowRequest<GetTraceIn>) -> A
         "{{\"trace\":{{\"trace_info\":{},\"spans\":[",
         serde_json::to_string(&info).map_err(|e| Error::internal(e.to_string()))?
     );
-    let pages = futures_util::stream::unfold(
-        (reader, true, false),
-        |(mut reader, first, failed)| async move {
-            if failed {
-                return None;
-            }
-            match reader.next_page().await {
-                Ok(Some(page)) => {
-                    let mut chunk = Vec::with_capacity(page.len() * 512);
-                    for (i, span) in page.iter().enumerate() {
-                        if !(first && i == 0) {
-                            chunk.push(b',');
-                        }
-                        // Rendering a JSON value into memory cannot fail.
-                        let _ = serde_json::to_writer(&mut chunk, &otel_span(span));
-                    }
-                    Some((
-                        Ok::<_, std::io::Error>(Bytes::from(chunk)),
-                        (reader, false, false),
-                    ))
-                }
-                Ok(None) => None,
-                Err(e) => {
-                    // The status is sent already: end the body with an error, so the client
-                    // sees a broken response rather than a trace missing spans.
-                    tracing::error!(error = %e, "reading a trace's spans failed mid-response");
-                    Some((Err(std::io::Error::other(e.message)), (reader, false, true)))
-                }
-            }
+    Ok(super::stream::json_array(
+        head,
+        reader,
+        |span, out| {
+            // Rendering a JSON value into memory cannot fail.
+            let _ = serde_json::to_writer(out, &otel_span(span));
         },
-    );
-    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
-        .chain(pages)
-        .chain(futures_util::stream::once(async {
-            Ok(Bytes::from_static(b"]}}"))
-        }));
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
-    )
-        .into_response())
+        "]}}",
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]

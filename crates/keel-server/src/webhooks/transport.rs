@@ -48,9 +48,9 @@ async fn resolve_checked(
         return Err(format!("{host} has no addresses").into());
     }
     if let Some(bad) = addrs.iter().find(|a| !policy.allows(a.ip())) {
+        tracing::info!(host, ip = %bad.ip(), "webhook delivery refused: non-public address");
         return Err(Box::new(RefusedTarget(format!(
-            "webhook target refused: {host} resolves to the non-public address {}",
-            bad.ip()
+            "webhook target refused: {host} is not an allowed target (non-public address)"
         ))));
     }
     Ok(addrs)
@@ -168,14 +168,12 @@ impl Transport for HttpTransport {
         let addrs: Vec<IpAddr> = match lookup.await {
             Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
             Ok(Err(e)) => {
-                return Err(Error::invalid(format!(
-                    "Cannot resolve Webhook URL hostname '{host}': {e}"
-                )));
+                tracing::info!(host, error = %e, "webhook target refused: cannot resolve");
+                return Err(rules::refused_target(&host));
             }
             Err(_) => {
-                return Err(Error::invalid(format!(
-                    "Timed out resolving Webhook URL hostname '{host}'"
-                )));
+                tracing::info!(host, "webhook target refused: resolving timed out");
+                return Err(rules::refused_target(&host));
             }
         };
         for ip in addrs {

@@ -6,9 +6,12 @@
 //! reported through `partial_success`; the rest of the batch is kept.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use base64::Engine;
-use keel_core::traces::{SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan};
+use keel_core::traces::{
+    Resource, SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, attribute_text,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -110,11 +113,12 @@ pub fn decode_request(
     }
 }
 
-/// A span as received, with its resource's attributes (service name and the like).
+/// A span as received, with its resource's attributes (service name and the like) as text,
+/// shared by every span of the resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedSpan {
     pub span: TraceSpan,
-    pub resource: Map<String, Value>,
+    pub resource: Resource,
 }
 
 /// The spans of a request that could be taken, and what was rejected.
@@ -126,22 +130,29 @@ pub struct Received {
     pub rejection: Option<String>,
 }
 
-/// Converts every span of the request; spans with invalid IDs are counted as rejected.
+/// Converts every span of the request; spans with invalid IDs or text holding NUL are counted
+/// as rejected.
 pub fn received_spans(request: ExportTraceServiceRequest) -> Received {
     let mut out = Received::default();
     for resource_spans in request.resource_spans {
-        let resource = attributes(
-            resource_spans
-                .resource
-                .map(|r| r.attributes)
-                .unwrap_or_default(),
+        let resource: Resource = Arc::new(
+            attributes(
+                resource_spans
+                    .resource
+                    .map(|r| r.attributes)
+                    .unwrap_or_default(),
+            )
+            .into_iter()
+            .filter(|(k, v)| !k.contains('\0') && !json_has_nul(v))
+            .map(|(k, v)| (k, attribute_text(&v)))
+            .collect(),
         );
         for scope_spans in resource_spans.scope_spans {
             for span in scope_spans.spans {
                 match domain_span(span) {
                     Ok(span) => out.spans.push(ReceivedSpan {
                         span,
-                        resource: resource.clone(),
+                        resource: Arc::clone(&resource),
                     }),
                     Err(why) => {
                         out.rejected += 1;
@@ -167,6 +178,13 @@ fn domain_span(span: Span) -> Result<TraceSpan, String> {
                 .ok_or_else(|| format!("span '{}' has an invalid parent span ID", span.name))?,
         )
     };
+    if span_has_nul(&span) {
+        return Err(format!(
+            "span '{}' holds a NUL character (\\u0000) in its name, status, events or \
+             attributes",
+            span.name.replace('\0', "\\u0000")
+        ));
+    }
     let nanos = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
     let status = span
         .status
@@ -193,6 +211,45 @@ fn domain_span(span: Span) -> Result<TraceSpan, String> {
             })
             .collect(),
     })
+}
+
+/// Whether any text of a span holds NUL, which no store keeps (PostgreSQL refuses it).
+fn span_has_nul(span: &Span) -> bool {
+    let kvs_have_nul = |kvs: &[KeyValue]| {
+        kvs.iter()
+            .any(|kv| kv.key.contains('\0') || kv.value.as_ref().is_some_and(any_value_has_nul))
+    };
+    span.name.contains('\0')
+        || span
+            .status
+            .as_ref()
+            .is_some_and(|s| s.message.contains('\0'))
+        || kvs_have_nul(&span.attributes)
+        || span
+            .events
+            .iter()
+            .any(|e| e.name.contains('\0') || kvs_have_nul(&e.attributes))
+}
+
+fn any_value_has_nul(value: &AnyValue) -> bool {
+    match &value.value {
+        Some(any_value::Value::StringValue(s)) => s.contains('\0'),
+        Some(any_value::Value::ArrayValue(a)) => a.values.iter().any(any_value_has_nul),
+        Some(any_value::Value::KvlistValue(kv)) => kv
+            .values
+            .iter()
+            .any(|kv| kv.key.contains('\0') || kv.value.as_ref().is_some_and(any_value_has_nul)),
+        _ => false,
+    }
+}
+
+fn json_has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(json_has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
 }
 
 fn attributes(kvs: Vec<KeyValue>) -> Map<String, Value> {
@@ -340,6 +397,8 @@ mod tests {
         assert!(got.rejection.expect("why").contains("trace ID"));
         let root = &got.spans[0];
         assert_eq!(root.resource["service.name"], "shop");
+        // One resource, shared by its spans rather than copied into each.
+        assert!(Arc::ptr_eq(&root.resource, &got.spans[1].resource));
         assert_eq!(
             root.span.trace_id.mlflow_id(),
             format!("tr-{}", "07".repeat(16))

@@ -412,6 +412,51 @@ async fn symlinked_file_is_never_followed_out_of_the_root() {
 /// A symlink to a directory outside the root: nothing below it is read, listed, written or
 /// deleted, and deleting the link leaves the directory's content alone.
 #[cfg(unix)]
+/// A FIFO planted in the root is refused at once (it used to hang the request and leak a
+/// blocking thread), and a hard link to a file outside the root — which no path check can see —
+/// is refused because the file has several links.
+#[tokio::test]
+async fn fifos_and_hard_links_are_not_served() {
+    let t = Target::new().await;
+    let run_id = t.app.create_run("0").await;
+    let run_root = t.run_root(&run_id).await;
+    t.put(&format!("{run_root}/real.txt"), b"inside").await;
+    let dir = t.root().join(&run_root);
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("pipe"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo failed");
+    std::fs::hard_link(t.dir().join("secret.txt"), dir.join("hard.txt")).expect("hard link");
+
+    for name in ["pipe", "hard.txt"] {
+        let path = format!("{run_root}/{name}");
+        let uri = format!("{PROXY}/{path}");
+        let read = t.send(Method::GET, &uri, b"");
+        let raw = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+            .await
+            .unwrap_or_else(|_| panic!("GET {path} hangs"));
+        assert_refused(&raw, &format!("GET {path}"));
+        let uri = format!(
+            "/get-artifact?{}",
+            query(&[("run_uuid", run_id.as_str()), ("path", name)])
+        );
+        let ui_read = t.send(Method::GET, &uri, b"");
+        let raw = tokio::time::timeout(std::time::Duration::from_secs(20), ui_read)
+            .await
+            .unwrap_or_else(|_| panic!("get-artifact {path} hangs"));
+        assert_refused(&raw, &format!("get-artifact {path}"));
+    }
+    // The regular file beside them is still served.
+    let raw = t
+        .send(Method::GET, &format!("{PROXY}/{run_root}/real.txt"), b"")
+        .await;
+    assert_eq!(
+        (raw.status, raw.body.as_slice()),
+        (StatusCode::OK, &b"inside"[..])
+    );
+}
+
 #[tokio::test]
 async fn symlinked_directory_is_never_followed_out_of_the_root() {
     let t = Target::new().await;

@@ -1004,7 +1004,7 @@ async fn unicode_values_round_trip() {
     .await;
     app.ok_post(
         "runs/set-tag",
-        json!({"run_id": run, "key": "note", "value": "\u{0000}nul and \"quotes\" \\ 改行\n"}),
+        json!({"run_id": run, "key": "note", "value": "\u{0007}bell, \"quotes\" \\ 改行\n"}),
     )
     .await;
     app.ok_post(
@@ -1018,7 +1018,7 @@ async fn unicode_values_round_trip() {
     assert_eq!(tag(&r["data"]["params"], "emoji"), Some("😀🚀\u{200d}👩‍🔬"));
     assert_eq!(
         tag(&r["data"]["tags"], "note"),
-        Some("\u{0000}nul and \"quotes\" \\ 改行\n")
+        Some("\u{0007}bell, \"quotes\" \\ 改行\n")
     );
     let ids = app
         .search_run_ids(

@@ -256,8 +256,20 @@ async fn part_urls_need_a_usable_host() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(json!({"path": "f", "num_parts": 1}).to_string()))
         .expect("request");
-    let raw = app.send(req).await;
-    assert_invalid(raw.status, &raw.json(), "Host");
+    // The guard refuses a request without a Host before any handler builds URLs from it.
+    let raw = app.send_as_is(req).await;
+    assert_error(
+        raw.status,
+        &raw.json(),
+        StatusCode::BAD_REQUEST,
+        "BAD_REQUEST",
+    );
+    assert!(
+        raw.json()["message"]
+            .as_str()
+            .expect("message")
+            .contains("Host")
+    );
 }
 
 #[tokio::test]

@@ -110,7 +110,7 @@ fn db_error(e: &sqlx::Error, redact: impl Fn(&str) -> String) -> Error {
         // Connection exceptions, insufficient resources, operator intervention (shutdown).
         c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") => {
             tracing::warn!(error = %text, code = c, "PostgreSQL unavailable");
-            Error::unavailable(format!("The database is unavailable: {text}"))
+            Error::unavailable("The database is unavailable; retry later.")
         }
         _ => {
             tracing::error!(error = %text, code = code.as_str(), "postgres error");

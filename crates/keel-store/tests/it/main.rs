@@ -66,6 +66,7 @@ macro_rules! conformance_suite {
                 // Metric history.
                 history::metric_history_is_complete_and_ordered,
                 history::metric_history_pages_with_tokens,
+                history::whole_history_longer_than_a_page_is_read_in_pages,
                 history::metric_history_of_unknown_run_or_key_is_empty,
                 history::store_metric_history_offset_and_limit,
                 history::store_metric_history_sampled_is_inclusive_step_ordered_and_even,

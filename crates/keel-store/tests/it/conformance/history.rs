@@ -1,6 +1,6 @@
 //! Conformance checks for metric history: full reads, paging, step ranges and bulk sampling.
 
-use keel_core::tracking::{HistoryRequest, IntervalRequest};
+use keel_core::tracking::{HistoryRequest, IntervalRequest, MetricHistory};
 use keel_core::{ErrorCode, Metric};
 
 use super::*;
@@ -48,6 +48,38 @@ pub async fn metric_history_is_complete_and_ordered(f: Fixture) {
     );
 }
 
+pub async fn whole_history_longer_than_a_page_is_read_in_pages(f: Fixture) {
+    let t = f.tracking();
+    let exp = experiment(&t, "whole").await;
+    let run = run_in(&t, &exp).await;
+    let id = &run.info.run_id;
+    // One page is 25,000 points (the client's page size): 25,010 need two.
+    let total = 25_010_i64;
+    let points: Vec<LogMetric> = (0..total)
+        .map(|i| point("m", i as f64, T0 + i, i))
+        .collect();
+    log_points(&t, id, points).await;
+    let history = t
+        .metric_history(HistoryRequest {
+            run_id: id.clone(),
+            metric_key: "m".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("history");
+    let MetricHistory::Whole(mut reader) = history else {
+        panic!("a history longer than a page is read in pages");
+    };
+    let mut sizes = Vec::new();
+    let mut steps = Vec::new();
+    while let Some(page) = reader.next_page().await.expect("page") {
+        sizes.push(page.len());
+        steps.extend(page.iter().map(|m| m.step));
+    }
+    assert_eq!(sizes, vec![25_000, 10]);
+    assert_eq!(steps, (0..total).collect::<Vec<_>>());
+}
+
 pub async fn metric_history_pages_with_tokens(f: Fixture) {
     let t = f.tracking();
     let exp = experiment(&t, "paging").await;
@@ -73,6 +105,7 @@ pub async fn metric_history_pages_with_tokens(f: Fixture) {
                 page_token: token.clone(),
             })
             .await
+            .map(one_page)
             .expect("page");
         pages += 1;
         assert!(page.items.len() <= 100);
@@ -101,6 +134,7 @@ pub async fn metric_history_pages_with_tokens(f: Fixture) {
             page_token: None,
         })
         .await
+        .map(one_page)
         .expect("one page");
     assert_eq!(page.items.len(), total as usize);
     assert_eq!(page.next_page_token, None);

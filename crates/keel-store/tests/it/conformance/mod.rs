@@ -28,10 +28,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use keel_core::clock::Clock;
 use keel_core::registry::SourcePolicy;
-use keel_core::tracking::{CreateExperiment, CreateRun, HistoryRequest, LogMetric, SearchRuns};
+use keel_core::tracking::{
+    CreateExperiment, CreateRun, HistoryRequest, LogMetric, MetricHistory, SearchRuns,
+};
 use keel_core::{
-    Error, ErrorCode, LifecycleStage, Metric, Param, Registry, RegistryStore, Result, Run, Tag,
-    Tracking, TrackingStore, ViewType, WebhookStore,
+    Error, ErrorCode, LifecycleStage, Metric, Page, Param, Registry, RegistryStore, Result, Run,
+    Tag, Tracking, TrackingStore, ViewType, WebhookStore,
 };
 
 /// Opens other stores over the same database.
@@ -294,9 +296,10 @@ pub fn tag_value(run: &Run, key: &str) -> Option<String> {
         .map(|t| t.value.clone())
 }
 
-/// Every point of a metric, unpaged.
+/// Every point of a metric, unpaged (read through the whole-history reader when it is longer
+/// than a page).
 pub async fn full_history(t: &Tracking, run_id: &str, key: &str) -> Vec<Metric> {
-    let page = t
+    let history = t
         .metric_history(HistoryRequest {
             run_id: run_id.to_owned(),
             metric_key: key.to_owned(),
@@ -304,8 +307,27 @@ pub async fn full_history(t: &Tracking, run_id: &str, key: &str) -> Vec<Metric> 
         })
         .await
         .expect("metric history");
-    assert_eq!(page.next_page_token, None);
-    page.items
+    match history {
+        MetricHistory::Page(page) => {
+            assert_eq!(page.next_page_token, None);
+            page.items
+        }
+        MetricHistory::Whole(mut reader) => {
+            let mut all = Vec::new();
+            while let Some(page) = reader.next_page().await.expect("page") {
+                all.extend(page);
+            }
+            all
+        }
+    }
+}
+
+/// One page of a paged history request.
+pub fn one_page(history: MetricHistory) -> Page<Metric> {
+    match history {
+        MetricHistory::Page(page) => page,
+        MetricHistory::Whole(_) => panic!("a paged request answered with a whole history"),
+    }
 }
 
 /// IDs of the runs of one search page, in order.

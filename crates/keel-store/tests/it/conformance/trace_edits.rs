@@ -35,7 +35,7 @@ async fn trace(store: &Arc<dyn TraceStore>, experiment: &str, n: u8, start_ms: i
             vec![TraceSpans {
                 trace_id: trace_id(n),
                 spans: vec![span],
-                resource: BTreeMap::new(),
+                resource: Default::default(),
             }],
         )
         .await

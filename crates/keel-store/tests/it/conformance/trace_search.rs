@@ -91,7 +91,7 @@ async fn make(store: &Arc<dyn TraceStore>, exp: &str, s: Spec<'_>) {
             vec![TraceSpans {
                 trace_id,
                 spans,
-                resource: BTreeMap::new(),
+                resource: Default::default(),
             }],
         )
         .await

@@ -1,8 +1,6 @@
 //! Conformance checks for a trace's span skeleton (outlines read from the span columns, in read
 //! order) and for reading one whole span, through the store and the trace service.
 
-use std::collections::BTreeMap;
-
 use keel_core::traces::{
     SpanEvent, SpanId, SpanOutline, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceSpans,
     TraceStore, Traces,
@@ -44,7 +42,7 @@ async fn log(store: &Arc<dyn TraceStore>, experiment: &str, trace: u8, spans: Ve
             vec![TraceSpans {
                 trace_id: trace_id(trace),
                 spans,
-                resource: BTreeMap::new(),
+                resource: Default::default(),
             }],
         )
         .await

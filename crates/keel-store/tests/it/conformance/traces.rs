@@ -35,7 +35,10 @@ fn batch(trace: u8, spans: Vec<TraceSpan>) -> TraceSpans {
     TraceSpans {
         trace_id: trace_id(trace),
         spans,
-        resource: BTreeMap::from([("service.name".to_owned(), "shop".to_owned())]),
+        resource: std::sync::Arc::new(BTreeMap::from([(
+            "service.name".to_owned(),
+            "shop".to_owned(),
+        )])),
     }
 }
 
