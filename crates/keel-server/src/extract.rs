@@ -8,9 +8,7 @@ use keel_core::Error;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-
-/// Largest JSON body any tracking API accepts.
-pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024 * 1024;
+use crate::state::AppState;
 
 /// A parsed MLflow request and the size of its body in bytes.
 #[derive(Debug)]
@@ -23,12 +21,10 @@ pub struct MlflowRequest<T> {
 /// async workers that serve everyone else.
 const PARSE_INLINE_MAX_BYTES: usize = 64 * 1024;
 
-impl<S: Send + Sync, T: DeserializeOwned + Default + Send + 'static> FromRequest<S>
-    for MlflowRequest<T>
-{
+impl<T: DeserializeOwned + Default + Send + 'static> FromRequest<AppState> for MlflowRequest<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request<Body>, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, Self::Rejection> {
         // HEAD is routed to the GET handlers, so it reads the query string too.
         if req.method() == Method::GET || req.method() == Method::HEAD {
             let query = req.uri().query().unwrap_or("");
@@ -41,11 +37,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Default + Send + 'static> FromRequest
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("").to_owned());
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY_BYTES).await.map_err(|_| {
-            Error::invalid(format!(
-                "Request body is too large or could not be read; the limit is {MAX_JSON_BODY_BYTES} bytes."
-            ))
-        })?;
+        let limit = state.limits.max_json_body_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "Request body is too large or could not be read; the limit is {limit} bytes."
+                ))
+            })?;
         let body_len = bytes.len();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self {

@@ -8,7 +8,26 @@ use keel_core::{Registry, Tracking, Webhooks};
 
 use crate::ui::UiAssets;
 
-/// What handlers need: the domain services, the artifact store and the web UI's files.
+/// How large request bodies may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// A JSON request body (every MLflow API call).
+    pub max_json_body_bytes: usize,
+    /// An OTLP export body once decompressed (the OTLP specification suggests 20 MiB).
+    pub max_otlp_body_bytes: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_json_body_bytes: 16 * 1024 * 1024,
+            max_otlp_body_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// What handlers need: the domain services, the artifact store, the web UI's files and the
+/// request limits.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub tracking: Tracking,
@@ -18,4 +37,5 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// The built web UI (empty in a build without it: `/` then answers 503).
     pub ui: UiAssets,
+    pub limits: RequestLimits,
 }

@@ -132,6 +132,12 @@ pub struct ServerArgs {
     /// Seconds an idle keep-alive connection (or one whose client stops reading) stays open [default: 60].
     #[arg(long, env = "KEEL_IDLE_TIMEOUT_SECONDS")]
     pub idle_timeout_seconds: Option<u64>,
+    /// Largest JSON request body, in bytes [default: 16777216].
+    #[arg(long, env = "KEEL_MAX_REQUEST_BODY_BYTES")]
+    pub max_request_body_bytes: Option<usize>,
+    /// Largest OTLP export body once decompressed, in bytes [default: 20971520].
+    #[arg(long, env = "KEEL_MAX_OTLP_BODY_BYTES")]
+    pub max_otlp_body_bytes: Option<usize>,
     /// Base64 of a 32-byte key encrypting secrets at rest; replicas sharing a PostgreSQL
     /// database must share it [default: a key generated once in <data-dir>/secrets.key].
     #[arg(long, env = "KEEL_SECRETS_KEY", hide_env_values = true, value_parser = redacted)]
@@ -162,6 +168,8 @@ impl ServerArgs {
             header_read_timeout_seconds: self.header_read_timeout_seconds,
             body_read_timeout_seconds: self.body_read_timeout_seconds,
             idle_timeout_seconds: self.idle_timeout_seconds,
+            max_request_body_bytes: self.max_request_body_bytes,
+            max_otlp_body_bytes: self.max_otlp_body_bytes,
             secrets_key: self.secrets_key.clone(),
         }
     }

@@ -49,6 +49,10 @@ pub struct Config {
     pub body_read_timeout_seconds: u64,
     /// Seconds an idle keep-alive connection (or one whose client stops reading) stays open
     pub idle_timeout_seconds: u64,
+    /// Largest JSON request body, in bytes
+    pub max_request_body_bytes: usize,
+    /// Largest OTLP export body once decompressed, in bytes
+    pub max_otlp_body_bytes: usize,
     /// Base64 of the 32-byte key that encrypts secrets at rest (webhook secrets); unset: a key
     /// generated once in `<data_dir>/secrets.key`. Replicas sharing a database need the same key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +115,8 @@ pub struct Overrides {
     pub header_read_timeout_seconds: Option<u64>,
     pub body_read_timeout_seconds: Option<u64>,
     pub idle_timeout_seconds: Option<u64>,
+    pub max_request_body_bytes: Option<usize>,
+    pub max_otlp_body_bytes: Option<usize>,
     pub secrets_key: Option<Redacted>,
 }
 
@@ -151,6 +157,8 @@ impl Overrides {
                 .body_read_timeout_seconds
                 .or(self.body_read_timeout_seconds),
             idle_timeout_seconds: other.idle_timeout_seconds.or(self.idle_timeout_seconds),
+            max_request_body_bytes: other.max_request_body_bytes.or(self.max_request_body_bytes),
+            max_otlp_body_bytes: other.max_otlp_body_bytes.or(self.max_otlp_body_bytes),
             secrets_key: other.secrets_key.or(self.secrets_key),
         }
     }
@@ -208,6 +216,8 @@ impl Config {
             header_read_timeout_seconds: layer.header_read_timeout_seconds.unwrap_or(30),
             body_read_timeout_seconds: layer.body_read_timeout_seconds.unwrap_or(60),
             idle_timeout_seconds: layer.idle_timeout_seconds.unwrap_or(60),
+            max_request_body_bytes: layer.max_request_body_bytes.unwrap_or(16 * 1024 * 1024),
+            max_otlp_body_bytes: layer.max_otlp_body_bytes.unwrap_or(20 * 1024 * 1024),
             secrets_key: layer.secrets_key,
         };
         config.check()?;
@@ -226,6 +236,14 @@ impl Config {
         }
         if self.max_connections == 0 {
             bail!("max_connections must be at least 1");
+        }
+        for (name, bytes) in [
+            ("max_request_body_bytes", self.max_request_body_bytes),
+            ("max_otlp_body_bytes", self.max_otlp_body_bytes),
+        ] {
+            if bytes < 1024 {
+                bail!("{name} must be at least 1024 bytes");
+            }
         }
         for (name, secs) in [
             (
@@ -280,6 +298,14 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
             body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout_seconds),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
+        }
+    }
+
+    /// The request size limits as the server takes them.
+    pub fn request_limits(&self) -> keel_server::RequestLimits {
+        keel_server::RequestLimits {
+            max_json_body_bytes: self.max_request_body_bytes,
+            max_otlp_body_bytes: self.max_otlp_body_bytes,
         }
     }
 

@@ -63,6 +63,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         artifacts,
         webhooks,
         ui: ui_assets(),
+        limits: config.request_limits(),
     };
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(

@@ -44,9 +44,9 @@ pub async fn export(State(s): State<AppState>, headers: HeaderMap, body: Body) -
     };
     // Read with the OTLP limit rather than the default one: a compressed body is at most as
     // large as what it inflates to, and span batches run to several megabytes.
-    let limit = usize::try_from(otlp::MAX_DECOMPRESSED_BYTES).unwrap_or(usize::MAX);
+    let limit = s.limits.max_otlp_body_bytes;
     let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        return too_large();
+        return too_large(limit);
     };
     match export_spans(&s, &headers, body, encoding).await {
         Ok((rejected, why)) => (
@@ -73,16 +73,17 @@ async fn export_spans(
                 "Missing header '{EXPERIMENT_HEADER}': the ID of the experiment the spans belong to."
             )))
         })?;
+    let limit = s.limits.max_otlp_body_bytes;
     let content_encoding =
         header_str(headers, header::CONTENT_ENCODING.as_str()).map(str::to_owned);
     // Inflating and decoding are CPU work proportional to the body: off the async workers.
     let received = tokio::task::spawn_blocking(move || {
-        let raw = otlp::decompress(&body, content_encoding.as_deref())?;
+        let raw = otlp::decompress(&body, content_encoding.as_deref(), limit)?;
         otlp::decode_request(&raw, encoding).map(otlp::received_spans)
     })
     .await
     .map_err(|_| api_error(Error::internal("OTLP decoding failed")))?
-    .map_err(decode_error)?;
+    .map_err(|e| decode_error(e, limit))?;
     let run_id = header_str(headers, RUN_HEADER)
         .map(str::trim)
         .filter(|v| !v.is_empty());
@@ -122,24 +123,21 @@ fn api_error(e: Error) -> Response {
     crate::error::ApiError(e).into_response()
 }
 
-fn decode_error(e: DecodeError) -> Response {
+fn decode_error(e: DecodeError, limit: usize) -> Response {
     match e {
         DecodeError::Invalid(m) | DecodeError::UnsupportedEncoding(m) => {
             api_error(Error::invalid(m))
         }
-        DecodeError::TooLarge => too_large(),
+        DecodeError::TooLarge => too_large(limit),
     }
 }
 
 /// 413 Payload Too Large, which OTLP exporters do not retry (MLflow's error table has no such
 /// status, so the response is built here, in MLflow's error shape).
-fn too_large() -> Response {
+fn too_large(limit: usize) -> Response {
     let body = serde_json::json!({
         "error_code": "REQUEST_LIMIT_EXCEEDED",
-        "message": format!(
-            "The OTLP request is larger than {} bytes once decompressed.",
-            otlp::MAX_DECOMPRESSED_BYTES
-        ),
+        "message": format!("The OTLP request is larger than {limit} bytes once decompressed."),
     });
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }

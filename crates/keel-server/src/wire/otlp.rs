@@ -20,9 +20,6 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{Map, Number, Value};
 
-/// Largest request body after decompression (the OTLP specification's suggestion).
-pub const MAX_DECOMPRESSED_BYTES: u64 = 20 * 1024 * 1024;
-
 /// How an OTLP body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -59,19 +56,24 @@ pub enum DecodeError {
     /// A `Content-Encoding` other than gzip, deflate or identity; HTTP 400, as the reference
     /// answers.
     UnsupportedEncoding(String),
-    /// Larger than [`MAX_DECOMPRESSED_BYTES`] once decompressed; HTTP 413.
+    /// Larger than the limit once decompressed; HTTP 413.
     TooLarge,
 }
 
-/// Undoes `Content-Encoding`, never producing more than [`MAX_DECOMPRESSED_BYTES`].
-pub fn decompress(body: &[u8], content_encoding: Option<&str>) -> Result<Vec<u8>, DecodeError> {
+/// Undoes `Content-Encoding`, never producing more than `max_bytes`.
+pub fn decompress(
+    body: &[u8],
+    content_encoding: Option<&str>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let max_bytes = max_bytes as u64;
     let encoding = content_encoding
         .unwrap_or("identity")
         .trim()
         .to_ascii_lowercase();
     let reader: Box<dyn Read + '_> = match encoding.as_str() {
         "" | "identity" => {
-            if body.len() as u64 > MAX_DECOMPRESSED_BYTES {
+            if body.len() as u64 > max_bytes {
                 return Err(DecodeError::TooLarge);
             }
             return Ok(body.to_vec());
@@ -91,10 +93,10 @@ pub fn decompress(body: &[u8], content_encoding: Option<&str>) -> Result<Vec<u8>
     };
     let mut out = Vec::new();
     reader
-        .take(MAX_DECOMPRESSED_BYTES + 1)
+        .take(max_bytes + 1)
         .read_to_end(&mut out)
         .map_err(|e| DecodeError::Invalid(format!("Invalid {encoding} body: {e}")))?;
-    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+    if out.len() as u64 > max_bytes {
         return Err(DecodeError::TooLarge);
     }
     Ok(out)
@@ -439,25 +441,27 @@ mod tests {
         assert_eq!(s.events[0].attributes["exception.message"], "x");
     }
 
+    const LIMIT: usize = 20 * 1024 * 1024;
+
     #[test]
     fn compressed_bodies_are_inflated_within_the_cap() {
         let body = request(vec![span(&[7; 16], &[1; 8], &[])]).encode_to_vec();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&body).expect("gzip");
         let gz = gz.finish().expect("gzip");
-        assert_eq!(decompress(&gz, Some("gzip")).expect("gunzip"), body);
+        assert_eq!(decompress(&gz, Some("gzip"), LIMIT).expect("gunzip"), body);
         let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         zlib.write_all(&body).expect("zlib");
         assert_eq!(
-            decompress(&zlib.finish().expect("zlib"), Some("deflate")).expect("inflate"),
+            decompress(&zlib.finish().expect("zlib"), Some("deflate"), LIMIT).expect("inflate"),
             body
         );
         assert!(matches!(
-            decompress(&body, Some("br")),
+            decompress(&body, Some("br"), LIMIT),
             Err(DecodeError::UnsupportedEncoding(_))
         ));
         assert!(matches!(
-            decompress(b"not gzip", Some("gzip")),
+            decompress(b"not gzip", Some("gzip"), LIMIT),
             Err(DecodeError::Invalid(_))
         ));
 
@@ -466,7 +470,10 @@ mod tests {
         bomb.write_all(&vec![0; 21 * 1024 * 1024]).expect("gzip");
         let bomb = bomb.finish().expect("gzip");
         assert!(bomb.len() < 100_000);
-        assert_eq!(decompress(&bomb, Some("gzip")), Err(DecodeError::TooLarge));
+        assert_eq!(
+            decompress(&bomb, Some("gzip"), LIMIT),
+            Err(DecodeError::TooLarge)
+        );
     }
 
     #[test]

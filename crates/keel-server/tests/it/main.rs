@@ -6,6 +6,7 @@
 mod artifact_security;
 mod bad_input;
 mod batch;
+mod connections;
 mod fuzz;
 mod history;
 mod limits;

@@ -120,12 +120,18 @@ impl TestApp {
                     artifacts: Arc::new(artifacts),
                     webhooks: webhooks.clone(),
                     ui,
+                    limits: Default::default(),
                 },
                 Default::default(),
             ),
             webhooks,
             _dir: dir,
         }
+    }
+
+    /// The app's router, to serve over a real socket.
+    pub fn router(&self) -> Router {
+        self.app.clone()
     }
 
     /// The temporary directory of this app: the database, and the artifact root in `artifacts/`.
