@@ -36,7 +36,8 @@ pub struct LocalArtifactStore {
 
 fn io_err(what: &str, path: &ArtifactPath, e: std::io::Error) -> Error {
     match e.kind() {
-        ErrorKind::NotFound => not_found(path),
+        // `a.txt/b` where `a.txt` is a file: there is no such artifact.
+        ErrorKind::NotFound | ErrorKind::NotADirectory => not_found(path),
         _ => Error::internal(format!("cannot {what} artifact '{path}': {e}")),
     }
 }

@@ -412,6 +412,40 @@ async fn symlinked_file_is_never_followed_out_of_the_root() {
 /// A symlink to a directory outside the root: nothing below it is read, listed, written or
 /// deleted, and deleting the link leaves the directory's content alone.
 #[cfg(unix)]
+/// Found by the `api_routes` fuzz target: a path that continues below a file (`f.txt/x`) made
+/// the local store's ENOTDIR a 500. It is no such artifact (404) to read, list or delete, and a
+/// 400 to write.
+#[tokio::test]
+async fn paths_below_a_file_are_not_found() {
+    let t = Target::new().await;
+    t.put("dir/f.txt", b"data").await;
+    for method in [Method::GET, Method::DELETE, Method::HEAD] {
+        let raw = t
+            .send(method.clone(), &format!("{PROXY}/dir/f.txt/x"), b"")
+            .await;
+        assert_eq!(
+            raw.status,
+            StatusCode::NOT_FOUND,
+            "{method}: {:?}",
+            raw.body
+        );
+    }
+    let raw = t
+        .send(Method::PUT, &format!("{PROXY}/dir/f.txt/x"), b"y")
+        .await;
+    assert_eq!(raw.status, StatusCode::BAD_REQUEST, "PUT: {:?}", raw.json());
+    let listing = t.app.get_q(PROXY, &[("path", "dir/f.txt/x")]).await;
+    assert!(!listing.0.is_server_error(), "list: {listing:?}");
+    // A path over a directory is refused too, without a 5xx.
+    let raw = t.send(Method::PUT, &format!("{PROXY}/dir"), b"y").await;
+    assert_eq!(
+        raw.status,
+        StatusCode::BAD_REQUEST,
+        "PUT over a folder: {:?}",
+        raw.json()
+    );
+}
+
 /// A FIFO planted in the root is refused at once (it used to hang the request and leak a
 /// blocking thread), and a hard link to a file outside the root — which no path check can see —
 /// is refused because the file has several links.
