@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every test: format and lint gates, the web UI's build (type check
-# included), Rust tests, release build (which embeds the UI), the browser tests (headless
+# included), Rust tests, fuzzing (each cargo-fuzz target for a bounded time, KEEL_FUZZ_SECONDS
+# each, default 20), release build (which embeds the UI), the browser tests (headless
 # Chromium against the release binary), and the end-to-end suite (official mlflow client against
 # the release `keel` binary). Runs from any cwd. Extra arguments are passed to pytest, e.g.
 # `scripts/test.sh -k wire`.
@@ -42,6 +43,9 @@ step "cargo test --workspace"
 # The S3 artifact-store tests run against moto from the venv (they fail under CI without it).
 export KEEL_TEST_MOTO="$VENV/bin/moto_server"
 cargo test --workspace
+
+step "fuzzing (scripts/fuzz.sh: every cargo-fuzz target for a bounded time from its corpus)"
+"$REPO/scripts/fuzz.sh" "${KEEL_FUZZ_SECONDS:-20}"
 
 step "cargo build --release"
 cargo build --release
