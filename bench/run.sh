@@ -6,6 +6,7 @@
 #        bench/run.sh pg-search-scale [--runs N] [--keep] [--reuse --db NAME] ...
 #        bench/run.sh traces [--quick] [--traces N]
 #        bench/run.sh ui [--quick]
+#        bench/run.sh soak [--minutes 30] [--interval 10] [--out FILE]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -16,6 +17,9 @@
 #   traces     OTLP span ingest and search_traces latency, keel vs the reference (trace_bench.py)
 #   ui         the requests behind the web UI's heavy views (long metric history, 10,000-run
 #              table, 30,000-span trace), keel vs the reference (ui_bench.py)
+#   soak       keel alone under mixed load (tracking, artifacts, traces) plus 100 slow clients for
+#              --minutes (default 30), sampling RSS, fds, req/s, p50/p99 and errors every --interval
+#              seconds; RSS and p99 slopes in bench/results/soak.md (soak.py). Runs a copy of $KEEL_BIN
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,8 +39,8 @@ if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]]; then
   echo "$want" > "$STAMP"
 fi
 
-# 2. wrk (Debian package); the ui mode does not use it.
-if [[ "${1:-}" != "ui" ]] && ! command -v wrk >/dev/null 2>&1; then
+# 2. wrk (Debian package); the ui and soak modes do not use it.
+if [[ "${1:-}" != "ui" && "${1:-}" != "soak" ]] && ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk" >&2
   if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y wrk; }
@@ -54,5 +58,9 @@ fi
 if [[ "${1:-}" == "ui" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/ui_bench.py" "$@"
+fi
+if [[ "${1:-}" == "soak" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/soak.py" "$@"
 fi
 exec "$VENV/bin/python" "$HERE/bench.py" "$@"

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod handlers;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod ui;

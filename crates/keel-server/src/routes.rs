@@ -9,6 +9,7 @@ use crate::handlers::{
     artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits,
     trace_search, trace_spans, traces, ui, webhooks,
 };
+use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
 
 /// The kind of resource a route acts on (what a policy decides over).
@@ -86,7 +87,18 @@ pub struct Route {
     pub mount: Mount,
     pub path: &'static str,
     pub meta: RouteMeta,
+    /// What the route reads and answers, for the OpenAPI description (from the handler's
+    /// signature; see [`crate::openapi`]).
+    pub doc: OperationDoc,
     handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    /// Says what a handler that answers a raw `Response` sends on success.
+    fn responds(mut self, response: ResponseDoc) -> Self {
+        self.doc.response = response;
+        self
+    }
 }
 
 impl std::fmt::Debug for Route {
@@ -100,7 +112,7 @@ impl std::fmt::Debug for Route {
     }
 }
 
-fn route<H, T>(
+fn route<H, T, D>(
     method: Method,
     mount: Mount,
     path: &'static str,
@@ -109,7 +121,7 @@ fn route<H, T>(
     handler: H,
 ) -> Route
 where
-    H: axum::handler::Handler<T, AppState>,
+    H: axum::handler::Handler<T, AppState> + Describe<D>,
     T: 'static,
 {
     let filter = axum::routing::MethodFilter::try_from(method.clone())
@@ -119,6 +131,7 @@ where
         mount,
         path,
         meta: RouteMeta { action, resource },
+        doc: H::doc(),
         handler: on(filter, handler),
     }
 }
@@ -136,7 +149,8 @@ pub fn table() -> Vec<Route> {
             "server.health",
             Server,
             meta::health,
-        ),
+        )
+        .responds(ResponseDoc::Text),
         route(
             M::GET,
             Root,
@@ -144,7 +158,18 @@ pub fn table() -> Vec<Route> {
             "server.version",
             Server,
             meta::version,
-        ),
+        )
+        .responds(ResponseDoc::Text),
+        // This API's OpenAPI description, generated from this table.
+        route(
+            M::GET,
+            Root,
+            "/api/openapi.json",
+            "server.openapi",
+            Server,
+            meta::openapi,
+        )
+        .responds(json::<serde_json::Value>()),
         // The web UI: its page and its built files.
         route(M::GET, Root, "/", "ui.read", Ui, ui::index),
         route(
@@ -464,7 +489,8 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             traces::get,
-        ),
+        )
+        .responds(json::<traces::GetTraceOut>()),
         route(
             M::GET,
             Mlflow3,
@@ -869,7 +895,8 @@ pub fn table() -> Vec<Route> {
             "runs.read",
             Run,
             runs::metric_history,
-        ),
+        )
+        .responds(json::<runs::HistoryOut>()),
         route(
             M::GET,
             Mlflow2,
@@ -943,7 +970,8 @@ pub fn table() -> Vec<Route> {
             "artifacts.write",
             Artifact,
             multipart::put_part,
-        ),
+        )
+        .responds(json::<crate::handlers::Empty>()),
         route(
             M::POST,
             Artifacts2,

@@ -33,12 +33,12 @@ pub(crate) fn body_stream(body: Body) -> ByteStream {
         .boxed()
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ListIn {
     pub path: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct FileOut {
     path: String,
     is_dir: bool,
@@ -46,7 +46,7 @@ pub struct FileOut {
     file_size: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ListOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<FileOut>,
@@ -81,7 +81,7 @@ pub async fn download(
 }
 
 /// Names a file or folder under a run's artifact root (`/get-artifact`, `artifacts/list`).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct RunArtifactIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
@@ -194,7 +194,7 @@ pub async fn delete(
     Ok(empty())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunListOut {
     root_uri: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]

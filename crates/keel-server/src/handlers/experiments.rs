@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::wire::entities::{DatasetSummary, Experiment};
 use crate::wire::requests::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct CreateOut {
     experiment_id: String,
 }
@@ -28,7 +28,7 @@ pub async fn create(
     Ok(Json(CreateOut { experiment_id }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ExperimentOut {
     experiment: Experiment,
 }
@@ -51,7 +51,7 @@ pub async fn get_by_name(
     Ok(Json(ExperimentOut { experiment }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct SearchOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     experiments: Vec<Experiment>,
@@ -130,7 +130,7 @@ pub async fn delete_tag(
     Ok(empty())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct SearchDatasetsOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     dataset_summaries: Vec<DatasetSummary>,

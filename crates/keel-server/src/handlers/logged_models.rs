@@ -24,7 +24,7 @@ pub(crate) fn model_id(path: Result<Path<String>, PathRejection>) -> Result<Stri
     Ok(id)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ModelOut {
     model: LoggedModel,
 }
@@ -111,7 +111,7 @@ pub async fn log_params(
     Ok(empty())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct SearchOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     models: Vec<LoggedModel>,
@@ -176,7 +176,7 @@ pub async fn get_artifact(
     serve_file(&s, &file, &headers).await
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LogModelIn {
     pub run_id: Option<String>,
     pub model_json: Option<String>,

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use keel_core::{Error, ErrorCode};
 use serde_json::json;
 
@@ -11,13 +11,13 @@ use crate::error::ApiError;
 /// The MLflow release whose REST API Keel serves.
 pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 
-pub async fn health() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "OK")
+pub async fn health() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "OK").into_response()
 }
 
 /// Returns the MLflow version Keel is compatible with, as the reference does; Keel's own
 /// version is in the `x-keel-version` header.
-pub async fn version() -> impl IntoResponse {
+pub async fn version() -> Response {
     (
         [
             (
@@ -31,12 +31,13 @@ pub async fn version() -> impl IntoResponse {
         ],
         MLFLOW_COMPAT_VERSION,
     )
+        .into_response()
 }
 
 /// What the client asks before using optional features. Multipart upload works on every
 /// artifact store (parts come back to Keel itself), so it is always advertised; the client then
 /// uses it for files of at least `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`.
-pub async fn server_info() -> impl IntoResponse {
+pub async fn server_info() -> Json<serde_json::Value> {
     Json(json!({
         "store_type": "SqlStore",
         "workspaces_enabled": false,
@@ -46,6 +47,15 @@ pub async fn server_info() -> impl IntoResponse {
         "features_enabled": {},
         "keel_version": env!("CARGO_PKG_VERSION"),
     }))
+}
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 description of every route.
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document(),
+    )
+        .into_response()
 }
 
 pub async fn not_found(uri: Uri) -> ApiError {

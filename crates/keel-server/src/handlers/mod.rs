@@ -19,7 +19,7 @@ use axum::Json;
 use serde::Serialize;
 
 /// The `{}` body of responses that carry nothing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Empty {}
 
 pub fn empty() -> Json<Empty> {

@@ -26,27 +26,27 @@ use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateIn {
     /// The client's local file; its base name is the uploaded file's name.
     pub path: Option<String>,
     pub num_parts: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Credential {
     url: String,
     part_number: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreateOut {
     upload_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     credentials: Vec<Credential>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct PartIn {
     pub part_number: Option<i64>,
     pub etag: Option<String>,
@@ -54,14 +54,14 @@ pub struct PartIn {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CompleteIn {
     pub path: Option<String>,
     pub upload_id: Option<String>,
     pub parts: Option<Vec<PartIn>>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct AbortIn {
     pub path: Option<String>,
     pub upload_id: Option<String>,

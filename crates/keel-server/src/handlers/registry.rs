@@ -16,7 +16,7 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::registry::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct RegisteredModelOut {
     registered_model: RegisteredModel,
 }
@@ -27,7 +27,7 @@ fn model_out(m: keel_core::RegisteredModel) -> Json<RegisteredModelOut> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ModelVersionOut {
     model_version: ModelVersion,
 }
@@ -38,7 +38,7 @@ fn version_out(v: keel_core::ModelVersion) -> Json<ModelVersionOut> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ModelVersionsOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     model_versions: Vec<ModelVersion>,
@@ -46,7 +46,7 @@ pub struct ModelVersionsOut {
     next_page_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct RegisteredModelsOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     registered_models: Vec<RegisteredModel>,
@@ -54,7 +54,7 @@ pub struct RegisteredModelsOut {
     next_page_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct DownloadUriOut {
     artifact_uri: String,
 }

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::wire::entities::{Metric, MetricWithRunId, Run, RunInfo};
 use crate::wire::requests::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct RunOut {
     run: Run,
 }
@@ -36,7 +36,7 @@ pub async fn get(
     Ok(Json(RunOut { run: run.into() }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct UpdateOut {
     run_info: RunInfo,
 }
@@ -73,7 +73,7 @@ pub async fn restore(
     Ok(empty())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct SearchOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     runs: Vec<Run>,
@@ -219,7 +219,7 @@ pub async fn log_outputs(
     Ok(empty())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct HistoryOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     metrics: Vec<Metric>,
@@ -255,7 +255,7 @@ pub async fn metric_history(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct IntervalOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     metrics: Vec<MetricWithRunId>,

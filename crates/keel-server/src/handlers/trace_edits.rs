@@ -18,7 +18,7 @@ use crate::wire::assessments::{AssessmentIn, assessment_json, mask_paths};
 use crate::wire::proto::{opt_i64, opt_string};
 use crate::wire::requests::need;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct TraceTagIn {
     #[serde(default, deserialize_with = "opt_string")]
     key: Option<String>,
@@ -51,7 +51,7 @@ pub async fn delete_tag(
     Ok(empty())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct DeleteTracesIn {
     #[serde(default, deserialize_with = "opt_string")]
     experiment_id: Option<String>,
@@ -63,7 +63,7 @@ pub struct DeleteTracesIn {
     request_ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DeleteTracesOut {
     traces_deleted: u64,
 }
@@ -88,7 +88,7 @@ pub async fn delete_traces(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct LinkToRunIn {
     #[serde(default)]
     trace_ids: Vec<String>,
@@ -108,7 +108,7 @@ pub async fn link_to_run(
     Ok(empty())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct PromptVersionIn {
     #[serde(default, deserialize_with = "opt_string")]
     name: Option<String>,
@@ -116,7 +116,7 @@ pub struct PromptVersionIn {
     version: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct LinkPromptsIn {
     #[serde(default, deserialize_with = "opt_string")]
     trace_id: Option<String>,
@@ -140,13 +140,13 @@ pub async fn link_prompts(
     Ok(empty())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct CreateAssessmentIn {
     #[serde(default)]
     assessment: Option<AssessmentIn>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AssessmentOut {
     assessment: Value,
 }
@@ -183,7 +183,7 @@ pub async fn get_assessment(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct UpdateAssessmentIn {
     #[serde(default)]
     assessment: Option<AssessmentIn>,

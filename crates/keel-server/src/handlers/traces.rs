@@ -189,12 +189,19 @@ pub async fn get_info(
     Ok(Json(info_envelope(&s, info).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct GetTraceIn {
     #[serde(default, deserialize_with = "opt_string")]
     trace_id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     allow_partial: Option<String>,
+}
+
+/// What `traces/get` sends (written a page of spans at a time, so only its schema is declared
+/// as a type).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct GetTraceOut {
+    trace: TraceOut,
 }
 
 /// `GET /api/3.0/mlflow/traces/get?trace_id=` (GetTrace): the info and every span, streamed a
@@ -222,7 +229,7 @@ pub async fn get(State(s): State<AppState>, req: MlflowRequest<GetTraceIn>) -> A
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct TraceIdsIn {
     #[serde(default, deserialize_with = "one_or_many")]
     trace_ids: Vec<String>,
@@ -244,7 +251,7 @@ fn ids(message: TraceIdsIn) -> Result<Vec<String>, Error> {
     Ok(message.trace_ids)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TracesOut {
     traces: Vec<TraceOut>,
 }
@@ -260,7 +267,7 @@ pub async fn batch_get(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TraceInfosOut {
     trace_infos: Vec<TraceInfoV3>,
 }

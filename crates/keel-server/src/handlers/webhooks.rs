@@ -11,7 +11,7 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::webhooks::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct WebhookResponse {
     webhook: WebhookOut,
 }
@@ -20,7 +20,7 @@ fn webhook_out(w: keel_core::webhooks::Webhook) -> Json<WebhookResponse> {
     Json(WebhookResponse { webhook: w.into() })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct WebhooksOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     webhooks: Vec<WebhookOut>,
@@ -28,12 +28,12 @@ pub struct WebhooksOut {
     next_page_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct TestOut {
     result: TestResultOut,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct DeliveriesOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     deliveries: Vec<DeliveryOut>,

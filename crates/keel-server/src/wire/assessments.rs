@@ -16,7 +16,7 @@ use super::traces::{ms_from_rfc3339, rfc3339_from_ms};
 /// The serialization format of `Expectation.serialized_value` the client writes.
 const JSON_FORMAT: &str = "JSON_FORMAT";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct SourceIn {
     #[serde(default, deserialize_with = "opt_string")]
     source_type: Option<String>,
@@ -24,7 +24,7 @@ pub struct SourceIn {
     source_id: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct FeedbackIn {
     #[serde(default)]
     value: Option<Value>,
@@ -32,7 +32,7 @@ pub struct FeedbackIn {
     error: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct SerializedValueIn {
     #[serde(default)]
     serialization_format: Option<String>,
@@ -40,7 +40,7 @@ pub struct SerializedValueIn {
     value: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ExpectationIn {
     #[serde(default)]
     value: Option<Value>,
@@ -49,7 +49,7 @@ pub struct ExpectationIn {
 }
 
 /// An assessment as the client sends it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct AssessmentIn {
     #[serde(default, deserialize_with = "opt_string")]
     assessment_id: Option<String>,

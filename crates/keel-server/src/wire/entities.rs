@@ -13,7 +13,7 @@ fn is_empty_str(s: &str) -> bool {
     s.is_empty()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Tag {
     pub key: String,
     pub value: String,
@@ -28,7 +28,7 @@ impl From<core::Tag> for Tag {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Experiment {
     pub experiment_id: String,
     pub name: String,
@@ -54,10 +54,11 @@ impl From<core::Experiment> for Experiment {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Metric {
     pub key: String,
     #[serde(serialize_with = "ser_f64")]
+    #[schemars(with = "super::proto::ProtoDouble")]
     pub value: f64,
     pub timestamp: i64,
     pub step: i64,
@@ -87,10 +88,11 @@ impl From<core::Metric> for Metric {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MetricWithRunId {
     pub key: String,
     #[serde(serialize_with = "ser_f64")]
+    #[schemars(with = "super::proto::ProtoDouble")]
     pub value: f64,
     pub timestamp: i64,
     pub step: i64,
@@ -109,13 +111,13 @@ impl From<core::MetricWithRunId> for MetricWithRunId {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Param {
     pub key: String,
     pub value: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunInfo {
     pub run_id: String,
     pub run_uuid: String,
@@ -148,7 +150,7 @@ impl From<core::RunInfo> for RunInfo {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunData {
     #[serde(skip_serializing_if = "is_empty")]
     pub metrics: Vec<Metric>,
@@ -158,7 +160,7 @@ pub struct RunData {
     pub tags: Vec<Tag>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Dataset {
     pub name: String,
     pub digest: String,
@@ -170,25 +172,25 @@ pub struct Dataset {
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DatasetInput {
     #[serde(skip_serializing_if = "is_empty")]
     pub tags: Vec<Tag>,
     pub dataset: Dataset,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ModelInput {
     pub model_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ModelOutput {
     pub model_id: String,
     pub step: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunInputs {
     #[serde(skip_serializing_if = "is_empty")]
     pub dataset_inputs: Vec<DatasetInput>,
@@ -196,13 +198,13 @@ pub struct RunInputs {
     pub model_inputs: Vec<ModelInput>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunOutputs {
     #[serde(skip_serializing_if = "is_empty")]
     pub model_outputs: Vec<ModelOutput>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Run {
     pub info: RunInfo,
     pub data: RunData,
@@ -270,7 +272,7 @@ impl From<core::Run> for Run {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DatasetSummary {
     pub experiment_id: String,
     pub name: String,

@@ -40,7 +40,7 @@ fn params(params: Vec<ParamIn>) -> Result<Vec<keel_core::Param>> {
     params.into_iter().map(ParamIn::into_domain).collect()
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateLoggedModelIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub experiment_id: Option<String>,
@@ -66,7 +66,7 @@ impl CreateLoggedModelIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct GetLoggedModelIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub allow_deleted: Option<String>,
@@ -80,7 +80,7 @@ impl GetLoggedModelIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct FinalizeLoggedModelIn {
     pub status: Option<Stringish>,
 }
@@ -91,7 +91,7 @@ impl FinalizeLoggedModelIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LoggedModelTagsIn {
     #[serde(default)]
     pub tags: Vec<TagIn>,
@@ -103,7 +103,7 @@ impl LoggedModelTagsIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LoggedModelParamsIn {
     #[serde(default)]
     pub params: Vec<ParamIn>,
@@ -115,13 +115,13 @@ impl LoggedModelParamsIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct DatasetIn {
     pub dataset_name: Option<String>,
     pub dataset_digest: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct OrderByIn {
     pub field_name: Option<String>,
     pub ascending: Option<bool>,
@@ -129,7 +129,7 @@ pub struct OrderByIn {
     pub dataset_digest: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct SearchLoggedModelsIn {
     #[serde(default, deserialize_with = "one_or_many")]
     pub experiment_ids: Vec<Stringish>,
@@ -178,17 +178,17 @@ impl SearchLoggedModelsIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ListLoggedModelArtifactsIn {
     pub artifact_directory_path: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LoggedModelArtifactFileIn {
     pub artifact_file_path: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoggedModelInfo {
     pub model_id: String,
     pub experiment_id: String,
@@ -207,7 +207,7 @@ pub struct LoggedModelInfo {
     pub tags: Vec<Tag>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoggedModelData {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<Param>,
@@ -215,7 +215,7 @@ pub struct LoggedModelData {
     pub metrics: Vec<Metric>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoggedModel {
     pub info: LoggedModelInfo,
     pub data: LoggedModelData,

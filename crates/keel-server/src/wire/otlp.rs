@@ -305,6 +305,8 @@ pub fn encode_response(encoding: Encoding, rejected: i64, message: Option<String
     };
     match encoding {
         Encoding::Protobuf => response.encode_to_vec(),
+        // Full success is the empty message (not `{"partialSuccess": null}`).
+        Encoding::Json if response.partial_success.is_none() => b"{}".to_vec(),
         // Serializing a generated message into memory cannot fail.
         Encoding::Json => serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec()),
     }
@@ -500,6 +502,7 @@ mod tests {
     #[test]
     fn responses_report_partial_success_in_the_request_encoding() {
         assert!(encode_response(Encoding::Protobuf, 0, None).is_empty());
+        assert_eq!(encode_response(Encoding::Json, 0, None), b"{}");
         let pb = encode_response(Encoding::Protobuf, 2, Some("bad ids".into()));
         let decoded = ExportTraceServiceResponse::decode(pb.as_slice()).expect("protobuf");
         assert_eq!(decoded.partial_success.expect("partial").rejected_spans, 2);

@@ -114,7 +114,7 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     #[serde(untagged)]
     enum OneOrMany<T> {
         Many(Vec<T>),
@@ -161,3 +161,58 @@ impl<'de> Deserialize<'de> for Stringish {
         d.deserialize_any(V).map(Stringish)
     }
 }
+
+/// The schemas of the proto3-JSON readers above for the OpenAPI description: the canonical form
+/// a client should send (the readers also accept the looser forms).
+mod schemas {
+    use std::borrow::Cow;
+
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+    use super::{F64Wire, I64Wire, Stringish};
+
+    impl JsonSchema for I64Wire {
+        fn schema_name() -> Cow<'static, str> {
+            "Int64".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({"type": "integer", "format": "int64",
+                          "minimum": i64::MIN, "maximum": i64::MAX})
+        }
+    }
+
+    impl JsonSchema for F64Wire {
+        fn schema_name() -> Cow<'static, str> {
+            "Double".into()
+        }
+        fn json_schema(g: &mut SchemaGenerator) -> Schema {
+            ProtoDouble::json_schema(g)
+        }
+    }
+
+    impl JsonSchema for Stringish {
+        fn schema_name() -> Cow<'static, str> {
+            "String".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({"type": "string"})
+        }
+    }
+
+    /// A double as proto3-JSON writes it: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    pub struct ProtoDouble;
+
+    impl JsonSchema for ProtoDouble {
+        fn schema_name() -> Cow<'static, str> {
+            "ProtoDouble".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({"anyOf": [
+                {"type": "number"},
+                {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}
+            ]})
+        }
+    }
+}
+
+pub use schemas::ProtoDouble;

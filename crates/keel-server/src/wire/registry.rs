@@ -25,12 +25,12 @@ fn non_empty(s: Option<String>) -> Option<String> {
 }
 
 /// Requests naming a registered model.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct NameIn {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateRegisteredModelIn {
     pub name: Option<String>,
     #[serde(default)]
@@ -48,13 +48,13 @@ impl CreateRegisteredModelIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct RenameRegisteredModelIn {
     pub name: Option<String>,
     pub new_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct UpdateDescriptionIn {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -62,7 +62,7 @@ pub struct UpdateDescriptionIn {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct SearchIn {
     pub filter: Option<String>,
     #[serde(default, deserialize_with = "opt_i64")]
@@ -92,7 +92,7 @@ impl SearchIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LatestVersionsIn {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
@@ -100,7 +100,7 @@ pub struct LatestVersionsIn {
 }
 
 /// `set-tag` / `delete-tag` of a registered model or (with `version`) of a model version.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct TagRequestIn {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -119,7 +119,7 @@ impl TagRequestIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct AliasIn {
     pub name: Option<String>,
     pub alias: Option<String>,
@@ -128,7 +128,7 @@ pub struct AliasIn {
 }
 
 /// Requests naming one model version.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct VersionIn {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -144,7 +144,7 @@ impl VersionIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateModelVersionIn {
     pub name: Option<String>,
     pub source: Option<String>,
@@ -170,7 +170,7 @@ impl CreateModelVersionIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct TransitionStageIn {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -203,7 +203,7 @@ impl TransitionStageIn {
 }
 
 /// `GET /model-versions/get-artifact?name=&version=&path=`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct VersionArtifactIn {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -211,7 +211,7 @@ pub struct VersionArtifactIn {
     pub path: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ModelVersion {
     pub name: String,
     pub version: String,
@@ -254,13 +254,13 @@ impl From<keel_core::ModelVersion> for ModelVersion {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RegisteredModelAlias {
     pub alias: String,
     pub version: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RegisteredModel {
     pub name: String,
     pub creation_timestamp: i64,

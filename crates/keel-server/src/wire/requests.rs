@@ -17,7 +17,7 @@ pub fn need<T>(field: &str, value: Option<T>) -> Result<T> {
     value.ok_or_else(|| Error::missing_parameter(field))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct TagIn {
     #[serde(default)]
     pub key: Option<String>,
@@ -38,7 +38,7 @@ pub(crate) fn tags(tags: Vec<TagIn>) -> Result<Vec<keel_core::Tag>> {
     tags.into_iter().map(TagIn::into_tag).collect()
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateExperimentIn {
     pub name: Option<String>,
     pub artifact_location: Option<String>,
@@ -56,25 +56,25 @@ impl CreateExperimentIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ExperimentIdIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub experiment_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ExperimentNameIn {
     pub experiment_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct UpdateExperimentIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub experiment_id: Option<String>,
     pub new_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ExperimentTagIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub experiment_id: Option<String>,
@@ -89,7 +89,7 @@ fn view_type(v: Option<Stringish>) -> Result<ViewType> {
         .map(Option::unwrap_or_default)
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct SearchExperimentsIn {
     #[serde(default, deserialize_with = "opt_i64")]
     pub max_results: Option<i64>,
@@ -112,7 +112,7 @@ impl SearchExperimentsIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateRunIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub experiment_id: Option<String>,
@@ -137,7 +137,7 @@ impl CreateRunIn {
 }
 
 /// Requests naming a run accept `run_id` and the deprecated `run_uuid`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct RunIdIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
@@ -160,7 +160,7 @@ pub fn pick_run_id(run_id: Option<String>, run_uuid: Option<String>) -> Result<S
     )
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct UpdateRunIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
@@ -181,7 +181,7 @@ impl UpdateRunIn {
 
 /// A metric point: an item of `runs/log-batch`, or the whole body of `runs/log-metric` (which
 /// also names the run).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct MetricIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
@@ -217,7 +217,7 @@ impl MetricIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ParamIn {
     pub key: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -234,7 +234,7 @@ impl ParamIn {
 }
 
 /// Body of `runs/log-parameter` and `runs/set-tag`: a run and one key/value pair.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct RunKeyValueIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
@@ -255,13 +255,13 @@ impl RunKeyValueIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct DeleteTagIn {
     pub run_id: Option<String>,
     pub key: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LogBatchIn {
     pub run_id: Option<String>,
     #[serde(default)]
@@ -272,7 +272,7 @@ pub struct LogBatchIn {
     pub tags: Vec<TagIn>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct DatasetIn {
     pub name: Option<String>,
     pub digest: Option<String>,
@@ -282,7 +282,7 @@ pub struct DatasetIn {
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct DatasetInputIn {
     #[serde(default)]
     pub tags: Vec<TagIn>,
@@ -306,12 +306,12 @@ impl DatasetInputIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ModelInputIn {
     pub model_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LogInputsIn {
     pub run_id: Option<String>,
     #[serde(default)]
@@ -320,21 +320,21 @@ pub struct LogInputsIn {
     pub models: Vec<ModelInputIn>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ModelOutputIn {
     pub model_id: Option<String>,
     #[serde(default, deserialize_with = "opt_i64")]
     pub step: Option<i64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct LogOutputsIn {
     pub run_id: Option<String>,
     #[serde(default)]
     pub models: Vec<ModelOutputIn>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct SearchRunsIn {
     #[serde(default, deserialize_with = "one_or_many")]
     pub experiment_ids: Vec<Stringish>,
@@ -360,7 +360,7 @@ impl SearchRunsIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct GetHistoryIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
@@ -386,7 +386,7 @@ impl GetHistoryIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct GetHistoryIntervalIn {
     #[serde(default, deserialize_with = "one_or_many")]
     pub run_ids: Vec<String>,
@@ -411,7 +411,7 @@ impl GetHistoryIntervalIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct SearchDatasetsIn {
     #[serde(default, deserialize_with = "one_or_many")]
     pub experiment_ids: Vec<Stringish>,

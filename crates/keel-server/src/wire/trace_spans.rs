@@ -12,7 +12,7 @@ use super::traces::otel_span;
 
 /// `{"trace_id": "tr-...", "spans": [row, ...]}`, rows in read order (root first, then by start
 /// time).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SpanSkeletonOut {
     pub trace_id: String,
     pub spans: Vec<OutlineRow>,
@@ -29,7 +29,7 @@ impl From<SpanSkeleton> for SpanSkeletonOut {
 
 /// `[span_id, parent_span_id | null, name, span_type, status, start_us, end_us | null]`, span IDs
 /// as 16 lowercase hex digits, status `UNSET`, `OK` or `ERROR`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OutlineRow(
     String,
     Option<String>,
@@ -60,7 +60,7 @@ impl From<SpanOutline> for OutlineRow {
 }
 
 /// `{"span": <one element of traces/get's span list>}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SpanOut {
     pub span: Value,
 }

@@ -77,13 +77,13 @@ pub fn ms_from_duration(field: &str, s: &str) -> Result<i64> {
     Ok(if negative { -ms } else { ms })
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct MlflowExperimentLocation {
     #[serde(default)]
     pub experiment_id: String,
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct TraceLocation {
     #[serde(
         default,
@@ -97,7 +97,7 @@ pub struct TraceLocation {
 }
 
 /// `TraceInfoV3` on the wire.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct TraceInfoV3 {
     #[serde(default)]
     pub trace_id: String,
@@ -271,7 +271,7 @@ pub fn otel_span(span: &TraceSpan) -> Value {
 }
 
 /// `mlflow.Trace` on the wire: the info and the spans, root first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TraceOut {
     pub trace_info: TraceInfoV3,
     pub spans: Vec<Value>,
@@ -288,13 +288,13 @@ impl From<Trace> for TraceOut {
 
 /// `{"trace": {"trace_info": ...}}`: what StartTraceV3 takes and returns and GetTraceInfoV3
 /// returns.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct TraceInfoEnvelope {
     #[serde(default)]
     pub trace: Option<TraceInfoOnly>,
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct TraceInfoOnly {
     #[serde(default)]
     pub trace_info: Option<TraceInfoV3>,
@@ -318,7 +318,7 @@ impl TraceInfoEnvelope {
 }
 
 /// `SearchTracesV3` request body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct SearchTracesV3In {
     /// Required; only experiment locations are searched.
     #[serde(default)]
@@ -357,7 +357,7 @@ impl SearchTracesV3In {
 }
 
 /// `SearchTracesV3` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SearchTracesV3Out {
     pub traces: Vec<TraceInfoV3>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -365,7 +365,7 @@ pub struct SearchTracesV3Out {
 }
 
 /// The v2 `SearchTraces` request (`GET /api/2.0/mlflow/traces`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct SearchTracesV2In {
     #[serde(default, deserialize_with = "crate::wire::proto::one_or_many")]
     pub experiment_ids: Vec<crate::wire::proto::Stringish>,
@@ -396,14 +396,14 @@ impl SearchTracesV2In {
 }
 
 /// A `{key, value}` pair of the v2 `TraceInfo`.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
 }
 
 /// The v2 `TraceInfo` (`mlflow.TraceInfo`), as the reference's `TraceInfoV2.from_v3` writes it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TraceInfoV2 {
     pub request_id: String,
     pub experiment_id: String,
@@ -461,7 +461,7 @@ impl From<TraceInfo> for TraceInfoV2 {
 }
 
 /// The v2 `SearchTraces` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SearchTracesV2Out {
     pub traces: Vec<TraceInfoV2>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ use super::proto::opt_i64;
 use super::registry::required;
 
 /// A proto enum value: its name or its number.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum EnumIn {
     Name(String),
@@ -46,7 +46,7 @@ impl EnumIn {
 }
 
 /// A `WebhookEvent` message.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
 pub struct EventIn {
     pub entity: Option<EnumIn>,
     pub action: Option<EnumIn>,
@@ -97,7 +97,7 @@ fn events(list: Vec<EventIn>) -> Result<Vec<WebhookEvent>> {
         .collect()
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateWebhookIn {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -147,7 +147,7 @@ impl CreateWebhookIn {
 
 /// PATCH body: absent fields stay as they are; as in the reference an empty `name`, `url` or
 /// `events` also leaves the field alone, while an empty `description` or `secret` clears it.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 pub struct UpdateWebhookIn {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -173,14 +173,14 @@ impl UpdateWebhookIn {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct ListIn {
     #[serde(default, deserialize_with = "opt_i64")]
     pub max_results: Option<i64>,
     pub page_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct TestWebhookIn {
     pub event: Option<EventIn>,
 }
@@ -191,7 +191,7 @@ impl TestWebhookIn {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EventOut {
     entity: String,
     action: String,
@@ -207,7 +207,7 @@ impl From<WebhookEvent> for EventOut {
 }
 
 /// A `Webhook` message; there is no field for the secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WebhookOut {
     webhook_id: String,
     name: String,
@@ -235,7 +235,7 @@ impl From<Webhook> for WebhookOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TestResultOut {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,7 +258,7 @@ impl From<WebhookTestResult> for TestResultOut {
 }
 
 /// One entry of Keel's delivery log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DeliveryOut {
     delivery_id: String,
     webhook_id: String,
