@@ -65,7 +65,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_break(server, tmp_path
         "--report-dir",
         str(tmp_path),
     ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"}
+    )
     summary = result.stdout[-6000:]
     print(summary)
     assert result.returncode == 0, f"schemathesis found failures:\n{summary}\n{result.stderr[-2000:]}"

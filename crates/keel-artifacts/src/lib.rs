@@ -18,7 +18,9 @@ pub use local::LocalArtifactStore;
 pub use multipart::{CompletedPart, MAX_PARTS, PartNumber, UploadId};
 pub use object::{ObjectArtifactStore, ObjectStoreOptions};
 pub use path::ArtifactPath;
-pub use store::{ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt};
+pub use store::{
+    ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt, upload_interrupted,
+};
 pub use uri::proxied_path;
 
 /// Opens the store for `destination`: a `scheme://` URL is object storage, anything else a

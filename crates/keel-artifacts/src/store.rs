@@ -17,6 +17,26 @@ use crate::path::ArtifactPath;
 /// Bytes on their way in or out of a store.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
+/// The error an upload's [`ByteStream`] yields when the client's request body fails (the
+/// client went away, stalled past the body-read timeout, sent a broken chunk): stores answer it
+/// with INVALID_PARAMETER_VALUE, never an internal error, and store nothing.
+pub fn upload_interrupted(cause: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        format!("the request body could not be read: {cause}"),
+    )
+}
+
+/// The domain error of an upload that failed with `e`: the client's fault when its body failed
+/// ([`upload_interrupted`]), else the store's.
+pub(crate) fn write_error(what: &str, e: &std::io::Error) -> keel_core::Error {
+    if e.kind() == std::io::ErrorKind::ConnectionAborted {
+        keel_core::Error::invalid(format!("{what} was not stored: {e}"))
+    } else {
+        keel_core::Error::internal(format!("cannot store {what}: {e}"))
+    }
+}
+
 /// An entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {

@@ -38,6 +38,9 @@ fn io_err(what: &str, path: &ArtifactPath, e: std::io::Error) -> Error {
     match e.kind() {
         // `a.txt/b` where `a.txt` is a file: there is no such artifact.
         ErrorKind::NotFound | ErrorKind::NotADirectory => not_found(path),
+        ErrorKind::ConnectionAborted => {
+            crate::store::write_error(&format!("Artifact '{path}'"), &e)
+        }
         _ => Error::internal(format!("cannot {what} artifact '{path}': {e}")),
     }
 }

@@ -123,6 +123,9 @@ pub(super) async fn put_part(
         let _ = tokio::fs::remove_file(&temp).await;
         return Err(match e.kind() {
             std::io::ErrorKind::NotFound => unknown_upload(upload),
+            std::io::ErrorKind::ConnectionAborted => {
+                crate::store::write_error(&format!("Part {} of upload {upload}", part.get()), &e)
+            }
             _ => internal("store a part of", upload, e),
         });
     }

@@ -219,9 +219,7 @@ impl ArtifactStore for ObjectArtifactStore {
                         .await
                         .map_err(|e| storage_err("write", path, e))
                 }
-                Err(e) => Err(Error::internal(format!(
-                    "cannot write artifact '{path}': the upload was interrupted: {e}"
-                ))),
+                Err(e) => Err(crate::store::write_error(&format!("Artifact '{path}'"), &e)),
             };
             if let Err(e) = put {
                 // Nothing becomes visible: drop the parts uploaded so far.

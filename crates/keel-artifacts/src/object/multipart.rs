@@ -172,12 +172,8 @@ pub(super) async fn create(store: &ObjectArtifactStore, path: &ArtifactPath) -> 
 async fn read_part(part: PartNumber, mut body: ByteStream) -> Result<PutPayload> {
     let mut payload = PutPayloadMut::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::internal(format!(
-                "cannot store part {}: the upload was interrupted: {e}",
-                part.get()
-            ))
-        })?;
+        let chunk =
+            chunk.map_err(|e| crate::store::write_error(&format!("Part {}", part.get()), &e))?;
         if payload.content_length() + chunk.len() > MAX_PART_BYTES {
             return Err(Error::invalid(format!(
                 "Part {} is larger than {} MiB, the largest part Keel accepts for object storage; \

@@ -29,7 +29,7 @@ pub(crate) fn artifact_path(
 /// A request body as the byte stream stores read.
 pub(crate) fn body_stream(body: Body) -> ByteStream {
     body.into_data_stream()
-        .map_err(std::io::Error::other)
+        .map_err(keel_artifacts::upload_interrupted)
         .boxed()
 }
 

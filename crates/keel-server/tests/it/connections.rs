@@ -181,6 +181,38 @@ async fn a_trickled_body_times_out_with_a_4xx_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_stalled_artifact_upload_is_a_4xx_and_stores_nothing() {
+    let served = Served::start(quick()).await;
+    let mut stream = served.connect().await;
+    let path = "/api/2.0/mlflow-artifacts/artifacts/0/stalled/file.bin";
+    stream
+        .write_all(
+            format!("PUT {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("head");
+    stream.write_all(&[7; 10]).await.expect("some body");
+    let response = read_to_close(&mut stream, "a stalled upload").await;
+    assert!(response.starts_with("HTTP/1.1 400 "), "{response}");
+    assert_eq!(
+        json_body(&response)["error_code"],
+        "INVALID_PARAMETER_VALUE"
+    );
+    let mut stream = served.connect().await;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("write");
+    let response = read_to_close(&mut stream, "reading the stalled upload").await;
+    assert!(response.starts_with("HTTP/1.1 404 "), "{response}");
+    served.shutdown().await;
+}
+
+#[tokio::test]
 async fn hypers_own_errors_have_mlflow_json_bodies() {
     let served = Served::start(ConnectionLimits::default()).await;
     let long = "a".repeat(70_000);
