@@ -452,7 +452,8 @@ impl AsyncWrite for Watched {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
-        if self.replacing.is_none() && total <= 256 {
+        let idle = self.activity.in_flight.load(Ordering::Relaxed) == 0;
+        if self.replacing.is_none() && idle && total <= 256 {
             let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
             if let Some(bytes) = self.automatic_error(&joined) {
                 self.replacing = Some((bytes, 0, total));
