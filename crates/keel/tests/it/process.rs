@@ -127,3 +127,42 @@ fn data_survives_a_restart() {
     assert_eq!(status, 200);
     terminate(&mut child);
 }
+
+/// Listening beyond loopback without authentication is allowed only with the explicit flag,
+/// and then the server says so loudly at start.
+#[test]
+fn unauthenticated_network_access_is_announced_loudly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .current_dir(dir.path())
+        .args([
+            "server",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            &port.to_string(),
+            "--allow-unauthenticated-network-access",
+        ])
+        .env_remove("KEEL_CONFIG")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keel server");
+    wait_healthy(port);
+    let status = terminate(&mut child);
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("log");
+    let warning = log
+        .lines()
+        .find(|l| l.contains("UNAUTHENTICATED NETWORK ACCESS"))
+        .unwrap_or_else(|| panic!("no warning in the log:\n{log}"));
+    assert!(warning.contains("WARN"), "{warning}");
+}
