@@ -957,6 +957,17 @@ def fmt_val(v, unit: str, flag: str) -> str:
     return s + (f" ⚠ {flag}" if flag else "")
 
 
+def write_report(out: str, md: str, data: dict) -> None:
+    """Writes the markdown report to `out` and the raw figures to the .json beside it, and prints
+    the report."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(md)
+    path.with_suffix(".json").write_text(json.dumps(data, indent=2, default=str))
+    print("\n" + md)
+    print(f"written to {path}")
+
+
 def machine_facts() -> dict:
     cpu = "unknown"
     try:
@@ -1249,14 +1260,8 @@ def main() -> int:
         facts["postgres"] = postgres_version(args.pg)
     md = render(ref_res, cand_res, cfg, mode, facts)
     md += f"- harness wall time: {time.monotonic() - t0:.0f} s\n"
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md)
-    out.with_suffix(".json").write_text(json.dumps(
-        {"mode": mode, "config": cfg, "facts": facts, "reference": ref_res, "candidate": cand_res},
-        indent=2, default=str))
-    print("\n" + md)
-    print(f"written to {out}")
+    write_report(args.out, md, {"mode": mode, "config": cfg, "facts": facts,
+                                 "reference": ref_res, "candidate": cand_res})
     return 0
 
 

@@ -747,14 +747,9 @@ def main() -> int:
     facts.update(date=mf["date"], loadavg_end=loadavg(), wall_s=time.monotonic() - t0,
                  machine=f"{mf['nproc']} CPUs ({mf['cpu']}), {mf['memory']} RAM, Linux {mf['kernel']}")
     md = render(res, {"minutes": args.minutes, "interval": args.interval}, facts)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md)
-    out.with_suffix(".json").write_text(json.dumps(
-        {"config": {"minutes": args.minutes, "interval": args.interval, "keel_flags": KEEL_FLAGS},
-         "facts": facts, "result": res}, indent=2, default=str))
-    print("\n" + md)
-    print(f"written to {out}")
+    bench.write_report(args.out, md, {
+        "config": {"minutes": args.minutes, "interval": args.interval, "keel_flags": KEEL_FLAGS},
+        "facts": facts, "result": res})
     return 0
 
 

@@ -43,18 +43,16 @@ impl IntoResponse for ApiError {
         let status = status_for(self.0.code);
         // An internal error's message may hold what the client must not see (a database's
         // error text, a path): it goes to the log under a reference the client is given.
-        let message = if self.0.code == ErrorCode::InternalError {
-            let reference = keel_core::names::new_uuid();
-            tracing::error!(code = self.0.code.as_str(), message = %self.0.message, %reference, "request failed");
-            format!(
+        let reference = (self.0.code == ErrorCode::InternalError).then(keel_core::names::new_uuid);
+        if status.is_server_error() {
+            tracing::error!(code = self.0.code.as_str(), message = %self.0.message, reference = ?reference, "request failed");
+        }
+        let message = match reference {
+            Some(reference) => format!(
                 "The server hit an internal error; its log has the details under reference \
                  {reference}."
-            )
-        } else {
-            if status.is_server_error() {
-                tracing::error!(code = self.0.code.as_str(), message = %self.0.message, "request failed");
-            }
-            self.0.message
+            ),
+            None => self.0.message,
         };
         let body = ErrorBody {
             error_code: self.0.code.as_str(),

@@ -248,7 +248,7 @@ pub async fn metric_history(
             reader,
             |point, out| {
                 // Rendering a JSON value into memory cannot fail.
-                let _ = serde_json::to_writer(out, &Metric::from(point.clone()));
+                let _ = serde_json::to_writer(out, &Metric::from(point));
             },
             "]}",
         )),

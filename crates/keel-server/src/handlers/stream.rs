@@ -43,7 +43,7 @@ impl Pages for HistoryReader {
 pub fn json_array<P: Pages>(
     head: String,
     pages: P,
-    render: fn(&P::Item, &mut Vec<u8>),
+    render: fn(P::Item, &mut Vec<u8>),
     tail: &'static str,
 ) -> Response {
     let items = futures_util::stream::unfold(
@@ -55,7 +55,8 @@ pub fn json_array<P: Pages>(
             match pages.next_page().await {
                 Ok(Some(page)) => {
                     let mut chunk = Vec::with_capacity(page.len() * 128);
-                    for (i, item) in page.iter().enumerate() {
+                    // Items are rendered as they are taken, never copied.
+                    for (i, item) in page.into_iter().enumerate() {
                         if !(first && i == 0) {
                             chunk.push(b',');
                         }

@@ -48,7 +48,7 @@ pub async fn export(State(s): State<AppState>, headers: HeaderMap, body: Body) -
     let Ok(body) = axum::body::to_bytes(body, limit).await else {
         return too_large(limit);
     };
-    match export_spans(&s, &headers, body, encoding).await {
+    match export_spans(&s, &headers, body, encoding, limit).await {
         Ok((rejected, why)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, encoding.content_type())],
@@ -64,6 +64,7 @@ async fn export_spans(
     headers: &HeaderMap,
     body: Bytes,
     encoding: Encoding,
+    limit: usize,
 ) -> Result<(i64, Option<String>), Response> {
     let experiment_id = header_str(headers, EXPERIMENT_HEADER)
         .map(str::trim)
@@ -73,7 +74,6 @@ async fn export_spans(
                 "Missing header '{EXPERIMENT_HEADER}': the ID of the experiment the spans belong to."
             )))
         })?;
-    let limit = s.limits.max_otlp_body_bytes;
     let content_encoding =
         header_str(headers, header::CONTENT_ENCODING.as_str()).map(str::to_owned);
     // Inflating and decoding are CPU work proportional to the body: off the async workers.
@@ -223,7 +223,7 @@ pub async fn get(State(s): State<AppState>, req: MlflowRequest<GetTraceIn>) -> A
         reader,
         |span, out| {
             // Rendering a JSON value into memory cannot fail.
-            let _ = serde_json::to_writer(out, &otel_span(span));
+            let _ = serde_json::to_writer(out, &otel_span(&span));
         },
         "]}}",
     ))

@@ -12,6 +12,7 @@ mod history;
 mod limits;
 mod logged_models;
 mod multipart;
+mod openapi;
 mod registry;
 mod search;
 mod semantics;
