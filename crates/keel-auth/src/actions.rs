@@ -1,0 +1,243 @@
+//! The action catalogue: every action a route may declare, with what it needs from its caller
+//! and the kinds of resource it acts on. One place for all of it, so the Cedar schema, the
+//! built-in policies and the list of public routes cannot disagree with each other.
+
+use crate::permission::Capability;
+
+/// The kind of resource an action acts on, as Cedar entity types (`Keel::<name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    /// The server itself (its version, its description, its settings).
+    Server,
+    /// The web UI's page and files.
+    Ui,
+    /// A workspace: what top-level resources are created in and searched over.
+    Workspace,
+    Experiment,
+    Run,
+    /// An MLflow 3 logged model.
+    LoggedModel,
+    /// An LLM trace (its info, spans, tags and assessments).
+    Trace,
+    /// A model of the model registry (with its tags and aliases).
+    RegisteredModel,
+    /// One version of a registered model.
+    ModelVersion,
+    /// A prompt of the prompt registry.
+    Prompt,
+    /// A scorer registered on an experiment.
+    Scorer,
+    /// A webhook (with its delivery log).
+    Webhook,
+    /// A file in the artifact store (it belongs to the experiment its path starts with).
+    Artifact,
+    /// A user or service account (its profile, password and tokens).
+    Account,
+    /// A role: named permissions assigned to users.
+    Role,
+}
+
+impl ResourceKind {
+    pub const ALL: [Self; 15] = [
+        Self::Server,
+        Self::Ui,
+        Self::Workspace,
+        Self::Experiment,
+        Self::Run,
+        Self::LoggedModel,
+        Self::Trace,
+        Self::RegisteredModel,
+        Self::ModelVersion,
+        Self::Prompt,
+        Self::Scorer,
+        Self::Webhook,
+        Self::Artifact,
+        Self::Account,
+        Self::Role,
+    ];
+
+    /// The Cedar entity type's name, without the namespace.
+    pub fn cedar_type(self) -> &'static str {
+        match self {
+            Self::Server => "Server",
+            Self::Ui => "Ui",
+            Self::Workspace => "Workspace",
+            Self::Experiment => "Experiment",
+            Self::Run => "Run",
+            Self::LoggedModel => "LoggedModel",
+            Self::Trace => "Trace",
+            Self::RegisteredModel => "RegisteredModel",
+            Self::ModelVersion => "ModelVersion",
+            Self::Prompt => "Prompt",
+            Self::Scorer => "Scorer",
+            Self::Webhook => "Webhook",
+            Self::Artifact => "Artifact",
+            Self::Account => "Account",
+            Self::Role => "Role",
+        }
+    }
+
+    /// The kind this kind's entities are `in` (their permissions come from it), if any.
+    pub fn parent(self) -> Option<Self> {
+        match self {
+            Self::Run | Self::LoggedModel | Self::Trace | Self::Scorer | Self::Artifact => {
+                Some(Self::Experiment)
+            }
+            Self::ModelVersion => Some(Self::RegisteredModel),
+            Self::Experiment
+            | Self::RegisteredModel
+            | Self::Prompt
+            | Self::Webhook
+            | Self::Account
+            | Self::Role => Some(Self::Workspace),
+            Self::Server | Self::Ui | Self::Workspace => None,
+        }
+    }
+}
+
+/// One action of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Action {
+    /// e.g. `runs.update`.
+    pub name: &'static str,
+    pub capability: Capability,
+    /// The kinds of resource routes declare this action on.
+    pub resources: &'static [ResourceKind],
+}
+
+impl Action {
+    /// Whether callers need not authenticate.
+    pub fn is_public(&self) -> bool {
+        self.capability == Capability::Public
+    }
+}
+
+const fn action(
+    name: &'static str,
+    capability: Capability,
+    resources: &'static [ResourceKind],
+) -> Action {
+    Action {
+        name,
+        capability,
+        resources,
+    }
+}
+
+use Capability as C;
+use ResourceKind as R;
+
+/// Every action, sorted by name.
+pub static CATALOGUE: &[Action] = &[
+    action("accounts.admin", C::Admin, &[R::Account, R::Workspace]),
+    action("accounts.read", C::Admin, &[R::Account, R::Workspace]),
+    action("accounts.self", C::Authenticated, &[R::Account]),
+    action("artifacts.delete", C::Delete, &[R::Artifact]),
+    action("artifacts.list", C::Read, &[R::Artifact]),
+    action("artifacts.read", C::Read, &[R::Artifact]),
+    action("artifacts.write", C::Update, &[R::Artifact]),
+    action("auth.login", C::Public, &[R::Server]),
+    action("experiments.create", C::Create, &[R::Workspace]),
+    action("experiments.delete", C::Delete, &[R::Experiment]),
+    action("experiments.manage", C::Manage, &[R::Experiment]),
+    action("experiments.read", C::Read, &[R::Experiment]),
+    action("experiments.restore", C::Delete, &[R::Experiment]),
+    action("experiments.search", C::Authenticated, &[R::Workspace]),
+    action("experiments.update", C::Update, &[R::Experiment]),
+    action("logged_models.create", C::Update, &[R::Experiment]),
+    action("logged_models.delete", C::Delete, &[R::LoggedModel]),
+    action(
+        "logged_models.read",
+        C::Read,
+        &[R::LoggedModel, R::Experiment],
+    ),
+    action("logged_models.update", C::Update, &[R::LoggedModel]),
+    action("model_versions.create", C::Update, &[R::RegisteredModel]),
+    action("model_versions.delete", C::Delete, &[R::ModelVersion]),
+    action("model_versions.read", C::Read, &[R::ModelVersion]),
+    action("model_versions.search", C::Authenticated, &[R::Workspace]),
+    action("model_versions.update", C::Update, &[R::ModelVersion]),
+    action("prompts.manage", C::Manage, &[R::Prompt]),
+    action("registered_models.create", C::Create, &[R::Workspace]),
+    action("registered_models.delete", C::Delete, &[R::RegisteredModel]),
+    action("registered_models.manage", C::Manage, &[R::RegisteredModel]),
+    action("registered_models.read", C::Read, &[R::RegisteredModel]),
+    action(
+        "registered_models.search",
+        C::Authenticated,
+        &[R::Workspace],
+    ),
+    action("registered_models.update", C::Update, &[R::RegisteredModel]),
+    action("roles.admin", C::Admin, &[R::Role, R::Workspace]),
+    action("runs.create", C::Update, &[R::Experiment]),
+    action("runs.delete", C::Delete, &[R::Run]),
+    action("runs.read", C::Read, &[R::Run]),
+    action("runs.restore", C::Delete, &[R::Run]),
+    action("runs.search", C::Read, &[R::Experiment]),
+    action("runs.update", C::Update, &[R::Run]),
+    action("scorers.manage", C::Manage, &[R::Scorer]),
+    action("server.health", C::Public, &[R::Server]),
+    action("server.info", C::Authenticated, &[R::Server]),
+    action("server.openapi", C::Public, &[R::Server]),
+    action("server.version", C::Public, &[R::Server]),
+    action("traces.delete", C::Delete, &[R::Experiment]),
+    action("traces.read", C::Read, &[R::Trace, R::Experiment]),
+    action("traces.write", C::Update, &[R::Trace, R::Experiment]),
+    action("ui.read", C::Public, &[R::Ui]),
+    action("webhooks.create", C::Admin, &[R::Workspace]),
+    action("webhooks.delete", C::Admin, &[R::Webhook]),
+    action("webhooks.read", C::Admin, &[R::Webhook, R::Workspace]),
+    action("webhooks.test", C::Admin, &[R::Webhook]),
+    action("webhooks.update", C::Admin, &[R::Webhook]),
+    action("workspaces.admin", C::Admin, &[R::Workspace]),
+    action("workspaces.read", C::Authenticated, &[R::Workspace]),
+];
+
+/// The catalogue's action named `name`.
+pub fn find(name: &str) -> Option<&'static Action> {
+    CATALOGUE
+        .binary_search_by(|a| a.name.cmp(name))
+        .ok()
+        .map(|i| &CATALOGUE[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_is_sorted_unique_and_findable() {
+        for pair in CATALOGUE.windows(2) {
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+        for a in CATALOGUE {
+            assert_eq!(find(a.name), Some(a));
+            assert!(!a.resources.is_empty(), "{}", a.name);
+        }
+        assert!(find("runs.nonsense").is_none());
+    }
+
+    #[test]
+    fn only_the_login_health_version_description_and_ui_shell_are_public() {
+        let public: Vec<_> = CATALOGUE
+            .iter()
+            .filter(|a| a.is_public())
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(
+            public,
+            [
+                "auth.login",
+                "server.health",
+                "server.openapi",
+                "server.version",
+                "ui.read"
+            ]
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! The Cedar authorization engine: the schema (generated from the action catalogue), the
+//! built-in policies that reproduce MLflow's permission model, operators' own policies
+//! (validated strictly against the schema), and one decision per request.
+//!
+//! The built-in policies read three facts computed from grants by [`crate::assess`]:
+//! `context.permission` (the caller's level on the resource, 0 = NO_PERMISSIONS to
+//! 4 = MANAGE), `context.parent_permission` (their level on the container it is in, which they
+//! must at least read) and `context.denied` (a DENY grant applies). Operators' policies can use those,
+//! the principal's attributes and groups, and the resource's place in the hierarchy. Any error
+//! while deciding is a deny.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    Validator,
+};
+use keel_core::{Error, Result};
+
+use crate::actions::{self, Action, ResourceKind};
+use crate::assess::Assessment;
+use crate::permission::Capability;
+
+/// The Cedar namespace of Keel's entity types and actions.
+pub const NAMESPACE: &str = "Keel";
+
+/// The built-in policies, each with an `@id` reported with every decision it takes part in,
+/// and the capability whose actions it covers (a policy covering no catalogued action is left
+/// out: strict validation refuses a policy that can never apply).
+const BUILT_IN: &[(Option<Capability>, &str)] = &[
+    (
+        None,
+        r#"@id("keel.admin")
+permit (principal, action, resource)
+when { principal.is_admin };"#,
+    ),
+    (
+        Some(Capability::Authenticated),
+        r#"@id("keel.authenticated")
+permit (principal, action in [Keel::Action::"authenticated", Keel::Action::"create"], resource);"#,
+    ),
+    (
+        Some(Capability::Read),
+        r#"@id("keel.read")
+permit (principal, action in Keel::Action::"read", resource)
+when { context.permission >= 1 && context.parent_permission >= 1 };"#,
+    ),
+    (
+        Some(Capability::Use),
+        r#"@id("keel.use")
+permit (principal, action in Keel::Action::"use", resource)
+when { context.permission >= 2 && context.parent_permission >= 1 };"#,
+    ),
+    (
+        Some(Capability::Update),
+        r#"@id("keel.update")
+permit (principal, action in Keel::Action::"update", resource)
+when { context.permission >= 3 && context.parent_permission >= 1 };"#,
+    ),
+    (
+        Some(Capability::Delete),
+        r#"@id("keel.delete")
+permit (principal, action in [Keel::Action::"delete", Keel::Action::"manage"], resource)
+when { context.permission >= 4 && context.parent_permission >= 1 };"#,
+    ),
+    (
+        None,
+        r#"@id("keel.deny")
+forbid (principal, action, resource)
+when { context.denied }
+unless { principal.is_admin };"#,
+    ),
+];
+
+/// The built-in policies that apply to some catalogued action.
+fn built_in_text() -> String {
+    BUILT_IN
+        .iter()
+        .filter(|(c, _)| c.is_none_or(|c| actions::CATALOGUE.iter().any(|a| a.capability == c)))
+        .map(|(_, text)| *text)
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Who is asking, as policies see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyPrincipal {
+    /// The user's or service account's ID.
+    pub id: String,
+    pub username: String,
+    pub is_admin: bool,
+    /// `user` or `service_account`.
+    pub kind: &'static str,
+    /// Groups (from the identity provider) and roles the principal is in.
+    pub groups: Vec<String>,
+}
+
+/// What is acted on: a resource of a kind, and the chain of resources it belongs to (a run's
+/// experiment, that experiment's workspace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyResource {
+    pub kind: ResourceKind,
+    pub id: String,
+    /// Outward: the direct parent first.
+    pub parents: Vec<(ResourceKind, String)>,
+}
+
+/// One authorization question.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    pub principal: &'a PolicyPrincipal,
+    pub action: &'a Action,
+    pub resource: &'a PolicyResource,
+    /// What the caller's grants give on the resource.
+    pub assessment: Assessment,
+}
+
+/// A decision and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The IDs of the policies that decided (the permits that allowed, or the forbids that
+    /// denied); empty when nothing permitted.
+    pub policy_ids: Vec<String>,
+    /// Evaluation errors, if any (each one makes the decision a deny).
+    pub errors: Vec<String>,
+}
+
+/// The schema, the policies and the authorizer, built once at start.
+pub struct PolicyEngine {
+    schema: Schema,
+    schema_text: String,
+    policies: PolicySet,
+    authorizer: Authorizer,
+    types: HashMap<ResourceKind, EntityTypeName>,
+    user_type: EntityTypeName,
+    group_type: EntityTypeName,
+    action_type: EntityTypeName,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("policies", &self.policies.policies().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyEngine {
+    /// The engine with the built-in policies and, if given, an operator's policy file's text
+    /// (`source` names it in errors). Every policy is validated strictly against the schema;
+    /// an invalid one is an error naming its ID.
+    pub fn new(operator_policies: Option<(&str, &str)>) -> Result<Self> {
+        let schema_text = schema_text();
+        let (schema, _warnings) = Schema::from_cedarschema_str(&schema_text)
+            .map_err(|e| Error::internal(format!("Keel's Cedar schema is invalid: {e}")))?;
+        let mut policies = PolicySet::from_str(&built_in_text())
+            .map_err(|e| Error::internal(format!("Keel's built-in policies are invalid: {e}")))?;
+        if let Some((source, text)) = operator_policies {
+            let extra = PolicySet::from_str(text).map_err(|e| {
+                Error::invalid(format!("the policies in {source} do not parse: {e:?}"))
+            })?;
+            for (i, policy) in extra.policies().enumerate() {
+                // Cedar numbers each set's policies from zero: give the operator's their own.
+                let policy = policy.new_id(PolicyId::new(format!("operator{i}")));
+                policies.add(policy.clone()).map_err(|e| {
+                    Error::invalid(format!(
+                        "policy '{}' in {source} cannot be added: {e}",
+                        policy_id(&policy)
+                    ))
+                })?;
+            }
+            if let Some(template) = extra.templates().next() {
+                return Err(Error::invalid(format!(
+                    "policy '{}' in {source} is a template; only static policies are supported",
+                    template.id()
+                )));
+            }
+        }
+        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if let Some(first) = validation.validation_errors().next() {
+            let id = policies
+                .policy(first.policy_id())
+                .map_or_else(|| first.policy_id().to_string(), policy_id);
+            return Err(Error::invalid(format!(
+                "policy '{id}' is not valid against Keel's Cedar schema: {first}"
+            )));
+        }
+        let name = |n: &str| {
+            EntityTypeName::from_str(&format!("{NAMESPACE}::{n}"))
+                .map_err(|e| Error::internal(format!("entity type {n}: {e}")))
+        };
+        let mut types = HashMap::new();
+        for kind in ResourceKind::ALL {
+            types.insert(kind, name(kind.cedar_type())?);
+        }
+        Ok(Self {
+            schema,
+            schema_text,
+            policies,
+            authorizer: Authorizer::new(),
+            types,
+            user_type: name("User")?,
+            group_type: name("Group")?,
+            action_type: name("Action")?,
+        })
+    }
+
+    /// The Cedar schema operators write their policies against.
+    pub fn schema_text(&self) -> &str {
+        &self.schema_text
+    }
+
+    /// The schema (for validating other policy sets against it).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Decides one query. Any error is a deny, reported in [`Decision::errors`].
+    pub fn decide(&self, query: &Query<'_>) -> Decision {
+        match self.evaluate(query) {
+            Ok(decision) => decision,
+            Err(e) => Decision {
+                allowed: false,
+                policy_ids: Vec::new(),
+                errors: vec![e],
+            },
+        }
+    }
+
+    fn evaluate(&self, query: &Query<'_>) -> std::result::Result<Decision, String> {
+        let principal = self.principal_entities(query.principal)?;
+        let (action_uid, action_entities) = self.action_entities(query.action);
+        let (resource_uid, resource_entities) = self.resource_entities(query.resource)?;
+        let entities = Entities::from_entities(
+            principal
+                .1
+                .into_iter()
+                .chain(action_entities)
+                .chain(resource_entities),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let a = query.assessment;
+        let context = Context::from_pairs([
+            (
+                "permission".to_owned(),
+                RestrictedExpression::new_long(a.permission.rank()),
+            ),
+            (
+                "parent_permission".to_owned(),
+                RestrictedExpression::new_long(a.parent_permission.rank()),
+            ),
+            (
+                "denied".to_owned(),
+                RestrictedExpression::new_bool(a.denied),
+            ),
+        ])
+        .map_err(|e| e.to_string())?;
+        let request = Request::new(principal.0, action_uid, resource_uid, context, None)
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, &entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        let policy_ids = response
+            .diagnostics()
+            .reason()
+            .map(|id| {
+                self.policies
+                    .policy(id)
+                    .map_or_else(|| id.to_string(), policy_id)
+            })
+            .collect();
+        Ok(Decision {
+            allowed: response.decision() == CedarDecision::Allow && errors.is_empty(),
+            policy_ids,
+            errors,
+        })
+    }
+
+    fn principal_entities(
+        &self,
+        p: &PolicyPrincipal,
+    ) -> std::result::Result<(EntityUid, Vec<Entity>), String> {
+        let uid = uid_of(&self.user_type, &p.id);
+        let groups: HashSet<EntityUid> = p
+            .groups
+            .iter()
+            .map(|g| uid_of(&self.group_type, g))
+            .collect();
+        let attrs = HashMap::from([
+            (
+                "username".to_owned(),
+                RestrictedExpression::new_string(p.username.clone()),
+            ),
+            (
+                "is_admin".to_owned(),
+                RestrictedExpression::new_bool(p.is_admin),
+            ),
+            (
+                "kind".to_owned(),
+                RestrictedExpression::new_string(p.kind.to_owned()),
+            ),
+        ]);
+        let mut entities: Vec<Entity> = groups
+            .iter()
+            .map(|g| Entity::new_no_attrs(g.clone(), HashSet::new()))
+            .collect();
+        entities.push(Entity::new(uid.clone(), attrs, groups).map_err(|e| e.to_string())?);
+        Ok((uid, entities))
+    }
+
+    fn action_entities(&self, action: &Action) -> (EntityUid, Vec<Entity>) {
+        let group = uid_of(&self.action_type, action.capability.group());
+        let action_uid = uid_of(&self.action_type, action.name);
+        (
+            action_uid.clone(),
+            vec![
+                Entity::new_no_attrs(group.clone(), HashSet::new()),
+                Entity::new_no_attrs(action_uid, HashSet::from([group])),
+            ],
+        )
+    }
+
+    fn resource_entities(
+        &self,
+        r: &PolicyResource,
+    ) -> std::result::Result<(EntityUid, Vec<Entity>), String> {
+        let chain: Vec<EntityUid> = std::iter::once((r.kind, r.id.as_str()))
+            .chain(r.parents.iter().map(|(k, id)| (*k, id.as_str())))
+            .map(|(k, id)| {
+                self.types
+                    .get(&k)
+                    .map(|t| uid_of(t, id))
+                    .ok_or_else(|| format!("no entity type for {k:?}"))
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let entities = chain
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let parent: HashSet<EntityUid> = chain.get(i + 1).cloned().into_iter().collect();
+                Entity::new_no_attrs(u.clone(), parent)
+            })
+            .collect();
+        Ok((chain[0].clone(), entities))
+    }
+}
+
+fn uid_of(t: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(t.clone(), EntityId::new(id))
+}
+
+/// A policy's `@id` annotation, or Cedar's own ID for it.
+fn policy_id(policy: &cedar_policy::Policy) -> String {
+    policy
+        .annotation("id")
+        .map_or_else(|| policy.id().to_string(), str::to_owned)
+}
+
+/// The Cedar schema, generated from the action catalogue.
+pub fn schema_text() -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "namespace {NAMESPACE} {{");
+    s.push_str("  entity Group;\n");
+    s.push_str(
+        "  entity User in [Group] = { \"username\": String, \"is_admin\": Bool, \"kind\": String };\n",
+    );
+    for kind in ResourceKind::ALL {
+        match kind.parent() {
+            Some(p) => {
+                let _ = writeln!(s, "  entity {} in [{}];", kind.cedar_type(), p.cedar_type());
+            }
+            None => {
+                let _ = writeln!(s, "  entity {};", kind.cedar_type());
+            }
+        }
+    }
+    s.push_str(
+        "  type Request = { \"permission\": Long, \"parent_permission\": Long, \"denied\": Bool };\n",
+    );
+    for c in Capability::ALL {
+        let _ = writeln!(s, "  action \"{}\";", c.group());
+    }
+    for a in actions::CATALOGUE {
+        let resources: Vec<_> = a.resources.iter().map(|r| r.cedar_type()).collect();
+        let _ = writeln!(
+            s,
+            "  action \"{}\" in [\"{}\"] appliesTo {{ principal: [User], resource: [{}], context: Request }};",
+            a.name,
+            a.capability.group(),
+            resources.join(", ")
+        );
+    }
+    s.push_str("}\n");
+    s
+}
+
+#[cfg(test)]
+mod tests;

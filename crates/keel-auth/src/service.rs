@@ -1,0 +1,532 @@
+//! The identity-and-access service: authenticates credentials, decides requests, and manages
+//! accounts and tokens. One value per server, shared by every request.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keel_core::clock::Clock;
+use keel_core::{Error, ErrorCode, Result};
+
+use crate::actions::Action;
+use crate::assess::{Target, assess};
+use crate::cache::CredentialCache;
+use crate::entities::{AccountKind, ApiToken, NewUser, User};
+use crate::grants::{Defaults, GrantType, Holdings, Key};
+use crate::password;
+use crate::permission::{Capability, Permission};
+use crate::policy::{Decision, PolicyEngine, PolicyPrincipal, PolicyResource, Query};
+use crate::store::IdentityStore;
+use crate::throttle::{LoginThrottle, ThrottleLimits};
+use crate::token;
+
+/// When requests must authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// While no account exists and the server listens on loopback only, local requests act as
+    /// a local administrator; otherwise every request authenticates.
+    Auto,
+    /// Every request authenticates, always.
+    Required,
+}
+
+/// How the service is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    /// Whether every address the server listens on is a loopback address.
+    pub loopback_only: bool,
+    /// The level of a resource nobody granted (deny-by-default: NO_PERMISSIONS).
+    pub default_permission: Permission,
+    pub throttle: ThrottleLimits,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Auto,
+            loopback_only: true,
+            default_permission: Permission::NoPermissions,
+            throttle: ThrottleLimits::default(),
+        }
+    }
+}
+
+/// Credentials as a request presents them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    None,
+    /// HTTP Basic.
+    Password {
+        username: &'a str,
+        password: &'a str,
+    },
+    /// A bearer token.
+    Token(&'a str),
+}
+
+/// How a principal proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// No account exists yet and the server listens on loopback only.
+    LocalAdministrator,
+    Password,
+    Token {
+        token_id: String,
+        scopes: Vec<String>,
+    },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account (a synthetic administrator with ID 0 for [`Method::LocalAdministrator`]).
+    pub user: User,
+    pub method: Method,
+    /// Groups from the identity provider.
+    pub groups: Vec<String>,
+}
+
+impl Principal {
+    fn policy_view(&self) -> PolicyPrincipal {
+        PolicyPrincipal {
+            id: self.user.id.to_string(),
+            username: self.user.username.clone(),
+            is_admin: self.user.is_admin,
+            kind: self.user.kind.as_str(),
+            groups: self.groups.clone(),
+        }
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthFailure {
+    /// No or wrong credentials (401); the message says which, without telling whether an
+    /// account exists.
+    Unauthenticated(String),
+    /// Too many failed logins from this user or address (429).
+    Throttled { retry_after: Duration },
+    /// The store failed.
+    Store(Error),
+}
+
+/// How long a token's last use may lag before it is written again.
+const TOKEN_TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// The service.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn IdentityStore>,
+    engine: PolicyEngine,
+    settings: AuthSettings,
+    cache: CredentialCache,
+    throttle: LoginThrottle,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub fn new(
+        store: Arc<dyn IdentityStore>,
+        engine: PolicyEngine,
+        settings: AuthSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                engine,
+                cache: CredentialCache::new(
+                    crate::cache::DEFAULT_TTL,
+                    crate::cache::DEFAULT_CAPACITY,
+                )?,
+                throttle: LoginThrottle::new(settings.throttle),
+                settings,
+                clock,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> AuthSettings {
+        self.inner.settings
+    }
+
+    pub fn engine(&self) -> &PolicyEngine {
+        &self.inner.engine
+    }
+
+    pub fn store(&self) -> &Arc<dyn IdentityStore> {
+        &self.inner.store
+    }
+
+    /// Whether requests without credentials act as the local administrator right now: auth
+    /// mode `auto`, loopback only, and no account yet.
+    pub async fn is_open(&self) -> Result<bool> {
+        let s = self.inner.settings;
+        if s.mode != AuthMode::Auto || !s.loopback_only {
+            return Ok(false);
+        }
+        Ok(self.inner.store.count_users().await? == 0)
+    }
+
+    /// Authenticates a request's credentials.
+    pub async fn authenticate(
+        &self,
+        credentials: Credentials<'_>,
+        client: Option<IpAddr>,
+    ) -> std::result::Result<Principal, AuthFailure> {
+        match credentials {
+            Credentials::None => {
+                if self.is_open().await.map_err(AuthFailure::Store)? {
+                    Ok(local_administrator())
+                } else {
+                    Err(AuthFailure::Unauthenticated(
+                        "You are not authenticated: send a username and password (HTTP Basic) \
+                         or a bearer token."
+                            .into(),
+                    ))
+                }
+            }
+            Credentials::Password { username, password } => {
+                self.authenticate_password(username, password, client).await
+            }
+            Credentials::Token(text) => self.authenticate_token(text).await,
+        }
+    }
+
+    async fn authenticate_password(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> std::result::Result<Principal, AuthFailure> {
+        let wrong = || AuthFailure::Unauthenticated("Invalid username or password.".into());
+        let now = Instant::now();
+        if let Some(retry_after) = self.inner.throttle.retry_after(username, client, now) {
+            return Err(AuthFailure::Throttled { retry_after });
+        }
+        let user = self
+            .inner
+            .store
+            .user_by_name(username)
+            .await
+            .map_err(AuthFailure::Store)?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let verified = match &stored {
+            Some(hash) if self.inner.cache.is_verified(hash, password, now) => true,
+            _ => {
+                let (pw, hash) = (password.to_owned(), stored.clone());
+                let ok = tokio::task::spawn_blocking(move || match hash {
+                    Some(hash) => password::verify(&pw, &hash),
+                    None => {
+                        password::verify_nothing(&pw);
+                        false
+                    }
+                })
+                .await
+                .map_err(|e| AuthFailure::Store(Error::internal(e.to_string())))?;
+                if ok && let Some(hash) = &stored {
+                    self.inner.cache.remember(hash, password, now);
+                }
+                ok
+            }
+        };
+        match user {
+            Some(user) if verified => {
+                self.inner.throttle.succeeded(username);
+                Ok(Principal {
+                    user,
+                    method: Method::Password,
+                    groups: Vec::new(),
+                })
+            }
+            _ => {
+                self.inner.throttle.failed(username, client, now);
+                Err(wrong())
+            }
+        }
+    }
+
+    async fn authenticate_token(&self, text: &str) -> std::result::Result<Principal, AuthFailure> {
+        let invalid = || AuthFailure::Unauthenticated("Invalid or expired token.".into());
+        let Some((id, secret)) = token::parse(text) else {
+            return Err(invalid());
+        };
+        let Some((t, user)) = self
+            .inner
+            .store
+            .token(id)
+            .await
+            .map_err(AuthFailure::Store)?
+        else {
+            return Err(invalid());
+        };
+        let now = self.inner.clock.now_millis();
+        if !token::secret_matches(secret, &t.secret_sha256) || !t.is_live(now) {
+            return Err(invalid());
+        }
+        if t.last_used_at
+            .is_none_or(|at| now - at >= TOKEN_TOUCH_INTERVAL_MS)
+        {
+            // Best effort: a failed bookkeeping write must not fail the request.
+            if let Err(e) = self.inner.store.touch_tokens(&[(t.id.clone(), now)]).await {
+                tracing::warn!(token_id = %t.id, error = %e, "cannot record a token's last use");
+            }
+        }
+        Ok(Principal {
+            user,
+            method: Method::Token {
+                token_id: t.id,
+                scopes: t.scopes,
+            },
+            groups: Vec::new(),
+        })
+    }
+
+    /// Decides whether `principal` may take `action` on `resource` (the resource as Cedar
+    /// sees it, and the target its grants resolve on, in `workspace`). Any failure is a deny
+    /// (store failures are returned as errors, never as an allow).
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        action: &Action,
+        target: Target<'_>,
+        resource: &PolicyResource,
+        workspace: &str,
+    ) -> Result<Decision> {
+        let holdings = if principal.user.is_admin || !needs_grants(action.capability) {
+            Holdings::default()
+        } else {
+            let keys = keys_of(target);
+            self.inner
+                .store
+                .holdings(principal.user.id, workspace, &keys)
+                .await?
+        };
+        let defaults = Defaults::without_workspaces(self.inner.settings.default_permission);
+        let assessment = assess(&holdings, target, defaults);
+        Ok(self.inner.engine.decide(&Query {
+            principal: &principal.policy_view(),
+            action,
+            resource,
+            assessment,
+        }))
+    }
+
+    /// Creates an account. A user gets a password (checked against the rules); a service
+    /// account has none.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: Option<&str>,
+        is_admin: bool,
+        kind: AccountKind,
+    ) -> Result<User> {
+        check_username(username)?;
+        let password_hash = match (kind, password) {
+            (AccountKind::User, Some(pw)) => Some(hash_off_runtime(pw).await?),
+            (AccountKind::User, None) => {
+                return Err(Error::missing_parameter("password"));
+            }
+            (AccountKind::ServiceAccount, _) => None,
+        };
+        self.inner
+            .store
+            .insert_user(&NewUser {
+                username: username.to_owned(),
+                display_name: None,
+                email: None,
+                is_admin,
+                kind,
+                password_hash,
+                created_at: self.inner.clock.now_millis(),
+            })
+            .await
+    }
+
+    /// The account named `username`, or RESOURCE_DOES_NOT_EXIST in the reference's words.
+    pub async fn user(&self, username: &str) -> Result<User> {
+        self.inner
+            .store
+            .user_by_name(username)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("User with username={username} not found")))
+    }
+
+    /// Sets a new password. When users change their own, `current` must match.
+    pub async fn set_password(
+        &self,
+        user: &User,
+        new_password: &str,
+        current: Option<&str>,
+    ) -> Result<()> {
+        if let Some(current) = current {
+            let matches = match &user.password_hash {
+                Some(h) => verify_off_runtime(current, h).await?,
+                None => false,
+            };
+            if !matches {
+                return Err(Error::invalid("Current password does not match."));
+            }
+            if current == new_password {
+                return Err(Error::invalid(
+                    "New password must differ from the current password.",
+                ));
+            }
+        }
+        let mut updated = user.clone();
+        updated.password_hash = Some(hash_off_runtime(new_password).await?);
+        updated.updated_at = self.inner.clock.now_millis();
+        self.inner.store.update_user(&updated).await
+    }
+
+    pub async fn set_admin(&self, user: &User, is_admin: bool) -> Result<()> {
+        let mut updated = user.clone();
+        updated.is_admin = is_admin;
+        updated.updated_at = self.inner.clock.now_millis();
+        self.inner.store.update_user(&updated).await
+    }
+
+    /// Issues a token for `user`: returns the stored token and its text (shown only now).
+    pub async fn issue_token(
+        &self,
+        user: &User,
+        name: &str,
+        scopes: Vec<String>,
+        expires_at: Option<i64>,
+    ) -> Result<(ApiToken, String)> {
+        let now = self.inner.clock.now_millis();
+        if name.trim().is_empty() {
+            return Err(Error::missing_parameter("name"));
+        }
+        if expires_at.is_some_and(|e| e <= now) {
+            return Err(Error::invalid("A token's expiry must be in the future."));
+        }
+        let issued = token::issue()?;
+        let stored = ApiToken {
+            id: issued.id,
+            user_id: user.id,
+            name: name.to_owned(),
+            scopes,
+            secret_sha256: issued.secret_sha256,
+            created_at: now,
+            expires_at,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.inner.store.insert_token(&stored).await?;
+        Ok((stored, issued.text))
+    }
+
+    /// Creates the first administrator from the environment (for containers) when no account
+    /// exists yet; returns whether it did.
+    pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<bool> {
+        if self.inner.store.count_users().await? > 0 {
+            return Ok(false);
+        }
+        match self
+            .create_user(username, Some(password), true, AccountKind::User)
+            .await
+        {
+            Ok(_) => Ok(true),
+            // Another replica made it first.
+            Err(e) if e.code == ErrorCode::ResourceAlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The synthetic administrator of a server nobody has an account on yet.
+pub fn local_administrator() -> Principal {
+    Principal {
+        user: User {
+            id: 0,
+            username: "local-admin".into(),
+            display_name: Some("Local administrator (no accounts yet)".into()),
+            email: None,
+            is_admin: true,
+            kind: AccountKind::User,
+            password_hash: None,
+            created_at: 0,
+            updated_at: 0,
+        },
+        method: Method::LocalAdministrator,
+        groups: Vec::new(),
+    }
+}
+
+fn needs_grants(c: Capability) -> bool {
+    !matches!(
+        c,
+        Capability::Authenticated | Capability::Admin | Capability::Public
+    )
+}
+
+/// The grant keys a target's resolution reads.
+fn keys_of(target: Target<'_>) -> Vec<Key<'_>> {
+    match target {
+        Target::Workspace { creates } => creates.into_iter().map(Key::any).collect(),
+        Target::Experiment { id } => vec![Key::of(GrantType::Experiment, id)],
+        Target::InExperiment { kind, experiment }
+        | Target::CreateInExperiment { kind, experiment } => {
+            vec![Key::any(kind), Key::of(GrantType::Experiment, experiment)]
+        }
+        Target::Model { prompt, name } => vec![Key::of(container(prompt), name)],
+        Target::Version { prompt, name } => {
+            let version = if prompt {
+                GrantType::PromptVersion
+            } else {
+                GrantType::RegisteredModelVersion
+            };
+            vec![Key::any(version), Key::of(container(prompt), name)]
+        }
+    }
+}
+
+fn container(prompt: bool) -> GrantType {
+    if prompt {
+        GrantType::Prompt
+    } else {
+        GrantType::RegisteredModel
+    }
+}
+
+/// Checks a new username.
+pub fn check_username(username: &str) -> Result<()> {
+    if username.trim().is_empty() {
+        return Err(Error::invalid("Username cannot be empty."));
+    }
+    if username.len() > 255 || username.chars().any(char::is_control) || username.contains(':') {
+        return Err(Error::invalid(
+            "Username must be at most 255 bytes, without control characters or ':'.",
+        ));
+    }
+    Ok(())
+}
+
+async fn hash_off_runtime(password: &str) -> Result<String> {
+    password::check_new(password)?;
+    let pw = password.to_owned();
+    tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+}
+
+async fn verify_off_runtime(password: &str, hash: &str) -> Result<bool> {
+    let (pw, h) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || password::verify(&pw, &h))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))
+}
