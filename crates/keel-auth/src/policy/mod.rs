@@ -43,6 +43,11 @@ when { principal.is_admin };"#,
 permit (principal, action in [Keel::Action::"authenticated", Keel::Action::"create"], resource);"#,
     ),
     (
+        Some(Capability::Public),
+        r#"@id("keel.public")
+permit (principal, action in Keel::Action::"public", resource);"#,
+    ),
+    (
         Some(Capability::Read),
         r#"@id("keel.read")
 permit (principal, action in Keel::Action::"read", resource)
