@@ -5,6 +5,7 @@
 //! this crate.
 
 pub mod actions;
+pub mod admin;
 pub mod assess;
 pub mod cache;
 pub mod entities;

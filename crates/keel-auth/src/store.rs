@@ -95,4 +95,13 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// The account's grants in `workspace` that can bear on `keys`: those on each key's type
     /// with pattern `*` or the key's ID, and every workspace grant.
     async fn holdings(&self, user_id: i64, workspace: &str, keys: &[Key<'_>]) -> Result<Holdings>;
+
+    /// Every grant the account holds in `workspace` on these types (what filters a search:
+    /// as many rows as the account has grants, never as many as there are resources).
+    async fn grants_of_types(
+        &self,
+        user_id: i64,
+        workspace: &str,
+        types: &[GrantType],
+    ) -> Result<Holdings>;
 }

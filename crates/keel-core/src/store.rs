@@ -12,11 +12,33 @@ use crate::error::Result;
 /// A page request for experiments, with the filter already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ExperimentQuery {
+    /// Which experiments the caller may see.
+    pub visible: Visible,
     pub view: ViewType,
     pub filter: Vec<Comparison>,
     pub order_by: Vec<OrderBy>,
     pub offset: i64,
     pub limit: i64,
+}
+
+/// Which resources (by ID, or by name for registered models) a search may return: those the
+/// caller may read. Stores apply it in SQL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Visible {
+    #[default]
+    All,
+    /// Only these.
+    Only(Vec<String>),
+    /// All but these.
+    AllExcept(Vec<String>),
+}
+
+/// Which registered models a search may return, by name: models and prompts (models tagged as
+/// prompts) are granted separately.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelVisibility {
+    pub models: Visible,
+    pub prompts: Visible,
 }
 
 /// A page request for runs, with the filter already parsed.

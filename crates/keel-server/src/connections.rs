@@ -77,7 +77,7 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut refused_logged = false;
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -105,7 +105,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let (builder, app, stop) = (builder.clone(), app.clone(), stop_rx.clone());
         connections.spawn(async move {
-            serve_connection(&builder, stream, app, limits.idle_timeout, stop).await;
+            serve_connection(&builder, stream, peer, app, limits.idle_timeout, stop).await;
             drop(slot);
         });
     }
@@ -202,9 +202,14 @@ fn json_response(
 }
 
 /// Serves one connection until it ends, is idle for too long, or the server shuts down.
+/// The address a request's connection comes from, as a request extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 async fn serve_connection(
     builder: &auto::Builder<TokioExecutor>,
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     idle_timeout: Duration,
     mut stop: watch::Receiver<bool>,
@@ -219,8 +224,10 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let guard = InFlight::begin(counted.clone());
         let app = app.clone();
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(ClientAddr(peer));
         async move {
-            let response = app.oneshot(req.map(Body::new)).await;
+            let response = app.oneshot(req).await;
             // The request stays in flight until its response body is fully sent or dropped.
             response.map(|r| {
                 r.map(|body| {

@@ -64,6 +64,7 @@ pub trait DocArg {
 }
 
 impl DocArg for State<AppState> {}
+impl DocArg for crate::authz::Caller {}
 impl DocArg for HeaderMap {}
 impl DocArg for Uri {}
 impl DocArg for Method {}

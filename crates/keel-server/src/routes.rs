@@ -5,33 +5,17 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, on};
 
+use crate::authz::locate::Locate;
 use crate::handlers::{
-    artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits,
+    accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits,
     trace_search, trace_spans, traces, ui, webhooks,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
+use keel_auth::grants::GrantType;
 
 /// The kind of resource a route acts on (what a policy decides over).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    Server,
-    Experiment,
-    Run,
-    /// An MLflow 3 logged model.
-    LoggedModel,
-    /// A model of the model registry (with its tags and aliases).
-    RegisteredModel,
-    /// One version of a registered model.
-    ModelVersion,
-    /// A webhook (with its delivery log).
-    Webhook,
-    /// An LLM trace (its info, spans, tags and assessments).
-    Trace,
-    Artifact,
-    /// The web UI's page and files.
-    Ui,
-}
+pub use keel_auth::ResourceKind as Resource;
 
 /// Where a route is mounted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +60,11 @@ impl Mount {
 /// What a request does, attached to each request as an extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteMeta {
-    /// e.g. `runs.update`.
+    /// e.g. `runs.update`; an action of [`keel_auth::actions::CATALOGUE`].
     pub action: &'static str,
     pub resource: Resource,
+    /// Where the request names its resource.
+    pub locate: Locate,
 }
 
 /// One row of the route table.
@@ -94,6 +80,12 @@ pub struct Route {
 }
 
 impl Route {
+    /// Says where the request names its resource, when the resource kind's default does not.
+    fn locate(mut self, locate: Locate) -> Self {
+        self.meta.locate = locate;
+        self
+    }
+
     /// Says what a handler that answers a raw `Response` sends on success.
     fn responds(mut self, response: ResponseDoc) -> Self {
         self.doc.response = response;
@@ -130,9 +122,27 @@ where
         method,
         mount,
         path,
-        meta: RouteMeta { action, resource },
+        meta: RouteMeta {
+            action,
+            resource,
+            locate: default_locate(resource),
+        },
         doc: H::doc(),
         handler: on(filter, handler),
+    }
+}
+
+/// Where requests on a kind of resource name it, unless the route says otherwise.
+fn default_locate(resource: Resource) -> Locate {
+    match resource {
+        Resource::Experiment => Locate::Experiment,
+        Resource::Run => Locate::Run,
+        Resource::LoggedModel => Locate::LoggedModelInPath,
+        Resource::Trace => Locate::TraceInPath,
+        Resource::RegisteredModel | Resource::Prompt => Locate::Model,
+        Resource::ModelVersion => Locate::ModelVersion,
+        Resource::Artifact => Locate::ArtifactPath,
+        _ => Locate::Workspace,
     }
 }
 
@@ -196,7 +206,8 @@ pub fn table() -> Vec<Route> {
             "experiments.create",
             Experiment,
             experiments::create,
-        ),
+        )
+        .locate(Locate::CreateInWorkspace(GrantType::Experiment)),
         route(
             M::GET,
             Mlflow2,
@@ -212,7 +223,8 @@ pub fn table() -> Vec<Route> {
             "experiments.read",
             Experiment,
             experiments::get_by_name,
-        ),
+        )
+        .locate(Locate::ExperimentByName),
         route(
             M::GET,
             Mlflow2,
@@ -220,7 +232,8 @@ pub fn table() -> Vec<Route> {
             "experiments.search",
             Experiment,
             experiments::search,
-        ),
+        )
+        .locate(Locate::Workspace),
         route(
             M::POST,
             Mlflow2,
@@ -228,7 +241,8 @@ pub fn table() -> Vec<Route> {
             "experiments.search",
             Experiment,
             experiments::search,
-        ),
+        )
+        .locate(Locate::Workspace),
         route(
             M::POST,
             Mlflow2,
@@ -273,10 +287,11 @@ pub fn table() -> Vec<Route> {
             M::POST,
             Ajax2,
             "experiments/search-datasets",
-            "experiments.search",
+            "experiments.read",
             Experiment,
             experiments::search_datasets,
-        ),
+        )
+        .locate(Locate::Experiments),
         // Runs.
         route(
             M::POST,
@@ -285,7 +300,8 @@ pub fn table() -> Vec<Route> {
             "runs.create",
             Experiment,
             runs::create,
-        ),
+        )
+        .locate(Locate::CreateInExperiment(GrantType::Run)),
         route(M::GET, Mlflow2, "runs/get", "runs.read", Run, runs::get),
         route(
             M::POST,
@@ -318,7 +334,8 @@ pub fn table() -> Vec<Route> {
             "runs.search",
             Experiment,
             runs::search,
-        ),
+        )
+        .locate(Locate::Experiments),
         route(
             M::POST,
             Mlflow2,
@@ -391,7 +408,8 @@ pub fn table() -> Vec<Route> {
             "logged_models.create",
             LoggedModel,
             logged_models::create,
-        ),
+        )
+        .locate(Locate::CreateInExperiment(GrantType::LoggedModel)),
         route(
             M::POST,
             Mlflow2,
@@ -399,7 +417,8 @@ pub fn table() -> Vec<Route> {
             "logged_models.read",
             LoggedModel,
             logged_models::search,
-        ),
+        )
+        .locate(Locate::Experiments),
         route(
             M::GET,
             Mlflow2,
@@ -473,7 +492,8 @@ pub fn table() -> Vec<Route> {
             "traces.write",
             Trace,
             traces::export,
-        ),
+        )
+        .locate(Locate::OtlpExport),
         route(
             M::POST,
             Mlflow3,
@@ -481,7 +501,8 @@ pub fn table() -> Vec<Route> {
             "traces.write",
             Trace,
             traces::start,
-        ),
+        )
+        .locate(Locate::TraceStart),
         route(
             M::GET,
             Mlflow3,
@@ -490,7 +511,8 @@ pub fn table() -> Vec<Route> {
             Trace,
             traces::get,
         )
-        .responds(json::<traces::GetTraceOut>()),
+        .responds(json::<traces::GetTraceOut>())
+        .locate(Locate::Trace),
         route(
             M::GET,
             Mlflow3,
@@ -498,7 +520,8 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             traces::batch_get,
-        ),
+        )
+        .locate(Locate::Traces),
         route(
             M::POST,
             Mlflow3,
@@ -506,7 +529,8 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             trace_search::search_v3,
-        ),
+        )
+        .locate(Locate::TraceSearch),
         route(
             M::GET,
             Mlflow2,
@@ -514,7 +538,8 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             trace_search::search_v2,
-        ),
+        )
+        .locate(Locate::Experiments),
         route(
             M::POST,
             Mlflow3,
@@ -522,7 +547,8 @@ pub fn table() -> Vec<Route> {
             "traces.read",
             Trace,
             traces::batch_get_infos,
-        ),
+        )
+        .locate(Locate::Traces),
         route(
             M::GET,
             Mlflow3,
@@ -588,7 +614,8 @@ pub fn table() -> Vec<Route> {
             "traces.delete",
             Trace,
             trace_edits::delete_traces,
-        ),
+        )
+        .locate(Locate::Experiment),
         route(
             M::POST,
             Mlflow3,
@@ -596,7 +623,8 @@ pub fn table() -> Vec<Route> {
             "traces.delete",
             Trace,
             trace_edits::delete_traces,
-        ),
+        )
+        .locate(Locate::Experiment),
         route(
             M::POST,
             Mlflow2,
@@ -604,7 +632,8 @@ pub fn table() -> Vec<Route> {
             "traces.write",
             Trace,
             trace_edits::link_to_run,
-        ),
+        )
+        .locate(Locate::LinkToRun),
         route(
             M::POST,
             Mlflow2,
@@ -612,7 +641,8 @@ pub fn table() -> Vec<Route> {
             "traces.write",
             Trace,
             trace_edits::link_prompts,
-        ),
+        )
+        .locate(Locate::Trace),
         // Assessments.
         route(
             M::POST,
@@ -654,7 +684,8 @@ pub fn table() -> Vec<Route> {
             "registered_models.create",
             RegisteredModel,
             registry::create_model,
-        ),
+        )
+        .locate(Locate::CreateInWorkspace(GrantType::RegisteredModel)),
         route(
             M::GET,
             Mlflow2,
@@ -694,7 +725,8 @@ pub fn table() -> Vec<Route> {
             "registered_models.search",
             RegisteredModel,
             registry::search_models,
-        ),
+        )
+        .locate(Locate::Workspace),
         route(
             M::POST,
             Mlflow2,
@@ -798,7 +830,8 @@ pub fn table() -> Vec<Route> {
             "model_versions.search",
             ModelVersion,
             registry::search_versions,
-        ),
+        )
+        .locate(Locate::Workspace),
         route(
             M::GET,
             Mlflow2,
@@ -830,6 +863,209 @@ pub fn table() -> Vec<Route> {
             "model_versions.read",
             ModelVersion,
             registry::get_artifact,
+        ),
+        // Accounts, roles and grants: the reference's auth REST API.
+        route(
+            M::POST,
+            Mlflow2,
+            "users/create",
+            "accounts.create",
+            Account,
+            accounts::create_user,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "users/get",
+            "accounts.self",
+            Account,
+            accounts::get_user,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "users/current",
+            "accounts.self",
+            Account,
+            accounts::current_user,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "users/list",
+            "accounts.list",
+            Account,
+            accounts::list_users,
+        ),
+        route(
+            M::PATCH,
+            Mlflow2,
+            "users/update-password",
+            "accounts.self",
+            Account,
+            accounts::update_password,
+        ),
+        route(
+            M::PATCH,
+            Mlflow2,
+            "users/update-admin",
+            "accounts.admin",
+            Account,
+            accounts::update_admin,
+        ),
+        route(
+            M::DELETE,
+            Mlflow2,
+            "users/delete",
+            "accounts.admin",
+            Account,
+            accounts::delete_user,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "roles/create",
+            "roles.admin",
+            Role,
+            accounts::create_role,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "roles/get",
+            "roles.read",
+            Role,
+            accounts::get_role,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "roles/list",
+            "roles.read",
+            Role,
+            accounts::list_roles,
+        ),
+        route(
+            M::PATCH,
+            Mlflow3,
+            "roles/update",
+            "roles.admin",
+            Role,
+            accounts::update_role,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "roles/delete",
+            "roles.admin",
+            Role,
+            accounts::delete_role,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "roles/permissions/add",
+            "roles.admin",
+            Role,
+            accounts::add_role_permission,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "roles/permissions/remove",
+            "roles.admin",
+            Role,
+            accounts::remove_role_permission,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "roles/permissions/list",
+            "roles.read",
+            Role,
+            accounts::list_role_permissions,
+        ),
+        route(
+            M::PATCH,
+            Mlflow3,
+            "roles/permissions/update",
+            "roles.admin",
+            Role,
+            accounts::update_role_permission,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "roles/assign",
+            "roles.admin",
+            Role,
+            accounts::assign_role,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "roles/unassign",
+            "roles.admin",
+            Role,
+            accounts::unassign_role,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "roles/users/list",
+            "roles.admin",
+            Role,
+            accounts::list_role_users,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "users/roles/list",
+            "accounts.self",
+            Account,
+            accounts::list_user_roles,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "users/current/permissions",
+            "accounts.self",
+            Account,
+            accounts::current_permissions,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "users/permissions/list",
+            "accounts.self",
+            Account,
+            accounts::list_user_permissions,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "users/permissions/grant",
+            "permissions.manage",
+            Account,
+            accounts::grant_permission,
+        )
+        .locate(Locate::Grant),
+        route(
+            M::POST,
+            Mlflow3,
+            "users/permissions/revoke",
+            "permissions.manage",
+            Account,
+            accounts::revoke_permission,
+        )
+        .locate(Locate::Grant),
+        route(
+            M::GET,
+            Mlflow3,
+            "users/permissions/get",
+            "accounts.self",
+            Account,
+            accounts::get_permission,
         ),
         // Webhooks (MLflow's API) and Keel's delivery log.
         route(
@@ -904,7 +1140,8 @@ pub fn table() -> Vec<Route> {
             "runs.read",
             Run,
             runs::metric_history_interval,
-        ),
+        )
+        .locate(Locate::Runs),
         route(
             M::GET,
             Mlflow2,
@@ -971,7 +1208,8 @@ pub fn table() -> Vec<Route> {
             Artifact,
             multipart::put_part,
         )
-        .responds(json::<crate::handlers::Empty>()),
+        .responds(json::<crate::handlers::Empty>())
+        .locate(Locate::Workspace),
         route(
             M::POST,
             Artifacts2,
@@ -994,8 +1232,13 @@ pub fn table() -> Vec<Route> {
 /// Builds the router from the table, tagging each request with its route's [`RouteMeta`].
 pub fn router(state: AppState) -> Router {
     let mut by_path: Vec<(String, MethodRouter<AppState>)> = Vec::new();
+    let authz = axum::middleware::from_fn_with_state(state.clone(), crate::authz::enforce);
     for r in table() {
-        let handler = r.handler.layer(axum::Extension(r.meta));
+        // The route's metadata is attached first (outermost), so authorization sees it.
+        let handler = r
+            .handler
+            .layer::<_, std::convert::Infallible>(authz.clone())
+            .layer(axum::Extension(r.meta));
         for path in r.mount.paths(r.path) {
             match by_path.iter_mut().find(|(p, _)| *p == path) {
                 Some((_, existing)) => {

@@ -26,14 +26,16 @@ impl Default for RequestLimits {
     }
 }
 
-/// What handlers need: the domain services, the artifact store, the web UI's files and the
-/// request limits.
+/// What handlers need: the domain services, identity and access, the artifact store, the web
+/// UI's files and the request limits.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub tracking: Tracking,
     pub registry: Registry,
     pub webhooks: Webhooks,
     pub traces: Traces,
+    /// Authentication and authorization of every request.
+    pub auth: keel_auth::service::Auth,
     pub artifacts: Arc<dyn ArtifactStore>,
     /// The built web UI (empty in a build without it: `/` then answers 503).
     pub ui: UiAssets,

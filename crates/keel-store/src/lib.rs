@@ -10,6 +10,7 @@ pub mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use keel_auth::store::IdentityStore;
 use keel_core::traces::TraceStore;
 use keel_core::{Error, RegistryStore, Result, TrackingStore, WebhookStore};
 
@@ -56,6 +57,7 @@ pub struct Stores {
     pub registry: Arc<dyn RegistryStore>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub traces: Arc<dyn TraceStore>,
+    pub identity: Arc<dyn IdentityStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -66,13 +68,16 @@ impl std::fmt::Debug for Stores {
 
 impl Stores {
     /// Every store trait served by one store value.
-    pub fn of<S: TrackingStore + RegistryStore + WebhookStore + TraceStore>(store: S) -> Self {
+    pub fn of<S: TrackingStore + RegistryStore + WebhookStore + TraceStore + IdentityStore>(
+        store: S,
+    ) -> Self {
         let store = Arc::new(store);
         Self {
             tracking: store.clone(),
             registry: store.clone(),
             webhooks: store.clone(),
-            traces: store,
+            traces: store.clone(),
+            identity: store,
         }
     }
 }

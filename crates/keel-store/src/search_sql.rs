@@ -24,6 +24,7 @@
 //!   terms, `experiment_id DESC` breaks ties unless already named.
 
 use keel_core::ViewType;
+use keel_core::store::Visible;
 use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Literal, OrderBy};
 
 mod logged_models;
@@ -581,18 +582,49 @@ fn experiment_filter(sql: &mut Sql, c: &Comparison) -> String {
 /// `SELECT experiments.experiment_id ...` for one page of an experiment search, in SQLite's
 /// dialect.
 pub(crate) fn experiment_search_sql(
+    visible: &Visible,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
     offset: i64,
     limit: i64,
 ) -> CompiledQuery {
-    experiment_search_sql_in(Dialect::Sqlite, view, filter, order_by, offset, limit)
+    experiment_search_sql_in(
+        Dialect::Sqlite,
+        visible,
+        view,
+        filter,
+        order_by,
+        offset,
+        limit,
+    )
+}
+
+/// The condition keeping only visible rows, `column` holding integer IDs (IDs that are not
+/// integers name nothing).
+fn visible_ids(sql: &mut Sql, column: &str, visible: &Visible) -> Option<String> {
+    let (ids, negate) = match visible {
+        Visible::All => return None,
+        Visible::Only(ids) => (ids, false),
+        Visible::AllExcept(ids) => (ids, true),
+    };
+    let params: Vec<String> = ids
+        .iter()
+        .filter_map(|id| id.parse::<i64>().ok())
+        .map(|id| sql.bind(SqlValue::Int(id)))
+        .collect();
+    Some(match (params.is_empty(), negate) {
+        (true, false) => "1 = 0".to_owned(),
+        (true, true) => return None,
+        (false, false) => format!("{column} IN ({})", params.join(", ")),
+        (false, true) => format!("{column} NOT IN ({})", params.join(", ")),
+    })
 }
 
 /// `SELECT experiments.experiment_id ...` for one page of an experiment search, in `dialect`.
 pub(crate) fn experiment_search_sql_in(
     dialect: Dialect,
+    visible: &Visible,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
@@ -601,6 +633,7 @@ pub(crate) fn experiment_search_sql_in(
 ) -> CompiledQuery {
     let mut sql = Sql::new(dialect);
     let mut conditions: Vec<String> = view_condition("experiments", view).into_iter().collect();
+    conditions.extend(visible_ids(&mut sql, "experiments.experiment_id", visible));
     for c in filter {
         conditions.push(experiment_filter(&mut sql, c));
     }
@@ -721,11 +754,38 @@ mod tests {
     fn exps(conn: &Connection, view: ViewType, filter: &str, order_by: &[&str]) -> Vec<i64> {
         let f = parse_filter(Target::Experiments, filter).expect("filter parses");
         let o = parse_order_by_list(Target::Experiments, order_by).expect("order_by parses");
-        query(conn, &experiment_search_sql(view, &f, &o, 0, 100))
+        query(
+            conn,
+            &experiment_search_sql(&Visible::All, view, &f, &o, 0, 100),
+        )
     }
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn experiment_searches_keep_only_visible_rows() {
+        let conn = fixture();
+        let with = |v: Visible| -> Vec<i64> {
+            query(
+                &conn,
+                &experiment_search_sql(&v, ViewType::All, &[], &[], 0, 100),
+            )
+        };
+        assert_eq!(with(Visible::All).len(), 4);
+        let mut only = with(Visible::Only(vec![
+            "3".into(),
+            "1".into(),
+            "not-an-id".into(),
+        ]));
+        only.sort_unstable();
+        assert_eq!(only, [1, 3]);
+        assert!(with(Visible::Only(vec![])).is_empty());
+        let mut except = with(Visible::AllExcept(vec!["2".into()]));
+        except.sort_unstable();
+        assert_eq!(except, [1, 3, 4]);
+        assert_eq!(with(Visible::AllExcept(vec![])).len(), 4);
     }
 
     #[test]
@@ -1131,7 +1191,7 @@ mod tests {
     #[test]
     fn experiment_paging() {
         let conn = fixture();
-        let q = experiment_search_sql(ViewType::All, &[], &[], 1, 2);
+        let q = experiment_search_sql(&Visible::All, ViewType::All, &[], &[], 1, 2);
         assert_eq!(query::<i64>(&conn, &q), vec![3, 1]);
     }
 

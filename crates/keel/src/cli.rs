@@ -1,4 +1,5 @@
-//! Command-line interface: `keel server`, `keel config`, `keel gc` and `keel db upgrade`. Each
+//! Command-line interface: `keel server`, `keel config`, `keel gc`, `keel db upgrade`,
+//! `keel users` and `keel tokens`. Each
 //! setting can also come from a `KEEL_*` environment variable or the TOML config file.
 
 use std::path::PathBuf;
@@ -36,6 +37,57 @@ pub enum Command {
     /// Manage the metadata store's schema.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Manage accounts (users and service accounts).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an account; a user's password is asked for (or read from stdin).
+    Create {
+        /// The username.
+        name: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// A service account: no password, only tokens (`keel tokens create`).
+        #[arg(long)]
+        service_account: bool,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServerArgs,
+    },
+    /// List accounts.
+    List(ServerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue an API token for an account and print it (only this once).
+    Create {
+        /// The account's username.
+        username: String,
+        /// A label for the token.
+        #[arg(long)]
+        name: String,
+        /// Expire after this long, e.g. 90d or 12h [default: never].
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[command(flatten)]
+        settings: ServerArgs,
+    },
+    /// Revoke a token by its ID (the 12 hex digits after `keel_`).
+    Revoke {
+        token_id: String,
+        #[command(flatten)]
+        settings: ServerArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +157,9 @@ pub struct ServerArgs {
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "KEEL_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
-    /// Allow binding a non-loopback address although Keel has no authentication configured.
+    /// Serve without authentication on a non-loopback address while no account exists
+    /// (everyone who can reach it acts as an administrator). Without it, such a server needs
+    /// an account first (`keel users create NAME --admin`).
     #[arg(long, env = "KEEL_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS")]
     pub allow_unauthenticated_network_access: bool,
     /// Host names accepted in the Host header besides localhost and IP addresses
@@ -142,6 +196,25 @@ pub struct ServerArgs {
     /// database must share it [default: a key generated once in <data-dir>/secrets.key].
     #[arg(long, env = "KEEL_SECRETS_KEY", hide_env_values = true, value_parser = redacted)]
     pub secrets_key: Option<Redacted>,
+    /// `auto` (no authentication while no account exists and Keel listens on loopback only)
+    /// or `required` [default: auto].
+    #[arg(long, env = "KEEL_AUTH_MODE")]
+    pub auth_mode: Option<String>,
+    /// The level of a resource nobody granted: NO_PERMISSIONS, or READ as the reference
+    /// [default: NO_PERMISSIONS].
+    #[arg(long, env = "KEEL_DEFAULT_PERMISSION")]
+    pub default_permission: Option<String>,
+    /// A file of Cedar policies added to the built-in ones; validated at start.
+    #[arg(long, env = "KEEL_POLICY_FILE")]
+    pub policy_file: Option<PathBuf>,
+    /// The first administrator's username, created at start while no account exists (for
+    /// containers; prefer `keel users create NAME --admin` elsewhere).
+    #[arg(long, env = "KEEL_ADMIN_USERNAME")]
+    pub admin_username: Option<String>,
+    /// The first administrator's password (from the environment: a flag would show it to
+    /// every user of the machine).
+    #[arg(long, env = "KEEL_ADMIN_PASSWORD", hide_env_values = true, value_parser = redacted, hide = true)]
+    pub admin_password: Option<Redacted>,
 }
 
 impl ServerArgs {
@@ -171,6 +244,11 @@ impl ServerArgs {
             max_request_body_bytes: self.max_request_body_bytes,
             max_otlp_body_bytes: self.max_otlp_body_bytes,
             secrets_key: self.secrets_key.clone(),
+            auth_mode: self.auth_mode.clone(),
+            default_permission: self.default_permission.clone(),
+            policy_file: self.policy_file.clone(),
+            admin_username: self.admin_username.clone(),
+            admin_password: self.admin_password.clone(),
         }
     }
 
@@ -190,6 +268,38 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             args.dry_run,
         ),
         Command::Db(DbCommand::Upgrade(args)) => crate::db_cmd::upgrade(args.resolve()?),
+        Command::Users(UsersCommand::Create {
+            name,
+            admin,
+            service_account,
+            password_stdin,
+            settings,
+        }) => crate::users_cmd::create_user(
+            settings.resolve()?,
+            &name,
+            admin,
+            service_account,
+            if password_stdin {
+                crate::users_cmd::PasswordSource::Stdin
+            } else {
+                crate::users_cmd::PasswordSource::Prompt
+            },
+        ),
+        Command::Users(UsersCommand::List(args)) => crate::users_cmd::list_users(args.resolve()?),
+        Command::Tokens(TokensCommand::Create {
+            username,
+            name,
+            expires_in,
+            settings,
+        }) => crate::users_cmd::create_token(
+            settings.resolve()?,
+            &username,
+            &name,
+            expires_in.as_deref(),
+        ),
+        Command::Tokens(TokensCommand::Revoke { token_id, settings }) => {
+            crate::users_cmd::revoke_token(settings.resolve()?, &token_id)
+        }
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);
             Ok(())

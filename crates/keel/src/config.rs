@@ -57,6 +57,29 @@ pub struct Config {
     /// generated once in `<data_dir>/secrets.key`. Replicas sharing a database need the same key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secrets_key: Option<Redacted>,
+    /// `auto`: while no account exists and Keel listens on loopback only, local requests act
+    /// as a local administrator; `required`: every request authenticates from the start
+    pub auth_mode: AuthModeSetting,
+    /// The level of a resource nobody granted: `NO_PERMISSIONS` (deny by default) or, as the
+    /// reference, `READ`
+    pub default_permission: String,
+    /// A file of Cedar policies added to the built-in ones (validated at start)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<PathBuf>,
+    /// The first administrator, created at start while no account exists (for containers)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_username: Option<String>,
+    /// Its password
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<Redacted>,
+}
+
+/// When requests must authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthModeSetting {
+    Auto,
+    Required,
 }
 
 /// A secret configuration value: shown as `***` in `Debug` and in `keel config`.
@@ -118,6 +141,11 @@ pub struct Overrides {
     pub max_request_body_bytes: Option<usize>,
     pub max_otlp_body_bytes: Option<usize>,
     pub secrets_key: Option<Redacted>,
+    pub auth_mode: Option<String>,
+    pub default_permission: Option<String>,
+    pub policy_file: Option<PathBuf>,
+    pub admin_username: Option<String>,
+    pub admin_password: Option<Redacted>,
 }
 
 impl Overrides {
@@ -160,7 +188,38 @@ impl Overrides {
             max_request_body_bytes: other.max_request_body_bytes.or(self.max_request_body_bytes),
             max_otlp_body_bytes: other.max_otlp_body_bytes.or(self.max_otlp_body_bytes),
             secrets_key: other.secrets_key.or(self.secrets_key),
+            auth_mode: other.auth_mode.or(self.auth_mode),
+            default_permission: other.default_permission.or(self.default_permission),
+            policy_file: other.policy_file.or(self.policy_file),
+            admin_username: other.admin_username.or(self.admin_username),
+            admin_password: other.admin_password.or(self.admin_password),
         }
+    }
+}
+
+impl Config {
+    /// The level of a resource nobody granted.
+    pub fn default_permission(&self) -> anyhow::Result<keel_auth::Permission> {
+        match keel_auth::Permission::parse(&self.default_permission) {
+            Ok(
+                p @ (keel_auth::Permission::NoPermissions
+                | keel_auth::Permission::Read
+                | keel_auth::Permission::Use
+                | keel_auth::Permission::Edit
+                | keel_auth::Permission::Manage),
+            ) => Ok(p),
+            _ => bail!(
+                "invalid default_permission '{}': expected NO_PERMISSIONS, READ, USE, EDIT or \
+                 MANAGE",
+                self.default_permission
+            ),
+        }
+    }
+
+    /// Whether Keel may serve without authentication while no account exists: it listens on
+    /// loopback only, or the operator explicitly allowed unauthenticated network access.
+    pub fn may_run_open(&self) -> bool {
+        is_loopback(&self.host) || self.allow_unauthenticated_network_access
     }
 }
 
@@ -194,6 +253,14 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("invalid log_format '{other}': expected 'text' or 'json'"),
         };
+        let auth_mode = match layer.auth_mode.as_deref() {
+            None | Some("auto") => AuthModeSetting::Auto,
+            Some("required") => AuthModeSetting::Required,
+            Some(other) => bail!("invalid auth_mode '{other}': expected 'auto' or 'required'"),
+        };
+        let default_permission = layer
+            .default_permission
+            .unwrap_or_else(|| "NO_PERMISSIONS".to_owned());
         let config = Config {
             host: layer.host.unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: layer.port.unwrap_or(5000),
@@ -219,19 +286,23 @@ impl Config {
             max_request_body_bytes: layer.max_request_body_bytes.unwrap_or(16 * 1024 * 1024),
             max_otlp_body_bytes: layer.max_otlp_body_bytes.unwrap_or(20 * 1024 * 1024),
             secrets_key: layer.secrets_key,
+            auth_mode,
+            default_permission,
+            policy_file: layer.policy_file,
+            admin_username: layer.admin_username.filter(|s| !s.is_empty()),
+            admin_password: layer.admin_password.filter(|p| !p.expose().is_empty()),
         };
         config.check()?;
         Ok(config)
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        let ip = host_ip(&self.host)?;
-        if !ip.is_loopback() && !self.allow_unauthenticated_network_access {
+        host_ip(&self.host)?;
+        self.default_permission()?;
+        if self.admin_username.is_some() != self.admin_password.is_some() {
             bail!(
-                "refusing to listen on non-loopback address {ip} without authentication: anyone \
-                 who can reach it could read and change all data. Pass \
-                 --allow-unauthenticated-network-access (or set \
-                 allow_unauthenticated_network_access = true) if this is intended."
+                "set both admin_username and admin_password (KEEL_ADMIN_USERNAME and \
+                 KEEL_ADMIN_PASSWORD) to create the first administrator, or neither"
             );
         }
         if self.max_connections == 0 {
@@ -384,17 +455,45 @@ mod tests {
     }
 
     #[test]
-    fn public_bind_needs_explicit_consent() {
+    fn public_binds_may_run_open_only_with_explicit_consent() {
         let open = Overrides {
             host: Some("0.0.0.0".into()),
             ..Default::default()
         };
-        assert!(Config::resolve(open.clone()).is_err());
+        let c = Config::resolve(open.clone()).expect("valid: authentication applies");
+        assert!(!c.may_run_open());
         let allowed = Overrides {
             allow_unauthenticated_network_access: Some(true),
             ..open
         };
-        assert!(Config::resolve(allowed).is_ok());
+        assert!(Config::resolve(allowed).expect("valid").may_run_open());
+        assert!(
+            Config::resolve(Overrides::default())
+                .expect("valid")
+                .may_run_open()
+        );
+    }
+
+    #[test]
+    fn auth_settings_are_checked() {
+        let c = Config::resolve(Overrides::default()).expect("defaults");
+        assert_eq!(c.auth_mode, AuthModeSetting::Auto);
+        assert_eq!(
+            c.default_permission().expect("valid"),
+            keel_auth::Permission::NoPermissions
+        );
+        for (mode, perm) in [
+            (Some("sometimes"), None),
+            (None, Some("DENY")),
+            (None, Some("read")),
+        ] {
+            let layer = Overrides {
+                auth_mode: mode.map(str::to_owned),
+                default_permission: perm.map(str::to_owned),
+                ..Default::default()
+            };
+            assert!(Config::resolve(layer).is_err(), "{mode:?} {perm:?}");
+        }
     }
 
     #[test]

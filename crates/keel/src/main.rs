@@ -8,6 +8,7 @@ mod logging;
 mod secrets;
 mod server_cmd;
 mod stores;
+mod users_cmd;
 
 use clap::Parser;
 

@@ -25,7 +25,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         traces,
         artifacts,
         webhook_store,
+        identity,
     } = crate::stores::open(&config).await?;
+    let auth = crate::stores::auth(&config, identity)?;
+    prepare_authentication(&config, &auth).await?;
     let webhooks = crate::stores::webhooks(&config, webhook_store)?;
     let registry = registry.with_webhooks(webhooks.clone());
 
@@ -40,13 +43,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "keel server listening"
     );
-    if config.allow_unauthenticated_network_access && !crate::config::is_loopback(&config.host) {
-        tracing::warn!(
-            host = %config.host,
-            "UNAUTHENTICATED NETWORK ACCESS: keel listens on a non-loopback address without \
-             authentication (allow_unauthenticated_network_access is set); anyone who can reach \
-             {addr} can read, change and delete every experiment, run, model and artifact"
-        );
+    if auth.is_open().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        if crate::config::is_loopback(&config.host) {
+            tracing::warn!(
+                "NO ACCOUNTS YET: every local request acts as an administrator until the first \
+                 account exists (keel users create NAME --admin); then every request must \
+                 authenticate"
+            );
+        } else {
+            tracing::warn!(
+                host = %config.host,
+                "UNAUTHENTICATED NETWORK ACCESS: keel listens on a non-loopback address with no \
+                 accounts (allow_unauthenticated_network_access is set); anyone who can reach \
+                 {addr} acts as an administrator and can read, change and delete every \
+                 experiment, run, model and artifact"
+            );
+        }
     }
     let guard = keel_server::guard::BrowserGuard {
         allowed_hosts: config.allowed_hosts.clone(),
@@ -60,6 +72,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracking,
         registry,
         traces,
+        auth,
         artifacts,
         webhooks,
         ui: ui_assets(),
@@ -79,6 +92,40 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     worker.stop().await;
     served.context("server failed")?;
     tracing::info!("keel server stopped");
+    Ok(())
+}
+
+/// Creates the first administrator from `admin_username` and `admin_password`
+/// (`KEEL_ADMIN_USERNAME`, `KEEL_ADMIN_PASSWORD`, for containers) when no account exists, and refuses to serve a network without accounts unless
+/// the operator allowed it explicitly.
+async fn prepare_authentication(
+    config: &Config,
+    auth: &keel_auth::service::Auth,
+) -> anyhow::Result<()> {
+    if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
+        if auth
+            .bootstrap_admin(username, password.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?
+        {
+            tracing::info!(username = %username, "created the first administrator from admin_username");
+        }
+    }
+    let users = auth
+        .store()
+        .count_users()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read accounts: {e}"))?;
+    if users == 0 && !config.may_run_open() {
+        anyhow::bail!(
+            "refusing to listen on non-loopback address {} with no accounts: nobody could sign \
+             in. Create an administrator first (keel users create NAME --admin, or set \
+             KEEL_ADMIN_USERNAME and KEEL_ADMIN_PASSWORD), or pass \
+             --allow-unauthenticated-network-access to let everyone who can reach it act as an \
+             administrator.",
+            config.host
+        );
+    }
     Ok(())
 }
 

@@ -20,6 +20,8 @@ pub struct Services {
     /// The webhook side of the backend store; only a server sets up webhooks over it
     /// ([`webhooks`]), so other commands need no secrets key.
     pub webhook_store: Arc<dyn WebhookStore>,
+    /// Accounts, tokens, roles and grants.
+    pub identity: Arc<dyn keel_auth::store::IdentityStore>,
 }
 
 /// Which URIs model-version sources may be, given where artifacts are stored: besides the
@@ -62,7 +64,48 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         traces,
         artifacts,
         webhook_store: stores.webhooks,
+        identity: stores.identity,
     })
+}
+
+/// Identity and access over the identity store, as configured: the auth mode (open only while
+/// no account exists, on loopback or with explicit consent), the default permission and the
+/// operator's Cedar policies (refused, naming the policy, when invalid).
+pub fn auth(
+    config: &Config,
+    identity: Arc<dyn keel_auth::store::IdentityStore>,
+) -> anyhow::Result<keel_auth::service::Auth> {
+    use keel_auth::service::{AuthMode, AuthSettings};
+    let operator = match &config.policy_file {
+        Some(path) => Some((
+            path.display().to_string(),
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read policy_file {}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    let engine = keel_auth::policy::PolicyEngine::new(
+        operator
+            .as_ref()
+            .map(|(source, text)| (source.as_str(), text.as_str())),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = AuthSettings {
+        mode: match config.auth_mode {
+            crate::config::AuthModeSetting::Auto => AuthMode::Auto,
+            crate::config::AuthModeSetting::Required => AuthMode::Required,
+        },
+        loopback_only: config.may_run_open(),
+        default_permission: config.default_permission()?,
+        ..AuthSettings::default()
+    };
+    keel_auth::service::Auth::new(
+        identity,
+        engine,
+        settings,
+        Arc::new(keel_core::clock::SystemClock),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot set up authentication: {e}"))
 }
 
 /// The webhook service of a server: outbound rules from the configuration, secrets sealed with

@@ -139,6 +139,7 @@ pub struct PolicyEngine {
     schema: Schema,
     schema_text: String,
     policies: PolicySet,
+    operator_policies: bool,
     authorizer: Authorizer,
     types: HashMap<ResourceKind, EntityTypeName>,
     user_type: EntityTypeName,
@@ -205,6 +206,7 @@ impl PolicyEngine {
         Ok(Self {
             schema,
             schema_text,
+            operator_policies: operator_policies.is_some(),
             policies,
             authorizer: Authorizer::new(),
             types,
@@ -212,6 +214,11 @@ impl PolicyEngine {
             group_type: name("Group")?,
             action_type: name("Action")?,
         })
+    }
+
+    /// Whether an operator added policies (which may restrict even administrators).
+    pub fn has_operator_policies(&self) -> bool {
+        self.operator_policies
     }
 
     /// The Cedar schema operators write their policies against.

@@ -20,6 +20,8 @@ pub const MAX_MODEL_VERSION_RESULTS: i64 = 200_000;
 /// Input of `registered-models/search`.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRegisteredModels {
+    /// Which models the caller may see.
+    pub visible: crate::store::ModelVisibility,
     pub filter: Option<String>,
     pub max_results: Option<i64>,
     pub order_by: Vec<String>,
@@ -29,6 +31,8 @@ pub struct SearchRegisteredModels {
 /// Input of `model-versions/search`.
 #[derive(Debug, Clone, Default)]
 pub struct SearchModelVersions {
+    /// Which models' versions the caller may see.
+    pub visible: crate::store::ModelVisibility,
     pub filter: Option<String>,
     pub max_results: Option<i64>,
     pub order_by: Vec<String>,
@@ -81,6 +85,7 @@ impl Registry {
         let offset = paging::decode(req.page_token.as_deref())?;
         let (filter, include_prompts) = split_prompt_filter(filter);
         let query = RegisteredModelQuery {
+            visible: req.visible,
             filter,
             include_prompts,
             order_by,
@@ -105,6 +110,7 @@ impl Registry {
         let offset = paging::decode(req.page_token.as_deref())?;
         let (filter, include_prompts) = split_prompt_filter(filter);
         let query = ModelVersionQuery {
+            visible: req.visible,
             filter,
             include_prompts,
             order_by,

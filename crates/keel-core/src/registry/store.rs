@@ -61,6 +61,8 @@ pub struct NewModelVersion {
 /// A page request for registered models, with the filter already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct RegisteredModelQuery {
+    /// Which models the caller may see.
+    pub visible: crate::store::ModelVisibility,
     /// Attribute `name` and `Tag` comparisons.
     pub filter: Vec<Comparison>,
     /// False hides prompts (models tagged `mlflow.prompt.is_prompt = 'true'`).
@@ -74,6 +76,8 @@ pub struct RegisteredModelQuery {
 /// A page request for model versions, with the filter already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ModelVersionQuery {
+    /// Which models' versions the caller may see.
+    pub visible: crate::store::ModelVisibility,
     /// Attributes `name`, `version_number`, `run_id`, `source_path`, and tags.
     pub filter: Vec<Comparison>,
     /// False hides versions of prompts.

@@ -26,6 +26,8 @@ pub struct SearchRuns {
 /// Input of `experiments/search`.
 #[derive(Debug, Clone, Default)]
 pub struct SearchExperiments {
+    /// Which experiments the caller may see.
+    pub visible: crate::store::Visible,
     pub filter: Option<String>,
     pub view: ViewType,
     pub max_results: Option<i64>,
@@ -75,6 +77,7 @@ impl Tracking {
         let filter = parse_filter(Target::Experiments, req.filter.as_deref())?;
         let order_by = parse_order_by(Target::Experiments, &req.order_by)?;
         let query = ExperimentQuery {
+            visible: req.visible,
             view: req.view,
             filter,
             order_by,

@@ -6,6 +6,8 @@ use keel_core::Tag;
 use serde::Serialize;
 
 use super::{Empty, empty};
+use crate::authz::Caller;
+use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
@@ -19,11 +21,21 @@ pub struct CreateOut {
 
 pub async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     req: MlflowRequest<CreateExperimentIn>,
 ) -> ApiResult<Json<CreateOut>> {
     let experiment_id = s
         .tracking
         .create_experiment(req.message.into_domain()?)
+        .await?;
+    // The creator manages what they create.
+    s.auth
+        .grant_creator(
+            &caller.0,
+            keel_auth::grants::GrantType::Experiment,
+            &experiment_id,
+            DEFAULT_WORKSPACE,
+        )
         .await?;
     Ok(Json(CreateOut { experiment_id }))
 }
@@ -61,12 +73,20 @@ pub struct SearchOut {
 
 pub async fn search(
     State(s): State<AppState>,
+    caller: Caller,
     req: MlflowRequest<SearchExperimentsIn>,
 ) -> ApiResult<Json<SearchOut>> {
-    let page = s
-        .tracking
-        .search_experiments(req.message.into_domain()?)
+    let mut search = req.message.into_domain()?;
+    // Only what the caller may read, filtered in SQL.
+    search.visible = s
+        .auth
+        .visibility(
+            &caller.0,
+            keel_auth::grants::GrantType::Experiment,
+            DEFAULT_WORKSPACE,
+        )
         .await?;
+    let page = s.tracking.search_experiments(search).await?;
     Ok(Json(SearchOut {
         experiments: page.items.into_iter().map(Experiment::from).collect(),
         next_page_token: page.next_page_token,

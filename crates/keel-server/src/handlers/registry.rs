@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use super::artifacts::serve_file;
 use super::{Empty, empty};
+use crate::authz::Caller;
+use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
@@ -61,11 +63,24 @@ pub struct DownloadUriOut {
 
 pub async fn create_model(
     State(s): State<AppState>,
+    caller: Caller,
     req: MlflowRequest<CreateRegisteredModelIn>,
 ) -> ApiResult<Json<RegisteredModelOut>> {
     let model = s
         .registry
         .create_registered_model(req.message.into_domain()?)
+        .await?;
+    // The creator manages what they create (a prompt is granted as a prompt).
+    let prompt = model.tags.iter().any(|t| {
+        t.key == keel_core::registry::IS_PROMPT_TAG && t.value.eq_ignore_ascii_case("true")
+    });
+    let kind = if prompt {
+        keel_auth::grants::GrantType::Prompt
+    } else {
+        keel_auth::grants::GrantType::RegisteredModel
+    };
+    s.auth
+        .grant_creator(&caller.0, kind, &model.name, DEFAULT_WORKSPACE)
         .await?;
     Ok(model_out(model))
 }
@@ -111,14 +126,32 @@ pub async fn delete_model(
     Ok(empty())
 }
 
+/// Which models and prompts the caller may read, for the searches to filter on in SQL.
+async fn visible_models(
+    s: &AppState,
+    caller: &Caller,
+) -> ApiResult<keel_core::store::ModelVisibility> {
+    use keel_auth::grants::GrantType;
+    Ok(keel_core::store::ModelVisibility {
+        models: s
+            .auth
+            .visibility(&caller.0, GrantType::RegisteredModel, DEFAULT_WORKSPACE)
+            .await?,
+        prompts: s
+            .auth
+            .visibility(&caller.0, GrantType::Prompt, DEFAULT_WORKSPACE)
+            .await?,
+    })
+}
+
 pub async fn search_models(
     State(s): State<AppState>,
+    caller: Caller,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<RegisteredModelsOut>> {
-    let page = s
-        .registry
-        .search_registered_models(req.message.into_registered_models())
-        .await?;
+    let mut search = req.message.into_registered_models();
+    search.visible = visible_models(&s, &caller).await?;
+    let page = s.registry.search_registered_models(search).await?;
     Ok(Json(RegisteredModelsOut {
         registered_models: page.items.into_iter().map(RegisteredModel::from).collect(),
         next_page_token: page.next_page_token,
@@ -253,12 +286,12 @@ pub async fn delete_version(
 
 pub async fn search_versions(
     State(s): State<AppState>,
+    caller: Caller,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<ModelVersionsOut>> {
-    let page = s
-        .registry
-        .search_model_versions(req.message.into_model_versions())
-        .await?;
+    let mut search = req.message.into_model_versions();
+    search.visible = visible_models(&s, &caller).await?;
+    let page = s.registry.search_model_versions(search).await?;
     Ok(Json(ModelVersionsOut {
         model_versions: page.items.into_iter().map(ModelVersion::from).collect(),
         next_page_token: page.next_page_token,

@@ -75,6 +75,7 @@ pub struct SearchIn {
 impl SearchIn {
     pub fn into_registered_models(self) -> SearchRegisteredModels {
         SearchRegisteredModels {
+            visible: Default::default(),
             filter: non_empty(self.filter),
             max_results: self.max_results,
             order_by: self.order_by,
@@ -84,6 +85,7 @@ impl SearchIn {
 
     pub fn into_model_versions(self) -> SearchModelVersions {
         SearchModelVersions {
+            visible: Default::default(),
             filter: non_empty(self.filter),
             max_results: self.max_results,
             order_by: self.order_by,

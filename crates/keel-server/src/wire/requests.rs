@@ -103,6 +103,7 @@ pub struct SearchExperimentsIn {
 impl SearchExperimentsIn {
     pub fn into_domain(self) -> Result<SearchExperiments> {
         Ok(SearchExperiments {
+            visible: Default::default(),
             filter: self.filter,
             view: view_type(self.view_type)?,
             max_results: self.max_results,

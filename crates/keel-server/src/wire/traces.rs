@@ -597,9 +597,10 @@ mod tests {
         assert_eq!(attr("none"), json!({}));
         assert_eq!(
             attr("mlflow.spanInputs"),
+            // Keys keep the order the client sent them in.
             json!({"array_value": {"values": [{"kvlist_value": {"values": [
-                {"key": "content", "value": {"string_value": "hi"}},
-                {"key": "role", "value": {"string_value": "user"}}]}}]}})
+                {"key": "role", "value": {"string_value": "user"}},
+                {"key": "content", "value": {"string_value": "hi"}}]}}]}})
         );
         assert_eq!(v["events"][0]["name"], "exception");
     }

@@ -4,6 +4,8 @@
 //! concern and drives the router with `tower::ServiceExt::oneshot`.
 
 mod artifact_security;
+mod authz;
+mod authz_cves;
 mod bad_input;
 mod batch;
 mod connections;

@@ -44,6 +44,8 @@ pub struct TestApp {
     app: Router,
     /// The webhook service behind the app (tests drive its delivery rounds directly).
     pub webhooks: Webhooks,
+    /// Identity and access behind the app (tests create accounts and tokens through it).
+    pub auth: keel_auth::service::Auth,
     _dir: tempfile::TempDir,
 }
 
@@ -64,15 +66,57 @@ impl TestApp {
     /// An app whose webhooks may (`allow_private`) reach loopback receivers, delivering with
     /// `policy`.
     pub async fn with_webhooks(allow_private: bool, policy: DeliveryPolicy) -> Self {
-        Self::build(allow_private, policy, fixture_ui()).await
+        Self::build(
+            allow_private,
+            policy,
+            fixture_ui(),
+            Default::default(),
+            None,
+        )
+        .await
     }
 
     /// An app serving `ui` as its web UI's files.
     pub async fn with_ui(ui: UiAssets) -> Self {
-        Self::build(false, DeliveryPolicy::default(), ui).await
+        Self::build(
+            false,
+            DeliveryPolicy::default(),
+            ui,
+            Default::default(),
+            None,
+        )
+        .await
     }
 
-    async fn build(allow_private: bool, policy: DeliveryPolicy, ui: UiAssets) -> Self {
+    /// An app where every request authenticates (`auth_mode = "required"`), resources nobody
+    /// granted have `default_permission`, and `policies` (Cedar) are added to the built-in
+    /// ones.
+    pub async fn secured(
+        default_permission: keel_auth::Permission,
+        policies: Option<&str>,
+    ) -> Self {
+        let settings = keel_auth::service::AuthSettings {
+            mode: keel_auth::service::AuthMode::Required,
+            default_permission,
+            ..Default::default()
+        };
+        Self::build(
+            false,
+            DeliveryPolicy::default(),
+            fixture_ui(),
+            settings,
+            policies,
+        )
+        .await
+    }
+
+    async fn build(
+        allow_private: bool,
+        policy: DeliveryPolicy,
+        ui: UiAssets,
+        auth_settings: keel_auth::service::AuthSettings,
+        policies: Option<&str>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("keel.db"))
             .await
@@ -80,6 +124,7 @@ impl TestApp {
         let registry_store: Arc<dyn RegistryStore> = Arc::new(store.clone());
         let webhook_store: Arc<dyn keel_core::WebhookStore> = Arc::new(store.clone());
         let trace_store: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
+        let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
         let targets = TargetPolicy { allow_private };
@@ -111,12 +156,22 @@ impl TestApp {
         let artifacts = keel_artifacts::LocalArtifactStore::open(&dir.path().join("artifacts"))
             .await
             .expect("artifact store");
+        let auth = keel_auth::service::Auth::new(
+            identity,
+            keel_auth::policy::PolicyEngine::new(policies.map(|p| ("test policies", p)))
+                .expect("policy engine"),
+            auth_settings,
+            Arc::new(keel_core::clock::SystemClock),
+        )
+        .expect("auth");
         Self {
+            auth: auth.clone(),
             app: keel_server::app(
                 AppState {
                     tracking,
                     registry,
                     traces,
+                    auth: auth.clone(),
                     artifacts: Arc::new(artifacts),
                     webhooks: webhooks.clone(),
                     ui,
@@ -147,6 +202,28 @@ impl TestApp {
                 .insert("host", axum::http::HeaderValue::from_static("localhost"));
         }
         self.send_as_is(req).await
+    }
+
+    /// Sends `body` (JSON, or nothing) with `method` and an `Authorization` header.
+    pub async fn call_as(
+        &self,
+        authorization: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Raw {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(full_path(path))
+            .header("authorization", authorization);
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&v).expect("json"))
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).expect("request")).await
     }
 
     /// Sends one request exactly as built (no Host added) and collects the whole response.

@@ -68,6 +68,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "trace_links_and_assessments",
         sql: include_str!("../../migrations/postgres/0008_trace_links_and_assessments.sql"),
     },
+    Migration {
+        version: 9,
+        name: "identity",
+        sql: include_str!("../../migrations/postgres/0009_identity.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -19,6 +19,8 @@ mod error;
 mod experiments;
 mod group_commit;
 mod history;
+mod identity;
+mod identity_store;
 mod inputs;
 mod load;
 mod logged_models;

@@ -125,6 +125,7 @@ pub(crate) async fn experiments(
 ) -> PgResult<Vec<Experiment>> {
     let compiled = search_sql::experiment_search_sql_in(
         Dialect::Postgres,
+        &q.visible,
         q.view,
         &q.filter,
         &q.order_by,

@@ -156,6 +156,7 @@ fn as_integer(s: &str) -> Option<i64> {
 mod tests {
     use keel_core::ViewType;
     use keel_core::store::LoggedModelQuery;
+    use keel_core::store::Visible;
     use keel_filter::{Target, parse_filter, parse_order_by_list};
 
     use super::super::{
@@ -176,7 +177,15 @@ mod tests {
 
     fn pg_experiments(filter: &str) -> CompiledQuery {
         let f = parse_filter(Target::Experiments, filter).expect("filter parses");
-        experiment_search_sql_in(Dialect::Postgres, ViewType::All, &f, &[], 0, 10)
+        experiment_search_sql_in(
+            Dialect::Postgres,
+            &Visible::All,
+            ViewType::All,
+            &f,
+            &[],
+            0,
+            10,
+        )
     }
 
     fn pg_models(experiment_ids: &[i64], filter: &str) -> CompiledQuery {

@@ -11,6 +11,7 @@
 //!   ASC` and `version DESC` break ties unless named.
 
 use keel_core::registry::{IS_PROMPT_TAG, ModelVersionQuery, RegisteredModelQuery};
+use keel_core::store::{ModelVisibility, Visible};
 use keel_filter::{Comparison, KeyKind, OrderBy};
 
 use super::{CompiledQuery, Dialect, Sql, SqlValue, condition};
@@ -39,6 +40,38 @@ fn not_prompt(sql: &mut Sql, table: &str) -> String {
         "NOT EXISTS (SELECT 1 FROM {table} p WHERE p.model_key = {owner} AND p.key = {k} \
          AND p.value = {v})"
     )
+}
+
+/// `rm.name` restricted to what `visible` allows.
+fn visible_names(sql: &mut Sql, visible: &Visible) -> String {
+    let (names, negate) = match visible {
+        Visible::All => return "1 = 1".to_owned(),
+        Visible::Only(names) => (names, false),
+        Visible::AllExcept(names) => (names, true),
+    };
+    if names.is_empty() {
+        return if negate { "1 = 1" } else { "1 = 0" }.to_owned();
+    }
+    let params: Vec<String> = names.iter().map(|n| sql.text(n)).collect();
+    format!(
+        "rm.name {}IN ({})",
+        if negate { "NOT " } else { "" },
+        params.join(", ")
+    )
+}
+
+/// The condition keeping only the models (by their name, prompts by theirs) the caller may see.
+fn visible_models(sql: &mut Sql, table: &str, visible: &ModelVisibility) -> Option<String> {
+    if visible.models == Visible::All && visible.prompts == Visible::All {
+        return None;
+    }
+    let models = visible_names(sql, &visible.models);
+    let prompts = visible_names(sql, &visible.prompts);
+    let not_prompt_a = not_prompt(sql, table);
+    let not_prompt_b = not_prompt(sql, table);
+    Some(format!(
+        "(({not_prompt_a} AND {models}) OR (NOT ({not_prompt_b}) AND {prompts}))"
+    ))
 }
 
 fn page(sql: &mut Sql, offset: i64, limit: i64) -> String {
@@ -72,6 +105,11 @@ pub(crate) fn registered_model_search_sql(
     if !q.include_prompts {
         conditions.push(not_prompt(&mut sql, "registered_model_tags"));
     }
+    conditions.extend(visible_models(
+        &mut sql,
+        "registered_model_tags",
+        &q.visible,
+    ));
     let mut order_terms = Vec::new();
     let mut has_name = false;
     for o in &q.order_by {
@@ -125,6 +163,7 @@ pub(crate) fn model_version_search_sql(dialect: Dialect, q: &ModelVersionQuery) 
     if !q.include_prompts {
         conditions.push(not_prompt(&mut sql, "model_version_tags"));
     }
+    conditions.extend(visible_models(&mut sql, "model_version_tags", &q.visible));
     let mut order_terms = Vec::new();
     let (mut has_name, mut has_version) = (false, false);
     if q.order_by.is_empty() {
@@ -214,6 +253,7 @@ mod tests {
             order_by: parse_order_by_list(Target::RegisteredModels, order_by).expect("order"),
             offset: 0,
             limit: 100,
+            ..Default::default()
         };
         let c = registered_model_search_sql(Dialect::Sqlite, &q);
         let mut stmt = conn.prepare(&c.sql).expect("prepare");
@@ -230,6 +270,7 @@ mod tests {
             order_by: parse_order_by_list(Target::ModelVersions, order_by).expect("order"),
             offset: 0,
             limit: 100,
+            ..Default::default()
         };
         let c = model_version_search_sql(Dialect::Sqlite, &q);
         let mut stmt = conn.prepare(&c.sql).expect("prepare");
@@ -326,6 +367,7 @@ mod tests {
             order_by: Vec::new(),
             offset: 0,
             limit: 10,
+            ..Default::default()
         };
         let c = registered_model_search_sql(Dialect::Postgres, &q);
         assert!(!c.sql.contains("OR 1=1"), "{}", c.sql);

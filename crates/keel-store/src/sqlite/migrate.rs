@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "trace_links_and_assessments",
         include_str!("../../migrations/sqlite/0006_trace_links_and_assessments.sql"),
     ),
+    (
+        7,
+        "identity",
+        include_str!("../../migrations/sqlite/0007_identity.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -11,6 +11,8 @@
 mod checkpoint;
 mod convert;
 mod experiments;
+mod identity;
+mod identity_store;
 mod load;
 mod logged_models;
 mod migrate;

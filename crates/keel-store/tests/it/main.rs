@@ -152,6 +152,13 @@ macro_rules! conformance_suite {
                 webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
                 webhooks::queued_deliveries_survive_a_reopen,
                 webhooks::finished_deliveries_are_pruned_oldest_first,
+                // Identity: accounts, tokens, roles, grants.
+                identity::users_are_unique_updatable_and_deleted_with_what_they_own,
+                identity::tokens_are_found_with_their_owner_revoked_and_touched,
+                identity::roles_their_permissions_and_assignments,
+                identity::user_grants_live_on_the_users_own_role_per_workspace,
+                identity::holdings_hold_only_grants_that_bear_on_the_keys,
+                identity::renamed_models_keep_their_grants,
             );
         }
     };

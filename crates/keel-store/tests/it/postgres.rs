@@ -159,6 +159,7 @@ pub async fn fresh() -> Option<Fixture> {
     let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
     let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
     let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
+    let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
     Some(
         Fixture::new(
             Arc::new(store),
@@ -176,7 +177,8 @@ pub async fn fresh() -> Option<Fixture> {
         )
         .with_registry(registry)
         .with_webhooks(webhooks)
-        .with_traces(traces),
+        .with_traces(traces)
+        .with_identity(identity),
     )
 }
 
@@ -211,7 +213,8 @@ async fn reopening_applies_each_migration_once() {
             (5, "metrics_without_foreign_key".to_owned()),
             (6, "webhooks".to_owned()),
             (7, "traces".to_owned()),
-            (8, "trace_links_and_assessments".to_owned())
+            (8, "trace_links_and_assessments".to_owned()),
+            (9, "identity".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -242,7 +245,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 8);
+    assert_eq!(migrations(&db).await.len(), 9);
 }
 
 #[tokio::test]
@@ -302,7 +305,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (5, "metrics_without_foreign_key"),
             (6, "webhooks"),
             (7, "traces"),
-            (8, "trace_links_and_assessments")
+            (8, "trace_links_and_assessments"),
+            (9, "identity")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -21,6 +21,7 @@ pub async fn fresh() -> Fixture {
     let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
     let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
     let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
+    let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
     Fixture::new(
         Arc::new(store),
         Box::new(move || {
@@ -34,6 +35,7 @@ pub async fn fresh() -> Fixture {
     .with_registry(registry)
     .with_webhooks(webhooks)
     .with_traces(traces)
+    .with_identity(identity)
 }
 
 conformance_suite!(suite, async || fresh().await);

@@ -1,5 +1,6 @@
 //! Integration tests of the `keel` binary: configuration layering and the server process.
 
+mod accounts;
 mod config;
 mod gc;
 mod process;

@@ -8,6 +8,7 @@ pub mod durability;
 pub mod experiments;
 pub mod gc;
 pub mod history;
+pub mod identity;
 pub mod inputs;
 pub mod logged_models;
 pub mod logging;
@@ -52,6 +53,8 @@ pub struct Fixture {
     webhooks: Option<Arc<dyn WebhookStore>>,
     /// The trace side of the same database (set by `with_traces`).
     traces: Option<Arc<dyn keel_core::traces::TraceStore>>,
+    /// The identity side of the same database (set by `with_identity`).
+    identity: Option<Arc<dyn keel_auth::store::IdentityStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -69,6 +72,7 @@ impl Fixture {
             registry: None,
             webhooks: None,
             traces: None,
+            identity: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
@@ -90,6 +94,19 @@ impl Fixture {
     /// The webhook store of the database.
     pub fn webhook_store(&self) -> Arc<dyn WebhookStore> {
         self.webhooks.clone().expect("fixture has a webhook store")
+    }
+
+    /// Adds the identity store of the same database.
+    pub fn with_identity(mut self, identity: Arc<dyn keel_auth::store::IdentityStore>) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The identity store of the database.
+    pub fn identity_store(&self) -> Arc<dyn keel_auth::store::IdentityStore> {
+        self.identity
+            .clone()
+            .expect("fixture has an identity store")
     }
 
     /// Adds the trace store of the same database.

@@ -565,6 +565,7 @@ async fn experiment_search(
             max_results: Some(1000),
             order_by: order_by.iter().map(|s| (*s).to_owned()).collect(),
             page_token: None,
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|e| panic!("search experiments {filter:?}: {e}"));

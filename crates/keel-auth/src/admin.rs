@@ -1,0 +1,369 @@
+//! Administration of accounts, roles and grants, with the reference's rules and messages:
+//! what the auth REST API and the CLI call.
+
+use keel_core::{Error, ErrorCode, Result};
+
+use crate::entities::{Assignment, Role, RolePermission, USER_ROLE_PREFIX, User};
+use crate::grants::{Defaults, Grant, GrantType, Key};
+use crate::permission::Permission;
+use crate::service::{Auth, Principal};
+use crate::store::RoleUpdate;
+
+/// One grant a user holds, through one of their roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionRow {
+    pub role_id: i64,
+    pub role_name: String,
+    pub workspace: String,
+    pub grant: Grant,
+}
+
+/// The resource types the per-user grant API takes a single resource of.
+const PER_USER_TYPES: [GrantType; 7] = [
+    GrantType::Experiment,
+    GrantType::RegisteredModel,
+    GrantType::Scorer,
+    GrantType::GatewaySecret,
+    GrantType::GatewayEndpoint,
+    GrantType::GatewayModelDefinition,
+    GrantType::McpServer,
+];
+
+impl Auth {
+    /// Deletes an account; nobody deletes their own.
+    pub async fn delete_user(&self, caller: &Principal, username: &str) -> Result<()> {
+        let user = self.user(username).await?;
+        if user.id == caller.user.id {
+            return Err(Error::new(
+                ErrorCode::BadRequest,
+                "Users cannot delete their own account. Ask another admin to delete this user \
+                 instead.",
+            ));
+        }
+        self.store().delete_user(user.id).await
+    }
+
+    /// Creates a role in a workspace.
+    pub async fn create_role(
+        &self,
+        workspace: &str,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<Role> {
+        check_role_name(name)?;
+        if workspace.trim().is_empty() {
+            return Err(Error::invalid("Workspace cannot be empty."));
+        }
+        self.store().insert_role(workspace, name, description).await
+    }
+
+    /// A role, or RESOURCE_DOES_NOT_EXIST.
+    pub async fn role(&self, id: i64) -> Result<Role> {
+        self.store()
+            .role(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Role with id={id} not found")))
+    }
+
+    pub async fn update_role(&self, id: i64, update: &RoleUpdate) -> Result<Role> {
+        if update.name.is_none() && update.description.is_none() {
+            return Err(Error::invalid(
+                "At least one of 'name' or 'description' must be provided to update a role.",
+            ));
+        }
+        if let Some(name) = &update.name {
+            check_role_name(name)?;
+        }
+        self.store().update_role(id, update).await
+    }
+
+    /// Adds a grant to a role, validated as the reference validates it.
+    pub async fn add_role_permission(
+        &self,
+        role_id: i64,
+        resource_type: &str,
+        pattern: &str,
+        permission: &str,
+    ) -> Result<RolePermission> {
+        let grant = parse_grant(resource_type, pattern, permission)?;
+        self.store().add_role_permission(role_id, &grant).await
+    }
+
+    /// A role's grant, or RESOURCE_DOES_NOT_EXIST.
+    pub async fn role_permission(&self, id: i64) -> Result<RolePermission> {
+        self.store()
+            .role_permission(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Role permission with id={id} not found")))
+    }
+
+    pub async fn update_role_permission(
+        &self,
+        id: i64,
+        permission: &str,
+    ) -> Result<RolePermission> {
+        let existing = self.role_permission(id).await?;
+        let permission = Permission::parse(permission)?;
+        Grant::validate(
+            existing.grant.resource_type,
+            &existing.grant.pattern,
+            permission,
+        )?;
+        self.store().update_role_permission(id, permission).await
+    }
+
+    pub async fn assign_role(&self, username: &str, role_id: i64) -> Result<Assignment> {
+        let user = self.user(username).await?;
+        self.store().assign_role(user.id, role_id).await
+    }
+
+    pub async fn unassign_role(&self, username: &str, role_id: i64) -> Result<()> {
+        let user = self.user(username).await?;
+        self.store().unassign_role(user.id, role_id).await
+    }
+
+    /// Grants `username` a permission on one resource (or a whole type with `*`) in
+    /// `workspace`, on their own role.
+    pub async fn grant_user(
+        &self,
+        username: &str,
+        resource_type: &str,
+        resource_id: &str,
+        permission: &str,
+        workspace: &str,
+    ) -> Result<()> {
+        let grant = per_user_grant(resource_type, resource_id, Some(permission))?;
+        let user = self.user(username).await?;
+        self.store()
+            .grant_user(user.id, workspace, &grant, false)
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::ResourceAlreadyExists {
+                    Error::already_exists(format!(
+                        "Permission for user={username} on resource_type={resource_type}, \
+                         resource_id={resource_id} already exists."
+                    ))
+                } else {
+                    e
+                }
+            })
+    }
+
+    /// Takes a grant back from `username`'s own role.
+    pub async fn revoke_user(
+        &self,
+        username: &str,
+        resource_type: &str,
+        resource_id: &str,
+        workspace: &str,
+    ) -> Result<()> {
+        let grant = per_user_grant(resource_type, resource_id, None)?;
+        let user = self.user(username).await?;
+        if self
+            .store()
+            .revoke_user(user.id, workspace, grant.resource_type, &grant.pattern)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!(
+                "Permission for user={username} on resource_type={resource_type}, \
+                 resource_id={resource_id} not found."
+            )))
+        }
+    }
+
+    /// What `username` holds on one resource, resolved as a request would be: the level and
+    /// whether it lets them use the resource.
+    pub async fn user_permission(
+        &self,
+        username: &str,
+        resource_type: &str,
+        resource_id: &str,
+        workspace: &str,
+    ) -> Result<(bool, Permission)> {
+        let grant = per_user_grant(resource_type, resource_id, None)?;
+        let user = self.user(username).await?;
+        let key = Key {
+            resource_type: grant.resource_type,
+            id: (grant.pattern != "*").then_some(grant.pattern.as_str()),
+        };
+        let holdings = self.store().holdings(user.id, workspace, &[key]).await?;
+        let level = if user.is_admin {
+            Permission::Manage
+        } else {
+            holdings.resolve(
+                &[key],
+                Defaults::without_workspaces(self.settings().default_permission),
+            )
+        };
+        Ok((level >= Permission::Use, level))
+    }
+
+    /// Every grant `user` holds, through each of their roles.
+    pub async fn permission_rows(&self, user: &User) -> Result<Vec<PermissionRow>> {
+        Ok(self
+            .store()
+            .user_roles(user.id)
+            .await?
+            .into_iter()
+            .flat_map(|role| {
+                role.permissions.into_iter().map(move |p| PermissionRow {
+                    role_id: role.id,
+                    role_name: role.name.clone(),
+                    workspace: role.workspace.clone(),
+                    grant: p.grant,
+                })
+            })
+            .collect())
+    }
+
+    /// Which resources of type `t` a search may show `principal`: everything (administrators,
+    /// workspace administrators, a type-wide grant or a default of READ or more) but what a
+    /// DENY hides, or only what a grant lets them read. Costs one query over the principal's
+    /// own grants, however many resources exist.
+    pub async fn visibility(
+        &self,
+        principal: &Principal,
+        t: GrantType,
+        workspace: &str,
+    ) -> Result<keel_core::store::Visible> {
+        use keel_core::store::Visible;
+        if principal.user.is_admin {
+            return Ok(Visible::All);
+        }
+        let holdings = self
+            .store()
+            .grants_of_types(principal.user.id, workspace, &[t, GrantType::Workspace])
+            .await?;
+        if holdings.is_workspace_admin() {
+            return Ok(Visible::All);
+        }
+        let defaults = Defaults::without_workspaces(self.settings().default_permission);
+        let readable = |p: Permission| p >= Permission::Read;
+        let base = holdings.resolve(&[Key::any(t)], defaults);
+        let mut ids: Vec<&str> = holdings
+            .grants
+            .iter()
+            .filter(|g| g.resource_type == t && g.pattern != "*")
+            .map(|g| g.pattern.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let level = |id: &str| holdings.resolve(&[Key::of(t, id)], defaults);
+        Ok(if readable(base) {
+            Visible::AllExcept(
+                ids.into_iter()
+                    .filter(|id| !readable(level(id)))
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        } else if base == Permission::Deny {
+            Visible::Only(Vec::new())
+        } else {
+            Visible::Only(
+                ids.into_iter()
+                    .filter(|id| readable(level(id)))
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        })
+    }
+
+    /// Whether `user` is a member of `workspace`: assigned a role there other than their own
+    /// per-user role (which every creator gets, and which makes nobody a member).
+    pub async fn has_role_in(&self, user: &User, workspace: &str) -> Result<bool> {
+        Ok(self
+            .store()
+            .user_roles(user.id)
+            .await?
+            .iter()
+            .any(|r| r.workspace == workspace && !r.name.starts_with(USER_ROLE_PREFIX)))
+    }
+
+    /// Gives the creator of a resource MANAGE on it (their own role in `workspace`).
+    pub async fn grant_creator(
+        &self,
+        creator: &Principal,
+        resource_type: GrantType,
+        id: &str,
+        workspace: &str,
+    ) -> Result<()> {
+        if creator.user.id <= 0 {
+            // The local administrator of a server without accounts owns nothing.
+            return Ok(());
+        }
+        let grant = Grant {
+            resource_type,
+            pattern: id.to_owned(),
+            permission: Permission::Manage,
+        };
+        self.store()
+            .grant_user(creator.user.id, workspace, &grant, true)
+            .await
+    }
+}
+
+fn check_role_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid("Role name cannot be empty."));
+    }
+    if name.starts_with(USER_ROLE_PREFIX) {
+        return Err(Error::invalid(format!(
+            "Role name '{name}' uses the reserved '{USER_ROLE_PREFIX}' prefix, which is held for \
+             the per-user permission representation. Choose a different name."
+        )));
+    }
+    Ok(())
+}
+
+fn parse_grant(resource_type: &str, pattern: &str, permission: &str) -> Result<Grant> {
+    let resource_type = GrantType::parse(resource_type)?;
+    let permission = Permission::parse(permission)?;
+    Grant::validate(resource_type, pattern, permission)?;
+    Ok(Grant {
+        resource_type,
+        pattern: pattern.to_owned(),
+        permission,
+    })
+}
+
+/// A grant of the per-user API (`permission` unset for revoke and get).
+fn per_user_grant(
+    resource_type: &str,
+    resource_id: &str,
+    permission: Option<&str>,
+) -> Result<Grant> {
+    let t = GrantType::parse(resource_type)?;
+    if t == GrantType::Workspace {
+        return Err(Error::invalid(
+            "resource_type 'workspace' is not supported by the per-user permission convenience \
+             APIs. Use set_workspace_permission / delete_workspace_permission for \
+             workspace-wide grants.",
+        ));
+    }
+    if resource_id != "*" && !PER_USER_TYPES.contains(&t) && t != GrantType::Prompt {
+        return Err(Error::invalid(format!(
+            "resource_type '{resource_type}' is not supported by the per-user permission \
+             convenience APIs."
+        )));
+    }
+    if t == GrantType::Scorer && resource_id != "*" && !resource_id.contains('/') {
+        return Err(Error::invalid(
+            "Invalid scorer resource_id. Expected '<experiment_id>/<scorer_name>'.",
+        ));
+    }
+    match permission {
+        Some(p) => parse_grant(resource_type, resource_id, p),
+        None => {
+            if resource_id.is_empty() {
+                return Err(Error::missing_parameter("resource_id"));
+            }
+            Ok(Grant {
+                resource_type: t,
+                pattern: resource_id.to_owned(),
+                permission: Permission::NoPermissions,
+            })
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Credentials from the `Authorization` header: HTTP Basic (as the official client sends
+//! `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`) or a bearer token (as it sends
+//! `MLFLOW_TRACKING_TOKEN`).
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// The most bytes a credential may have (a Keel token is 62; a JWT a few kilobytes).
+pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
+
+/// Credentials, owned (decoded from base64).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    None,
+    Password { username: String, password: String },
+    Token(String),
+}
+
+impl Presented {
+    pub fn as_credentials(&self) -> keel_auth::service::Credentials<'_> {
+        use keel_auth::service::Credentials;
+        match self {
+            Self::None => Credentials::None,
+            Self::Password { username, password } => Credentials::Password { username, password },
+            Self::Token(t) => Credentials::Token(t),
+        }
+    }
+}
+
+/// Reads the request's credentials; a malformed header is an error saying what is wrong.
+pub fn presented(headers: &HeaderMap) -> Result<Presented, &'static str> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(Presented::None);
+    };
+    if values.next().is_some() {
+        return Err("Send one Authorization header, not several.");
+    }
+    if value.len() > MAX_CREDENTIAL_BYTES {
+        return Err("The Authorization header is too long.");
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| "The Authorization header must be ASCII.")?;
+    let (scheme, rest) = value
+        .trim()
+        .split_once(' ')
+        .ok_or("The Authorization header must be 'Basic <credentials>' or 'Bearer <token>'.")?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD
+            .decode(rest)
+            .map_err(|_| "The Basic credentials are not valid base64.")?;
+        let text =
+            String::from_utf8(decoded).map_err(|_| "The Basic credentials are not UTF-8.")?;
+        let (username, password) = text
+            .split_once(':')
+            .ok_or("The Basic credentials must be 'username:password'.")?;
+        if username.is_empty() {
+            return Err("The Basic credentials have an empty username.");
+        }
+        Ok(Presented::Password {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        })
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        if rest.is_empty() || rest.contains(' ') {
+            return Err("The bearer token is empty or malformed.");
+        }
+        Ok(Presented::Token(rest.to_owned()))
+    } else {
+        Err("The Authorization header must be 'Basic <credentials>' or 'Bearer <token>'.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, HeaderValue::from_str(value).expect("header"));
+        h
+    }
+
+    #[test]
+    fn basic_and_bearer_parse() {
+        assert_eq!(presented(&HeaderMap::new()), Ok(Presented::None));
+        assert_eq!(
+            presented(&with(&format!("Basic {}", STANDARD.encode("alice:pa:ss")))),
+            Ok(Presented::Password {
+                username: "alice".into(),
+                password: "pa:ss".into()
+            })
+        );
+        assert_eq!(
+            presented(&with("bearer keel_abc")),
+            Ok(Presented::Token("keel_abc".into()))
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_refused_with_a_reason() {
+        for bad in [
+            "Basic",
+            "Basic !!!",
+            &format!("Basic {}", STANDARD.encode("no-colon")),
+            &format!("Basic {}", STANDARD.encode(":empty-user")),
+            &format!("Basic {}", STANDARD.encode([0xff, 0xfe, b':'])),
+            "Bearer ",
+            "Bearer a b",
+            "Digest x",
+            "Negotiate",
+        ] {
+            assert!(presented(&with(bad)).is_err(), "{bad}");
+        }
+        let long = format!("Bearer {}", "a".repeat(MAX_CREDENTIAL_BYTES));
+        assert!(presented(&with(&long)).is_err());
+        let mut two = with("Bearer a");
+        two.append(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert!(presented(&two).is_err());
+    }
+}

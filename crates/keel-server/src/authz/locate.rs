@@ -1,0 +1,567 @@
+//! Where each route's resource is named in a request, and what it resolves to: the target
+//! grants are resolved on and the resource as Cedar sees it (with its parents).
+//!
+//! Every route declares a [`Locate`] in the route table (by default from its resource kind).
+//! IDs are read from the path, the query string (GET) or the JSON body (a small typed parse
+//! that ignores every other field); a run, trace or logged model is resolved to its experiment
+//! and a model to whether it is a prompt.
+
+use axum::http::request::Parts;
+use keel_auth::ResourceKind;
+use keel_auth::assess::Target;
+use keel_auth::grants::GrantType;
+use keel_auth::policy::PolicyResource;
+use keel_core::Error;
+use serde::Deserialize;
+
+use crate::state::AppState;
+
+/// Where a route's resource is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locate {
+    /// The server itself, the UI, or the workspace as a whole (admin-only and any-user
+    /// actions, searches whose results are filtered).
+    Workspace,
+    /// Creating a top-level resource of this type in the workspace.
+    CreateInWorkspace(GrantType),
+    /// `experiment_id`.
+    Experiment,
+    /// `experiment_name`.
+    ExperimentByName,
+    /// Every ID in `experiment_ids`.
+    Experiments,
+    /// Creating a resource of this type in the experiment `experiment_id`.
+    CreateInExperiment(GrantType),
+    /// `run_id` (or the legacy `run_uuid`).
+    Run,
+    /// Every ID in `run_ids`, or repeated `run_id`.
+    Runs,
+    /// The logged model in the path's `{model_id}`.
+    LoggedModelInPath,
+    /// The trace in the path's `{trace_id}`.
+    TraceInPath,
+    /// `trace_id` or `request_id`.
+    Trace,
+    /// Every ID in `trace_ids`.
+    Traces,
+    /// A v3 trace start: `trace.trace_info.trace_location.mlflow_experiment.experiment_id`.
+    TraceStart,
+    /// An OTLP export: the experiment in the `x-mlflow-experiment-id` header.
+    OtlpExport,
+    /// A v3 trace search: `experiment_ids`, or the experiments of `locations`.
+    TraceSearch,
+    /// `traces/link-to-run`: the run, and every trace in `trace_ids`.
+    LinkToRun,
+    /// The registered model or prompt `name`.
+    Model,
+    /// A version of the registered model or prompt `name`.
+    ModelVersion,
+    /// The resource a per-user grant names: `resource_type` and `resource_id` (`*` names the
+    /// whole type, which only a workspace administrator may grant).
+    Grant,
+    /// The artifact path in the URL (or `path` for listings): its first segment is the
+    /// experiment.
+    ArtifactPath,
+}
+
+/// A located resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    Workspace {
+        creates: Option<GrantType>,
+    },
+    Experiment(String),
+    InExperiment {
+        kind: GrantType,
+        experiment: String,
+        resource: (ResourceKind, String),
+    },
+    CreateInExperiment {
+        kind: GrantType,
+        experiment: String,
+    },
+    Model {
+        prompt: bool,
+        name: String,
+    },
+    Version {
+        prompt: bool,
+        name: String,
+    },
+}
+
+/// The workspace every resource is in until workspaces are served.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+impl Located {
+    pub fn target(&self) -> Target<'_> {
+        match self {
+            Self::Workspace { creates } => Target::Workspace { creates: *creates },
+            Self::Experiment(id) => Target::Experiment { id },
+            Self::InExperiment {
+                kind, experiment, ..
+            } => Target::InExperiment {
+                kind: *kind,
+                experiment,
+            },
+            Self::CreateInExperiment { kind, experiment } => Target::CreateInExperiment {
+                kind: *kind,
+                experiment,
+            },
+            Self::Model { prompt, name } => Target::Model {
+                prompt: *prompt,
+                name,
+            },
+            Self::Version { prompt, name } => Target::Version {
+                prompt: *prompt,
+                name,
+            },
+        }
+    }
+
+    /// The resource as Cedar sees it, `kind` being the route's declared kind.
+    pub fn resource(&self, kind: ResourceKind) -> PolicyResource {
+        let ws = (ResourceKind::Workspace, DEFAULT_WORKSPACE.to_owned());
+        let (kind, id, parents) = match self {
+            Self::Workspace { .. } => match kind {
+                ResourceKind::Server | ResourceKind::Ui => (kind, "keel".to_owned(), vec![]),
+                _ => (
+                    ResourceKind::Workspace,
+                    DEFAULT_WORKSPACE.to_owned(),
+                    vec![],
+                ),
+            },
+            Self::Experiment(id) | Self::CreateInExperiment { experiment: id, .. } => {
+                (ResourceKind::Experiment, id.clone(), vec![ws])
+            }
+            Self::InExperiment {
+                experiment,
+                resource,
+                ..
+            } => (
+                resource.0,
+                resource.1.clone(),
+                vec![(ResourceKind::Experiment, experiment.clone()), ws],
+            ),
+            Self::Model { prompt, name } => (
+                if *prompt {
+                    ResourceKind::Prompt
+                } else {
+                    ResourceKind::RegisteredModel
+                },
+                name.clone(),
+                vec![ws],
+            ),
+            Self::Version { prompt, name } => {
+                let (model_kind, version_kind) = if *prompt {
+                    (ResourceKind::Prompt, ResourceKind::ModelVersion)
+                } else {
+                    (ResourceKind::RegisteredModel, ResourceKind::ModelVersion)
+                };
+                (
+                    version_kind,
+                    name.clone(),
+                    vec![(model_kind, name.clone()), ws],
+                )
+            }
+        };
+        PolicyResource { kind, id, parents }
+    }
+}
+
+/// The IDs a request may name, from its query string or JSON body; every other field is
+/// skipped unparsed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Ids {
+    experiment_id: Option<Id>,
+    experiment_ids: Option<OneOrMany>,
+    experiment_name: Option<Id>,
+    run_id: Option<OneOrMany>,
+    run_uuid: Option<Id>,
+    run_ids: Option<OneOrMany>,
+    name: Option<Id>,
+    trace_id: Option<Id>,
+    request_id: Option<Id>,
+    trace_ids: Option<OneOrMany>,
+    path: Option<Id>,
+    trace: Option<TraceEnvelope>,
+    locations: Option<Vec<TraceLocation>>,
+    tags: Option<Vec<TagIn>>,
+    resource_type: Option<Id>,
+    resource_id: Option<Id>,
+}
+
+/// A string or a number, as IDs arrive.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Id {
+    Text(String),
+    Number(serde_json::Number),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Id {
+    fn text(&self) -> Option<String> {
+        match self {
+            Self::Text(s) => Some(s.clone()),
+            Self::Number(n) => Some(n.to_string()),
+            Self::Other(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(Id),
+    Many(Vec<Id>),
+}
+
+impl OneOrMany {
+    fn all(&self) -> Vec<String> {
+        match self {
+            Self::One(id) => id.text().into_iter().collect(),
+            Self::Many(ids) => ids.iter().filter_map(Id::text).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TraceEnvelope {
+    trace_info: Option<TraceInfoIds>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TraceInfoIds {
+    trace_location: Option<TraceLocation>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TraceLocation {
+    mlflow_experiment: Option<ExperimentRef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ExperimentRef {
+    experiment_id: Option<Id>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TagIn {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+impl Ids {
+    /// The IDs of a GET request's query string.
+    pub fn from_query(query: &str) -> Result<Self, Error> {
+        crate::extract::parse_query(query)
+    }
+
+    /// The IDs of a JSON body (an empty body names nothing).
+    pub fn from_body(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        crate::extract::parse_json(bytes)
+    }
+
+    fn one(field: &'static str, value: &Option<Id>) -> Result<String, Error> {
+        value
+            .as_ref()
+            .and_then(Id::text)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::missing_parameter(field))
+    }
+
+    fn run_id(&self) -> Result<String, Error> {
+        match (&self.run_id, &self.run_uuid) {
+            (Some(OneOrMany::One(id)), _) => Self::one("run_id", &Some(id.clone())),
+            (_, Some(uuid)) => Self::one("run_uuid", &Some(uuid.clone())),
+            _ => Err(Error::missing_parameter("run_id")),
+        }
+    }
+
+    fn experiments(&self) -> Vec<String> {
+        self.experiment_ids
+            .as_ref()
+            .map(OneOrMany::all)
+            .unwrap_or_default()
+    }
+
+    fn declares_prompt(&self) -> bool {
+        self.tags.iter().flatten().any(|t| {
+            t.key.as_deref() == Some(keel_core::registry::IS_PROMPT_TAG)
+                && t.value
+                    .as_deref()
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        })
+    }
+}
+
+/// Whether a route's locator reads the JSON body of a POST, PATCH or DELETE.
+pub fn reads_body(locate: Locate) -> bool {
+    !matches!(
+        locate,
+        Locate::Workspace
+            | Locate::LoggedModelInPath
+            | Locate::TraceInPath
+            | Locate::OtlpExport
+            | Locate::ArtifactPath
+    )
+}
+
+/// Resolves what a request acts on. Missing IDs are a 400 naming the field; a resource that
+/// does not exist resolves to nothing anyone but administrators may touch (the handler then
+/// answers 404 to them).
+pub async fn locate(
+    state: &AppState,
+    locate: Locate,
+    parts: &Parts,
+    path_param: impl Fn(&str) -> Option<String>,
+    ids: &Ids,
+) -> Result<Vec<Located>, Error> {
+    let one = |l: Located| Ok(vec![l]);
+    match locate {
+        Locate::Workspace => one(Located::Workspace { creates: None }),
+        Locate::CreateInWorkspace(t) => {
+            let t = if t == GrantType::RegisteredModel && ids.declares_prompt() {
+                GrantType::Prompt
+            } else {
+                t
+            };
+            one(Located::Workspace { creates: Some(t) })
+        }
+        Locate::Experiment => one(Located::Experiment(Ids::one(
+            "experiment_id",
+            &ids.experiment_id,
+        )?)),
+        Locate::ExperimentByName => {
+            let name = Ids::one("experiment_name", &ids.experiment_name)?;
+            let id = state
+                .tracking
+                .get_experiment_by_name(&name)
+                .await
+                .map(|e| e.experiment_id)
+                .unwrap_or_default();
+            one(Located::Experiment(id))
+        }
+        Locate::Experiments => Ok(ids
+            .experiments()
+            .into_iter()
+            .map(Located::Experiment)
+            .collect()),
+        Locate::CreateInExperiment(kind) => one(Located::CreateInExperiment {
+            kind,
+            experiment: Ids::one("experiment_id", &ids.experiment_id)?,
+        }),
+        Locate::Run => one(run(state, ids.run_id()?).await),
+        Locate::Runs => {
+            let mut all = ids.run_ids.as_ref().map(OneOrMany::all).unwrap_or_default();
+            if let Some(many) = &ids.run_id {
+                all.extend(many.all());
+            }
+            let mut located = Vec::with_capacity(all.len());
+            for id in all {
+                located.push(run(state, id).await);
+            }
+            Ok(located)
+        }
+        Locate::LoggedModelInPath => {
+            let id = path_param("model_id").ok_or_else(|| Error::missing_parameter("model_id"))?;
+            let experiment = state
+                .tracking
+                .get_logged_model(&id, true)
+                .await
+                .map(|m| m.experiment_id)
+                .unwrap_or_default();
+            one(in_experiment(
+                GrantType::LoggedModel,
+                experiment,
+                ResourceKind::LoggedModel,
+                id,
+            ))
+        }
+        Locate::TraceInPath => {
+            let id = path_param("trace_id").ok_or_else(|| Error::missing_parameter("trace_id"))?;
+            one(trace(state, id).await)
+        }
+        Locate::Trace => {
+            let id = Ids::one("trace_id", &ids.trace_id)
+                .or_else(|_| Ids::one("request_id", &ids.request_id))?;
+            one(trace(state, id).await)
+        }
+        Locate::Traces => {
+            let mut located = Vec::new();
+            for id in ids
+                .trace_ids
+                .as_ref()
+                .map(OneOrMany::all)
+                .unwrap_or_default()
+            {
+                located.push(trace(state, id).await);
+            }
+            Ok(located)
+        }
+        Locate::TraceStart => {
+            let experiment = ids
+                .trace
+                .as_ref()
+                .and_then(|t| t.trace_info.as_ref())
+                .and_then(|i| i.trace_location.as_ref())
+                .and_then(|l| l.mlflow_experiment.as_ref())
+                .and_then(|e| e.experiment_id.as_ref())
+                .and_then(Id::text)
+                .unwrap_or_default();
+            one(Located::CreateInExperiment {
+                kind: GrantType::Trace,
+                experiment,
+            })
+        }
+        Locate::OtlpExport => {
+            let experiment = parts
+                .headers
+                .get(crate::handlers::traces::EXPERIMENT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            one(Located::CreateInExperiment {
+                kind: GrantType::Trace,
+                experiment,
+            })
+        }
+        Locate::TraceSearch => {
+            let mut experiments = ids.experiments();
+            experiments.extend(
+                ids.locations
+                    .iter()
+                    .flatten()
+                    .filter_map(|l| l.mlflow_experiment.as_ref())
+                    .filter_map(|e| e.experiment_id.as_ref())
+                    .filter_map(Id::text),
+            );
+            Ok(experiments
+                .into_iter()
+                .map(|experiment| {
+                    in_experiment(
+                        GrantType::Trace,
+                        experiment.clone(),
+                        ResourceKind::Experiment,
+                        experiment,
+                    )
+                })
+                .collect())
+        }
+        Locate::LinkToRun => {
+            let mut located = vec![run(state, ids.run_id()?).await];
+            for id in ids
+                .trace_ids
+                .as_ref()
+                .map(OneOrMany::all)
+                .unwrap_or_default()
+            {
+                located.push(trace(state, id).await);
+            }
+            Ok(located)
+        }
+        Locate::Model | Locate::ModelVersion => {
+            let name = Ids::one("name", &ids.name)?;
+            let prompt = state
+                .registry
+                .get_registered_model(&name)
+                .await
+                .is_ok_and(|m| is_prompt(&m.tags));
+            one(if locate == Locate::Model {
+                Located::Model { prompt, name }
+            } else {
+                Located::Version { prompt, name }
+            })
+        }
+        Locate::Grant => {
+            let t = Ids::one("resource_type", &ids.resource_type)?;
+            let id = Ids::one("resource_id", &ids.resource_id)?;
+            let t = GrantType::parse(&t)?;
+            one(match t {
+                _ if id == "*" => Located::Workspace { creates: None },
+                GrantType::Experiment => Located::Experiment(id),
+                GrantType::RegisteredModel => Located::Model {
+                    prompt: false,
+                    name: id,
+                },
+                GrantType::Prompt => Located::Model {
+                    prompt: true,
+                    name: id,
+                },
+                GrantType::Scorer => {
+                    let experiment = id.split('/').next().unwrap_or_default().to_owned();
+                    in_experiment(GrantType::Scorer, experiment, ResourceKind::Scorer, id)
+                }
+                _ => Located::Workspace { creates: None },
+            })
+        }
+        Locate::ArtifactPath => {
+            let raw = path_param("path")
+                .or_else(|| ids.path.as_ref().and_then(Id::text))
+                .unwrap_or_default();
+            let experiment = raw
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .unwrap_or_default()
+                .to_owned();
+            one(in_experiment(
+                GrantType::Run,
+                experiment.clone(),
+                ResourceKind::Artifact,
+                raw,
+            ))
+        }
+    }
+}
+
+fn in_experiment(
+    kind: GrantType,
+    experiment: String,
+    resource: ResourceKind,
+    id: String,
+) -> Located {
+    Located::InExperiment {
+        kind,
+        experiment,
+        resource: (resource, id),
+    }
+}
+
+async fn run(state: &AppState, run_id: String) -> Located {
+    let experiment = state
+        .tracking
+        .run_info(&run_id)
+        .await
+        .map(|r| r.experiment_id)
+        .unwrap_or_default();
+    in_experiment(GrantType::Run, experiment, ResourceKind::Run, run_id)
+}
+
+async fn trace(state: &AppState, trace_id: String) -> Located {
+    let experiment = state
+        .traces
+        .get_trace_info(&trace_id)
+        .await
+        .map(|t| t.experiment_id)
+        .unwrap_or_default();
+    in_experiment(GrantType::Trace, experiment, ResourceKind::Trace, trace_id)
+}
+
+fn is_prompt(tags: &[keel_core::Tag]) -> bool {
+    tags.iter().any(|t| {
+        t.key == keel_core::registry::IS_PROMPT_TAG && t.value.eq_ignore_ascii_case("true")
+    })
+}

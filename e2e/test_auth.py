@@ -1,0 +1,177 @@
+"""Identity and access with the official client (issue 14): a Keel that requires authentication,
+its first administrator from the environment, HTTP Basic and bearer-token credentials as the
+client sends them, `AuthServiceClient` flows, a READ-only user refused a write with MLflow's
+error, and searches that return only what the caller may read. On SQLite and PostgreSQL."""
+
+import base64
+import subprocess
+
+import mlflow
+import pytest
+import requests
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException, RestException
+
+import serverctl
+from conftest import unique
+
+pytestmark = pytest.mark.skipif(
+    serverctl.IS_REFERENCE, reason="Keel's own server flags; the reference's auth app is started differently"
+)
+
+ADMIN = ("admin", "admin-password-1")
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    srv = serverctl.ServerProcess(
+        tmp_path_factory.mktemp("auth") / "data",
+        extra_args=["--auth-mode", "required"],
+        extra_env={"KEEL_ADMIN_USERNAME": ADMIN[0], "KEEL_ADMIN_PASSWORD": ADMIN[1]},
+    )
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def as_user(monkeypatch, secured):
+    """Points the client at the secured server with the given credentials (Basic, or a token)."""
+
+    def use(username=None, password=None, token=None):
+        for var in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
+            monkeypatch.delenv(var, raising=False)
+        if username is not None:
+            monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", username)
+            monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+        if token is not None:
+            monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
+        return MlflowClient(tracking_uri=secured.url)
+
+    return use
+
+
+def auth_client(secured):
+    return mlflow.server.get_app_client("basic-auth", tracking_uri=secured.url)
+
+
+def test_requests_without_credentials_are_refused(secured, as_user):
+    r = requests.get(f"{secured.url}/api/2.0/mlflow/experiments/search", params={"max_results": 1})
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="mlflow"'
+    assert r.json()["error_code"] == "UNAUTHENTICATED"
+    assert requests.get(f"{secured.url}/health").status_code == 200
+    client = as_user()
+    with pytest.raises(MlflowException) as e:
+        client.search_experiments()
+    assert "401" in str(e.value) or "UNAUTHENTICATED" in str(e.value)
+    for bad in ("Basic !!!", "Bearer", "Bearer eyJhbGciOiJub25lIn0.e30.", "Digest x", "Basic " + "A" * 20000):
+        r = requests.get(f"{secured.url}/api/2.0/mlflow/experiments/search", headers={"Authorization": bad})
+        assert r.status_code in (401, 431), (bad[:20], r.status_code, r.text)
+
+
+def test_basic_credentials_work_with_the_official_client(as_user):
+    client = as_user(*ADMIN)
+    exp = client.create_experiment(unique("auth-basic"))
+    run = client.create_run(exp)
+    client.log_metric(run.info.run_id, "loss", 0.5)
+    client.set_terminated(run.info.run_id)
+    assert client.get_run(run.info.run_id).data.metrics["loss"] == 0.5
+    wrong = as_user(ADMIN[0], "not-the-password")
+    with pytest.raises(MlflowException):
+        wrong.get_experiment(exp)
+
+
+def test_auth_service_client_manages_users_and_grants(secured, as_user):
+    as_user(*ADMIN)
+    admin_api = auth_client(secured)
+    name = unique("alice")
+    user = admin_api.create_user(name, "alice-password-1")
+    assert user.username == name and not user.is_admin
+    assert admin_api.get_user(name).id == user.id
+    admin_client = as_user(*ADMIN)
+    exp = admin_client.create_experiment(unique("granted"))
+    run_id = admin_client.create_run(exp).info.run_id
+
+    # Nothing granted: alice sees nothing and may read nothing.
+    alice = as_user(name, "alice-password-1")
+    assert exp not in [e.experiment_id for e in alice.search_experiments()]
+    with pytest.raises(RestException) as e:
+        alice.get_experiment(exp)
+    assert e.value.error_code == "PERMISSION_DENIED"
+
+    # READ: she reads and searches, but a write fails with MLflow's error.
+    as_user(*ADMIN)
+    admin_api.grant_user_permission(name, "experiment", exp, "READ")
+    perm = admin_api.get_user_permission(name, "experiment", exp)
+    assert perm == {"allowed": False, "permission": "READ"} or getattr(perm, "permission", None) == "READ"
+    alice = as_user(name, "alice-password-1")
+    assert alice.get_experiment(exp).experiment_id == exp
+    assert [e.experiment_id for e in alice.search_experiments()] == [exp]
+    with pytest.raises(RestException) as e:
+        alice.log_metric(run_id, "loss", 1.0)
+    assert e.value.error_code == "PERMISSION_DENIED"
+
+    # A role granting EDIT on every experiment lets her write.
+    as_user(*ADMIN)
+    role = admin_api.create_role("default", unique("editors"), "edit all")
+    admin_api.add_role_permission(role.id, "experiment", "*", "EDIT")
+    admin_api.assign_role(name, role.id)
+    assert any(r.id == role.id for r in admin_api.list_user_roles(name))
+    as_user(name, "alice-password-1").log_metric(run_id, "loss", 1.0)
+
+    # Password change, then revoke and delete.
+    as_user(*ADMIN)
+    admin_api.update_user_password(name, "alice-password-2")
+    with pytest.raises(MlflowException):
+        as_user(name, "alice-password-1").search_experiments()
+    as_user(name, "alice-password-2").search_experiments()
+    as_user(*ADMIN)
+    admin_api.unassign_role(name, role.id)
+    admin_api.revoke_user_permission(name, "experiment", exp)
+    admin_api.delete_role(role.id)
+    admin_api.update_user_admin(name, True)
+    assert admin_api.get_user(name).is_admin
+    admin_api.delete_user(name)
+    with pytest.raises(MlflowException):
+        admin_api.get_user(name)
+
+
+def test_non_admins_cannot_administer(secured, as_user):
+    as_user(*ADMIN)
+    admin_api = auth_client(secured)
+    name = unique("bob")
+    admin_api.create_user(name, "bob-password-123")
+    as_user(name, "bob-password-123")
+    bob_api = auth_client(secured)
+    with pytest.raises(MlflowException):
+        bob_api.create_user(unique("mallory"), "mallory-password-1")
+    with pytest.raises(MlflowException):
+        bob_api.update_user_admin(name, True)
+    with pytest.raises(MlflowException):
+        bob_api.delete_user(ADMIN[0])
+    # Bob manages what he creates and may hand it on.
+    bob = as_user(name, "bob-password-123")
+    exp = bob.create_experiment(unique("bobs"))
+    bob.set_experiment_tag(exp, "owner", name)
+    bob_api.grant_user_permission(ADMIN[0], "experiment", exp, "READ")
+
+
+def test_tokens_from_the_cli_authenticate_the_client(secured, as_user):
+    out = subprocess.run(
+        [str(serverctl.keel_binary()), "tokens", "create", ADMIN[0], "--name", "e2e", "--data-dir", str(secured.data_dir),
+         *(["--backend-store-uri", serverctl.postgres_store_uri(secured.data_dir)] if serverctl.BACKEND == "postgres" else [])],
+        capture_output=True, text=True, env=serverctl.child_env(), check=True,
+    )
+    token = out.stdout.strip()
+    assert token.startswith("keel_")
+    client = as_user(token=token)
+    exp = client.create_experiment(unique("auth-token"))
+    assert client.get_experiment(exp).name.startswith("auth-token")
+    r = requests.get(f"{secured.url}/api/2.0/mlflow/users/current", headers={"Authorization": f"Bearer {token}"})
+    assert r.json()["user"]["username"] == ADMIN[0]
+    basic = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    r = requests.get(f"{secured.url}/api/2.0/mlflow/users/current", headers={"Authorization": f"Basic {basic}"})
+    assert r.status_code == 200
