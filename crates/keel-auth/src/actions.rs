@@ -140,6 +140,9 @@ pub static CATALOGUE: &[Action] = &[
     action("artifacts.delete", C::Delete, &[R::Artifact]),
     action("artifacts.list", C::Read, &[R::Artifact]),
     action("artifacts.read", C::Read, &[R::Artifact]),
+    // A part of a multipart upload: its URL's signature is the credential (the client sends
+    // parts without its tracking credentials).
+    action("artifacts.upload_part", C::Public, &[R::Artifact]),
     action("artifacts.write", C::Update, &[R::Artifact]),
     action("auth.login", C::Public, &[R::Server]),
     action("experiments.create", C::Create, &[R::Workspace]),
@@ -236,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_login_health_version_description_and_ui_shell_are_public() {
+    fn only_the_login_health_version_description_ui_shell_and_signed_parts_are_public() {
         let public: Vec<_> = CATALOGUE
             .iter()
             .filter(|a| a.is_public())
@@ -245,6 +248,7 @@ mod tests {
         assert_eq!(
             public,
             [
+                "artifacts.upload_part",
                 "auth.login",
                 "server.health",
                 "server.openapi",

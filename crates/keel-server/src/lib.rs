@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod ui;
+pub mod upload_urls;
 pub mod webhooks;
 pub mod wire;
 

@@ -1204,7 +1204,7 @@ pub fn table() -> Vec<Route> {
             M::PUT,
             Artifacts2,
             "mpu/part/{upload_id}/{part_number}",
-            "artifacts.write",
+            "artifacts.upload_part",
             Artifact,
             multipart::put_part,
         )

@@ -37,6 +37,8 @@ pub struct AppState {
     /// Authentication and authorization of every request.
     pub auth: keel_auth::service::Auth,
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// Signs the part URLs of proxied multipart uploads.
+    pub part_urls: crate::upload_urls::PartUrlSigner,
     /// The built web UI (empty in a build without it: `/` then answers 503).
     pub ui: UiAssets,
     pub limits: RequestLimits,

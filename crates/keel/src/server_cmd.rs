@@ -74,6 +74,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         traces,
         auth,
         artifacts,
+        part_urls: keel_server::upload_urls::PartUrlSigner::new(&crate::secrets::load_key(
+            &config,
+        )?),
         webhooks,
         ui: ui_assets(),
         limits: config.request_limits(),

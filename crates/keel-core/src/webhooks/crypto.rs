@@ -46,6 +46,15 @@ impl SecretKey {
         Ok(Self(bytes))
     }
 
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of `purpose`), so every
+    /// replica sharing the secrets key derives the same one.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ring::hmac::sign(&key, purpose.as_bytes()).as_ref());
+        out
+    }
+
     /// Standard base64 of the key (for writing the key file).
     pub fn to_base64(&self) -> String {
         STANDARD.encode(self.0)

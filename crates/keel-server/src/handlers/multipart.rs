@@ -3,9 +3,10 @@
 //!
 //! `mpu/create/<dir>` answers with an upload ID and one URL per part. Where the reference hands
 //! out presigned cloud URLs (and refuses local storage), Keel's part URLs point back at Keel
-//! itself (`mpu/part/<upload_id>/<part_number>`), built from the `Host` the client used, so
-//! multipart works on every artifact store. The client PUTs each part there (without its
-//! tracking credentials, so the unguessable upload ID is what authorizes a part), then
+//! itself (`mpu/part/<upload_id>/<part_number>?...&signature=`), built from the `Host` the
+//! client used, so multipart works on every artifact store. The client PUTs each part there
+//! (without its tracking credentials: the URL's signature, binding upload, part, creator and
+//! expiry, is what authorizes a part; see `upload_urls`), then
 //! `mpu/complete/<dir>` assembles the parts or `mpu/abort/<dir>` drops them. As in the
 //! reference, the URL names the folder and the body's `path` (the client's local file) supplies
 //! the file name.
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::artifacts::{artifact_path, body_stream};
 use super::{Empty, empty};
+use crate::authz::Caller;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
@@ -89,6 +91,12 @@ fn target(
     Ok(dir.join(&name))
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// `Host` values that can go into a URL as they are: a name or IP literal and an optional port.
 fn url_host(headers: &HeaderMap, uri: &Uri) -> Result<String, Error> {
     let host = headers
@@ -137,6 +145,7 @@ fn part_url_base(headers: &HeaderMap, uri: &Uri, upload: &UploadId) -> Result<St
 /// `POST mpu/create/<dir>`: starts an upload and hands out one part URL per part.
 pub async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     dir: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
@@ -154,9 +163,14 @@ pub async fn create(
     url_host(&headers, &uri)?;
     let upload = s.artifacts.create_multipart(&path).await?;
     let base = part_url_base(&headers, &uri, &upload)?;
+    let expires = unix_now() + crate::upload_urls::PART_URL_LIFETIME_SECS;
     let credentials = (1..=num_parts)
         .map(|n| Credential {
-            url: format!("{base}{n}"),
+            url: format!(
+                "{base}{n}?{}",
+                s.part_urls
+                    .query(&upload.to_string(), n, caller.0.user.id, expires)
+            ),
             part_number: n,
         })
         .collect();
@@ -171,11 +185,23 @@ pub async fn create(
 pub async fn put_part(
     State(s): State<AppState>,
     ids: Result<Path<(String, String)>, PathRejection>,
+    uri: Uri,
     body: Body,
 ) -> ApiResult<Response> {
-    let Path((upload, part)) = ids.map_err(|e| Error::invalid(format!("Invalid part URL: {e}")))?;
-    let upload = UploadId::parse(&upload)?;
-    let part = PartNumber::parse(&part)?;
+    let Path((upload_text, part_text)) =
+        ids.map_err(|e| Error::invalid(format!("Invalid part URL: {e}")))?;
+    let upload = UploadId::parse(&upload_text)?;
+    let part = PartNumber::parse(&part_text)?;
+    // The URL's signature is the credential: checked before anything is read or stored.
+    let part_number: i64 = part_text
+        .parse()
+        .map_err(|_| Error::invalid(format!("Invalid part number '{part_text}'")))?;
+    s.part_urls.check(
+        &upload_text,
+        part_number,
+        uri.query().unwrap_or(""),
+        unix_now(),
+    )?;
     let receipt = s
         .artifacts
         .put_part(&upload, part, body_stream(body))

@@ -232,7 +232,8 @@ async fn every_route_refuses_anonymous_callers_except_the_public_ones() {
             "/version",
             "/api/openapi.json",
             "/",
-            "/static-files/{*path}"
+            "/static-files/{*path}",
+            "mpu/part/{upload_id}/{part_number}"
         ]
     );
 }

@@ -173,6 +173,9 @@ impl TestApp {
                     traces,
                     auth: auth.clone(),
                     artifacts: Arc::new(artifacts),
+                    part_urls: keel_server::upload_urls::PartUrlSigner::new(
+                        &SecretKey::generate().expect("key"),
+                    ),
                     webhooks: webhooks.clone(),
                     ui,
                     limits: Default::default(),
