@@ -490,9 +490,10 @@ def create_run(c: Client, exp_id: str, name: str | None = None) -> str:
 
 
 def run_wrk(port: int, server_pid: int, script: str, endpoint: str, run_id: str, duration: int,
-            step_base: int, db: PgDatabase | None = None) -> dict:
+            step_base: int, db: PgDatabase | None = None, headers: tuple[str, ...] = ()) -> dict:
     cmd = [
         "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{duration}s", "--timeout", "30s",
+        *(a for h in headers for a in ("-H", h)),
         "-s", str(HERE / "wrk" / script), f"http://{HOST}:{port}{API}{endpoint}",
         "--", run_id, str(step_base),
     ]

@@ -7,6 +7,7 @@
 #        bench/run.sh traces [--quick] [--traces N]
 #        bench/run.sh ui [--quick]
 #        bench/run.sh soak [--minutes 30] [--interval 10] [--out FILE]
+#        bench/run.sh auth [--quick] [--out FILE]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -17,6 +18,8 @@
 #   traces     OTLP span ingest and search_traces latency, keel vs the reference (trace_bench.py)
 #   ui         the requests behind the web UI's heavy views (long metric history, 10,000-run
 #              table, 30,000-span trace), keel vs the reference (ui_bench.py)
+#   auth       access control on vs off (keel; the reference with and without basic-auth), the
+#              cost of one decision, a filtered search over 10,000 experiments (auth_bench.py)
 #   soak       keel alone under mixed load (tracking, artifacts, traces) plus 100 slow clients for
 #              --minutes (default 30), sampling RSS, fds, req/s, p50/p99 and errors every --interval
 #              seconds; RSS and p99 slopes in bench/results/soak.md (soak.py). Runs a copy of $KEEL_BIN
@@ -58,6 +61,10 @@ fi
 if [[ "${1:-}" == "ui" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/ui_bench.py" "$@"
+fi
+if [[ "${1:-}" == "auth" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/auth_bench.py" "$@"
 fi
 if [[ "${1:-}" == "soak" ]]; then
   shift

@@ -190,7 +190,8 @@ pub static CATALOGUE: &[Action] = &[
     action("runs.delete", C::Delete, &[R::Run]),
     action("runs.read", C::Read, &[R::Run]),
     action("runs.restore", C::Delete, &[R::Run]),
-    action("runs.search", C::Read, &[R::Experiment]),
+    // Filtered: experiments the caller may not read are dropped from the search.
+    action("runs.search", C::Authenticated, &[R::Workspace]),
     action("runs.update", C::Update, &[R::Run]),
     action("server.health", C::Public, &[R::Server]),
     action("server.info", C::Authenticated, &[R::Server]),

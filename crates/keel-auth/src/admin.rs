@@ -270,6 +270,24 @@ impl Auth {
         })
     }
 
+    /// Whether a type-wide DENY on `t` applies to `principal` (administrators and workspace
+    /// administrators are never denied).
+    pub async fn type_denied(
+        &self,
+        principal: &Principal,
+        t: GrantType,
+        workspace: &str,
+    ) -> Result<bool> {
+        if principal.user.is_admin {
+            return Ok(false);
+        }
+        let holdings = self
+            .store()
+            .grants_of_types(principal.user.id, workspace, &[t, GrantType::Workspace])
+            .await?;
+        Ok(!holdings.is_workspace_admin() && holdings.fold(Key::any(t)) == Some(Permission::Deny))
+    }
+
     /// Whether `user` is a member of `workspace`: assigned a role there other than their own
     /// per-user role (which every creator gets, and which makes nobody a member).
     pub async fn has_role_in(&self, user: &User, workspace: &str) -> Result<bool> {

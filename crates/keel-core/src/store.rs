@@ -33,6 +33,17 @@ pub enum Visible {
     AllExcept(Vec<String>),
 }
 
+impl Visible {
+    /// Whether the resource `id` is visible.
+    pub fn allows(&self, id: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(ids) => ids.iter().any(|i| i == id),
+            Self::AllExcept(ids) => !ids.iter().any(|i| i == id),
+        }
+    }
+}
+
 /// Which registered models a search may return, by name: models and prompts (models tagged as
 /// prompts) are granted separately.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

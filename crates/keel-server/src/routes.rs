@@ -335,7 +335,7 @@ pub fn table() -> Vec<Route> {
             Experiment,
             runs::search,
         )
-        .locate(Locate::Experiments),
+        .locate(Locate::Workspace),
         route(
             M::POST,
             Mlflow2,

@@ -9,11 +9,14 @@ use keel_core::{Error, ModelInput, ModelOutput};
 use serde::Serialize;
 
 use super::{Empty, empty};
+use crate::authz::Caller;
+use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::entities::{Metric, MetricWithRunId, Run, RunInfo};
 use crate::wire::requests::*;
+use keel_auth::grants::GrantType;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct RunOut {
@@ -83,9 +86,24 @@ pub struct SearchOut {
 
 pub async fn search(
     State(s): State<AppState>,
+    caller: Caller,
     req: MlflowRequest<SearchRunsIn>,
 ) -> ApiResult<Json<SearchOut>> {
-    let page = s.tracking.search_runs(req.message.into_domain()?).await?;
+    let mut search = req.message.into_domain()?;
+    // As the reference: experiments the caller may not read are dropped from the search (and
+    // a type-wide DENY on runs drops them all), so the result may be empty.
+    let experiments = s
+        .auth
+        .visibility(&caller.0, GrantType::Experiment, DEFAULT_WORKSPACE)
+        .await?;
+    let runs_denied = s
+        .auth
+        .type_denied(&caller.0, GrantType::Run, DEFAULT_WORKSPACE)
+        .await?;
+    search
+        .experiment_ids
+        .retain(|id| !runs_denied && experiments.allows(id));
+    let page = s.tracking.search_runs(search).await?;
     Ok(Json(SearchOut {
         runs: page.items.into_iter().map(Run::from).collect(),
         next_page_token: page.next_page_token,

@@ -286,6 +286,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             "POST experiments/create",
             "GET experiments/search",
             "POST experiments/search",
+            "POST runs/search",
             "POST registered-models/create",
             "GET registered-models/search",
             "GET model-versions/search",
@@ -834,6 +835,35 @@ async fn searches_return_only_what_the_caller_may_read() {
             .expect("grant");
     }
     assert_eq!(names(&search().await, "experiments", "name"), ["e1", "e2"]);
+    // A run search over every experiment covers the readable ones only.
+    for id in &experiments {
+        app.call_as(
+            &admin(),
+            Method::POST,
+            "runs/create",
+            Some(json!({"experiment_id": id, "run_name": format!("r-{id}")})),
+        )
+        .await;
+    }
+    let runs = app
+        .call_as(
+            &bob(),
+            Method::POST,
+            "runs/search",
+            Some(json!({"experiment_ids": experiments})),
+        )
+        .await;
+    assert_eq!(runs.status, StatusCode::OK);
+    let mut run_experiments: Vec<String> = runs.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["info"]["experiment_id"].as_str().expect("id").to_owned())
+        .collect();
+    run_experiments.sort();
+    let mut readable = experiments[1..3].to_vec();
+    readable.sort();
+    assert_eq!(run_experiments, readable);
     // A type-wide READ shows all but what a DENY hides.
     app.auth
         .grant_user("bob", "experiment", "*", "READ", "default")
