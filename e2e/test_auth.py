@@ -6,7 +6,6 @@ error, and searches that return only what the caller may read. On SQLite and Pos
 import base64
 import subprocess
 
-import mlflow
 import pytest
 import requests
 from mlflow import MlflowClient
@@ -54,7 +53,9 @@ def as_user(monkeypatch, secured):
 
 
 def auth_client(secured):
-    return mlflow.server.get_app_client("basic-auth", tracking_uri=secured.url)
+    from mlflow.server import get_app_client
+
+    return get_app_client("basic-auth", tracking_uri=secured.url)
 
 
 def test_requests_without_credentials_are_refused(secured, as_user):
