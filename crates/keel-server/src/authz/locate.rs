@@ -397,18 +397,7 @@ pub async fn locate(
                 .or_else(|_| Ids::one("request_id", &ids.request_id))?;
             one(trace(state, id).await)
         }
-        Locate::Traces => {
-            let mut located = Vec::new();
-            for id in ids
-                .trace_ids
-                .as_ref()
-                .map(OneOrMany::all)
-                .unwrap_or_default()
-            {
-                located.push(trace(state, id).await);
-            }
-            Ok(located)
-        }
+        Locate::Traces => Ok(traces(state, ids).await),
         Locate::TraceStart => {
             let experiment = ids
                 .trace
@@ -461,14 +450,7 @@ pub async fn locate(
         }
         Locate::LinkToRun => {
             let mut located = vec![run(state, ids.run_id()?).await];
-            for id in ids
-                .trace_ids
-                .as_ref()
-                .map(OneOrMany::all)
-                .unwrap_or_default()
-            {
-                located.push(trace(state, id).await);
-            }
+            located.extend(traces(state, ids).await);
             Ok(located)
         }
         Locate::Model | Locate::ModelVersion => {
@@ -558,6 +540,20 @@ async fn trace(state: &AppState, trace_id: String) -> Located {
         .map(|t| t.experiment_id)
         .unwrap_or_default();
     in_experiment(GrantType::Trace, experiment, ResourceKind::Trace, trace_id)
+}
+
+/// Every trace in `trace_ids`.
+async fn traces(state: &AppState, ids: &Ids) -> Vec<Located> {
+    let mut located = Vec::new();
+    for id in ids
+        .trace_ids
+        .as_ref()
+        .map(OneOrMany::all)
+        .unwrap_or_default()
+    {
+        located.push(trace(state, id).await);
+    }
+    located
 }
 
 fn is_prompt(tags: &[keel_core::Tag]) -> bool {

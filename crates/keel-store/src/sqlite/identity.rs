@@ -61,6 +61,13 @@ fn grant_from(t: &str, pattern: String, p: &str) -> rusqlite::Result<Grant> {
     })
 }
 
+/// A grant from a `(resource_type, resource_pattern, permission)` row.
+fn grant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
+    let t: String = r.get(0)?;
+    let p: String = r.get(2)?;
+    grant_from(&t, r.get(1)?, &p)
+}
+
 fn role_permission_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RolePermission> {
     let t: String = r.get(2)?;
     let p: String = r.get(4)?;
@@ -654,11 +661,7 @@ pub(crate) fn holdings(
                 super::convert::text_array(types),
                 super::convert::text_array(patterns.iter().map(String::as_str)),
             ],
-            |r| {
-                let t: String = r.get(0)?;
-                let p: String = r.get(2)?;
-                grant_from(&t, r.get(1)?, &p)
-            },
+            grant_row,
         )
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(db_err)?;
@@ -694,11 +697,7 @@ pub(crate) fn grants_of_types(
                 workspace,
                 super::convert::text_array(types.iter().map(|t| t.as_str())),
             ],
-            |r| {
-                let t: String = r.get(0)?;
-                let p: String = r.get(2)?;
-                grant_from(&t, r.get(1)?, &p)
-            },
+            grant_row,
         )
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(db_err)?;
