@@ -60,6 +60,7 @@ def reference_cmd(auth: bool):
                 "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
             # Read by the auth app; Server.start copies the environment after building the command.
             os.environ["MLFLOW_AUTH_CONFIG_PATH"] = str(tmp / "basic_auth.ini")
+            os.environ["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "keel-bench-only"
             cmd += ["--app-name", "basic-auth"]
         else:
             os.environ.pop("MLFLOW_AUTH_CONFIG_PATH", None)

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod admin;
 pub mod assess;
 pub mod cache;
+pub mod cached_store;
 pub mod entities;
 pub mod grants;
 pub mod password;
@@ -17,6 +18,7 @@ pub mod service;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod ttl;
 
 pub use actions::{Action, ResourceKind};
 pub use permission::{Capability, Permission};

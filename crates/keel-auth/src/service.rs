@@ -144,6 +144,9 @@ impl Auth {
         settings: AuthSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
+        // What every request reads is cached briefly; every write through here clears it.
+        let store: Arc<dyn IdentityStore> =
+            Arc::new(crate::cached_store::CachedIdentityStore::new(store));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,

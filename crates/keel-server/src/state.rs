@@ -36,6 +36,8 @@ pub struct AppState {
     pub traces: Traces,
     /// Authentication and authorization of every request.
     pub auth: keel_auth::service::Auth,
+    /// The experiments of runs, traces and logged models, as authorization looked them up.
+    pub parents: Arc<crate::authz::locate::ParentCache>,
     pub artifacts: Arc<dyn ArtifactStore>,
     /// Signs the part URLs of proxied multipart uploads.
     pub part_urls: crate::upload_urls::PartUrlSigner,

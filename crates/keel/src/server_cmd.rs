@@ -73,6 +73,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         registry,
         traces,
         auth,
+        parents: Default::default(),
         artifacts,
         part_urls: keel_server::upload_urls::PartUrlSigner::new(&crate::secrets::load_key(
             &config,

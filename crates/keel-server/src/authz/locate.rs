@@ -90,6 +90,45 @@ pub enum Located {
     },
 }
 
+/// The experiments of runs, traces and logged models already looked up. A resource never
+/// moves to another experiment, so entries never go stale; the map is bounded.
+#[derive(Debug)]
+pub struct ParentCache {
+    experiments: keel_auth::ttl::TtlMap<(ResourceKind, String), String>,
+}
+
+impl Default for ParentCache {
+    fn default() -> Self {
+        Self {
+            experiments: keel_auth::ttl::TtlMap::new(
+                std::time::Duration::from_secs(24 * 60 * 60),
+                100_000,
+            ),
+        }
+    }
+}
+
+impl ParentCache {
+    /// The experiment of `id`, from the cache or from `lookup` (a missing resource is not
+    /// remembered: it may be created next).
+    async fn experiment_of<F>(&self, kind: ResourceKind, id: &str, lookup: F) -> String
+    where
+        F: std::future::Future<Output = Option<String>>,
+    {
+        let key = (kind, id.to_owned());
+        if let Some(found) = self.experiments.get(&key) {
+            return found;
+        }
+        match lookup.await {
+            Some(experiment) => {
+                self.experiments.insert(key, experiment.clone());
+                experiment
+            }
+            None => String::new(),
+        }
+    }
+}
+
 /// The workspace every resource is in until workspaces are served.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
@@ -376,11 +415,16 @@ pub async fn locate(
         Locate::LoggedModelInPath => {
             let id = path_param("model_id").ok_or_else(|| Error::missing_parameter("model_id"))?;
             let experiment = state
-                .tracking
-                .get_logged_model(&id, true)
-                .await
-                .map(|m| m.experiment_id)
-                .unwrap_or_default();
+                .parents
+                .experiment_of(ResourceKind::LoggedModel, &id, async {
+                    state
+                        .tracking
+                        .get_logged_model(&id, true)
+                        .await
+                        .ok()
+                        .map(|m| m.experiment_id)
+                })
+                .await;
             one(in_experiment(
                 GrantType::LoggedModel,
                 experiment,
@@ -524,21 +568,31 @@ fn in_experiment(
 
 async fn run(state: &AppState, run_id: String) -> Located {
     let experiment = state
-        .tracking
-        .run_info(&run_id)
-        .await
-        .map(|r| r.experiment_id)
-        .unwrap_or_default();
+        .parents
+        .experiment_of(ResourceKind::Run, &run_id, async {
+            state
+                .tracking
+                .run_info(&run_id)
+                .await
+                .ok()
+                .map(|r| r.experiment_id)
+        })
+        .await;
     in_experiment(GrantType::Run, experiment, ResourceKind::Run, run_id)
 }
 
 async fn trace(state: &AppState, trace_id: String) -> Located {
     let experiment = state
-        .traces
-        .get_trace_info(&trace_id)
-        .await
-        .map(|t| t.experiment_id)
-        .unwrap_or_default();
+        .parents
+        .experiment_of(ResourceKind::Trace, &trace_id, async {
+            state
+                .traces
+                .get_trace_info(&trace_id)
+                .await
+                .ok()
+                .map(|t| t.experiment_id)
+        })
+        .await;
     in_experiment(GrantType::Trace, experiment, ResourceKind::Trace, trace_id)
 }
 

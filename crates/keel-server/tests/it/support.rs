@@ -172,6 +172,7 @@ impl TestApp {
                     registry,
                     traces,
                     auth: auth.clone(),
+                    parents: Default::default(),
                     artifacts: Arc::new(artifacts),
                     part_urls: keel_server::upload_urls::PartUrlSigner::new(
                         &SecretKey::generate().expect("key"),
