@@ -36,7 +36,7 @@ pub enum Target<'a> {
 }
 
 /// The facts a decision rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Assessment {
     /// The level on the resource itself (DENY shows as NO_PERMISSIONS; see `denied`).
     pub permission: Permission,

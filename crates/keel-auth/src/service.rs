@@ -120,9 +120,20 @@ pub struct Auth {
     inner: Arc<Inner>,
 }
 
+/// Everything a decision depends on: with the same engine, the same inputs decide the same.
+type DecisionKey = (
+    PolicyPrincipal,
+    &'static str,
+    PolicyResource,
+    crate::assess::Assessment,
+);
+
 struct Inner {
     store: Arc<dyn IdentityStore>,
     engine: PolicyEngine,
+    /// Decisions already taken (a decision is a pure function of its inputs and the engine's
+    /// policies, which are fixed for the process's life).
+    decisions: crate::ttl::TtlMap<DecisionKey, Decision>,
     settings: AuthSettings,
     cache: CredentialCache,
     throttle: LoginThrottle,
@@ -151,6 +162,7 @@ impl Auth {
             inner: Arc::new(Inner {
                 store,
                 engine,
+                decisions: crate::ttl::TtlMap::new(Duration::from_secs(3600), 100_000),
                 cache: CredentialCache::new(
                     crate::cache::DEFAULT_TTL,
                     crate::cache::DEFAULT_CAPACITY,
@@ -320,12 +332,23 @@ impl Auth {
         };
         let defaults = Defaults::without_workspaces(self.inner.settings.default_permission);
         let assessment = assess(&holdings, target, defaults);
-        Ok(self.inner.engine.decide(&Query {
-            principal: &principal.policy_view(),
+        let key: DecisionKey = (
+            principal.policy_view(),
+            action.name,
+            resource.clone(),
+            assessment,
+        );
+        if let Some(decision) = self.inner.decisions.get(&key) {
+            return Ok(decision);
+        }
+        let decision = self.inner.engine.decide(&Query {
+            principal: &key.0,
             action,
             resource,
             assessment,
-        }))
+        });
+        self.inner.decisions.insert(key, decision.clone());
+        Ok(decision)
     }
 
     /// Creates an account. A user gets a password (checked against the rules); a service

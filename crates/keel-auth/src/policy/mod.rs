@@ -91,7 +91,7 @@ fn built_in_text() -> String {
 }
 
 /// Who is asking, as policies see them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PolicyPrincipal {
     /// The user's or service account's ID.
     pub id: String,
@@ -105,7 +105,7 @@ pub struct PolicyPrincipal {
 
 /// What is acted on: a resource of a kind, and the chain of resources it belongs to (a run's
 /// experiment, that experiment's workspace).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PolicyResource {
     pub kind: ResourceKind,
     pub id: String,
