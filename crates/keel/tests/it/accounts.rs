@@ -117,7 +117,7 @@ fn without_accounts_local_requests_are_the_administrator_until_the_first_account
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("administrator"), "{}", stdout(&out));
     assert_eq!(
-        get_as(port, SEARCH, None),
+        eventually(port, SEARCH, None, 401),
         401,
         "the first account closes the door"
     );
