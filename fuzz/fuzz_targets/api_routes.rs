@@ -74,6 +74,15 @@ fn world() -> &'static World {
             )
             .with_webhooks(webhooks.clone());
             let traces = keel_core::traces::Traces::new(stores.traces, tracking.clone());
+            // No account exists and the server is on loopback: requests act as the local
+            // administrator, so every route is reached (authorization has its own tests).
+            let auth = keel_auth::service::Auth::new(
+                stores.identity,
+                keel_auth::policy::PolicyEngine::new(None).expect("policy engine"),
+                keel_auth::service::AuthSettings::default(),
+                Arc::new(keel_core::clock::SystemClock),
+            )
+            .expect("auth");
             let artifacts = keel_artifacts::LocalArtifactStore::open(&dir.path().join("artifacts"))
                 .await
                 .expect("artifacts");
@@ -81,7 +90,12 @@ fn world() -> &'static World {
                 tracking,
                 registry,
                 traces,
+                auth,
+                parents: Default::default(),
                 artifacts: Arc::new(artifacts),
+                part_urls: keel_server::upload_urls::PartUrlSigner::new(
+                    &SecretKey::generate().expect("key"),
+                ),
                 webhooks,
                 ui: UiAssets::new([]),
                 limits: RequestLimits::default(),
