@@ -100,19 +100,24 @@ pub fn assess(holdings: &Holdings, target: Target<'_>, defaults: Defaults) -> As
         }
         Target::Version { prompt, name } => {
             let c = Key::of(container(prompt), name);
-            let version = if prompt {
-                GrantType::PromptVersion
-            } else {
-                GrantType::RegisteredModelVersion
-            };
             let parent = resolve(&[c]);
-            let own = resolve(&[Key::any(version), c]);
+            let own = resolve(&[Key::any(version_of(prompt)), c]);
             Assessment::of(own, parent, false)
         }
     }
 }
 
-fn container(prompt: bool) -> GrantType {
+/// The grant type of a version of a registered model or a prompt.
+pub(crate) fn version_of(prompt: bool) -> GrantType {
+    if prompt {
+        GrantType::PromptVersion
+    } else {
+        GrantType::RegisteredModelVersion
+    }
+}
+
+/// The grant type of a registered model or a prompt.
+pub(crate) fn container(prompt: bool) -> GrantType {
     if prompt {
         GrantType::Prompt
     } else {

@@ -9,7 +9,7 @@ use keel_core::clock::Clock;
 use keel_core::{Error, ErrorCode, Result};
 
 use crate::actions::Action;
-use crate::assess::{Target, assess};
+use crate::assess::{Target, assess, container, version_of};
 use crate::cache::CredentialCache;
 use crate::entities::{AccountKind, ApiToken, NewUser, User};
 use crate::grants::{Defaults, GrantType, Holdings, Key};
@@ -511,21 +511,11 @@ fn keys_of(target: Target<'_>) -> Vec<Key<'_>> {
         }
         Target::Model { prompt, name } => vec![Key::of(container(prompt), name)],
         Target::Version { prompt, name } => {
-            let version = if prompt {
-                GrantType::PromptVersion
-            } else {
-                GrantType::RegisteredModelVersion
-            };
-            vec![Key::any(version), Key::of(container(prompt), name)]
+            vec![
+                Key::any(version_of(prompt)),
+                Key::of(container(prompt), name),
+            ]
         }
-    }
-}
-
-fn container(prompt: bool) -> GrantType {
-    if prompt {
-        GrantType::Prompt
-    } else {
-        GrantType::RegisteredModel
     }
 }
 
