@@ -15,26 +15,61 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
-step "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-
-step "python venv (.venv) for the e2e suite and the S3 tests"
 VENV="$REPO/.venv"
 REQS="$REPO/e2e/requirements.txt"
 PYTHON="${PYTHON:-python3}"
-if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    echo "creating $VENV"
-    "$PYTHON" -m venv --clear "$VENV"
-fi
-# Skip pip when this exact requirements file was already installed into this exact interpreter.
-STAMP="$VENV/.e2e-requirements.sha256"
-WANT="$( { cat "$REQS"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQS"
-    echo "$WANT" >"$STAMP"
-else
-    echo "requirements already satisfied"
-fi
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+LOGS="$(mktemp -d)"
+trap 'rm -rf "$LOGS"' EXIT
+
+# The python venv for the e2e suite and the S3 tests.
+setup_venv() {
+    if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        echo "creating $VENV"
+        "$PYTHON" -m venv --clear "$VENV"
+    fi
+    # Skip pip when this exact requirements file was already installed into this interpreter.
+    local stamp="$VENV/.e2e-requirements.sha256" want
+    want="$( { cat "$REQS"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQS"
+        echo "$want" >"$stamp"
+    else
+        echo "requirements already satisfied"
+    fi
+}
+
+# Debian's Chromium for the browser tests, when missing and this user may install it.
+install_chromium() {
+    if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+        echo "installing Debian's chromium (no recommends) for the browser tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+    fi
+}
+
+# Waits for a background set-up step and shows its output; its failure fails the run.
+finish() {
+    local pid="$1" name="$2" rc=0
+    wait "$pid" || rc=$?
+    step "$name (ran in the background)"
+    cat "$LOGS/$name.log"
+    if [ "$rc" -ne 0 ]; then
+        echo "error: $name failed (exit code $rc)" >&2
+        exit "$rc"
+    fi
+}
+
+# Downloads and installs (network-bound) overlap the first compile (CPU-bound).
+setup_venv >"$LOGS/venv.log" 2>&1 &
+VENV_PID=$!
+install_chromium >"$LOGS/chromium.log" 2>&1 &
+CHROMIUM_PID=$!
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+finish "$VENV_PID" venv
 
 step "web UI build (scripts/build-ui.sh: npm ci when the lockfile changed, tsc, vite)"
 "$REPO/scripts/build-ui.sh"
@@ -59,12 +94,7 @@ if [ ! -x "$KEEL_BIN" ]; then
 fi
 
 step "browser tests (ui/tests, headless Chromium against $KEEL_BIN)"
-CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's chromium (no recommends) for the browser tests"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
-fi
+finish "$CHROMIUM_PID" chromium
 if [ -x "$CHROMIUM" ]; then
     CHROMIUM="$CHROMIUM" KEEL_BIN="$KEEL_BIN" SEED_PYTHON="$VENV/bin/python" node "$REPO/ui/tests/run.mjs" || {
         echo "error: browser tests failed; screenshots, page HTML and keel's log are in $REPO/ui/test-results/" >&2
