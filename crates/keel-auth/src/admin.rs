@@ -7,7 +7,7 @@ use crate::entities::{Assignment, Role, RolePermission, USER_ROLE_PREFIX, User};
 use crate::grants::{Defaults, Grant, GrantType, Key};
 use crate::permission::Permission;
 use crate::service::{Auth, Principal};
-use crate::store::RoleUpdate;
+use crate::store::{Holder, RoleUpdate};
 
 /// One grant a user holds, through one of their roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +188,10 @@ impl Auth {
             resource_type: grant.resource_type,
             id: (grant.pattern != "*").then_some(grant.pattern.as_str()),
         };
-        let holdings = self.store().holdings(user.id, workspace, &[key]).await?;
+        let holdings = self
+            .store()
+            .holdings(Holder::user(user.id), workspace, &[key])
+            .await?;
         let level = if user.is_admin {
             Permission::Manage
         } else {
@@ -234,7 +237,7 @@ impl Auth {
         }
         let holdings = self
             .store()
-            .grants_of_types(principal.user.id, workspace, &[t, GrantType::Workspace])
+            .grants_of_types(principal.holder(), workspace, &[t, GrantType::Workspace])
             .await?;
         if holdings.is_workspace_admin() {
             return Ok(Visible::All);
@@ -283,7 +286,7 @@ impl Auth {
         }
         let holdings = self
             .store()
-            .grants_of_types(principal.user.id, workspace, &[t, GrantType::Workspace])
+            .grants_of_types(principal.holder(), workspace, &[t, GrantType::Workspace])
             .await?;
         Ok(!holdings.is_workspace_admin() && holdings.fold(Key::any(t)) == Some(Permission::Deny))
     }

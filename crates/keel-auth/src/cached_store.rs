@@ -12,14 +12,15 @@ use keel_core::Result;
 use crate::entities::*;
 use crate::grants::{Grant, GrantType, Holdings, Key};
 use crate::permission::Permission;
-use crate::store::{IdentityStore, RoleUpdate};
+use crate::store::{Holder, IdentityStore, RoleUpdate};
 use crate::ttl::TtlMap;
 
 /// How long another process's change to accounts, tokens or grants may take to apply here.
 pub const CACHE_TTL: Duration = Duration::from_secs(2);
 const CAPACITY: usize = 50_000;
 
-type HoldingsKey = (i64, String, Vec<(GrantType, Option<String>)>);
+type HoldingsKey = (i64, Vec<String>, String, Vec<(GrantType, Option<String>)>);
+type OfTypesKey = (i64, Vec<String>, String, Vec<GrantType>);
 
 /// An [`IdentityStore`] with cached reads.
 pub struct CachedIdentityStore {
@@ -27,7 +28,7 @@ pub struct CachedIdentityStore {
     users: TtlMap<String, Option<User>>,
     tokens: TtlMap<String, Option<(ApiToken, User)>>,
     holdings: TtlMap<HoldingsKey, Holdings>,
-    of_types: TtlMap<(i64, String, Vec<GrantType>), Holdings>,
+    of_types: TtlMap<OfTypesKey, Holdings>,
     count: TtlMap<(), i64>,
 }
 
@@ -221,9 +222,15 @@ impl IdentityStore for CachedIdentityStore {
         self.write(self.inner.rename_grants(types, from, to)).await
     }
 
-    async fn holdings(&self, user_id: i64, workspace: &str, keys: &[Key<'_>]) -> Result<Holdings> {
+    async fn holdings(
+        &self,
+        holder: Holder<'_>,
+        workspace: &str,
+        keys: &[Key<'_>],
+    ) -> Result<Holdings> {
         let key: HoldingsKey = (
-            user_id,
+            holder.user_id,
+            holder.groups.to_vec(),
             workspace.to_owned(),
             keys.iter()
                 .map(|k| (k.resource_type, k.id.map(str::to_owned)))
@@ -232,25 +239,27 @@ impl IdentityStore for CachedIdentityStore {
         if let Some(h) = self.holdings.get(&key) {
             return Ok(h);
         }
-        let h = self.inner.holdings(user_id, workspace, keys).await?;
+        let h = self.inner.holdings(holder, workspace, keys).await?;
         self.holdings.insert(key, h.clone());
         Ok(h)
     }
 
     async fn grants_of_types(
         &self,
-        user_id: i64,
+        holder: Holder<'_>,
         workspace: &str,
         types: &[GrantType],
     ) -> Result<Holdings> {
-        let key = (user_id, workspace.to_owned(), types.to_vec());
+        let key = (
+            holder.user_id,
+            holder.groups.to_vec(),
+            workspace.to_owned(),
+            types.to_vec(),
+        );
         if let Some(h) = self.of_types.get(&key) {
             return Ok(h);
         }
-        let h = self
-            .inner
-            .grants_of_types(user_id, workspace, types)
-            .await?;
+        let h = self.inner.grants_of_types(holder, workspace, types).await?;
         self.of_types.insert(key, h.clone());
         Ok(h)
     }

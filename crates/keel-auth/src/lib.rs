@@ -11,6 +11,7 @@ pub mod cache;
 pub mod cached_store;
 pub mod entities;
 pub mod grants;
+pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod policy;

@@ -13,10 +13,11 @@ use crate::assess::{Target, assess, container, version_of};
 use crate::cache::CredentialCache;
 use crate::entities::{AccountKind, ApiToken, NewUser, User};
 use crate::grants::{Defaults, GrantType, Holdings, Key};
+use crate::oidc::{JwtVerifier, TokenIdentity};
 use crate::password;
 use crate::permission::{Capability, Permission};
 use crate::policy::{Decision, PolicyEngine, PolicyPrincipal, PolicyResource, Query};
-use crate::store::IdentityStore;
+use crate::store::{Holder, IdentityStore};
 use crate::throttle::{LoginThrottle, ThrottleLimits};
 use crate::token;
 
@@ -75,6 +76,8 @@ pub enum Method {
         token_id: String,
         scopes: Vec<String>,
     },
+    /// A JWT from the configured OpenID Connect issuer.
+    Oidc,
 }
 
 /// An authenticated caller.
@@ -88,6 +91,14 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whose grants apply: the account's, and its groups' roles.
+    pub fn holder(&self) -> Holder<'_> {
+        Holder {
+            user_id: self.user.id,
+            groups: &self.groups,
+        }
+    }
+
     fn policy_view(&self) -> PolicyPrincipal {
         PolicyPrincipal {
             id: self.user.id.to_string(),
@@ -138,6 +149,8 @@ struct Inner {
     cache: CredentialCache,
     throttle: LoginThrottle,
     clock: Arc<dyn Clock>,
+    /// Bearer JWTs are accepted when an OpenID Connect issuer is configured.
+    oidc: std::sync::OnceLock<Arc<JwtVerifier>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -170,8 +183,22 @@ impl Auth {
                 throttle: LoginThrottle::new(settings.throttle),
                 settings,
                 clock,
+                oidc: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Accepts bearer JWTs from an OpenID Connect issuer (set once, at start).
+    pub fn set_oidc(&self, verifier: Arc<JwtVerifier>) -> Result<()> {
+        self.inner
+            .oidc
+            .set(verifier)
+            .map_err(|_| Error::internal("the OpenID Connect issuer is already set"))
+    }
+
+    /// The OpenID Connect verifier, when an issuer is configured.
+    pub fn oidc(&self) -> Option<&Arc<JwtVerifier>> {
+        self.inner.oidc.get()
     }
 
     pub fn settings(&self) -> AuthSettings {
@@ -217,7 +244,72 @@ impl Auth {
             Credentials::Password { username, password } => {
                 self.authenticate_password(username, password, client).await
             }
-            Credentials::Token(text) => self.authenticate_token(text).await,
+            Credentials::Token(text) => match self.inner.oidc.get() {
+                Some(oidc) if !token::is_keel_token(text) => {
+                    self.authenticate_jwt(oidc, text).await
+                }
+                _ => self.authenticate_token(text).await,
+            },
+        }
+    }
+
+    /// A JWT names a user (created on first sight, without a password) and its groups;
+    /// membership of an administrators' group makes the caller an administrator for the
+    /// request.
+    async fn authenticate_jwt(
+        &self,
+        oidc: &JwtVerifier,
+        text: &str,
+    ) -> std::result::Result<Principal, AuthFailure> {
+        let identity = oidc
+            .verify(text)
+            .await
+            .map_err(AuthFailure::Unauthenticated)?;
+        let store = &self.inner.store;
+        let mut user = match store
+            .user_by_name(&identity.username)
+            .await
+            .map_err(AuthFailure::Store)?
+        {
+            Some(user) => user,
+            None => self
+                .provision(&identity)
+                .await
+                .map_err(AuthFailure::Store)?,
+        };
+        user.is_admin |= identity.is_admin;
+        Ok(Principal {
+            user,
+            method: Method::Oidc,
+            groups: identity.groups,
+        })
+    }
+
+    /// Creates the account an identity provider names on its first request (another
+    /// request or replica may create it first).
+    async fn provision(&self, identity: &TokenIdentity) -> Result<User> {
+        let created = self
+            .inner
+            .store
+            .insert_user(&NewUser {
+                username: identity.username.clone(),
+                display_name: identity.display_name.clone(),
+                email: identity.email.clone(),
+                is_admin: false,
+                kind: AccountKind::User,
+                password_hash: None,
+                created_at: self.inner.clock.now_millis(),
+            })
+            .await;
+        match created {
+            Ok(user) => {
+                tracing::info!(user = %user.username, "created an account for a user of the identity provider");
+                Ok(user)
+            }
+            Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                self.user(&identity.username).await
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -327,7 +419,7 @@ impl Auth {
             let keys = keys_of(target);
             self.inner
                 .store
-                .holdings(principal.user.id, workspace, &keys)
+                .holdings(principal.holder(), workspace, &keys)
                 .await?
         };
         let defaults = Defaults::without_workspaces(self.inner.settings.default_permission);

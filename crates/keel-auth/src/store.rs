@@ -11,6 +11,24 @@ use crate::entities::*;
 use crate::grants::{Grant, GrantType, Holdings, Key};
 use crate::permission::Permission;
 
+/// Whose grants a question is about: an account, and the groups an identity provider says it
+/// is in (a group holds the role of the same name in the workspace, when there is one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder<'a> {
+    pub user_id: i64,
+    pub groups: &'a [String],
+}
+
+impl Holder<'static> {
+    /// An account alone, without groups.
+    pub fn user(user_id: i64) -> Self {
+        Self {
+            user_id,
+            groups: &[],
+        }
+    }
+}
+
 /// Changes to a role; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleUpdate {
@@ -92,15 +110,21 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Renames a pattern in every role (a registered model renamed), for these types.
     async fn rename_grants(&self, types: &[GrantType], from: &str, to: &str) -> Result<()>;
 
-    /// The account's grants in `workspace` that can bear on `keys`: those on each key's type
-    /// with pattern `*` or the key's ID, and every workspace grant.
-    async fn holdings(&self, user_id: i64, workspace: &str, keys: &[Key<'_>]) -> Result<Holdings>;
+    /// The grants in `workspace` of the holder's roles (assigned to the account, or named as
+    /// one of its groups) that can bear on `keys`: those on each key's type with pattern `*`
+    /// or the key's ID, and every workspace grant.
+    async fn holdings(
+        &self,
+        holder: Holder<'_>,
+        workspace: &str,
+        keys: &[Key<'_>],
+    ) -> Result<Holdings>;
 
-    /// Every grant the account holds in `workspace` on these types (what filters a search:
-    /// as many rows as the account has grants, never as many as there are resources).
+    /// Every grant the holder's roles hold in `workspace` on these types (what filters a
+    /// search: as many rows as the holder has grants, never as many as there are resources).
     async fn grants_of_types(
         &self,
-        user_id: i64,
+        holder: Holder<'_>,
         workspace: &str,
         types: &[GrantType],
     ) -> Result<Holdings>;

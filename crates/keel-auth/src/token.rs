@@ -41,6 +41,11 @@ pub fn issue() -> Result<IssuedToken> {
     })
 }
 
+/// Whether a bearer token is one of Keel's own (rather than, say, a JWT).
+pub fn is_keel_token(text: &str) -> bool {
+    text.starts_with(PREFIX)
+}
+
 /// A presented token split into its ID and secret, if it has a Keel token's shape.
 pub fn parse(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix(PREFIX)?;

@@ -215,6 +215,27 @@ pub struct ServerArgs {
     /// every user of the machine).
     #[arg(long, env = "KEEL_ADMIN_PASSWORD", hide_env_values = true, value_parser = redacted, hide = true)]
     pub admin_password: Option<Redacted>,
+    /// An OpenID Connect issuer whose JWTs (RS256 or ES256) are accepted as bearer tokens.
+    #[arg(long, env = "KEEL_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Audiences accepted in those tokens (comma-separated); required with --oidc-issuer.
+    #[arg(long, env = "KEEL_OIDC_AUDIENCE", value_delimiter = ',')]
+    pub oidc_audience: Option<Vec<String>>,
+    /// The issuer's JSON Web Key Set, a URL or a file [default: from its discovery document].
+    #[arg(long, env = "KEEL_OIDC_JWKS")]
+    pub oidc_jwks: Option<String>,
+    /// The claim naming the Keel user [default: sub].
+    #[arg(long, env = "KEEL_OIDC_USERNAME_CLAIM")]
+    pub oidc_username_claim: Option<String>,
+    /// The claim listing the user's groups [default: groups].
+    #[arg(long, env = "KEEL_OIDC_GROUPS_CLAIM")]
+    pub oidc_groups_claim: Option<String>,
+    /// Groups whose members are administrators (comma-separated).
+    #[arg(long, env = "KEEL_OIDC_ADMIN_GROUPS", value_delimiter = ',')]
+    pub oidc_admin_groups: Option<Vec<String>>,
+    /// Clock skew allowed on a token's exp and nbf, in seconds [default: 60].
+    #[arg(long, env = "KEEL_OIDC_LEEWAY_SECONDS")]
+    pub oidc_leeway_seconds: Option<u64>,
 }
 
 impl ServerArgs {
@@ -249,6 +270,13 @@ impl ServerArgs {
             policy_file: self.policy_file.clone(),
             admin_username: self.admin_username.clone(),
             admin_password: self.admin_password.clone(),
+            oidc_issuer: self.oidc_issuer.clone(),
+            oidc_audience: self.oidc_audience.clone(),
+            oidc_jwks: self.oidc_jwks.clone(),
+            oidc_username_claim: self.oidc_username_claim.clone(),
+            oidc_groups_claim: self.oidc_groups_claim.clone(),
+            oidc_admin_groups: self.oidc_admin_groups.clone(),
+            oidc_leeway_seconds: self.oidc_leeway_seconds,
         }
     }
 

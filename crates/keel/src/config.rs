@@ -72,6 +72,23 @@ pub struct Config {
     /// Its password
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<Redacted>,
+    /// The OpenID Connect issuer whose JWTs are accepted as bearer tokens
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
+    /// Audiences accepted in those tokens' `aud`
+    pub oidc_audience: Vec<String>,
+    /// The issuer's JSON Web Key Set: a URL or a file; unset: the `jwks_uri` of its discovery
+    /// document
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_jwks: Option<String>,
+    /// The claim naming the Keel user
+    pub oidc_username_claim: String,
+    /// The claim listing the user's groups (a group holds the role of its name)
+    pub oidc_groups_claim: String,
+    /// Groups whose members are administrators
+    pub oidc_admin_groups: Vec<String>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds
+    pub oidc_leeway_seconds: u64,
 }
 
 /// When requests must authenticate.
@@ -146,6 +163,13 @@ pub struct Overrides {
     pub policy_file: Option<PathBuf>,
     pub admin_username: Option<String>,
     pub admin_password: Option<Redacted>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_audience: Option<Vec<String>>,
+    pub oidc_jwks: Option<String>,
+    pub oidc_username_claim: Option<String>,
+    pub oidc_groups_claim: Option<String>,
+    pub oidc_admin_groups: Option<Vec<String>>,
+    pub oidc_leeway_seconds: Option<u64>,
 }
 
 impl Overrides {
@@ -193,6 +217,13 @@ impl Overrides {
             policy_file: other.policy_file.or(self.policy_file),
             admin_username: other.admin_username.or(self.admin_username),
             admin_password: other.admin_password.or(self.admin_password),
+            oidc_issuer: other.oidc_issuer.or(self.oidc_issuer),
+            oidc_audience: other.oidc_audience.or(self.oidc_audience),
+            oidc_jwks: other.oidc_jwks.or(self.oidc_jwks),
+            oidc_username_claim: other.oidc_username_claim.or(self.oidc_username_claim),
+            oidc_groups_claim: other.oidc_groups_claim.or(self.oidc_groups_claim),
+            oidc_admin_groups: other.oidc_admin_groups.or(self.oidc_admin_groups),
+            oidc_leeway_seconds: other.oidc_leeway_seconds.or(self.oidc_leeway_seconds),
         }
     }
 }
@@ -214,6 +245,32 @@ impl Config {
                 self.default_permission
             ),
         }
+    }
+
+    /// How bearer JWTs are verified, when an OpenID Connect issuer is configured.
+    pub fn oidc(&self) -> anyhow::Result<Option<keel_auth::oidc::OidcSettings>> {
+        use keel_auth::oidc::{JwksSource, OidcSettings};
+        let Some(issuer) = &self.oidc_issuer else {
+            return Ok(None);
+        };
+        if self.oidc_audience.is_empty() {
+            bail!(
+                "oidc_issuer is set but oidc_audience is not: name the audience Keel's tokens carry"
+            );
+        }
+        let mut s = OidcSettings::new(issuer.clone(), self.oidc_audience.clone());
+        s.jwks = match &self.oidc_jwks {
+            None => JwksSource::Discover,
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                JwksSource::Url(u.clone())
+            }
+            Some(path) => JwksSource::File(PathBuf::from(path)),
+        };
+        s.username_claim = self.oidc_username_claim.clone();
+        s.groups_claim = self.oidc_groups_claim.clone();
+        s.admin_groups = self.oidc_admin_groups.clone();
+        s.leeway = std::time::Duration::from_secs(self.oidc_leeway_seconds);
+        Ok(Some(s))
     }
 
     /// Whether Keel may serve without authentication while no account exists: it listens on
@@ -291,6 +348,17 @@ impl Config {
             policy_file: layer.policy_file,
             admin_username: layer.admin_username.filter(|s| !s.is_empty()),
             admin_password: layer.admin_password.filter(|p| !p.expose().is_empty()),
+            oidc_issuer: layer.oidc_issuer.filter(|s| !s.is_empty()),
+            oidc_audience: layer.oidc_audience.unwrap_or_default(),
+            oidc_jwks: layer.oidc_jwks.filter(|s| !s.is_empty()),
+            oidc_username_claim: layer
+                .oidc_username_claim
+                .unwrap_or_else(|| "sub".to_owned()),
+            oidc_groups_claim: layer
+                .oidc_groups_claim
+                .unwrap_or_else(|| "groups".to_owned()),
+            oidc_admin_groups: layer.oidc_admin_groups.unwrap_or_default(),
+            oidc_leeway_seconds: layer.oidc_leeway_seconds.unwrap_or(60),
         };
         config.check()?;
         Ok(config)

@@ -28,6 +28,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         identity,
     } = crate::stores::open(&config).await?;
     let auth = crate::stores::auth(&config, identity)?;
+    accept_oidc_tokens(&config, &auth).await?;
     prepare_authentication(&config, &auth).await?;
     let webhooks = crate::stores::webhooks(&config, webhook_store)?;
     let registry = registry.with_webhooks(webhooks.clone());
@@ -99,6 +100,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Accepts bearer JWTs from the configured OpenID Connect issuer, if any (its keys are read,
+/// or fetched and then refreshed in the background).
+async fn accept_oidc_tokens(
+    config: &Config,
+    auth: &keel_auth::service::Auth,
+) -> anyhow::Result<()> {
+    let Some(settings) = config.oidc()? else {
+        return Ok(());
+    };
+    let issuer = settings.issuer.clone();
+    let verifier = keel_auth::oidc::JwtVerifier::new(settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot set up OpenID Connect: {e}"))?;
+    let verifier = std::sync::Arc::new(verifier);
+    verifier.spawn_refresh();
+    auth.set_oidc(verifier)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(issuer = %issuer, "accepting bearer JWTs from the OpenID Connect issuer");
+    Ok(())
+}
+
 /// Creates the first administrator from `admin_username` and `admin_password`
 /// (`KEEL_ADMIN_USERNAME`, `KEEL_ADMIN_PASSWORD`, for containers) when no account exists, and refuses to serve a network without accounts unless
 /// the operator allowed it explicitly.
@@ -120,7 +142,7 @@ async fn prepare_authentication(
         .count_users()
         .await
         .map_err(|e| anyhow::anyhow!("cannot read accounts: {e}"))?;
-    if users == 0 && !config.may_run_open() {
+    if users == 0 && !config.may_run_open() && config.oidc_issuer.is_none() {
         anyhow::bail!(
             "refusing to listen on non-loopback address {} with no accounts: nobody could sign \
              in. Create an administrator first (keel users create NAME --admin, or set \

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use keel_auth::entities::*;
 use keel_auth::grants::{Grant, GrantType, Holdings, Key};
 use keel_auth::permission::Permission;
-use keel_auth::store::RoleUpdate;
+use keel_auth::store::{Holder, RoleUpdate};
 use keel_core::Error;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -853,7 +853,7 @@ pub(crate) async fn rename_grants(
 
 pub(crate) async fn holdings(
     conn: &mut PgConnection,
-    user_id: i64,
+    holder: Holder<'_>,
     workspace: &str,
     keys: &[Key<'_>],
 ) -> PgResult<Holdings> {
@@ -868,16 +868,19 @@ pub(crate) async fn holdings(
     }
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT p.resource_type, p.resource_pattern, p.permission \
-         FROM auth_role_assignments a \
-         JOIN auth_roles r ON r.id = a.role_id \
+         FROM auth_roles r \
          JOIN auth_role_permissions p ON p.role_id = r.id \
-         WHERE a.user_id = $1 AND r.workspace = $2 \
+         WHERE r.workspace = $2 \
+           AND r.id IN (SELECT role_id FROM auth_role_assignments WHERE user_id = $1 \
+                        UNION SELECT id FROM auth_roles WHERE workspace = $2 AND name = ANY($5) \
+                                           AND name NOT LIKE '\\_\\_user\\_%' ESCAPE '\\') \
            AND p.resource_type = ANY($3) AND p.resource_pattern = ANY($4)",
     )
-    .bind(user_id)
+    .bind(holder.user_id)
     .bind(workspace)
     .bind(&types)
     .bind(&patterns)
+    .bind(holder.groups)
     .fetch_all(&mut *conn)
     .await?;
     let grants = rows
@@ -897,21 +900,25 @@ pub(crate) async fn holdings(
 
 pub(crate) async fn grants_of_types(
     conn: &mut PgConnection,
-    user_id: i64,
+    holder: Holder<'_>,
     workspace: &str,
     types: &[GrantType],
 ) -> PgResult<Holdings> {
     let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT p.resource_type, p.resource_pattern, p.permission \
-         FROM auth_role_assignments a \
-         JOIN auth_roles r ON r.id = a.role_id \
+         FROM auth_roles r \
          JOIN auth_role_permissions p ON p.role_id = r.id \
-         WHERE a.user_id = $1 AND r.workspace = $2 AND p.resource_type = ANY($3)",
+         WHERE r.workspace = $2 \
+           AND r.id IN (SELECT role_id FROM auth_role_assignments WHERE user_id = $1 \
+                        UNION SELECT id FROM auth_roles WHERE workspace = $2 AND name = ANY($4) \
+                                           AND name NOT LIKE '\\_\\_user\\_%' ESCAPE '\\') \
+           AND p.resource_type = ANY($3)",
     )
-    .bind(user_id)
+    .bind(holder.user_id)
     .bind(workspace)
     .bind(&types)
+    .bind(holder.groups)
     .fetch_all(&mut *conn)
     .await?;
     let grants = rows

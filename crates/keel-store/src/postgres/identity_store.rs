@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use keel_auth::entities::*;
 use keel_auth::grants::{Grant, GrantType, Holdings, Key};
 use keel_auth::permission::Permission;
-use keel_auth::store::{IdentityStore, RoleUpdate};
+use keel_auth::store::{Holder, IdentityStore, RoleUpdate};
 use keel_core::Result;
 
 use super::{PostgresStore, identity as sql};
@@ -190,21 +190,26 @@ impl IdentityStore for PostgresStore {
         .await
     }
 
-    async fn holdings(&self, user_id: i64, workspace: &str, keys: &[Key<'_>]) -> Result<Holdings> {
-        self.query(&(user_id, workspace, keys), |c, (u, w, keys)| {
-            Box::pin(sql::holdings(c, *u, w, keys))
+    async fn holdings(
+        &self,
+        holder: Holder<'_>,
+        workspace: &str,
+        keys: &[Key<'_>],
+    ) -> Result<Holdings> {
+        self.query(&(holder, workspace, keys), |c, (h, w, keys)| {
+            Box::pin(sql::holdings(c, *h, w, keys))
         })
         .await
     }
 
     async fn grants_of_types(
         &self,
-        user_id: i64,
+        holder: Holder<'_>,
         workspace: &str,
         types: &[GrantType],
     ) -> Result<Holdings> {
-        self.query(&(user_id, workspace, types), |c, (u, w, t)| {
-            Box::pin(sql::grants_of_types(c, *u, w, t))
+        self.query(&(holder, workspace, types), |c, (h, w, t)| {
+            Box::pin(sql::grants_of_types(c, *h, w, t))
         })
         .await
     }

@@ -4,7 +4,7 @@
 use keel_auth::entities::*;
 use keel_auth::grants::{Grant, GrantType, Holdings, Key};
 use keel_auth::permission::Permission;
-use keel_auth::store::RoleUpdate;
+use keel_auth::store::{Holder, RoleUpdate};
 use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -630,7 +630,7 @@ pub(crate) fn rename_grants(
 
 pub(crate) fn holdings(
     c: &Connection,
-    user_id: i64,
+    holder: &OwnedHolder,
     workspace: &str,
     keys: &[(GrantType, Option<String>)],
 ) -> Result<Holdings> {
@@ -646,20 +646,24 @@ pub(crate) fn holdings(
     let mut s = c
         .prepare_cached(
             "SELECT p.resource_type, p.resource_pattern, p.permission \
-             FROM auth_role_assignments a \
-             JOIN auth_roles r ON r.id = a.role_id \
+             FROM auth_roles r \
              JOIN auth_role_permissions p ON p.role_id = r.id \
-             WHERE a.user_id = ?1 AND r.workspace = ?2 \
+             WHERE r.workspace = ?2 \
+               AND r.id IN (SELECT role_id FROM auth_role_assignments WHERE user_id = ?1 \
+                            UNION SELECT id FROM auth_roles \
+                                  WHERE workspace = ?2 AND name IN rarray(?5) \
+                                    AND name NOT LIKE '\\_\\_user\\_%' ESCAPE '\\') \
                AND p.resource_type IN rarray(?3) AND p.resource_pattern IN rarray(?4)",
         )
         .map_err(db_err)?;
     let rows = s
         .query_map(
             params![
-                user_id,
+                holder.user_id,
                 workspace,
                 super::convert::text_array(types),
                 super::convert::text_array(patterns.iter().map(String::as_str)),
+                super::convert::text_array(holder.groups.iter().map(String::as_str)),
             ],
             grant_row,
         )
@@ -677,31 +681,51 @@ pub(crate) fn holdings(
 
 pub(crate) fn grants_of_types(
     c: &Connection,
-    user_id: i64,
+    holder: &OwnedHolder,
     workspace: &str,
     types: &[GrantType],
 ) -> Result<Holdings> {
     let mut s = c
         .prepare_cached(
             "SELECT p.resource_type, p.resource_pattern, p.permission \
-             FROM auth_role_assignments a \
-             JOIN auth_roles r ON r.id = a.role_id \
+             FROM auth_roles r \
              JOIN auth_role_permissions p ON p.role_id = r.id \
-             WHERE a.user_id = ?1 AND r.workspace = ?2 AND p.resource_type IN rarray(?3)",
+             WHERE r.workspace = ?2 \
+               AND r.id IN (SELECT role_id FROM auth_role_assignments WHERE user_id = ?1 \
+                            UNION SELECT id FROM auth_roles \
+                                  WHERE workspace = ?2 AND name IN rarray(?4) \
+                                    AND name NOT LIKE '\\_\\_user\\_%' ESCAPE '\\') \
+               AND p.resource_type IN rarray(?3)",
         )
         .map_err(db_err)?;
     let grants = s
         .query_map(
             params![
-                user_id,
+                holder.user_id,
                 workspace,
                 super::convert::text_array(types.iter().map(|t| t.as_str())),
+                super::convert::text_array(holder.groups.iter().map(String::as_str)),
             ],
             grant_row,
         )
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(db_err)?;
     Ok(Holdings::new(grants))
+}
+
+/// A holder, owned, for moving into a store closure.
+pub(crate) struct OwnedHolder {
+    pub user_id: i64,
+    pub groups: Vec<String>,
+}
+
+impl From<Holder<'_>> for OwnedHolder {
+    fn from(h: Holder<'_>) -> Self {
+        Self {
+            user_id: h.user_id,
+            groups: h.groups.to_vec(),
+        }
+    }
 }
 
 /// Owned keys, for moving into a store closure.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use keel_auth::entities::*;
 use keel_auth::grants::{Grant, GrantType, Holdings, Key};
 use keel_auth::permission::Permission;
-use keel_auth::store::{IdentityStore, RoleUpdate};
+use keel_auth::store::{Holder, IdentityStore, RoleUpdate};
 use keel_core::Result;
 
 use super::{SqliteStore, identity as sql};
@@ -171,19 +171,32 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn holdings(&self, user_id: i64, workspace: &str, keys: &[Key<'_>]) -> Result<Holdings> {
-        let (w, k) = (workspace.to_owned(), sql::owned_keys(keys));
-        self.read(move |c| sql::holdings(c, user_id, &w, &k)).await
+    async fn holdings(
+        &self,
+        holder: Holder<'_>,
+        workspace: &str,
+        keys: &[Key<'_>],
+    ) -> Result<Holdings> {
+        let (h, w, k) = (
+            sql::OwnedHolder::from(holder),
+            workspace.to_owned(),
+            sql::owned_keys(keys),
+        );
+        self.read(move |c| sql::holdings(c, &h, &w, &k)).await
     }
 
     async fn grants_of_types(
         &self,
-        user_id: i64,
+        holder: Holder<'_>,
         workspace: &str,
         types: &[GrantType],
     ) -> Result<Holdings> {
-        let (w, t) = (workspace.to_owned(), types.to_vec());
-        self.read(move |c| sql::grants_of_types(c, user_id, &w, &t))
+        let (h, w, t) = (
+            sql::OwnedHolder::from(holder),
+            workspace.to_owned(),
+            types.to_vec(),
+        );
+        self.read(move |c| sql::grants_of_types(c, &h, &w, &t))
             .await
     }
 }

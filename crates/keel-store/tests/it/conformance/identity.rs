@@ -4,7 +4,7 @@
 use keel_auth::entities::*;
 use keel_auth::grants::{Grant, GrantType, Key};
 use keel_auth::permission::Permission;
-use keel_auth::store::RoleUpdate;
+use keel_auth::store::{Holder, RoleUpdate};
 use keel_core::ErrorCode;
 
 use super::{Fixture, T0, expect_err};
@@ -408,7 +408,7 @@ pub async fn holdings_hold_only_grants_that_bear_on_the_keys(f: Fixture) {
 
     let h = s
         .holdings(
-            dan.id,
+            Holder::user(dan.id),
             "default",
             &[
                 Key::any(GrantType::Run),
@@ -434,15 +434,66 @@ pub async fn holdings_hold_only_grants_that_bear_on_the_keys(f: Fixture) {
     );
     assert!(!h.is_workspace_admin());
     let team = s
-        .holdings(dan.id, "team-a", &[Key::of(GrantType::Experiment, "1")])
+        .holdings(
+            Holder::user(dan.id),
+            "team-a",
+            &[Key::of(GrantType::Experiment, "1")],
+        )
         .await
         .expect("team-a");
     assert!(team.is_workspace_admin());
     let none = s
-        .holdings(eve.id, "team-a", &[Key::of(GrantType::Experiment, "1")])
+        .holdings(
+            Holder::user(eve.id),
+            "team-a",
+            &[Key::of(GrantType::Experiment, "1")],
+        )
         .await
         .expect("none");
     assert!(none.grants.is_empty());
+
+    // A group holds the role of its name in the workspace: eve in group `admins` is a
+    // workspace admin of team-a (not of default), and dan's own role is nobody's group.
+    let groups = ["admins".to_owned(), format!("__user_{}__", dan.id)];
+    let eve_in_groups = Holder {
+        user_id: eve.id,
+        groups: &groups,
+    };
+    let grouped = s
+        .holdings(
+            eve_in_groups,
+            "team-a",
+            &[Key::of(GrantType::Experiment, "1")],
+        )
+        .await
+        .expect("grouped");
+    assert!(grouped.is_workspace_admin());
+    let by_type = s
+        .grants_of_types(eve_in_groups, "team-a", &[GrantType::Workspace])
+        .await
+        .expect("of types");
+    assert!(by_type.is_workspace_admin());
+    let default = s
+        .holdings(
+            eve_in_groups,
+            "default",
+            &[
+                Key::of(GrantType::Experiment, "1"),
+                Key::any(GrantType::Run),
+            ],
+        )
+        .await
+        .expect("default");
+    assert_eq!(
+        default.fold(Key::any(GrantType::Run)),
+        None,
+        "dan's own role is not a group's"
+    );
+    assert_eq!(
+        default.fold(Key::of(GrantType::Experiment, "1")),
+        Some(Permission::Manage),
+        "eve's own grant; not team-a's role"
+    );
 }
 
 pub async fn renamed_models_keep_their_grants(f: Fixture) {
@@ -473,7 +524,7 @@ pub async fn renamed_models_keep_their_grants(f: Fixture) {
     .expect("rename");
     let h = s
         .holdings(
-            fay.id,
+            Holder::user(fay.id),
             "default",
             &[
                 Key::of(GrantType::RegisteredModel, "new"),
