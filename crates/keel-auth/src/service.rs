@@ -196,11 +196,6 @@ impl Auth {
             .map_err(|_| Error::internal("the OpenID Connect issuer is already set"))
     }
 
-    /// The OpenID Connect verifier, when an issuer is configured.
-    pub fn oidc(&self) -> Option<&Arc<JwtVerifier>> {
-        self.inner.oidc.get()
-    }
-
     pub fn settings(&self) -> AuthSettings {
         self.inner.settings
     }

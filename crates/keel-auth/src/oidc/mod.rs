@@ -89,17 +89,11 @@ pub struct TokenIdentity {
     pub is_admin: bool,
 }
 
-/// The endpoints of an issuer's discovery document that Keel uses.
+/// What Keel reads of an issuer's discovery document.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Discovery {
     pub issuer: String,
     pub jwks_uri: String,
-    #[serde(default)]
-    pub authorization_endpoint: Option<String>,
-    #[serde(default)]
-    pub token_endpoint: Option<String>,
-    #[serde(default)]
-    pub end_session_endpoint: Option<String>,
 }
 
 /// One usable signing key.
@@ -178,7 +172,6 @@ pub struct JwtVerifier {
     settings: OidcSettings,
     /// Where keys are fetched from, when they are (resolved from discovery at start).
     jwks_url: Option<String>,
-    discovery: Option<Discovery>,
     keys: RwLock<Arc<KeySet>>,
     /// When keys were last fetched (or a fetch was last tried).
     fetched: tokio::sync::Mutex<Option<Instant>>,
@@ -213,7 +206,6 @@ impl JwtVerifier {
             .redirect(reqwest::redirect::Policy::limited(3))
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
-        let mut discovery = None;
         let (keys, jwks_url) = match &settings.jwks {
             JwksSource::File(path) => {
                 let bytes = std::fs::read(path).map_err(|e| {
@@ -224,33 +216,19 @@ impl JwtVerifier {
             JwksSource::Url(url) => (KeySet::default(), Some(url.clone())),
             JwksSource::Discover => {
                 let d = discover(&http, &settings.issuer).await?;
-                let url = d.jwks_uri.clone();
-                discovery = Some(d);
-                (KeySet::default(), Some(url))
+                (KeySet::default(), Some(d.jwks_uri))
             }
         };
         let verifier = Self {
             settings,
             jwks_url,
-            discovery,
             keys: RwLock::new(Arc::new(keys)),
             fetched: tokio::sync::Mutex::new(None),
             http,
             verified: TtlMap::new(VERIFIED_TTL, 10_000),
         };
-        if verifier.jwks_url.is_some() {
-            verifier.refetch(true).await;
-        }
+        verifier.refetch().await;
         Ok(verifier)
-    }
-
-    pub fn settings(&self) -> &OidcSettings {
-        &self.settings
-    }
-
-    /// The issuer's discovery document, when it was read.
-    pub fn discovery(&self) -> Option<&Discovery> {
-        self.discovery.as_ref()
     }
 
     /// Checks a token and says who it names; the error is a message for a 401.
@@ -279,7 +257,7 @@ impl JwtVerifier {
         }
         let kid = header.kid.as_deref();
         let mut key = self.key(kid, header.alg);
-        if key.is_none() && self.refetch(false).await {
+        if key.is_none() && self.refetch().await {
             key = self.key(kid, header.alg);
         }
         let Some(key) = key else {
@@ -312,15 +290,14 @@ impl JwtVerifier {
         keys.find(kid, algorithm).cloned()
     }
 
-    /// Fetches the key set again if it comes from a URL and was not fetched within
-    /// [`MIN_REFETCH_INTERVAL`] (or [`REFRESH_INTERVAL`] unless `force`d at start); returns
-    /// whether new keys were installed.
-    async fn refetch(&self, at_start: bool) -> bool {
+    /// Fetches the key set if it comes from a URL and was not fetched (or tried) within
+    /// [`MIN_REFETCH_INTERVAL`]; returns whether new keys were installed.
+    async fn refetch(&self) -> bool {
         let Some(url) = &self.jwks_url else {
             return false;
         };
         let mut fetched = self.fetched.lock().await;
-        if !at_start && fetched.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL) {
+        if fetched.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL) {
             return false;
         }
         *fetched = Some(Instant::now());
@@ -349,7 +326,7 @@ impl JwtVerifier {
                 let Some(verifier) = weak.upgrade() else {
                     return;
                 };
-                verifier.refetch(false).await;
+                verifier.refetch().await;
             }
         });
     }
