@@ -14,6 +14,7 @@ mod history;
 mod limits;
 mod logged_models;
 mod multipart;
+mod oidc;
 mod openapi;
 mod registry;
 mod search;
