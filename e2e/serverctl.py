@@ -107,7 +107,8 @@ class ServerProcess:
     """One server process bound to a free loopback port, persisting into `data_dir`.
 
     `artifacts_destination` replaces the default artifact directory (e.g. an `s3://` URL);
-    `extra_args` go to keel only, `extra_env` to either server.
+    `extra_args` go to keel only, `extra_env` to either server. With `ca_cert` the server is
+    reached over HTTPS, trusting that certificate.
     """
 
     def __init__(
@@ -118,6 +119,7 @@ class ServerProcess:
         artifacts_destination: str | None = None,
         extra_args: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
+        ca_cert: Path | None = None,
     ):
         self.target = target
         self.artifacts_destination = artifacts_destination
@@ -126,7 +128,8 @@ class ServerProcess:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.ca_cert = ca_cert
+        self.url = f"{'https' if ca_cert else 'http'}://127.0.0.1:{self.port}"
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
         self._log_file = None
@@ -195,7 +198,8 @@ class ServerProcess:
                     f"healthy; log tail:\n{self.log_tail()}"
                 )
             try:
-                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                verify = str(self.ca_cert) if self.ca_cert else True
+                if requests.get(f"{self.url}/health", timeout=2, verify=verify).status_code == 200:
                     return self
             except requests.RequestException:
                 pass

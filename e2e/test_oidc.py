@@ -1,14 +1,21 @@
-"""OpenID Connect bearer tokens (issue 14): a small identity provider started by the test (its
-own RSA and P-256 signing keys, a discovery document and a JWKS endpoint) and a Keel that
-accepts its JWTs. The official client sends them as `MLFLOW_TRACKING_TOKEN`; users are created
-on first sight; an IdP group holds the Keel role of the same name; an administrators' group
-makes its members administrators; expired, wrong-audience, wrong-issuer, unsigned and
-unknown-key tokens are refused with 401 and a reason. On SQLite and PostgreSQL."""
+"""OpenID Connect (issue 14): a small identity provider started by the test (its own RSA and
+P-256 signing keys, a discovery document, a JWKS endpoint, and an authorization endpoint that
+signs a fixed user in with a token endpoint that checks PKCE) and a Keel that accepts its JWTs.
+The official client sends them as `MLFLOW_TRACKING_TOKEN`; users are created on first sight; an
+IdP group holds the Keel role of the same name; an administrators' group makes its members
+administrators; expired, wrong-audience, wrong-issuer, unsigned and unknown-key tokens are
+refused with 401 and a reason. The web UI's single sign-on (authorization code + PKCE) starts a
+session cookie, and replayed, forged, refused and wrong-nonce sign-ins are turned away. On
+SQLite and PostgreSQL."""
 
+import base64
+import hashlib
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import jwt
 import pytest
@@ -23,6 +30,8 @@ from conftest import unique
 pytestmark = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's own OIDC settings")
 
 AUDIENCE = "keel"
+CLIENT_ID = "keel-ui"
+CLIENT_SECRET = "ui-client-secret"
 
 
 class IdentityProvider:
@@ -30,6 +39,11 @@ class IdentityProvider:
     tokens with them."""
 
     def __init__(self):
+        # Who the authorization endpoint signs in next, and sign-ins awaiting their code.
+        self.next_user = ("sso-user", [])
+        self.nonce_override = None
+        self.codes = {}
+        self.seen_authorizations = []
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.ec = ec.generate_private_key(ec.SECP256R1())
         self.stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -38,14 +52,35 @@ class IdentityProvider:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks"}
+                    body = {
+                        "issuer": provider.issuer,
+                        "jwks_uri": f"{provider.issuer}/jwks",
+                        "authorization_endpoint": f"{provider.issuer}/authorize",
+                        "token_endpoint": f"{provider.issuer}/token",
+                    }
                 elif self.path == "/jwks":
                     body = provider.jwks()
+                elif self.path.startswith("/authorize?"):
+                    self.send_response(302)
+                    self.send_header("Location", provider.authorize(self.path))
+                    self.end_headers()
+                    return
                 else:
                     self.send_error(404)
                     return
+                self.reply(200, body)
+
+            def do_POST(self):
+                if self.path != "/token":
+                    self.send_error(404)
+                    return
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
+                status, body = provider.exchange(form, self.headers.get("Authorization"))
+                self.reply(status, body)
+
+            def reply(self, status, body):
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -78,6 +113,30 @@ class IdentityProvider:
         headers = {"kid": kid or ("rsa-1" if alg == "RS256" else "ec-1")}
         return jwt.encode(payload, signing, algorithm=alg, headers=headers)
 
+    def authorize(self, path):
+        """Signs `next_user` in at once and sends the browser back with a single-use code."""
+        q = {k: v[0] for k, v in parse_qs(urlparse(path).query).items()}
+        self.seen_authorizations.append(q)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {**q, "user": self.next_user}
+        return f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q['state']})}"
+
+    def exchange(self, form, authorization):
+        """The token endpoint: client authentication, a single-use code, its redirect URI and
+        the PKCE verifier must all match."""
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if authorization != expected:
+            return 401, {"error": "invalid_client"}
+        grant = self.codes.pop(form.get("code", ""), None)
+        if grant is None or form.get("grant_type") != "authorization_code" or form.get("redirect_uri") != grant["redirect_uri"]:
+            return 400, {"error": "invalid_grant"}
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest()).rstrip(b"=").decode()
+        if grant["code_challenge_method"] != "S256" or challenge != grant["code_challenge"]:
+            return 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
+        sub, groups = grant["user"]
+        nonce = self.nonce_override or grant["nonce"]
+        return 200, {"id_token": self.token(sub, groups, aud=CLIENT_ID, nonce=nonce), "token_type": "Bearer", "access_token": "opaque"}
+
     def close(self):
         self.http.shutdown()
 
@@ -102,7 +161,10 @@ def keel(tmp_path_factory, idp):
             AUDIENCE,
             "--oidc-admin-groups",
             "keel-admins",
+            "--oidc-client-id",
+            CLIENT_ID,
         ],
+        extra_env={"KEEL_OIDC_CLIENT_SECRET": CLIENT_SECRET},
     )
     srv.start()
     try:
@@ -206,3 +268,107 @@ def test_bad_tokens_get_401_with_a_reason(keel, idp, case, expected):
     assert r.status_code == 401, r.text
     assert r.json()["error_code"] == "UNAUTHENTICATED"
     assert expected in r.json()["message"], r.json()["message"]
+
+
+def cookie_attributes(response, name):
+    """The Set-Cookie header that sets `name`."""
+    for header in response.raw.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            return header
+    raise AssertionError(f"no {name} cookie in {response.headers}")
+
+
+def sso(keel, browser, return_to="#/models"):
+    """Walks a browser through single sign-on, one redirect at a time; returns the callback's
+    response."""
+    start = browser.get(f"{keel.url}/api/3.0/keel/auth/oidc/login", params={"return_to": return_to}, allow_redirects=False)
+    assert start.status_code == 302, start.text
+    pending = cookie_attributes(start, "keel_sso")
+    assert "HttpOnly" in pending and "SameSite=Lax" in pending and "Path=/api/3.0/keel/auth/oidc/callback" in pending
+    at_provider = browser.get(start.headers["Location"], allow_redirects=False)
+    assert at_provider.status_code == 302
+    return browser.get(at_provider.headers["Location"], allow_redirects=False)
+
+
+def test_single_sign_on_starts_a_session_with_the_providers_groups(keel, idp):
+    admin = idp.token("olivia", groups=["keel-admins"])
+    readable = call(keel, admin, "POST", "/api/2.0/mlflow/experiments/create", json={"name": unique("sso-team")}).json()["experiment_id"]
+    team = f"team-{unique('sso')}"
+    role_id = call(keel, admin, "POST", "/api/3.0/mlflow/roles/create", json={"name": team, "workspace": "default"}).json()["role"]["id"]
+    call(keel, admin, "POST", "/api/3.0/mlflow/roles/permissions/add",
+         json={"role_id": role_id, "resource_type": "experiment", "resource_pattern": readable, "permission": "READ"})
+
+    user = f"sso-{team}"
+    idp.next_user = (user, [team])
+    browser = requests.Session()
+    done = sso(keel, browser)
+    assert done.status_code == 302, done.text
+    assert done.headers["Location"] == "/#/models"
+    session = cookie_attributes(done, "keel_session")
+    assert "HttpOnly" in session and "SameSite=Strict" in session
+    asked = idp.seen_authorizations[-1]
+    assert asked["client_id"] == CLIENT_ID and asked["code_challenge_method"] == "S256"
+    assert "openid" in asked["scope"].split()
+
+    me = browser.get(f"{keel.url}/ajax-api/3.0/keel/auth/session")
+    assert me.status_code == 200, me.text
+    assert me.json()["user"]["username"] == user and me.json()["method"] == "session"
+    # The group's role holds for the session, as it does for the user's bearer tokens.
+    got = browser.get(f"{keel.url}/ajax-api/2.0/mlflow/experiments/get", params={"experiment_id": readable})
+    assert got.status_code == 200, got.text
+    assert browser.post(f"{keel.url}/ajax-api/2.0/mlflow/runs/create", json={"experiment_id": readable}).status_code == 403
+
+    idp.next_user = ("sso-admin", ["keel-admins"])
+    admin_browser = requests.Session()
+    assert sso(keel, admin_browser).status_code == 302
+    assert admin_browser.get(f"{keel.url}/ajax-api/3.0/keel/auth/session").json()["user"]["is_admin"] is True
+
+
+def sso_error(response):
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith("/?sso_error="), location
+    assert "keel_session" not in response.headers.get("Set-Cookie", "")
+    return parse_qs(urlparse(location).query)["sso_error"][0]
+
+
+def test_replayed_forged_refused_and_foreign_sign_ins_are_turned_away(keel, idp):
+    idp.next_user = ("mallory-sso", [])
+    browser = requests.Session()
+
+    def callback_of_a_new_sign_in():
+        start = browser.get(f"{keel.url}/api/3.0/keel/auth/oidc/login", allow_redirects=False)
+        return browser.get(start.headers["Location"], allow_redirects=False).headers["Location"]
+
+    # A forged state fails the sign-in, and ends it: its genuine callback fails afterwards.
+    callback = callback_of_a_new_sign_in()
+    parts = urlparse(callback)
+    forged = f"{keel.url}{parts.path}?{urlencode({'code': parse_qs(parts.query)['code'][0], 'state': 'forged'})}"
+    assert "state does not match" in sso_error(browser.get(forged, allow_redirects=False))
+    assert "not started here" in sso_error(browser.get(callback, allow_redirects=False))
+    # The genuine callback, then the same callback replayed.
+    callback = callback_of_a_new_sign_in()
+    assert browser.get(callback, allow_redirects=False).headers["Location"] == "/#/"
+    assert "not started here" in sso_error(browser.get(callback, allow_redirects=False))
+
+    # Another browser presenting a callback it did not start.
+    stranger = requests.Session()
+    assert "not started here" in sso_error(stranger.get(callback, allow_redirects=False))
+    # The provider refusing the sign-in.
+    start = browser.get(f"{keel.url}/api/3.0/keel/auth/oidc/login", allow_redirects=False)
+    refused = browser.get(f"{keel.url}/api/3.0/keel/auth/oidc/callback",
+                          params={"error": "access_denied", "error_description": "User cancelled"}, allow_redirects=False)
+    assert "User cancelled" in sso_error(refused)
+    # An ID token issued for another sign-in (nonce).
+    idp.nonce_override = "someone-elses-nonce"
+    try:
+        assert "nonce" in sso_error(sso(keel, requests.Session()))
+    finally:
+        idp.nonce_override = None
+    # A return address outside the UI is not followed.
+    assert sso(keel, requests.Session(), return_to="https://evil.example/").headers["Location"] == "/#/"
+
+
+def test_the_sign_in_page_offers_single_sign_on(keel):
+    options = requests.get(f"{keel.url}/ajax-api/3.0/keel/auth/options")
+    assert options.status_code == 200 and options.json() == {"sso": True}

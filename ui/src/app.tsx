@@ -1,8 +1,11 @@
-//! The application shell: header navigation, the current page (loaded lazily), global keys.
+//! The application shell: header navigation with who is signed in, the current page (loaded
+//! lazily) or the sign-in page, global keys.
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBanner, Loading } from './components/Status';
+import { loadSession, session, signOut } from './lib/session';
 import { cycleTheme, theme } from './lib/theme';
+import { LoginPage } from './pages/login';
 import { location } from './router';
 import { match } from './routes';
 
@@ -58,7 +61,35 @@ function Header({ section }: { section: string }) {
       <button type="button" class="ghost theme-toggle" onClick={cycleTheme} title="Switch between system, light and dark">
         {themeLabel}
       </button>
+      <CurrentUser />
     </header>
+  );
+}
+
+/** The signed-in user, and a sign-out button for a session (other credentials are not the page's to end). */
+function CurrentUser() {
+  const [error, setError] = useState<string>();
+  const state = session.value;
+  if (state.status !== 'signed-in') return null;
+  const local = state.method === 'local_administrator';
+  const title = local ? 'No account exists yet: every local request acts as an administrator' : undefined;
+  return (
+    <div class="current-user" data-testid="current-user">
+      <span class="user-name" title={title}>
+        {local ? 'Local administrator' : state.user.username}
+        {state.user.is_admin && !local && <span class="badge">admin</span>}
+      </span>
+      {state.method === 'session' && (
+        <button
+          type="button"
+          class="ghost"
+          onClick={() => signOut().catch((e: Error) => setError(e.message))}
+          title={error ? `Sign-out failed: ${error}` : undefined}
+        >
+          Sign out
+        </button>
+      )}
+    </div>
   );
 }
 
@@ -81,6 +112,18 @@ function onGlobalKey(e: KeyboardEvent): void {
 }
 
 export function App() {
+  const [failed, setFailed] = useState<Error>();
+  useEffect(() => {
+    loadSession().catch((e: Error) => setFailed(e));
+  }, []);
+  const state = session.value;
+  if (failed) return <ErrorBanner error={failed} onRetry={() => window.location.reload()} />;
+  if (state.status === 'loading') return <Loading />;
+  if (state.status === 'signed-out') return <LoginPage reason={state.reason} />;
+  return <SignedIn />;
+}
+
+function SignedIn() {
   const current = match(location.value);
   useEffect(() => {
     window.addEventListener('keydown', onGlobalKey);

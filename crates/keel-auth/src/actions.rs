@@ -145,6 +145,8 @@ pub static CATALOGUE: &[Action] = &[
     action("artifacts.upload_part", C::Public, &[R::Artifact]),
     action("artifacts.write", C::Update, &[R::Artifact]),
     action("auth.login", C::Public, &[R::Server]),
+    // Ends the session of the cookie sent (an expired session must still be able to sign out).
+    action("auth.logout", C::Public, &[R::Server]),
     action("experiments.create", C::Create, &[R::Workspace]),
     action("experiments.delete", C::Delete, &[R::Experiment]),
     action("experiments.read", C::Read, &[R::Experiment]),
@@ -240,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_login_health_version_description_ui_shell_and_signed_parts_are_public() {
+    fn only_the_login_logout_health_version_description_ui_shell_and_signed_parts_are_public() {
         let public: Vec<_> = CATALOGUE
             .iter()
             .filter(|a| a.is_public())
@@ -251,6 +253,7 @@ mod tests {
             [
                 "artifacts.upload_part",
                 "auth.login",
+                "auth.logout",
                 "server.health",
                 "server.openapi",
                 "server.version",

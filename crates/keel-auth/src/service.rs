@@ -13,6 +13,7 @@ use crate::assess::{Target, assess, container, version_of};
 use crate::cache::CredentialCache;
 use crate::entities::{AccountKind, ApiToken, NewUser, User};
 use crate::grants::{Defaults, GrantType, Holdings, Key};
+use crate::oidc::sso::SsoClient;
 use crate::oidc::{JwtVerifier, TokenIdentity};
 use crate::password;
 use crate::permission::{Capability, Permission};
@@ -40,6 +41,8 @@ pub struct AuthSettings {
     /// The level of a resource nobody granted (deny-by-default: NO_PERMISSIONS).
     pub default_permission: Permission,
     pub throttle: ThrottleLimits,
+    /// How long a web UI session lasts after its login.
+    pub session_ttl: Duration,
 }
 
 impl Default for AuthSettings {
@@ -49,6 +52,7 @@ impl Default for AuthSettings {
             loopback_only: true,
             default_permission: Permission::NoPermissions,
             throttle: ThrottleLimits::default(),
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -64,6 +68,8 @@ pub enum Credentials<'a> {
     },
     /// A bearer token.
     Token(&'a str),
+    /// A web UI session (the token held by the session cookie).
+    Session(&'a str),
 }
 
 /// How a principal proved who they are.
@@ -78,6 +84,26 @@ pub enum Method {
     },
     /// A JWT from the configured OpenID Connect issuer.
     Oidc,
+    /// A web UI session cookie.
+    Session {
+        token_id: String,
+    },
+}
+
+/// The scope that marks a token as a web UI session: issued at login, accepted only from the
+/// session cookie, revoked at logout.
+pub const SESSION_SCOPE: &str = "session";
+/// A session's scopes also carry what single sign-on said at sign-in: each group as
+/// `group:<name>`, and membership of an administrators' group.
+const SESSION_GROUP_PREFIX: &str = "group:";
+const SESSION_IDP_ADMIN: &str = "idp-admin";
+
+/// A session just started: the cookie's value (shown only now) and when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_id: String,
+    pub text: String,
+    pub expires_at: i64,
 }
 
 /// An authenticated caller.
@@ -151,6 +177,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Bearer JWTs are accepted when an OpenID Connect issuer is configured.
     oidc: std::sync::OnceLock<Arc<JwtVerifier>>,
+    /// The web UI signs in at the issuer when a client ID is configured too.
+    sso: std::sync::OnceLock<Arc<SsoClient>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -184,6 +212,7 @@ impl Auth {
                 settings,
                 clock,
                 oidc: std::sync::OnceLock::new(),
+                sso: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -194,6 +223,19 @@ impl Auth {
             .oidc
             .set(verifier)
             .map_err(|_| Error::internal("the OpenID Connect issuer is already set"))
+    }
+
+    /// Lets the web UI sign in at the OpenID Connect issuer (set once, at start).
+    pub fn set_sso(&self, client: Arc<SsoClient>) -> Result<()> {
+        self.inner
+            .sso
+            .set(client)
+            .map_err(|_| Error::internal("single sign-on is already set up"))
+    }
+
+    /// Single sign-on, when set up.
+    pub fn sso(&self) -> Option<&Arc<SsoClient>> {
+        self.inner.sso.get()
     }
 
     pub fn settings(&self) -> AuthSettings {
@@ -245,7 +287,130 @@ impl Auth {
                 }
                 _ => self.authenticate_token(text).await,
             },
+            Credentials::Session(text) => self.authenticate_session(text).await,
         }
+    }
+
+    /// A session cookie: a live token with the session scope (an API token is not accepted
+    /// from a cookie).
+    async fn authenticate_session(
+        &self,
+        text: &str,
+    ) -> std::result::Result<Principal, AuthFailure> {
+        let ended =
+            || AuthFailure::Unauthenticated("Your session has ended; sign in again.".into());
+        let principal = match self.authenticate_token(text).await {
+            Ok(p) => p,
+            Err(AuthFailure::Unauthenticated(_)) => return Err(ended()),
+            Err(e) => return Err(e),
+        };
+        match principal.method {
+            Method::Token { token_id, scopes } if scopes.iter().any(|s| s == SESSION_SCOPE) => {
+                let mut user = principal.user;
+                user.is_admin |= scopes.iter().any(|s| s == SESSION_IDP_ADMIN);
+                let groups = scopes
+                    .iter()
+                    .filter_map(|s| s.strip_prefix(SESSION_GROUP_PREFIX))
+                    .map(str::to_owned)
+                    .collect();
+                Ok(Principal {
+                    user,
+                    method: Method::Session { token_id },
+                    groups,
+                })
+            }
+            _ => Err(ended()),
+        }
+    }
+
+    /// Signs in with a username and password (throttled like every password check) and starts
+    /// a web UI session.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> std::result::Result<(Principal, Session), AuthFailure> {
+        let principal = self
+            .authenticate_password(username, password, client)
+            .await?;
+        let session = self
+            .start_session(&principal.user, &[], false)
+            .await
+            .map_err(AuthFailure::Store)?;
+        Ok((principal, session))
+    }
+
+    /// Signs in a user the identity provider vouched for (single sign-on): the account is
+    /// created on first sight, and the session keeps the groups of the ID token.
+    pub async fn sso_login(&self, identity: &TokenIdentity) -> Result<(Principal, Session)> {
+        let mut user = self.account_of(identity).await?;
+        let session = self
+            .start_session(&user, &identity.groups, identity.is_admin)
+            .await?;
+        user.is_admin |= identity.is_admin;
+        let principal = Principal {
+            user,
+            method: Method::Session {
+                token_id: session.token_id.clone(),
+            },
+            groups: identity.groups.clone(),
+        };
+        Ok((principal, session))
+    }
+
+    /// Starts a web UI session for `user`, holding the groups single sign-on gave it.
+    async fn start_session(
+        &self,
+        user: &User,
+        groups: &[String],
+        admin_by_group: bool,
+    ) -> Result<Session> {
+        let ttl = i64::try_from(self.inner.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = self.inner.clock.now_millis().saturating_add(ttl);
+        let mut scopes = vec![SESSION_SCOPE.to_owned()];
+        if admin_by_group {
+            scopes.push(SESSION_IDP_ADMIN.to_owned());
+        }
+        scopes.extend(groups.iter().map(|g| format!("{SESSION_GROUP_PREFIX}{g}")));
+        let (token, text) = self
+            .issue_token(user, "web session", scopes, Some(expires_at))
+            .await?;
+        Ok(Session {
+            token_id: token.id,
+            text,
+            expires_at,
+        })
+    }
+
+    /// Ends the session whose cookie is `text`; anything else (an API token, a forged or
+    /// already ended session) is left alone.
+    pub async fn end_session(&self, text: &str) -> Result<()> {
+        let Some((id, secret)) = token::parse(text) else {
+            return Ok(());
+        };
+        let Some((t, _)) = self.inner.store.token(id).await? else {
+            return Ok(());
+        };
+        let is_session = t.scopes.iter().any(|s| s == SESSION_SCOPE);
+        if is_session && t.revoked_at.is_none() && token::secret_matches(secret, &t.secret_sha256) {
+            self.inner
+                .store
+                .revoke_token(id, self.inner.clock.now_millis())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every live session of `user` (after a password change).
+    async fn end_sessions_of(&self, user: &User) -> Result<()> {
+        let now = self.inner.clock.now_millis();
+        for t in self.inner.store.list_tokens(user.id).await? {
+            if t.is_live(now) && t.scopes.iter().any(|s| s == SESSION_SCOPE) {
+                self.inner.store.revoke_token(&t.id, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A JWT names a user (created on first sight, without a password) and its groups;
@@ -260,24 +425,24 @@ impl Auth {
             .verify(text)
             .await
             .map_err(AuthFailure::Unauthenticated)?;
-        let store = &self.inner.store;
-        let mut user = match store
-            .user_by_name(&identity.username)
+        let mut user = self
+            .account_of(&identity)
             .await
-            .map_err(AuthFailure::Store)?
-        {
-            Some(user) => user,
-            None => self
-                .provision(&identity)
-                .await
-                .map_err(AuthFailure::Store)?,
-        };
+            .map_err(AuthFailure::Store)?;
         user.is_admin |= identity.is_admin;
         Ok(Principal {
             user,
             method: Method::Oidc,
             groups: identity.groups,
         })
+    }
+
+    /// The account an identity provider names, created on its first sign-in.
+    async fn account_of(&self, identity: &TokenIdentity) -> Result<User> {
+        match self.inner.store.user_by_name(&identity.username).await? {
+            Some(user) => Ok(user),
+            None => self.provision(identity).await,
+        }
     }
 
     /// Creates the account an identity provider names on its first request (another
@@ -502,7 +667,9 @@ impl Auth {
         let mut updated = user.clone();
         updated.password_hash = Some(hash_off_runtime(new_password).await?);
         updated.updated_at = self.inner.clock.now_millis();
-        self.inner.store.update_user(&updated).await
+        self.inner.store.update_user(&updated).await?;
+        // Whoever signed in with the old password is signed out.
+        self.end_sessions_of(user).await
     }
 
     pub async fn set_admin(&self, user: &User, is_admin: bool) -> Result<()> {

@@ -1,5 +1,6 @@
-//! Accepting connections under limits, for HTTP/1.1 and h2c alike: a connection cap answered
-//! with a clear 503, header-read, body-read and idle timeouts, small per-connection buffers,
+//! Accepting connections under limits, for HTTP/1.1 and HTTP/2, in clear or over TLS: a
+//! connection cap answered with a clear 503 (in clear; a TLS connection over the cap is closed),
+//! a TLS handshake deadline, header-read, body-read and idle timeouts, small per-connection buffers,
 //! MLflow-shaped JSON bodies on hyper's own protocol errors (414, 431, 400), and a graceful drain
 //! of every connection on shutdown.
 
@@ -23,6 +24,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use crate::tls::ServerTls;
 
 /// Limits on connections and how long a client may keep one busy without making progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +63,13 @@ const H2_CONN_WINDOW: u32 = 512 * 1024;
 /// How long a connection told to close (shutdown or idle) may take to finish on its own.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves `app` on `listener` under `limits` until `shutdown` resolves, then lets in-flight
-/// requests finish (up to `grace`) before returning.
+/// Serves `app` on `listener` under `limits`, over TLS when `tls` is set, until `shutdown`
+/// resolves, then lets in-flight requests finish (up to `grace`) before returning.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> io::Result<()> {
@@ -98,14 +102,35 @@ pub async fn serve(
                 );
                 refused_logged = true;
             }
-            refuse(&stream, limits.max_connections);
+            if tls.is_none() {
+                refuse(&stream, limits.max_connections);
+            }
             continue;
         };
         refused_logged = false;
         let _ = stream.set_nodelay(true);
         let (builder, app, stop) = (builder.clone(), app.clone(), stop_rx.clone());
+        let acceptor = tls.as_ref().map(|t| t.acceptor().clone());
         connections.spawn(async move {
-            serve_connection(&builder, stream, peer, app, limits.idle_timeout, stop).await;
+            let served = Served {
+                builder: &builder,
+                peer,
+                app,
+                idle_timeout: limits.idle_timeout,
+                stop,
+            };
+            match acceptor {
+                None => served.serve(stream, false).await,
+                Some(acceptor) => {
+                    // The handshake is held to the same deadline as a request's headers.
+                    let handshake = acceptor.accept(stream);
+                    match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+                        Ok(Ok(stream)) => served.serve(stream, true).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
             drop(slot);
         });
     }
@@ -201,74 +226,95 @@ fn json_response(
     out
 }
 
-/// Serves one connection until it ends, is idle for too long, or the server shuts down.
 /// The address a request's connection comes from, as a request extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::SocketAddr);
 
-async fn serve_connection(
-    builder: &auto::Builder<TokioExecutor>,
-    stream: TcpStream,
+/// Present as a request extension when the request came over TLS served by Keel itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedOverTls;
+
+/// What serving one accepted connection needs.
+struct Served<'a> {
+    builder: &'a auto::Builder<TokioExecutor>,
     peer: std::net::SocketAddr,
     app: Router,
     idle_timeout: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Watched {
-        inner: stream,
-        activity: activity.clone(),
-        replacing: None,
-    });
-    let counted = activity.clone();
-    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let guard = InFlight::begin(counted.clone());
-        let app = app.clone();
-        let mut req = req.map(Body::new);
-        req.extensions_mut().insert(ClientAddr(peer));
-        async move {
-            let response = app.oneshot(req).await;
-            // The request stays in flight until its response body is fully sent or dropped.
-            response.map(|r| {
-                r.map(|body| {
-                    Body::new(GuardedBody {
-                        body,
-                        _guard: guard,
+    stop: watch::Receiver<bool>,
+}
+
+impl Served<'_> {
+    /// Serves one connection until it ends, is idle for too long, or the server shuts down.
+    async fn serve<S>(self, stream: S, tls: bool)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Served {
+            builder,
+            peer,
+            app,
+            idle_timeout,
+            mut stop,
+        } = self;
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            activity: activity.clone(),
+            replacing: None,
+        });
+        let counted = activity.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let guard = InFlight::begin(counted.clone());
+            let app = app.clone();
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(ClientAddr(peer));
+            if tls {
+                req.extensions_mut().insert(ServedOverTls);
+            }
+            async move {
+                let response = app.oneshot(req).await;
+                // The request stays in flight until its response body is fully sent or dropped.
+                response.map(|r| {
+                    r.map(|body| {
+                        Body::new(GuardedBody {
+                            body,
+                            _guard: guard,
+                        })
                     })
                 })
-            })
-        }
-    });
-    let conn = builder.serve_connection(io, service);
-    let mut conn = std::pin::pin!(conn);
-    let check_every = (idle_timeout / 4).max(Duration::from_millis(250));
-    // Told to close because it idled: it gets CLOSE_GRACE to finish, then it is dropped. Told
-    // to close by a shutdown: in-flight requests get the server's grace period instead.
-    let mut idle_close_at: Option<Instant> = None;
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            res = conn.as_mut() => {
-                if let Err(e) = res {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
-                return;
             }
-            changed = stop.changed(), if !stopping => {
-                if changed.is_err() || *stop.borrow() {
-                    conn.as_mut().graceful_shutdown();
-                    stopping = true;
-                }
-            }
-            () = tokio::time::sleep(check_every), if !stopping => {
-                match idle_close_at {
-                    Some(at) if at.elapsed() > CLOSE_GRACE => return,
-                    Some(_) => {}
-                    None if activity.stalled_for(idle_timeout) => {
-                        conn.as_mut().graceful_shutdown();
-                        idle_close_at = Some(Instant::now());
+        });
+        let conn = builder.serve_connection(io, service);
+        let mut conn = std::pin::pin!(conn);
+        let check_every = (idle_timeout / 4).max(Duration::from_millis(250));
+        // Told to close because it idled: it gets CLOSE_GRACE to finish, then it is dropped. Told
+        // to close by a shutdown: in-flight requests get the server's grace period instead.
+        let mut idle_close_at: Option<Instant> = None;
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                res = conn.as_mut() => {
+                    if let Err(e) = res {
+                        tracing::debug!(error = %e, "connection ended with an error");
                     }
-                    None => {}
+                    return;
+                }
+                changed = stop.changed(), if !stopping => {
+                    if changed.is_err() || *stop.borrow() {
+                        conn.as_mut().graceful_shutdown();
+                        stopping = true;
+                    }
+                }
+                () = tokio::time::sleep(check_every), if !stopping => {
+                    match idle_close_at {
+                        Some(at) if at.elapsed() > CLOSE_GRACE => return,
+                        Some(_) => {}
+                        None if activity.stalled_for(idle_timeout) => {
+                            conn.as_mut().graceful_shutdown();
+                            idle_close_at = Some(Instant::now());
+                        }
+                        None => {}
+                    }
                 }
             }
         }
@@ -354,17 +400,17 @@ impl http_body::Body for GuardedBody {
     }
 }
 
-/// The TCP stream with its [`Activity`] recorded, and hyper's automatic error responses (sent
+/// The connection's stream (TCP, or TLS over it) with its [`Activity`] recorded, and hyper's automatic error responses (sent
 /// with an empty body for a request it could not parse) given an MLflow JSON body.
-struct Watched {
-    inner: TcpStream,
+struct Watched<S> {
+    inner: S,
     activity: Arc<Activity>,
     /// A rewritten automatic response still being written, and how much of it is out, with the
     /// length of hyper's original to report once it is all written.
     replacing: Option<(Vec<u8>, usize, usize)>,
 }
 
-impl Watched {
+impl<S: AsyncWrite + Unpin> Watched<S> {
     /// hyper writes outside a request only for its automatic HTTP/1.1 error responses, which
     /// are a status line, `content-length: 0`, `date` and nothing else; exactly that form is
     /// rewritten, so no response body can be mistaken for one.
@@ -419,7 +465,7 @@ impl Watched {
     }
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -434,7 +480,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod tls;
 pub mod ui;
 pub mod upload_urls;
 pub mod webhooks;

@@ -46,6 +46,8 @@ pub enum ResponseDoc {
     /// Whatever the stored file or the client's encoding is (artifact downloads, OTLP).
     #[default]
     Any,
+    /// A `302 Found` to another page (single sign-on).
+    Redirect,
 }
 
 /// What an operation reads and answers, as its handler's signature says.
@@ -65,6 +67,7 @@ pub trait DocArg {
 
 impl DocArg for State<AppState> {}
 impl DocArg for crate::authz::Caller {}
+impl DocArg for crate::handlers::session::Origin {}
 impl DocArg for HeaderMap {}
 impl DocArg for Uri {}
 impl DocArg for Method {}
@@ -279,7 +282,32 @@ fn operation(
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
-    let ok = match doc.response {
+    let (ok_status, ok) = match doc.response {
+        ResponseDoc::Redirect => (
+            "302",
+            json!({
+                "description": "Found: the browser is sent on (the Location header).",
+                "headers": {"Location": {"schema": {"type": "string"}}},
+            }),
+        ),
+        other => ("200", success(other, responses)),
+    };
+    op.insert(
+        "responses".into(),
+        json!({
+            ok_status: ok,
+            "default": {
+                "description": "An MLflow error.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        }),
+    );
+    Value::Object(op)
+}
+
+/// The body of a successful (200) response.
+fn success(response: ResponseDoc, responses: &mut SchemaGenerator) -> Value {
+    match response {
         ResponseDoc::Json(schema) => json!({
             "description": "Success.",
             "content": {"application/json": {"schema": schema(responses).to_value()}},
@@ -288,22 +316,11 @@ fn operation(
             "description": "Success.",
             "content": {"text/plain": {"schema": {"type": "string"}}},
         }),
-        ResponseDoc::Any => json!({
+        ResponseDoc::Any | ResponseDoc::Redirect => json!({
             "description": "Success: the body is the stored file or in the request's encoding.",
             "content": {"*/*": {"schema": {}}},
         }),
-    };
-    op.insert(
-        "responses".into(),
-        json!({
-            "200": ok,
-            "default": {
-                "description": "An MLflow error.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
-        }),
-    );
-    Value::Object(op)
+    }
 }
 
 /// A GET request's message as query parameters: one per property, repeated for lists.

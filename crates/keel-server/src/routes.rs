@@ -7,8 +7,8 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs, trace_edits,
-    trace_search, trace_spans, traces, ui, webhooks,
+    accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs, session,
+    trace_edits, trace_search, trace_spans, traces, ui, webhooks,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -30,6 +30,8 @@ pub enum Mount {
     Ajax3,
     /// `/api/2.0/mlflow-artifacts/<path>` and `/ajax-api/2.0/mlflow-artifacts/<path>`.
     Artifacts2,
+    /// Keel's own API: `/api/3.0/keel/<path>` and `/ajax-api/3.0/keel/<path>`.
+    Keel3,
     /// The path as written.
     Root,
 }
@@ -51,6 +53,10 @@ impl Mount {
             Self::Artifacts2 => vec![
                 format!("/api/2.0/mlflow-artifacts/{path}"),
                 format!("/ajax-api/2.0/mlflow-artifacts/{path}"),
+            ],
+            Self::Keel3 => vec![
+                format!("/api/3.0/keel/{path}"),
+                format!("/ajax-api/3.0/keel/{path}"),
             ],
             Self::Root => vec![path.to_owned()],
         }
@@ -863,6 +869,60 @@ pub fn table() -> Vec<Route> {
             "model_versions.read",
             ModelVersion,
             registry::get_artifact,
+        ),
+        // The web UI's sign-in and sign-out.
+        route(
+            M::POST,
+            Keel3,
+            "auth/login",
+            "auth.login",
+            Server,
+            session::login,
+        )
+        .responds(json::<session::SessionOut>()),
+        route(
+            M::POST,
+            Keel3,
+            "auth/logout",
+            "auth.logout",
+            Server,
+            session::logout,
+        )
+        .responds(json::<super::handlers::Empty>()),
+        route(
+            M::GET,
+            Keel3,
+            "auth/options",
+            "auth.login",
+            Server,
+            session::options,
+        ),
+        // Single sign-on: to the identity provider and back (redirects).
+        route(
+            M::GET,
+            Keel3,
+            "auth/oidc/login",
+            "auth.login",
+            Server,
+            session::sso_login,
+        )
+        .responds(ResponseDoc::Redirect),
+        route(
+            M::GET,
+            Keel3,
+            "auth/oidc/callback",
+            "auth.login",
+            Server,
+            session::sso_callback,
+        )
+        .responds(ResponseDoc::Redirect),
+        route(
+            M::GET,
+            Keel3,
+            "auth/session",
+            "accounts.self",
+            Account,
+            session::current,
         ),
         // Accounts, roles and grants: the reference's auth REST API.
         route(

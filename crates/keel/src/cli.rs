@@ -236,6 +236,29 @@ pub struct ServerArgs {
     /// Clock skew allowed on a token's exp and nbf, in seconds [default: 60].
     #[arg(long, env = "KEEL_OIDC_LEEWAY_SECONDS")]
     pub oidc_leeway_seconds: Option<u64>,
+    /// The web UI's client ID at the OpenID Connect issuer: set, the sign-in page offers
+    /// single sign-on.
+    #[arg(long, env = "KEEL_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Its client secret (from the environment: a flag would show it to every user of the
+    /// machine).
+    #[arg(long, env = "KEEL_OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = redacted, hide = true)]
+    pub oidc_client_secret: Option<Redacted>,
+    /// The scopes asked for at sign-in [default: openid profile email].
+    #[arg(long, env = "KEEL_OIDC_SCOPES")]
+    pub oidc_scopes: Option<String>,
+    /// The callback URL registered at the issuer [default: derived from the request's host].
+    #[arg(long, env = "KEEL_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+    /// How long a web UI sign-in lasts, in hours [default: 12].
+    #[arg(long, env = "KEEL_SESSION_TTL_HOURS")]
+    pub session_ttl_hours: Option<u64>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); reloaded when it changes.
+    #[arg(long, env = "KEEL_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "KEEL_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -277,6 +300,13 @@ impl ServerArgs {
             oidc_groups_claim: self.oidc_groups_claim.clone(),
             oidc_admin_groups: self.oidc_admin_groups.clone(),
             oidc_leeway_seconds: self.oidc_leeway_seconds,
+            oidc_client_id: self.oidc_client_id.clone(),
+            oidc_client_secret: self.oidc_client_secret.clone(),
+            oidc_scopes: self.oidc_scopes.clone(),
+            oidc_redirect_url: self.oidc_redirect_url.clone(),
+            session_ttl_hours: self.session_ttl_hours,
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
         }
     }
 

@@ -89,6 +89,25 @@ pub struct Config {
     pub oidc_admin_groups: Vec<String>,
     /// Clock skew allowed on `exp` and `nbf`, in seconds
     pub oidc_leeway_seconds: u64,
+    /// The web UI's client ID at the issuer: set, the sign-in page offers single sign-on
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_client_id: Option<String>,
+    /// Its client secret (a confidential client); unset: a public client with PKCE only
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_client_secret: Option<Redacted>,
+    /// The scopes asked for at sign-in
+    pub oidc_scopes: String,
+    /// The callback URL registered at the issuer; unset: derived from the request's host
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_redirect_url: Option<String>,
+    /// How long a web UI sign-in lasts, in hours
+    pub session_ttl_hours: u64,
+    /// A PEM certificate chain (leaf first) to serve HTTPS with; needs `tls_key`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// When requests must authenticate.
@@ -170,6 +189,13 @@ pub struct Overrides {
     pub oidc_groups_claim: Option<String>,
     pub oidc_admin_groups: Option<Vec<String>>,
     pub oidc_leeway_seconds: Option<u64>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<Redacted>,
+    pub oidc_scopes: Option<String>,
+    pub oidc_redirect_url: Option<String>,
+    pub session_ttl_hours: Option<u64>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -224,6 +250,13 @@ impl Overrides {
             oidc_groups_claim: other.oidc_groups_claim.or(self.oidc_groups_claim),
             oidc_admin_groups: other.oidc_admin_groups.or(self.oidc_admin_groups),
             oidc_leeway_seconds: other.oidc_leeway_seconds.or(self.oidc_leeway_seconds),
+            oidc_client_id: other.oidc_client_id.or(self.oidc_client_id),
+            oidc_client_secret: other.oidc_client_secret.or(self.oidc_client_secret),
+            oidc_scopes: other.oidc_scopes.or(self.oidc_scopes),
+            oidc_redirect_url: other.oidc_redirect_url.or(self.oidc_redirect_url),
+            session_ttl_hours: other.session_ttl_hours.or(self.session_ttl_hours),
+            tls_cert: other.tls_cert.or(self.tls_cert),
+            tls_key: other.tls_key.or(self.tls_key),
         }
     }
 }
@@ -253,12 +286,19 @@ impl Config {
         let Some(issuer) = &self.oidc_issuer else {
             return Ok(None);
         };
-        if self.oidc_audience.is_empty() {
+        // ID tokens from single sign-on are issued to the client: its ID is an audience too.
+        let mut audiences = self.oidc_audience.clone();
+        if let Some(client_id) = &self.oidc_client_id
+            && !audiences.contains(client_id)
+        {
+            audiences.push(client_id.clone());
+        }
+        if audiences.is_empty() {
             bail!(
                 "oidc_issuer is set but oidc_audience is not: name the audience Keel's tokens carry"
             );
         }
-        let mut s = OidcSettings::new(issuer.clone(), self.oidc_audience.clone());
+        let mut s = OidcSettings::new(issuer.clone(), audiences);
         s.jwks = match &self.oidc_jwks {
             None => JwksSource::Discover,
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
@@ -271,6 +311,25 @@ impl Config {
         s.admin_groups = self.oidc_admin_groups.clone();
         s.leeway = std::time::Duration::from_secs(self.oidc_leeway_seconds);
         Ok(Some(s))
+    }
+
+    /// Single sign-on for the web UI, when `oidc_client_id` is set (with `oidc_issuer`).
+    pub fn sso(&self) -> anyhow::Result<Option<keel_auth::oidc::sso::SsoSettings>> {
+        let Some(client_id) = &self.oidc_client_id else {
+            return Ok(None);
+        };
+        if self.oidc_issuer.is_none() {
+            bail!("oidc_client_id is set but oidc_issuer is not: name the identity provider");
+        }
+        Ok(Some(keel_auth::oidc::sso::SsoSettings {
+            client_id: client_id.clone(),
+            client_secret: self
+                .oidc_client_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            scopes: self.oidc_scopes.clone(),
+            redirect_url: self.oidc_redirect_url.clone(),
+        }))
     }
 
     /// Whether Keel may serve without authentication while no account exists: it listens on
@@ -359,6 +418,15 @@ impl Config {
                 .unwrap_or_else(|| "groups".to_owned()),
             oidc_admin_groups: layer.oidc_admin_groups.unwrap_or_default(),
             oidc_leeway_seconds: layer.oidc_leeway_seconds.unwrap_or(60),
+            oidc_client_id: layer.oidc_client_id.filter(|s| !s.is_empty()),
+            oidc_client_secret: layer.oidc_client_secret.filter(|s| !s.expose().is_empty()),
+            oidc_scopes: layer
+                .oidc_scopes
+                .unwrap_or_else(|| "openid profile email".to_owned()),
+            oidc_redirect_url: layer.oidc_redirect_url.filter(|s| !s.is_empty()),
+            session_ttl_hours: layer.session_ttl_hours.unwrap_or(12),
+            tls_cert: layer.tls_cert.filter(|p| !p.as_os_str().is_empty()),
+            tls_key: layer.tls_key.filter(|p| !p.as_os_str().is_empty()),
         };
         config.check()?;
         Ok(config)
@@ -366,11 +434,17 @@ impl Config {
 
     fn check(&self) -> anyhow::Result<()> {
         host_ip(&self.host)?;
+        self.sso()?;
         self.default_permission()?;
         if self.admin_username.is_some() != self.admin_password.is_some() {
             bail!(
                 "set both admin_username and admin_password (KEEL_ADMIN_USERNAME and \
                  KEEL_ADMIN_PASSWORD) to create the first administrator, or neither"
+            );
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!(
+                "set both tls_cert and tls_key (--tls-cert and --tls-key) to serve HTTPS, or neither"
             );
         }
         if self.max_connections == 0 {
@@ -391,6 +465,7 @@ impl Config {
             ),
             ("body_read_timeout_seconds", self.body_read_timeout_seconds),
             ("idle_timeout_seconds", self.idle_timeout_seconds),
+            ("session_ttl_hours", self.session_ttl_hours),
         ] {
             if secs == 0 {
                 bail!("{name} must be at least 1");

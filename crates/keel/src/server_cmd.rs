@@ -33,6 +33,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let webhooks = crate::stores::webhooks(&config, webhook_store)?;
     let registry = registry.with_webhooks(webhooks.clone());
 
+    let tls = serve_tls(&config)?;
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -42,6 +43,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         backend_store_uri = %config.backend_store_uri,
         artifacts = %artifacts.location(),
         version = env!("CARGO_PKG_VERSION"),
+        tls = tls.is_some(),
         "keel server listening"
     );
     if auth.is_open().await.map_err(|e| anyhow::anyhow!("{e}"))? {
@@ -88,6 +90,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         listener,
         app,
         config.connection_limits(),
+        tls,
         shutdown_signal(),
         Duration::from_secs(config.shutdown_grace_seconds),
     )
@@ -100,8 +103,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The TLS settings when `tls_cert` and `tls_key` are set, with the files watched for renewal.
+fn serve_tls(config: &Config) -> anyhow::Result<Option<keel_server::tls::ServerTls>> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
+    };
+    let tls = keel_server::tls::ServerTls::load(cert, key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tls.spawn_reload(keel_server::tls::RELOAD_CHECK_INTERVAL);
+    Ok(Some(tls))
+}
+
 /// Accepts bearer JWTs from the configured OpenID Connect issuer, if any (its keys are read,
-/// or fetched and then refreshed in the background).
+/// or fetched and then refreshed in the background), and signs the web UI in there when a
+/// client ID is configured.
 async fn accept_oidc_tokens(
     config: &Config,
     auth: &keel_auth::service::Auth,
@@ -115,9 +129,18 @@ async fn accept_oidc_tokens(
         .map_err(|e| anyhow::anyhow!("cannot set up OpenID Connect: {e}"))?;
     let verifier = std::sync::Arc::new(verifier);
     verifier.spawn_refresh();
-    auth.set_oidc(verifier)
+    auth.set_oidc(verifier.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(issuer = %issuer, "accepting bearer JWTs from the OpenID Connect issuer");
+    if let Some(sso) = config.sso()? {
+        let key = crate::secrets::load_key(config)?.derive("keel oidc sign-in v1");
+        let client = keel_auth::oidc::sso::SsoClient::new(sso, verifier, &key)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot set up single sign-on: {e}"))?;
+        auth.set_sso(std::sync::Arc::new(client))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(issuer = %issuer, "the web UI signs in at the OpenID Connect issuer");
+    }
     Ok(())
 }
 

@@ -97,6 +97,7 @@ pub fn auth(
         },
         loopback_only: config.may_run_open(),
         default_permission: config.default_permission()?,
+        session_ttl: std::time::Duration::from_secs(config.session_ttl_hours.saturating_mul(3600)),
         ..AuthSettings::default()
     };
     keel_auth::service::Auth::new(

@@ -31,6 +31,14 @@ export function withQuery(path: string, query: Query = {}): string {
   return text ? `${path}?${text}` : path;
 }
 
+type UnauthenticatedListener = (message: string) => void;
+const unauthenticatedListeners: UnauthenticatedListener[] = [];
+
+/** Called with the server's message whenever a call answers 401 (the session ended). */
+export function onUnauthenticated(listener: UnauthenticatedListener): void {
+  unauthenticatedListeners.push(listener);
+}
+
 async function send<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
   if (body !== undefined) {
@@ -45,7 +53,11 @@ async function send<T>(method: string, url: string, body?: unknown, signal?: Abo
     throw new ApiError(0, 'NETWORK_ERROR', `Keel did not answer (${(err as Error).message}). Is the server running?`);
   }
   const text = await response.text();
-  if (!response.ok) throw errorFrom(response.status, text);
+  if (!response.ok) {
+    const error = errorFrom(response.status, text);
+    if (response.status === 401) unauthenticatedListeners.forEach((l) => l(error.message));
+    throw error;
+  }
   return (text ? JSON.parse(text) : {}) as T;
 }
 

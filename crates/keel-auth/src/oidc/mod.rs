@@ -22,6 +22,8 @@ use serde::Deserialize;
 
 use crate::ttl::TtlMap;
 
+pub mod sso;
+
 /// How often keys fetched from a URL are refreshed.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// The least time between two fetches of the key set.
@@ -87,6 +89,8 @@ pub struct TokenIdentity {
     pub email: Option<String>,
     /// Whether a group of the token is an administrators' group.
     pub is_admin: bool,
+    /// The `nonce` an ID token carries back from a sign-in request.
+    pub nonce: Option<String>,
 }
 
 /// What Keel reads of an issuer's discovery document.
@@ -94,6 +98,12 @@ pub struct TokenIdentity {
 pub struct Discovery {
     pub issuer: String,
     pub jwks_uri: String,
+    /// Where browsers sign in (single sign-on).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// Where an authorization code is exchanged for tokens (single sign-on).
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
 }
 
 /// One usable signing key.
@@ -201,11 +211,7 @@ impl JwtVerifier {
                 "oidc.audience must name at least one audience",
             ));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
+        let http = http_client()?;
         let (keys, jwks_url) = match &settings.jwks {
             JwksSource::File(path) => {
                 let bytes = std::fs::read(path).map_err(|e| {
@@ -283,6 +289,16 @@ impl JwtVerifier {
         let identity = self.identity(&claims)?;
         self.verified.insert(digest, (identity.clone(), exp));
         Ok(identity)
+    }
+
+    /// The issuer whose tokens are accepted.
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
+    /// Whether tokens issued to `audience` are accepted.
+    pub fn accepts_audience(&self, audience: &str) -> bool {
+        self.settings.audiences.iter().any(|a| a == audience)
     }
 
     fn key(&self, kid: Option<&str>, algorithm: Algorithm) -> Option<DecodingKey> {
@@ -381,6 +397,7 @@ impl JwtVerifier {
             display_name: text("name"),
             email: text("email"),
             is_admin,
+            nonce: text("nonce"),
         })
     }
 }
@@ -451,14 +468,22 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery>
 }
 
 /// GETs a document of at most [`MAX_DOCUMENT_BYTES`].
-async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
-    let unreachable = |e: reqwest::Error| Error::invalid(format!("cannot fetch {url}: {e}"));
-    let mut response = http
+pub(crate) async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
+    let sent = http
         .get(url)
         .header("accept", "application/json")
         .send()
-        .await
-        .map_err(unreachable)?;
+        .await;
+    read_document(sent, url).await
+}
+
+/// The body of a successful response, of at most [`MAX_DOCUMENT_BYTES`].
+pub(crate) async fn read_document(
+    sent: std::result::Result<reqwest::Response, reqwest::Error>,
+    url: &str,
+) -> Result<Vec<u8>> {
+    let unreachable = |e: reqwest::Error| Error::invalid(format!("cannot fetch {url}: {e}"));
+    let mut response = sent.map_err(unreachable)?;
     if !response.status().is_success() {
         return Err(Error::invalid(format!(
             "cannot fetch {url}: HTTP {}",
@@ -475,6 +500,15 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The HTTP client for requests to the identity provider: bounded in time and redirects.
+pub(crate) fn http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(sso::PROVIDER_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| Error::internal(format!("HTTP client: {e}")))
 }
 
 #[cfg(test)]

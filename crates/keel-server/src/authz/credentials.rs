@@ -1,14 +1,17 @@
 //! Credentials from the `Authorization` header: HTTP Basic (as the official client sends
 //! `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`) or a bearer token (as it sends
-//! `MLFLOW_TRACKING_TOKEN`).
+//! `MLFLOW_TRACKING_TOKEN`); without one, the web UI's session cookie.
 
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 /// The most bytes a credential may have (a Keel token is 62; a JWT a few kilobytes).
 pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
+
+/// The cookie holding a web UI session.
+pub const SESSION_COOKIE: &str = "keel_session";
 
 /// Credentials, owned (decoded from base64).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +19,7 @@ pub enum Presented {
     None,
     Password { username: String, password: String },
     Token(String),
+    Session(String),
 }
 
 impl Presented {
@@ -25,6 +29,7 @@ impl Presented {
             Self::None => Credentials::None,
             Self::Password { username, password } => Credentials::Password { username, password },
             Self::Token(t) => Credentials::Token(t),
+            Self::Session(t) => Credentials::Session(t),
         }
     }
 }
@@ -33,7 +38,9 @@ impl Presented {
 pub fn presented(headers: &HeaderMap) -> Result<Presented, &'static str> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return Ok(Presented::None);
+        return Ok(
+            session_cookie(headers).map_or(Presented::None, |t| Presented::Session(t.to_owned()))
+        );
     };
     if values.next().is_some() {
         return Err("Send one Authorization header, not several.");
@@ -75,6 +82,23 @@ pub fn presented(headers: &HeaderMap) -> Result<Presented, &'static str> {
     }
 }
 
+/// The session cookie's value, if the request sends one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name`, if the request sends one that is not empty and at most
+/// [`MAX_CREDENTIAL_BYTES`] (HTTP/2 may split cookies over several headers).
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+        .filter(|t| !t.is_empty() && t.len() <= MAX_CREDENTIAL_BYTES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +124,24 @@ mod tests {
             presented(&with("bearer keel_abc")),
             Ok(Presented::Token("keel_abc".into()))
         );
+    }
+
+    #[test]
+    fn the_session_cookie_is_read_only_without_an_authorization_header() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; keel_session_x=no"),
+        );
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("keel_session=keel_abc; other=1"),
+        );
+        assert_eq!(presented(&h), Ok(Presented::Session("keel_abc".into())));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer keel_tok"));
+        assert_eq!(presented(&h), Ok(Presented::Token("keel_tok".into())));
+        let empty = HeaderMap::from_iter([(COOKIE, HeaderValue::from_static("keel_session="))]);
+        assert_eq!(presented(&empty), Ok(Presented::None));
     }
 
     #[test]

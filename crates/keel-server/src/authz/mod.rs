@@ -204,7 +204,7 @@ fn forbidden() -> Response {
 
 /// A 401. The Basic challenge is left off the web UI's Ajax calls, so a browser does not pop
 /// its own login dialog over Keel's login page.
-fn unauthenticated(reason: &str, ajax: bool) -> Response {
+pub(crate) fn unauthenticated(reason: &str, ajax: bool) -> Response {
     let mut response = ApiError(Error::new(ErrorCode::Unauthenticated, reason)).into_response();
     if !ajax {
         response.headers_mut().insert(
@@ -215,7 +215,7 @@ fn unauthenticated(reason: &str, ajax: bool) -> Response {
     response
 }
 
-fn throttled(retry_after: std::time::Duration) -> Response {
+pub(crate) fn throttled(retry_after: std::time::Duration) -> Response {
     let secs = retry_after.as_secs().max(1);
     let mut response = ApiError(Error::new(
         ErrorCode::RequestLimitExceeded,

@@ -8,6 +8,7 @@ pub mod meta;
 pub mod multipart;
 pub mod registry;
 pub mod runs;
+pub mod session;
 pub mod stream;
 pub mod trace_edits;
 pub mod trace_search;

@@ -233,6 +233,8 @@ async fn every_route_refuses_anonymous_callers_except_the_public_ones() {
             "/api/openapi.json",
             "/",
             "/static-files/{*path}",
+            "auth/login",
+            "auth/logout",
             "mpu/part/{upload_id}/{part_number}"
         ]
     );
@@ -290,6 +292,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             "POST registered-models/create",
             "GET registered-models/search",
             "GET model-versions/search",
+            "GET auth/session",
             "GET users/current",
             "GET users/list",
             "GET users/current/permissions",

@@ -19,7 +19,7 @@ use crate::support::TestApp;
 /// How long a test waits for the server to act on a timeout of one second.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-struct Served {
+pub(crate) struct Served {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -28,6 +28,13 @@ struct Served {
 
 impl Served {
     async fn start(limits: ConnectionLimits) -> Self {
+        Self::start_with(limits, None).await
+    }
+
+    pub(crate) async fn start_with(
+        limits: ConnectionLimits,
+        tls: Option<keel_server::tls::ServerTls>,
+    ) -> Self {
         let app = TestApp::new().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -38,6 +45,7 @@ impl Served {
             listener,
             app.router(),
             limits,
+            tls,
             async move {
                 let _ = stopped.await;
             },
@@ -51,11 +59,15 @@ impl Served {
         }
     }
 
-    async fn connect(&self) -> TcpStream {
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) async fn connect(&self) -> TcpStream {
         TcpStream::connect(self.addr).await.expect("connect")
     }
 
-    async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -67,7 +79,7 @@ impl Served {
     }
 }
 
-fn quick() -> ConnectionLimits {
+pub(crate) fn quick() -> ConnectionLimits {
     ConnectionLimits {
         max_connections: 64,
         header_read_timeout: Duration::from_secs(1),
@@ -77,7 +89,7 @@ fn quick() -> ConnectionLimits {
 }
 
 /// Reads until the server closes the connection (or PATIENCE runs out, which fails the test).
-async fn read_to_close(stream: &mut TcpStream, what: &str) -> String {
+pub(crate) async fn read_to_close(stream: &mut TcpStream, what: &str) -> String {
     let mut out = Vec::new();
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out))
         .await

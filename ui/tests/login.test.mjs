@@ -1,0 +1,86 @@
+// Signing in to a Keel that requires it: the sign-in page instead of any page, a wrong password
+// refused with the server's message, the signed-in user in the header, an HttpOnly session
+// cookie the page cannot read, signing out, and an ended session sending the page back to sign-in.
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { pageTest } from './harness.mjs';
+import { startKeel } from './keel.mjs';
+
+const ADMIN = { username: 'ada', password: 'ada-password-12' };
+let keel;
+
+before(async () => {
+  keel = await startKeel({
+    args: ['--auth-mode', 'required'],
+    env: { KEEL_ADMIN_USERNAME: ADMIN.username, KEEL_ADMIN_PASSWORD: ADMIN.password },
+  });
+});
+after(() => keel?.stop());
+
+// Refused credentials and the page's own probe of who is signed in answer 401, which Chromium logs.
+const expected401 = { allowErrors: ['401'] };
+
+async function signIn(page, password = ADMIN.password) {
+  const form = page.locator('form.login-card');
+  await form.getByLabel('Username').fill(ADMIN.username);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+}
+
+pageTest(
+  'a wrong password is refused and the right one opens the page asked for',
+  async (page) => {
+    await page.goto(`${keel.url}/#/models`);
+    await page.locator('main h1', { hasText: 'Sign in to Keel' }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0, 'no pages before signing in');
+
+    await signIn(page, 'not-the-password');
+    await page.getByRole('alert').filter({ hasText: 'Invalid username or password.' }).waitFor();
+    assert.equal(await page.getByLabel('Password').inputValue(), '', 'the password field is cleared');
+
+    await signIn(page);
+    await page.locator('main h1', { hasText: 'Models' }).waitFor();
+    const user = page.getByTestId('current-user');
+    assert.match(await user.textContent(), /ada\s*admin/);
+    assert.ok(!(await page.evaluate(() => document.cookie)).includes('keel_session'), 'the session cookie is HttpOnly');
+  },
+  expected401,
+);
+
+pageTest(
+  'signing out returns to the sign-in page, also after a reload',
+  async (page) => {
+    await page.goto(`${keel.url}/#/`);
+    await signIn(page);
+    await page.locator('main h1', { hasText: 'Experiments' }).waitFor();
+    await page.getByTestId('current-user').getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('main h1', { hasText: 'Sign in to Keel' }).waitFor();
+    await page.reload();
+    await page.locator('main h1', { hasText: 'Sign in to Keel' }).waitFor();
+  },
+  expected401,
+);
+
+pageTest(
+  'a session ended elsewhere sends the page back to sign-in with the reason',
+  async (page) => {
+    await page.goto(`${keel.url}/#/`);
+    await signIn(page);
+    await page.locator('main h1', { hasText: 'Experiments' }).waitFor();
+    // The session ends (signed out in another tab): the next call answers 401.
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'keel_session');
+    assert.ok(session, 'a session cookie is set');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    const ended = await fetch(`${keel.url}/api/3.0/keel/auth/logout`, {
+      method: 'POST',
+      headers: { cookie: `keel_session=${session.value}` },
+    });
+    assert.equal(ended.status, 200);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click();
+    await page.locator('main h1', { hasText: 'Sign in to Keel' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'sign in again' }).waitFor();
+  },
+  expected401,
+);
