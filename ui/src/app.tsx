@@ -75,10 +75,10 @@ function CurrentUser() {
   const title = local ? 'No account exists yet: every local request acts as an administrator' : undefined;
   return (
     <div class="current-user" data-testid="current-user">
-      <span class="user-name" title={title}>
+      <a class="user-name" href="#/account" title={title ?? 'Your account and API tokens'}>
         {local ? 'Local administrator' : state.user.username}
         {state.user.is_admin && !local && <span class="badge">admin</span>}
-      </span>
+      </a>
       {state.method === 'session' && (
         <button
           type="button"

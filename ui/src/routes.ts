@@ -40,6 +40,7 @@ const pages = {
   modelVersion: () => import('./pages/modelVersion'),
   prompts: () => import('./pages/prompts'),
   prompt: () => import('./pages/prompt'),
+  account: () => import('./pages/account'),
   notFound: () => import('./pages/notFound'),
 };
 
@@ -93,5 +94,6 @@ function route(loc: Location): Route {
     if (s.length === 1) return at('prompts', {}, 'prompts');
     if (s.length === 2) return at('prompt', { name: id }, 'prompts');
   }
+  if (head === 'account' && s.length === 1) return at('account', {}, 'none');
   return at('notFound', { path: loc.path }, 'none');
 }

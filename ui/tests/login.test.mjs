@@ -84,3 +84,27 @@ pageTest(
   },
   expected401,
 );
+
+pageTest(
+  'the account page issues a token once and revokes it',
+  async (page) => {
+    await page.goto(`${keel.url}/#/`);
+    await signIn(page);
+    await page.getByTestId('current-user').getByRole('link', { name: /ada/ }).click();
+    await page.locator('main h1', { hasText: 'ada' }).waitFor();
+    const form = page.getByRole('form', { name: 'New token' });
+    await form.getByLabel('Name').fill('laptop');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    const text = await page.getByTestId('new-token').textContent();
+    assert.match(text, /^keel_[0-9a-f]{12}_/);
+    const bearer = { headers: { Authorization: `Bearer ${text}` } };
+    assert.equal((await fetch(`${keel.url}/api/3.0/keel/auth/session`, bearer)).status, 200);
+
+    const row = page.locator('tr[data-token="laptop"]');
+    await row.getByText('active').waitFor();
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('revoked').waitFor();
+    assert.equal((await fetch(`${keel.url}/api/3.0/keel/auth/session`, bearer)).status, 401);
+  },
+  expected401,
+);

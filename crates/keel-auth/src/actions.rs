@@ -199,6 +199,8 @@ pub static CATALOGUE: &[Action] = &[
     action("server.info", C::Authenticated, &[R::Server]),
     action("server.openapi", C::Public, &[R::Server]),
     action("server.version", C::Public, &[R::Server]),
+    // A caller's own API tokens (handlers narrow other accounts' to administrators).
+    action("tokens.self", C::Authenticated, &[R::Account]),
     action("traces.delete", C::Delete, &[R::Experiment]),
     action("traces.read", C::Read, &[R::Trace, R::Experiment]),
     action("traces.write", C::Update, &[R::Trace, R::Experiment]),

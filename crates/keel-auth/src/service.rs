@@ -238,6 +238,16 @@ impl Auth {
         self.inner.sso.get()
     }
 
+    /// The service's clock (tests pin it), in milliseconds since the epoch.
+    pub fn now_millis(&self) -> i64 {
+        self.inner.clock.now_millis()
+    }
+
+    /// Revokes a token now.
+    pub async fn revoke_token(&self, id: &str) -> Result<()> {
+        self.inner.store.revoke_token(id, self.now_millis()).await
+    }
+
     pub fn settings(&self) -> AuthSettings {
         self.inner.settings
     }

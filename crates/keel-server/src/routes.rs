@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, on};
 use crate::authz::locate::Locate;
 use crate::handlers::{
     accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs, session,
-    trace_edits, trace_search, trace_spans, traces, ui, webhooks,
+    tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -923,6 +923,31 @@ pub fn table() -> Vec<Route> {
             "accounts.self",
             Account,
             session::current,
+        ),
+        // API tokens: the caller's own (any account's, for administrators).
+        route(
+            M::GET,
+            Keel3,
+            "tokens",
+            "tokens.self",
+            Account,
+            tokens::list,
+        ),
+        route(
+            M::POST,
+            Keel3,
+            "tokens",
+            "tokens.self",
+            Account,
+            tokens::issue,
+        ),
+        route(
+            M::DELETE,
+            Keel3,
+            "tokens/{token_id}",
+            "tokens.self",
+            Account,
+            tokens::revoke,
         ),
         // Accounts, roles and grants: the reference's auth REST API.
         route(

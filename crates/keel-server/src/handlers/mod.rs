@@ -10,6 +10,7 @@ pub mod registry;
 pub mod runs;
 pub mod session;
 pub mod stream;
+pub mod tokens;
 pub mod trace_edits;
 pub mod trace_search;
 pub mod trace_spans;

@@ -259,7 +259,7 @@ pub async fn sso_callback(
 
 fn sso_not_configured() -> ApiError {
     ApiError(keel_core::Error::new(
-        keel_core::ErrorCode::EndpointNotFound,
+        keel_core::ErrorCode::ResourceDoesNotExist,
         "Single sign-on is not configured (set oidc_client_id).",
     ))
 }

@@ -235,6 +235,9 @@ async fn every_route_refuses_anonymous_callers_except_the_public_ones() {
             "/static-files/{*path}",
             "auth/login",
             "auth/logout",
+            "auth/options",
+            "auth/oidc/login",
+            "auth/oidc/callback",
             "mpu/part/{upload_id}/{part_number}"
         ]
     );
@@ -293,6 +296,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             "GET registered-models/search",
             "GET model-versions/search",
             "GET auth/session",
+            "DELETE tokens/{token_id}",
             "GET users/current",
             "GET users/list",
             "GET users/current/permissions",

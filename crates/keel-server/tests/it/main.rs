@@ -22,6 +22,7 @@ mod semantics;
 mod session;
 mod support;
 mod tls;
+mod tokens;
 mod trace_search;
 mod trace_spans;
 mod traces;

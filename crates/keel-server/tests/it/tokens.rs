@@ -1,0 +1,234 @@
+//! API tokens over HTTP: issued once with their text, listed without it, usable as bearer
+//! tokens until revoked; other accounts' tokens only for administrators; bad input refused.
+
+use axum::http::{Method, StatusCode};
+use base64::Engine as _;
+use keel_auth::Permission;
+use keel_auth::entities::AccountKind;
+use serde_json::{Value, json};
+
+use crate::support::{Raw, TestApp};
+
+const TOKENS: &str = "/api/3.0/keel/tokens";
+
+fn basic(user: &str, password: &str) -> String {
+    let pair = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+async fn app() -> TestApp {
+    let app = TestApp::secured(Permission::NoPermissions, None).await;
+    for (name, admin) in [("root", true), ("carol", false), ("bob", false)] {
+        app.auth
+            .create_user(
+                name,
+                Some(&format!("{name}-password-1")),
+                admin,
+                AccountKind::User,
+            )
+            .await
+            .expect("user");
+    }
+    app.auth
+        .create_user("pipeline", None, false, AccountKind::ServiceAccount)
+        .await
+        .expect("service account");
+    app
+}
+
+fn as_user(name: &str) -> String {
+    basic(name, &format!("{name}-password-1"))
+}
+
+async fn issue(app: &TestApp, who: &str, body: Value) -> Raw {
+    app.call_as(&as_user(who), Method::POST, TOKENS, Some(body))
+        .await
+}
+
+async fn ids(app: &TestApp, who: &str, query: &str) -> Vec<String> {
+    let raw = app
+        .call_as(
+            &as_user(who),
+            Method::GET,
+            &format!("{TOKENS}{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+    raw.json()["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+async fn whoami(app: &TestApp, token: &str) -> Raw {
+    app.call_as(
+        &format!("Bearer {token}"),
+        Method::GET,
+        "/api/3.0/keel/auth/session",
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_token_is_shown_once_listed_without_its_text_and_works_until_revoked() {
+    let app = app().await;
+    let raw = issue(
+        &app,
+        "carol",
+        json!({"name": "laptop", "expires_in_days": 30}),
+    )
+    .await;
+    assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+    let body = raw.json();
+    let text = body["text"].as_str().expect("text").to_owned();
+    let id = body["token"]["id"].as_str().expect("id").to_owned();
+    assert!(text.starts_with(&format!("keel_{id}_")));
+    assert_eq!(body["token"]["username"], "carol");
+    let expires = body["token"]["expires_at"].as_i64().expect("expiry");
+    let created = body["token"]["created_at"].as_i64().expect("created");
+    assert_eq!(expires - created, 30 * 24 * 3600 * 1000);
+
+    let me = whoami(&app, &text).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["method"], "token");
+
+    let listed = app
+        .call_as(&as_user("carol"), Method::GET, TOKENS, None)
+        .await;
+    assert!(
+        !String::from_utf8_lossy(&listed.body).contains(&text[10..]),
+        "no secret listed"
+    );
+    assert_eq!(ids(&app, "carol", "").await, vec![id.clone()]);
+    assert!(ids(&app, "bob", "").await.is_empty());
+
+    let revoked = app
+        .call_as(
+            &as_user("carol"),
+            Method::DELETE,
+            &format!("{TOKENS}/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(whoami(&app, &text).await.status, StatusCode::UNAUTHORIZED);
+    let listed = app
+        .call_as(&as_user("carol"), Method::GET, TOKENS, None)
+        .await;
+    assert!(listed.json()["tokens"][0]["revoked_at"].as_i64().is_some());
+}
+
+#[tokio::test]
+async fn other_accounts_tokens_are_for_administrators_only() {
+    let app = app().await;
+    let carols = issue(&app, "carol", json!({"name": "ci"})).await.json();
+    let id = carols["token"]["id"].as_str().expect("id").to_owned();
+    let text = carols["text"].as_str().expect("text").to_owned();
+
+    // bob: not listed, not revocable (reported as not found), not issuable for carol.
+    let listed = app
+        .call_as(
+            &as_user("bob"),
+            Method::GET,
+            &format!("{TOKENS}?username=carol"),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::FORBIDDEN);
+    let revoked = app
+        .call_as(
+            &as_user("bob"),
+            Method::DELETE,
+            &format!("{TOKENS}/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NOT_FOUND);
+    assert_eq!(whoami(&app, &text).await.status, StatusCode::OK);
+    let for_carol = issue(&app, "bob", json!({"name": "x", "username": "carol"})).await;
+    assert_eq!(for_carol.status, StatusCode::FORBIDDEN);
+
+    // An administrator: lists and revokes carol's, and gives the service account a token.
+    assert_eq!(ids(&app, "root", "?username=carol").await, vec![id.clone()]);
+    let revoked = app
+        .call_as(
+            &as_user("root"),
+            Method::DELETE,
+            &format!("{TOKENS}/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(whoami(&app, &text).await.status, StatusCode::UNAUTHORIZED);
+    let bot = issue(
+        &app,
+        "root",
+        json!({"name": "nightly", "username": "pipeline"}),
+    )
+    .await;
+    assert_eq!(bot.status, StatusCode::OK, "{:?}", bot.json());
+    let bot_text = bot.json()["text"].as_str().expect("text").to_owned();
+    assert_eq!(
+        whoami(&app, &bot_text).await.json()["user"]["username"],
+        "pipeline"
+    );
+    let missing = issue(&app, "root", json!({"name": "x", "username": "nobody"})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let unknown = app
+        .call_as(
+            &as_user("root"),
+            Method::DELETE,
+            &format!("{TOKENS}/0123456789ab"),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_token_requests_are_refused_with_a_reason() {
+    let app = app().await;
+    for (body, needle) in [
+        (json!({}), "name"),
+        (json!({"name": "  "}), "name"),
+        (json!({"name": "a\nb"}), "control characters"),
+        (json!({"name": "x".repeat(256)}), "255 bytes"),
+        (
+            json!({"name": "x", "expires_in_days": 0}),
+            "expires_in_days",
+        ),
+        (
+            json!({"name": "x", "expires_in_days": 3651}),
+            "expires_in_days",
+        ),
+        (
+            json!({"name": "x", "expires_in_days": "soon"}),
+            "expires_in_days",
+        ),
+    ] {
+        let raw = issue(&app, "carol", body.clone()).await;
+        assert_eq!(raw.status, StatusCode::BAD_REQUEST, "{body}");
+        let message = raw.json()["message"].as_str().expect("message").to_owned();
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    assert!(
+        ids(&app, "carol", "").await.is_empty(),
+        "nothing was issued"
+    );
+    let anonymous = app
+        .raw(
+            Method::POST,
+            TOKENS,
+            r#"{"name":"x"}"#,
+            Some("application/json"),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

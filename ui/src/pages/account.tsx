@@ -1,0 +1,156 @@
+//! The signed-in user's account: who they are, and their API tokens (issue one, shown once;
+//! revoke one).
+import { useState } from 'preact/hooks';
+import { type ApiToken, issueToken, listTokens, revokeToken } from '../api/tokens';
+import { EmptyState, ErrorBanner, Loading } from '../components/Status';
+import { Time } from '../components/Time';
+import { session } from '../lib/session';
+import { useTitle } from '../lib/title';
+import { useAsync } from '../lib/useAsync';
+
+function tokenState(t: ApiToken, now = Date.now()): string {
+  if (t.revoked_at) return 'revoked';
+  if (t.expires_at && t.expires_at <= now) return 'expired';
+  return 'active';
+}
+
+function IssueForm({ onIssued }: { onIssued: (text: string) => void }) {
+  const [name, setName] = useState('');
+  const [days, setDays] = useState('90');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const issued = await issueToken(name.trim(), days === '' ? undefined : Number(days));
+      setName('');
+      onIssued(issued.text);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form class="token-form" onSubmit={submit} aria-label="New token">
+      <label>
+        Name
+        <input name="token-name" required maxLength={255} value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="laptop, ci-pipeline…" />
+      </label>
+      <label>
+        Expires in (days)
+        <input name="token-days" type="number" min={1} max={3650} value={days} onInput={(e) => setDays(e.currentTarget.value)} placeholder="never" />
+      </label>
+      <button type="submit" class="primary" disabled={busy}>
+        Create token
+      </button>
+      {error && (
+        <p class="login-error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+export default function AccountPage() {
+  useTitle('Account');
+  const state = session.value;
+  const tokens = useAsync((signal) => listTokens(signal), []);
+  const [shown, setShown] = useState<string>();
+  const [revokeError, setRevokeError] = useState<Error>();
+  if (state.status !== 'signed-in') return null;
+  const local = state.method === 'local_administrator';
+
+  async function revoke(id: string) {
+    setRevokeError(undefined);
+    try {
+      await revokeToken(id);
+      tokens.reload();
+    } catch (err) {
+      setRevokeError(err as Error);
+    }
+  }
+
+  return (
+    <section>
+      <div class="page-header">
+        <h1>{local ? 'Local administrator' : state.user.username}</h1>
+        {state.user.is_admin && <span class="badge">admin</span>}
+      </div>
+      {local ? (
+        <EmptyState title="No account exists yet">
+          <p>
+            Every local request acts as an administrator until the first account exists: <code>keel users create NAME --admin</code>.
+          </p>
+        </EmptyState>
+      ) : (
+        <>
+          <h2>API tokens</h2>
+          <p class="muted">
+            Use a token as <code>MLFLOW_TRACKING_TOKEN</code> with the official client, or as <code>Authorization: Bearer …</code>.
+          </p>
+          <IssueForm
+            onIssued={(text) => {
+              setShown(text);
+              tokens.reload();
+            }}
+          />
+          {shown && (
+            <div class="token-shown" role="status">
+              <p>Copy the token now: it is not shown again.</p>
+              <code data-testid="new-token">{shown}</code>
+              <button type="button" class="ghost" onClick={() => navigator.clipboard?.writeText(shown)}>
+                Copy
+              </button>
+            </div>
+          )}
+          {revokeError && <ErrorBanner error={revokeError} />}
+          {tokens.error && <ErrorBanner error={tokens.error} onRetry={tokens.reload} />}
+          {tokens.loading && !tokens.data && <Loading />}
+          {tokens.data && tokens.data.length === 0 && <EmptyState title="No tokens yet" />}
+          {tokens.data && tokens.data.length > 0 && (
+            <table class="grid" aria-label="API tokens">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>ID</th>
+                  <th>Created</th>
+                  <th>Expires</th>
+                  <th>Last used</th>
+                  <th>State</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.data.map((t) => (
+                  <tr key={t.id} data-token={t.name}>
+                    <td>{t.name}</td>
+                    <td>
+                      <code>{t.id}</code>
+                    </td>
+                    <td>
+                      <Time value={t.created_at} />
+                    </td>
+                    <td>{t.expires_at ? <Time value={t.expires_at} /> : 'never'}</td>
+                    <td>{t.last_used_at ? <Time value={t.last_used_at} /> : '—'}</td>
+                    <td>{tokenState(t)}</td>
+                    <td>
+                      {tokenState(t) === 'active' && (
+                        <button type="button" class="ghost" onClick={() => revoke(t.id)}>
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
