@@ -53,6 +53,11 @@ function Header({ section }: { section: string }) {
         <a href="#/prompts" aria-current={section === 'prompts' ? 'page' : undefined}>
           Prompts
         </a>
+        {isAdmin() && (
+          <a href="#/admin" aria-current={section === 'admin' ? 'page' : undefined}>
+            Admin
+          </a>
+        )}
       </nav>
       <div class="spacer" />
       <a class="docs" href="https://mlflow.org/docs/latest/api_reference/rest-api.html" target="_blank" rel="noreferrer">
@@ -64,6 +69,12 @@ function Header({ section }: { section: string }) {
       <CurrentUser />
     </header>
   );
+}
+
+/** Whether the signed-in user may administer accounts (the local administrator has no accounts to manage). */
+function isAdmin(): boolean {
+  const state = session.value;
+  return state.status === 'signed-in' && state.user.is_admin && state.method !== 'local_administrator';
 }
 
 /** The signed-in user, and a sign-out button for a session (other credentials are not the page's to end). */

@@ -19,7 +19,7 @@ export interface Match {
   section: Section;
 }
 
-type Section = 'experiments' | 'models' | 'prompts' | 'none';
+type Section = 'experiments' | 'models' | 'prompts' | 'admin' | 'none';
 
 /** Most runs one comparison shows (get-history-bulk-interval's limit per request). */
 export const MAX_COMPARED_RUNS = 100;
@@ -41,6 +41,7 @@ const pages = {
   prompts: () => import('./pages/prompts'),
   prompt: () => import('./pages/prompt'),
   account: () => import('./pages/account'),
+  admin: () => import('./pages/admin'),
   notFound: () => import('./pages/notFound'),
 };
 
@@ -95,5 +96,6 @@ function route(loc: Location): Route {
     if (s.length === 2) return at('prompt', { name: id }, 'prompts');
   }
   if (head === 'account' && s.length === 1) return at('account', {}, 'none');
+  if (head === 'admin' && s.length === 1) return at('admin', {}, 'admin');
   return at('notFound', { path: loc.path }, 'none');
 }

@@ -108,3 +108,48 @@ pageTest(
   },
   expected401,
 );
+
+pageTest(
+  'an administrator creates, promotes and deletes an account on the admin page',
+  async (page) => {
+    await page.goto(`${keel.url}/#/`);
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
+    await page.locator('main h1', { hasText: 'Administration' }).waitFor();
+    assert.equal(await page.locator('tr[data-account="ada"] button').count(), 0, 'no actions on oneself');
+
+    const form = page.getByRole('form', { name: 'New account' });
+    await form.getByLabel('Username').fill('bea');
+    await form.getByLabel('Password').fill('bea-password-123');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    const row = page.locator('tr[data-account="bea"]');
+    await row.getByText('user').waitFor();
+    await row.getByRole('button', { name: 'Make admin' }).click();
+    await row.locator('.badge', { hasText: 'admin' }).waitFor();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+  },
+  expected401,
+);
+
+pageTest(
+  'a user who is not an administrator sees no admin page',
+  async (page) => {
+    const auth = { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` };
+    const created = await fetch(`${keel.url}/api/2.0/mlflow/users/create`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'cy', password: 'cy-password-1234' }),
+    });
+    assert.equal(created.status, 200);
+    await page.goto(`${keel.url}/#/admin`);
+    const form = page.locator('form.login-card');
+    await form.getByLabel('Username').fill('cy');
+    await form.getByLabel('Password').fill('cy-password-1234');
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Administrators only').waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(), 0);
+  },
+  expected401,
+);
