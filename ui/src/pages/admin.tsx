@@ -99,9 +99,6 @@ function AccountRow({ account, me, onChanged, onError }: { account: Account; me:
 export default function AdminPage() {
   useTitle('Administration');
   const state = session.value;
-  const accounts = useAsync((signal) => listAccounts(signal), []);
-  const roles = useAsync((signal) => listRoles(signal), []);
-  const [actionError, setActionError] = useState<Error>();
   if (state.status !== 'signed-in') return null;
   if (!state.user.is_admin) {
     return (
@@ -115,6 +112,14 @@ export default function AdminPage() {
       </section>
     );
   }
+  return <Administration me={state.user.username} />;
+}
+
+/** The page itself, loaded only for administrators (others would only get 403s). */
+function Administration({ me }: { me: string }) {
+  const accounts = useAsync((signal) => listAccounts(signal), []);
+  const roles = useAsync((signal) => listRoles(signal), []);
+  const [actionError, setActionError] = useState<Error>();
   const changed = () => {
     setActionError(undefined);
     accounts.reload();
@@ -141,7 +146,7 @@ export default function AdminPage() {
           </thead>
           <tbody>
             {accounts.data.map((a) => (
-              <AccountRow key={a.id} account={a} me={state.user.username} onChanged={changed} onError={setActionError} />
+              <AccountRow key={a.id} account={a} me={me} onChanged={changed} onError={setActionError} />
             ))}
           </tbody>
         </table>
