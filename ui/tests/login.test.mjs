@@ -153,3 +153,32 @@ pageTest(
   },
   expected401,
 );
+
+pageTest(
+  'pages offer only the actions the signed-in user may take',
+  async (page) => {
+    const auth = { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`, 'Content-Type': 'application/json' };
+    const post = (path, body) => fetch(`${keel.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) }).then((r) => r.json());
+    await post('/api/2.0/mlflow/users/create', { username: 'dee', password: 'dee-password-1234' });
+    const readable = (await post('/api/2.0/mlflow/experiments/create', { name: 'dee-reads' })).experiment_id;
+    const editable = (await post('/api/2.0/mlflow/experiments/create', { name: 'dee-edits' })).experiment_id;
+    for (const [id, permission] of [
+      [readable, 'READ'],
+      [editable, 'EDIT'],
+    ]) {
+      await post('/api/3.0/mlflow/users/permissions/grant', { username: 'dee', resource_type: 'experiment', resource_id: id, permission });
+    }
+    await page.goto(`${keel.url}/#/`);
+    const form = page.locator('form.login-card');
+    await form.getByLabel('Username').fill('dee');
+    await form.getByLabel('Password').fill('dee-password-1234');
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    const edits = page.locator('tr[data-experiment="dee-edits"]');
+    await edits.getByRole('button', { name: 'Rename' }).waitFor();
+    assert.equal(await edits.getByRole('button', { name: 'Delete' }).count(), 0, 'EDIT does not delete');
+    const reads = page.locator('tr[data-experiment="dee-reads"]');
+    await reads.waitFor();
+    assert.equal(await reads.getByRole('button').count(), 0, 'READ offers no action');
+  },
+  expected401,
+);

@@ -203,6 +203,38 @@ impl Auth {
         Ok((level >= Permission::Use, level))
     }
 
+    /// The caller's level on each of `ids` (of a type with per-resource grants), resolved as
+    /// their requests would be from their grants, their groups' roles and the default, in one
+    /// store read: for pages to offer only what the caller may do. Each request is still
+    /// decided on its own (operators' Cedar policies can only narrow these levels).
+    pub async fn levels_of(
+        &self,
+        principal: &Principal,
+        resource_type: &str,
+        ids: &[String],
+        workspace: &str,
+    ) -> Result<Vec<Permission>> {
+        let t = GrantType::parse(resource_type)?;
+        if !PER_USER_TYPES.contains(&t) && t != GrantType::Prompt {
+            return Err(Error::invalid(format!(
+                "Invalid value {resource_type} for parameter 'resource_type' supplied: it must                  be experiment, registered_model, prompt or another type with per-resource grants."
+            )));
+        }
+        if principal.user.is_admin {
+            return Ok(vec![Permission::Manage; ids.len()]);
+        }
+        let keys: Vec<Key<'_>> = ids.iter().map(|id| Key::of(t, id)).collect();
+        let holdings = self
+            .store()
+            .holdings(principal.holder(), workspace, &keys)
+            .await?;
+        let defaults = Defaults::without_workspaces(self.settings().default_permission);
+        Ok(keys
+            .iter()
+            .map(|key| holdings.resolve(std::slice::from_ref(key), defaults))
+            .collect())
+    }
+
     /// Every grant `user` holds, through each of their roles.
     pub async fn permission_rows(&self, user: &User) -> Result<Vec<PermissionRow>> {
         Ok(self

@@ -7,8 +7,8 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs, session,
-    tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks,
+    access, accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs,
+    session, tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -923,6 +923,15 @@ pub fn table() -> Vec<Route> {
             "accounts.self",
             Account,
             session::current,
+        ),
+        // The caller's level on a page's resources (for the UI to offer what they may do).
+        route(
+            M::POST,
+            Keel3,
+            "permissions/mine",
+            "accounts.self",
+            Account,
+            access::mine,
         ),
         // API tokens: the caller's own (any account's, for administrators).
         route(

@@ -1,4 +1,5 @@
-//! Home: the experiments list with a name search, create, rename and delete.
+//! Home: the experiments list with a name search, create, rename and delete (rename and delete
+//! offered only where the signed-in user may).
 import { useState } from 'preact/hooks';
 import { createExperiment, deleteExperiment, renameExperiment, searchExperiments } from '../api/experiments';
 import type { Experiment } from '../api/types';
@@ -6,6 +7,7 @@ import { Dialog } from '../components/Dialog';
 import { NameSearch } from '../components/NameSearch';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
+import { usePermissions } from '../lib/permissions';
 import { useTitle } from '../lib/title';
 import { usePagedList } from '../lib/usePagedList';
 import { useQueryText } from '../lib/useQueryText';
@@ -32,6 +34,10 @@ export default function HomePage() {
     [query],
   );
   const experiments = page.items ?? [];
+  const levels = usePermissions(
+    'experiment',
+    experiments.map((e) => e.experiment_id),
+  );
 
   return (
     <section>
@@ -85,12 +91,16 @@ export default function HomePage() {
                   <Time value={exp.last_update_time} />
                 </td>
                 <td style={{ textAlign: 'right', whiteSpace: 'nowrap' }}>
-                  <button type="button" class="link" onClick={() => setEditing({ kind: 'rename', experiment: exp })}>
-                    Rename
-                  </button>
-                  <button type="button" class="link danger" onClick={() => setEditing({ kind: 'delete', experiment: exp })}>
-                    Delete
-                  </button>
+                  {levels.get(exp.experiment_id)?.can_update && (
+                    <button type="button" class="link" onClick={() => setEditing({ kind: 'rename', experiment: exp })}>
+                      Rename
+                    </button>
+                  )}
+                  {levels.get(exp.experiment_id)?.can_delete && (
+                    <button type="button" class="link danger" onClick={() => setEditing({ kind: 'delete', experiment: exp })}>
+                      Delete
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

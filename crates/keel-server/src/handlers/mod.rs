@@ -1,5 +1,6 @@
 //! Thin HTTP handlers: extract the wire message, call one domain function, shape the response.
 
+pub mod access;
 pub mod accounts;
 pub mod artifacts;
 pub mod experiments;

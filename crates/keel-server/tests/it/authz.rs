@@ -296,6 +296,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             "GET registered-models/search",
             "GET model-versions/search",
             "GET auth/session",
+            "POST permissions/mine",
             "DELETE tokens/{token_id}",
             "GET users/current",
             "GET users/list",
@@ -915,4 +916,96 @@ async fn searches_return_only_what_the_caller_may_read() {
         names(&admin_view.json(), "registered_models", "name"),
         ["m1", "m2"]
     );
+}
+
+#[tokio::test]
+async fn permissions_mine_gives_the_callers_level_on_each_resource() {
+    let app = secured(Permission::NoPermissions).await;
+    let mut ids = Vec::new();
+    for name in ["mine-read", "mine-edit", "mine-none"] {
+        let raw = app
+            .call_as(
+                &admin(),
+                Method::POST,
+                "experiments/create",
+                Some(json!({"name": name})),
+            )
+            .await;
+        ids.push(raw.json()["experiment_id"].as_str().expect("id").to_owned());
+    }
+    app.auth
+        .grant_user("bob", "experiment", &ids[0], "READ", "default")
+        .await
+        .expect("grant");
+    app.auth
+        .grant_user("bob", "experiment", &ids[1], "EDIT", "default")
+        .await
+        .expect("grant");
+    let ask = |who: String, body: Value| {
+        let app = &app;
+        async move {
+            app.call_as(
+                &who,
+                Method::POST,
+                "/api/3.0/keel/permissions/mine",
+                Some(body),
+            )
+            .await
+        }
+    };
+    let raw = ask(
+        bob(),
+        json!({"resource_type": "experiment", "resource_ids": ids}),
+    )
+    .await;
+    assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+    let levels: Vec<(String, bool, bool)> = raw.json()["permissions"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .map(|p| {
+            (
+                p["permission"].as_str().expect("level").to_owned(),
+                p["can_update"].as_bool().expect("bool"),
+                p["can_delete"].as_bool().expect("bool"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            ("READ".to_owned(), false, false),
+            ("EDIT".to_owned(), true, false),
+            ("NO_PERMISSIONS".to_owned(), false, false)
+        ]
+    );
+    let raw = ask(
+        admin(),
+        json!({"resource_type": "experiment", "resource_ids": ids}),
+    )
+    .await;
+    assert!(
+        raw.json()["permissions"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|p| p["permission"] == "MANAGE")
+    );
+
+    for (body, needle) in [
+        (json!({"resource_ids": ["1"]}), "resource_type"),
+        (
+            json!({"resource_type": "banana", "resource_ids": ["1"]}),
+            "banana",
+        ),
+        (
+            json!({"resource_type": "experiment", "resource_ids": vec!["1"; 1001]}),
+            "At most 1000",
+        ),
+    ] {
+        let raw = ask(bob(), body.clone()).await;
+        assert_eq!(raw.status, StatusCode::BAD_REQUEST, "{body}");
+        let message = raw.json()["message"].as_str().expect("message").to_owned();
+        assert!(message.contains(needle), "{body}: {message}");
+    }
 }
