@@ -17,6 +17,16 @@ export function ErrorBanner({ error, onRetry }: { error: Error; onRetry?: () => 
   );
 }
 
+/** A form's error (the server's message), announced to screen readers. */
+export function FormError({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p class="form-error" role="alert">
+      {message}
+    </p>
+  );
+}
+
 export function EmptyState({ title, children }: { title: string; children?: ComponentChildren }) {
   return (
     <div class="empty">

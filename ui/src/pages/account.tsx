@@ -2,11 +2,12 @@
 //! revoke one).
 import { useState } from 'preact/hooks';
 import { type ApiToken, issueToken, listTokens, revokeToken } from '../api/tokens';
-import { EmptyState, ErrorBanner, Loading } from '../components/Status';
+import { EmptyState, ErrorBanner, FormError, Loading } from '../components/Status';
 import { Time } from '../components/Time';
 import { session } from '../lib/session';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
+import { useSubmit } from '../lib/useSubmit';
 
 function tokenState(t: ApiToken, now = Date.now()): string {
   if (t.revoked_at) return 'revoked';
@@ -17,22 +18,11 @@ function tokenState(t: ApiToken, now = Date.now()): string {
 function IssueForm({ onIssued }: { onIssued: (text: string) => void }) {
   const [name, setName] = useState('');
   const [days, setDays] = useState('90');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const issued = await issueToken(name.trim(), days === '' ? undefined : Number(days));
-      setName('');
-      onIssued(issued.text);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, submit } = useSubmit(async () => {
+    const issued = await issueToken(name.trim(), days === '' ? undefined : Number(days));
+    setName('');
+    onIssued(issued.text);
+  });
   return (
     <form class="token-form" onSubmit={submit} aria-label="New token">
       <label>
@@ -46,11 +36,7 @@ function IssueForm({ onIssued }: { onIssued: (text: string) => void }) {
       <button type="submit" class="primary" disabled={busy}>
         Create token
       </button>
-      {error && (
-        <p class="login-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </form>
   );
 }

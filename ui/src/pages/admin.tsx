@@ -4,31 +4,21 @@
 import { useState } from 'preact/hooks';
 import { type Account, createAccount, deleteAccount, listAccounts, listRoles, setAdmin } from '../api/accounts';
 import { Dialog } from '../components/Dialog';
-import { EmptyState, ErrorBanner, Loading } from '../components/Status';
+import { EmptyState, ErrorBanner, FormError, Loading } from '../components/Status';
 import { session } from '../lib/session';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
+import { useSubmit } from '../lib/useSubmit';
 
 function CreateAccountForm({ onCreated }: { onCreated: () => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await createAccount(username.trim(), password);
-      setUsername('');
-      setPassword('');
-      onCreated();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, submit } = useSubmit(async () => {
+    await createAccount(username.trim(), password);
+    setUsername('');
+    setPassword('');
+    onCreated();
+  });
   return (
     <form class="token-form" onSubmit={submit} aria-label="New account">
       <label>
@@ -50,11 +40,7 @@ function CreateAccountForm({ onCreated }: { onCreated: () => void }) {
       <button type="submit" class="primary" disabled={busy}>
         Create account
       </button>
-      {error && (
-        <p class="login-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </form>
   );
 }

@@ -1,8 +1,10 @@
 //! The sign-in page, shown instead of any page while nobody is signed in: a username and
 //! password, and single sign-on when the server offers it.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, withQuery } from '../api/client';
+import { api, withQuery } from '../api/client';
+import { FormError } from '../components/Status';
 import { keel, signIn } from '../lib/session';
+import { useSubmit } from '../lib/useSubmit';
 
 /** Why a single sign-on came back without a session (`/?sso_error=...`), read once and removed from the address. */
 function takeSsoError(): string | undefined {
@@ -15,8 +17,6 @@ function takeSsoError(): string | undefined {
 export function LoginPage({ reason }: { reason?: string }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | undefined>(() => takeSsoError() ?? reason);
-  const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState(false);
   useEffect(() => {
     api.get<{ sso: boolean }>(keel('auth/options')).then(
@@ -27,19 +27,17 @@ export function LoginPage({ reason }: { reason?: string }) {
   const returnTo = window.location.hash || '#/';
   const ssoHref = withQuery('/api/3.0/keel/auth/oidc/login', { return_to: returnTo });
 
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await signIn(username, password);
-    } catch (err) {
-      setError(err instanceof ApiError || err instanceof Error ? err.message : String(err));
-      setPassword('');
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, submit } = useSubmit(
+    async () => {
+      try {
+        await signIn(username, password);
+      } catch (err) {
+        setPassword('');
+        throw err;
+      }
+    },
+    () => takeSsoError() ?? reason,
+  );
 
   return (
     <main id="main" class="login">
@@ -48,11 +46,7 @@ export function LoginPage({ reason }: { reason?: string }) {
           <img src="/static-files/favicon.svg" alt="" width={28} height={28} />
           Sign in to Keel
         </h1>
-        {error && (
-          <p class="login-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <label>
           Username
           <input name="username" autocomplete="username" required autofocus value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
