@@ -175,11 +175,12 @@ pub struct SsoLoginIn {
 pub async fn sso_login(
     State(s): State<AppState>,
     origin: Origin,
+    uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
     req: MlflowRequest<SsoLoginIn>,
 ) -> ApiResult<Response> {
     let sso = s.auth.sso().ok_or_else(sso_not_configured)?;
-    let redirect_uri = callback_url(sso, &headers, origin.secure);
+    let redirect_uri = callback_url(sso, &uri, &headers, origin.secure);
     let return_to = req.message.return_to.unwrap_or_default();
     let begun = sso.begin(&redirect_uri, &return_to, unix_now())?;
     let cookie = format!(
@@ -210,6 +211,7 @@ pub struct SsoCallbackIn {
 pub async fn sso_callback(
     State(s): State<AppState>,
     origin: Origin,
+    uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
     req: MlflowRequest<SsoCallbackIn>,
 ) -> ApiResult<Response> {
@@ -226,7 +228,7 @@ pub async fn sso_callback(
         )),
         (None, Some(code), Some(state)) => {
             let pending = cookie_value(&headers, SSO_COOKIE);
-            let redirect_uri = callback_url(sso, &headers, origin.secure);
+            let redirect_uri = callback_url(sso, &uri, &headers, origin.secure);
             sso.finish(code, state, pending, &redirect_uri, unix_now())
                 .await
         }
@@ -264,19 +266,22 @@ fn sso_not_configured() -> ApiError {
     ))
 }
 
-/// The callback URL: configured, or this server as the request reached it.
+/// The callback URL: configured, or this server as the request reached it (HTTP/1.1's Host,
+/// or HTTP/2's `:authority`, which hyper puts in the URI).
 fn callback_url(
     sso: &keel_auth::oidc::sso::SsoClient,
+    uri: &axum::http::Uri,
     headers: &axum::http::HeaderMap,
     secure: bool,
 ) -> String {
     if let Some(url) = sso.redirect_url() {
         return url.to_owned();
     }
-    // The Host header passed the host allow-list before any handler runs.
+    // Either passed the host allow-list before any handler runs.
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
     let scheme = if secure { "https" } else { "http" };
     format!("{scheme}://{host}{SSO_CALLBACK_PATH}")
