@@ -17,12 +17,26 @@ before(async () => {
 });
 after(() => keel?.stop());
 
+/** POSTs JSON to keel's REST API as the administrator; answers the status and the body. */
+async function asAdmin(path, body) {
+  const response = await fetch(`${keel.url}${path}`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
 // Refused credentials and the page's own probe of who is signed in answer 401, which Chromium logs.
 const expected401 = { allowErrors: ['401'] };
 
-async function signIn(page, password = ADMIN.password) {
+/** Fills the sign-in form (as the administrator unless told otherwise) and submits it. */
+async function signIn(page, password = ADMIN.password, username = ADMIN.username) {
   const form = page.locator('form.login-card');
-  await form.getByLabel('Username').fill(ADMIN.username);
+  await form.getByLabel('Username').fill(username);
   await form.getByLabel('Password').fill(password);
   await form.getByRole('button', { name: 'Sign in' }).click();
 }
@@ -139,18 +153,10 @@ pageTest(
 pageTest(
   'a user who is not an administrator sees no admin page',
   async (page) => {
-    const auth = { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` };
-    const created = await fetch(`${keel.url}/api/2.0/mlflow/users/create`, {
-      method: 'POST',
-      headers: { ...auth, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'cy', password: 'cy-password-1234' }),
-    });
+    const created = await asAdmin('/api/2.0/mlflow/users/create', { username: 'cy', password: 'cy-password-1234' });
     assert.equal(created.status, 200);
     await page.goto(`${keel.url}/#/admin`);
-    const form = page.locator('form.login-card');
-    await form.getByLabel('Username').fill('cy');
-    await form.getByLabel('Password').fill('cy-password-1234');
-    await form.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'cy-password-1234', 'cy');
     await page.getByText('Administrators only').waitFor();
     assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(), 0);
   },
@@ -160,8 +166,7 @@ pageTest(
 pageTest(
   'pages offer only the actions the signed-in user may take',
   async (page) => {
-    const auth = { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`, 'Content-Type': 'application/json' };
-    const post = (path, body) => fetch(`${keel.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) }).then((r) => r.json());
+    const post = async (path, body) => (await asAdmin(path, body)).body;
     await post('/api/2.0/mlflow/users/create', { username: 'dee', password: 'dee-password-1234' });
     const readable = (await post('/api/2.0/mlflow/experiments/create', { name: 'dee-reads' })).experiment_id;
     const editable = (await post('/api/2.0/mlflow/experiments/create', { name: 'dee-edits' })).experiment_id;
@@ -172,10 +177,7 @@ pageTest(
       await post('/api/3.0/mlflow/users/permissions/grant', { username: 'dee', resource_type: 'experiment', resource_id: id, permission });
     }
     await page.goto(`${keel.url}/#/`);
-    const form = page.locator('form.login-card');
-    await form.getByLabel('Username').fill('dee');
-    await form.getByLabel('Password').fill('dee-password-1234');
-    await form.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'dee-password-1234', 'dee');
     const edits = page.locator('tr[data-experiment="dee-edits"]');
     await edits.getByRole('button', { name: 'Rename' }).waitFor();
     assert.equal(await edits.getByRole('button', { name: 'Delete' }).count(), 0, 'EDIT does not delete');

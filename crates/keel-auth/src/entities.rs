@@ -75,6 +75,11 @@ impl ApiToken {
     pub fn is_live(&self, now: i64) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
     }
+
+    /// Whether this token is a web UI session (issued at sign-in, held by the cookie).
+    pub fn is_session(&self) -> bool {
+        self.scopes.iter().any(|s| s == SESSION_SCOPE)
+    }
 }
 
 /// A role: named grants in one workspace, assigned to users.
@@ -86,6 +91,10 @@ pub struct Role {
     pub description: Option<String>,
     pub permissions: Vec<RolePermission>,
 }
+
+/// The scope that marks a token as a web UI session: issued at login, accepted only from the
+/// session cookie, revoked at logout.
+pub const SESSION_SCOPE: &str = "session";
 
 /// The prefix of the per-user roles that hold each user's own grants.
 pub const USER_ROLE_PREFIX: &str = "__user_";

@@ -90,9 +90,7 @@ pub enum Method {
     },
 }
 
-/// The scope that marks a token as a web UI session: issued at login, accepted only from the
-/// session cookie, revoked at logout.
-pub const SESSION_SCOPE: &str = "session";
+pub use crate::entities::SESSION_SCOPE;
 /// A session's scopes also carry what single sign-on said at sign-in: each group as
 /// `group:<name>`, and membership of an administrators' group.
 const SESSION_GROUP_PREFIX: &str = "group:";
@@ -402,8 +400,10 @@ impl Auth {
         let Some((t, _)) = self.inner.store.token(id).await? else {
             return Ok(());
         };
-        let is_session = t.scopes.iter().any(|s| s == SESSION_SCOPE);
-        if is_session && t.revoked_at.is_none() && token::secret_matches(secret, &t.secret_sha256) {
+        if t.is_session()
+            && t.revoked_at.is_none()
+            && token::secret_matches(secret, &t.secret_sha256)
+        {
             self.inner
                 .store
                 .revoke_token(id, self.inner.clock.now_millis())
@@ -416,7 +416,7 @@ impl Auth {
     async fn end_sessions_of(&self, user: &User) -> Result<()> {
         let now = self.inner.clock.now_millis();
         for t in self.inner.store.list_tokens(user.id).await? {
-            if t.is_live(now) && t.scopes.iter().any(|s| s == SESSION_SCOPE) {
+            if t.is_live(now) && t.is_session() {
                 self.inner.store.revoke_token(&t.id, now).await?;
             }
         }

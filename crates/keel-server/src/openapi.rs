@@ -282,16 +282,7 @@ fn operation(
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
-    let (ok_status, ok) = match doc.response {
-        ResponseDoc::Redirect => (
-            "302",
-            json!({
-                "description": "Found: the browser is sent on (the Location header).",
-                "headers": {"Location": {"schema": {"type": "string"}}},
-            }),
-        ),
-        other => ("200", success(other, responses)),
-    };
+    let (ok_status, ok) = success(doc.response, responses);
     op.insert(
         "responses".into(),
         json!({
@@ -305,21 +296,32 @@ fn operation(
     Value::Object(op)
 }
 
-/// The body of a successful (200) response.
-fn success(response: ResponseDoc, responses: &mut SchemaGenerator) -> Value {
+/// The status and description of a successful response.
+fn success(response: ResponseDoc, responses: &mut SchemaGenerator) -> (&'static str, Value) {
+    let body = |content: Value| json!({"description": "Success.", "content": content});
     match response {
-        ResponseDoc::Json(schema) => json!({
-            "description": "Success.",
-            "content": {"application/json": {"schema": schema(responses).to_value()}},
-        }),
-        ResponseDoc::Text => json!({
-            "description": "Success.",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }),
-        ResponseDoc::Any | ResponseDoc::Redirect => json!({
-            "description": "Success: the body is the stored file or in the request's encoding.",
-            "content": {"*/*": {"schema": {}}},
-        }),
+        ResponseDoc::Json(schema) => (
+            "200",
+            body(json!({"application/json": {"schema": schema(responses).to_value()}})),
+        ),
+        ResponseDoc::Text => (
+            "200",
+            body(json!({"text/plain": {"schema": {"type": "string"}}})),
+        ),
+        ResponseDoc::Any => (
+            "200",
+            json!({
+                "description": "Success: the body is the stored file or in the request's encoding.",
+                "content": {"*/*": {"schema": {}}},
+            }),
+        ),
+        ResponseDoc::Redirect => (
+            "302",
+            json!({
+                "description": "Found: the browser is sent on (the Location header).",
+                "headers": {"Location": {"schema": {"type": "string"}}},
+            }),
+        ),
     }
 }
 

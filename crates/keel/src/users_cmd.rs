@@ -118,7 +118,7 @@ pub fn create_token(
             .user(username)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let expires_at = expires_in.map(|age| keel_core::clock::SystemClock.now_millis() + age);
+        let expires_at = expires_in.map(|age| auth.now_millis() + age);
         auth.issue_token(&user, name, Vec::new(), expires_at)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -137,13 +137,10 @@ pub fn revoke_token(config: Config, token_id: &str) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         auth(&config)
             .await?
-            .store()
-            .revoke_token(token_id, keel_core::clock::SystemClock.now_millis())
+            .revoke_token(token_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
     })?;
     println!("revoked token {token_id}");
     Ok(())
 }
-
-use keel_core::clock::Clock as _;

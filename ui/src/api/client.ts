@@ -19,6 +19,9 @@ export const v2 = (path: string) => `/ajax-api/2.0/mlflow/${path}`;
 /** `/ajax-api/3.0/mlflow/<path>`: MLflow 3 routes (traces, logged models) and Keel's UI extensions. */
 export const v3 = (path: string) => `/ajax-api/3.0/mlflow/${path}`;
 
+/** `/ajax-api/3.0/keel/<path>`: Keel's own API (sign-in, tokens, permission hints). */
+export const keel = (path: string) => `/ajax-api/3.0/keel/${path}`;
+
 /** `path?query`, repeating keys for arrays and leaving out undefined values. */
 export function withQuery(path: string, query: Query = {}): string {
   const params = new URLSearchParams();

@@ -1,6 +1,5 @@
 //! The caller's API tokens (`/ajax-api/3.0/keel/tokens`).
-import { api } from './client';
-import { keel } from '../lib/session';
+import { api, keel } from './client';
 
 export interface ApiToken {
   id: string;

@@ -1,8 +1,7 @@
 //! What the signed-in user may do to a page's resources (`permissions/mine`), so pages offer only
 //! the actions the caller may take. A hint for the page, never the check: the server decides
 //! every request.
-import { api } from '../api/client';
-import { keel } from './session';
+import { api, keel } from '../api/client';
 import { useAsync } from './useAsync';
 
 export interface Level {

@@ -2,7 +2,7 @@
 //! revoked session), set by signing in. The session itself is an HttpOnly cookie the page
 //! never sees.
 import { signal } from '@preact/signals';
-import { ApiError, api, onUnauthenticated } from '../api/client';
+import { ApiError, api, keel, onUnauthenticated } from '../api/client';
 
 export interface SessionUser {
   id: number;
@@ -22,9 +22,6 @@ interface SessionOut {
   user: SessionUser;
   method: SignInMethod;
 }
-
-/** Keel's own API: `/ajax-api/3.0/keel/<path>`. */
-export const keel = (path: string) => `/ajax-api/3.0/keel/${path}`;
 
 export const session = signal<SessionState>({ status: 'loading' });
 

@@ -1,9 +1,9 @@
 //! The sign-in page, shown instead of any page while nobody is signed in: a username and
 //! password, and single sign-on when the server offers it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, withQuery } from '../api/client';
+import { api, keel, withQuery } from '../api/client';
 import { FormError } from '../components/Status';
-import { keel, signIn } from '../lib/session';
+import { signIn } from '../lib/session';
 import { useSubmit } from '../lib/useSubmit';
 
 /** Why a single sign-on came back without a session (`/?sso_error=...`), read once and removed from the address. */

@@ -82,8 +82,10 @@ pub async fn login(
                 method: "session",
                 expires_at: Some(session.expires_at),
             };
-            let cookie = set_cookie(&session, origin.secure, &s);
-            with_cookie(Json(out).into_response(), &cookie)
+            with_cookies(
+                Json(out).into_response(),
+                &[session_cookie_for(&session, &origin, &s)],
+            )
         }
         Err(AuthFailure::Unauthenticated(reason)) => crate::authz::unauthenticated(&reason, true),
         Err(AuthFailure::Throttled { retry_after }) => crate::authz::throttled(retry_after),
@@ -103,11 +105,8 @@ pub async fn logout(
     if let Some(text) = session_cookie(&headers) {
         s.auth.end_session(text).await?;
     }
-    let cleared = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if origin.secure { "; Secure" } else { "" }
-    );
-    Ok(with_cookie(super::empty().into_response(), &cleared))
+    let cleared = Cookie::session(&origin).expire();
+    Ok(with_cookies(super::empty().into_response(), &[cleared]))
 }
 
 pub async fn current(caller: Caller) -> Json<SessionOut> {
@@ -126,20 +125,78 @@ pub async fn current(caller: Caller) -> Json<SessionOut> {
     })
 }
 
-fn set_cookie(session: &Session, secure: bool, s: &AppState) -> String {
-    let max_age = s.auth.settings().session_ttl.as_secs();
-    format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        session.text,
-        if secure { "; Secure" } else { "" }
-    )
+/// A `Set-Cookie` value: HttpOnly always, Secure when the page is served securely.
+struct Cookie {
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    same_site: &'static str,
+    max_age: u64,
+    secure: bool,
 }
 
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
+impl Cookie {
+    /// The session cookie (its value and lifetime still to set).
+    fn session(origin: &Origin) -> Self {
+        Self {
+            name: SESSION_COOKIE,
+            value: String::new(),
+            path: "/",
+            same_site: "Strict",
+            max_age: 0,
+            secure: origin.secure,
+        }
     }
-    // Never cached by the browser or a proxy.
+
+    /// The cookie of a single sign-on in progress: sent only to the callback, and `Lax`, since
+    /// the browser comes back from the identity provider by a cross-site redirect.
+    fn sso(origin: &Origin) -> Self {
+        Self {
+            name: SSO_COOKIE,
+            path: SSO_CALLBACK_PATH,
+            same_site: "Lax",
+            ..Self::session(origin)
+        }
+    }
+
+    fn with(self, value: String, max_age: u64) -> Self {
+        Self {
+            value,
+            max_age,
+            ..self
+        }
+    }
+
+    /// This cookie, cleared in the browser.
+    fn expire(self) -> Self {
+        self.with(String::new(), 0)
+    }
+
+    fn header(&self) -> String {
+        format!(
+            "{}={}; Path={}; HttpOnly; SameSite={}; Max-Age={}{}",
+            self.name,
+            self.value,
+            self.path,
+            self.same_site,
+            self.max_age,
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+}
+
+fn session_cookie_for(session: &Session, origin: &Origin, s: &AppState) -> Cookie {
+    let max_age = s.auth.settings().session_ttl.as_secs();
+    Cookie::session(origin).with(session.text.clone(), max_age)
+}
+
+/// `response` with `cookies` set, never cached by the browser or a proxy.
+fn with_cookies(mut response: Response, cookies: &[Cookie]) -> Response {
+    for cookie in cookies {
+        if let Ok(v) = HeaderValue::from_str(&cookie.header()) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -182,14 +239,10 @@ pub async fn sso_login(
     let sso = s.auth.sso().ok_or_else(sso_not_configured)?;
     let redirect_uri = callback_url(sso, &uri, &headers, origin.secure);
     let return_to = req.message.return_to.unwrap_or_default();
-    let begun = sso.begin(&redirect_uri, &return_to, unix_now())?;
-    let cookie = format!(
-        "{SSO_COOKIE}={}; Path={SSO_CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        begun.cookie,
-        keel_auth::oidc::sso::SIGN_IN_LIFETIME_SECS,
-        if origin.secure { "; Secure" } else { "" }
-    );
-    Ok(with_cookie(redirect(&begun.authorize_url), &cookie))
+    let begun = sso.begin(&redirect_uri, &return_to, now_secs(&s))?;
+    let pending =
+        Cookie::sso(&origin).with(begun.cookie, keel_auth::oidc::sso::SIGN_IN_LIFETIME_SECS);
+    Ok(with_cookies(redirect(&begun.authorize_url), &[pending]))
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -216,10 +269,6 @@ pub async fn sso_callback(
     req: MlflowRequest<SsoCallbackIn>,
 ) -> ApiResult<Response> {
     let sso = s.auth.sso().ok_or_else(sso_not_configured)?;
-    let clear_pending = format!(
-        "{SSO_COOKIE}=; Path={SSO_CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if origin.secure { "; Secure" } else { "" }
-    );
     let m = req.message;
     let outcome = match (&m.error, &m.code, &m.state) {
         (Some(error), _, _) => Err(format!(
@@ -229,7 +278,7 @@ pub async fn sso_callback(
         (None, Some(code), Some(state)) => {
             let pending = cookie_value(&headers, SSO_COOKIE);
             let redirect_uri = callback_url(sso, &uri, &headers, origin.secure);
-            sso.finish(code, state, pending, &redirect_uri, unix_now())
+            sso.finish(code, state, pending, &redirect_uri, now_secs(&s))
                 .await
         }
         _ => Err("The identity provider sent no authorization code.".to_owned()),
@@ -241,22 +290,20 @@ pub async fn sso_callback(
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("sso_error", &reason)
                 .finish();
-            return Ok(with_cookie(
-                redirect(&format!("/?{query}#/")),
-                &clear_pending,
-            ));
+            let cleared = Cookie::sso(&origin).expire();
+            return Ok(with_cookies(redirect(&format!("/?{query}#/")), &[cleared]));
         }
     };
     let (principal, session) = s.auth.sso_login(&signed_in.identity).await?;
     tracing::info!(user = %principal.user.username, "signed in with single sign-on");
-    let mut response = with_cookie(
+    let cookies = [
+        session_cookie_for(&session, &origin, &s),
+        Cookie::sso(&origin).expire(),
+    ];
+    Ok(with_cookies(
         redirect(&format!("/{}", signed_in.return_to)),
-        &set_cookie(&session, origin.secure, &s),
-    );
-    if let Ok(v) = HeaderValue::from_str(&clear_pending) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(response)
+        &cookies,
+    ))
 }
 
 fn sso_not_configured() -> ApiError {
@@ -295,8 +342,7 @@ fn redirect(location: &str) -> Response {
     response
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// Now, in seconds since the epoch, by the service's clock.
+fn now_secs(s: &AppState) -> u64 {
+    u64::try_from(s.auth.now_millis() / 1000).unwrap_or(0)
 }

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use keel_auth::entities::{ApiToken, User};
-use keel_auth::service::SESSION_SCOPE;
 use keel_core::Error;
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +103,7 @@ pub async fn list(
     Ok(Json(TokensOut {
         tokens: tokens
             .iter()
-            .filter(|t| !t.scopes.iter().any(|sc| sc == SESSION_SCOPE))
+            .filter(|t| !t.is_session())
             .map(|t| TokenOut::of(t, &user))
             .collect(),
     }))

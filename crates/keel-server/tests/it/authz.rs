@@ -3,24 +3,16 @@
 //! resolution, the creator's MANAGE, DENY, operators' policies, and the auth REST API.
 
 use axum::http::{Method, StatusCode};
-use base64::Engine as _;
 use keel_auth::Capability;
 use keel_auth::Permission;
 use keel_auth::entities::AccountKind;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, basic};
 use crate::traces::start_body;
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
 const USER_PASSWORD: &str = "user-password-12";
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
 
 /// A secured app with an administrator `admin` and a user `bob` who holds nothing.
 async fn secured(default_permission: Permission) -> TestApp {

@@ -2,18 +2,15 @@
 //! against Keel (bob holds nothing, carol EDIT and dave READ on alice's experiment).
 
 use axum::http::{Method, StatusCode};
-use base64::Engine as _;
 use keel_auth::Permission;
 use keel_auth::entities::AccountKind;
 use serde_json::json;
 
 use crate::support::TestApp;
 
+/// Basic credentials of a test user, whose password is `<user>-password-1`.
 fn basic(user: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{user}-password-1"))
-    )
+    crate::support::basic(user, &format!("{user}-password-1"))
 }
 
 struct World {

@@ -49,6 +49,16 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// An HTTP Basic `Authorization` value.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let pair = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 /// `path` as given when it starts with `/`, else under `/api/2.0/mlflow/`.
 fn full_path(path: &str) -> String {
     if path.starts_with('/') {

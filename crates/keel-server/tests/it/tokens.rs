@@ -2,22 +2,13 @@
 //! tokens until revoked; other accounts' tokens only for administrators; bad input refused.
 
 use axum::http::{Method, StatusCode};
-use base64::Engine as _;
 use keel_auth::Permission;
 use keel_auth::entities::AccountKind;
 use serde_json::{Value, json};
 
-use crate::support::{Raw, TestApp};
+use crate::support::{Raw, TestApp, basic};
 
 const TOKENS: &str = "/api/3.0/keel/tokens";
-
-fn basic(user: &str, password: &str) -> String {
-    let pair = format!("{user}:{password}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
-}
 
 async fn app() -> TestApp {
     let app = TestApp::secured(Permission::NoPermissions, None).await;
