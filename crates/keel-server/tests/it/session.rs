@@ -285,3 +285,36 @@ async fn without_a_client_id_single_sign_on_is_not_offered() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_logins_and_logouts_stay_consistent() {
+    let app = app().await;
+    // Sixteen sign-ins at once: sixteen distinct sessions, each valid.
+    let logins = (0..16).map(|_| login(&app, "carol", PASSWORD, &[]));
+    let cookies: Vec<String> = futures_util::future::join_all(logins)
+        .await
+        .iter()
+        .map(|raw| {
+            assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+            cookie_of(raw)
+        })
+        .collect();
+    let distinct: std::collections::HashSet<_> = cookies.iter().collect();
+    assert_eq!(distinct.len(), 16);
+    for cookie in &cookies {
+        assert_eq!(session_with(&app, cookie).await.status, StatusCode::OK);
+    }
+    // The same session signed out eight times at once: every answer is 200, and it is ended
+    // while the others stay.
+    let logouts = (0..8).map(|_| async {
+        send(&app, Method::POST, LOGOUT, None, &[("cookie", &cookies[0])]).await
+    });
+    for raw in futures_util::future::join_all(logouts).await {
+        assert_eq!(raw.status, StatusCode::OK);
+    }
+    assert_eq!(
+        session_with(&app, &cookies[0]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(session_with(&app, &cookies[1]).await.status, StatusCode::OK);
+}

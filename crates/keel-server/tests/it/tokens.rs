@@ -223,3 +223,30 @@ async fn bad_token_requests_are_refused_with_a_reason() {
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn concurrent_issues_and_revokes_of_tokens_stay_consistent() {
+    let app = app().await;
+    let issues = (0..12).map(|i| issue(&app, "carol", json!({"name": format!("t{i}")})));
+    let texts: Vec<String> = futures_util::future::join_all(issues)
+        .await
+        .iter()
+        .map(|raw| {
+            assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+            raw.json()["text"].as_str().expect("text").to_owned()
+        })
+        .collect();
+    assert_eq!(ids(&app, "carol", "").await.len(), 12);
+    let id = texts[0]["keel_".len().."keel_".len() + 12].to_owned();
+    let path = format!("{TOKENS}/{id}");
+    let carol = as_user("carol");
+    let revokes = (0..8).map(|_| app.call_as(&carol, Method::DELETE, &path, None));
+    for raw in futures_util::future::join_all(revokes).await {
+        assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+    }
+    assert_eq!(
+        whoami(&app, &texts[0]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(whoami(&app, &texts[1]).await.status, StatusCode::OK);
+}
