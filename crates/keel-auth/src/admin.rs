@@ -197,7 +197,7 @@ impl Auth {
         } else {
             holdings.resolve(
                 &[key],
-                Defaults::without_workspaces(self.settings().default_permission),
+                Defaults::in_workspace(self.settings().default_permission, workspace),
             )
         };
         Ok((level >= Permission::Use, level))
@@ -228,7 +228,7 @@ impl Auth {
             .store()
             .holdings(principal.holder(), workspace, &keys)
             .await?;
-        let defaults = Defaults::without_workspaces(self.settings().default_permission);
+        let defaults = Defaults::in_workspace(self.settings().default_permission, workspace);
         Ok(keys
             .iter()
             .map(|key| holdings.resolve(std::slice::from_ref(key), defaults))
@@ -274,7 +274,7 @@ impl Auth {
         if holdings.is_workspace_admin() {
             return Ok(Visible::All);
         }
-        let defaults = Defaults::without_workspaces(self.settings().default_permission);
+        let defaults = Defaults::in_workspace(self.settings().default_permission, workspace);
         let readable = |p: Permission| p >= Permission::Read;
         let base = holdings.resolve(&[Key::any(t)], defaults);
         let mut ids: Vec<&str> = holdings

@@ -79,7 +79,8 @@ pub fn assess(holdings: &Holdings, target: Target<'_>, defaults: Defaults) -> As
             } else {
                 defaults.absent
             };
-            Assessment::of(p, p, creates.is_some_and(type_denied))
+            let outsider = defaults.members_only && !holdings.is_member();
+            Assessment::of(p, p, creates.is_some_and(|t| outsider || type_denied(t)))
         }
         Target::Experiment { id } => {
             let p = resolve(&[Key::of(GrantType::Experiment, id)]);

@@ -188,6 +188,9 @@ pub struct Defaults {
     pub default_permission: Permission,
     /// The level of a resource no grant reaches.
     pub absent: Permission,
+    /// Whether creating needs membership (a `(workspace, *)` grant of USE or more): in every
+    /// workspace but `default`.
+    pub members_only: bool,
 }
 
 impl Defaults {
@@ -196,6 +199,20 @@ impl Defaults {
         Self {
             default_permission,
             absent: default_permission,
+            members_only: false,
+        }
+    }
+
+    /// In `workspace`: `default` as without workspaces; in any other, as the reference with
+    /// workspaces on, nothing is reachable without a grant there and only members create.
+    pub fn in_workspace(default_permission: Permission, workspace: &str) -> Self {
+        if workspace == keel_core::workspaces::DEFAULT_WORKSPACE {
+            return Self::without_workspaces(default_permission);
+        }
+        Self {
+            default_permission,
+            absent: Permission::NoPermissions,
+            members_only: true,
         }
     }
 }
@@ -209,6 +226,13 @@ pub struct Holdings {
 impl Holdings {
     pub fn new(grants: Vec<Grant>) -> Self {
         Self { grants }
+    }
+
+    /// Whether a `(workspace, *)` grant of USE or more makes the holder a member, who may
+    /// create in the workspace.
+    pub fn is_member(&self) -> bool {
+        self.fold(Key::any(GrantType::Workspace))
+            .is_some_and(|p| p != Permission::Deny && p >= Permission::Use)
     }
 
     /// Whether a `(workspace, *, MANAGE)` grant makes the holder a workspace administrator.

@@ -592,7 +592,7 @@ impl Auth {
                 .holdings(principal.holder(), workspace, &keys)
                 .await?
         };
-        let defaults = Defaults::without_workspaces(self.inner.settings.default_permission);
+        let defaults = Defaults::in_workspace(self.inner.settings.default_permission, workspace);
         let assessment = assess(&holdings, target, defaults);
         let key: DecisionKey = (
             principal.policy_view(),

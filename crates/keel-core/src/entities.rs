@@ -103,6 +103,9 @@ impl Tag {
 pub struct Experiment {
     pub experiment_id: String,
     pub name: String,
+    /// The workspace it belongs to ([`crate::workspaces::DEFAULT_WORKSPACE`] unless workspaces
+    /// are served).
+    pub workspace: String,
     pub artifact_location: String,
     pub lifecycle_stage: LifecycleStage,
     pub creation_time: i64,

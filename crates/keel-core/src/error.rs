@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Unauthenticated,
     RequestLimitExceeded,
     TemporarilyUnavailable,
+    /// A feature this server was not started with (workspaces without `enable_workspaces`).
+    FeatureDisabled,
     InternalError,
 }
 
@@ -33,6 +35,7 @@ impl ErrorCode {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             Self::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            Self::FeatureDisabled => "FEATURE_DISABLED",
             Self::InternalError => "INTERNAL_ERROR",
         }
     }

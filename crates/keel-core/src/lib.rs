@@ -18,6 +18,7 @@ pub mod tracking;
 pub mod uri;
 pub mod validation;
 pub mod webhooks;
+pub mod workspaces;
 
 pub use entities::*;
 pub use error::{Error, ErrorCode, Result};
@@ -28,3 +29,4 @@ pub use registry::{
 pub use store::TrackingStore;
 pub use tracking::Tracking;
 pub use webhooks::{WebhookStore, Webhooks};
+pub use workspaces::{Workspace, WorkspaceStore, Workspaces};

@@ -12,6 +12,8 @@ use crate::error::Result;
 /// A page request for experiments, with the filter already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ExperimentQuery {
+    /// The workspace searched.
+    pub workspace: String,
     /// Which experiments the caller may see.
     pub visible: Visible,
     pub view: ViewType,
@@ -151,10 +153,15 @@ pub trait TrackingStore: Send + Sync + 'static {
     /// Fails with RESOURCE_ALREADY_EXISTS when the name is taken.
     async fn insert_experiment(&self, experiment: &Experiment) -> Result<()>;
     async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>>;
-    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
+    /// The experiment named `name` in `workspace` (names are unique per workspace).
+    async fn get_experiment_by_name(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<Experiment>>;
     /// Returns up to `query.limit` experiments starting at `query.offset`.
     async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Vec<Experiment>>;
-    /// Fails with RESOURCE_ALREADY_EXISTS when the new name is taken.
+    /// Fails with RESOURCE_ALREADY_EXISTS when the new name is taken in its workspace.
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str, now: i64) -> Result<()>;
     /// Moves an experiment and all of its runs to `stage`.
     async fn set_experiment_lifecycle(

@@ -12,6 +12,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidParameterValue
         | ErrorCode::ResourceAlreadyExists
         | ErrorCode::InvalidState
+        | ErrorCode::FeatureDisabled
         | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
         ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,

@@ -17,6 +17,7 @@ pub mod ui;
 pub mod upload_urls;
 pub mod webhooks;
 pub mod wire;
+pub mod workspace;
 
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;

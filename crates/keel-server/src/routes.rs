@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, on};
 use crate::authz::locate::Locate;
 use crate::handlers::{
     access, accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs,
-    session, tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks,
+    session, tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks, workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -203,6 +203,48 @@ pub fn table() -> Vec<Route> {
             "server.info",
             Server,
             meta::server_info,
+        ),
+        // Workspaces (answered only with `enable_workspaces`).
+        route(
+            M::GET,
+            Mlflow3,
+            "workspaces",
+            "workspaces.read",
+            Workspace,
+            workspaces::list,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "workspaces",
+            "workspaces.admin",
+            Workspace,
+            workspaces::create,
+        )
+        .responds(json::<workspaces::WorkspaceOut>()),
+        route(
+            M::GET,
+            Mlflow3,
+            "workspaces/{workspace_name}",
+            "workspaces.read",
+            Workspace,
+            workspaces::get,
+        ),
+        route(
+            M::PATCH,
+            Mlflow3,
+            "workspaces/{workspace_name}",
+            "workspaces.admin",
+            Workspace,
+            workspaces::update,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "workspaces/{workspace_name}",
+            "workspaces.admin",
+            Workspace,
+            workspaces::delete,
         ),
         // Experiments.
         route(

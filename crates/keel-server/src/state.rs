@@ -34,10 +34,14 @@ pub struct AppState {
     pub registry: Registry,
     pub webhooks: Webhooks,
     pub traces: Traces,
+    /// The workspace catalogue, and whether requests may choose a workspace.
+    pub workspaces: keel_core::Workspaces,
     /// Authentication and authorization of every request.
     pub auth: keel_auth::service::Auth,
     /// The experiments of runs, traces and logged models, as authorization looked them up.
     pub parents: Arc<crate::authz::locate::ParentCache>,
+    /// Workspaces and experiments' workspaces, as requests looked them up.
+    pub workspace_cache: Arc<crate::workspace::WorkspaceCache>,
     pub artifacts: Arc<dyn ArtifactStore>,
     /// Signs the part URLs of proxied multipart uploads.
     pub part_urls: crate::upload_urls::PartUrlSigner,

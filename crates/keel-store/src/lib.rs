@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use keel_auth::store::IdentityStore;
 use keel_core::traces::TraceStore;
-use keel_core::{Error, RegistryStore, Result, TrackingStore, WebhookStore};
+use keel_core::{Error, RegistryStore, Result, TrackingStore, WebhookStore, WorkspaceStore};
 
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStore};
 
@@ -58,6 +58,7 @@ pub struct Stores {
     pub webhooks: Arc<dyn WebhookStore>,
     pub traces: Arc<dyn TraceStore>,
     pub identity: Arc<dyn IdentityStore>,
+    pub workspaces: Arc<dyn WorkspaceStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -68,7 +69,9 @@ impl std::fmt::Debug for Stores {
 
 impl Stores {
     /// Every store trait served by one store value.
-    pub fn of<S: TrackingStore + RegistryStore + WebhookStore + TraceStore + IdentityStore>(
+    pub fn of<
+        S: TrackingStore + RegistryStore + WebhookStore + TraceStore + IdentityStore + WorkspaceStore,
+    >(
         store: S,
     ) -> Self {
         let store = Arc::new(store);
@@ -77,7 +80,8 @@ impl Stores {
             registry: store.clone(),
             webhooks: store.clone(),
             traces: store.clone(),
-            identity: store,
+            identity: store.clone(),
+            workspaces: store,
         }
     }
 }

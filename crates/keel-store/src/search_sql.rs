@@ -24,7 +24,7 @@
 //!   terms, `experiment_id DESC` breaks ties unless already named.
 
 use keel_core::ViewType;
-use keel_core::store::Visible;
+use keel_core::store::{ExperimentQuery, Visible};
 use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Literal, OrderBy};
 
 mod logged_models;
@@ -581,23 +581,8 @@ fn experiment_filter(sql: &mut Sql, c: &Comparison) -> String {
 
 /// `SELECT experiments.experiment_id ...` for one page of an experiment search, in SQLite's
 /// dialect.
-pub(crate) fn experiment_search_sql(
-    visible: &Visible,
-    view: ViewType,
-    filter: &[Comparison],
-    order_by: &[OrderBy],
-    offset: i64,
-    limit: i64,
-) -> CompiledQuery {
-    experiment_search_sql_in(
-        Dialect::Sqlite,
-        visible,
-        view,
-        filter,
-        order_by,
-        offset,
-        limit,
-    )
+pub(crate) fn experiment_search_sql(q: &ExperimentQuery) -> CompiledQuery {
+    experiment_search_sql_in(Dialect::Sqlite, q)
 }
 
 /// The condition keeping only visible rows, `column` holding integer IDs (IDs that are not
@@ -622,17 +607,21 @@ fn visible_ids(sql: &mut Sql, column: &str, visible: &Visible) -> Option<String>
 }
 
 /// `SELECT experiments.experiment_id ...` for one page of an experiment search, in `dialect`.
-pub(crate) fn experiment_search_sql_in(
-    dialect: Dialect,
-    visible: &Visible,
-    view: ViewType,
-    filter: &[Comparison],
-    order_by: &[OrderBy],
-    offset: i64,
-    limit: i64,
-) -> CompiledQuery {
+pub(crate) fn experiment_search_sql_in(dialect: Dialect, q: &ExperimentQuery) -> CompiledQuery {
+    let ExperimentQuery {
+        workspace,
+        visible,
+        view,
+        filter,
+        order_by,
+        offset,
+        limit,
+    } = q;
+    let (view, offset, limit) = (*view, *offset, *limit);
     let mut sql = Sql::new(dialect);
-    let mut conditions: Vec<String> = view_condition("experiments", view).into_iter().collect();
+    let ws = sql.text(workspace);
+    let mut conditions = vec![format!("experiments.workspace = {ws}")];
+    conditions.extend(view_condition("experiments", view));
     conditions.extend(visible_ids(&mut sql, "experiments.experiment_id", visible));
     for c in filter {
         conditions.push(experiment_filter(&mut sql, c));
@@ -715,7 +704,8 @@ mod tests {
              INSERT INTO run_dataset_input_tags VALUES
                (1, 'd1', 'mlflow.data.context', 'train'),
                (2, 'd1', 'mlflow.data.context', 'eval'),
-               (2, 'd2', 'mlflow.data.context', 'train');",
+               (2, 'd2', 'mlflow.data.context', 'train');
+             ALTER TABLE experiments ADD COLUMN workspace TEXT NOT NULL DEFAULT 'default';",
         )
         .expect("fixture");
         conn
@@ -756,7 +746,14 @@ mod tests {
         let o = parse_order_by_list(Target::Experiments, order_by).expect("order_by parses");
         query(
             conn,
-            &experiment_search_sql(&Visible::All, view, &f, &o, 0, 100),
+            &experiment_search_sql(&ExperimentQuery {
+                workspace: "default".into(),
+                view,
+                filter: f,
+                order_by: o,
+                limit: 100,
+                ..Default::default()
+            }),
         )
     }
 
@@ -770,7 +767,13 @@ mod tests {
         let with = |v: Visible| -> Vec<i64> {
             query(
                 &conn,
-                &experiment_search_sql(&v, ViewType::All, &[], &[], 0, 100),
+                &experiment_search_sql(&ExperimentQuery {
+                    workspace: "default".into(),
+                    visible: v,
+                    view: ViewType::All,
+                    limit: 100,
+                    ..Default::default()
+                }),
             )
         };
         assert_eq!(with(Visible::All).len(), 4);
@@ -1191,7 +1194,13 @@ mod tests {
     #[test]
     fn experiment_paging() {
         let conn = fixture();
-        let q = experiment_search_sql(&Visible::All, ViewType::All, &[], &[], 1, 2);
+        let q = experiment_search_sql(&ExperimentQuery {
+            workspace: "default".into(),
+            view: ViewType::All,
+            offset: 1,
+            limit: 2,
+            ..Default::default()
+        });
         assert_eq!(query::<i64>(&conn, &q), vec![3, 1]);
     }
 

@@ -162,6 +162,10 @@ pub struct ServerArgs {
     /// an account first (`keel users create NAME --admin`).
     #[arg(long, env = "KEEL_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS")]
     pub allow_unauthenticated_network_access: bool,
+    /// Serve workspaces: requests choose one with the X-MLFLOW-WORKSPACE header, and the
+    /// workspace API (/api/3.0/mlflow/workspaces) manages them.
+    #[arg(long, env = "KEEL_ENABLE_WORKSPACES")]
+    pub enable_workspaces: bool,
     /// Host names accepted in the Host header besides localhost and IP addresses
     /// (comma-separated; `*` accepts any). Guards against DNS rebinding.
     #[arg(long, env = "KEEL_ALLOWED_HOSTS", value_delimiter = ',')]
@@ -278,6 +282,7 @@ impl ServerArgs {
             allow_unauthenticated_network_access: self
                 .allow_unauthenticated_network_access
                 .then_some(true),
+            enable_workspaces: self.enable_workspaces.then_some(true),
             allowed_hosts: self.allowed_hosts.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             webhooks_allow_private_targets: self.webhooks_allow_private_targets,

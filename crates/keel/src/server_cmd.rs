@@ -26,6 +26,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         artifacts,
         webhook_store,
         identity,
+        workspaces,
     } = crate::stores::open(&config).await?;
     let auth = crate::stores::auth(&config, identity)?;
     accept_oidc_tokens(&config, &auth).await?;
@@ -75,8 +76,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracking,
         registry,
         traces,
+        workspaces,
         auth,
         parents: Default::default(),
+        workspace_cache: Default::default(),
         artifacts,
         part_urls: keel_server::upload_urls::PartUrlSigner::new(&crate::secrets::load_key(
             &config,

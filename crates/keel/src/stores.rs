@@ -22,6 +22,8 @@ pub struct Services {
     pub webhook_store: Arc<dyn WebhookStore>,
     /// Accounts, tokens, roles and grants.
     pub identity: Arc<dyn keel_auth::store::IdentityStore>,
+    /// The workspace catalogue.
+    pub workspaces: keel_core::Workspaces,
 }
 
 /// Which URIs model-version sources may be, given where artifacts are stored: besides the
@@ -65,6 +67,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         artifacts,
         webhook_store: stores.webhooks,
         identity: stores.identity,
+        workspaces: keel_core::Workspaces::new(stores.workspaces, config.enable_workspaces),
     })
 }
 

@@ -3,10 +3,13 @@
 use super::*;
 use crate::entities::{Experiment, LifecycleStage, Tag};
 use crate::validation;
+use crate::workspaces::Workspace;
 
 /// Input of `experiments/create`.
 #[derive(Debug, Clone, Default)]
 pub struct CreateExperiment {
+    /// The workspace it is made in (names are unique per workspace).
+    pub workspace: Workspace,
     pub name: String,
     pub artifact_location: Option<String>,
     pub tags: Vec<Tag>,
@@ -27,6 +30,7 @@ impl Tracking {
         let experiment = Experiment {
             experiment_id: DEFAULT_EXPERIMENT_ID.to_owned(),
             name: DEFAULT_EXPERIMENT_NAME.to_owned(),
+            workspace: crate::workspaces::DEFAULT_WORKSPACE.to_owned(),
             artifact_location: self.experiment_artifact_location(DEFAULT_EXPERIMENT_ID),
             lifecycle_stage: LifecycleStage::Active,
             creation_time: now,
@@ -51,11 +55,14 @@ impl Tracking {
                 validation::validate_artifact_location(&location)?;
                 location
             }
-            None => self.experiment_artifact_location(&experiment_id),
+            None => req
+                .workspace
+                .experiment_artifact_location(&self.artifact_root, &experiment_id),
         };
         let experiment = Experiment {
             experiment_id: experiment_id.clone(),
             name: req.name,
+            workspace: req.workspace.name,
             artifact_location,
             lifecycle_stage: LifecycleStage::Active,
             creation_time: now,
@@ -75,10 +82,11 @@ impl Tracking {
             .ok_or_else(|| experiment_not_found(experiment_id))
     }
 
-    pub async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
+    /// The experiment named `name` in `workspace`.
+    pub async fn get_experiment_by_name(&self, workspace: &str, name: &str) -> Result<Experiment> {
         required("experiment_name", name)?;
         self.store
-            .get_experiment_by_name(name)
+            .get_experiment_by_name(workspace, name)
             .await?
             .ok_or_else(|| {
                 Error::not_found(format!("Could not find experiment with name '{name}'"))

@@ -26,6 +26,8 @@ pub struct SearchRuns {
 /// Input of `experiments/search`.
 #[derive(Debug, Clone, Default)]
 pub struct SearchExperiments {
+    /// The workspace searched (empty: `default`).
+    pub workspace: String,
     /// Which experiments the caller may see.
     pub visible: crate::store::Visible,
     pub filter: Option<String>,
@@ -76,7 +78,13 @@ impl Tracking {
         let offset = paging::decode(req.page_token.as_deref())?;
         let filter = parse_filter(Target::Experiments, req.filter.as_deref())?;
         let order_by = parse_order_by(Target::Experiments, &req.order_by)?;
+        let workspace = if req.workspace.is_empty() {
+            crate::workspaces::DEFAULT_WORKSPACE.to_owned()
+        } else {
+            req.workspace
+        };
         let query = ExperimentQuery {
+            workspace,
             visible: req.visible,
             view: req.view,
             filter,

@@ -129,8 +129,7 @@ impl ParentCache {
     }
 }
 
-/// The workspace every resource is in until workspaces are served.
-pub const DEFAULT_WORKSPACE: &str = "default";
+pub use keel_core::workspaces::DEFAULT_WORKSPACE;
 
 impl Located {
     pub fn target(&self) -> Target<'_> {
@@ -158,17 +157,13 @@ impl Located {
         }
     }
 
-    /// The resource as Cedar sees it, `kind` being the route's declared kind.
-    pub fn resource(&self, kind: ResourceKind) -> PolicyResource {
-        let ws = (ResourceKind::Workspace, DEFAULT_WORKSPACE.to_owned());
+    /// The resource as Cedar sees it, `kind` being the route's declared kind, in `workspace`.
+    pub fn resource(&self, kind: ResourceKind, workspace: &str) -> PolicyResource {
+        let ws = (ResourceKind::Workspace, workspace.to_owned());
         let (kind, id, parents) = match self {
             Self::Workspace { .. } => match kind {
                 ResourceKind::Server | ResourceKind::Ui => (kind, "keel".to_owned(), vec![]),
-                _ => (
-                    ResourceKind::Workspace,
-                    DEFAULT_WORKSPACE.to_owned(),
-                    vec![],
-                ),
+                _ => (ResourceKind::Workspace, workspace.to_owned(), vec![]),
             },
             Self::Experiment(id) | Self::CreateInExperiment { experiment: id, .. } => {
                 (ResourceKind::Experiment, id.clone(), vec![ws])
@@ -362,6 +357,7 @@ pub fn reads_body(locate: Locate) -> bool {
 pub async fn locate(
     state: &AppState,
     locate: Locate,
+    workspace: &str,
     parts: &Parts,
     path_param: impl Fn(&str) -> Option<String>,
     ids: &Ids,
@@ -385,7 +381,7 @@ pub async fn locate(
             let name = Ids::one("experiment_name", &ids.experiment_name)?;
             let id = state
                 .tracking
-                .get_experiment_by_name(&name)
+                .get_experiment_by_name(workspace, &name)
                 .await
                 .map(|e| e.experiment_id)
                 .unwrap_or_default();
@@ -536,13 +532,7 @@ pub async fn locate(
             let raw = path_param("path")
                 .or_else(|| ids.path.as_ref().and_then(Id::text))
                 .unwrap_or_default();
-            let experiment = raw
-                .trim_start_matches('/')
-                .split('/')
-                .next()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .unwrap_or_default()
-                .to_owned();
+            let experiment = artifact_experiment(&raw, workspace)?;
             one(in_experiment(
                 GrantType::Run,
                 experiment.clone(),
@@ -551,6 +541,29 @@ pub async fn locate(
             ))
         }
     }
+}
+
+/// The experiment an artifact path is in: its first segment, after `workspaces/<name>/` for
+/// experiments of a workspace other than `default` (where their artifacts live). The prefix
+/// must name the request's workspace, and only `default` goes without it.
+fn artifact_experiment(raw: &str, workspace: &str) -> Result<String, Error> {
+    let mut segments = raw.trim_start_matches('/').split('/');
+    let first = segments.next().unwrap_or_default();
+    let (named, experiment) = if first == "workspaces" {
+        (segments.next().unwrap_or_default(), segments.next())
+    } else {
+        (DEFAULT_WORKSPACE, Some(first))
+    };
+    if named != workspace {
+        return Err(Error::invalid(format!(
+            "Invalid path: artifacts of workspace '{workspace}' are under \
+             'workspaces/{workspace}/' (or, in 'default', under no prefix), not '{raw}'."
+        )));
+    }
+    Ok(experiment
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_default()
+        .to_owned())
 }
 
 fn in_experiment(

@@ -25,7 +25,8 @@ use crate::connections::ClientAddr;
 use crate::error::ApiError;
 use crate::routes::RouteMeta;
 use crate::state::AppState;
-use locate::{DEFAULT_WORKSPACE, Ids, Located};
+use crate::workspace::ActiveWorkspace;
+use locate::{Ids, Located};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -59,6 +60,9 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         return forbidden();
     };
     if action.is_public() {
+        let mut req = req;
+        req.extensions_mut()
+            .insert(ActiveWorkspace(state.workspace_cache.default_workspace()));
         return next.run(req).await;
     }
     let ajax = req.uri().path().starts_with("/ajax-api/");
@@ -77,29 +81,55 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         Err(AuthFailure::Throttled { retry_after }) => return throttled(retry_after),
         Err(AuthFailure::Store(e)) => return ApiError(e).into_response(),
     };
+    // As the reference, the feature probe answers whatever the header says.
+    let workspace = if action.name == "server.info" {
+        Ok(state.workspace_cache.default_workspace())
+    } else {
+        crate::workspace::resolve(&state, req.headers()).await
+    };
+    let workspace = match workspace {
+        Ok(w) => w,
+        Err(e) => return ApiError(e).into_response(),
+    };
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(Caller(principal.clone()));
+    parts.extensions.insert(ActiveWorkspace(workspace.clone()));
     // Administrators may do everything unless an operator's policy says otherwise: without
-    // such policies their decision needs no resource, so nothing is parsed or looked up.
-    let fast = principal.user.is_admin && !state.auth.engine().has_operator_policies();
+    // such policies (and with one workspace) their decision needs no resource, so nothing is
+    // parsed or looked up.
+    let fast = principal.user.is_admin
+        && !state.auth.engine().has_operator_policies()
+        && !state.workspaces.enabled();
     let (located, body) = if fast {
         (vec![Located::Workspace { creates: None }], body)
     } else {
-        match locate_request(&state, meta.locate, &mut parts, body).await {
+        match locate_request(&state, meta.locate, &workspace.name, &mut parts, body).await {
             Ok(found) => found,
             Err(e) => return ApiError(e).into_response(),
         }
     };
+    if state.workspaces.enabled() {
+        for l in &located {
+            if let Some(missing) = crate::workspace::outside(&state, &workspace, l).await {
+                // Only administrators learn that it exists elsewhere.
+                return if principal.user.is_admin {
+                    ApiError(missing).into_response()
+                } else {
+                    forbidden()
+                };
+            }
+        }
+    }
     let located = if located.is_empty() {
         vec![Located::Workspace { creates: None }]
     } else {
         located
     };
     for l in &located {
-        let resource = l.resource(meta.resource);
+        let resource = l.resource(meta.resource, &workspace.name);
         let decision = match state
             .auth
-            .authorize(&principal, action, l.target(), &resource, DEFAULT_WORKSPACE)
+            .authorize(&principal, action, l.target(), &resource, &workspace.name)
             .await
         {
             Ok(d) => d,
@@ -124,6 +154,7 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
 async fn locate_request(
     state: &AppState,
     how: locate::Locate,
+    workspace: &str,
     parts: &mut axum::http::request::Parts,
     body: Body,
 ) -> Result<(Vec<Located>, Body), Error> {
@@ -163,7 +194,7 @@ async fn locate_request(
     } else {
         (Ids::from_query(parts.uri.query().unwrap_or(""))?, body)
     };
-    let located = locate::locate(state, how, parts, path_param, &ids).await?;
+    let located = locate::locate(state, how, workspace, parts, path_param, &ids).await?;
     Ok((located, body))
 }
 

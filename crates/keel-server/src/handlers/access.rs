@@ -9,10 +9,10 @@ use keel_core::Error;
 use serde::{Deserialize, Serialize};
 
 use crate::authz::Caller;
-use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
+use crate::workspace::ActiveWorkspace;
 
 /// The most resources one request asks about (a page shows far fewer).
 const MAX_RESOURCE_IDS: usize = 1000;
@@ -44,6 +44,7 @@ pub struct MineOut {
 pub async fn mine(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<MineIn>,
 ) -> ApiResult<Json<MineOut>> {
     let m = req.message;
@@ -59,12 +60,7 @@ pub async fn mine(
     }
     let levels = s
         .auth
-        .levels_of(
-            &caller.0,
-            &resource_type,
-            &m.resource_ids,
-            DEFAULT_WORKSPACE,
-        )
+        .levels_of(&caller.0, &resource_type, &m.resource_ids, workspace.name())
         .await?;
     Ok(Json(MineOut {
         permissions: m

@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::auth::*;
+use crate::workspace::ActiveWorkspace;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct UserResponse {
@@ -472,6 +473,7 @@ pub async fn list_user_permissions(
 
 pub async fn grant_permission(
     State(s): State<AppState>,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<UserPermissionIn>,
 ) -> ApiResult<Json<Empty>> {
     let m = req.message;
@@ -481,7 +483,7 @@ pub async fn grant_permission(
             required("resource_type", &m.resource_type)?,
             required("resource_id", &m.resource_id)?,
             required("permission", &m.permission)?,
-            DEFAULT_WORKSPACE,
+            workspace.name(),
         )
         .await?;
     Ok(empty())
@@ -489,6 +491,7 @@ pub async fn grant_permission(
 
 pub async fn revoke_permission(
     State(s): State<AppState>,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<UserPermissionIn>,
 ) -> ApiResult<Json<Empty>> {
     let m = req.message;
@@ -497,7 +500,7 @@ pub async fn revoke_permission(
             required("username", &m.username)?,
             required("resource_type", &m.resource_type)?,
             required("resource_id", &m.resource_id)?,
-            DEFAULT_WORKSPACE,
+            workspace.name(),
         )
         .await?;
     Ok(empty())
@@ -506,6 +509,7 @@ pub async fn revoke_permission(
 pub async fn get_permission(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<UserPermissionIn>,
 ) -> ApiResult<Json<UserPermissionOut>> {
     let m = req.message;
@@ -517,7 +521,7 @@ pub async fn get_permission(
             username,
             required("resource_type", &m.resource_type)?,
             required("resource_id", &m.resource_id)?,
-            DEFAULT_WORKSPACE,
+            workspace.name(),
         )
         .await?;
     Ok(Json(UserPermissionOut {

@@ -7,12 +7,12 @@ use serde::Serialize;
 
 use super::{Empty, empty};
 use crate::authz::Caller;
-use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::entities::{DatasetSummary, Experiment};
 use crate::wire::requests::*;
+use crate::workspace::ActiveWorkspace;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct CreateOut {
@@ -22,19 +22,30 @@ pub struct CreateOut {
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<CreateExperimentIn>,
 ) -> ApiResult<Json<CreateOut>> {
-    let experiment_id = s
-        .tracking
-        .create_experiment(req.message.into_domain()?)
-        .await?;
+    let create = req.message.into_domain(&workspace.0)?;
+    if s.workspaces.enabled()
+        && create
+            .artifact_location
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
+    {
+        // Each workspace keeps its artifacts under its own root.
+        return Err(keel_core::Error::invalid(
+            "artifact_location cannot be specified when workspaces are enabled",
+        )
+        .into());
+    }
+    let experiment_id = s.tracking.create_experiment(create).await?;
     // The creator manages what they create.
     s.auth
         .grant_creator(
             &caller.0,
             keel_auth::grants::GrantType::Experiment,
             &experiment_id,
-            DEFAULT_WORKSPACE,
+            workspace.name(),
         )
         .await?;
     Ok(Json(CreateOut { experiment_id }))
@@ -56,10 +67,15 @@ pub async fn get(
 
 pub async fn get_by_name(
     State(s): State<AppState>,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<ExperimentNameIn>,
 ) -> ApiResult<Json<ExperimentOut>> {
     let name = need("experiment_name", req.message.experiment_name)?;
-    let experiment = s.tracking.get_experiment_by_name(&name).await?.into();
+    let experiment = s
+        .tracking
+        .get_experiment_by_name(workspace.name(), &name)
+        .await?
+        .into();
     Ok(Json(ExperimentOut { experiment }))
 }
 
@@ -74,16 +90,17 @@ pub struct SearchOut {
 pub async fn search(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchExperimentsIn>,
 ) -> ApiResult<Json<SearchOut>> {
-    let mut search = req.message.into_domain()?;
-    // Only what the caller may read, filtered in SQL.
+    let mut search = req.message.into_domain(workspace.name())?;
+    // Only what the caller may read in the workspace, filtered in SQL.
     search.visible = s
         .auth
         .visibility(
             &caller.0,
             keel_auth::grants::GrantType::Experiment,
-            DEFAULT_WORKSPACE,
+            workspace.name(),
         )
         .await?;
     let page = s.tracking.search_experiments(search).await?;

@@ -1,12 +1,14 @@
 //! Server endpoints that are not part of a domain: health, version, server-info, fallbacks.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use keel_core::{Error, ErrorCode};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The MLflow release whose REST API Keel serves.
 pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
@@ -37,10 +39,10 @@ pub async fn version() -> Response {
 /// What the client asks before using optional features. Multipart upload works on every
 /// artifact store (parts come back to Keel itself), so it is always advertised; the client then
 /// uses it for files of at least `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`.
-pub async fn server_info() -> Json<serde_json::Value> {
+pub async fn server_info(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "store_type": "SqlStore",
-        "workspaces_enabled": false,
+        "workspaces_enabled": s.workspaces.enabled(),
         "trace_archival_enabled": false,
         "multipart_uploads_enabled": true,
         "multipart_downloads_enabled": false,

@@ -18,6 +18,7 @@ pub mod trace_spans;
 pub mod traces;
 pub mod ui;
 pub mod webhooks;
+pub mod workspaces;
 
 use axum::Json;
 use serde::Serialize;

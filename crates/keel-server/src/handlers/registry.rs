@@ -12,11 +12,11 @@ use serde::Serialize;
 use super::artifacts::serve_file;
 use super::{Empty, empty};
 use crate::authz::Caller;
-use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::registry::*;
+use crate::workspace::ActiveWorkspace;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct RegisteredModelOut {
@@ -64,6 +64,7 @@ pub struct DownloadUriOut {
 pub async fn create_model(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<CreateRegisteredModelIn>,
 ) -> ApiResult<Json<RegisteredModelOut>> {
     let model = s
@@ -80,7 +81,7 @@ pub async fn create_model(
         keel_auth::grants::GrantType::RegisteredModel
     };
     s.auth
-        .grant_creator(&caller.0, kind, &model.name, DEFAULT_WORKSPACE)
+        .grant_creator(&caller.0, kind, &model.name, workspace.name())
         .await?;
     Ok(model_out(model))
 }
@@ -130,16 +131,17 @@ pub async fn delete_model(
 async fn visible_models(
     s: &AppState,
     caller: &Caller,
+    workspace: &ActiveWorkspace,
 ) -> ApiResult<keel_core::store::ModelVisibility> {
     use keel_auth::grants::GrantType;
     Ok(keel_core::store::ModelVisibility {
         models: s
             .auth
-            .visibility(&caller.0, GrantType::RegisteredModel, DEFAULT_WORKSPACE)
+            .visibility(&caller.0, GrantType::RegisteredModel, workspace.name())
             .await?,
         prompts: s
             .auth
-            .visibility(&caller.0, GrantType::Prompt, DEFAULT_WORKSPACE)
+            .visibility(&caller.0, GrantType::Prompt, workspace.name())
             .await?,
     })
 }
@@ -147,10 +149,11 @@ async fn visible_models(
 pub async fn search_models(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<RegisteredModelsOut>> {
     let mut search = req.message.into_registered_models();
-    search.visible = visible_models(&s, &caller).await?;
+    search.visible = visible_models(&s, &caller, &workspace).await?;
     let page = s.registry.search_registered_models(search).await?;
     Ok(Json(RegisteredModelsOut {
         registered_models: page.items.into_iter().map(RegisteredModel::from).collect(),
@@ -287,10 +290,11 @@ pub async fn delete_version(
 pub async fn search_versions(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<ModelVersionsOut>> {
     let mut search = req.message.into_model_versions();
-    search.visible = visible_models(&s, &caller).await?;
+    search.visible = visible_models(&s, &caller, &workspace).await?;
     let page = s.registry.search_model_versions(search).await?;
     Ok(Json(ModelVersionsOut {
         model_versions: page.items.into_iter().map(ModelVersion::from).collect(),

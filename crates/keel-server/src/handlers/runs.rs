@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use super::{Empty, empty};
 use crate::authz::Caller;
-use crate::authz::locate::DEFAULT_WORKSPACE;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::entities::{Metric, MetricWithRunId, Run, RunInfo};
 use crate::wire::requests::*;
+use crate::workspace::ActiveWorkspace;
 use keel_auth::grants::GrantType;
 
 #[derive(Serialize, schemars::JsonSchema)]
@@ -87,22 +87,34 @@ pub struct SearchOut {
 pub async fn search(
     State(s): State<AppState>,
     caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchRunsIn>,
 ) -> ApiResult<Json<SearchOut>> {
     let mut search = req.message.into_domain()?;
-    // As the reference: experiments the caller may not read are dropped from the search (and
-    // a type-wide DENY on runs drops them all), so the result may be empty.
+    // As the reference: experiments the caller may not read, or in another workspace, are
+    // dropped from the search (and a type-wide DENY on runs drops them all), so the result may
+    // be empty.
     let experiments = s
         .auth
-        .visibility(&caller.0, GrantType::Experiment, DEFAULT_WORKSPACE)
+        .visibility(&caller.0, GrantType::Experiment, workspace.name())
         .await?;
     let runs_denied = s
         .auth
-        .type_denied(&caller.0, GrantType::Run, DEFAULT_WORKSPACE)
+        .type_denied(&caller.0, GrantType::Run, workspace.name())
         .await?;
     search
         .experiment_ids
         .retain(|id| !runs_denied && experiments.allows(id));
+    if s.workspaces.enabled() {
+        let mut here = Vec::with_capacity(search.experiment_ids.len());
+        for id in search.experiment_ids {
+            let theirs = s.workspace_cache.of_experiment(&s, &id).await;
+            if theirs.as_deref() == Some(workspace.name()) {
+                here.push(id);
+            }
+        }
+        search.experiment_ids = here;
+    }
     let page = s.tracking.search_runs(search).await?;
     Ok(Json(SearchOut {
         runs: page.items.into_iter().map(Run::from).collect(),

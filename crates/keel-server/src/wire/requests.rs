@@ -47,8 +47,10 @@ pub struct CreateExperimentIn {
 }
 
 impl CreateExperimentIn {
-    pub fn into_domain(self) -> Result<CreateExperiment> {
+    /// The create request, in `workspace`.
+    pub fn into_domain(self, workspace: &keel_core::Workspace) -> Result<CreateExperiment> {
         Ok(CreateExperiment {
+            workspace: workspace.clone(),
             name: need("name", self.name)?,
             artifact_location: self.artifact_location,
             tags: tags(self.tags)?,
@@ -101,8 +103,10 @@ pub struct SearchExperimentsIn {
 }
 
 impl SearchExperimentsIn {
-    pub fn into_domain(self) -> Result<SearchExperiments> {
+    /// The search, over `workspace`.
+    pub fn into_domain(self, workspace: &str) -> Result<SearchExperiments> {
         Ok(SearchExperiments {
+            workspace: workspace.to_owned(),
             visible: Default::default(),
             filter: self.filter,
             view: view_type(self.view_type)?,

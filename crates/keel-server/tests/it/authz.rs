@@ -280,6 +280,8 @@ async fn every_route_refuses_a_caller_without_permission() {
         open_to_bob,
         [
             "GET server-info",
+            "GET workspaces",
+            "GET workspaces/{workspace_name}",
             "POST experiments/create",
             "GET experiments/search",
             "POST experiments/search",

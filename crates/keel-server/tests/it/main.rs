@@ -29,3 +29,4 @@ mod traces;
 mod ui;
 mod webhooks;
 mod wire;
+mod workspaces;

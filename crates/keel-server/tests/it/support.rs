@@ -82,6 +82,7 @@ impl TestApp {
             fixture_ui(),
             Default::default(),
             None,
+            false,
         )
         .await
     }
@@ -94,6 +95,7 @@ impl TestApp {
             ui,
             Default::default(),
             None,
+            false,
         )
         .await
     }
@@ -116,6 +118,29 @@ impl TestApp {
             fixture_ui(),
             settings,
             policies,
+            false,
+        )
+        .await
+    }
+
+    /// An app serving workspaces (`enable_workspaces`): open as [`Self::new`] when
+    /// `default_permission` is `None`, else as [`Self::secured`] with it.
+    pub async fn with_workspaces(default_permission: Option<keel_auth::Permission>) -> Self {
+        let settings = match default_permission {
+            None => Default::default(),
+            Some(default_permission) => keel_auth::service::AuthSettings {
+                mode: keel_auth::service::AuthMode::Required,
+                default_permission,
+                ..Default::default()
+            },
+        };
+        Self::build(
+            false,
+            DeliveryPolicy::default(),
+            fixture_ui(),
+            settings,
+            None,
+            true,
         )
         .await
     }
@@ -126,6 +151,7 @@ impl TestApp {
         ui: UiAssets,
         auth_settings: keel_auth::service::AuthSettings,
         policies: Option<&str>,
+        enable_workspaces: bool,
     ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("keel.db"))
@@ -135,6 +161,7 @@ impl TestApp {
         let webhook_store: Arc<dyn keel_core::WebhookStore> = Arc::new(store.clone());
         let trace_store: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
         let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
+        let workspaces = keel_core::Workspaces::new(Arc::new(store.clone()), enable_workspaces);
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
         let targets = TargetPolicy { allow_private };
@@ -183,6 +210,8 @@ impl TestApp {
                     traces,
                     auth: auth.clone(),
                     parents: Default::default(),
+                    workspaces,
+                    workspace_cache: Default::default(),
                     artifacts: Arc::new(artifacts),
                     part_urls: keel_server::upload_urls::PartUrlSigner::new(
                         &SecretKey::generate().expect("key"),

@@ -21,7 +21,8 @@ async fn empty_request(app: &TestApp, method: &Method, path: &str) -> (StatusCod
 
 #[tokio::test]
 async fn every_route_answers_at_every_mount_path() {
-    let app = TestApp::new().await;
+    // With workspaces on, so that their routes answer too (without, they are "not found").
+    let app = TestApp::with_workspaces(None).await;
     for route in table() {
         for path in mount_paths(route.mount, route.path) {
             let (status, body) = empty_request(&app, &route.method, &path).await;

@@ -8,11 +8,19 @@ use sqlx::{PgConnection, Row};
 use super::convert::{experiment_id_to_i64, lifecycle};
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 
-const COLUMNS: &str =
-    "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
+const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, \
+     last_update_time, workspace";
 
 fn already_exists(name: &str) -> Failure {
     Error::already_exists(format!("Experiment(name={name}) already exists.")).into()
+}
+
+/// A missing workspace (deleted meanwhile) is not found.
+fn map_missing_workspace(failure: Failure, workspace: &str) -> Failure {
+    if failure.constraint() == Some("experiments_workspace_fkey") {
+        return Error::not_found(format!("Workspace '{workspace}' not found")).into();
+    }
+    failure
 }
 
 /// A unique violation on the experiment's ID or name means the experiment exists already.
@@ -20,7 +28,7 @@ fn map_taken(failure: Failure, name: &str) -> Failure {
     if failure.sqlstate().as_deref() == Some(UNIQUE_VIOLATION)
         && matches!(
             failure.constraint(),
-            Some("experiments_pkey" | "experiments_name_key")
+            Some("experiments_pkey" | "experiments_workspace_name_key")
         )
     {
         already_exists(name)
@@ -33,7 +41,7 @@ pub(crate) async fn insert(conn: &mut PgConnection, e: &Experiment) -> PgResult<
     let id = experiment_id_to_i64(&e.experiment_id)?;
     sqlx::query(
         "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, \
-         creation_time, last_update_time) VALUES ($1, $2, $3, $4, $5, $6)",
+         creation_time, last_update_time, workspace) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(&e.name)
@@ -41,9 +49,10 @@ pub(crate) async fn insert(conn: &mut PgConnection, e: &Experiment) -> PgResult<
     .bind(e.lifecycle_stage.as_str())
     .bind(e.creation_time)
     .bind(e.last_update_time)
+    .bind(&e.workspace)
     .execute(&mut *conn)
     .await
-    .map_err(|err| map_taken(err.into(), &e.name))?;
+    .map_err(|err| map_taken(map_missing_workspace(err.into(), &e.workspace), &e.name))?;
     if e.tags.is_empty() {
         return Ok(());
     }
@@ -87,6 +96,7 @@ pub(crate) async fn load(conn: &mut PgConnection, ids: &[i64]) -> PgResult<Vec<E
                 lifecycle_stage: lifecycle(&stage)?,
                 creation_time: r.try_get(4)?,
                 last_update_time: r.try_get(5)?,
+                workspace: r.try_get(6)?,
                 tags: Vec::new(),
             },
         );
@@ -118,13 +128,16 @@ pub(crate) async fn get(
 
 pub(crate) async fn get_by_name(
     conn: &mut PgConnection,
+    workspace: &str,
     name: &str,
 ) -> PgResult<Option<Experiment>> {
-    let id: Option<i64> =
-        sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT experiment_id FROM experiments WHERE workspace = $1 AND name = $2",
+    )
+    .bind(workspace)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
     match id {
         Some(id) => Ok(load(conn, &[id]).await?.pop()),
         None => Ok(None),

@@ -73,6 +73,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "identity",
         sql: include_str!("../../migrations/postgres/0009_identity.sql"),
     },
+    Migration {
+        version: 10,
+        name: "workspaces",
+        sql: include_str!("../../migrations/postgres/0010_workspaces.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -37,6 +37,7 @@ mod traces;
 mod tracking_store;
 mod webhook_store;
 mod webhooks;
+mod workspaces;
 
 use std::future::Future;
 use std::hash::BuildHasher;

@@ -123,15 +123,7 @@ pub(crate) async fn experiments(
     conn: &mut PgConnection,
     q: &ExperimentQuery,
 ) -> PgResult<Vec<Experiment>> {
-    let compiled = search_sql::experiment_search_sql_in(
-        Dialect::Postgres,
-        &q.visible,
-        q.view,
-        &q.filter,
-        &q.order_by,
-        q.offset,
-        q.limit,
-    );
+    let compiled = search_sql::experiment_search_sql_in(Dialect::Postgres, q);
     let experiment_ids: Vec<i64> = ids(conn, &compiled).await?;
     experiments::load(conn, &experiment_ids).await
 }

@@ -22,9 +22,15 @@ impl TrackingStore for PostgresStore {
             .await
     }
 
-    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        self.read(name, |c, name| Box::pin(experiments::get_by_name(c, name)))
-            .await
+    async fn get_experiment_by_name(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<Experiment>> {
+        self.read(&(workspace, name), |c, (workspace, name)| {
+            Box::pin(experiments::get_by_name(c, workspace, name))
+        })
+        .await
     }
 
     async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Vec<Experiment>> {

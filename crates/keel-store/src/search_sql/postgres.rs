@@ -156,7 +156,6 @@ fn as_integer(s: &str) -> Option<i64> {
 mod tests {
     use keel_core::ViewType;
     use keel_core::store::LoggedModelQuery;
-    use keel_core::store::Visible;
     use keel_filter::{Target, parse_filter, parse_order_by_list};
 
     use super::super::{
@@ -179,12 +178,13 @@ mod tests {
         let f = parse_filter(Target::Experiments, filter).expect("filter parses");
         experiment_search_sql_in(
             Dialect::Postgres,
-            &Visible::All,
-            ViewType::All,
-            &f,
-            &[],
-            0,
-            10,
+            &keel_core::store::ExperimentQuery {
+                workspace: "default".into(),
+                view: ViewType::All,
+                filter: f,
+                limit: 10,
+                ..Default::default()
+            },
         )
     }
 
@@ -313,27 +313,27 @@ mod tests {
         assert_eq!(
             q.sql,
             "SELECT experiments.experiment_id FROM experiments WHERE \
-             experiments.experiment_id = $1 ORDER BY experiments.creation_time DESC, \
-             experiments.experiment_id ASC LIMIT $2 OFFSET $3"
+             experiments.workspace = $1 AND experiments.experiment_id = $2 ORDER BY \
+             experiments.creation_time DESC, experiments.experiment_id ASC LIMIT $3 OFFSET $4"
         );
-        assert_eq!(q.params[0], SqlValue::Int(42));
+        assert_eq!(q.params[1], SqlValue::Int(42));
         assert_eq!(
-            pg_experiments("experiment_id = ' 7.0 '").params[0],
+            pg_experiments("experiment_id = ' 7.0 '").params[1],
             SqlValue::Int(7)
         );
         let q = pg_experiments("experiment_id = 'abc'");
-        assert!(q.sql.contains("WHERE FALSE ORDER BY"), "{}", q.sql);
+        assert!(q.sql.contains("AND FALSE ORDER BY"), "{}", q.sql);
         let q = pg_experiments("experiment_id != 'abc'");
-        assert!(q.sql.contains("WHERE TRUE ORDER BY"), "{}", q.sql);
+        assert!(q.sql.contains("AND TRUE ORDER BY"), "{}", q.sql);
         let q = pg_experiments("experiment_id IN ('1', 'x', '3')");
         assert!(
-            q.sql.contains("experiments.experiment_id IN ($1, $2)"),
+            q.sql.contains("experiments.experiment_id IN ($2, $3)"),
             "{}",
             q.sql
         );
-        assert_eq!(q.params[..2], [SqlValue::Int(1), SqlValue::Int(3)]);
+        assert_eq!(q.params[1..3], [SqlValue::Int(1), SqlValue::Int(3)]);
         let q = pg_experiments("experiment_id NOT IN ('x')");
-        assert!(q.sql.contains("WHERE TRUE ORDER BY"), "{}", q.sql);
+        assert!(q.sql.contains("AND TRUE ORDER BY"), "{}", q.sql);
     }
 
     #[test]
@@ -416,7 +416,7 @@ mod tests {
         );
         // Experiment tags and logged-model params have no such index.
         let q = pg_experiments("tags.team = 'core'");
-        assert!(q.sql.contains("e.value = $2"), "{}", q.sql);
+        assert!(q.sql.contains("e.value = $3"), "{}", q.sql);
         let q = pg_models(&[1], "params.lr = '0.1'");
         assert!(q.sql.contains("e.value = $3"), "{}", q.sql);
     }

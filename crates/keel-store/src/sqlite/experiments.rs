@@ -4,10 +4,10 @@ use keel_core::{Error, Experiment, LifecycleStage, Result, Tag};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::{experiment_id_to_i64, int_array, lifecycle};
-use super::{db_err, is_unique_violation};
+use super::{db_err, is_foreign_key_violation, is_unique_violation};
 
-const COLUMNS: &str =
-    "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
+const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, \
+     last_update_time, workspace";
 
 fn already_exists(name: &str) -> Error {
     Error::already_exists(format!("Experiment(name={name}) already exists."))
@@ -17,7 +17,7 @@ pub(crate) fn insert(conn: &Connection, e: &Experiment) -> Result<()> {
     let id = experiment_id_to_i64(&e.experiment_id)?;
     conn.prepare_cached(
         "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, \
-         creation_time, last_update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         creation_time, last_update_time, workspace) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -26,12 +26,15 @@ pub(crate) fn insert(conn: &Connection, e: &Experiment) -> Result<()> {
             e.artifact_location,
             e.lifecycle_stage.as_str(),
             e.creation_time,
-            e.last_update_time
+            e.last_update_time,
+            e.workspace
         ])
     })
     .map_err(|err| {
         if is_unique_violation(&err) {
             already_exists(&e.name)
+        } else if is_foreign_key_violation(&err) {
+            Error::not_found(format!("Workspace '{}' not found", e.workspace))
         } else {
             db_err(err)
         }
@@ -72,6 +75,7 @@ pub(crate) fn load(conn: &Connection, ids: &[i64]) -> Result<Vec<Experiment>> {
                     lifecycle_stage: lifecycle(&stage)?,
                     creation_time: r.get(4)?,
                     last_update_time: r.get(5)?,
+                    workspace: r.get(6)?,
                     tags: Vec::new(),
                 },
             ))
@@ -114,10 +118,14 @@ pub(crate) fn get(conn: &Connection, experiment_id: &str) -> Result<Option<Exper
     Ok(load(conn, &[id])?.pop())
 }
 
-pub(crate) fn get_by_name(conn: &Connection, name: &str) -> Result<Option<Experiment>> {
+pub(crate) fn get_by_name(
+    conn: &Connection,
+    workspace: &str,
+    name: &str,
+) -> Result<Option<Experiment>> {
     let id: Option<i64> = conn
-        .prepare_cached("SELECT experiment_id FROM experiments WHERE name = ?1")
-        .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
+        .prepare_cached("SELECT experiment_id FROM experiments WHERE workspace = ?1 AND name = ?2")
+        .and_then(|mut s| s.query_row([workspace, name], |r| r.get(0)).optional())
         .map_err(db_err)?;
     match id {
         Some(id) => Ok(load(conn, &[id])?.pop()),

@@ -1,7 +1,7 @@
 //! Schema migrations embedded in the binary and applied in order at start.
 
 use keel_core::{Error, Result};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::db_err;
 
@@ -42,11 +42,29 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../../migrations/sqlite/0007_identity.sql"),
     ),
+    (
+        8,
+        "workspaces",
+        include_str!("../../migrations/sqlite/0008_workspaces.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns
 /// the `(version, name)` of those this call applied.
+///
+/// Foreign keys are off while they run (SQLite's way to rebuild a table that others reference:
+/// dropping the old table must not cascade to its children) and every migration's result is
+/// checked with `PRAGMA foreign_key_check` before it commits.
 pub(crate) fn apply(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(db_err)?;
+    let applied = apply_each(conn);
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(db_err)?;
+    applied
+}
+
+fn apply_each(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS keel_schema_migrations (
              version    INTEGER PRIMARY KEY,
@@ -87,6 +105,15 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
             continue;
         }
         tx.execute_batch(sql).map_err(db_err)?;
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        if let Some(table) = broken {
+            return Err(Error::internal(format!(
+                "schema migration {version} ({name}) left rows of '{table}' without their parent"
+            )));
+        }
         tx.execute(
             "INSERT INTO keel_schema_migrations (version, name, applied_at) \
              VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER) * 1000)",

@@ -51,14 +51,7 @@ pub(crate) fn runs(conn: &Connection, q: &RunQuery) -> Result<Vec<Run>> {
 }
 
 pub(crate) fn experiments(conn: &Connection, q: &ExperimentQuery) -> Result<Vec<Experiment>> {
-    let compiled = search_sql::experiment_search_sql(
-        &q.visible,
-        q.view,
-        &q.filter,
-        &q.order_by,
-        q.offset,
-        q.limit,
-    );
+    let compiled = search_sql::experiment_search_sql(q);
     let experiment_ids: Vec<i64> = ids(conn, compiled)?;
     experiments::load(conn, &experiment_ids)
 }

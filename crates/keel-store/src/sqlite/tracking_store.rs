@@ -23,9 +23,14 @@ impl TrackingStore for SqliteStore {
         self.read(move |c| experiments::get(c, &id)).await
     }
 
-    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        let name = own(name);
-        self.read(move |c| experiments::get_by_name(c, &name)).await
+    async fn get_experiment_by_name(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<Experiment>> {
+        let (workspace, name) = (own(workspace), own(name));
+        self.read(move |c| experiments::get_by_name(c, &workspace, &name))
+            .await
     }
 
     async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Vec<Experiment>> {

@@ -159,6 +159,12 @@ macro_rules! conformance_suite {
                 identity::user_grants_live_on_the_users_own_role_per_workspace,
                 identity::holdings_hold_only_grants_that_bear_on_the_keys,
                 identity::renamed_models_keep_their_grants,
+                // Workspaces.
+                workspaces::the_catalogue_starts_with_default_and_names_are_unique,
+                workspaces::experiment_names_are_unique_per_workspace,
+                workspaces::restrict_refuses_a_workspace_that_holds_experiments,
+                workspaces::set_default_moves_everything_unless_a_name_is_taken,
+                workspaces::cascade_deletes_the_experiments_and_the_roles,
             );
         }
     };

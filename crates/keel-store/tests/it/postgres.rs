@@ -160,6 +160,7 @@ pub async fn fresh() -> Option<Fixture> {
     let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
     let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
     let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
+    let workspaces: Arc<dyn keel_core::WorkspaceStore> = Arc::new(store.clone());
     Some(
         Fixture::new(
             Arc::new(store),
@@ -178,7 +179,8 @@ pub async fn fresh() -> Option<Fixture> {
         .with_registry(registry)
         .with_webhooks(webhooks)
         .with_traces(traces)
-        .with_identity(identity),
+        .with_identity(identity)
+        .with_workspaces(workspaces),
     )
 }
 
@@ -214,7 +216,8 @@ async fn reopening_applies_each_migration_once() {
             (6, "webhooks".to_owned()),
             (7, "traces".to_owned()),
             (8, "trace_links_and_assessments".to_owned()),
-            (9, "identity".to_owned())
+            (9, "identity".to_owned()),
+            (10, "workspaces".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -245,7 +248,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 9);
+    assert_eq!(migrations(&db).await.len(), 10);
 }
 
 #[tokio::test]
@@ -306,7 +309,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (6, "webhooks"),
             (7, "traces"),
             (8, "trace_links_and_assessments"),
-            (9, "identity")
+            (9, "identity"),
+            (10, "workspaces")
         ]
     );
     let t = Tracking::new(open(&config).await);

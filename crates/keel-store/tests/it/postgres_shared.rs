@@ -249,7 +249,7 @@ async fn two_stores_under_concurrent_load_lose_nothing() {
     );
     for round in 0..ROUNDS {
         reader
-            .get_experiment_by_name(&format!("race-{round}"))
+            .get_experiment_by_name("default", &format!("race-{round}"))
             .await
             .expect("race winner exists");
     }

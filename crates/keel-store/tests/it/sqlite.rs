@@ -22,6 +22,7 @@ pub async fn fresh() -> Fixture {
     let webhooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
     let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
     let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
+    let workspaces: Arc<dyn keel_core::WorkspaceStore> = Arc::new(store.clone());
     Fixture::new(
         Arc::new(store),
         Box::new(move || {
@@ -36,6 +37,7 @@ pub async fn fresh() -> Fixture {
     .with_webhooks(webhooks)
     .with_traces(traces)
     .with_identity(identity)
+    .with_workspaces(workspaces)
 }
 
 conformance_suite!(suite, async || fresh().await);

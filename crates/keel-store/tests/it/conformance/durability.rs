@@ -120,6 +120,7 @@ pub async fn reopen_keeps_all_data(mut f: Fixture) {
         t.ensure_default_experiment().await.expect("default");
         let exp = t
             .create_experiment(CreateExperiment {
+                workspace: Default::default(),
                 name: "durable".into(),
                 artifact_location: None,
                 tags: vec![tag("team", "core")],

@@ -35,7 +35,7 @@ pub async fn default_experiment_is_created_once(f: Fixture) {
     assert_eq!(first.lifecycle_stage, LifecycleStage::Active);
     assert_eq!(first.artifact_location, "mlflow-artifacts:/0");
     let by_name = t
-        .get_experiment_by_name(DEFAULT_EXPERIMENT_NAME)
+        .get_experiment_by_name("default", DEFAULT_EXPERIMENT_NAME)
         .await
         .expect("by name");
     assert_eq!(by_name, first);
@@ -63,6 +63,7 @@ pub async fn create_and_get_experiment(f: Fixture) {
     let t = f.tracking();
     let id = t
         .create_experiment(CreateExperiment {
+            workspace: Default::default(),
             name: "vision".into(),
             artifact_location: None,
             tags: vec![tag("team", "cv"), tag("owner", "ann")],
@@ -71,6 +72,7 @@ pub async fn create_and_get_experiment(f: Fixture) {
         .expect("create");
     let custom = t
         .create_experiment(CreateExperiment {
+            workspace: Default::default(),
             name: "custom location".into(),
             artifact_location: Some("s3://bucket/prefix".into()),
             tags: Vec::new(),
@@ -96,7 +98,9 @@ pub async fn create_and_get_experiment(f: Fixture) {
         vec![("owner".into(), "ann".into()), ("team".into(), "cv".into())]
     );
     assert_eq!(
-        t.get_experiment_by_name("vision").await.expect("by name"),
+        t.get_experiment_by_name("default", "vision")
+            .await
+            .expect("by name"),
         e
     );
     // The store returns the same experiment directly.
@@ -163,7 +167,10 @@ pub async fn concurrent_creation_with_one_name_succeeds_once(f: Fixture) {
         }
     }
     assert_eq!(created.len(), 1, "exactly one creation wins");
-    let e = t.get_experiment_by_name("race").await.expect("by name");
+    let e = t
+        .get_experiment_by_name("default", "race")
+        .await
+        .expect("by name");
     assert_eq!(e.experiment_id, created[0]);
     assert_eq!(all_experiments(&t).await.len(), 1);
 }
@@ -175,7 +182,7 @@ pub async fn unknown_experiment_is_not_found(f: Fixture) {
         ErrorCode::ResourceDoesNotExist,
     );
     expect_err(
-        t.get_experiment_by_name("nope").await,
+        t.get_experiment_by_name("default", "nope").await,
         ErrorCode::ResourceDoesNotExist,
     );
     expect_err(
@@ -202,7 +209,10 @@ pub async fn unknown_experiment_is_not_found(f: Fixture) {
     assert_eq!(store.get_experiment("123456").await.expect("get"), None);
     assert_eq!(store.get_experiment("abc").await.expect("get"), None);
     assert_eq!(
-        store.get_experiment_by_name("nope").await.expect("get"),
+        store
+            .get_experiment_by_name("default", "nope")
+            .await
+            .expect("get"),
         None
     );
 }
@@ -218,14 +228,14 @@ pub async fn rename_experiment(f: Fixture) {
     assert!(after.last_update_time > before.last_update_time);
     assert_eq!(after.creation_time, before.creation_time);
     assert_eq!(
-        t.get_experiment_by_name("new name")
+        t.get_experiment_by_name("default", "new name")
             .await
             .expect("by new name")
             .experiment_id,
         id
     );
     expect_err(
-        t.get_experiment_by_name("old name").await,
+        t.get_experiment_by_name("default", "old name").await,
         ErrorCode::ResourceDoesNotExist,
     );
     // The old name is free again.

@@ -20,6 +20,7 @@ pub mod trace_search;
 pub mod trace_spans;
 pub mod traces;
 pub mod webhooks;
+pub mod workspaces;
 
 use std::any::Any;
 use std::future::Future;
@@ -55,6 +56,8 @@ pub struct Fixture {
     traces: Option<Arc<dyn keel_core::traces::TraceStore>>,
     /// The identity side of the same database (set by `with_identity`).
     identity: Option<Arc<dyn keel_auth::store::IdentityStore>>,
+    /// The workspace catalogue of the same database (set by `with_workspaces`).
+    workspaces: Option<Arc<dyn keel_core::WorkspaceStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -73,6 +76,7 @@ impl Fixture {
             webhooks: None,
             traces: None,
             identity: None,
+            workspaces: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
@@ -110,6 +114,17 @@ impl Fixture {
     }
 
     /// Adds the trace store of the same database.
+    pub fn with_workspaces(mut self, workspaces: Arc<dyn keel_core::WorkspaceStore>) -> Self {
+        self.workspaces = Some(workspaces);
+        self
+    }
+
+    pub fn workspace_store(&self) -> Arc<dyn keel_core::WorkspaceStore> {
+        self.workspaces
+            .clone()
+            .expect("fixture built with_workspaces")
+    }
+
     pub fn with_traces(mut self, traces: Arc<dyn keel_core::traces::TraceStore>) -> Self {
         self.traces = Some(traces);
         self

@@ -540,6 +540,7 @@ async fn experiment_world(t: &Tracking) -> Vec<String> {
     ] {
         let id = t
             .create_experiment(CreateExperiment {
+                workspace: Default::default(),
                 name: name.into(),
                 artifact_location: None,
                 tags: team.map(|v| vec![tag("team", v)]).unwrap_or_default(),
