@@ -67,7 +67,8 @@ pub struct WorkspaceUpdate {
 pub enum DeletionMode {
     /// Refuse while the workspace holds anything (deleted experiments count).
     Restrict,
-    /// Delete everything in it for good (artifacts stay; `keel gc` does not see them either).
+    /// Delete everything in it for good (the server then removes the artifact folder it kept
+    /// for the workspace).
     Cascade,
     /// Move everything to `default`, refused when a name is taken there.
     SetDefault,

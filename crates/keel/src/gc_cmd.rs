@@ -217,10 +217,16 @@ fn run_folder(run_id: &str, uri: &str) -> Option<ArtifactPath> {
     }
 }
 
-/// `mlflow-artifacts:/<experiment_id>` → that folder.
+/// `mlflow-artifacts:/<experiment_id>` (or, for an experiment of a workspace,
+/// `mlflow-artifacts:/workspaces/<workspace>/<experiment_id>`) → that folder.
 fn experiment_folder(experiment_id: &str, uri: &str) -> Option<ArtifactPath> {
     let path = proxied_path(uri).ok()?;
-    (path.segments() == [experiment_id.to_owned()]).then_some(path)
+    let keel_placed = match path.segments() {
+        [id] => id == experiment_id,
+        [workspaces, _, id] => workspaces == "workspaces" && id == experiment_id,
+        _ => false,
+    };
+    keel_placed.then_some(path)
 }
 
 #[cfg(test)]
@@ -258,6 +264,14 @@ mod tests {
             Some("5")
         );
         assert!(experiment_folder("5", "mlflow-artifacts:/0").is_none());
+        assert_eq!(
+            experiment_folder("5", "mlflow-artifacts:/workspaces/team-a/5")
+                .map(|p| p.as_string())
+                .as_deref(),
+            Some("workspaces/team-a/5")
+        );
+        assert!(experiment_folder("5", "mlflow-artifacts:/workspaces/team-a").is_none());
+        assert!(experiment_folder("5", "mlflow-artifacts:/other/team-a/5").is_none());
         assert_eq!(
             trace_folder("tr-1", "mlflow-artifacts:/5/traces/tr-1/artifacts")
                 .map(|p| p.as_string())

@@ -1,7 +1,8 @@
 //! The workspace API (`/api/3.0/mlflow/workspaces`), as the reference serves it: anyone signed
 //! in lists the workspaces they belong to, administrators create, change and delete them. A
 //! new workspace gets the reference's two seeded roles, `admin` (MANAGE on everything in it)
-//! and `user` (USE: may create in it); deleting one deletes its roles with it.
+//! and `user` (USE: may create in it); deleting one deletes its roles with it, and a CASCADE
+//! deletion the artifacts Keel kept for it.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -220,10 +221,25 @@ pub async fn delete(
     s.workspaces.delete(&name, mode).await?;
     s.workspace_cache.clear();
     if mode == DeletionMode::Cascade {
-        tracing::info!(
-            workspace = %name,
-            "workspace deleted with its experiments; their artifacts stay in the artifact store"
-        );
+        remove_artifacts(&s, &name).await;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// After a CASCADE deletion, the folder where Keel kept the workspace's artifacts
+/// (`workspaces/<name>/`). Experiments given a workspace root of their own keep theirs there.
+async fn remove_artifacts(s: &AppState, workspace: &str) {
+    let removed = match keel_artifacts::ArtifactPath::parse(&format!("workspaces/{workspace}")) {
+        Ok(folder) => s.artifacts.delete(&folder).await,
+        Err(e) => Err(e),
+    };
+    match removed {
+        Ok(()) => {}
+        Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {}
+        Err(e) => tracing::warn!(
+            workspace,
+            error = %e,
+            "workspace deleted, but its artifact folder could not be removed"
+        ),
+    }
 }

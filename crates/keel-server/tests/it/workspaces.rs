@@ -598,3 +598,61 @@ async fn signed_in_users_see_their_workspaces_and_only_admins_change_them() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn artifacts_live_under_the_workspace_prefix_and_go_with_a_cascade() {
+    let app = TestApp::with_workspaces(None).await;
+    call(
+        &app,
+        None,
+        None,
+        Method::POST,
+        WS,
+        Some(json!({"name": "team-c"})),
+    )
+    .await;
+    let id = create_experiment(&app, None, Some("team-c"), "files").await;
+    let put = |ws: Option<&'static str>, path: String| {
+        let app = &app;
+        async move {
+            let mut req = Request::builder()
+                .method(Method::PUT)
+                .uri(format!("/api/2.0/mlflow-artifacts/artifacts/{path}"));
+            if let Some(w) = ws {
+                req = req.header("x-mlflow-workspace", w);
+            }
+            app.send(req.body(Body::from("hello")).expect("request"))
+                .await
+        }
+    };
+    let stored = put(Some("team-c"), format!("workspaces/team-c/{id}/f.txt")).await;
+    assert_eq!(
+        stored.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&stored.body)
+    );
+    let file = app
+        .data_dir()
+        .join(format!("artifacts/workspaces/team-c/{id}/f.txt"));
+    assert!(file.exists());
+    // The prefix must name the request's workspace, and only `default` goes without one.
+    for (ws, path) in [
+        (Some("team-c"), format!("{id}/g.txt")),
+        (None, format!("workspaces/team-c/{id}/g.txt")),
+    ] {
+        let refused = put(ws, path.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{ws:?} {path}");
+    }
+    let gone = call(
+        &app,
+        None,
+        None,
+        Method::DELETE,
+        &format!("{WS}/team-c?mode=CASCADE"),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert!(!app.data_dir().join("artifacts/workspaces/team-c").exists());
+}
