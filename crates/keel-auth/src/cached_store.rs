@@ -124,6 +124,10 @@ impl IdentityStore for CachedIdentityStore {
         self.write(self.inner.revoke_token(id, now)).await
     }
 
+    async fn purge_tokens(&self, cutoff: i64) -> Result<u64> {
+        self.write(self.inner.purge_tokens(cutoff)).await
+    }
+
     async fn touch_tokens(&self, used: &[(String, i64)]) -> Result<()> {
         // Bookkeeping only: what requests read does not change.
         self.inner.touch_tokens(used).await

@@ -61,6 +61,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn revoke_token(&self, id: &str, now: i64) -> Result<()>;
     /// Records when tokens were last used (IDs with their time).
     async fn touch_tokens(&self, used: &[(String, i64)]) -> Result<()>;
+    /// Deletes the tokens (web UI sessions included) that expired or were revoked before
+    /// `cutoff` (ms); returns how many went.
+    async fn purge_tokens(&self, cutoff: i64) -> Result<u64>;
 
     /// Inserts a role; RESOURCE_ALREADY_EXISTS if the workspace has one of that name.
     async fn insert_role(

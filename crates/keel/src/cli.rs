@@ -32,7 +32,7 @@ pub enum Command {
     /// Print the effective configuration (defaults < file < environment < flags) as TOML.
     Config(ServerArgs),
     /// Permanently remove runs and experiments deleted more than --older-than ago, with the
-    /// artifacts Keel stored for them.
+    /// artifacts Keel stored for them, and tokens and sessions that ended that long ago.
     Gc(GcArgs),
     /// Manage the metadata store's schema.
     #[command(subcommand)]

@@ -1,6 +1,7 @@
 //! `keel gc`: permanently remove runs and experiments deleted more than a given age ago, with
-//! their artifacts, drop multipart uploads abandoned for over a day, and (with
-//! `--traces-older-than`) remove traces past their retention. `--dry-run` lists what would go and
+//! their artifacts, and the API tokens and web UI sessions that expired or were revoked that long
+//! ago; drop multipart uploads abandoned for over a day, and (with `--traces-older-than`) remove
+//! traces past their retention. `--dry-run` lists what would go and
 //! changes nothing.
 
 use keel_artifacts::{ArtifactPath, ArtifactStore, proxied_path};
@@ -60,6 +61,7 @@ pub fn run(
             tracking,
             traces,
             artifacts,
+            identity,
             ..
         } = crate::stores::open(&config).await?;
         if let Some(trace_age_ms) = trace_age_ms {
@@ -71,8 +73,19 @@ pub fn run(
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if dry_run {
             report("would remove", &garbage);
+            println!(
+                "would remove the API tokens and web UI sessions that ended over {older_than} ago"
+            );
             return Ok(());
         }
+        let cutoff = now_millis().saturating_sub(age_ms);
+        let tokens = identity
+            .purge_tokens(cutoff)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "removed {tokens} API token(s) and web UI session(s) that expired or were revoked"
+        );
         let purged = tracking
             .purge(&garbage)
             .await
@@ -82,6 +95,12 @@ pub fn run(
         remove_stale_uploads(artifacts.as_ref()).await;
         Ok(())
     })
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn report(verb: &str, garbage: &Garbage) {

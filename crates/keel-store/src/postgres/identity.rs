@@ -275,6 +275,14 @@ pub(crate) async fn list_tokens(conn: &mut PgConnection, user_id: i64) -> PgResu
     rows.iter().map(|r| token_from_row(r, 0)).collect()
 }
 
+pub(crate) async fn purge_tokens(conn: &mut PgConnection, cutoff: i64) -> PgResult<u64> {
+    let done = sqlx::query("DELETE FROM auth_tokens WHERE expires_at < $1 OR revoked_at < $1")
+        .bind(cutoff)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub(crate) async fn revoke_token(conn: &mut PgConnection, id: &str, now: i64) -> PgResult<()> {
     let done =
         sqlx::query("UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")

@@ -66,6 +66,11 @@ impl IdentityStore for PostgresStore {
         .await
     }
 
+    async fn purge_tokens(&self, cutoff: i64) -> Result<u64> {
+        self.write(&cutoff, |c, cutoff| Box::pin(sql::purge_tokens(c, *cutoff)))
+            .await
+    }
+
     async fn touch_tokens(&self, used: &[(String, i64)]) -> Result<()> {
         self.write(used, |c, used| Box::pin(sql::touch_tokens(c, used)))
             .await

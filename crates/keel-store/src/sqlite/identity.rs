@@ -234,6 +234,16 @@ pub(crate) fn list_tokens(c: &Connection, user_id: i64) -> Result<Vec<ApiToken>>
         .map_err(db_err)
 }
 
+pub(crate) fn purge_tokens(c: &Connection, cutoff: i64) -> Result<u64> {
+    let n = c
+        .execute(
+            "DELETE FROM auth_tokens WHERE expires_at < ?1 OR revoked_at < ?1",
+            [cutoff],
+        )
+        .map_err(db_err)?;
+    Ok(n as u64)
+}
+
 pub(crate) fn revoke_token(c: &Connection, id: &str, now: i64) -> Result<()> {
     let n = c
         .execute(

@@ -61,6 +61,10 @@ impl IdentityStore for SqliteStore {
         self.write(move |c| sql::revoke_token(c, &id, now)).await
     }
 
+    async fn purge_tokens(&self, cutoff: i64) -> Result<u64> {
+        self.write(move |c| sql::purge_tokens(c, cutoff)).await
+    }
+
     async fn touch_tokens(&self, used: &[(String, i64)]) -> Result<()> {
         let used = used.to_vec();
         self.write(move |c| sql::touch_tokens(c, &used)).await

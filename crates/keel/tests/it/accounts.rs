@@ -155,6 +155,21 @@ fn without_accounts_local_requests_are_the_administrator_until_the_first_account
         eventually(port, SEARCH, Some(&format!("Bearer {token}")), 401),
         401
     );
+    // `keel gc` removes the revoked token once it ended longer ago than --older-than.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let kept = keel(dir.path(), &["gc", "--older-than", "1d"], &[]);
+    assert!(
+        stdout(&kept).contains("removed 0 API token(s)"),
+        "{}",
+        stdout(&kept)
+    );
+    let purged = keel(dir.path(), &["gc", "--older-than", "0s"], &[]);
+    assert!(purged.status.success(), "{}", stderr(&purged));
+    assert!(
+        stdout(&purged).contains("removed 1 API token(s)"),
+        "{}",
+        stdout(&purged)
+    );
     assert!(terminate(&mut server).success());
 }
 

@@ -165,6 +165,31 @@ pub async fn tokens_are_found_with_their_owner_revoked_and_touched(f: Fixture) {
         s.revoke_token("ffffffffffff", T0).await,
         ErrorCode::ResourceDoesNotExist,
     );
+
+    // Purging takes what ended before the cutoff, and never a token without an end.
+    s.insert_token(&ApiToken {
+        expires_at: None,
+        ..token("000000000004", bot.id, T0)
+    })
+    .await
+    .expect("t4");
+    assert_eq!(
+        s.purge_tokens(T0 + 60).await.expect("purge"),
+        0,
+        "not before"
+    );
+    assert_eq!(s.purge_tokens(T0 + 61).await.expect("purge"), 1);
+    assert!(
+        s.token("000000000001").await.expect("get").is_none(),
+        "revoked"
+    );
+    assert_eq!(s.purge_tokens(T0 + 1002).await.expect("purge"), 1);
+    assert!(
+        s.token("000000000002").await.expect("get").is_none(),
+        "expired"
+    );
+    assert_eq!(s.purge_tokens(i64::MAX).await.expect("purge"), 0);
+    assert!(s.token("000000000004").await.expect("get").is_some());
 }
 
 pub async fn roles_their_permissions_and_assignments(f: Fixture) {
