@@ -47,6 +47,10 @@ class IdentityProvider:
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.ec = ec.generate_private_key(ec.SECP256R1())
         self.stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        # Keys published besides the two above (a rotation), by key ID, and how often the key
+        # set was fetched.
+        self.extra_keys = {}
+        self.jwks_fetches = 0
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +63,7 @@ class IdentityProvider:
                         "token_endpoint": f"{provider.issuer}/token",
                     }
                 elif self.path == "/jwks":
+                    provider.jwks_fetches += 1
                     body = provider.jwks()
                 elif self.path.startswith("/authorize?"):
                     self.send_response(302)
@@ -96,10 +101,15 @@ class IdentityProvider:
     def jwks(self):
         rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.rsa.public_key()))
         ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.ec.public_key()))
+        extra = [
+            {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "alg": "RS256", "use": "sig"}
+            for kid, key in self.extra_keys.items()
+        ]
         return {
             "keys": [
                 {**rsa_jwk, "kid": "rsa-1", "alg": "RS256", "use": "sig"},
                 {**ec_jwk, "kid": "ec-1", "alg": "ES256", "use": "sig"},
+                *extra,
             ]
         }
 
@@ -372,3 +382,38 @@ def test_replayed_forged_refused_and_foreign_sign_ins_are_turned_away(keel, idp)
 def test_the_sign_in_page_offers_single_sign_on(keel):
     options = requests.get(f"{keel.url}/ajax-api/3.0/keel/auth/options")
     assert options.status_code == 200 and options.json() == {"sso": True}
+
+
+def test_a_rotated_in_key_is_fetched_once_and_unknown_keys_cannot_flood_the_issuer(tmp_path):
+    """The issuer publishes a new signing key: Keel fetches the key set again when a token names
+    the new key, and accepts it; further unknown key IDs within 30 seconds are refused without
+    asking the issuer again."""
+    provider = IdentityProvider()
+    srv = serverctl.ServerProcess(
+        tmp_path / "data",
+        extra_args=["--auth-mode", "required", "--oidc-issuer", provider.issuer, "--oidc-audience", AUDIENCE],
+    )
+    srv.start()
+    try:
+        at_start = provider.jwks_fetches
+        assert at_start >= 1
+        rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        provider.extra_keys["rsa-2"] = rotated
+        token = provider.token("rita", key=rotated, kid="rsa-2")
+        r = call(srv, token, "GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1})
+        assert r.status_code == 200, r.text
+        assert provider.jwks_fetches == at_start + 1
+        # Made-up key IDs (even one published meanwhile) do not reach the issuer again at once.
+        for n in range(5):
+            kid = f"made-up-{n}"
+            provider.extra_keys[kid] = provider.stranger
+            r = call(srv, provider.token("eve", key=provider.stranger, kid=kid), "GET", "/api/2.0/mlflow/experiments/search")
+            assert r.status_code == 401, r.text
+            assert "does not publish" in r.json()["message"]
+        assert provider.jwks_fetches == at_start + 1
+        # The key fetched in the rotation keeps working.
+        r = call(srv, token, "GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1})
+        assert r.status_code == 200, r.text
+    finally:
+        srv.stop()
+        provider.close()

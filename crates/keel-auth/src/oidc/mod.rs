@@ -225,7 +225,7 @@ impl JwtVerifier {
                 (KeySet::default(), Some(d.jwks_uri))
             }
         };
-        let verifier = Self {
+        let mut verifier = Self {
             settings,
             jwks_url,
             keys: RwLock::new(Arc::new(keys)),
@@ -234,6 +234,9 @@ impl JwtVerifier {
             verified: TtlMap::new(VERIFIED_TTL, 10_000),
         };
         verifier.refetch().await;
+        // The fetch at start does not count against the refetch interval: a key the issuer
+        // rotated in around the start is fetched as soon as a token names it.
+        *verifier.fetched.get_mut() = None;
         Ok(verifier)
     }
 
