@@ -107,16 +107,11 @@ impl TestApp {
         default_permission: keel_auth::Permission,
         policies: Option<&str>,
     ) -> Self {
-        let settings = keel_auth::service::AuthSettings {
-            mode: keel_auth::service::AuthMode::Required,
-            default_permission,
-            ..Default::default()
-        };
         Self::build(
             false,
             DeliveryPolicy::default(),
             fixture_ui(),
-            settings,
+            required(default_permission),
             policies,
             false,
         )
@@ -126,19 +121,11 @@ impl TestApp {
     /// An app serving workspaces (`enable_workspaces`): open as [`Self::new`] when
     /// `default_permission` is `None`, else as [`Self::secured`] with it.
     pub async fn with_workspaces(default_permission: Option<keel_auth::Permission>) -> Self {
-        let settings = match default_permission {
-            None => Default::default(),
-            Some(default_permission) => keel_auth::service::AuthSettings {
-                mode: keel_auth::service::AuthMode::Required,
-                default_permission,
-                ..Default::default()
-            },
-        };
         Self::build(
             false,
             DeliveryPolicy::default(),
             fixture_ui(),
-            settings,
+            default_permission.map(required).unwrap_or_default(),
             None,
             true,
         )
@@ -409,6 +396,15 @@ impl TestApp {
 
 /// A built web UI as tests see it: a page with both precompressed variants, a hashed script
 /// with a gzip variant only, and an unhashed icon.
+/// Authentication on every request (`auth_mode = "required"`) with `default_permission`.
+fn required(default_permission: keel_auth::Permission) -> keel_auth::service::AuthSettings {
+    keel_auth::service::AuthSettings {
+        mode: keel_auth::service::AuthMode::Required,
+        default_permission,
+        ..Default::default()
+    }
+}
+
 pub fn fixture_ui() -> UiAssets {
     let asset = |path, bytes, content_type, etag, immutable, br, gz| UiAsset {
         path,
