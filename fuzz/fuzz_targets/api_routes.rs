@@ -90,8 +90,11 @@ fn world() -> &'static World {
                 tracking,
                 registry,
                 traces,
+                // On, so that the workspace routes and the header are fuzzed too.
+                workspaces: keel_core::Workspaces::new(stores.workspaces, true),
                 auth,
                 parents: Default::default(),
+                workspace_cache: Default::default(),
                 artifacts: Arc::new(artifacts),
                 part_urls: keel_server::upload_urls::PartUrlSigner::new(
                     &SecretKey::generate().expect("key"),
