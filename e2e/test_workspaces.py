@@ -4,6 +4,8 @@ logged in one workspace invisible from another, the delete modes, members and ou
 authentication on, and the client's own error against a server without workspaces. On SQLite
 and PostgreSQL."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 import mlflow
@@ -118,6 +120,53 @@ def test_delete_modes(client, server):
     )
     assert r.status_code == 404
     assert r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    # Deleting it again (a replay) finds nothing.
+    with pytest.raises(MlflowException) as err:
+        mlflow.delete_workspace(doomed_ws, mode="CASCADE")
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_workspace_deleted_during_creations_leaves_no_orphan(server):
+    """Experiments created while their workspace is deleted (RESTRICT): the deletion succeeds
+    only if no creation came first, a creation after it finds no workspace (404, never a 5xx),
+    and every acknowledged creation is there."""
+    api = f"{server.url}/api/2.0/mlflow"
+    for attempt in range(4):
+        team = unique("busy").lower()
+        requests.post(f"{server.url}/api/3.0/mlflow/workspaces", json={"name": team}, timeout=10).raise_for_status()
+
+        def create(i):
+            return requests.post(
+                f"{api}/experiments/create",
+                json={"name": f"e-{i}"},
+                headers={"X-MLFLOW-WORKSPACE": team},
+                timeout=30,
+            )
+
+        def delete():
+            return requests.delete(f"{server.url}/api/3.0/mlflow/workspaces/{team}", timeout=30)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            created = [pool.submit(create, i) for i in range(attempt * 3)]
+            deletion = pool.submit(delete)
+            created += [pool.submit(create, i) for i in range(attempt * 3, 12)]
+            created = [f.result() for f in created]
+            deleted = deletion.result()
+        made = [r.json()["experiment_id"] for r in created if r.status_code == 200]
+        for r in created:
+            assert r.status_code in (200, 404), r.text
+            if r.status_code == 404:
+                assert r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", r.text
+        if deleted.status_code == 204:
+            assert made == [], f"attempt {attempt}: orphans {made}"
+        else:
+            assert deleted.status_code == 400 and deleted.json()["error_code"] == "INVALID_STATE", deleted.text
+            listed = requests.get(
+                f"{api}/experiments/search?max_results=100",
+                headers={"X-MLFLOW-WORKSPACE": team},
+                timeout=10,
+            ).json()
+            assert sorted(e["experiment_id"] for e in listed["experiments"]) == sorted(made)
 
 
 def test_a_server_without_workspaces_says_so(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started, in minutes and seconds since the run began.
+step() { printf '\n==> [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "cargo fmt --all --check"
 cargo fmt --all --check
@@ -132,4 +133,4 @@ elif [ "${CI:-}" = "true" ]; then
 else
     echo "skipped: the end-to-end run on PostgreSQL (not reachable at $POSTGRES_URL)"
 fi
-echo "all checks passed"
+step "all checks passed"

@@ -43,6 +43,22 @@ impl<K: Hash + Eq, V: Clone> TtlMap<K, V> {
         entries.insert(key, (now + self.ttl, value));
     }
 
+    /// The live value under `key`, else what `lookup` finds, remembered. Nothing is remembered
+    /// when `lookup` finds nothing (what is missing now may be created next) or fails.
+    pub async fn get_or_lookup<E, F>(&self, key: K, lookup: F) -> Result<Option<V>, E>
+    where
+        F: Future<Output = Result<Option<V>, E>>,
+    {
+        if let Some(found) = self.get(&key) {
+            return Ok(Some(found));
+        }
+        let found = lookup.await?;
+        if let Some(value) = &found {
+            self.insert(key, value.clone());
+        }
+        Ok(found)
+    }
+
     pub fn clear(&self) {
         self.entries
             .lock()
@@ -68,5 +84,25 @@ mod tests {
         assert!(m.entries.lock().expect("lock").len() <= 4);
         m.clear();
         assert_eq!(m.get(&99), None);
+    }
+
+    #[tokio::test]
+    async fn lookups_are_remembered_only_when_they_find_something() {
+        let m = TtlMap::new(Duration::from_secs(60), 4);
+        let missing = m.get_or_lookup(1, async { Ok::<_, ()>(None) }).await;
+        assert_eq!(missing, Ok(None));
+        let failed = m.get_or_lookup(1, async { Err(()) }).await;
+        assert_eq!(failed, Err(()));
+        assert_eq!(
+            m.get(&1),
+            None,
+            "neither a miss nor a failure is remembered"
+        );
+        let found = m.get_or_lookup(1, async { Ok::<_, ()>(Some("a")) }).await;
+        assert_eq!(found, Ok(Some("a")));
+        let cached = m
+            .get_or_lookup(1, async { panic!("the remembered value answers") })
+            .await;
+        assert_eq!(cached, Ok::<_, ()>(Some("a")));
     }
 }

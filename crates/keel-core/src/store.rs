@@ -58,6 +58,8 @@ pub struct ModelVisibility {
 #[derive(Debug, Clone, Default)]
 pub struct RunQuery {
     pub experiment_ids: Vec<String>,
+    /// When set, only the runs of those experiments that are in this workspace.
+    pub workspace: Option<String>,
     pub view: ViewType,
     pub filter: Vec<Comparison>,
     pub order_by: Vec<OrderBy>,

@@ -127,7 +127,8 @@ pub trait WorkspaceStore: Send + Sync + 'static {
     /// Replaces the stored description and artifact root; false when there is no such workspace.
     async fn update_workspace(&self, workspace: &Workspace) -> Result<bool>;
     /// Deletes the workspace and deals with its contents by `mode`, all or nothing. Refusals are
-    /// INVALID_STATE naming what is in the way.
+    /// INVALID_STATE naming what is in the way; a workspace that does not exist (or has just
+    /// gone) is RESOURCE_DOES_NOT_EXIST.
     async fn delete_workspace(&self, name: &str, mode: DeletionMode) -> Result<()>;
 }
 
@@ -147,7 +148,8 @@ impl std::fmt::Debug for Workspaces {
     }
 }
 
-fn not_found(name: &str) -> Error {
+/// RESOURCE_DOES_NOT_EXIST for a workspace, in the reference's words.
+pub fn not_found(name: &str) -> Error {
     Error::not_found(format!("Workspace '{name}' not found"))
 }
 
@@ -156,11 +158,6 @@ fn artifact_root(given: Option<String>) -> Result<Option<String>> {
     match given.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()) {
         Some(root) => {
             validate_artifact_location(&root)?;
-            if root.contains(['?', '#']) {
-                return Err(Error::invalid(
-                    "'default_artifact_root' URL can't include fragments or params.",
-                ));
-            }
             Ok(Some(root))
         }
         None => Ok(None),
@@ -235,9 +232,6 @@ impl Workspaces {
             ));
         }
         validate_workspace_name(name)?;
-        if self.store.get_workspace(name).await?.is_none() {
-            return Err(not_found(name));
-        }
         self.store.delete_workspace(name, mode).await
     }
 }

@@ -84,13 +84,15 @@ impl WorkspaceCache {
 
     /// The workspace experiment `id` is in; `None` when there is no such experiment.
     pub async fn of_experiment(&self, state: &AppState, id: &str) -> Option<String> {
-        if let Some(found) = self.of_experiment.get(&id.to_owned()) {
-            return Some(found);
-        }
-        let experiment = state.tracking.get_experiment(id).await.ok()?;
+        let lookup = async {
+            let experiment = state.tracking.get_experiment(id).await.ok();
+            Ok::<_, ()>(experiment.map(|e| e.workspace))
+        };
         self.of_experiment
-            .insert(id.to_owned(), experiment.workspace.clone());
-        Some(experiment.workspace)
+            .get_or_lookup(id.to_owned(), lookup)
+            .await
+            .ok()
+            .flatten()
     }
 }
 
@@ -124,12 +126,9 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Arc<Worksp
     if name != DEFAULT_WORKSPACE {
         validate_workspace_name(&name)?;
     }
-    if let Some(found) = cache.by_name.get(&name) {
-        return Ok(found);
-    }
-    let found = Arc::new(state.workspaces.get(&name).await?);
-    cache.by_name.insert(name, found.clone());
-    Ok(found)
+    let lookup = async { state.workspaces.get(&name).await.map(|w| Some(Arc::new(w))) };
+    let found = cache.by_name.get_or_lookup(name.clone(), lookup).await?;
+    found.ok_or_else(|| keel_core::workspaces::not_found(&name))
 }
 
 /// The experiment a located resource belongs to, and what to call it when it is not found.

@@ -345,9 +345,28 @@ fn run_filter(sql: &mut Sql, c: &Comparison) -> String {
     }
 }
 
+/// Whose runs a run search reads: those of these experiments, and when `workspace` is set only
+/// those of its experiments in that workspace (the filter is part of the statement).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunScope<'a> {
+    pub experiment_ids: &'a [i64],
+    pub workspace: Option<&'a str>,
+}
+
+#[cfg(test)]
+impl<'a> RunScope<'a> {
+    /// The runs of these experiments, in whatever workspace.
+    pub(crate) fn experiments(experiment_ids: &'a [i64]) -> Self {
+        Self {
+            experiment_ids,
+            workspace: None,
+        }
+    }
+}
+
 /// `SELECT runs.run_uuid ...` for one page of a run search, in SQLite's dialect.
 pub(crate) fn run_search_sql(
-    experiment_ids: &[i64],
+    scope: RunScope<'_>,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
@@ -356,7 +375,7 @@ pub(crate) fn run_search_sql(
 ) -> CompiledQuery {
     run_search_sql_in(
         Dialect::Sqlite,
-        experiment_ids,
+        scope,
         view,
         filter,
         order_by,
@@ -393,7 +412,7 @@ pub(crate) fn splits_on_first_order_term(order_by: &[OrderBy]) -> bool {
 /// `SELECT runs.run_uuid ...` for one page of a run search, in `dialect`.
 pub(crate) fn run_search_sql_in(
     dialect: Dialect,
-    experiment_ids: &[i64],
+    scope: RunScope<'_>,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
@@ -402,7 +421,7 @@ pub(crate) fn run_search_sql_in(
 ) -> CompiledQuery {
     run_search_slice_sql(
         dialect,
-        experiment_ids,
+        scope,
         view,
         filter,
         order_by,
@@ -416,7 +435,7 @@ pub(crate) fn run_search_sql_in(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_search_slice_sql(
     dialect: Dialect,
-    experiment_ids: &[i64],
+    scope: RunScope<'_>,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
@@ -425,7 +444,7 @@ pub(crate) fn run_search_slice_sql(
     limit: i64,
 ) -> CompiledQuery {
     let (mut sql, body, order_terms) =
-        run_search_body(dialect, experiment_ids, view, filter, order_by, slice);
+        run_search_body(dialect, scope, view, filter, order_by, slice);
     let limit_p = sql.bind(SqlValue::Int(limit));
     let offset_p = sql.bind(SqlValue::Int(offset.max(0)));
     let text = format!(
@@ -438,20 +457,20 @@ pub(crate) fn run_search_slice_sql(
 /// `SELECT count(*) ...`: how many runs one slice of a run search holds.
 pub(crate) fn run_search_count_sql(
     dialect: Dialect,
-    experiment_ids: &[i64],
+    scope: RunScope<'_>,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
     slice: RunSlice,
 ) -> CompiledQuery {
-    let (sql, body, _) = run_search_body(dialect, experiment_ids, view, filter, order_by, slice);
+    let (sql, body, _) = run_search_body(dialect, scope, view, filter, order_by, slice);
     sql.finish(format!("SELECT count(*) FROM ({body}) AS slice"))
 }
 
 /// `SELECT runs.run_uuid FROM ... WHERE ...` of a run search and its ORDER BY terms.
 fn run_search_body(
     dialect: Dialect,
-    experiment_ids: &[i64],
+    scope: RunScope<'_>,
     view: ViewType,
     filter: &[Comparison],
     order_by: &[OrderBy],
@@ -528,14 +547,21 @@ fn run_search_body(
     order_terms.push("runs.run_uuid ASC".into());
 
     let mut conditions = Vec::new();
-    if experiment_ids.is_empty() {
+    if scope.experiment_ids.is_empty() {
         conditions.push(sql.never());
     } else {
-        let ids: Vec<String> = experiment_ids
+        let ids: Vec<String> = scope
+            .experiment_ids
             .iter()
             .map(|id| sql.bind(SqlValue::Int(*id)))
             .collect();
         conditions.push(format!("runs.experiment_id IN ({})", ids.join(", ")));
+    }
+    if let Some(workspace) = scope.workspace {
+        let w = sql.text(workspace);
+        conditions.push(format!(
+            "runs.experiment_id IN (SELECT experiment_id FROM experiments WHERE workspace = {w})"
+        ));
     }
     conditions.extend(view_condition("runs", view));
     for c in filter {
@@ -730,7 +756,10 @@ mod tests {
     ) -> Vec<String> {
         let f = parse_filter(Target::Runs, filter).expect("filter parses");
         let o = parse_order_by_list(Target::Runs, order_by).expect("order_by parses");
-        query(conn, &run_search_sql(experiments, view, &f, &o, 0, 100))
+        query(
+            conn,
+            &run_search_sql(RunScope::experiments(experiments), view, &f, &o, 0, 100),
+        )
     }
 
     fn runs(conn: &Connection, filter: &str) -> Vec<String> {
@@ -990,7 +1019,7 @@ mod tests {
         )
         .expect("parses");
         let o = parse_order_by_list(Target::Runs, &["metrics.`evil'key` DESC"]).expect("parses");
-        let q = run_search_sql(&[1], ViewType::All, &f, &o, 0, 10);
+        let q = run_search_sql(RunScope::experiments(&[1]), ViewType::All, &f, &o, 0, 10);
         assert!(!q.sql.contains("DROP") && !q.sql.contains("evil") && !q.sql.contains("OR 1=1"));
         assert!(
             q.params
@@ -1009,7 +1038,14 @@ mod tests {
         let f =
             parse_filter(Target::Runs, "params.a = 'x' AND run_id IN ('p', 'q')").expect("parses");
         let o = parse_order_by_list(Target::Runs, &["metrics.m"]).expect("parses");
-        let q = run_search_sql(&[7], ViewType::ActiveOnly, &f, &o, 5, 10);
+        let q = run_search_sql(
+            RunScope::experiments(&[7]),
+            ViewType::ActiveOnly,
+            &f,
+            &o,
+            5,
+            10,
+        );
         for n in 1..=q.params.len() {
             assert!(
                 q.sql.contains(&format!("?{n}")),
@@ -1097,10 +1133,14 @@ mod tests {
         let conn = fixture();
         let f = parse_filter(Target::Runs, "metrics.acc >= 0").expect("parses");
         let o = parse_order_by_list(Target::Runs, &["metrics.acc DESC"]).expect("parses");
-        let page1: Vec<String> =
-            query(&conn, &run_search_sql(&[1, 2], ViewType::All, &f, &o, 0, 2));
-        let page2: Vec<String> =
-            query(&conn, &run_search_sql(&[1, 2], ViewType::All, &f, &o, 2, 2));
+        let page1: Vec<String> = query(
+            &conn,
+            &run_search_sql(RunScope::experiments(&[1, 2]), ViewType::All, &f, &o, 0, 2),
+        );
+        let page2: Vec<String> = query(
+            &conn,
+            &run_search_sql(RunScope::experiments(&[1, 2]), ViewType::All, &f, &o, 2, 2),
+        );
         assert_eq!(page1, ids(&["r6", "r1"]));
         assert_eq!(page2, ids(&["r2"]));
     }
@@ -1217,7 +1257,14 @@ mod tests {
     fn compiled_sql_uses_indexes_for_key_lookups() {
         let conn = fixture();
         let f = parse_filter(Target::Runs, "params.lr = '0.1' AND metrics.acc > 0.5").expect("ok");
-        let q = run_search_sql(&[1], ViewType::ActiveOnly, &f, &[], 0, 10);
+        let q = run_search_sql(
+            RunScope::experiments(&[1]),
+            ViewType::ActiveOnly,
+            &f,
+            &[],
+            0,
+            10,
+        );
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))
             .expect("explain");

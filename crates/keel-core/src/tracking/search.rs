@@ -16,6 +16,8 @@ pub const MAX_EXPERIMENTS_PER_DATASET_SEARCH: usize = 20;
 #[derive(Debug, Clone, Default)]
 pub struct SearchRuns {
     pub experiment_ids: Vec<String>,
+    /// When set (workspaces are on), experiments outside this workspace are dropped.
+    pub workspace: Option<String>,
     pub filter: Option<String>,
     pub view: ViewType,
     pub max_results: Option<i64>,
@@ -62,6 +64,7 @@ impl Tracking {
         }
         let query = RunQuery {
             experiment_ids: req.experiment_ids,
+            workspace: req.workspace,
             view: req.view,
             filter,
             order_by,

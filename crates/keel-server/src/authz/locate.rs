@@ -115,17 +115,11 @@ impl ParentCache {
     where
         F: std::future::Future<Output = Option<String>>,
     {
-        let key = (kind, id.to_owned());
-        if let Some(found) = self.experiments.get(&key) {
-            return found;
-        }
-        match lookup.await {
-            Some(experiment) => {
-                self.experiments.insert(key, experiment.clone());
-                experiment
-            }
-            None => String::new(),
-        }
+        let found = self
+            .experiments
+            .get_or_lookup((kind, id.to_owned()), async { Ok::<_, ()>(lookup.await) })
+            .await;
+        found.ok().flatten().unwrap_or_default()
     }
 }
 

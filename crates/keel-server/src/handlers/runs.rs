@@ -106,14 +106,7 @@ pub async fn search(
         .experiment_ids
         .retain(|id| !runs_denied && experiments.allows(id));
     if s.workspaces.enabled() {
-        let mut here = Vec::with_capacity(search.experiment_ids.len());
-        for id in search.experiment_ids {
-            let theirs = s.workspace_cache.of_experiment(&s, &id).await;
-            if theirs.as_deref() == Some(workspace.name()) {
-                here.push(id);
-            }
-        }
-        search.experiment_ids = here;
+        search.workspace = Some(workspace.name().to_owned());
     }
     let page = s.tracking.search_runs(search).await?;
     Ok(Json(SearchOut {

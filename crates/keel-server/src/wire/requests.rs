@@ -356,6 +356,7 @@ impl SearchRunsIn {
     pub fn into_domain(self) -> Result<SearchRuns> {
         Ok(SearchRuns {
             experiment_ids: self.experiment_ids.into_iter().map(|s| s.0).collect(),
+            workspace: None,
             filter: self.filter,
             view: view_type(self.run_view_type)?,
             max_results: self.max_results,

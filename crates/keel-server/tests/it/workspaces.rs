@@ -1,6 +1,7 @@
 //! Workspaces in-process: the header, the workspace API and its errors, and isolation (a
 //! resource in another workspace is "not found" to administrators and forbidden to others,
-//! and searches never reach across).
+//! and searches never reach across); deleted workspaces stay gone, also under concurrent
+//! creations.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -8,108 +9,133 @@ use keel_auth::Permission;
 use keel_auth::entities::AccountKind;
 use serde_json::{Value, json};
 
-use crate::support::{Raw, TestApp, basic};
+use crate::support::{Raw, TestApp, assert_error, basic};
 
 const WS: &str = "/api/3.0/mlflow/workspaces";
 
-/// Sends `body` to `path` in `workspace` (no header when `None`) as `auth` (none when `None`).
-async fn call(
-    app: &TestApp,
-    auth: Option<&str>,
-    workspace: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> Raw {
-    let path = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/api/2.0/mlflow/{path}")
-    };
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(a) = auth {
-        req = req.header("authorization", a);
-    }
-    if let Some(w) = workspace {
-        req = req.header("x-mlflow-workspace", w);
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    };
-    app.send(req.expect("request")).await
+/// Requests to `app` in one workspace (no header when `None`) as one caller (anonymous when
+/// `None`). Paths without a leading `/` are under `/api/2.0/mlflow/`.
+#[derive(Clone, Copy)]
+struct Client<'a> {
+    app: &'a TestApp,
+    auth: Option<&'a str>,
+    workspace: Option<&'a str>,
 }
 
-fn error_code(raw: &Raw) -> String {
-    raw.json()["error_code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+impl<'a> Client<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            auth: None,
+            workspace: None,
+        }
+    }
+
+    fn as_(self, auth: &'a str) -> Self {
+        Self {
+            auth: Some(auth),
+            ..self
+        }
+    }
+
+    fn in_(self, workspace: &'a str) -> Self {
+        Self {
+            workspace: Some(workspace),
+            ..self
+        }
+    }
+
+    async fn send(self, method: Method, path: &str, body: Option<Value>) -> Raw {
+        let path = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/api/2.0/mlflow/{path}")
+        };
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(a) = self.auth {
+            req = req.header("authorization", a);
+        }
+        if let Some(w) = self.workspace {
+            req = req.header("x-mlflow-workspace", w);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.app.send(req.expect("request")).await
+    }
+
+    async fn get(self, path: &str) -> Raw {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(self, path: &str, body: Value) -> Raw {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(self, path: &str, body: Value) -> Raw {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    async fn delete(self, path: &str) -> Raw {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Creates experiment `name` here and returns its ID.
+    async fn create_experiment(self, name: &str) -> String {
+        let raw = self.post("experiments/create", json!({"name": name})).await;
+        assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+        raw.json()["experiment_id"].as_str().expect("id").to_owned()
+    }
 }
 
-async fn create_experiment(
-    app: &TestApp,
-    auth: Option<&str>,
-    ws: Option<&str>,
-    name: &str,
-) -> String {
-    let raw = call(
-        app,
-        auth,
-        ws,
-        Method::POST,
-        "experiments/create",
-        Some(json!({"name": name})),
-    )
-    .await;
-    assert_eq!(
-        raw.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&raw.body)
-    );
-    raw.json()["experiment_id"].as_str().expect("id").to_owned()
+/// Asserts an MLflow error with this status and code whose message contains `says`.
+fn assert_says(raw: &Raw, status: StatusCode, code: &str, says: &str) {
+    let body = raw.json();
+    assert_error(raw.status, &body, status, code);
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "{says:?} not in {message:?}");
+}
+
+fn names(raw: &Raw) -> Vec<String> {
+    raw.json()["workspaces"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|w| w["name"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 #[tokio::test]
 async fn without_workspaces_the_header_and_the_api_are_refused() {
     let app = TestApp::new().await;
-    let raw = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::GET,
-        "experiments/search",
-        None,
-    )
-    .await;
-    assert_eq!(raw.status, StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(&raw), "FEATURE_DISABLED");
+    let client = Client::new(&app);
+    let raw = client.in_("team-a").get("experiments/search").await;
+    assert_says(
+        &raw,
+        StatusCode::BAD_REQUEST,
+        "FEATURE_DISABLED",
+        "not enabled",
+    );
     // A blank header is no header.
-    let raw = call(
-        &app,
-        None,
-        Some("  "),
-        Method::GET,
-        "experiments/search?max_results=5",
-        None,
-    )
-    .await;
+    let raw = client
+        .in_("  ")
+        .get("experiments/search?max_results=5")
+        .await;
     assert_eq!(raw.status, StatusCode::OK);
-    let raw = call(&app, None, None, Method::GET, WS, None).await;
-    assert_eq!(raw.status, StatusCode::NOT_FOUND);
-    assert_eq!(error_code(&raw), "ENDPOINT_NOT_FOUND");
-    let info = call(
-        &app,
-        None,
-        Some("bogus!"),
-        Method::GET,
-        "/api/3.0/mlflow/server-info",
-        None,
-    )
-    .await;
+    let raw = client.get(WS).await;
+    assert_error(
+        raw.status,
+        &raw.json(),
+        StatusCode::NOT_FOUND,
+        "ENDPOINT_NOT_FOUND",
+    );
+    let info = client
+        .in_("bogus!")
+        .get("/api/3.0/mlflow/server-info")
+        .await;
     assert_eq!(info.status, StatusCode::OK);
     assert_eq!(info.json()["workspaces_enabled"], json!(false));
 }
@@ -117,25 +143,12 @@ async fn without_workspaces_the_header_and_the_api_are_refused() {
 #[tokio::test]
 async fn the_workspace_api_creates_lists_updates_and_deletes() {
     let app = TestApp::with_workspaces(None).await;
-    let info = call(
-        &app,
-        None,
-        None,
-        Method::GET,
-        "/api/3.0/mlflow/server-info",
-        None,
-    )
-    .await;
+    let client = Client::new(&app);
+    let info = client.get("/api/3.0/mlflow/server-info").await;
     assert_eq!(info.json()["workspaces_enabled"], json!(true));
-    let created = call(
-        &app,
-        None,
-        None,
-        Method::POST,
-        WS,
-        Some(json!({"name": "team-a", "description": "A"})),
-    )
-    .await;
+    let created = client
+        .post(WS, json!({"name": "team-a", "description": "A"}))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(
         created.json(),
@@ -170,140 +183,71 @@ async fn the_workspace_api_creates_lists_updates_and_deletes() {
         ),
         (json!({"name": 5}), "INVALID_PARAMETER_VALUE", "name"),
     ] {
-        let raw = call(&app, None, None, Method::POST, WS, Some(body.clone())).await;
-        assert_eq!(raw.status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(error_code(&raw), code, "{body}");
-        assert!(
-            raw.json()["message"].as_str().unwrap_or("").contains(says),
-            "{body}: {:?}",
-            raw.json()
-        );
+        let raw = client.post(WS, body.clone()).await;
+        assert_says(&raw, StatusCode::BAD_REQUEST, code, says);
     }
-    let list = call(&app, None, None, Method::GET, WS, None).await.json();
-    let names: Vec<&str> = list["workspaces"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|w| w["name"].as_str().unwrap_or(""))
-        .collect();
-    assert_eq!(names, ["default", "team-a"]);
-    let patched = call(
-        &app,
-        None,
-        None,
-        Method::PATCH,
-        &format!("{WS}/team-a"),
-        Some(json!({"default_artifact_root": "s3://bucket/a"})),
-    )
-    .await;
+    assert_eq!(names(&client.get(WS).await), ["default", "team-a"]);
+    let team_a = format!("{WS}/team-a");
+    let patched = client
+        .patch(&team_a, json!({"default_artifact_root": "s3://bucket/a"}))
+        .await;
     assert_eq!(patched.status, StatusCode::OK);
     assert_eq!(
         patched.json()["workspace"]["default_artifact_root"],
         json!("s3://bucket/a")
     );
-    let empty = call(
-        &app,
-        None,
-        None,
-        Method::PATCH,
-        &format!("{WS}/team-a"),
-        Some(json!({})),
-    )
-    .await;
-    assert!(
-        empty.json()["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("at least one key")
+    let empty = client.patch(&team_a, json!({})).await;
+    assert_says(
+        &empty,
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+        "at least one key",
     );
-    let missing = call(&app, None, None, Method::GET, &format!("{WS}/nobody"), None).await;
+    let missing = client.get(&format!("{WS}/nobody")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     // An experiment made there lands under the workspace's own root.
-    let id = create_experiment(&app, None, Some("team-a"), "e").await;
-    let got = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::GET,
-        &format!("experiments/get?experiment_id={id}"),
-        None,
-    )
-    .await;
+    let there = client.in_("team-a");
+    let id = there.create_experiment("e").await;
+    let got = there
+        .get(&format!("experiments/get?experiment_id={id}"))
+        .await;
     assert_eq!(
         got.json()["experiment"]["artifact_location"],
         json!(format!("s3://bucket/a/{id}"))
     );
-    let located = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::POST,
-        "experiments/create",
-        Some(json!({"name": "f", "artifact_location": "s3://x/y"})),
-    )
-    .await;
+    let located = there
+        .post(
+            "experiments/create",
+            json!({"name": "f", "artifact_location": "s3://x/y"}),
+        )
+        .await;
     assert_eq!(located.status, StatusCode::BAD_REQUEST);
     // Deleting: the mode is exact, RESTRICT refuses while the experiment is there.
-    let bad = call(
-        &app,
-        None,
-        None,
-        Method::DELETE,
-        &format!("{WS}/team-a?mode=cascade"),
-        None,
-    )
-    .await;
-    assert!(
-        bad.json()["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Invalid deletion mode")
+    let bad = client.delete(&format!("{team_a}?mode=cascade")).await;
+    assert_says(
+        &bad,
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+        "Invalid deletion mode",
     );
-    let refused = call(
-        &app,
-        None,
-        None,
-        Method::DELETE,
-        &format!("{WS}/team-a"),
-        None,
-    )
-    .await;
-    assert_eq!(error_code(&refused), "INVALID_STATE");
-    let default = call(
-        &app,
-        None,
-        None,
-        Method::DELETE,
-        &format!("{WS}/default"),
-        None,
-    )
-    .await;
-    assert!(
-        default.json()["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("cannot be deleted")
+    let refused = client.delete(&team_a).await;
+    assert_error(
+        refused.status,
+        &refused.json(),
+        StatusCode::BAD_REQUEST,
+        "INVALID_STATE",
     );
-    let gone = call(
-        &app,
-        None,
-        None,
-        Method::DELETE,
-        &format!("{WS}/team-a?mode=CASCADE"),
-        None,
-    )
-    .await;
+    let default = client.delete(&format!("{WS}/default")).await;
+    assert_says(
+        &default,
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+        "cannot be deleted",
+    );
+    let gone = client.delete(&format!("{team_a}?mode=CASCADE")).await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     assert!(gone.body.is_empty());
-    let after = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::GET,
-        "experiments/search?max_results=5",
-        None,
-    )
-    .await;
+    let after = there.get("experiments/search?max_results=5").await;
     assert_eq!(
         after.status,
         StatusCode::NOT_FOUND,
@@ -312,112 +256,170 @@ async fn the_workspace_api_creates_lists_updates_and_deletes() {
 }
 
 #[tokio::test]
+async fn deleted_workspaces_stay_gone() {
+    let app = TestApp::with_workspaces(None).await;
+    let client = Client::new(&app);
+    let team = format!("{WS}/team-d");
+    client.post(WS, json!({"name": "team-d"})).await;
+    let id = client.in_("team-d").create_experiment("kept").await;
+    let gone = client.delete(&format!("{team}?mode=CASCADE")).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    // Replayed: the second deletion finds nothing, in every mode.
+    for mode in ["", "?mode=CASCADE", "?mode=SET_DEFAULT"] {
+        let again = client.delete(&format!("{team}{mode}")).await;
+        assert_says(
+            &again,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_DOES_NOT_EXIST",
+            "Workspace 'team-d' not found",
+        );
+    }
+    // Nothing is reachable through it any more.
+    let old = client.in_("team-d");
+    for raw in [
+        old.get(&format!("experiments/get?experiment_id={id}"))
+            .await,
+        old.post("experiments/create", json!({"name": "late"}))
+            .await,
+        client.patch(&team, json!({"description": "x"})).await,
+    ] {
+        assert_says(
+            &raw,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_DOES_NOT_EXIST",
+            "Workspace 'team-d' not found",
+        );
+    }
+    // A workspace made again under the same name starts empty.
+    client.post(WS, json!({"name": "team-d"})).await;
+    let found = old
+        .get(&format!("experiments/get?experiment_id={id}"))
+        .await;
+    assert_eq!(found.status, StatusCode::NOT_FOUND);
+    let search = old.get("experiments/search?max_results=5").await;
+    assert_eq!(search.json().get("experiments"), None);
+}
+
+#[tokio::test]
+async fn a_workspace_deleted_during_creations_keeps_nothing_and_loses_nothing() {
+    let app = TestApp::with_workspaces(None).await;
+    let client = Client::new(&app);
+    let busy = format!("{WS}/busy");
+    for round in 0..4 {
+        client.post(WS, json!({"name": "busy"})).await;
+        let there = client.in_("busy");
+        // The deletion goes in among the creations, earlier each round.
+        let mut requests: Vec<futures_util::future::BoxFuture<'_, Raw>> = (0..12)
+            .map(|i| {
+                let body = json!({"name": format!("e-{round}-{i}")});
+                Box::pin(async move { there.post("experiments/create", body).await }) as _
+            })
+            .collect();
+        let at = 12 - round * 4;
+        requests.insert(
+            at,
+            Box::pin(client.delete(&busy)) as futures_util::future::BoxFuture<'_, Raw>,
+        );
+        let mut created = futures_util::future::join_all(requests).await;
+        let deleted = created.remove(at);
+        let mut made = 0;
+        for raw in &created {
+            match raw.status {
+                StatusCode::OK => made += 1,
+                _ => assert_says(
+                    raw,
+                    StatusCode::NOT_FOUND,
+                    "RESOURCE_DOES_NOT_EXIST",
+                    "Workspace 'busy' not found",
+                ),
+            }
+        }
+        // RESTRICT: the deletion wins only if it came before every creation, and a creation
+        // that came after it finds no workspace (never a server error, never an orphan).
+        match deleted.status {
+            StatusCode::NO_CONTENT => assert_eq!(made, 0, "round {round}"),
+            _ => {
+                assert_error(
+                    deleted.status,
+                    &deleted.json(),
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_STATE",
+                );
+                assert!(made > 0, "round {round}");
+                let search = there.get("experiments/search?max_results=50").await;
+                let kept = search.json()["experiments"]
+                    .as_array()
+                    .map(Vec::len)
+                    .unwrap_or(0);
+                assert_eq!(
+                    kept, made,
+                    "round {round}: every acknowledged creation is kept"
+                );
+                let gone = client.delete(&format!("{busy}?mode=CASCADE")).await;
+                assert_eq!(gone.status, StatusCode::NO_CONTENT);
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn resources_stay_in_their_workspace() {
     let app = TestApp::with_workspaces(None).await;
-    call(
-        &app,
-        None,
-        None,
-        Method::POST,
-        WS,
-        Some(json!({"name": "team-a"})),
-    )
-    .await;
+    let client = Client::new(&app);
+    client.post(WS, json!({"name": "team-a"})).await;
     for (header, status) in [
-        (Some("nobody"), StatusCode::NOT_FOUND),
-        (Some("Bad Name"), StatusCode::BAD_REQUEST),
+        ("nobody", StatusCode::NOT_FOUND),
+        ("Bad Name", StatusCode::BAD_REQUEST),
     ] {
-        let raw = call(
-            &app,
-            None,
-            header,
-            Method::GET,
-            "experiments/search?max_results=5",
-            None,
-        )
-        .await;
+        let raw = client
+            .in_(header)
+            .get("experiments/search?max_results=5")
+            .await;
         assert_eq!(raw.status, status);
     }
-    let here = create_experiment(&app, None, None, "same").await;
-    let there = create_experiment(&app, None, Some("team-a"), "same").await;
+    let team_a = client.in_("team-a");
+    let here = client.create_experiment("same").await;
+    let there = team_a.create_experiment("same").await;
     // By name: each workspace has its own.
-    let by_name = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::GET,
-        "experiments/get-by-name?experiment_name=same",
-        None,
-    )
-    .await;
+    let by_name = team_a
+        .get("experiments/get-by-name?experiment_name=same")
+        .await;
     assert_eq!(by_name.json()["experiment"]["experiment_id"], json!(there));
     // By ID across workspaces: not found, as the reference answers.
-    let across = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::GET,
-        &format!("experiments/get?experiment_id={here}"),
-        None,
-    )
-    .await;
-    assert_eq!(across.status, StatusCode::NOT_FOUND);
-    assert!(
-        across.json()["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains(&format!("No Experiment with id={here}"))
+    let across = team_a
+        .get(&format!("experiments/get?experiment_id={here}"))
+        .await;
+    assert_says(
+        &across,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+        &format!("No Experiment with id={here}"),
     );
-    let run = call(
-        &app,
-        None,
-        None,
-        Method::POST,
-        "runs/create",
-        Some(json!({"experiment_id": here})),
-    )
-    .await
-    .json()["run"]["info"]["run_id"]
+    let run = client
+        .post("runs/create", json!({"experiment_id": here}))
+        .await
+        .json()["run"]["info"]["run_id"]
         .as_str()
         .expect("run")
         .to_owned();
-    let across = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::POST,
-        "runs/log-metric",
-        Some(json!({"run_id": run, "key": "m", "value": 1, "timestamp": 1})),
-    )
-    .await;
-    assert_eq!(across.status, StatusCode::NOT_FOUND);
-    assert!(
-        across.json()["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Run with id=")
+    let across = team_a
+        .post(
+            "runs/log-metric",
+            json!({"run_id": run, "key": "m", "value": 1, "timestamp": 1}),
+        )
+        .await;
+    assert_says(
+        &across,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+        "Run with id=",
     );
-    let into = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::POST,
-        "runs/create",
-        Some(json!({"experiment_id": here})),
-    )
-    .await;
+    let into = team_a
+        .post("runs/create", json!({"experiment_id": here}))
+        .await;
     assert_eq!(into.status, StatusCode::NOT_FOUND);
     // Searches: experiments of the workspace only; runs of other workspaces' experiments drop.
-    let search = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::GET,
-        "experiments/search?max_results=50",
-        None,
-    )
-    .await
-    .json();
+    let search = team_a.get("experiments/search?max_results=50").await.json();
     let ids: Vec<&str> = search["experiments"]
         .as_array()
         .expect("list")
@@ -425,27 +427,15 @@ async fn resources_stay_in_their_workspace() {
         .map(|e| e["experiment_id"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(ids, [there.as_str()]);
-    let runs = call(
-        &app,
-        None,
-        Some("team-a"),
-        Method::POST,
-        "runs/search",
-        Some(json!({"experiment_ids": [here, there]})),
-    )
-    .await;
+    let runs = team_a
+        .post("runs/search", json!({"experiment_ids": [here, there]}))
+        .await;
     assert_eq!(runs.status, StatusCode::OK);
     assert_eq!(runs.json().get("runs"), None, "{:?}", runs.json());
-    let mine = call(
-        &app,
-        None,
-        None,
-        Method::POST,
-        "runs/search",
-        Some(json!({"experiment_ids": [here]})),
-    )
-    .await
-    .json();
+    let mine = client
+        .post("runs/search", json!({"experiment_ids": [here]}))
+        .await
+        .json();
     assert_eq!(mine["runs"].as_array().map(Vec::len), Some(1));
 }
 
@@ -464,59 +454,27 @@ async fn signed_in_users_see_their_workspaces_and_only_admins_change_them() {
         basic("admin", "admin-password-1"),
         basic("bob", "bob-password-123"),
     );
+    let (admin, bob) = (Client::new(&app).as_(&admin), Client::new(&app).as_(&bob));
     // Unauthenticated callers learn nothing about workspaces, not even whether one exists.
-    let anon = call(
-        &app,
-        None,
-        Some("nobody"),
-        Method::GET,
-        "experiments/search",
-        None,
-    )
-    .await;
+    let anon = Client::new(&app)
+        .in_("nobody")
+        .get("experiments/search")
+        .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     for body in [json!({"name": "team-a"}), json!({"name": "team-b"})] {
-        let raw = call(&app, Some(&bob), None, Method::POST, WS, Some(body.clone())).await;
+        let raw = bob.post(WS, body.clone()).await;
         assert_eq!(raw.status, StatusCode::FORBIDDEN);
-        let raw = call(&app, Some(&admin), None, Method::POST, WS, Some(body)).await;
+        let raw = admin.post(WS, body).await;
         assert_eq!(raw.status, StatusCode::CREATED);
     }
-    let names = |raw: Raw| -> Vec<String> {
-        raw.json()["workspaces"]
-            .as_array()
-            .expect("list")
-            .iter()
-            .map(|w| w["name"].as_str().unwrap_or("").to_owned())
-            .collect()
-    };
-    assert_eq!(
-        names(call(&app, Some(&bob), None, Method::GET, WS, None).await),
-        ["default"]
-    );
-    assert_eq!(
-        call(
-            &app,
-            Some(&bob),
-            None,
-            Method::GET,
-            &format!("{WS}/team-a"),
-            None
-        )
-        .await
-        .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(names(&bob.get(WS).await), ["default"]);
+    let raw = bob.get(&format!("{WS}/team-a")).await;
+    assert_eq!(raw.status, StatusCode::FORBIDDEN);
     // A member (the seeded `user` role) sees it and may create there; what they create is theirs.
-    let roles = call(
-        &app,
-        Some(&admin),
-        None,
-        Method::GET,
-        "/api/3.0/mlflow/roles/list?workspace=team-a",
-        None,
-    )
-    .await
-    .json();
+    let roles = admin
+        .get("/api/3.0/mlflow/roles/list?workspace=team-a")
+        .await
+        .json();
     let user_role = roles["roles"]
         .as_array()
         .expect("roles")
@@ -524,94 +482,42 @@ async fn signed_in_users_see_their_workspaces_and_only_admins_change_them() {
         .find(|r| r["name"] == "user")
         .expect("seeded user role")["id"]
         .clone();
-    let assigned = call(
-        &app,
-        Some(&admin),
-        None,
-        Method::POST,
-        "/api/3.0/mlflow/roles/assign",
-        Some(json!({"username": "bob", "role_id": user_role})),
-    )
-    .await;
+    let assigned = admin
+        .post(
+            "/api/3.0/mlflow/roles/assign",
+            json!({"username": "bob", "role_id": user_role}),
+        )
+        .await;
     assert_eq!(assigned.status, StatusCode::OK, "{:?}", assigned.json());
-    assert_eq!(
-        names(call(&app, Some(&bob), None, Method::GET, WS, None).await),
-        ["default", "team-a"]
-    );
-    let theirs = create_experiment(&app, Some(&bob), Some("team-a"), "bob's").await;
+    assert_eq!(names(&bob.get(WS).await), ["default", "team-a"]);
+    let theirs = bob.in_("team-a").create_experiment("bob's").await;
     // Not a member of team-b: nothing there, and nothing of team-a from there.
-    let elsewhere = call(
-        &app,
-        Some(&bob),
-        Some("team-b"),
-        Method::POST,
-        "experiments/create",
-        Some(json!({"name": "x"})),
-    )
-    .await;
+    let elsewhere = bob
+        .in_("team-b")
+        .post("experiments/create", json!({"name": "x"}))
+        .await;
     assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
-    let across = call(
-        &app,
-        Some(&bob),
-        Some("team-b"),
-        Method::GET,
-        &format!("experiments/get?experiment_id={theirs}"),
-        None,
-    )
-    .await;
+    let get_theirs = format!("experiments/get?experiment_id={theirs}");
+    let across = bob.in_("team-b").get(&get_theirs).await;
     assert_eq!(
         across.status,
         StatusCode::FORBIDDEN,
         "non-administrators get the same answer as for a missing resource"
     );
-    let home = call(
-        &app,
-        Some(&bob),
-        Some("team-a"),
-        Method::GET,
-        &format!("experiments/get?experiment_id={theirs}"),
-        None,
-    )
-    .await;
+    let home = bob.in_("team-a").get(&get_theirs).await;
     assert_eq!(home.status, StatusCode::OK);
-    let by_admin = call(
-        &app,
-        Some(&admin),
-        Some("team-b"),
-        Method::GET,
-        &format!("experiments/get?experiment_id={theirs}"),
-        None,
-    )
-    .await;
+    let by_admin = admin.in_("team-b").get(&get_theirs).await;
     assert_eq!(by_admin.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        call(
-            &app,
-            Some(&bob),
-            None,
-            Method::DELETE,
-            &format!("{WS}/team-b"),
-            None
-        )
-        .await
-        .status,
-        StatusCode::FORBIDDEN
-    );
+    let raw = bob.delete(&format!("{WS}/team-b")).await;
+    assert_eq!(raw.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn artifacts_live_under_the_workspace_prefix_and_go_with_a_cascade() {
     let app = TestApp::with_workspaces(None).await;
-    call(
-        &app,
-        None,
-        None,
-        Method::POST,
-        WS,
-        Some(json!({"name": "team-c"})),
-    )
-    .await;
-    let id = create_experiment(&app, None, Some("team-c"), "files").await;
+    let client = Client::new(&app);
+    client.post(WS, json!({"name": "team-c"})).await;
+    let id = client.in_("team-c").create_experiment("files").await;
     let put = |ws: Option<&'static str>, path: String| {
         let app = &app;
         async move {
@@ -626,12 +532,7 @@ async fn artifacts_live_under_the_workspace_prefix_and_go_with_a_cascade() {
         }
     };
     let stored = put(Some("team-c"), format!("workspaces/team-c/{id}/f.txt")).await;
-    assert_eq!(
-        stored.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&stored.body)
-    );
+    assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.json());
     let file = app
         .data_dir()
         .join(format!("artifacts/workspaces/team-c/{id}/f.txt"));
@@ -644,15 +545,7 @@ async fn artifacts_live_under_the_workspace_prefix_and_go_with_a_cascade() {
         let refused = put(ws, path.clone()).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{ws:?} {path}");
     }
-    let gone = call(
-        &app,
-        None,
-        None,
-        Method::DELETE,
-        &format!("{WS}/team-c?mode=CASCADE"),
-        None,
-    )
-    .await;
+    let gone = client.delete(&format!("{WS}/team-c?mode=CASCADE")).await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     assert!(!app.data_dir().join("artifacts/workspaces/team-c").exists());
 }

@@ -18,7 +18,7 @@ fn already_exists(name: &str) -> Failure {
 /// A missing workspace (deleted meanwhile) is not found.
 fn map_missing_workspace(failure: Failure, workspace: &str) -> Failure {
     if failure.constraint() == Some("experiments_workspace_fkey") {
-        return Error::not_found(format!("Workspace '{workspace}' not found")).into();
+        return keel_core::workspaces::not_found(workspace).into();
     }
     failure
 }

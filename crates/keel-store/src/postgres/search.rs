@@ -18,7 +18,7 @@ use sqlx::{PgConnection, Postgres};
 use super::convert::experiment_ids;
 use super::error::PgResult;
 use super::{experiments, load};
-use crate::search_sql::{self, CompiledQuery, Dialect, RunSlice, SqlValue};
+use crate::search_sql::{self, CompiledQuery, Dialect, RunScope, RunSlice, SqlValue};
 
 /// The first column of every row of a compiled query. Search statements vary with the filter,
 /// so they are not kept as prepared statements.
@@ -51,12 +51,16 @@ pub(crate) async fn runs(conn: &mut PgConnection, q: &RunQuery) -> PgResult<Vec<
         .execute(&mut *conn)
         .await?;
     let experiments = experiment_ids(&q.experiment_ids);
+    let scope = RunScope {
+        experiment_ids: &experiments,
+        workspace: q.workspace.as_deref(),
+    };
     let run_ids = if search_sql::splits_on_first_order_term(&q.order_by) && q.limit > 0 {
-        split_page(conn, q, &experiments).await?
+        split_page(conn, q, scope).await?
     } else {
         let compiled = search_sql::run_search_sql_in(
             Dialect::Postgres,
-            &experiments,
+            scope,
             q.view,
             &q.filter,
             &q.order_by,
@@ -72,12 +76,12 @@ pub(crate) async fn runs(conn: &mut PgConnection, q: &RunQuery) -> PgResult<Vec<
 async fn split_page(
     conn: &mut PgConnection,
     q: &RunQuery,
-    experiments: &[i64],
+    scope: RunScope<'_>,
 ) -> PgResult<Vec<String>> {
     let slice = |slice, offset, limit| {
         search_sql::run_search_slice_sql(
             Dialect::Postgres,
-            experiments,
+            scope,
             q.view,
             &q.filter,
             &q.order_by,
@@ -98,7 +102,7 @@ async fn split_page(
     } else {
         let count = search_sql::run_search_count_sql(
             Dialect::Postgres,
-            experiments,
+            scope,
             q.view,
             &q.filter,
             &q.order_by,

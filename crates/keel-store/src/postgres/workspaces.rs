@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::workspaces::{
     DEFAULT_WORKSPACE, DeletionMode, Workspace, WorkspaceStore, names_taken_in_default, not_empty,
+    not_found as workspace_not_found,
 };
 use sqlx::PgConnection;
 
@@ -81,7 +82,7 @@ async fn delete(c: &mut PgConnection, name: &str, mode: DeletionMode) -> PgResul
             .fetch_optional(&mut *c)
             .await?;
     if exists.is_none() {
-        return Err(keel_core::Error::not_found(format!("Workspace '{name}' not found")).into());
+        return Err(workspace_not_found(name).into());
     }
     match mode {
         DeletionMode::Restrict => {

@@ -159,15 +159,24 @@ mod tests {
     use keel_filter::{Target, parse_filter, parse_order_by_list};
 
     use super::super::{
-        CompiledQuery, Dialect, RunSlice, experiment_search_sql_in, logged_model_search_sql_in,
-        run_search_count_sql, run_search_slice_sql, run_search_sql_in, splits_on_first_order_term,
+        CompiledQuery, Dialect, RunScope, RunSlice, experiment_search_sql_in,
+        logged_model_search_sql_in, run_search_count_sql, run_search_slice_sql, run_search_sql_in,
+        splits_on_first_order_term,
     };
     use super::*;
 
     fn runs(dialect: Dialect, filter: &str, order_by: &[&str]) -> CompiledQuery {
         let f = parse_filter(Target::Runs, filter).expect("filter parses");
         let o = parse_order_by_list(Target::Runs, order_by).expect("order_by parses");
-        run_search_sql_in(dialect, &[1, 2], ViewType::ActiveOnly, &f, &o, 5, 10)
+        run_search_sql_in(
+            dialect,
+            RunScope::experiments(&[1, 2]),
+            ViewType::ActiveOnly,
+            &f,
+            &o,
+            5,
+            10,
+        )
     }
 
     fn pg_runs(filter: &str) -> CompiledQuery {
@@ -300,7 +309,15 @@ mod tests {
     #[test]
     fn constant_conditions_are_booleans() {
         let f = parse_filter(Target::Runs, "").expect("parses");
-        let q = run_search_sql_in(Dialect::Postgres, &[], ViewType::All, &f, &[], 0, 10);
+        let q = run_search_sql_in(
+            Dialect::Postgres,
+            RunScope::experiments(&[]),
+            ViewType::All,
+            &f,
+            &[],
+            0,
+            10,
+        );
         assert!(q.sql.contains(" WHERE FALSE ORDER BY"), "{}", q.sql);
         let q = pg_models(&[], "");
         assert!(q.sql.contains(" AND FALSE ORDER BY"), "{}", q.sql);
@@ -451,7 +468,7 @@ mod tests {
         let o = parse_order_by_list(Target::Runs, order_by).expect("order_by parses");
         run_search_slice_sql(
             Dialect::Postgres,
-            &[1],
+            RunScope::experiments(&[1]),
             ViewType::ActiveOnly,
             &f,
             &o,
@@ -528,7 +545,7 @@ mod tests {
         let o = parse_order_by_list(Target::Runs, &["metrics.m"]).expect("order_by parses");
         let q = run_search_count_sql(
             Dialect::Postgres,
-            &[1, 2],
+            RunScope::experiments(&[1, 2]),
             ViewType::All,
             &f,
             &o,

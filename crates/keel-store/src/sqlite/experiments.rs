@@ -34,7 +34,7 @@ pub(crate) fn insert(conn: &Connection, e: &Experiment) -> Result<()> {
         if is_unique_violation(&err) {
             already_exists(&e.name)
         } else if is_foreign_key_violation(&err) {
-            Error::not_found(format!("Workspace '{}' not found", e.workspace))
+            keel_core::workspaces::not_found(&e.workspace)
         } else {
             db_err(err)
         }

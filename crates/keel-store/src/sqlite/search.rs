@@ -38,14 +38,12 @@ pub(crate) fn runs(conn: &Connection, q: &RunQuery) -> Result<Vec<Run>> {
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect();
-    let compiled = search_sql::run_search_sql(
-        &experiment_ids,
-        q.view,
-        &q.filter,
-        &q.order_by,
-        q.offset,
-        q.limit,
-    );
+    let scope = search_sql::RunScope {
+        experiment_ids: &experiment_ids,
+        workspace: q.workspace.as_deref(),
+    };
+    let compiled =
+        search_sql::run_search_sql(scope, q.view, &q.filter, &q.order_by, q.offset, q.limit);
     let run_ids: Vec<String> = ids(conn, compiled)?;
     load::runs(conn, &run_ids)
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use keel_core::workspaces::{
     DEFAULT_WORKSPACE, DeletionMode, Workspace, WorkspaceStore, names_taken_in_default, not_empty,
+    not_found as workspace_not_found,
 };
 use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -58,6 +59,9 @@ fn update(c: &Connection, w: &Workspace) -> Result<bool> {
 }
 
 fn delete(c: &Connection, name: &str, mode: DeletionMode) -> Result<()> {
+    if get(c, name)?.is_none() {
+        return Err(workspace_not_found(name));
+    }
     match mode {
         DeletionMode::Restrict => {
             let count: i64 = c

@@ -382,7 +382,7 @@ pub async fn search_run_ids(
             view,
             max_results: Some(1000),
             order_by: order_by.iter().map(|s| (*s).to_owned()).collect(),
-            page_token: None,
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|e| panic!("search runs with filter {filter:?}: {e}"));

@@ -1,7 +1,7 @@
 //! Conformance checks of workspaces: the catalogue, experiment names unique per workspace, and
 //! the three ways of deleting a workspace (each all or nothing).
 
-use keel_core::tracking::{CreateExperiment, SearchExperiments};
+use keel_core::tracking::{CreateExperiment, SearchExperiments, SearchRuns};
 use keel_core::workspaces::{DEFAULT_WORKSPACE, DeletionMode, Workspace};
 use keel_core::{ErrorCode, LifecycleStage};
 
@@ -175,6 +175,16 @@ pub async fn restrict_refuses_a_workspace_that_holds_experiments(f: Fixture) {
         .await
         .expect("an empty workspace goes");
     assert_eq!(store.get_workspace("empty").await.expect("get"), None);
+    let again = store
+        .delete_workspace("empty", DeletionMode::Cascade)
+        .await
+        .expect_err("a second deletion finds nothing");
+    assert_eq!(
+        again.code,
+        ErrorCode::ResourceDoesNotExist,
+        "{}",
+        again.message
+    );
 }
 
 pub async fn set_default_moves_everything_unless_a_name_is_taken(f: Fixture) {
@@ -271,4 +281,39 @@ pub async fn cascade_deletes_the_experiments_and_the_roles(f: Fixture) {
         [DEFAULT_WORKSPACE]
     );
     assert_eq!(store.get_workspace("team-a").await.expect("get"), None);
+}
+
+pub async fn run_search_keeps_to_its_workspace(f: Fixture) {
+    f.workspace_store()
+        .insert_workspace(&workspace("team-a"))
+        .await
+        .expect("a");
+    let t = f.tracking();
+    let here = experiment_in(&f, DEFAULT_WORKSPACE, "here").await;
+    let there = experiment_in(&f, "team-a", "there").await;
+    let run_here = run_in(&t, &here).await.info.run_id;
+    let run_there = run_in(&t, &there).await.info.run_id;
+    let search = |workspace: Option<&str>, order_by: &[&str]| SearchRuns {
+        experiment_ids: vec![here.clone(), there.clone()],
+        workspace: workspace.map(str::to_owned),
+        order_by: order_by.iter().map(|o| (*o).to_owned()).collect(),
+        ..Default::default()
+    };
+    // Both statement shapes: plain, and (PostgreSQL) split on a first order term of a tag.
+    for order_by in [&[][..], &["tags.`mlflow.runName` ASC"][..]] {
+        for (workspace, want) in [
+            (Some(DEFAULT_WORKSPACE), vec![run_here.clone()]),
+            (Some("team-a"), vec![run_there.clone()]),
+            (Some("team-z"), vec![]),
+        ] {
+            let page = t
+                .search_runs(search(workspace, order_by))
+                .await
+                .expect("search");
+            let ids: Vec<String> = page.items.into_iter().map(|r| r.info.run_id).collect();
+            assert_eq!(ids, want, "{workspace:?} {order_by:?}");
+        }
+        let all = t.search_runs(search(None, order_by)).await.expect("search");
+        assert_eq!(all.items.len(), 2, "no workspace: no filter");
+    }
 }
