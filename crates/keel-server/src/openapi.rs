@@ -68,6 +68,8 @@ pub trait DocArg {
 impl DocArg for State<AppState> {}
 impl DocArg for crate::authz::Caller {}
 impl DocArg for crate::workspace::ActiveWorkspace {}
+impl DocArg for crate::workspace::WorkspaceRegistry {}
+impl DocArg for crate::workspace::WorkspaceWebhooks {}
 impl DocArg for crate::handlers::session::Origin {}
 impl DocArg for HeaderMap {}
 impl DocArg for Uri {}

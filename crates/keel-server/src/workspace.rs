@@ -52,6 +52,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ActiveWorkspace {
     }
 }
 
+/// The model registry (with prompts) acting in the request's workspace.
+pub struct WorkspaceRegistry(pub keel_core::Registry);
+
+impl FromRequestParts<AppState> for WorkspaceRegistry {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let workspace = ActiveWorkspace::from_request_parts(parts, state).await?;
+        Ok(Self(state.registry.in_workspace(workspace.name())))
+    }
+}
+
+/// The webhook service acting in the request's workspace.
+pub struct WorkspaceWebhooks(pub keel_core::webhooks::Webhooks);
+
+impl FromRequestParts<AppState> for WorkspaceWebhooks {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let workspace = ActiveWorkspace::from_request_parts(parts, state).await?;
+        Ok(Self(state.webhooks.in_workspace(workspace.name())))
+    }
+}
+
 /// Catalogue entries and experiments' workspaces, as looked up for recent requests.
 #[derive(Debug)]
 pub struct WorkspaceCache {

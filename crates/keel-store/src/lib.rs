@@ -6,6 +6,7 @@ pub mod postgres;
 mod search_sql;
 mod span_rows;
 pub mod sqlite;
+pub(crate) mod workspace_tables;
 
 use std::path::PathBuf;
 use std::sync::Arc;

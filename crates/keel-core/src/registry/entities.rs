@@ -83,6 +83,8 @@ pub struct RegisteredModelAlias {
 /// A named model in the registry, with its tags, aliases and the latest version of each stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisteredModel {
+    /// The workspace it belongs to (names are unique per workspace).
+    pub workspace: String,
     pub name: String,
     pub creation_timestamp: i64,
     pub last_updated_timestamp: i64,

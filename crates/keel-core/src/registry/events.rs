@@ -47,7 +47,7 @@ impl Registry {
         if subs.is_empty() {
             return;
         }
-        let prompt = match self.store.get_registered_model(name).await {
+        let prompt = match self.store.get_registered_model(&self.workspace, name).await {
             Ok(Some(model)) => is_prompt(&model.tags),
             Ok(None) => return,
             Err(e) => {

@@ -4,6 +4,9 @@
 //! timestamps from the clock and calls the [`RegistryStore`]. Sources of new versions are checked
 //! by a [`SourcePolicy`] and against the run or logged model they claim to come from, which is
 //! why the service also holds the tracking service.
+//!
+//! A `Registry` acts in one workspace (`default` unless made with [`Registry::in_workspace`]):
+//! models are named within it, and runs and logged models of other workspaces are not found.
 
 mod entities;
 mod events;
@@ -58,6 +61,8 @@ pub struct Registry {
     sources: SourcePolicy,
     /// Where the registry's webhook events go, when webhooks are on.
     webhooks: Option<crate::webhooks::Webhooks>,
+    /// The workspace it acts in.
+    workspace: String,
 }
 
 impl std::fmt::Debug for Registry {
@@ -87,7 +92,22 @@ impl Registry {
             clock,
             sources,
             webhooks: None,
+            workspace: crate::workspaces::DEFAULT_WORKSPACE.to_owned(),
         }
+    }
+
+    /// The same registry acting in `workspace` (cheap: the services are shared).
+    pub fn in_workspace(&self, workspace: &str) -> Self {
+        Self {
+            workspace: workspace.to_owned(),
+            webhooks: self.webhooks.as_ref().map(|w| w.in_workspace(workspace)),
+            ..self.clone()
+        }
+    }
+
+    /// The workspace it acts in.
+    pub fn workspace(&self) -> &str {
+        &self.workspace
     }
 
     /// Which URIs model-version sources may be.

@@ -21,6 +21,7 @@ impl Registry {
         let tags = rules::validate_tags(req.tags)?;
         let now = self.now();
         let model = RegisteredModel {
+            workspace: self.workspace.clone(),
             name: req.name,
             creation_timestamp: now,
             last_updated_timestamp: now,
@@ -38,7 +39,7 @@ impl Registry {
     pub async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
         validate_model_name(name, "name")?;
         self.store
-            .get_registered_model(name)
+            .get_registered_model(&self.workspace, name)
             .await?
             .ok_or_else(|| registered_model_not_found(name))
     }
@@ -52,7 +53,7 @@ impl Registry {
         validate_model_name(new_name, "new_name")?;
         validate_model_name(name, "name")?;
         self.store
-            .rename_registered_model(name, new_name, self.now())
+            .rename_registered_model(&self.workspace, name, new_name, self.now())
             .await?;
         self.get_registered_model(new_name).await
     }
@@ -65,7 +66,7 @@ impl Registry {
     ) -> Result<RegisteredModel> {
         validate_model_name(name, "name")?;
         self.store
-            .update_registered_model(name, description, self.now())
+            .update_registered_model(&self.workspace, name, description, self.now())
             .await?;
         self.get_registered_model(name).await
     }
@@ -73,13 +74,17 @@ impl Registry {
     /// Deletes a model with its versions, tags and aliases.
     pub async fn delete_registered_model(&self, name: &str) -> Result<()> {
         validate_model_name(name, "name")?;
-        self.store.delete_registered_model(name).await
+        self.store
+            .delete_registered_model(&self.workspace, name)
+            .await
     }
 
     pub async fn set_registered_model_tag(&self, name: &str, tag: Tag) -> Result<()> {
         validate_model_name(name, "name")?;
         rules::validate_tag(&tag)?;
-        self.store.set_registered_model_tag(name, &tag).await?;
+        self.store
+            .set_registered_model_tag(&self.workspace, name, &tag)
+            .await?;
         self.emit_model_tag_set(name, &tag).await;
         Ok(())
     }
@@ -88,7 +93,9 @@ impl Registry {
     pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         validate_model_name(name, "name")?;
         crate::validation::validate_key(crate::validation::NameKind::Tag, key)?;
-        self.store.delete_registered_model_tag(name, key).await?;
+        self.store
+            .delete_registered_model_tag(&self.workspace, name, key)
+            .await?;
         self.emit_model_tag_deleted(name, key).await;
         Ok(())
     }
@@ -136,7 +143,7 @@ impl Registry {
         rules::validate_alias_not_reserved(alias)?;
         let number = rules::parse_version(version)?;
         self.store
-            .set_registered_model_alias(name, alias, number)
+            .set_registered_model_alias(&self.workspace, name, alias, number)
             .await?;
         self.emit_alias_created(name, alias, version).await;
         Ok(())
@@ -147,7 +154,7 @@ impl Registry {
         validate_model_name(name, "name")?;
         rules::validate_alias(alias)?;
         self.store
-            .delete_registered_model_alias(name, alias)
+            .delete_registered_model_alias(&self.workspace, name, alias)
             .await?;
         self.emit_alias_deleted(name, alias).await;
         Ok(())
@@ -174,7 +181,7 @@ impl Registry {
         self.get_registered_model(name).await?;
         let version = self
             .store
-            .alias_version(name, alias)
+            .alias_version(&self.workspace, name, alias)
             .await?
             .ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?;
         self.model_version(name, version).await

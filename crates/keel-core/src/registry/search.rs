@@ -85,6 +85,7 @@ impl Registry {
         let offset = paging::decode(req.page_token.as_deref())?;
         let (filter, include_prompts) = split_prompt_filter(filter);
         let query = RegisteredModelQuery {
+            workspace: self.workspace.clone(),
             visible: req.visible,
             filter,
             include_prompts,
@@ -110,6 +111,7 @@ impl Registry {
         let offset = paging::decode(req.page_token.as_deref())?;
         let (filter, include_prompts) = split_prompt_filter(filter);
         let query = ModelVersionQuery {
+            workspace: self.workspace.clone(),
             visible: req.visible,
             filter,
             include_prompts,

@@ -6,8 +6,10 @@
 //! atomically (the registered model's row keeps the last number handed out, so numbers are
 //! never reused after a version is deleted).
 //!
-//! Methods naming a model or version that does not exist fail with RESOURCE_DOES_NOT_EXIST and
-//! the messages of [`super::registered_model_not_found`] and [`super::model_version_not_found`].
+//! Models are named within a workspace: every method naming one takes the workspace too, and a
+//! model of another workspace is as absent as one that does not exist. Methods naming a model or
+//! version that does not exist fail with RESOURCE_DOES_NOT_EXIST and the messages of
+//! [`super::registered_model_not_found`] and [`super::model_version_not_found`].
 
 use async_trait::async_trait;
 use keel_filter::{Comparison, OrderBy};
@@ -41,6 +43,8 @@ impl std::fmt::Debug for LoggedModelLink {
 /// A version to create: everything but its number, which the store allocates.
 #[derive(Debug)]
 pub struct NewModelVersion {
+    /// The workspace of the registered model.
+    pub workspace: String,
     pub name: String,
     /// Creation time; also the registered model's new last-update time.
     pub creation_timestamp: i64,
@@ -61,6 +65,8 @@ pub struct NewModelVersion {
 /// A page request for registered models, with the filter already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct RegisteredModelQuery {
+    /// The workspace searched.
+    pub workspace: String,
     /// Which models the caller may see.
     pub visible: crate::store::ModelVisibility,
     /// Attribute `name` and `Tag` comparisons.
@@ -76,6 +82,8 @@ pub struct RegisteredModelQuery {
 /// A page request for model versions, with the filter already parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ModelVersionQuery {
+    /// The workspace searched.
+    pub workspace: String,
     /// Which models' versions the caller may see.
     pub visible: crate::store::ModelVisibility,
     /// Attributes `name`, `version_number`, `run_id`, `source_path`, and tags.
@@ -95,22 +103,38 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// Inserts a model with its tags. Fails with RESOURCE_ALREADY_EXISTS when the name is taken.
     async fn insert_registered_model(&self, model: &RegisteredModel) -> Result<()>;
     /// A model with its tags, aliases and latest versions.
-    async fn get_registered_model(&self, name: &str) -> Result<Option<RegisteredModel>>;
+    async fn get_registered_model(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<RegisteredModel>>;
     /// Renames a model; its versions, tags and aliases follow. Fails with
     /// RESOURCE_ALREADY_EXISTS when another model has the new name.
-    async fn rename_registered_model(&self, name: &str, new_name: &str, now: i64) -> Result<()>;
+    async fn rename_registered_model(
+        &self,
+        workspace: &str,
+        name: &str,
+        new_name: &str,
+        now: i64,
+    ) -> Result<()>;
     async fn update_registered_model(
         &self,
+        workspace: &str,
         name: &str,
         description: Option<&str>,
         now: i64,
     ) -> Result<()>;
     /// Deletes a model with its versions, tags and aliases.
-    async fn delete_registered_model(&self, name: &str) -> Result<()>;
+    async fn delete_registered_model(&self, workspace: &str, name: &str) -> Result<()>;
     /// Sets (inserts or replaces) a tag.
-    async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()>;
+    async fn set_registered_model_tag(&self, workspace: &str, name: &str, tag: &Tag) -> Result<()>;
     /// Deletes a tag if it exists.
-    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()>;
+    async fn delete_registered_model_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<()>;
     /// One page of models (with tags, aliases and latest versions).
     async fn search_registered_models(
         &self,
@@ -118,20 +142,36 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<Vec<RegisteredModel>>;
 
     /// Points `alias` at an existing version, replacing where it pointed before.
-    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64)
-    -> Result<()>;
+    async fn set_registered_model_alias(
+        &self,
+        workspace: &str,
+        name: &str,
+        alias: &str,
+        version: i64,
+    ) -> Result<()>;
     /// Deletes an alias if it exists (the model must exist).
-    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()>;
+    async fn delete_registered_model_alias(
+        &self,
+        workspace: &str,
+        name: &str,
+        alias: &str,
+    ) -> Result<()>;
     /// The version an alias points at.
-    async fn alias_version(&self, name: &str, alias: &str) -> Result<Option<i64>>;
+    async fn alias_version(&self, workspace: &str, name: &str, alias: &str) -> Result<Option<i64>>;
 
     /// Creates a version with the next number of its model, bumps the model's last-update
     /// time and applies `link`, atomically; returns the number.
     async fn insert_model_version(&self, version: NewModelVersion) -> Result<i64>;
     /// A version with its tags and aliases.
-    async fn get_model_version(&self, name: &str, version: i64) -> Result<Option<ModelVersion>>;
+    async fn get_model_version(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<ModelVersion>>;
     async fn update_model_version(
         &self,
+        workspace: &str,
         name: &str,
         version: i64,
         description: Option<&str>,
@@ -141,6 +181,7 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// stage move to `Archived`. Bumps the model's last-update time.
     async fn transition_model_version_stage(
         &self,
+        workspace: &str,
         name: &str,
         version: i64,
         stage: Stage,
@@ -149,10 +190,28 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<()>;
     /// Deletes a version with its tags and the aliases pointing at it; bumps the model's
     /// last-update time.
-    async fn delete_model_version(&self, name: &str, version: i64, now: i64) -> Result<()>;
-    async fn set_model_version_tag(&self, name: &str, version: i64, tag: &Tag) -> Result<()>;
+    async fn delete_model_version(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        now: i64,
+    ) -> Result<()>;
+    async fn set_model_version_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        tag: &Tag,
+    ) -> Result<()>;
     /// Deletes a tag if it exists (the version must exist).
-    async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()>;
+    async fn delete_model_version_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<()>;
     /// One page of versions (with tags, without aliases, as the reference sends them).
     async fn search_model_versions(&self, query: &ModelVersionQuery) -> Result<Vec<ModelVersion>>;
 }

@@ -85,6 +85,8 @@ impl Registry {
                 lineage.run_id = model.source_run_id.clone();
             }
         }
+        self.check_lineage_workspace(&lineage, logged_model.as_ref())
+            .await?;
         let now = self.now();
         let name = req.name;
         let link = logged_model.map(|m| LoggedModelLink {
@@ -93,6 +95,7 @@ impl Registry {
             update: versions_tag_update(name.clone()),
         });
         let new = NewModelVersion {
+            workspace: self.workspace.clone(),
             name: name.clone(),
             creation_timestamp: now,
             description: req.description,
@@ -151,14 +154,13 @@ impl Registry {
         }
         let number = match reference {
             VersionRef::Number(n) => *n,
-            VersionRef::Alias(alias) => {
-                self.store
-                    .alias_version(name, alias)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::invalid(format!("Registered model alias {alias} not found."))
-                    })?
-            }
+            VersionRef::Alias(alias) => self
+                .store
+                .alias_version(&self.workspace, name, alias)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(format!("Registered model alias {alias} not found."))
+                })?,
             VersionRef::Latest | VersionRef::Stage(_) => {
                 let stage = match reference {
                     VersionRef::Stage(s) => Some(Stage::parse(s)?),
@@ -271,10 +273,42 @@ impl Registry {
         }
     }
 
+    /// A version comes only from a run or logged model of its own workspace: one in another
+    /// workspace is not found, as it is to every other request made in this one. (A run that
+    /// does not exist at all is left to the source checks, as in the reference.)
+    async fn check_lineage_workspace(
+        &self,
+        lineage: &Lineage,
+        model: Option<&LoggedModel>,
+    ) -> Result<()> {
+        if let Some(model) = model {
+            if !self.holds_experiment(&model.experiment_id).await? {
+                return Err(Error::not_found(format!(
+                    "Logged model with ID '{}' not found.",
+                    model.model_id
+                )));
+            }
+        }
+        if let Some(run_id) = &lineage.run_id {
+            if let Ok(run) = self.tracking.run_info(run_id).await {
+                if !self.holds_experiment(&run.experiment_id).await? {
+                    return Err(Error::not_found(format!("Run with id={run_id} not found")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether experiment `id` is in this registry's workspace.
+    async fn holds_experiment(&self, id: &str) -> Result<bool> {
+        let experiment = self.tracking.get_experiment(id).await?;
+        Ok(experiment.workspace == self.workspace)
+    }
+
     /// A version (with tags and aliases) by number.
     pub(super) async fn model_version(&self, name: &str, version: i64) -> Result<ModelVersion> {
         self.store
-            .get_model_version(name, version)
+            .get_model_version(&self.workspace, name, version)
             .await?
             .ok_or_else(|| model_version_not_found(name, version))
     }
@@ -294,7 +328,7 @@ impl Registry {
         validate_model_name(name, "name")?;
         let version = parse_version(version)?;
         self.store
-            .update_model_version(name, version, description, self.now())
+            .update_model_version(&self.workspace, name, version, description, self.now())
             .await?;
         self.model_version(name, version).await
     }
@@ -318,6 +352,7 @@ impl Registry {
         let version = parse_version(version)?;
         self.store
             .transition_model_version_stage(
+                &self.workspace,
                 name,
                 version,
                 target,
@@ -333,7 +368,7 @@ impl Registry {
         validate_model_name(name, "name")?;
         let version = parse_version(version)?;
         self.store
-            .delete_model_version(name, version, self.now())
+            .delete_model_version(&self.workspace, name, version, self.now())
             .await
     }
 
@@ -378,7 +413,9 @@ impl Registry {
         validate_model_name(name, "name")?;
         let number = parse_version(version)?;
         rules::validate_tag(&tag)?;
-        self.store.set_model_version_tag(name, number, &tag).await?;
+        self.store
+            .set_model_version_tag(&self.workspace, name, number, &tag)
+            .await?;
         self.emit_version_tag_set(name, version, &tag).await;
         Ok(())
     }
@@ -394,7 +431,7 @@ impl Registry {
         let number = parse_version(version)?;
         crate::validation::validate_key(crate::validation::NameKind::Tag, key)?;
         self.store
-            .delete_model_version_tag(name, number, key)
+            .delete_model_version_tag(&self.workspace, name, number, key)
             .await?;
         self.emit_version_tag_deleted(name, version, key).await;
         Ok(())

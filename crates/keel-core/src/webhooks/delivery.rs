@@ -118,10 +118,11 @@ fn truncate(mut s: String, max: usize) -> String {
 }
 
 impl Webhooks {
-    /// Active webhooks subscribed to any of `events`; a store failure is logged and yields
-    /// none (emission never fails the request that caused it).
+    /// Active webhooks of this workspace subscribed to any of `events`; a store failure is
+    /// logged and yields none (emission never fails the request that caused it).
     pub async fn subscriptions(&self, events: &[WebhookEvent]) -> Vec<Subscription> {
-        match self.inner.store.active_subscriptions(events).await {
+        let store = &self.inner.store;
+        match store.active_subscriptions(&self.workspace, events).await {
             Ok(subs) => subs,
             Err(e) => {
                 tracing::error!(error = %e, "cannot look up webhook subscriptions; events dropped");

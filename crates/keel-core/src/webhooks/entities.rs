@@ -256,6 +256,8 @@ impl WebhookStatus {
 #[derive(Clone, PartialEq)]
 pub struct Webhook {
     pub webhook_id: String,
+    /// The workspace it belongs to: it hears only that workspace's events.
+    pub workspace: String,
     pub name: String,
     pub description: Option<String>,
     pub url: String,

@@ -84,6 +84,8 @@ impl std::fmt::Debug for UpdateWebhook {
 #[derive(Clone)]
 pub struct Webhooks {
     inner: Arc<Inner>,
+    /// The workspace it acts in: webhooks are managed, and events heard, per workspace.
+    workspace: String,
 }
 
 struct Inner {
@@ -143,7 +145,16 @@ impl Webhooks {
                 policy,
                 wake: tokio::sync::Notify::new(),
             }),
+            workspace: crate::workspaces::DEFAULT_WORKSPACE.to_owned(),
         })
+    }
+
+    /// The same service acting in `workspace` (cheap: everything else is shared).
+    pub fn in_workspace(&self, workspace: &str) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            workspace: workspace.to_owned(),
+        }
     }
 
     pub fn policy(&self) -> &DeliveryPolicy {
@@ -186,6 +197,7 @@ impl Webhooks {
         let webhook = Webhook {
             secret: self.seal(&webhook_id, req.secret)?,
             webhook_id,
+            workspace: self.workspace.clone(),
             name: req.name,
             description: req.description.filter(|d| !d.is_empty()),
             url: req.url,
@@ -198,11 +210,13 @@ impl Webhooks {
         Ok(webhook)
     }
 
+    /// A live webhook of this workspace (one of another workspace is not found).
     pub async fn get_webhook(&self, webhook_id: &str) -> Result<Webhook> {
         self.inner
             .store
             .get_webhook(webhook_id)
             .await?
+            .filter(|hook| hook.workspace == self.workspace)
             .ok_or_else(|| webhook_not_found(webhook_id))
     }
 
@@ -217,7 +231,7 @@ impl Webhooks {
         let rows = self
             .inner
             .store
-            .list_webhooks(None, offset, limit + 1)
+            .list_webhooks(&self.workspace, None, offset, limit + 1)
             .await?;
         Ok(paging::page_from(rows, offset, limit))
     }
@@ -251,6 +265,7 @@ impl Webhooks {
     }
 
     pub async fn delete_webhook(&self, webhook_id: &str) -> Result<()> {
+        self.get_webhook(webhook_id).await?;
         self.inner
             .store
             .delete_webhook(webhook_id, self.now())
@@ -313,6 +328,7 @@ mod tests {
         };
         let hook = Webhook {
             webhook_id: "id".into(),
+            workspace: "default".into(),
             name: "h".into(),
             description: None,
             url: "https://example.com".into(),

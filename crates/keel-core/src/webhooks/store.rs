@@ -19,14 +19,15 @@ pub struct Subscription {
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
-    /// Inserts a webhook with its events.
+    /// Inserts a webhook with its events (RESOURCE_DOES_NOT_EXIST when its workspace is gone).
     async fn insert_webhook(&self, webhook: &Webhook) -> Result<()>;
     /// A live (not deleted) webhook.
     async fn get_webhook(&self, webhook_id: &str) -> Result<Option<Webhook>>;
-    /// Live webhooks, newest first (`creation_timestamp` descending, then ID), optionally only
-    /// those subscribed to `event`; `limit` rows from `offset`.
+    /// Live webhooks of `workspace`, newest first (`creation_timestamp` descending, then ID),
+    /// optionally only those subscribed to `event`; `limit` rows from `offset`.
     async fn list_webhooks(
         &self,
+        workspace: &str,
         event: Option<WebhookEvent>,
         offset: i64,
         limit: i64,
@@ -36,8 +37,12 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Marks a live webhook deleted. RESOURCE_DOES_NOT_EXIST when it is gone.
     async fn delete_webhook(&self, webhook_id: &str, now: i64) -> Result<()>;
 
-    /// Active, live webhooks subscribed to any of `events`.
-    async fn active_subscriptions(&self, events: &[WebhookEvent]) -> Result<Vec<Subscription>>;
+    /// Active, live webhooks of `workspace` subscribed to any of `events`.
+    async fn active_subscriptions(
+        &self,
+        workspace: &str,
+        events: &[WebhookEvent],
+    ) -> Result<Vec<Subscription>>;
     /// Queues deliveries (status pending), all in one transaction.
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<()>;
     /// Takes up to `claim.limit` pending deliveries that are due (`next_attempt_at <= now`) and

@@ -491,6 +491,7 @@ pub async fn locate(
             let name = Ids::one("name", &ids.name)?;
             let prompt = state
                 .registry
+                .in_workspace(workspace)
                 .get_registered_model(&name)
                 .await
                 .is_ok_and(|m| is_prompt(&m.tags));

@@ -17,6 +17,7 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::registry::*;
 use crate::workspace::ActiveWorkspace;
+use crate::workspace::WorkspaceRegistry;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct RegisteredModelOut {
@@ -63,12 +64,12 @@ pub struct DownloadUriOut {
 
 pub async fn create_model(
     State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     caller: Caller,
     workspace: ActiveWorkspace,
     req: MlflowRequest<CreateRegisteredModelIn>,
 ) -> ApiResult<Json<RegisteredModelOut>> {
-    let model = s
-        .registry
+    let model = registry
         .create_registered_model(req.message.into_domain()?)
         .await?;
     // The creator manages what they create (a prompt is granted as a prompt).
@@ -87,43 +88,43 @@ pub async fn create_model(
 }
 
 pub async fn get_model(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<NameIn>,
 ) -> ApiResult<Json<RegisteredModelOut>> {
     let name = required("name", req.message.name)?;
-    Ok(model_out(s.registry.get_registered_model(&name).await?))
+    Ok(model_out(registry.get_registered_model(&name).await?))
 }
 
 pub async fn rename_model(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<RenameRegisteredModelIn>,
 ) -> ApiResult<Json<RegisteredModelOut>> {
     let m = req.message;
     let (name, new_name) = (required("name", m.name)?, required("new_name", m.new_name)?);
     Ok(model_out(
-        s.registry.rename_registered_model(&name, &new_name).await?,
+        registry.rename_registered_model(&name, &new_name).await?,
     ))
 }
 
 pub async fn update_model(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<UpdateDescriptionIn>,
 ) -> ApiResult<Json<RegisteredModelOut>> {
     let m = req.message;
     let name = required("name", m.name)?;
     Ok(model_out(
-        s.registry
+        registry
             .update_registered_model(&name, m.description.as_deref())
             .await?,
     ))
 }
 
 pub async fn delete_model(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<NameIn>,
 ) -> ApiResult<Json<Empty>> {
     let name = required("name", req.message.name)?;
-    s.registry.delete_registered_model(&name).await?;
+    registry.delete_registered_model(&name).await?;
     Ok(empty())
 }
 
@@ -148,13 +149,14 @@ async fn visible_models(
 
 pub async fn search_models(
     State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     caller: Caller,
     workspace: ActiveWorkspace,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<RegisteredModelsOut>> {
     let mut search = req.message.into_registered_models();
     search.visible = visible_models(&s, &caller, &workspace).await?;
-    let page = s.registry.search_registered_models(search).await?;
+    let page = registry.search_registered_models(search).await?;
     Ok(Json(RegisteredModelsOut {
         registered_models: page.items.into_iter().map(RegisteredModel::from).collect(),
         next_page_token: page.next_page_token,
@@ -162,12 +164,12 @@ pub async fn search_models(
 }
 
 pub async fn latest_versions(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<LatestVersionsIn>,
 ) -> ApiResult<Json<ModelVersionsOut>> {
     let m = req.message;
     let name = required("name", m.name)?;
-    let versions = s.registry.get_latest_versions(&name, &m.stages).await?;
+    let versions = registry.get_latest_versions(&name, &m.stages).await?;
     Ok(Json(ModelVersionsOut {
         model_versions: versions.into_iter().map(ModelVersion::from).collect(),
         next_page_token: None,
@@ -175,127 +177,127 @@ pub async fn latest_versions(
 }
 
 pub async fn set_model_tag(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<TagRequestIn>,
 ) -> ApiResult<Json<Empty>> {
     let mut m = req.message;
     let name = required("name", m.name.take())?;
-    s.registry
+    registry
         .set_registered_model_tag(&name, m.into_tag()?)
         .await?;
     Ok(empty())
 }
 
 pub async fn delete_model_tag(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<TagRequestIn>,
 ) -> ApiResult<Json<Empty>> {
     let m = req.message;
     let (name, key) = (required("name", m.name)?, required("key", m.key)?);
-    s.registry.delete_registered_model_tag(&name, &key).await?;
+    registry.delete_registered_model_tag(&name, &key).await?;
     Ok(empty())
 }
 
 pub async fn set_alias(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<AliasIn>,
 ) -> ApiResult<Json<Empty>> {
     let m = req.message;
     let (name, alias) = (required("name", m.name)?, required("alias", m.alias)?);
     let version = required("version", m.version)?;
-    s.registry
+    registry
         .set_registered_model_alias(&name, &alias, &version)
         .await?;
     Ok(empty())
 }
 
 pub async fn delete_alias(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<AliasIn>,
 ) -> ApiResult<Json<Empty>> {
     let m = req.message;
     let (name, alias) = (required("name", m.name)?, required("alias", m.alias)?);
-    s.registry
+    registry
         .delete_registered_model_alias(&name, &alias)
         .await?;
     Ok(empty())
 }
 
 pub async fn get_by_alias(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<AliasIn>,
 ) -> ApiResult<Json<ModelVersionOut>> {
     let m = req.message;
     let (name, alias) = (required("name", m.name)?, required("alias", m.alias)?);
     Ok(version_out(
-        s.registry.get_model_version_by_alias(&name, &alias).await?,
+        registry.get_model_version_by_alias(&name, &alias).await?,
     ))
 }
 
 pub async fn create_version(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<CreateModelVersionIn>,
 ) -> ApiResult<Json<ModelVersionOut>> {
-    let version = s
-        .registry
+    let version = registry
         .create_model_version(req.message.into_domain()?)
         .await?;
     Ok(version_out(version))
 }
 
 pub async fn get_version(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<VersionIn>,
 ) -> ApiResult<Json<ModelVersionOut>> {
     let (name, version) = req.message.into_parts()?;
     Ok(version_out(
-        s.registry.get_model_version(&name, &version).await?,
+        registry.get_model_version(&name, &version).await?,
     ))
 }
 
 pub async fn update_version(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<UpdateDescriptionIn>,
 ) -> ApiResult<Json<ModelVersionOut>> {
     let m = req.message;
     let (name, version) = (required("name", m.name)?, required("version", m.version)?);
     Ok(version_out(
-        s.registry
+        registry
             .update_model_version(&name, &version, m.description.as_deref())
             .await?,
     ))
 }
 
 pub async fn transition_stage(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<TransitionStageIn>,
 ) -> ApiResult<Json<ModelVersionOut>> {
     let (name, version, stage, archive) = req.message.into_parts()?;
     Ok(version_out(
-        s.registry
+        registry
             .transition_model_version_stage(&name, &version, &stage, archive)
             .await?,
     ))
 }
 
 pub async fn delete_version(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<VersionIn>,
 ) -> ApiResult<Json<Empty>> {
     let (name, version) = req.message.into_parts()?;
-    s.registry.delete_model_version(&name, &version).await?;
+    registry.delete_model_version(&name, &version).await?;
     Ok(empty())
 }
 
 pub async fn search_versions(
     State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     caller: Caller,
     workspace: ActiveWorkspace,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<ModelVersionsOut>> {
     let mut search = req.message.into_model_versions();
     search.visible = visible_models(&s, &caller, &workspace).await?;
-    let page = s.registry.search_model_versions(search).await?;
+    let page = registry.search_model_versions(search).await?;
     Ok(Json(ModelVersionsOut {
         model_versions: page.items.into_iter().map(ModelVersion::from).collect(),
         next_page_token: page.next_page_token,
@@ -303,38 +305,37 @@ pub async fn search_versions(
 }
 
 pub async fn download_uri(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<VersionIn>,
 ) -> ApiResult<Json<DownloadUriOut>> {
     let (name, version) = req.message.into_parts()?;
-    let artifact_uri = s
-        .registry
+    let artifact_uri = registry
         .get_model_version_download_uri(&name, &version)
         .await?;
     Ok(Json(DownloadUriOut { artifact_uri }))
 }
 
 pub async fn set_version_tag(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<TagRequestIn>,
 ) -> ApiResult<Json<Empty>> {
     let mut m = req.message;
     let name = required("name", m.name.take())?;
     let version = required("version", m.version.take())?;
-    s.registry
+    registry
         .set_model_version_tag(&name, &version, m.into_tag()?)
         .await?;
     Ok(empty())
 }
 
 pub async fn delete_version_tag(
-    State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     req: MlflowRequest<TagRequestIn>,
 ) -> ApiResult<Json<Empty>> {
     let m = req.message;
     let (name, version) = (required("name", m.name)?, required("version", m.version)?);
     let key = required("key", m.key)?;
-    s.registry
+    registry
         .delete_model_version_tag(&name, &version, &key)
         .await?;
     Ok(empty())
@@ -357,6 +358,7 @@ fn store_root(s: &AppState, location: &str) -> Result<ArtifactPath, Error> {
 /// `GET /model-versions/get-artifact?name=&version=&path=`: one file of a version's artifacts.
 pub async fn get_artifact(
     State(s): State<AppState>,
+    WorkspaceRegistry(registry): WorkspaceRegistry,
     headers: HeaderMap,
     req: MlflowRequest<VersionArtifactIn>,
 ) -> ApiResult<Response> {
@@ -370,8 +372,7 @@ pub async fn get_artifact(
     };
     let relative = ArtifactPath::parse(&path)?;
     let (name, version) = (required("name", m.name)?, required("version", m.version)?);
-    let location = s
-        .registry
+    let location = registry
         .model_version_artifact_location(&name, &version)
         .await?;
     let file = store_root(&s, &location)?.join(&relative);

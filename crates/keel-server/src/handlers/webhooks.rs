@@ -2,14 +2,14 @@
 //! Keel's delivery log (`webhooks/{webhook_id}/deliveries`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use serde::Serialize;
 
 use super::{Empty, empty};
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
-use crate::state::AppState;
 use crate::wire::webhooks::*;
+use crate::workspace::WorkspaceWebhooks;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct WebhookResponse {
@@ -42,22 +42,18 @@ pub struct DeliveriesOut {
 }
 
 pub async fn create(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     req: MlflowRequest<CreateWebhookIn>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    let hook = s
-        .webhooks
-        .create_webhook(req.message.into_domain()?)
-        .await?;
+    let hook = webhooks.create_webhook(req.message.into_domain()?).await?;
     Ok(webhook_out(hook))
 }
 
 pub async fn list(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     req: MlflowRequest<ListIn>,
 ) -> ApiResult<Json<WebhooksOut>> {
-    let page = s
-        .webhooks
+    let page = webhooks
         .list_webhooks(req.message.max_results, req.message.page_token.as_deref())
         .await?;
     Ok(Json(WebhooksOut {
@@ -67,51 +63,49 @@ pub async fn list(
 }
 
 pub async fn get(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     Path(webhook_id): Path<String>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    Ok(webhook_out(s.webhooks.get_webhook(&webhook_id).await?))
+    Ok(webhook_out(webhooks.get_webhook(&webhook_id).await?))
 }
 
 pub async fn update(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     Path(webhook_id): Path<String>,
     req: MlflowRequest<UpdateWebhookIn>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    let hook = s
-        .webhooks
+    let hook = webhooks
         .update_webhook(&webhook_id, req.message.into_domain()?)
         .await?;
     Ok(webhook_out(hook))
 }
 
 pub async fn delete(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     Path(webhook_id): Path<String>,
 ) -> ApiResult<Json<Empty>> {
-    s.webhooks.delete_webhook(&webhook_id).await?;
+    webhooks.delete_webhook(&webhook_id).await?;
     Ok(empty())
 }
 
 pub async fn test(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     Path(webhook_id): Path<String>,
     req: MlflowRequest<TestWebhookIn>,
 ) -> ApiResult<Json<TestOut>> {
     let event = req.message.into_domain()?;
-    let result = s.webhooks.test_webhook(&webhook_id, event).await?;
+    let result = webhooks.test_webhook(&webhook_id, event).await?;
     Ok(Json(TestOut {
         result: result.into(),
     }))
 }
 
 pub async fn deliveries(
-    State(s): State<AppState>,
+    WorkspaceWebhooks(webhooks): WorkspaceWebhooks,
     Path(webhook_id): Path<String>,
     req: MlflowRequest<ListIn>,
 ) -> ApiResult<Json<DeliveriesOut>> {
-    let page = s
-        .webhooks
+    let page = webhooks
         .list_deliveries(
             &webhook_id,
             req.message.max_results,

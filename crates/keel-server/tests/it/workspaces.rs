@@ -83,6 +83,10 @@ impl<'a> Client<'a> {
         self.send(Method::DELETE, path, None).await
     }
 
+    async fn delete_json(self, path: &str, body: Value) -> Raw {
+        self.send(Method::DELETE, path, Some(body)).await
+    }
+
     /// Creates experiment `name` here and returns its ID.
     async fn create_experiment(self, name: &str) -> String {
         let raw = self.post("experiments/create", json!({"name": name})).await;
@@ -548,4 +552,101 @@ async fn artifacts_live_under_the_workspace_prefix_and_go_with_a_cascade() {
     let gone = client.delete(&format!("{WS}/team-c?mode=CASCADE")).await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     assert!(!app.data_dir().join("artifacts/workspaces/team-c").exists());
+}
+
+#[tokio::test]
+async fn models_prompts_and_webhooks_stay_in_their_workspace() {
+    let app = TestApp::with_workspaces(None).await;
+    let client = Client::new(&app);
+    client.post(WS, json!({"name": "team-m"})).await;
+    let there = client.in_("team-m");
+    for c in [client, there] {
+        let made = c
+            .post("registered-models/create", json!({"name": "shared"}))
+            .await;
+        assert_eq!(made.status, StatusCode::OK, "{:?}", made.json());
+    }
+    let prompt_tag = json!([{"key": "mlflow.prompt.is_prompt", "value": "true"}]);
+    for name in ["only-here", "a-prompt"] {
+        let tags = if name == "a-prompt" {
+            prompt_tag.clone()
+        } else {
+            json!([])
+        };
+        let made = client
+            .post(
+                "registered-models/create",
+                json!({"name": name, "tags": tags}),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::OK, "{:?}", made.json());
+    }
+    for name in ["only-here", "a-prompt"] {
+        let across = there
+            .get(&format!("registered-models/get?name={name}"))
+            .await;
+        assert_says(
+            &across,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_DOES_NOT_EXIST",
+            &format!("Registered Model with name={name} not found"),
+        );
+    }
+    let deleted = there
+        .delete_json("registered-models/delete", json!({"name": "only-here"}))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NOT_FOUND);
+    let search = there
+        .get("registered-models/search?max_results=50")
+        .await
+        .json();
+    let names: Vec<&str> = search["registered_models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .map(|m| m["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["shared"]);
+    // Webhooks: made in one workspace, not seen or changed from another.
+    let hook = there
+        .post(
+            "webhooks",
+            json!({"name": "h", "url": "https://93.184.216.34/hook",
+                   "events": [{"entity": "REGISTERED_MODEL", "action": "CREATED"}]}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::OK, "{:?}", hook.json());
+    let id = hook.json()["webhook"]["webhook_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(client.get("webhooks").await.json().get("webhooks"), None);
+    let listed = there.get("webhooks").await.json();
+    assert_eq!(listed["webhooks"].as_array().map(Vec::len), Some(1));
+    for raw in [
+        client.get(&format!("webhooks/{id}")).await,
+        client.delete(&format!("webhooks/{id}")).await,
+        client
+            .patch(&format!("webhooks/{id}"), json!({"name": "taken"}))
+            .await,
+    ] {
+        assert_error(
+            raw.status,
+            &raw.json(),
+            StatusCode::NOT_FOUND,
+            "RESOURCE_DOES_NOT_EXIST",
+        );
+    }
+    // What the workspace holds keeps it from a RESTRICT deletion, models first.
+    let refused = client.delete(&format!("{WS}/team-m")).await;
+    assert_says(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "INVALID_STATE",
+        "registered_models",
+    );
+    let gone = client.delete(&format!("{WS}/team-m?mode=CASCADE")).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let kept = client.get("registered-models/get?name=shared").await;
+    assert_eq!(kept.status, StatusCode::OK);
 }

@@ -78,6 +78,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "workspaces",
         sql: include_str!("../../migrations/postgres/0010_workspaces.sql"),
     },
+    Migration {
+        version: 11,
+        name: "registry_workspaces",
+        sql: include_str!("../../migrations/postgres/0011_registry_workspaces.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

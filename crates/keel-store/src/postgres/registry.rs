@@ -56,14 +56,30 @@ fn version_from_row(r: &PgRow) -> PgResult<(i64, ModelVersion)> {
     ))
 }
 
+/// A model created in a workspace deleted meanwhile: the workspace is not found.
+fn missing_workspace(failure: Failure, workspace: &str) -> Failure {
+    if failure.constraint() == Some("registered_models_workspace_fkey") {
+        return keel_core::workspaces::not_found(workspace).into();
+    }
+    failure
+}
+
 /// Locks the model's row and returns its key and last version number.
-async fn lock_model(conn: &mut PgConnection, name: &str, for_update: bool) -> PgResult<(i64, i64)> {
+async fn lock_model(
+    conn: &mut PgConnection,
+    ws: &str,
+    name: &str,
+    for_update: bool,
+) -> PgResult<(i64, i64)> {
     let sql = if for_update {
-        "SELECT model_key, last_version FROM registered_models WHERE name = $1 FOR UPDATE"
+        "SELECT model_key, last_version FROM registered_models \
+         WHERE workspace = $1 AND name = $2 FOR UPDATE"
     } else {
-        "SELECT model_key, last_version FROM registered_models WHERE name = $1 FOR NO KEY UPDATE"
+        "SELECT model_key, last_version FROM registered_models \
+         WHERE workspace = $1 AND name = $2 FOR NO KEY UPDATE"
     };
     let found: Option<(i64, i64)> = sqlx::query_as(sql)
+        .bind(ws)
         .bind(name)
         .fetch_optional(&mut *conn)
         .await?;
@@ -71,8 +87,13 @@ async fn lock_model(conn: &mut PgConnection, name: &str, for_update: bool) -> Pg
 }
 
 /// Locks the model's row and checks the version exists; returns the model's key.
-async fn lock_version(conn: &mut PgConnection, name: &str, version: i64) -> PgResult<i64> {
-    let (key, _) = lock_model(conn, name, false).await?;
+async fn lock_version(
+    conn: &mut PgConnection,
+    ws: &str,
+    name: &str,
+    version: i64,
+) -> PgResult<i64> {
+    let (key, _) = lock_model(conn, ws, name, false).await?;
     let found: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM model_versions WHERE model_key = $1 AND version = $2")
             .bind(key)
@@ -138,15 +159,18 @@ async fn upsert_version_tag(
 
 pub(crate) async fn insert_model(conn: &mut PgConnection, m: &RegisteredModel) -> PgResult<()> {
     let key: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO registered_models (name, creation_time, last_updated_time, description) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING model_key",
+        "INSERT INTO registered_models (workspace, name, creation_time, last_updated_time, \
+         description) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (workspace, name) DO NOTHING RETURNING model_key",
     )
+    .bind(&m.workspace)
     .bind(&m.name)
     .bind(m.creation_timestamp)
     .bind(m.last_updated_timestamp)
     .bind(m.description.as_deref())
     .fetch_optional(&mut *conn)
-    .await?;
+    .await
+    .map_err(|e| missing_workspace(Failure::Db(e), &m.workspace))?;
     let key = key.ok_or_else(|| registered_model_exists(&m.name))?;
     if !m.tags.is_empty() {
         let (keys, values) = sorted_tags(&m.tags);
@@ -165,11 +189,12 @@ pub(crate) async fn insert_model(conn: &mut PgConnection, m: &RegisteredModel) -
 
 pub(crate) async fn rename_model(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     new_name: &str,
     now: i64,
 ) -> PgResult<()> {
-    let (key, _) = lock_model(conn, name, true).await?;
+    let (key, _) = lock_model(conn, ws, name, true).await?;
     let renamed = sqlx::query(
         "UPDATE registered_models SET name = $1, last_updated_time = $2 WHERE model_key = $3",
     )
@@ -195,11 +220,12 @@ pub(crate) async fn rename_model(
 
 pub(crate) async fn update_model(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     description: Option<&str>,
     now: i64,
 ) -> PgResult<()> {
-    let (key, _) = lock_model(conn, name, false).await?;
+    let (key, _) = lock_model(conn, ws, name, false).await?;
     sqlx::query(
         "UPDATE registered_models SET description = $1, last_updated_time = $2 \
          WHERE model_key = $3",
@@ -212,8 +238,8 @@ pub(crate) async fn update_model(
     Ok(())
 }
 
-pub(crate) async fn delete_model(conn: &mut PgConnection, name: &str) -> PgResult<()> {
-    let (key, _) = lock_model(conn, name, true).await?;
+pub(crate) async fn delete_model(conn: &mut PgConnection, ws: &str, name: &str) -> PgResult<()> {
+    let (key, _) = lock_model(conn, ws, name, true).await?;
     sqlx::query("DELETE FROM registered_models WHERE model_key = $1")
         .bind(key)
         .execute(&mut *conn)
@@ -221,17 +247,23 @@ pub(crate) async fn delete_model(conn: &mut PgConnection, name: &str) -> PgResul
     Ok(())
 }
 
-pub(crate) async fn set_model_tag(conn: &mut PgConnection, name: &str, tag: &Tag) -> PgResult<()> {
-    let (key, _) = lock_model(conn, name, false).await?;
+pub(crate) async fn set_model_tag(
+    conn: &mut PgConnection,
+    ws: &str,
+    name: &str,
+    tag: &Tag,
+) -> PgResult<()> {
+    let (key, _) = lock_model(conn, ws, name, false).await?;
     upsert_model_tag(conn, key, tag).await
 }
 
 pub(crate) async fn delete_model_tag(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     tag_key: &str,
 ) -> PgResult<()> {
-    let (key, _) = lock_model(conn, name, false).await?;
+    let (key, _) = lock_model(conn, ws, name, false).await?;
     sqlx::query("DELETE FROM registered_model_tags WHERE model_key = $1 AND key = $2")
         .bind(key)
         .bind(tag_key)
@@ -242,11 +274,12 @@ pub(crate) async fn delete_model_tag(
 
 pub(crate) async fn set_alias(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     alias: &str,
     version: i64,
 ) -> PgResult<()> {
-    let key = lock_version(conn, name, version).await?;
+    let key = lock_version(conn, ws, name, version).await?;
     sqlx::query(
         "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES ($1, $2, $3) \
          ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
@@ -259,8 +292,13 @@ pub(crate) async fn set_alias(
     Ok(())
 }
 
-pub(crate) async fn delete_alias(conn: &mut PgConnection, name: &str, alias: &str) -> PgResult<()> {
-    let (key, _) = lock_model(conn, name, false).await?;
+pub(crate) async fn delete_alias(
+    conn: &mut PgConnection,
+    ws: &str,
+    name: &str,
+    alias: &str,
+) -> PgResult<()> {
+    let (key, _) = lock_model(conn, ws, name, false).await?;
     sqlx::query("DELETE FROM registered_model_aliases WHERE model_key = $1 AND alias = $2")
         .bind(key)
         .bind(alias)
@@ -271,14 +309,16 @@ pub(crate) async fn delete_alias(conn: &mut PgConnection, name: &str, alias: &st
 
 pub(crate) async fn alias_version(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     alias: &str,
 ) -> PgResult<Option<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT a.version FROM registered_model_aliases a \
          JOIN registered_models rm ON rm.model_key = a.model_key \
-         WHERE rm.name = $1 AND a.alias = $2",
+         WHERE rm.workspace = $1 AND rm.name = $2 AND a.alias = $3",
     )
+    .bind(ws)
     .bind(name)
     .bind(alias)
     .fetch_optional(&mut *conn)
@@ -288,7 +328,7 @@ pub(crate) async fn alias_version(
 /// Locks the model's row (so concurrent creations queue), takes the next number and inserts the
 /// version; then updates the logged model's tag listing its versions, if the model still exists.
 pub(crate) async fn insert_version(conn: &mut PgConnection, v: &NewModelVersion) -> PgResult<i64> {
-    let (key, last) = lock_model(conn, &v.name, true).await?;
+    let (key, last) = lock_model(conn, &v.workspace, &v.name, true).await?;
     let version = last + 1;
     sqlx::query(
         "UPDATE registered_models SET last_version = $1, last_updated_time = $2 \
@@ -364,12 +404,13 @@ pub(crate) async fn insert_version(conn: &mut PgConnection, v: &NewModelVersion)
 
 pub(crate) async fn update_version(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     version: i64,
     description: Option<&str>,
     now: i64,
 ) -> PgResult<()> {
-    let key = lock_version(conn, name, version).await?;
+    let key = lock_version(conn, ws, name, version).await?;
     sqlx::query(
         "UPDATE model_versions SET description = $1, last_updated_time = $2 \
          WHERE model_key = $3 AND version = $4",
@@ -385,13 +426,14 @@ pub(crate) async fn update_version(
 
 pub(crate) async fn transition_version(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     version: i64,
     stage: Stage,
     archive_existing: bool,
     now: i64,
 ) -> PgResult<()> {
-    let key = lock_version(conn, name, version).await?;
+    let key = lock_version(conn, ws, name, version).await?;
     if archive_existing {
         sqlx::query(
             "UPDATE model_versions SET current_stage = $1, last_updated_time = $2 \
@@ -420,11 +462,12 @@ pub(crate) async fn transition_version(
 
 pub(crate) async fn delete_version(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     version: i64,
     now: i64,
 ) -> PgResult<()> {
-    let key = lock_version(conn, name, version).await?;
+    let key = lock_version(conn, ws, name, version).await?;
     sqlx::query("DELETE FROM model_versions WHERE model_key = $1 AND version = $2")
         .bind(key)
         .bind(version)
@@ -435,21 +478,23 @@ pub(crate) async fn delete_version(
 
 pub(crate) async fn set_version_tag(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     version: i64,
     tag: &Tag,
 ) -> PgResult<()> {
-    let key = lock_version(conn, name, version).await?;
+    let key = lock_version(conn, ws, name, version).await?;
     upsert_version_tag(conn, key, version, tag).await
 }
 
 pub(crate) async fn delete_version_tag(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     version: i64,
     tag_key: &str,
 ) -> PgResult<()> {
-    let key = lock_version(conn, name, version).await?;
+    let key = lock_version(conn, ws, name, version).await?;
     sqlx::query(
         "DELETE FROM model_version_tags WHERE model_key = $1 AND version = $2 AND key = $3",
     )
@@ -461,20 +506,22 @@ pub(crate) async fn delete_version_tag(
     Ok(())
 }
 
-async fn model_key(conn: &mut PgConnection, name: &str) -> PgResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?,
+async fn model_key(conn: &mut PgConnection, ws: &str, name: &str) -> PgResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT model_key FROM registered_models WHERE workspace = $1 AND name = $2",
     )
+    .bind(ws)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 pub(crate) async fn get_model(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
 ) -> PgResult<Option<RegisteredModel>> {
-    match model_key(conn, name).await? {
+    match model_key(conn, ws, name).await? {
         Some(key) => Ok(load_models(conn, &[key]).await?.pop()),
         None => Ok(None),
     }
@@ -482,10 +529,11 @@ pub(crate) async fn get_model(
 
 pub(crate) async fn get_version(
     conn: &mut PgConnection,
+    ws: &str,
     name: &str,
     version: i64,
 ) -> PgResult<Option<ModelVersion>> {
-    match model_key(conn, name).await? {
+    match model_key(conn, ws, name).await? {
         Some(key) => Ok(load_versions(conn, &[(key, version)], true).await?.pop()),
         None => Ok(None),
     }
@@ -496,8 +544,8 @@ async fn load_models(conn: &mut PgConnection, keys: &[i64]) -> PgResult<Vec<Regi
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
-        "SELECT model_key, name, creation_time, last_updated_time, description \
+    let rows: Vec<(i64, String, i64, i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT model_key, name, creation_time, last_updated_time, description, workspace \
          FROM registered_models WHERE model_key = ANY($1)",
     )
     .bind(keys)
@@ -505,10 +553,11 @@ async fn load_models(conn: &mut PgConnection, keys: &[i64]) -> PgResult<Vec<Regi
     .await?;
     let mut by_key: HashMap<i64, RegisteredModel> = rows
         .into_iter()
-        .map(|(key, name, created, updated, description)| {
+        .map(|(key, name, created, updated, description, workspace)| {
             (
                 key,
                 RegisteredModel {
+                    workspace,
                     name,
                     creation_timestamp: created,
                     last_updated_timestamp: updated,

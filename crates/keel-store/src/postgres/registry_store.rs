@@ -16,45 +16,71 @@ impl RegistryStore for PostgresStore {
             .await
     }
 
-    async fn get_registered_model(&self, name: &str) -> Result<Option<RegisteredModel>> {
-        self.read(name, |c, name| Box::pin(registry::get_model(c, name)))
-            .await
+    async fn get_registered_model(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<RegisteredModel>> {
+        self.read(&(workspace, name), |c, (ws, name)| {
+            Box::pin(registry::get_model(c, ws, name))
+        })
+        .await
     }
 
-    async fn rename_registered_model(&self, name: &str, new_name: &str, now: i64) -> Result<()> {
-        self.write(&(name, new_name, now), |c, (name, new_name, now)| {
-            Box::pin(registry::rename_model(c, name, new_name, *now))
-        })
+    async fn rename_registered_model(
+        &self,
+        workspace: &str,
+        name: &str,
+        new_name: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.write(
+            &(workspace, name, new_name, now),
+            |c, (ws, name, new_name, now)| {
+                Box::pin(registry::rename_model(c, ws, name, new_name, *now))
+            },
+        )
         .await
     }
 
     async fn update_registered_model(
         &self,
+        workspace: &str,
         name: &str,
         description: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        self.write(&(name, description, now), |c, (name, description, now)| {
-            Box::pin(registry::update_model(c, name, *description, *now))
+        self.write(
+            &(workspace, name, description, now),
+            |c, (ws, name, description, now)| {
+                Box::pin(registry::update_model(c, ws, name, *description, *now))
+            },
+        )
+        .await
+    }
+
+    async fn delete_registered_model(&self, workspace: &str, name: &str) -> Result<()> {
+        self.write(&(workspace, name), |c, (ws, name)| {
+            Box::pin(registry::delete_model(c, ws, name))
         })
         .await
     }
 
-    async fn delete_registered_model(&self, name: &str) -> Result<()> {
-        self.write(name, |c, name| Box::pin(registry::delete_model(c, name)))
-            .await
-    }
-
-    async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
-        self.write(&(name, tag), |c, (name, tag)| {
-            Box::pin(registry::set_model_tag(c, name, tag))
+    async fn set_registered_model_tag(&self, workspace: &str, name: &str, tag: &Tag) -> Result<()> {
+        self.write(&(workspace, name, tag), |c, (ws, name, tag)| {
+            Box::pin(registry::set_model_tag(c, ws, name, tag))
         })
         .await
     }
 
-    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
-        self.write(&(name, key), |c, (name, key)| {
-            Box::pin(registry::delete_model_tag(c, name, key))
+    async fn delete_registered_model_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<()> {
+        self.write(&(workspace, name, key), |c, (ws, name, key)| {
+            Box::pin(registry::delete_model_tag(c, ws, name, key))
         })
         .await
     }
@@ -69,26 +95,35 @@ impl RegistryStore for PostgresStore {
 
     async fn set_registered_model_alias(
         &self,
+        workspace: &str,
         name: &str,
         alias: &str,
         version: i64,
     ) -> Result<()> {
-        self.write(&(name, alias, version), |c, (name, alias, version)| {
-            Box::pin(registry::set_alias(c, name, alias, *version))
+        self.write(
+            &(workspace, name, alias, version),
+            |c, (ws, name, alias, version)| {
+                Box::pin(registry::set_alias(c, ws, name, alias, *version))
+            },
+        )
+        .await
+    }
+
+    async fn delete_registered_model_alias(
+        &self,
+        workspace: &str,
+        name: &str,
+        alias: &str,
+    ) -> Result<()> {
+        self.write(&(workspace, name, alias), |c, (ws, name, alias)| {
+            Box::pin(registry::delete_alias(c, ws, name, alias))
         })
         .await
     }
 
-    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
-        self.write(&(name, alias), |c, (name, alias)| {
-            Box::pin(registry::delete_alias(c, name, alias))
-        })
-        .await
-    }
-
-    async fn alias_version(&self, name: &str, alias: &str) -> Result<Option<i64>> {
-        self.query(&(name, alias), |c, (name, alias)| {
-            Box::pin(registry::alias_version(c, name, alias))
+    async fn alias_version(&self, workspace: &str, name: &str, alias: &str) -> Result<Option<i64>> {
+        self.query(&(workspace, name, alias), |c, (ws, name, alias)| {
+            Box::pin(registry::alias_version(c, ws, name, alias))
         })
         .await
     }
@@ -98,25 +133,32 @@ impl RegistryStore for PostgresStore {
             .await
     }
 
-    async fn get_model_version(&self, name: &str, version: i64) -> Result<Option<ModelVersion>> {
-        self.read(&(name, version), |c, (name, version)| {
-            Box::pin(registry::get_version(c, name, *version))
+    async fn get_model_version(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<ModelVersion>> {
+        self.read(&(workspace, name, version), |c, (ws, name, version)| {
+            Box::pin(registry::get_version(c, ws, name, *version))
         })
         .await
     }
 
     async fn update_model_version(
         &self,
+        workspace: &str,
         name: &str,
         version: i64,
         description: Option<&str>,
         now: i64,
     ) -> Result<()> {
         self.write(
-            &(name, version, description, now),
-            |c, (name, version, description, now)| {
+            &(workspace, name, version, description, now),
+            |c, (ws, name, version, description, now)| {
                 Box::pin(registry::update_version(
                     c,
+                    ws,
                     name,
                     *version,
                     *description,
@@ -129,6 +171,7 @@ impl RegistryStore for PostgresStore {
 
     async fn transition_model_version_stage(
         &self,
+        workspace: &str,
         name: &str,
         version: i64,
         stage: Stage,
@@ -136,34 +179,61 @@ impl RegistryStore for PostgresStore {
         now: i64,
     ) -> Result<()> {
         self.write(
-            &(name, version, stage, archive_existing, now),
-            |c, (name, version, stage, archive, now)| {
+            &(workspace, name, version, stage, archive_existing, now),
+            |c, (ws, name, version, stage, archive, now)| {
                 Box::pin(registry::transition_version(
-                    c, name, *version, *stage, *archive, *now,
+                    c, ws, name, *version, *stage, *archive, *now,
                 ))
             },
         )
         .await
     }
 
-    async fn delete_model_version(&self, name: &str, version: i64, now: i64) -> Result<()> {
-        self.write(&(name, version, now), |c, (name, version, now)| {
-            Box::pin(registry::delete_version(c, name, *version, *now))
-        })
+    async fn delete_model_version(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        now: i64,
+    ) -> Result<()> {
+        self.write(
+            &(workspace, name, version, now),
+            |c, (ws, name, version, now)| {
+                Box::pin(registry::delete_version(c, ws, name, *version, *now))
+            },
+        )
         .await
     }
 
-    async fn set_model_version_tag(&self, name: &str, version: i64, tag: &Tag) -> Result<()> {
-        self.write(&(name, version, tag), |c, (name, version, tag)| {
-            Box::pin(registry::set_version_tag(c, name, *version, tag))
-        })
+    async fn set_model_version_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        tag: &Tag,
+    ) -> Result<()> {
+        self.write(
+            &(workspace, name, version, tag),
+            |c, (ws, name, version, tag)| {
+                Box::pin(registry::set_version_tag(c, ws, name, *version, tag))
+            },
+        )
         .await
     }
 
-    async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()> {
-        self.write(&(name, version, key), |c, (name, version, key)| {
-            Box::pin(registry::delete_version_tag(c, name, *version, key))
-        })
+    async fn delete_model_version_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<()> {
+        self.write(
+            &(workspace, name, version, key),
+            |c, (ws, name, version, key)| {
+                Box::pin(registry::delete_version_tag(c, ws, name, *version, key))
+            },
+        )
         .await
     }
 

@@ -21,12 +21,16 @@ impl WebhookStore for PostgresStore {
 
     async fn list_webhooks(
         &self,
+        workspace: &str,
         event: Option<WebhookEvent>,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Webhook>> {
-        self.read(&(event, offset, limit), |c, (event, offset, limit)| {
-            Box::pin(webhooks::list_webhooks(c, *event, *offset, *limit))
+        let args = (workspace, event, offset, limit);
+        self.read(&args, |c, (workspace, event, offset, limit)| {
+            Box::pin(webhooks::list_webhooks(
+                c, workspace, *event, *offset, *limit,
+            ))
         })
         .await
     }
@@ -43,9 +47,13 @@ impl WebhookStore for PostgresStore {
         .await
     }
 
-    async fn active_subscriptions(&self, events: &[WebhookEvent]) -> Result<Vec<Subscription>> {
-        self.query(events, |c, events| {
-            Box::pin(webhooks::active_subscriptions(c, events))
+    async fn active_subscriptions(
+        &self,
+        workspace: &str,
+        events: &[WebhookEvent],
+    ) -> Result<Vec<Subscription>> {
+        self.query(&(workspace, events), |c, (workspace, events)| {
+            Box::pin(webhooks::active_subscriptions(c, workspace, events))
         })
         .await
     }

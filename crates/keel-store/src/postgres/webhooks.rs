@@ -15,7 +15,7 @@ use sqlx::{PgConnection, Row};
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 
 const WEBHOOK_COLUMNS: &str = "webhook_id, name, description, url, status, secret, \
-     creation_time, last_updated_time";
+     creation_time, last_updated_time, workspace";
 
 const DELIVERY_COLUMNS: &str = "delivery_id, webhook_id, entity, action, payload, status, \
      attempts, next_attempt_at, last_status_code, last_error, created_time, updated_time";
@@ -42,6 +42,7 @@ fn webhook_from_row(r: &PgRow) -> PgResult<Webhook> {
         secret: r.try_get(5)?,
         creation_timestamp: r.try_get(6)?,
         last_updated_timestamp: r.try_get(7)?,
+        workspace: r.try_get(8)?,
     })
 }
 
@@ -108,7 +109,7 @@ async fn insert_events(conn: &mut PgConnection, hook: &Webhook) -> PgResult<()> 
 
 pub(crate) async fn insert_webhook(conn: &mut PgConnection, hook: &Webhook) -> PgResult<()> {
     let inserted = sqlx::query(&format!(
-        "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ))
     .bind(&hook.webhook_id)
     .bind(&hook.name)
@@ -118,10 +119,14 @@ pub(crate) async fn insert_webhook(conn: &mut PgConnection, hook: &Webhook) -> P
     .bind(hook.secret.as_deref())
     .bind(hook.creation_timestamp)
     .bind(hook.last_updated_timestamp)
+    .bind(&hook.workspace)
     .execute(&mut *conn)
     .await;
     if let Err(e) = inserted {
         let failure = Failure::from(e);
+        if failure.constraint() == Some("webhooks_workspace_fkey") {
+            return Err(keel_core::workspaces::not_found(&hook.workspace).into());
+        }
         if failure.sqlstate().as_deref() == Some(UNIQUE_VIOLATION) {
             return Err(Error::already_exists(format!(
                 "Webhook with ID {} already exists.",
@@ -153,6 +158,7 @@ pub(crate) async fn get_webhook(
 
 pub(crate) async fn list_webhooks(
     conn: &mut PgConnection,
+    workspace: &str,
     event: Option<WebhookEvent>,
     offset: i64,
     limit: i64,
@@ -160,9 +166,11 @@ pub(crate) async fn list_webhooks(
     let rows = match event {
         None => {
             sqlx::query(&format!(
-                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_time IS NULL \
-                 ORDER BY creation_time DESC, webhook_id DESC LIMIT $1 OFFSET $2"
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks \
+                 WHERE workspace = $1 AND deleted_time IS NULL \
+                 ORDER BY creation_time DESC, webhook_id DESC LIMIT $2 OFFSET $3"
             ))
+            .bind(workspace)
             .bind(limit)
             .bind(offset)
             .fetch_all(&mut *conn)
@@ -171,11 +179,13 @@ pub(crate) async fn list_webhooks(
         Some(e) => {
             sqlx::query(
                 "SELECT w.webhook_id, w.name, w.description, w.url, w.status, w.secret, \
-                 w.creation_time, w.last_updated_time FROM webhooks w \
+                 w.creation_time, w.last_updated_time, w.workspace FROM webhooks w \
                  JOIN webhook_events e ON e.webhook_id = w.webhook_id \
-                 WHERE w.deleted_time IS NULL AND e.entity = $1 AND e.action = $2 \
-                 ORDER BY w.creation_time DESC, w.webhook_id DESC LIMIT $3 OFFSET $4",
+                 WHERE w.workspace = $1 AND w.deleted_time IS NULL AND e.entity = $2 \
+                 AND e.action = $3 \
+                 ORDER BY w.creation_time DESC, w.webhook_id DESC LIMIT $4 OFFSET $5",
             )
+            .bind(workspace)
             .bind(e.entity().as_str())
             .bind(e.action().as_str())
             .bind(limit)
@@ -245,6 +255,7 @@ pub(crate) async fn delete_webhook(
 
 pub(crate) async fn active_subscriptions(
     conn: &mut PgConnection,
+    workspace: &str,
     events: &[WebhookEvent],
 ) -> PgResult<Vec<Subscription>> {
     if events.is_empty() {
@@ -257,11 +268,12 @@ pub(crate) async fn active_subscriptions(
          JOIN webhooks w ON w.webhook_id = e.webhook_id \
          JOIN UNNEST($1::text[], $2::text[]) AS t (entity, action) \
              ON t.entity = e.entity AND t.action = e.action \
-         WHERE w.status = 'ACTIVE' AND w.deleted_time IS NULL \
+         WHERE w.workspace = $3 AND w.status = 'ACTIVE' AND w.deleted_time IS NULL \
          ORDER BY e.webhook_id",
     )
     .bind(&entities)
     .bind(&actions)
+    .bind(workspace)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()

@@ -1,6 +1,7 @@
 //! `WorkspaceStore` for PostgreSQL: the workspace catalogue, and deleting a workspace with what
-//! is in it in one transaction. The workspace's row is locked first, and experiments reference
-//! it by foreign key, so no experiment can be created in a workspace being deleted.
+//! is in it (experiments, registered models and prompts, webhooks) in one transaction. The
+//! workspace's row is locked first, and they reference it by foreign key, so nothing can be
+//! created in a workspace being deleted.
 
 use async_trait::async_trait;
 use keel_core::Result;
@@ -12,6 +13,7 @@ use sqlx::PgConnection;
 
 use super::PostgresStore;
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
+use crate::workspace_tables::{HELD, HeldTable};
 
 const COLUMNS: &str = "name, description, default_artifact_root";
 
@@ -86,14 +88,22 @@ async fn delete(c: &mut PgConnection, name: &str, mode: DeletionMode) -> PgResul
     }
     match mode {
         DeletionMode::Restrict => {
-            let count: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM experiments WHERE workspace = $1")
-                    .bind(name)
-                    .fetch_one(&mut *c)
-                    .await?;
-            if count > 0 {
-                return Err(not_empty(name, "experiments", count).into());
+            for HeldTable { table, live, .. } in HELD {
+                let count: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE workspace = $1 AND {live}"
+                ))
+                .bind(name)
+                .fetch_one(&mut *c)
+                .await?;
+                if count > 0 {
+                    return Err(not_empty(name, table, count).into());
+                }
             }
+            // Webhooks already deleted (kept for their history) go with the workspace.
+            sqlx::query("DELETE FROM webhooks WHERE workspace = $1")
+                .bind(name)
+                .execute(&mut *c)
+                .await?;
         }
         DeletionMode::Cascade => {
             // Runs are locked before they go (as `keel gc` does) and their metric points, which
@@ -109,29 +119,39 @@ async fn delete(c: &mut PgConnection, name: &str, mode: DeletionMode) -> PgResul
                 .bind(&run_keys)
                 .execute(&mut *c)
                 .await?;
-            sqlx::query("DELETE FROM experiments WHERE workspace = $1")
-                .bind(name)
-                .execute(&mut *c)
-                .await?;
+            for HeldTable { table, .. } in HELD {
+                sqlx::query(&format!("DELETE FROM {table} WHERE workspace = $1"))
+                    .bind(name)
+                    .execute(&mut *c)
+                    .await?;
+            }
         }
         DeletionMode::SetDefault => {
-            let taken: Vec<String> = sqlx::query_scalar(
-                "SELECT 'experiments: ' || e.name FROM experiments e WHERE e.workspace = $1 \
-                 AND EXISTS (SELECT 1 FROM experiments d WHERE d.workspace = $2 \
-                     AND d.name = e.name) ORDER BY e.name",
-            )
-            .bind(name)
-            .bind(DEFAULT_WORKSPACE)
-            .fetch_all(&mut *c)
-            .await?;
+            let mut taken = Vec::new();
+            for (table, column) in HELD.iter().filter_map(|h| Some((h.table, h.unique_name?))) {
+                let clashes: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT '{table}: ' || e.{column} FROM {table} e WHERE e.workspace = $1 \
+                     AND EXISTS (SELECT 1 FROM {table} d WHERE d.workspace = $2 \
+                         AND d.{column} = e.{column}) ORDER BY e.{column}"
+                ))
+                .bind(name)
+                .bind(DEFAULT_WORKSPACE)
+                .fetch_all(&mut *c)
+                .await?;
+                taken.extend(clashes);
+            }
             if !taken.is_empty() {
                 return Err(names_taken_in_default(name, &taken).into());
             }
-            sqlx::query("UPDATE experiments SET workspace = $2 WHERE workspace = $1")
+            for HeldTable { table, .. } in HELD {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET workspace = $2 WHERE workspace = $1"
+                ))
                 .bind(name)
                 .bind(DEFAULT_WORKSPACE)
                 .execute(&mut *c)
                 .await?;
+            }
         }
     }
     // Roles are scoped to one workspace; their grants and assignments cascade.

@@ -42,6 +42,11 @@ fn not_prompt(sql: &mut Sql, table: &str) -> String {
     )
 }
 
+/// Models of one workspace only (names are unique per workspace).
+fn in_workspace(sql: &mut Sql, workspace: &str) -> String {
+    format!("rm.workspace = {}", sql.text(workspace))
+}
+
 /// `rm.name` restricted to what `visible` allows.
 fn visible_names(sql: &mut Sql, visible: &Visible) -> String {
     let (names, negate) = match visible {
@@ -86,7 +91,7 @@ pub(crate) fn registered_model_search_sql(
     q: &RegisteredModelQuery,
 ) -> CompiledQuery {
     let mut sql = Sql::new(dialect);
-    let mut conditions = Vec::new();
+    let mut conditions = vec![in_workspace(&mut sql, &q.workspace)];
     for c in &q.filter {
         conditions.push(match c.key.kind {
             KeyKind::Attribute if c.key.name == "name" => {
@@ -126,11 +131,8 @@ pub(crate) fn registered_model_search_sql(
     if !has_name {
         order_terms.push("rm.name ASC".into());
     }
-    let mut text = String::from("SELECT rm.model_key FROM registered_models rm");
-    if !conditions.is_empty() {
-        text.push_str(" WHERE ");
-        text.push_str(&conditions.join(" AND "));
-    }
+    let mut text = String::from("SELECT rm.model_key FROM registered_models rm WHERE ");
+    text.push_str(&conditions.join(" AND "));
     text.push_str(" ORDER BY ");
     text.push_str(&order_terms.join(", "));
     text.push_str(&page(&mut sql, q.offset, q.limit));
@@ -140,7 +142,7 @@ pub(crate) fn registered_model_search_sql(
 /// `SELECT mv.model_key, mv.version ...` for one page of a model-version search, in `dialect`.
 pub(crate) fn model_version_search_sql(dialect: Dialect, q: &ModelVersionQuery) -> CompiledQuery {
     let mut sql = Sql::new(dialect);
-    let mut conditions = Vec::new();
+    let mut conditions = vec![in_workspace(&mut sql, &q.workspace)];
     for c in &q.filter {
         let column = match c.key.name.as_str() {
             "name" => "rm.name",
@@ -193,12 +195,9 @@ pub(crate) fn model_version_search_sql(dialect: Dialect, q: &ModelVersionQuery) 
     }
     let mut text = String::from(
         "SELECT mv.model_key, mv.version FROM model_versions mv \
-         JOIN registered_models rm ON rm.model_key = mv.model_key",
+         JOIN registered_models rm ON rm.model_key = mv.model_key WHERE ",
     );
-    if !conditions.is_empty() {
-        text.push_str(" WHERE ");
-        text.push_str(&conditions.join(" AND "));
-    }
+    text.push_str(&conditions.join(" AND "));
     text.push_str(" ORDER BY ");
     text.push_str(&order_terms.join(", "));
     text.push_str(&page(&mut sql, q.offset, q.limit));
@@ -216,6 +215,10 @@ mod tests {
         include_str!("../../migrations/sqlite/0001_tracking.sql"),
         include_str!("../../migrations/sqlite/0002_logged_models.sql"),
         include_str!("../../migrations/sqlite/0003_registry.sql"),
+        include_str!("../../migrations/sqlite/0004_webhooks.sql"),
+        include_str!("../../migrations/sqlite/0007_identity.sql"),
+        include_str!("../../migrations/sqlite/0008_workspaces.sql"),
+        include_str!("../../migrations/sqlite/0009_registry_workspaces.sql"),
     ];
 
     /// Models alpha (versions 1-3), Beta (1-2) and a prompt (1), with tags chosen to tell the
@@ -226,9 +229,11 @@ mod tests {
             conn.execute_batch(s).expect("schema");
         }
         conn.execute_batch(
-            "INSERT INTO registered_models VALUES
-               (1, 'alpha', 10, 50, NULL, 3), (2, 'Beta', 20, 40, 'd', 2),
-               (3, 'prompt', 30, 30, NULL, 1);
+            "INSERT INTO workspaces (name) VALUES ('other');
+             INSERT INTO registered_models (model_key, name, creation_time, last_updated_time,
+                                            description, last_version, workspace) VALUES
+               (1, 'alpha', 10, 50, NULL, 3, 'default'), (2, 'Beta', 20, 40, 'd', 2, 'default'),
+               (3, 'prompt', 30, 30, NULL, 1, 'default'), (4, 'alpha', 10, 50, NULL, 1, 'other');
              INSERT INTO registered_model_tags VALUES
                (1, 'team', 'Core'), (2, 'team', 'core'), (3, 'mlflow.prompt.is_prompt', 'true');
              INSERT INTO model_versions VALUES
@@ -237,7 +242,8 @@ mod tests {
                (1, 3, 14, 15, NULL, NULL, 'None', 'models:/m-1', NULL, '', NULL, 'READY', NULL, 'm-1'),
                (2, 1, 21, 22, NULL, NULL, 'Staging', 'runs:/r1/b', NULL, 'r1', NULL, 'READY', NULL, NULL),
                (2, 2, 23, 24, NULL, NULL, 'None', 'runs:/r3/b', NULL, 'r3', NULL, 'READY', NULL, NULL),
-               (3, 1, 31, 32, NULL, NULL, 'None', 'mlflow-artifacts:/p', NULL, '', NULL, 'READY', NULL, NULL);
+               (3, 1, 31, 32, NULL, NULL, 'None', 'mlflow-artifacts:/p', NULL, '', NULL, 'READY', NULL, NULL),
+               (4, 1, 12, 60, NULL, NULL, 'None', 's3://b/y', NULL, 'r2', NULL, 'READY', NULL, NULL);
              INSERT INTO model_version_tags VALUES
                (1, 1, 'env', 'prod'), (1, 2, 'env', 'Prod'), (2, 2, 'env', 'dev'),
                (3, 1, 'mlflow.prompt.is_prompt', 'true');",
@@ -248,6 +254,7 @@ mod tests {
 
     fn models(conn: &Connection, filter: &str, order_by: &[&str], prompts: bool) -> Vec<i64> {
         let q = RegisteredModelQuery {
+            workspace: "default".into(),
             filter: parse_filter(Target::RegisteredModels, filter).expect("filter"),
             include_prompts: prompts,
             order_by: parse_order_by_list(Target::RegisteredModels, order_by).expect("order"),
@@ -265,6 +272,7 @@ mod tests {
 
     fn versions(conn: &Connection, filter: &str, order_by: &[&str]) -> Vec<(i64, i64)> {
         let q = ModelVersionQuery {
+            workspace: "default".into(),
             filter: parse_filter(Target::ModelVersions, filter).expect("filter"),
             include_prompts: false,
             order_by: parse_order_by_list(Target::ModelVersions, order_by).expect("order"),

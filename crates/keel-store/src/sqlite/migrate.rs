@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "workspaces",
         include_str!("../../migrations/sqlite/0008_workspaces.sql"),
     ),
+    (
+        9,
+        "registry_workspaces",
+        include_str!("../../migrations/sqlite/0009_registry_workspaces.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -15,8 +15,8 @@ use keel_core::*;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::int_array;
-use super::db_err;
 use super::load::for_each_row;
+use super::{db_err, is_foreign_key_violation};
 use crate::search_sql::{self, Dialect};
 
 /// A `(model_key, version)` pair as one integer (`model_key * 2^32 + version`).
@@ -64,26 +64,31 @@ fn version_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ModelVersio
     ))
 }
 
-fn model_key(conn: &Connection, name: &str) -> Result<Option<i64>> {
-    conn.prepare_cached("SELECT model_key FROM registered_models WHERE name = ?1")
-        .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
-        .map_err(db_err)
+fn model_key(conn: &Connection, ws: &str, name: &str) -> Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT model_key FROM registered_models WHERE workspace = ?1 AND name = ?2",
+    )
+    .and_then(|mut s| s.query_row([ws, name], |r| r.get(0)).optional())
+    .map_err(db_err)
 }
 
 /// The model's key; fails with RESOURCE_DOES_NOT_EXIST when there is no such model.
-fn require_model(conn: &Connection, name: &str) -> Result<i64> {
-    model_key(conn, name)?.ok_or_else(|| registered_model_not_found(name))
+fn require_model(conn: &Connection, ws: &str, name: &str) -> Result<i64> {
+    model_key(conn, ws, name)?.ok_or_else(|| registered_model_not_found(name))
 }
 
 /// The key of the version's model; fails with RESOURCE_DOES_NOT_EXIST unless both exist.
-fn require_version(conn: &Connection, name: &str, version: i64) -> Result<i64> {
+fn require_version(conn: &Connection, ws: &str, name: &str, version: i64) -> Result<i64> {
     let key: Option<i64> = conn
         .prepare_cached(
             "SELECT mv.model_key FROM model_versions mv \
              JOIN registered_models rm ON rm.model_key = mv.model_key \
-             WHERE rm.name = ?1 AND mv.version = ?2",
+             WHERE rm.workspace = ?1 AND rm.name = ?2 AND mv.version = ?3",
         )
-        .and_then(|mut s| s.query_row(params![name, version], |r| r.get(0)).optional())
+        .and_then(|mut s| {
+            s.query_row(params![ws, name, version], |r| r.get(0))
+                .optional()
+        })
         .map_err(db_err)?;
     key.ok_or_else(|| model_version_not_found(name, version))
 }
@@ -116,17 +121,18 @@ fn upsert_version_tag(conn: &Connection, key: i64, version: i64, tag: &Tag) -> R
 }
 
 pub(crate) fn insert_model(conn: &Connection, m: &RegisteredModel) -> Result<()> {
-    if model_key(conn, &m.name)?.is_some() {
+    if model_key(conn, &m.workspace, &m.name)?.is_some() {
         return Err(registered_model_exists(&m.name));
     }
     let key: i64 = conn
         .prepare_cached(
-            "INSERT INTO registered_models (name, creation_time, last_updated_time, description) \
-             VALUES (?1, ?2, ?3, ?4) RETURNING model_key",
+            "INSERT INTO registered_models (workspace, name, creation_time, last_updated_time, \
+             description) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING model_key",
         )
         .and_then(|mut s| {
             s.query_row(
                 params![
+                    m.workspace,
                     m.name,
                     m.creation_timestamp,
                     m.last_updated_timestamp,
@@ -135,15 +141,27 @@ pub(crate) fn insert_model(conn: &Connection, m: &RegisteredModel) -> Result<()>
                 |r| r.get(0),
             )
         })
-        .map_err(db_err)?;
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) {
+                keel_core::workspaces::not_found(&m.workspace)
+            } else {
+                db_err(e)
+            }
+        })?;
     m.tags
         .iter()
         .try_for_each(|t| upsert_model_tag(conn, key, t))
 }
 
-pub(crate) fn rename_model(conn: &Connection, name: &str, new_name: &str, now: i64) -> Result<()> {
-    let key = require_model(conn, name)?;
-    if name != new_name && model_key(conn, new_name)?.is_some() {
+pub(crate) fn rename_model(
+    conn: &Connection,
+    ws: &str,
+    name: &str,
+    new_name: &str,
+    now: i64,
+) -> Result<()> {
+    let key = require_model(conn, ws, name)?;
+    if name != new_name && model_key(conn, ws, new_name)?.is_some() {
         return Err(registered_model_exists(new_name));
     }
     conn.prepare_cached(
@@ -159,11 +177,12 @@ pub(crate) fn rename_model(conn: &Connection, name: &str, new_name: &str, now: i
 
 pub(crate) fn update_model(
     conn: &Connection,
+    ws: &str,
     name: &str,
     description: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    let key = require_model(conn, name)?;
+    let key = require_model(conn, ws, name)?;
     conn.prepare_cached(
         "UPDATE registered_models SET description = ?1, last_updated_time = ?2 \
          WHERE model_key = ?3",
@@ -173,29 +192,40 @@ pub(crate) fn update_model(
     Ok(())
 }
 
-pub(crate) fn delete_model(conn: &Connection, name: &str) -> Result<()> {
-    let key = require_model(conn, name)?;
+pub(crate) fn delete_model(conn: &Connection, ws: &str, name: &str) -> Result<()> {
+    let key = require_model(conn, ws, name)?;
     conn.prepare_cached("DELETE FROM registered_models WHERE model_key = ?1")
         .and_then(|mut s| s.execute([key]))
         .map_err(db_err)?;
     Ok(())
 }
 
-pub(crate) fn set_model_tag(conn: &Connection, name: &str, tag: &Tag) -> Result<()> {
-    let key = require_model(conn, name)?;
+pub(crate) fn set_model_tag(conn: &Connection, ws: &str, name: &str, tag: &Tag) -> Result<()> {
+    let key = require_model(conn, ws, name)?;
     upsert_model_tag(conn, key, tag)
 }
 
-pub(crate) fn delete_model_tag(conn: &Connection, name: &str, tag_key: &str) -> Result<()> {
-    let key = require_model(conn, name)?;
+pub(crate) fn delete_model_tag(
+    conn: &Connection,
+    ws: &str,
+    name: &str,
+    tag_key: &str,
+) -> Result<()> {
+    let key = require_model(conn, ws, name)?;
     conn.prepare_cached("DELETE FROM registered_model_tags WHERE model_key = ?1 AND key = ?2")
         .and_then(|mut s| s.execute(params![key, tag_key]))
         .map_err(db_err)?;
     Ok(())
 }
 
-pub(crate) fn set_alias(conn: &Connection, name: &str, alias: &str, version: i64) -> Result<()> {
-    let key = require_version(conn, name, version)?;
+pub(crate) fn set_alias(
+    conn: &Connection,
+    ws: &str,
+    name: &str,
+    alias: &str,
+    version: i64,
+) -> Result<()> {
+    let key = require_version(conn, ws, name, version)?;
     conn.prepare_cached(
         "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES (?1, ?2, ?3) \
          ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
@@ -205,21 +235,29 @@ pub(crate) fn set_alias(conn: &Connection, name: &str, alias: &str, version: i64
     Ok(())
 }
 
-pub(crate) fn delete_alias(conn: &Connection, name: &str, alias: &str) -> Result<()> {
-    let key = require_model(conn, name)?;
+pub(crate) fn delete_alias(conn: &Connection, ws: &str, name: &str, alias: &str) -> Result<()> {
+    let key = require_model(conn, ws, name)?;
     conn.prepare_cached("DELETE FROM registered_model_aliases WHERE model_key = ?1 AND alias = ?2")
         .and_then(|mut s| s.execute(params![key, alias]))
         .map_err(db_err)?;
     Ok(())
 }
 
-pub(crate) fn alias_version(conn: &Connection, name: &str, alias: &str) -> Result<Option<i64>> {
+pub(crate) fn alias_version(
+    conn: &Connection,
+    ws: &str,
+    name: &str,
+    alias: &str,
+) -> Result<Option<i64>> {
     conn.prepare_cached(
         "SELECT a.version FROM registered_model_aliases a \
          JOIN registered_models rm ON rm.model_key = a.model_key \
-         WHERE rm.name = ?1 AND a.alias = ?2",
+         WHERE rm.workspace = ?1 AND rm.name = ?2 AND a.alias = ?3",
     )
-    .and_then(|mut s| s.query_row(params![name, alias], |r| r.get(0)).optional())
+    .and_then(|mut s| {
+        s.query_row(params![ws, name, alias], |r| r.get(0))
+            .optional()
+    })
     .map_err(db_err)
 }
 
@@ -227,9 +265,12 @@ pub(crate) fn alias_version(conn: &Connection, name: &str, alias: &str) -> Resul
 /// and writing it back cannot interleave with another creation) and inserts the version.
 pub(crate) fn insert_version(conn: &Connection, v: &NewModelVersion) -> Result<i64> {
     let (key, last): (i64, i64) = conn
-        .prepare_cached("SELECT model_key, last_version FROM registered_models WHERE name = ?1")
+        .prepare_cached(
+            "SELECT model_key, last_version FROM registered_models \
+             WHERE workspace = ?1 AND name = ?2",
+        )
         .and_then(|mut s| {
-            s.query_row([&v.name], |r| Ok((r.get(0)?, r.get(1)?)))
+            s.query_row([&v.workspace, &v.name], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
         })
         .map_err(db_err)?
@@ -306,12 +347,13 @@ pub(crate) fn insert_version(conn: &Connection, v: &NewModelVersion) -> Result<i
 
 pub(crate) fn update_version(
     conn: &Connection,
+    ws: &str,
     name: &str,
     version: i64,
     description: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    let key = require_version(conn, name, version)?;
+    let key = require_version(conn, ws, name, version)?;
     conn.prepare_cached(
         "UPDATE model_versions SET description = ?1, last_updated_time = ?2 \
          WHERE model_key = ?3 AND version = ?4",
@@ -323,13 +365,14 @@ pub(crate) fn update_version(
 
 pub(crate) fn transition_version(
     conn: &Connection,
+    ws: &str,
     name: &str,
     version: i64,
     stage: Stage,
     archive_existing: bool,
     now: i64,
 ) -> Result<()> {
-    let key = require_version(conn, name, version)?;
+    let key = require_version(conn, ws, name, version)?;
     if archive_existing {
         conn.prepare_cached(
             "UPDATE model_versions SET current_stage = ?1, last_updated_time = ?2 \
@@ -355,8 +398,14 @@ pub(crate) fn transition_version(
     touch_model(conn, key, now)
 }
 
-pub(crate) fn delete_version(conn: &Connection, name: &str, version: i64, now: i64) -> Result<()> {
-    let key = require_version(conn, name, version)?;
+pub(crate) fn delete_version(
+    conn: &Connection,
+    ws: &str,
+    name: &str,
+    version: i64,
+    now: i64,
+) -> Result<()> {
+    let key = require_version(conn, ws, name, version)?;
     conn.prepare_cached("DELETE FROM model_versions WHERE model_key = ?1 AND version = ?2")
         .and_then(|mut s| s.execute(params![key, version]))
         .map_err(db_err)?;
@@ -365,21 +414,23 @@ pub(crate) fn delete_version(conn: &Connection, name: &str, version: i64, now: i
 
 pub(crate) fn set_version_tag(
     conn: &Connection,
+    ws: &str,
     name: &str,
     version: i64,
     tag: &Tag,
 ) -> Result<()> {
-    let key = require_version(conn, name, version)?;
+    let key = require_version(conn, ws, name, version)?;
     upsert_version_tag(conn, key, version, tag)
 }
 
 pub(crate) fn delete_version_tag(
     conn: &Connection,
+    ws: &str,
     name: &str,
     version: i64,
     tag_key: &str,
 ) -> Result<()> {
-    let key = require_version(conn, name, version)?;
+    let key = require_version(conn, ws, name, version)?;
     conn.prepare_cached(
         "DELETE FROM model_version_tags WHERE model_key = ?1 AND version = ?2 AND key = ?3",
     )
@@ -388,8 +439,12 @@ pub(crate) fn delete_version_tag(
     Ok(())
 }
 
-pub(crate) fn get_model(conn: &Connection, name: &str) -> Result<Option<RegisteredModel>> {
-    match model_key(conn, name)? {
+pub(crate) fn get_model(
+    conn: &Connection,
+    ws: &str,
+    name: &str,
+) -> Result<Option<RegisteredModel>> {
+    match model_key(conn, ws, name)? {
         Some(key) => Ok(load_models(conn, &[key])?.pop()),
         None => Ok(None),
     }
@@ -397,10 +452,11 @@ pub(crate) fn get_model(conn: &Connection, name: &str) -> Result<Option<Register
 
 pub(crate) fn get_version(
     conn: &Connection,
+    ws: &str,
     name: &str,
     version: i64,
 ) -> Result<Option<ModelVersion>> {
-    match model_key(conn, name)? {
+    match model_key(conn, ws, name)? {
         Some(key) => Ok(load_versions(conn, &[(key, version)], true)?.pop()),
         None => Ok(None),
     }
@@ -415,13 +471,14 @@ fn load_models(conn: &Connection, keys: &[i64]) -> Result<Vec<RegisteredModel>> 
     let mut by_key: HashMap<i64, RegisteredModel> = HashMap::with_capacity(keys.len());
     for_each_row(
         conn,
-        "SELECT model_key, name, creation_time, last_updated_time, description \
+        "SELECT model_key, name, creation_time, last_updated_time, description, workspace \
          FROM registered_models WHERE model_key IN rarray(?1)",
         wanted(),
         |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 RegisteredModel {
+                    workspace: r.get(5)?,
                     name: r.get(1)?,
                     creation_timestamp: r.get(2)?,
                     last_updated_timestamp: r.get(3)?,

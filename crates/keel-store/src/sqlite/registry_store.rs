@@ -19,43 +19,59 @@ impl RegistryStore for SqliteStore {
         self.write(move |tx| registry::insert_model(tx, &m)).await
     }
 
-    async fn get_registered_model(&self, name: &str) -> Result<Option<RegisteredModel>> {
-        let name = own(name);
-        self.read(move |c| registry::get_model(c, &name)).await
+    async fn get_registered_model(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<RegisteredModel>> {
+        let (ws, name) = (own(workspace), own(name));
+        self.read(move |c| registry::get_model(c, &ws, &name)).await
     }
 
-    async fn rename_registered_model(&self, name: &str, new_name: &str, now: i64) -> Result<()> {
-        let (name, new_name) = (own(name), own(new_name));
-        self.write(move |tx| registry::rename_model(tx, &name, &new_name, now))
+    async fn rename_registered_model(
+        &self,
+        workspace: &str,
+        name: &str,
+        new_name: &str,
+        now: i64,
+    ) -> Result<()> {
+        let (ws, name, new_name) = (own(workspace), own(name), own(new_name));
+        self.write(move |tx| registry::rename_model(tx, &ws, &name, &new_name, now))
             .await
     }
 
     async fn update_registered_model(
         &self,
+        workspace: &str,
         name: &str,
         description: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let (name, description) = (own(name), description.map(own));
-        self.write(move |tx| registry::update_model(tx, &name, description.as_deref(), now))
+        let (ws, name, description) = (own(workspace), own(name), description.map(own));
+        self.write(move |tx| registry::update_model(tx, &ws, &name, description.as_deref(), now))
             .await
     }
 
-    async fn delete_registered_model(&self, name: &str) -> Result<()> {
-        let name = own(name);
-        self.write(move |tx| registry::delete_model(tx, &name))
+    async fn delete_registered_model(&self, workspace: &str, name: &str) -> Result<()> {
+        let (ws, name) = (own(workspace), own(name));
+        self.write(move |tx| registry::delete_model(tx, &ws, &name))
             .await
     }
 
-    async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
-        let (name, tag) = (own(name), tag.clone());
-        self.write(move |tx| registry::set_model_tag(tx, &name, &tag))
+    async fn set_registered_model_tag(&self, workspace: &str, name: &str, tag: &Tag) -> Result<()> {
+        let (ws, name, tag) = (own(workspace), own(name), tag.clone());
+        self.write(move |tx| registry::set_model_tag(tx, &ws, &name, &tag))
             .await
     }
 
-    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
-        let (name, key) = (own(name), own(key));
-        self.write(move |tx| registry::delete_model_tag(tx, &name, &key))
+    async fn delete_registered_model_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<()> {
+        let (ws, name, key) = (own(workspace), own(name), own(key));
+        self.write(move |tx| registry::delete_model_tag(tx, &ws, &name, &key))
             .await
     }
 
@@ -69,24 +85,30 @@ impl RegistryStore for SqliteStore {
 
     async fn set_registered_model_alias(
         &self,
+        workspace: &str,
         name: &str,
         alias: &str,
         version: i64,
     ) -> Result<()> {
-        let (name, alias) = (own(name), own(alias));
-        self.write(move |tx| registry::set_alias(tx, &name, &alias, version))
+        let (ws, name, alias) = (own(workspace), own(name), own(alias));
+        self.write(move |tx| registry::set_alias(tx, &ws, &name, &alias, version))
             .await
     }
 
-    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
-        let (name, alias) = (own(name), own(alias));
-        self.write(move |tx| registry::delete_alias(tx, &name, &alias))
+    async fn delete_registered_model_alias(
+        &self,
+        workspace: &str,
+        name: &str,
+        alias: &str,
+    ) -> Result<()> {
+        let (ws, name, alias) = (own(workspace), own(name), own(alias));
+        self.write(move |tx| registry::delete_alias(tx, &ws, &name, &alias))
             .await
     }
 
-    async fn alias_version(&self, name: &str, alias: &str) -> Result<Option<i64>> {
-        let (name, alias) = (own(name), own(alias));
-        self.read(move |c| registry::alias_version(c, &name, &alias))
+    async fn alias_version(&self, workspace: &str, name: &str, alias: &str) -> Result<Option<i64>> {
+        let (ws, name, alias) = (own(workspace), own(name), own(alias));
+        self.read(move |c| registry::alias_version(c, &ws, &name, &alias))
             .await
     }
 
@@ -95,56 +117,81 @@ impl RegistryStore for SqliteStore {
             .await
     }
 
-    async fn get_model_version(&self, name: &str, version: i64) -> Result<Option<ModelVersion>> {
-        let name = own(name);
-        self.read(move |c| registry::get_version(c, &name, version))
+    async fn get_model_version(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<ModelVersion>> {
+        let (ws, name) = (own(workspace), own(name));
+        self.read(move |c| registry::get_version(c, &ws, &name, version))
             .await
     }
 
     async fn update_model_version(
         &self,
+        workspace: &str,
         name: &str,
         version: i64,
         description: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let (name, description) = (own(name), description.map(own));
+        let (ws, name, description) = (own(workspace), own(name), description.map(own));
         self.write(move |tx| {
-            registry::update_version(tx, &name, version, description.as_deref(), now)
+            registry::update_version(tx, &ws, &name, version, description.as_deref(), now)
         })
         .await
     }
 
     async fn transition_model_version_stage(
         &self,
+        workspace: &str,
         name: &str,
         version: i64,
         stage: Stage,
         archive_existing: bool,
         now: i64,
     ) -> Result<()> {
-        let name = own(name);
+        let (ws, name) = (own(workspace), own(name));
         self.write(move |tx| {
-            registry::transition_version(tx, &name, version, stage, archive_existing, now)
+            registry::transition_version(tx, &ws, &name, version, stage, archive_existing, now)
         })
         .await
     }
 
-    async fn delete_model_version(&self, name: &str, version: i64, now: i64) -> Result<()> {
-        let name = own(name);
-        self.write(move |tx| registry::delete_version(tx, &name, version, now))
+    async fn delete_model_version(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        now: i64,
+    ) -> Result<()> {
+        let (ws, name) = (own(workspace), own(name));
+        self.write(move |tx| registry::delete_version(tx, &ws, &name, version, now))
             .await
     }
 
-    async fn set_model_version_tag(&self, name: &str, version: i64, tag: &Tag) -> Result<()> {
-        let (name, tag) = (own(name), tag.clone());
-        self.write(move |tx| registry::set_version_tag(tx, &name, version, &tag))
+    async fn set_model_version_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        tag: &Tag,
+    ) -> Result<()> {
+        let (ws, name, tag) = (own(workspace), own(name), tag.clone());
+        self.write(move |tx| registry::set_version_tag(tx, &ws, &name, version, &tag))
             .await
     }
 
-    async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()> {
-        let (name, key) = (own(name), own(key));
-        self.write(move |tx| registry::delete_version_tag(tx, &name, version, &key))
+    async fn delete_model_version_tag(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<()> {
+        let (ws, name, key) = (own(workspace), own(name), own(key));
+        self.write(move |tx| registry::delete_version_tag(tx, &ws, &name, version, &key))
             .await
     }
 

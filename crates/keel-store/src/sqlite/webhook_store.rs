@@ -20,11 +20,13 @@ impl WebhookStore for SqliteStore {
 
     async fn list_webhooks(
         &self,
+        workspace: &str,
         event: Option<WebhookEvent>,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Webhook>> {
-        self.read(move |c| webhooks::list_webhooks(c, event, offset, limit))
+        let workspace = workspace.to_owned();
+        self.read(move |c| webhooks::list_webhooks(c, &workspace, event, offset, limit))
             .await
     }
 
@@ -39,9 +41,13 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn active_subscriptions(&self, events: &[WebhookEvent]) -> Result<Vec<Subscription>> {
-        let events = events.to_vec();
-        self.read(move |c| webhooks::active_subscriptions(c, &events))
+    async fn active_subscriptions(
+        &self,
+        workspace: &str,
+        events: &[WebhookEvent],
+    ) -> Result<Vec<Subscription>> {
+        let (workspace, events) = (workspace.to_owned(), events.to_vec());
+        self.read(move |c| webhooks::active_subscriptions(c, &workspace, &events))
             .await
     }
 

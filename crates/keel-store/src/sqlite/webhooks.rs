@@ -11,10 +11,10 @@ use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::text_array;
-use super::{db_err, is_unique_violation};
+use super::{db_err, is_foreign_key_violation, is_unique_violation};
 
 const WEBHOOK_COLUMNS: &str = "webhook_id, name, description, url, status, secret, \
-     creation_time, last_updated_time";
+     creation_time, last_updated_time, workspace";
 
 const DELIVERY_COLUMNS: &str = "delivery_id, webhook_id, entity, action, payload, status, \
      attempts, next_attempt_at, last_status_code, last_error, created_time, updated_time";
@@ -45,6 +45,7 @@ fn webhook_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
         secret: r.get(5)?,
         creation_timestamp: r.get(6)?,
         last_updated_timestamp: r.get(7)?,
+        workspace: r.get(8)?,
     })
 }
 
@@ -122,7 +123,8 @@ pub(crate) fn insert_webhook(conn: &Connection, hook: &Webhook) -> Result<()> {
     // A taken ID fails the insert itself, which then changed nothing.
     conn.execute(
         &format!(
-            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ),
         params![
             hook.webhook_id,
@@ -132,11 +134,14 @@ pub(crate) fn insert_webhook(conn: &Connection, hook: &Webhook) -> Result<()> {
             hook.status.as_str(),
             hook.secret,
             hook.creation_timestamp,
-            hook.last_updated_timestamp
+            hook.last_updated_timestamp,
+            hook.workspace
         ],
     )
     .map_err(|e| {
-        if is_unique_violation(&e) {
+        if is_foreign_key_violation(&e) {
+            keel_core::workspaces::not_found(&hook.workspace)
+        } else if is_unique_violation(&e) {
             Error::already_exists(format!(
                 "Webhook with ID {} already exists.",
                 hook.webhook_id
@@ -169,6 +174,7 @@ pub(crate) fn get_webhook(conn: &Connection, webhook_id: &str) -> Result<Option<
 
 pub(crate) fn list_webhooks(
     conn: &Connection,
+    workspace: &str,
     event: Option<WebhookEvent>,
     offset: i64,
     limit: i64,
@@ -177,12 +183,13 @@ pub(crate) fn list_webhooks(
         None => {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_time IS NULL \
-                     ORDER BY creation_time DESC, webhook_id DESC LIMIT ?1 OFFSET ?2"
+                    "SELECT {WEBHOOK_COLUMNS} FROM webhooks \
+                     WHERE workspace = ?1 AND deleted_time IS NULL \
+                     ORDER BY creation_time DESC, webhook_id DESC LIMIT ?2 OFFSET ?3"
                 ))
                 .map_err(db_err)?;
             let rows = stmt
-                .query_map(params![limit, offset], webhook_from_row)
+                .query_map(params![workspace, limit, offset], webhook_from_row)
                 .map_err(db_err)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?
         }
@@ -190,15 +197,22 @@ pub(crate) fn list_webhooks(
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT w.webhook_id, w.name, w.description, w.url, w.status, w.secret, \
-                     w.creation_time, w.last_updated_time FROM webhooks w \
+                     w.creation_time, w.last_updated_time, w.workspace FROM webhooks w \
                      JOIN webhook_events e ON e.webhook_id = w.webhook_id \
-                     WHERE w.deleted_time IS NULL AND e.entity = ?1 AND e.action = ?2 \
-                     ORDER BY w.creation_time DESC, w.webhook_id DESC LIMIT ?3 OFFSET ?4",
+                     WHERE w.workspace = ?1 AND w.deleted_time IS NULL AND e.entity = ?2 \
+                     AND e.action = ?3 \
+                     ORDER BY w.creation_time DESC, w.webhook_id DESC LIMIT ?4 OFFSET ?5",
                 )
                 .map_err(db_err)?;
             let rows = stmt
                 .query_map(
-                    params![e.entity().as_str(), e.action().as_str(), limit, offset],
+                    params![
+                        workspace,
+                        e.entity().as_str(),
+                        e.action().as_str(),
+                        limit,
+                        offset
+                    ],
                     webhook_from_row,
                 )
                 .map_err(db_err)?;
@@ -259,21 +273,22 @@ pub(crate) fn delete_webhook(conn: &Connection, webhook_id: &str, now: i64) -> R
 
 pub(crate) fn active_subscriptions(
     conn: &Connection,
+    workspace: &str,
     events: &[WebhookEvent],
 ) -> Result<Vec<Subscription>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT e.webhook_id FROM webhook_events e \
              JOIN webhooks w ON w.webhook_id = e.webhook_id \
-             WHERE e.entity = ?1 AND e.action = ?2 AND w.status = 'ACTIVE' \
-             AND w.deleted_time IS NULL ORDER BY e.webhook_id",
+             WHERE e.entity = ?1 AND e.action = ?2 AND w.workspace = ?3 \
+             AND w.status = 'ACTIVE' AND w.deleted_time IS NULL ORDER BY e.webhook_id",
         )
         .map_err(db_err)?;
     let mut out = Vec::new();
     for &event in events {
         let rows = stmt
             .query_map(
-                params![event.entity().as_str(), event.action().as_str()],
+                params![event.entity().as_str(), event.action().as_str(), workspace],
                 |r| r.get::<_, String>(0),
             )
             .map_err(db_err)?;

@@ -1,5 +1,6 @@
 //! `WorkspaceStore` for SQLite: the workspace catalogue, and deleting a workspace with what is
-//! in it (one savepoint on the writer, so a refusal leaves everything as it was).
+//! in it (experiments, registered models and prompts, webhooks) in one savepoint on the writer,
+//! so a refusal leaves everything as it was.
 
 use async_trait::async_trait;
 use keel_core::workspaces::{
@@ -10,6 +11,7 @@ use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db_err, is_unique_violation};
+use crate::workspace_tables::{HELD, HeldTable};
 
 const COLUMNS: &str = "name, description, default_artifact_root";
 
@@ -64,44 +66,56 @@ fn delete(c: &Connection, name: &str, mode: DeletionMode) -> Result<()> {
     }
     match mode {
         DeletionMode::Restrict => {
-            let count: i64 = c
-                .query_row(
-                    "SELECT COUNT(*) FROM experiments WHERE workspace = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
-            if count > 0 {
-                return Err(not_empty(name, "experiments", count));
+            for HeldTable { table, live, .. } in HELD {
+                let count: i64 = c
+                    .query_row(
+                        &format!("SELECT COUNT(*) FROM {table} WHERE workspace = ?1 AND {live}"),
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if count > 0 {
+                    return Err(not_empty(name, table, count));
+                }
             }
+            // Webhooks already deleted (kept for their history) go with the workspace.
+            c.execute("DELETE FROM webhooks WHERE workspace = ?1", [name])
+                .map_err(db_err)?;
         }
         DeletionMode::Cascade => {
-            // Every row of an experiment's runs, traces and logged models cascades from it.
-            c.execute("DELETE FROM experiments WHERE workspace = ?1", [name])
-                .map_err(db_err)?;
+            // Everything else (runs, traces, logged models, versions, deliveries) cascades.
+            for HeldTable { table, .. } in HELD {
+                c.execute(&format!("DELETE FROM {table} WHERE workspace = ?1"), [name])
+                    .map_err(db_err)?;
+            }
         }
         DeletionMode::SetDefault => {
-            let taken: Vec<String> = c
-                .prepare(
-                    "SELECT e.name FROM experiments e WHERE e.workspace = ?1 AND EXISTS \
-                     (SELECT 1 FROM experiments d WHERE d.workspace = ?2 AND d.name = e.name) \
-                     ORDER BY e.name",
-                )
-                .and_then(|mut s| {
-                    s.query_map([name, DEFAULT_WORKSPACE], |r| r.get(0))?
-                        .collect()
-                })
-                .map_err(db_err)?;
+            let mut taken = Vec::new();
+            for (table, column) in HELD.iter().filter_map(|h| Some((h.table, h.unique_name?))) {
+                let sql = format!(
+                    "SELECT '{table}: ' || e.{column} FROM {table} e WHERE e.workspace = ?1 \
+                     AND EXISTS (SELECT 1 FROM {table} d WHERE d.workspace = ?2 \
+                         AND d.{column} = e.{column}) ORDER BY e.{column}"
+                );
+                let clashes: Vec<String> = c
+                    .prepare(&sql)
+                    .and_then(|mut s| {
+                        s.query_map([name, DEFAULT_WORKSPACE], |r| r.get(0))?
+                            .collect()
+                    })
+                    .map_err(db_err)?;
+                taken.extend(clashes);
+            }
             if !taken.is_empty() {
-                let taken: Vec<String> =
-                    taken.iter().map(|n| format!("experiments: {n}")).collect();
                 return Err(names_taken_in_default(name, &taken));
             }
-            c.execute(
-                "UPDATE experiments SET workspace = ?2 WHERE workspace = ?1",
-                [name, DEFAULT_WORKSPACE],
-            )
-            .map_err(db_err)?;
+            for HeldTable { table, .. } in HELD {
+                c.execute(
+                    &format!("UPDATE {table} SET workspace = ?2 WHERE workspace = ?1"),
+                    [name, DEFAULT_WORKSPACE],
+                )
+                .map_err(db_err)?;
+            }
         }
     }
     // Roles are scoped to one workspace; their grants and assignments cascade.

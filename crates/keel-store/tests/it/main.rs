@@ -166,6 +166,8 @@ macro_rules! conformance_suite {
                 workspaces::set_default_moves_everything_unless_a_name_is_taken,
                 workspaces::cascade_deletes_the_experiments_and_the_roles,
                 workspaces::run_search_keeps_to_its_workspace,
+                workspaces::registered_models_keep_to_their_workspace,
+                workspaces::restrict_refuses_a_workspace_that_holds_models_or_webhooks,
             );
         }
     };

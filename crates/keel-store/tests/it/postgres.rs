@@ -217,7 +217,8 @@ async fn reopening_applies_each_migration_once() {
             (7, "traces".to_owned()),
             (8, "trace_links_and_assessments".to_owned()),
             (9, "identity".to_owned()),
-            (10, "workspaces".to_owned())
+            (10, "workspaces".to_owned()),
+            (11, "registry_workspaces".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -248,7 +249,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 10);
+    assert_eq!(migrations(&db).await.len(), 11);
 }
 
 #[tokio::test]
@@ -310,7 +311,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (7, "traces"),
             (8, "trace_links_and_assessments"),
             (9, "identity"),
-            (10, "workspaces")
+            (10, "workspaces"),
+            (11, "registry_workspaces")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -139,3 +139,101 @@ async fn two_stores_on_one_file_see_each_others_writes() {
     let history = crate::conformance::full_history(&a, &run.info.run_id, "m").await;
     assert_eq!(history.len(), 40);
 }
+
+/// A database left at schema 8 (before models belonged to workspaces) keeps its models, with
+/// their versions, tags and aliases, in `default` when the registry's table is rebuilt.
+#[tokio::test]
+async fn models_of_schema_8_move_into_default() {
+    const BEFORE: [(i64, &str, &str); 8] = [
+        (
+            1,
+            "tracking",
+            include_str!("../../migrations/sqlite/0001_tracking.sql"),
+        ),
+        (
+            2,
+            "logged_models",
+            include_str!("../../migrations/sqlite/0002_logged_models.sql"),
+        ),
+        (
+            3,
+            "registry",
+            include_str!("../../migrations/sqlite/0003_registry.sql"),
+        ),
+        (
+            4,
+            "webhooks",
+            include_str!("../../migrations/sqlite/0004_webhooks.sql"),
+        ),
+        (
+            5,
+            "traces",
+            include_str!("../../migrations/sqlite/0005_traces.sql"),
+        ),
+        (
+            6,
+            "trace_links_and_assessments",
+            include_str!("../../migrations/sqlite/0006_trace_links_and_assessments.sql"),
+        ),
+        (
+            7,
+            "identity",
+            include_str!("../../migrations/sqlite/0007_identity.sql"),
+        ),
+        (
+            8,
+            "workspaces",
+            include_str!("../../migrations/sqlite/0008_workspaces.sql"),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keel.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open raw");
+        conn.execute_batch(
+            "CREATE TABLE keel_schema_migrations (
+                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .expect("ledger");
+        for (version, name, sql) in BEFORE {
+            conn.execute_batch(sql).expect("old schema");
+            conn.execute(
+                "INSERT INTO keel_schema_migrations VALUES (?1, ?2, 0)",
+                rusqlite::params![version, name],
+            )
+            .expect("ledger row");
+        }
+        conn.execute_batch(
+            "INSERT INTO registered_models (model_key, name, creation_time, last_updated_time,
+                                            description, last_version)
+                 VALUES (7, 'churn', 1, 2, 'old', 2);
+             INSERT INTO registered_model_tags VALUES (7, 'team', 'core');
+             INSERT INTO model_versions VALUES
+               (7, 2, 1, 2, NULL, NULL, 'Production', 's3://b/m', NULL, '', NULL, 'READY', NULL,
+                NULL);
+             INSERT INTO model_version_tags VALUES (7, 2, 'env', 'prod');
+             INSERT INTO registered_model_aliases VALUES (7, 'champion', 2);",
+        )
+        .expect("old rows");
+    }
+    let store = SqliteStore::open(&path).await.expect("upgrade");
+    let registry: Arc<dyn RegistryStore> = Arc::new(store.clone());
+    let model = registry
+        .get_registered_model("default", "churn")
+        .await
+        .expect("get")
+        .expect("kept in default");
+    assert_eq!(model.workspace, "default");
+    assert_eq!(model.description.as_deref(), Some("old"));
+    assert_eq!(model.tags.len(), 1);
+    assert_eq!(model.aliases.len(), 1);
+    assert_eq!(model.latest_versions.len(), 1);
+    let version = registry
+        .get_model_version("default", "churn", 2)
+        .await
+        .expect("get")
+        .expect("version kept");
+    assert_eq!(version.tags.len(), 1);
+    assert_eq!(version.aliases, ["champion"]);
+    assert!(migrations(&path).contains(&(9, "registry_workspaces".to_owned())));
+}

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use keel_core::webhooks::*;
+use keel_core::workspaces::DEFAULT_WORKSPACE;
 use keel_core::{ErrorCode, WebhookStore};
 
 use super::{Fixture, T0, expect_err};
@@ -25,6 +26,7 @@ fn tag_set() -> WebhookEvent {
 fn hook(id: &str, created: i64, mut events: Vec<WebhookEvent>) -> Webhook {
     events.sort_unstable();
     Webhook {
+        workspace: DEFAULT_WORKSPACE.to_owned(),
         webhook_id: id.to_owned(),
         name: format!("name-{id}"),
         description: Some("about".into()),
@@ -90,14 +92,27 @@ pub async fn webhook_crud_soft_delete_and_paging(f: Fixture) {
     assert_eq!(s.get_webhook("nope").await.expect("get"), None);
 
     assert_eq!(
-        names(&s.list_webhooks(None, 0, 10).await.expect("list")),
+        names(
+            &s.list_webhooks(DEFAULT_WORKSPACE, None, 0, 10)
+                .await
+                .expect("list")
+        ),
         ["c", "b", "a"]
     );
     assert_eq!(
-        names(&s.list_webhooks(None, 1, 1).await.expect("list")),
+        names(
+            &s.list_webhooks(DEFAULT_WORKSPACE, None, 1, 1)
+                .await
+                .expect("list")
+        ),
         ["b"]
     );
-    assert!(s.list_webhooks(None, 3, 10).await.expect("list").is_empty());
+    assert!(
+        s.list_webhooks(DEFAULT_WORKSPACE, None, 3, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 
     let mut changed = hook(
         "b",
@@ -119,7 +134,11 @@ pub async fn webhook_crud_soft_delete_and_paging(f: Fixture) {
     s.delete_webhook("a", T0 + 60).await.expect("delete");
     assert_eq!(s.get_webhook("a").await.expect("get"), None);
     assert_eq!(
-        names(&s.list_webhooks(None, 0, 10).await.expect("list")),
+        names(
+            &s.list_webhooks(DEFAULT_WORKSPACE, None, 0, 10)
+                .await
+                .expect("list")
+        ),
         ["c", "b"]
     );
     expect_err(
@@ -158,7 +177,7 @@ pub async fn webhooks_by_event_and_active_subscriptions(f: Fixture) {
     s.delete_webhook("gone", T0 + 5).await.expect("delete");
 
     let by_event = s
-        .list_webhooks(Some(model_created()), 0, 10)
+        .list_webhooks(DEFAULT_WORKSPACE, Some(model_created()), 0, 10)
         .await
         .expect("list");
     assert_eq!(
@@ -169,7 +188,7 @@ pub async fn webhooks_by_event_and_active_subscriptions(f: Fixture) {
     assert_eq!(by_event[1].events.len(), 2, "all events of each webhook");
     assert_eq!(
         names(
-            &s.list_webhooks(Some(model_created()), 1, 1)
+            &s.list_webhooks(DEFAULT_WORKSPACE, Some(model_created()), 1, 1)
                 .await
                 .expect("list")
         ),
@@ -177,14 +196,14 @@ pub async fn webhooks_by_event_and_active_subscriptions(f: Fixture) {
     );
     let none = event(WebhookEntity::PromptTag, WebhookAction::Set);
     assert!(
-        s.list_webhooks(Some(none), 0, 10)
+        s.list_webhooks(DEFAULT_WORKSPACE, Some(none), 0, 10)
             .await
             .expect("list")
             .is_empty()
     );
 
     let mut subs = s
-        .active_subscriptions(&[model_created()])
+        .active_subscriptions(DEFAULT_WORKSPACE, &[model_created()])
         .await
         .expect("subs");
     subs.sort_by(|a, b| a.webhook_id.cmp(&b.webhook_id));
@@ -194,17 +213,22 @@ pub async fn webhooks_by_event_and_active_subscriptions(f: Fixture) {
         .collect();
     assert_eq!(got, [("both", model_created()), ("m", model_created())]);
     let subs = s
-        .active_subscriptions(&[model_created(), tag_set()])
+        .active_subscriptions(DEFAULT_WORKSPACE, &[model_created(), tag_set()])
         .await
         .expect("subs");
     assert_eq!(subs.len(), 4, "{subs:?}");
     assert!(
-        s.active_subscriptions(&[none])
+        s.active_subscriptions(DEFAULT_WORKSPACE, &[none])
             .await
             .expect("subs")
             .is_empty()
     );
-    assert!(s.active_subscriptions(&[]).await.expect("subs").is_empty());
+    assert!(
+        s.active_subscriptions(DEFAULT_WORKSPACE, &[])
+            .await
+            .expect("subs")
+            .is_empty()
+    );
 }
 
 pub async fn delivery_queue_claims_leases_retries_and_finishes(f: Fixture) {

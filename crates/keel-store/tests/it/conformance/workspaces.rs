@@ -1,9 +1,14 @@
-//! Conformance checks of workspaces: the catalogue, experiment names unique per workspace, and
-//! the three ways of deleting a workspace (each all or nothing).
+//! Conformance checks of workspaces: the catalogue, experiment and model names unique per
+//! workspace, models, versions and webhooks kept to their workspace, and the three ways of
+//! deleting a workspace (each all or nothing).
 
+use keel_core::registry::{
+    CreateModelVersion, CreateRegisteredModel, SearchModelVersions, SearchRegisteredModels,
+};
 use keel_core::tracking::{CreateExperiment, SearchExperiments, SearchRuns};
+use keel_core::webhooks::{Webhook, WebhookEvent, WebhookStatus};
 use keel_core::workspaces::{DEFAULT_WORKSPACE, DeletionMode, Workspace};
-use keel_core::{ErrorCode, LifecycleStage};
+use keel_core::{ErrorCode, LifecycleStage, RegisteredModel, Registry, Result};
 
 use super::{Fixture, expect_err, run_in};
 
@@ -316,4 +321,202 @@ pub async fn run_search_keeps_to_its_workspace(f: Fixture) {
         let all = t.search_runs(search(None, order_by)).await.expect("search");
         assert_eq!(all.items.len(), 2, "no workspace: no filter");
     }
+}
+
+async fn model_in(r: &Registry, name: &str) -> Result<RegisteredModel> {
+    r.create_registered_model(CreateRegisteredModel {
+        name: name.to_owned(),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn model_names(r: &Registry) -> Vec<String> {
+    let page = r
+        .search_registered_models(SearchRegisteredModels::default())
+        .await
+        .expect("search");
+    page.items.into_iter().map(|m| m.name).collect()
+}
+
+fn version_from(name: &str, source: &str, run_id: Option<&str>) -> CreateModelVersion {
+    CreateModelVersion {
+        name: name.to_owned(),
+        source: source.to_owned(),
+        run_id: run_id.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+pub async fn registered_models_keep_to_their_workspace(f: Fixture) {
+    f.workspace_store()
+        .insert_workspace(&workspace("team-a"))
+        .await
+        .expect("a");
+    let here = f.registry();
+    let there = here.in_workspace("team-a");
+    model_in(&here, "shared").await.expect("here");
+    model_in(&there, "shared")
+        .await
+        .expect("the same name there");
+    expect_err(
+        model_in(&there, "shared").await,
+        ErrorCode::ResourceAlreadyExists,
+    );
+    model_in(&here, "only-here").await.expect("only here");
+    here.create_model_version(version_from("only-here", "s3://bucket/prefix/m", None))
+        .await
+        .expect("version");
+    // Named from the other workspace, a model is not there: reads, writes and versions alike.
+    let missing = ErrorCode::ResourceDoesNotExist;
+    expect_err(there.get_registered_model("only-here").await, missing);
+    expect_err(there.delete_registered_model("only-here").await, missing);
+    expect_err(
+        there.rename_registered_model("only-here", "x").await,
+        missing,
+    );
+    expect_err(there.get_model_version("only-here", "1").await, missing);
+    expect_err(
+        there
+            .set_registered_model_alias("only-here", "champion", "1")
+            .await,
+        missing,
+    );
+    expect_err(
+        there
+            .create_model_version(version_from("only-here", "s3://bucket/prefix/n", None))
+            .await,
+        missing,
+    );
+    // Renames check names in their own workspace only.
+    here.rename_registered_model("only-here", "renamed")
+        .await
+        .expect("rename");
+    expect_err(
+        here.rename_registered_model("renamed", "shared").await,
+        ErrorCode::ResourceAlreadyExists,
+    );
+    assert_eq!(model_names(&here).await, ["renamed", "shared"]);
+    assert_eq!(model_names(&there).await, ["shared"]);
+    let versions = there
+        .search_model_versions(SearchModelVersions::default())
+        .await
+        .expect("versions");
+    assert!(versions.items.is_empty(), "{:?}", versions.items);
+    // A version comes only from a run of its own workspace.
+    let exp = experiment_in(&f, "team-a", "training").await;
+    let run = run_in(&f.tracking(), &exp).await.info.run_id;
+    let source = format!("runs:/{run}/model");
+    let refused = expect_err(
+        here.create_model_version(version_from("renamed", &source, Some(&run)))
+            .await,
+        missing,
+    );
+    assert!(refused.message.contains(&run), "{}", refused.message);
+    there
+        .create_model_version(version_from("shared", &source, Some(&run)))
+        .await
+        .expect("a version from a run of team-a");
+    // Deleting the workspace: RESTRICT counts its models, SET_DEFAULT refuses a name taken in
+    // default, CASCADE takes the models with their versions.
+    let store = f.workspace_store();
+    let refused = expect_err(
+        store
+            .delete_workspace("team-a", DeletionMode::SetDefault)
+            .await,
+        ErrorCode::InvalidState,
+    );
+    assert!(
+        refused.message.contains("registered_models: shared"),
+        "{}",
+        refused.message
+    );
+    store
+        .delete_workspace("team-a", DeletionMode::Cascade)
+        .await
+        .expect("cascade");
+    assert_eq!(model_names(&here).await, ["renamed", "shared"]);
+    assert!(
+        f.registry_store()
+            .get_registered_model("team-a", "shared")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+pub async fn restrict_refuses_a_workspace_that_holds_models_or_webhooks(f: Fixture) {
+    let store = f.workspace_store();
+    for name in ["models", "hooks"] {
+        store.insert_workspace(&workspace(name)).await.expect("ws");
+    }
+    model_in(&f.registry().in_workspace("models"), "m")
+        .await
+        .expect("model");
+    let hooks = f.webhook_store();
+    let hook = |id: &str, workspace: &str| Webhook {
+        webhook_id: id.to_owned(),
+        workspace: workspace.to_owned(),
+        name: id.to_owned(),
+        description: None,
+        url: "https://example.com/hook".into(),
+        events: vec![WebhookEvent::parse("registered_model.created").expect("event")],
+        status: WebhookStatus::Active,
+        secret: None,
+        creation_timestamp: 1,
+        last_updated_timestamp: 1,
+    };
+    hooks
+        .insert_webhook(&hook("h1", "hooks"))
+        .await
+        .expect("hook");
+    hooks
+        .insert_webhook(&hook("h0", DEFAULT_WORKSPACE))
+        .await
+        .expect("hook");
+    // Webhooks are listed, and hear events, in their own workspace only.
+    let listed = hooks
+        .list_webhooks("hooks", None, 0, 10)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|h| h.webhook_id.as_str())
+            .collect::<Vec<_>>(),
+        ["h1"]
+    );
+    let event = WebhookEvent::parse("registered_model.created").expect("event");
+    let subs = hooks
+        .active_subscriptions("hooks", &[event])
+        .await
+        .expect("subs");
+    assert_eq!(
+        subs.iter()
+            .map(|s| s.webhook_id.as_str())
+            .collect::<Vec<_>>(),
+        ["h1"]
+    );
+    expect_err(
+        hooks.insert_webhook(&hook("h2", "nowhere")).await,
+        ErrorCode::ResourceDoesNotExist,
+    );
+    for (name, table) in [("models", "registered_models"), ("hooks", "webhooks")] {
+        let refused = expect_err(
+            store.delete_workspace(name, DeletionMode::Restrict).await,
+            ErrorCode::InvalidState,
+        );
+        assert!(refused.message.contains(table), "{}", refused.message);
+    }
+    // A deleted webhook no longer holds its workspace.
+    hooks.delete_webhook("h1", 2).await.expect("delete hook");
+    store
+        .delete_workspace("hooks", DeletionMode::Restrict)
+        .await
+        .expect("only a deleted webhook was left");
+    store
+        .delete_workspace("models", DeletionMode::SetDefault)
+        .await
+        .expect("moved");
+    assert_eq!(model_names(&f.registry()).await, ["m"]);
 }
