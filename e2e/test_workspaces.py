@@ -1,9 +1,10 @@
 """Workspaces with the official client (issue 14): `mlflow.create_workspace`, `set_workspace`
-and the rest against `keel server --enable-workspaces`; experiment names per workspace, runs
-logged in one workspace invisible from another, the delete modes, members and outsiders with
-authentication on, and the client's own error against a server without workspaces. On SQLite
-and PostgreSQL."""
+and the rest against `keel server --enable-workspaces`; experiment and model names per
+workspace, runs, models and prompts of one workspace invisible from another, the delete modes,
+members and outsiders with authentication on, and the client's own error against a server
+without workspaces. On SQLite and PostgreSQL."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -87,6 +88,43 @@ def test_experiments_and_runs_stay_in_their_workspace(client):
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert client.search_runs([there]) == []
     assert there not in [e.experiment_id for e in client.search_experiments()]
+
+
+def test_models_and_prompts_stay_in_their_workspace(client):
+    team = unique("team").lower()
+    mlflow.create_workspace(team)
+    name = unique("model")
+    client.create_registered_model(name)
+    mlflow.set_workspace(team)
+    with pytest.raises(MlflowException) as err:
+        client.get_registered_model(name)
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    client.create_registered_model(name, description="the team's own")
+    experiment = client.create_experiment(unique("training"))
+    with mlflow.start_run(experiment_id=experiment) as run:
+        mlflow.log_text("flavors: {}", "model/MLmodel")
+    source = f"runs:/{run.info.run_id}/model"
+    version = client.create_model_version(name, source, run_id=run.info.run_id)
+    assert int(version.version) == 1
+    assert [m.name for m in client.search_registered_models()] == [name]
+    assert client.get_registered_model(name).description == "the team's own"
+    prompt = unique("prompt")
+    mlflow.genai.register_prompt(name=prompt, template="Hi {{who}}")
+    assert mlflow.genai.load_prompt(f"prompts:/{prompt}/1").format(who="Ann") == "Hi Ann"
+    # The client links a new prompt to the active experiment from a thread of its own; let it
+    # finish in this workspace before switching.
+    deadline = time.monotonic() + 10
+    while "_mlflow_experiment_ids" not in client.get_prompt(prompt).tags and time.monotonic() < deadline:
+        time.sleep(0.1)
+    mlflow.set_workspace(None)
+    assert client.get_registered_model(name).description != "the team's own", "default's own model"
+    with pytest.raises(MlflowException):
+        mlflow.genai.load_prompt(f"prompts:/{prompt}/1")
+    # A version in default cannot come from a run of another workspace.
+    with pytest.raises(MlflowException) as err:
+        client.create_model_version(name, source, run_id=run.info.run_id)
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert run.info.run_id in err.value.message
 
 
 def test_delete_modes(client, server):

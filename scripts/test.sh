@@ -108,29 +108,54 @@ else
     echo "skipped: the browser tests (no Chromium at $CHROMIUM; install Debian's chromium package)"
 fi
 
-# The end-to-end suite against keel on one metadata store: sqlite or postgres.
-e2e() {
-    step "pytest e2e on $1 (target: $KEEL_BIN)"
-    local rc=0
-    E2E_TARGET=keel E2E_BACKEND="$1" KEEL_BIN="$KEEL_BIN" "$VENV/bin/python" -m pytest "$REPO/e2e" -q "${@:2}" || rc=$?
+# The end-to-end suite against keel on one metadata store (sqlite or postgres), in the
+# background: its output goes to $LOGS/e2e-<store>.log, its exit code to $LOGS/e2e-<store>.rc.
+# The two stores run side by side (each suite mostly waits on its own keel processes; every
+# server, database and temporary folder is its own).
+e2e_start() {
+    local store="$1"
+    shift
+    (
+        rc=0
+        E2E_TARGET=keel E2E_BACKEND="$store" KEEL_BIN="$KEEL_BIN" "$VENV/bin/python" -m pytest \
+            "$REPO/e2e" -q -p no:cacheprovider --basetemp="$LOGS/e2e-$store-tmp" "$@" || rc=$?
+        echo "$rc" >"$LOGS/e2e-$store.rc"
+    ) >"$LOGS/e2e-$store.log" 2>&1 &
+}
+
+# Shows a finished e2e run's output; fails the whole run when it failed or collected nothing.
+e2e_finish() {
+    local store="$1" rc
+    step "pytest e2e on $store (target: $KEEL_BIN)"
+    cat "$LOGS/e2e-$store.log"
+    rc="$(cat "$LOGS/e2e-$store.rc" 2>/dev/null || echo 1)"
     if [ "$rc" -eq 5 ]; then
-        echo "error: pytest collected no tests" >&2
+        echo "error: pytest collected no tests on $store" >&2
         exit 1
     fi
     if [ "$rc" -ne 0 ]; then
-        echo "error: end-to-end tests on $1 failed (pytest exit code $rc)" >&2
+        echo "error: end-to-end tests on $store failed (pytest exit code $rc)" >&2
         exit "$rc"
     fi
 }
 
-e2e sqlite "$@"
 POSTGRES_URL="${E2E_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+STORES=(sqlite)
 if psql "$POSTGRES_URL" -Atqc "SELECT 1" >/dev/null 2>&1; then
-    e2e postgres "$@"
+    STORES+=(postgres)
 elif [ "${CI:-}" = "true" ]; then
     echo "error: PostgreSQL is not reachable at $POSTGRES_URL; CI runs the suite on it too" >&2
     exit 1
-else
+fi
+step "pytest e2e on ${STORES[*]}, side by side"
+for store in "${STORES[@]}"; do
+    e2e_start "$store" "$@"
+done
+wait
+for store in "${STORES[@]}"; do
+    e2e_finish "$store"
+done
+if [ "${#STORES[@]}" -eq 1 ]; then
     echo "skipped: the end-to-end run on PostgreSQL (not reachable at $POSTGRES_URL)"
 fi
 step "all checks passed"
