@@ -73,7 +73,7 @@ function route(loc: Location): Route {
     if (s.length === 2 || (kind === 'runs' && !item)) {
       return at('experiment', { experimentId: id, tab: 'runs' }, 'experiments', id);
     }
-    if ((kind === 'traces' || kind === 'models') && !item) {
+    if ((kind === 'traces' || kind === 'models' || kind === 'access') && !item) {
       return at('experiment', { experimentId: id, tab: kind }, 'experiments', id);
     }
     if (kind === 'traces' && item) return at('trace', { experimentId: id, traceId: item }, 'experiments');

@@ -187,3 +187,56 @@ pageTest(
   },
   expected401,
 );
+
+pageTest(
+  'a reader of a model sees it without its edits',
+  async (page) => {
+    const post = async (path, body) => (await asAdmin(path, body)).body;
+    await post('/api/2.0/mlflow/users/create', { username: 'eli', password: 'eli-password-1234' });
+    await post('/api/2.0/mlflow/registered-models/create', { name: 'eli-reads', description: 'a shared model' });
+    await post('/api/3.0/mlflow/users/permissions/grant', {
+      username: 'eli',
+      resource_type: 'registered_model',
+      resource_id: 'eli-reads',
+      permission: 'READ',
+    });
+    await page.goto(`${keel.url}/#/models/eli-reads`);
+    const levels = page.waitForResponse((r) => r.url().includes('/permissions/mine') && r.ok());
+    await signIn(page, 'eli-password-1234', 'eli');
+    await page.getByText('a shared model').waitFor();
+    await levels;
+    await page.getByRole('region', { name: 'Tags' }).getByText('No tags on this model.').waitFor();
+    for (const name of ['Edit model description', 'Set tag', 'Add alias']) {
+      assert.equal(await page.getByRole('button', { name }).count(), 0, `no "${name}" for a reader`);
+    }
+    assert.equal(await page.getByRole('region', { name: 'Who has access' }).count(), 0, 'only managers see who has access');
+  },
+  expected401,
+);
+
+pageTest(
+  'whoever manages a model or an experiment sees who has access to it',
+  async (page) => {
+    const post = async (path, body) => (await asAdmin(path, body)).body;
+    await post('/api/2.0/mlflow/users/create', { username: 'flo', password: 'flo-password-1234' });
+    await post('/api/2.0/mlflow/registered-models/create', { name: 'flo-edits' });
+    const experiment = (await post('/api/2.0/mlflow/experiments/create', { name: 'flo-reads' })).experiment_id;
+    for (const [resource_type, resource_id, permission] of [
+      ['registered_model', 'flo-edits', 'EDIT'],
+      ['experiment', experiment, 'READ'],
+    ]) {
+      await post('/api/3.0/mlflow/users/permissions/grant', { username: 'flo', resource_type, resource_id, permission });
+    }
+    await page.goto(`${keel.url}/#/models/flo-edits`);
+    await signIn(page);
+    const access = page.getByRole('region', { name: 'Who has access' });
+    await access.locator('tr[data-holder="flo"]').filter({ hasText: 'edit' }).waitFor();
+    assert.match(await access.locator('tr[data-holder="ada"]').textContent(), /manage/, 'the creator manages it');
+    await page.getByRole('button', { name: 'Edit model description' }).waitFor();
+
+    await page.goto(`${keel.url}/#/experiments/${experiment}/access`);
+    await page.getByRole('tab', { name: 'Access' }).waitFor();
+    await page.getByRole('region', { name: 'Who has access' }).locator('tr[data-holder="flo"]').filter({ hasText: 'read' }).waitFor();
+  },
+  expected401,
+);

@@ -3,7 +3,7 @@
 
 use keel_core::{Error, ErrorCode, Result};
 
-use crate::entities::{Assignment, Role, RolePermission, USER_ROLE_PREFIX, User};
+use crate::entities::{Assignment, ResourceHolder, Role, RolePermission, USER_ROLE_PREFIX, User};
 use crate::grants::{Defaults, Grant, GrantType, Key};
 use crate::permission::Permission;
 use crate::service::{Auth, Principal};
@@ -29,7 +29,64 @@ const PER_USER_TYPES: [GrantType; 7] = [
     GrantType::McpServer,
 ];
 
+/// The most (grant, account) rows "who has access" reads for one resource.
+pub const MAX_HOLDER_ROWS: i64 = 5000;
+
+/// Who has access to one resource: what its managers see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// The grants that bear on it, with their roles and those roles' accounts.
+    pub holders: Vec<ResourceHolder>,
+    /// The level of a signed-in user no grant reaches (administrators have every level).
+    pub absent: Permission,
+    /// Every positive grant is at least this.
+    pub default_permission: Permission,
+    /// Whether there were more than [`MAX_HOLDER_ROWS`] rows to show.
+    pub truncated: bool,
+}
+
+/// A type whose resources have grants of their own, parsed.
+fn per_resource_type(resource_type: &str) -> Result<GrantType> {
+    let t = GrantType::parse(resource_type)?;
+    if !PER_USER_TYPES.contains(&t) && t != GrantType::Prompt {
+        return Err(Error::invalid(format!(
+            "Invalid value {resource_type} for parameter 'resource_type' supplied: it must be \
+             experiment, registered_model, prompt or another type with per-resource grants."
+        )));
+    }
+    Ok(t)
+}
+
 impl Auth {
+    /// Who has access to resource `id` of `resource_type` in `workspace`: the grants on it,
+    /// on its whole type and of workspace administrators, with whom their roles are assigned
+    /// to, and what everyone else signed in gets.
+    pub async fn who_has_access(
+        &self,
+        workspace: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Access> {
+        let t = per_resource_type(resource_type)?;
+        if id.is_empty() || id == "*" {
+            return Err(Error::invalid(
+                "Who has access is asked of one resource: 'resource_id' must name it.",
+            ));
+        }
+        let holders = self
+            .store()
+            .resource_holders(workspace, t, id, MAX_HOLDER_ROWS + 1)
+            .await?;
+        let rows: usize = holders.iter().map(|h| h.usernames.len().max(1)).sum();
+        let defaults = Defaults::in_workspace(self.settings().default_permission, workspace);
+        Ok(Access {
+            holders,
+            absent: defaults.absent,
+            default_permission: defaults.default_permission,
+            truncated: i64::try_from(rows).unwrap_or(i64::MAX) > MAX_HOLDER_ROWS,
+        })
+    }
+
     /// Deletes an account; nobody deletes their own.
     pub async fn delete_user(&self, caller: &Principal, username: &str) -> Result<()> {
         let user = self.user(username).await?;
@@ -214,12 +271,7 @@ impl Auth {
         ids: &[String],
         workspace: &str,
     ) -> Result<Vec<Permission>> {
-        let t = GrantType::parse(resource_type)?;
-        if !PER_USER_TYPES.contains(&t) && t != GrantType::Prompt {
-            return Err(Error::invalid(format!(
-                "Invalid value {resource_type} for parameter 'resource_type' supplied: it must                  be experiment, registered_model, prompt or another type with per-resource grants."
-            )));
-        }
+        let t = per_resource_type(resource_type)?;
         if principal.user.is_admin {
             return Ok(vec![Permission::Manage; ids.len()]);
         }

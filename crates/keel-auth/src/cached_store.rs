@@ -193,6 +193,19 @@ impl IdentityStore for CachedIdentityStore {
         self.inner.role_assignments(role_id).await
     }
 
+    async fn resource_holders(
+        &self,
+        workspace: &str,
+        resource_type: GrantType,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<ResourceHolder>> {
+        // Read through: who has access is asked for rarely, and must be current.
+        self.inner
+            .resource_holders(workspace, resource_type, id, limit)
+            .await
+    }
+
     async fn user_roles(&self, user_id: i64) -> Result<Vec<Role>> {
         self.inner.user_roles(user_id).await
     }

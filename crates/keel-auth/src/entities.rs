@@ -112,6 +112,44 @@ pub struct RolePermission {
     pub grant: Grant,
 }
 
+/// A grant that bears on one resource and the role holding it, with the accounts assigned to
+/// that role: one line of "who has access". (A role named after a group is also held by the
+/// group's members, who are known only when they sign in.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceHolder {
+    pub role_id: i64,
+    pub role_name: String,
+    pub grant: Grant,
+    pub usernames: Vec<String>,
+}
+
+impl ResourceHolder {
+    /// Holders from `(role_id, role_name, grant, username)` rows ordered by role and grant (a
+    /// role without accounts has one row with no username).
+    pub fn group(
+        rows: impl IntoIterator<Item = (i64, String, Grant, Option<String>)>,
+    ) -> Vec<Self> {
+        let mut holders: Vec<Self> = Vec::new();
+        for (role_id, role_name, grant, username) in rows {
+            let same = holders
+                .last()
+                .is_some_and(|h| h.role_id == role_id && h.grant == grant);
+            if !same {
+                holders.push(Self {
+                    role_id,
+                    role_name,
+                    grant,
+                    usernames: Vec::new(),
+                });
+            }
+            if let (Some(name), Some(last)) = (username, holders.last_mut()) {
+                last.usernames.push(name);
+            }
+        }
+        holders
+    }
+}
+
 /// A user assigned to a role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assignment {

@@ -123,6 +123,17 @@ pub trait IdentityStore: Send + Sync + 'static {
         keys: &[Key<'_>],
     ) -> Result<Holdings>;
 
+    /// The grants in `workspace` that bear on resource `id` of `resource_type` (on it, on its
+    /// whole type, and workspace MANAGE grants), each with its role and the accounts assigned
+    /// to it, by role name; reads at most `limit` (grant, account) rows.
+    async fn resource_holders(
+        &self,
+        workspace: &str,
+        resource_type: GrantType,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<ResourceHolder>>;
+
     /// Every grant the holder's roles hold in `workspace` on these types (what filters a
     /// search: as many rows as the holder has grants, never as many as there are resources).
     async fn grants_of_types(

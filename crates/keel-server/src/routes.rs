@@ -975,6 +975,16 @@ pub fn table() -> Vec<Route> {
             Account,
             access::mine,
         ),
+        // Who has access to one resource, for those who manage it.
+        route(
+            M::GET,
+            Keel3,
+            "permissions/holders",
+            "permissions.manage",
+            Account,
+            access::holders,
+        )
+        .locate(Locate::Grant),
         // API tokens: the caller's own (any account's, for administrators).
         route(
             M::GET,

@@ -13,6 +13,11 @@ export interface Level {
   can_manage: boolean;
 }
 
+/** The level on one resource (`undefined` while loading, or without an ID yet). */
+export function useLevel(resourceType: string, id: string | undefined): Level | undefined {
+  return usePermissions(resourceType, id === undefined ? [] : [id]).get(id ?? '');
+}
+
 /** The levels by resource ID; empty while loading (so no action shows before it is known). */
 export function usePermissions(resourceType: string, ids: string[]): Map<string, Level> {
   const key = ids.join('\n');

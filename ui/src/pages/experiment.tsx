@@ -1,6 +1,9 @@
-//! An experiment: its header (name, ID, description) and tabs for runs, traces and logged models.
+//! An experiment: its header (name, ID, description) and tabs for runs, traces and logged models,
+//! and, for those who manage it, who has access.
 import { getExperiment, tagValue } from '../api/experiments';
+import { AccessCard } from '../components/AccessCard';
 import { ErrorBanner, Loading } from '../components/Status';
+import { useLevel } from '../lib/permissions';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
 import { href } from '../router';
@@ -8,12 +11,13 @@ import { LoggedModelsTab } from './loggedModels';
 import { RunsTab } from './runs';
 import { TracesTab } from './traces';
 
-type Tab = 'runs' | 'traces' | 'models';
+type Tab = 'runs' | 'traces' | 'models' | 'access';
 
 export default function ExperimentPage({ experimentId, tab }: { experimentId: string; tab: Tab }) {
   const experiment = useAsync((signal) => getExperiment(experimentId, signal), [experimentId]);
   const exp = experiment.data;
   useTitle(exp?.name ?? `Experiment ${experimentId}`);
+  const manages = useLevel('experiment', exp ? experimentId : undefined)?.can_manage ?? false;
   if (experiment.error) {
     return (
       <section>
@@ -31,6 +35,7 @@ export default function ExperimentPage({ experimentId, tab }: { experimentId: st
     ['runs', 'Runs'],
     ['traces', 'Traces'],
     ['models', 'Logged models'],
+    ...(manages ? ([['access', 'Access']] as [Tab, string][]) : []),
   ];
   return (
     <section>
@@ -56,6 +61,7 @@ export default function ExperimentPage({ experimentId, tab }: { experimentId: st
       {tab === 'runs' && <RunsTab experiment={exp} />}
       {tab === 'traces' && <TracesTab experiment={exp} />}
       {tab === 'models' && <LoggedModelsTab experiment={exp} />}
+      {tab === 'access' && manages && <AccessCard resourceType="experiment" resourceId={experimentId} noun="experiment" />}
     </section>
   );
 }

@@ -11,8 +11,10 @@ import {
   tagOf,
   updateModelDescription,
 } from '../api/registry';
+import { AccessCard } from '../components/AccessCard';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
+import { useLevel } from '../lib/permissions';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
 import { href } from '../router';
@@ -31,6 +33,11 @@ export default function ModelPage({ name }: { name: string }) {
   };
   const m = model.data;
   const list = versions.data ?? [];
+  // A prompt shown here is governed by prompt grants.
+  const isPrompt = m ? tagOf(m.tags, PROMPT_TAG) === 'true' : false;
+  const resourceType = isPrompt ? 'prompt' : 'registered_model';
+  const level = useLevel(resourceType, m ? name : undefined);
+  const readOnly = !level?.can_update;
   const versionLink = (v: string) => href(['models', name, 'versions', v]);
 
   return (
@@ -54,6 +61,7 @@ export default function ModelPage({ name }: { name: string }) {
               </p>
             )}
             <Description
+              readOnly={readOnly}
               text={m.description}
               placeholder="No description. Add one to say what this model is for."
               label="model description"
@@ -92,7 +100,13 @@ export default function ModelPage({ name }: { name: string }) {
                         <a href={versionLink(v.version)}>Version {v.version}</a>
                       </td>
                       <td>
-                        <StageSelect model={name} version={v.version} stage={v.current_stage} onChange={reload} />
+                        <StageSelect
+                          model={name}
+                          version={v.version}
+                          stage={v.current_stage}
+                          onChange={reload}
+                          readOnly={readOnly}
+                        />
                       </td>
                       <td>
                         <AliasBadges aliases={aliasesOf(m, v.version).map((alias) => ({ alias }))} />
@@ -141,6 +155,7 @@ export default function ModelPage({ name }: { name: string }) {
             <section class="card" aria-label="Aliases">
               <h3>Aliases</h3>
               <AliasEditor
+                readOnly={readOnly}
                 model={name}
                 aliases={m.aliases ?? []}
                 versions={list.map((v) => v.version)}
@@ -151,6 +166,7 @@ export default function ModelPage({ name }: { name: string }) {
             <section class="card" aria-label="Tags">
               <h3>Tags</h3>
               <TagEditor
+                readOnly={readOnly}
                 owner="model"
                 tags={m.tags}
                 onSet={async (key, value) => {
@@ -163,6 +179,7 @@ export default function ModelPage({ name }: { name: string }) {
                 }}
               />
             </section>
+            {level?.can_manage && <AccessCard resourceType={resourceType} resourceId={name} noun={isPrompt ? 'prompt' : 'model'} />}
           </aside>
         </div>
       )}

@@ -1,16 +1,19 @@
 //! One model version: stage, aliases, where it came from (source, run, logged model),
 //! description and tags, with edits for each.
 import {
+  PROMPT_TAG,
   deleteVersionTag,
   getModel,
   getVersion,
   listVersions,
   loggedModelId,
   setVersionTag,
+  tagOf,
   updateVersionDescription,
 } from '../api/registry';
 import { ErrorBanner, Loading } from '../components/Status';
 import { Time } from '../components/Time';
+import { useLevel } from '../lib/permissions';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
 import { href } from '../router';
@@ -30,6 +33,9 @@ export default function ModelVersionPage({ name, version }: { name: string; vers
   };
   const v = mv.data;
   const modelId = v ? loggedModelId(v) : undefined;
+  const isPrompt = model.data ? tagOf(model.data.tags, PROMPT_TAG) === 'true' : false;
+  const level = useLevel(isPrompt ? 'prompt' : 'registered_model', model.data ? name : undefined);
+  const readOnly = !level?.can_update;
   const versionLink = (n: string) => href(['models', name, 'versions', n]);
 
   return (
@@ -52,6 +58,7 @@ export default function ModelVersionPage({ name, version }: { name: string; vers
         <div class="registry-layout">
           <div class="registry-main">
             <Description
+              readOnly={readOnly}
               text={v.description}
               placeholder="No description. Say what changed in this version."
               label="version description"
@@ -82,7 +89,7 @@ export default function ModelVersionPage({ name, version }: { name: string; vers
                 <tr>
                   <td>Stage</td>
                   <td>
-                    <StageSelect model={name} version={version} stage={v.current_stage} onChange={reload} />
+                    <StageSelect model={name} version={version} stage={v.current_stage} onChange={reload} readOnly={readOnly} />
                   </td>
                 </tr>
                 <tr>
@@ -115,6 +122,7 @@ model = mlflow.pyfunc.load_model(${JSON.stringify(`models:/${name}/${version}`)}
             <section class="card" aria-label="Aliases">
               <h3>Aliases</h3>
               <AliasEditor
+                readOnly={readOnly}
                 model={name}
                 aliases={model.data?.aliases ?? (v.aliases ?? []).map((alias) => ({ alias, version }))}
                 versions={(versions.data ?? []).map((x) => x.version)}
@@ -126,6 +134,7 @@ model = mlflow.pyfunc.load_model(${JSON.stringify(`models:/${name}/${version}`)}
             <section class="card" aria-label="Tags">
               <h3>Tags</h3>
               <TagEditor
+                readOnly={readOnly}
                 owner={`version ${version}`}
                 tags={v.tags}
                 onSet={async (key, value) => {

@@ -2,9 +2,11 @@
 //! messages), and a line diff between two versions. `?v=` selects a version, `?compare=` the other.
 import type { ModelVersion } from '../api/types';
 import { getModel, isSystemTag, listVersions, tagOf } from '../api/registry';
+import { AccessCard } from '../components/AccessCard';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
 import { diffLines, diffStats, type DiffLine } from '../lib/diff';
+import { useLevel } from '../lib/permissions';
 import { useTitle } from '../lib/title';
 import { useAsync } from '../lib/useAsync';
 import { href, location, setQueryParam } from '../router';
@@ -22,6 +24,7 @@ export default function PromptPage({ name }: { name: string }) {
   const selected = list.find((v) => v.version === query.get('v')) ?? list[0];
   const other = list.find((v) => v.version === query.get('compare') && v.version !== selected?.version);
   const aliases = prompt.data?.aliases ?? [];
+  const level = useLevel('prompt', prompt.data ? name : undefined);
   const versionLink = (v: string) => href(['prompts', name], { v });
   const reload = () => {
     prompt.reload();
@@ -84,6 +87,7 @@ export default function PromptPage({ name }: { name: string }) {
                 <section class="card" aria-label="Aliases">
                   <h3>Aliases</h3>
                   <AliasEditor
+                    readOnly={!level?.can_update}
                     model={name}
                     aliases={aliases}
                     versions={list.map((v) => v.version)}
@@ -99,6 +103,7 @@ prompt = mlflow.genai.load_prompt(
 )
 text = prompt.format(...)`}</pre>
                 </section>
+                {level?.can_manage && <AccessCard resourceType="prompt" resourceId={name} noun="prompt" />}
               </div>
             </div>
           </div>

@@ -1,10 +1,12 @@
 //! `POST /api/3.0/keel/permissions/mine`: the caller's level on a page's resources at once, so
 //! the web UI offers only the actions the caller may take (the server still decides each
-//! request).
+//! request); `GET /api/3.0/keel/permissions/holders`: who has access to one resource, for those
+//! who manage it.
 
 use axum::Json;
 use axum::extract::State;
 use keel_auth::Capability;
+use keel_auth::entities::USER_ROLE_PREFIX;
 use keel_core::Error;
 use serde::{Deserialize, Serialize};
 
@@ -76,5 +78,83 @@ pub async fn mine(
                 can_manage: level.allows(Capability::Manage),
             })
             .collect(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct HoldersIn {
+    /// `experiment`, `registered_model`, `prompt`, ...
+    #[serde(default)]
+    resource_type: Option<String>,
+    #[serde(default)]
+    resource_id: Option<String>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct HolderOut {
+    /// `user`: one user's own grant; `role`: a role's grant, held by its accounts and by the
+    /// members of a group of the same name.
+    kind: &'static str,
+    role_id: i64,
+    /// The role's name (absent for a user's own grant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    users: Vec<String>,
+    /// The grant's type: the resource's own type, or `workspace` for workspace administrators.
+    resource_type: &'static str,
+    /// The resource's ID, or `*` for a grant on every resource of the type.
+    pattern: String,
+    permission: &'static str,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct HoldersOut {
+    holders: Vec<HolderOut>,
+    /// What a signed-in user no grant reaches gets (administrators have every level).
+    absent_permission: &'static str,
+    /// Every positive grant is at least this.
+    default_permission: &'static str,
+    /// Whether there were more grants and accounts than were listed.
+    truncated: bool,
+}
+
+/// `GET /api/3.0/keel/permissions/holders`: who has access to one resource, for its managers.
+pub async fn holders(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<HoldersIn>,
+) -> ApiResult<Json<HoldersOut>> {
+    let m = req.message;
+    let resource_type = m
+        .resource_type
+        .ok_or_else(|| Error::missing_parameter("resource_type"))?;
+    let resource_id = m
+        .resource_id
+        .ok_or_else(|| Error::missing_parameter("resource_id"))?;
+    let access = s
+        .auth
+        .who_has_access(workspace.name(), &resource_type, &resource_id)
+        .await?;
+    let holders = access
+        .holders
+        .into_iter()
+        .map(|h| {
+            let own = h.role_name.starts_with(USER_ROLE_PREFIX);
+            HolderOut {
+                kind: if own { "user" } else { "role" },
+                role_id: h.role_id,
+                role: (!own).then_some(h.role_name),
+                users: h.usernames,
+                resource_type: h.grant.resource_type.as_str(),
+                pattern: h.grant.pattern,
+                permission: h.grant.permission.as_str(),
+            }
+        })
+        .collect();
+    Ok(Json(HoldersOut {
+        holders,
+        absent_permission: access.absent.as_str(),
+        default_permission: access.default_permission.as_str(),
+        truncated: access.truncated,
     }))
 }

@@ -1003,3 +1003,90 @@ async fn permissions_mine_gives_the_callers_level_on_each_resource() {
         assert!(message.contains(needle), "{body}: {message}");
     }
 }
+
+#[tokio::test]
+async fn who_has_access_is_shown_to_those_who_manage_the_resource() {
+    let app = secured(Permission::NoPermissions).await;
+    let raw = app
+        .call_as(
+            &admin(),
+            Method::POST,
+            "experiments/create",
+            Some(json!({"name": "who-has-access"})),
+        )
+        .await;
+    let id = raw.json()["experiment_id"].as_str().expect("id").to_owned();
+    let holders_of = |who: String, query: String| {
+        let app = &app;
+        async move {
+            let path = format!("/api/3.0/keel/permissions/holders?{query}");
+            app.call_as(&who, Method::GET, &path, None).await
+        }
+    };
+    let query = format!("resource_type=experiment&resource_id={id}");
+    app.auth
+        .grant_user("bob", "experiment", &id, "EDIT", "default")
+        .await
+        .expect("grant");
+    // Editing is not managing: bob may not see who else has access.
+    let raw = holders_of(bob(), query.clone()).await;
+    assert_eq!(raw.status, StatusCode::FORBIDDEN, "{:?}", raw.json());
+    let raw = holders_of(admin(), query.clone()).await;
+    assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+    let body = raw.json();
+    assert_eq!(body["absent_permission"], "NO_PERMISSIONS");
+    assert_eq!(body["truncated"], false);
+    let holders = body["holders"].as_array().expect("holders");
+    let of = |user: &str| {
+        holders
+            .iter()
+            .find(|h| h["users"] == json!([user]))
+            .unwrap_or_else(|| panic!("{user} in {holders:?}"))
+            .clone()
+    };
+    // The creator manages it; bob's own grant is a user grant, not a role.
+    assert_eq!(of("admin")["permission"], "MANAGE");
+    let bobs = of("bob");
+    assert_eq!(bobs["kind"], "user");
+    assert_eq!(bobs["permission"], "EDIT");
+    assert_eq!(bobs["pattern"], json!(id));
+    assert_eq!(bobs.get("role"), None);
+    app.auth
+        .revoke_user("bob", "experiment", &id, "default")
+        .await
+        .expect("revoke");
+    app.auth
+        .grant_user("bob", "experiment", &id, "MANAGE", "default")
+        .await
+        .expect("grant");
+    let raw = holders_of(bob(), query).await;
+    assert_eq!(raw.status, StatusCode::OK, "managers see it too");
+    for (who, bad, needle) in [
+        (admin(), format!("resource_id={id}"), "resource_type"),
+        (
+            admin(),
+            "resource_type=experiment".to_owned(),
+            "resource_id",
+        ),
+        (
+            admin(),
+            "resource_type=experiment&resource_id=*".to_owned(),
+            "resource_id",
+        ),
+        (
+            admin(),
+            "resource_type=banana&resource_id=1".to_owned(),
+            "banana",
+        ),
+    ] {
+        let raw = holders_of(who, bad.clone()).await;
+        assert_eq!(
+            raw.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {:?}",
+            raw.json()
+        );
+        let message = raw.json()["message"].as_str().unwrap_or("").to_owned();
+        assert!(message.contains(needle), "{bad}: {message}");
+    }
+}

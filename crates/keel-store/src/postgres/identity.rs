@@ -733,6 +733,41 @@ pub(crate) async fn role_assignments(
     Ok(rows.into_iter().map(assignment_from).collect())
 }
 
+pub(crate) async fn resource_holders(
+    conn: &mut PgConnection,
+    workspace: &str,
+    resource_type: GrantType,
+    id: &str,
+    limit: i64,
+) -> PgResult<Vec<ResourceHolder>> {
+    let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT r.id, r.name, p.resource_type, p.resource_pattern, p.permission, u.username \
+         FROM auth_roles r \
+         JOIN auth_role_permissions p ON p.role_id = r.id \
+         LEFT JOIN auth_role_assignments a ON a.role_id = r.id \
+         LEFT JOIN auth_users u ON u.id = a.user_id \
+         WHERE r.workspace = $1 \
+           AND ((p.resource_type = $2 AND p.resource_pattern IN ($3, '*')) \
+                OR (p.resource_type = 'workspace' AND p.resource_pattern = '*' \
+                    AND p.permission = 'MANAGE')) \
+         ORDER BY r.name, r.id, p.resource_type, p.resource_pattern, u.username \
+         LIMIT $4",
+    )
+    .bind(workspace)
+    .bind(resource_type.as_str())
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(role_id, name, t, pattern, p, username)| {
+            Ok((role_id, name, grant_from(&t, pattern, &p)?, username))
+        })
+        .collect::<PgResult<Vec<_>>>()?;
+    Ok(ResourceHolder::group(rows))
+}
+
 pub(crate) async fn user_roles(conn: &mut PgConnection, user_id: i64) -> PgResult<Vec<Role>> {
     let rows = sqlx::query(&format!(
         "SELECT {} FROM auth_role_assignments a JOIN auth_roles r ON r.id = a.role_id \

@@ -156,6 +156,20 @@ impl IdentityStore for PostgresStore {
             .await
     }
 
+    async fn resource_holders(
+        &self,
+        workspace: &str,
+        resource_type: GrantType,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<ResourceHolder>> {
+        let args = (workspace, resource_type, id, limit);
+        self.read(&args, |c, (w, t, id, limit)| {
+            Box::pin(sql::resource_holders(c, w, *t, id, *limit))
+        })
+        .await
+    }
+
     async fn user_roles(&self, user_id: i64) -> Result<Vec<Role>> {
         self.read(&user_id, |c, u| Box::pin(sql::user_roles(c, *u)))
             .await

@@ -689,6 +689,44 @@ pub(crate) fn holdings(
     Ok(Holdings::new(rows.into_iter().filter(wanted).collect()))
 }
 
+pub(crate) fn resource_holders(
+    c: &Connection,
+    workspace: &str,
+    resource_type: GrantType,
+    id: &str,
+    limit: i64,
+) -> Result<Vec<ResourceHolder>> {
+    let mut s = c
+        .prepare_cached(
+            "SELECT r.id, r.name, p.resource_type, p.resource_pattern, p.permission, u.username \
+             FROM auth_roles r \
+             JOIN auth_role_permissions p ON p.role_id = r.id \
+             LEFT JOIN auth_role_assignments a ON a.role_id = r.id \
+             LEFT JOIN auth_users u ON u.id = a.user_id \
+             WHERE r.workspace = ?1 \
+               AND ((p.resource_type = ?2 AND p.resource_pattern IN (?3, '*')) \
+                    OR (p.resource_type = 'workspace' AND p.resource_pattern = '*' \
+                        AND p.permission = 'MANAGE')) \
+             ORDER BY r.name, r.id, p.resource_type, p.resource_pattern, u.username \
+             LIMIT ?4",
+        )
+        .map_err(db_err)?;
+    let rows = s
+        .query_map(params![workspace, resource_type.as_str(), id, limit], |r| {
+            let t: String = r.get(2)?;
+            let p: String = r.get(4)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                grant_from(&t, r.get(3)?, &p)?,
+                r.get(5)?,
+            ))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(db_err)?;
+    Ok(ResourceHolder::group(rows))
+}
+
 pub(crate) fn grants_of_types(
     c: &Connection,
     holder: &OwnedHolder,

@@ -141,6 +141,18 @@ impl IdentityStore for SqliteStore {
         self.read(move |c| sql::role_assignments(c, role_id)).await
     }
 
+    async fn resource_holders(
+        &self,
+        workspace: &str,
+        resource_type: GrantType,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<ResourceHolder>> {
+        let (w, id) = (workspace.to_owned(), id.to_owned());
+        self.read(move |c| sql::resource_holders(c, &w, resource_type, &id, limit))
+            .await
+    }
+
     async fn user_roles(&self, user_id: i64) -> Result<Vec<Role>> {
         self.read(move |c| sql::user_roles(c, user_id)).await
     }

@@ -159,6 +159,7 @@ macro_rules! conformance_suite {
                 identity::user_grants_live_on_the_users_own_role_per_workspace,
                 identity::holdings_hold_only_grants_that_bear_on_the_keys,
                 identity::renamed_models_keep_their_grants,
+                identity::resource_holders_are_the_grants_bearing_on_one_resource,
                 // Workspaces.
                 workspaces::the_catalogue_starts_with_default_and_names_are_unique,
                 workspaces::experiment_names_are_unique_per_workspace,

@@ -1,5 +1,6 @@
 //! The registry's edit controls: tags, aliases, a version's stage and descriptions. Each calls the
-//! API, shows the server's error where the edit happened, and lets the page reload on success.
+//! API, shows the server's error where the edit happened, and lets the page reload on success;
+//! `readOnly` shows the values alone, for users who may not change them.
 import { useState } from 'preact/hooks';
 import { STAGES, deleteAlias, isSystemTag, setAlias, transitionStage } from '../../api/registry';
 import type { KeyValue } from '../../api/types';
@@ -32,9 +33,10 @@ export interface TagEditorProps {
   onDelete: (key: string) => Promise<unknown>;
   /** What the tags belong to, for labels: "model", "version 2". */
   owner: string;
+  readOnly?: boolean;
 }
 
-export function TagEditor({ tags, onSet, onDelete, owner }: TagEditorProps) {
+export function TagEditor({ tags, onSet, onDelete, owner, readOnly }: TagEditorProps) {
   const shown = (tags ?? []).filter((t) => !isSystemTag(t.key));
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
@@ -57,45 +59,49 @@ export function TagEditor({ tags, onSet, onDelete, owner }: TagEditorProps) {
               <tr key={t.key} data-tag={t.key}>
                 <td>{t.key}</td>
                 <td>{t.value}</td>
-                <td class="row-actions">
-                  <button
-                    type="button"
-                    class="link"
-                    aria-label={`Edit tag ${t.key}`}
-                    onClick={() => {
-                      setKey(t.key);
-                      setValue(t.value);
-                    }}
-                  >
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    class="link danger"
-                    aria-label={`Delete tag ${t.key}`}
-                    disabled={edit.busy}
-                    onClick={() => edit.run(() => onDelete(t.key))}
-                  >
-                    Delete
-                  </button>
-                </td>
+                {!readOnly && (
+                  <td class="row-actions">
+                    <button
+                      type="button"
+                      class="link"
+                      aria-label={`Edit tag ${t.key}`}
+                      onClick={() => {
+                        setKey(t.key);
+                        setValue(t.value);
+                      }}
+                    >
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      class="link danger"
+                      aria-label={`Delete tag ${t.key}`}
+                      disabled={edit.busy}
+                      onClick={() => edit.run(() => onDelete(t.key))}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      <form class="tag-form" onSubmit={submit} aria-label={`Set a tag on the ${owner}`}>
-        <input aria-label="Tag key" placeholder="key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
-        <input
-          aria-label="Tag value"
-          placeholder="value"
-          value={value}
-          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
-        />
-        <button type="submit" disabled={edit.busy || !key.trim()}>
-          Set tag
-        </button>
-      </form>
+      {!readOnly && (
+        <form class="tag-form" onSubmit={submit} aria-label={`Set a tag on the ${owner}`}>
+          <input aria-label="Tag key" placeholder="key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
+          <input
+            aria-label="Tag value"
+            placeholder="value"
+            value={value}
+            onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit" disabled={edit.busy || !key.trim()}>
+            Set tag
+          </button>
+        </form>
+      )}
       {edit.error && <ErrorBanner error={edit.error} />}
     </div>
   );
@@ -111,9 +117,10 @@ export interface AliasEditorProps {
   onChange: () => void;
   /** 'models' or 'prompts', for the alias links. */
   linkTo?: (version: string) => string;
+  readOnly?: boolean;
 }
 
-export function AliasEditor({ model, aliases, versions, fixedVersion, onChange, linkTo }: AliasEditorProps) {
+export function AliasEditor({ model, aliases, versions, fixedVersion, onChange, linkTo, readOnly }: AliasEditorProps) {
   const [adding, setAdding] = useState(false);
   const [alias, setAliasName] = useState('');
   const [picked, setVersion] = useState('');
@@ -137,25 +144,29 @@ export function AliasEditor({ model, aliases, versions, fixedVersion, onChange, 
                   @{a.alias} → v{a.version}
                 </span>
               )}
-              <button
-                type="button"
-                class="link danger"
-                aria-label={`Remove alias ${a.alias}`}
-                title={`Remove alias ${a.alias}`}
-                disabled={edit.busy}
-                onClick={async () => {
-                  if (await edit.run(() => deleteAlias(model, a.alias))) onChange();
-                }}
-              >
-                ×
-              </button>
+              {!readOnly && (
+                <button
+                  type="button"
+                  class="link danger"
+                  aria-label={`Remove alias ${a.alias}`}
+                  title={`Remove alias ${a.alias}`}
+                  disabled={edit.busy}
+                  onClick={async () => {
+                    if (await edit.run(() => deleteAlias(model, a.alias))) onChange();
+                  }}
+                >
+                  ×
+                </button>
+              )}
             </li>
           ))}
         </ul>
       )}
-      <button type="button" onClick={() => setAdding(true)} disabled={versions.length === 0}>
-        Add alias
-      </button>
+      {!readOnly && (
+        <button type="button" onClick={() => setAdding(true)} disabled={versions.length === 0}>
+          Add alias
+        </button>
+      )}
       {edit.error && <ErrorBanner error={edit.error} />}
       {adding && (
         <Dialog
@@ -207,13 +218,21 @@ export interface StageSelectProps {
   version: string;
   stage: string | undefined;
   onChange: () => void;
+  readOnly?: boolean;
 }
 
 /** A version's stage: choosing another one asks for confirmation, then transitions. */
-export function StageSelect({ model, version, stage, onChange }: StageSelectProps) {
+export function StageSelect({ model, version, stage, onChange, readOnly }: StageSelectProps) {
   const current = stage || 'None';
   const [target, setTarget] = useState<string>();
   const [archive, setArchive] = useState(false);
+  if (readOnly) {
+    return (
+      <span class={`badge stage stage-${current.toLowerCase()}`} aria-label={`Stage of version ${version}`}>
+        {current}
+      </span>
+    );
+  }
   return (
     <>
       <select
@@ -268,10 +287,11 @@ export interface DescriptionProps {
   /** Shown when there is no description. */
   placeholder: string;
   label: string;
+  readOnly?: boolean;
 }
 
 /** A description with an inline editor (a textarea, saved with Save or Ctrl+Enter). */
-export function Description({ text, onSave, placeholder, label }: DescriptionProps) {
+export function Description({ text, onSave, placeholder, label, readOnly }: DescriptionProps) {
   const [draft, setDraft] = useState<string>();
   const edit = useEdit();
   const save = async () => {
@@ -280,10 +300,12 @@ export function Description({ text, onSave, placeholder, label }: DescriptionPro
   if (draft === undefined) {
     return (
       <div class="description">
-        {text ? <p class="description-text">{text}</p> : <p class="muted">{placeholder}</p>}
-        <button type="button" class="link" onClick={() => setDraft(text ?? '')} aria-label={`Edit ${label}`}>
-          Edit
-        </button>
+        {text ? <p class="description-text">{text}</p> : <p class="muted">{readOnly ? 'No description.' : placeholder}</p>}
+        {!readOnly && (
+          <button type="button" class="link" onClick={() => setDraft(text ?? '')} aria-label={`Edit ${label}`}>
+            Edit
+          </button>
+        )}
       </div>
     );
   }

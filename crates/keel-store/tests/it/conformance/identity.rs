@@ -568,3 +568,119 @@ pub async fn renamed_models_keep_their_grants(f: Fixture) {
         Some(Permission::Read)
     );
 }
+
+pub async fn resource_holders_are_the_grants_bearing_on_one_resource(f: Fixture) {
+    let s = f.identity_store();
+    let alice = s.insert_user(&new_user("alice")).await.expect("alice");
+    let bob = s.insert_user(&new_user("bob")).await.expect("bob");
+    let carol = s.insert_user(&new_user("carol")).await.expect("carol");
+    // Alice's own grant on experiment 7, and on experiment 8 (not asked about).
+    for id in ["7", "8"] {
+        s.grant_user(
+            alice.id,
+            "default",
+            &grant(GrantType::Experiment, id, Permission::Manage),
+            false,
+        )
+        .await
+        .expect("alice");
+    }
+    let role = |name: &'static str, workspace: &'static str, g: Grant| {
+        let s = s.clone();
+        async move {
+            let r = s.insert_role(workspace, name, None).await.expect("role");
+            s.add_role_permission(r.id, &g).await.expect("grant");
+            r
+        }
+    };
+    let editors = role(
+        "editors",
+        "default",
+        grant(GrantType::Experiment, "*", Permission::Edit),
+    )
+    .await;
+    for u in [&carol, &bob] {
+        s.assign_role(u.id, editors.id).await.expect("assign");
+    }
+    // A group's role: no accounts assigned (its members are known when they sign in).
+    let admins = role(
+        "ml-admins",
+        "default",
+        grant(GrantType::Workspace, "*", Permission::Manage),
+    )
+    .await;
+    // Grants that do not bear on experiment 7 here.
+    role(
+        "members",
+        "default",
+        grant(GrantType::Workspace, "*", Permission::Use),
+    )
+    .await;
+    role(
+        "models",
+        "default",
+        grant(GrantType::RegisteredModel, "7", Permission::Read),
+    )
+    .await;
+    let elsewhere = role(
+        "editors",
+        "team-a",
+        grant(GrantType::Experiment, "7", Permission::Read),
+    )
+    .await;
+    s.assign_role(bob.id, elsewhere.id).await.expect("assign");
+
+    let holders = s
+        .resource_holders("default", GrantType::Experiment, "7", 100)
+        .await
+        .expect("holders");
+    let summary: Vec<(String, String, Permission, Vec<String>)> = holders
+        .iter()
+        .map(|h| {
+            (
+                h.role_name.clone(),
+                h.grant.pattern.clone(),
+                h.grant.permission,
+                h.usernames.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                user_role_name(alice.id),
+                "7".to_owned(),
+                Permission::Manage,
+                vec!["alice".to_owned()]
+            ),
+            (
+                "editors".to_owned(),
+                "*".to_owned(),
+                Permission::Edit,
+                vec!["bob".to_owned(), "carol".to_owned()]
+            ),
+            (
+                "ml-admins".to_owned(),
+                "*".to_owned(),
+                Permission::Manage,
+                vec![]
+            ),
+        ]
+    );
+    assert_eq!(holders[2].role_id, admins.id);
+    assert_eq!(holders[2].grant.resource_type, GrantType::Workspace);
+    // The row limit bounds what is read.
+    let few = s
+        .resource_holders("default", GrantType::Experiment, "7", 2)
+        .await
+        .expect("holders");
+    let rows: usize = few.iter().map(|h| h.usernames.len().max(1)).sum();
+    assert_eq!(rows, 2);
+    assert!(
+        s.resource_holders("team-b", GrantType::Experiment, "7", 100)
+            .await
+            .expect("holders")
+            .is_empty()
+    );
+}
