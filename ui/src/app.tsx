@@ -4,6 +4,7 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBanner, Loading } from './components/Status';
 import { loadSession, session, signOut } from './lib/session';
+import { chooseWorkspace, loadWorkspaces, workspace, workspaces } from './lib/workspace';
 import { cycleTheme, theme } from './lib/theme';
 import { LoginPage } from './pages/login';
 import { location } from './router';
@@ -60,6 +61,7 @@ function Header({ section }: { section: string }) {
         )}
       </nav>
       <div class="spacer" />
+      <WorkspacePicker />
       <a class="docs" href="https://mlflow.org/docs/latest/api_reference/rest-api.html" target="_blank" rel="noreferrer">
         API docs
       </a>
@@ -68,6 +70,32 @@ function Header({ section }: { section: string }) {
       </button>
       <CurrentUser />
     </header>
+  );
+}
+
+/** The workspace the pages act in, when the server serves workspaces. Switching goes to the
+ * experiments list: what was open belongs to the other workspace. */
+function WorkspacePicker() {
+  const list = workspaces.value;
+  if (list.length === 0) return null;
+  return (
+    <label class="workspace-picker" title="The workspace the pages show and create in">
+      <span class="muted">Workspace</span>
+      <select
+        aria-label="Workspace"
+        value={workspace.value}
+        onChange={(e) => {
+          chooseWorkspace((e.target as HTMLSelectElement).value);
+          window.location.hash = '#/';
+        }}
+      >
+        {list.map((w) => (
+          <option key={w.name} value={w.name} title={w.description}>
+            {w.name}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
@@ -136,6 +164,14 @@ export function App() {
 
 function SignedIn() {
   const current = match(location.value);
+  const [failed, setFailed] = useState<Error>();
+  const [ready, setReady] = useState(false);
+  useEffect(() => {
+    loadWorkspaces().then(
+      () => setReady(true),
+      (e: Error) => setFailed(e),
+    );
+  }, []);
   useEffect(() => {
     window.addEventListener('keydown', onGlobalKey);
     return () => window.removeEventListener('keydown', onGlobalKey);
@@ -147,7 +183,13 @@ function SignedIn() {
     <>
       <Header section={current.section} />
       <main id="main">
-        <Page key={current.key} load={current.load} props={current.props} />
+        {failed ? (
+          <ErrorBanner error={failed} onRetry={() => window.location.reload()} />
+        ) : !ready ? (
+          <Loading />
+        ) : (
+          <Page key={`${workspace.value}/${current.key}`} load={current.load} props={current.props} />
+        )}
       </main>
     </>
   );

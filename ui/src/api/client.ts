@@ -42,8 +42,19 @@ export function onUnauthenticated(listener: UnauthenticatedListener): void {
   unauthenticatedListeners.push(listener);
 }
 
+/** The workspace sent with every call (`X-MLFLOW-WORKSPACE`); none means `default`. */
+let workspaceHeader: string | undefined;
+
+export function setWorkspaceHeader(name: string | undefined): void {
+  workspaceHeader = name;
+}
+
+function withWorkspace(headers: Record<string, string>): Record<string, string> {
+  return workspaceHeader ? { ...headers, 'X-MLFLOW-WORKSPACE': workspaceHeader } : headers;
+}
+
 async function send<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const init: RequestInit = { method, signal, headers: { Accept: 'application/json' } };
+  const init: RequestInit = { method, signal, headers: withWorkspace({ Accept: 'application/json' }) };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { ...init.headers, 'Content-Type': 'application/json' };
@@ -83,7 +94,7 @@ export const api = {
   async raw(url: string, signal?: AbortSignal, headers?: Record<string, string>): Promise<Response> {
     let response: Response;
     try {
-      response = await fetch(url, { signal, headers });
+      response = await fetch(url, { signal, headers: withWorkspace(headers ?? {}) });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw new ApiError(0, 'NETWORK_ERROR', `Keel did not answer (${(err as Error).message}).`);

@@ -61,15 +61,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// dropping the old table must not cascade to its children) and every migration's result is
 /// checked with `PRAGMA foreign_key_check` before it commits.
 pub(crate) fn apply(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
+    apply_to(conn, i64::MAX)
+}
+
+/// [`apply`], of the migrations up to and including `last` only.
+pub(crate) fn apply_to(conn: &mut Connection, last: i64) -> Result<Vec<(i64, &'static str)>> {
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(db_err)?;
-    let applied = apply_each(conn);
+    let applied = apply_each(conn, last);
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(db_err)?;
     applied
 }
 
-fn apply_each(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
+fn apply_each(conn: &mut Connection, last: i64) -> Result<Vec<(i64, &'static str)>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS keel_schema_migrations (
              version    INTEGER PRIMARY KEY,
@@ -94,7 +99,10 @@ fn apply_each(conn: &mut Connection) -> Result<Vec<(i64, &'static str)>> {
         }
     }
     let mut newly_applied = Vec::new();
-    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > applied) {
+    for (version, name, sql) in MIGRATIONS
+        .iter()
+        .filter(|(v, _, _)| *v > applied && *v <= last)
+    {
         // Re-check inside the write lock: another process may have applied it meanwhile.
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -83,8 +83,15 @@ impl SqliteStore {
     /// Applies pending migrations without starting a store; returns the `(version, name)` of
     /// those applied.
     pub async fn upgrade(path: &Path) -> Result<Vec<(i64, &'static str)>> {
+        Self::upgrade_to(path, i64::MAX).await
+    }
+
+    /// Applies the pending migrations up to and including `version` only: how tests build a
+    /// database as an older Keel left it.
+    #[doc(hidden)]
+    pub async fn upgrade_to(path: &Path, version: i64) -> Result<Vec<(i64, &'static str)>> {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || migrate::apply(&mut open_writer(&path)?))
+        tokio::task::spawn_blocking(move || migrate::apply_to(&mut open_writer(&path)?, version))
             .await
             .map_err(|e| Error::internal(format!("store task failed: {e}")))?
     }

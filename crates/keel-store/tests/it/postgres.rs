@@ -614,3 +614,47 @@ async fn purge_deletes_the_metric_points_of_purged_runs() {
     .expect("count points");
     assert_eq!(left, vec![(kept, 3)], "only the kept run's points remain");
 }
+
+/// A database left at schema 10 (before models belonged to workspaces) keeps its models, with
+/// their versions, tags and aliases, in `default`.
+#[tokio::test]
+async fn models_of_schema_10_move_into_default() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let config = db.config("");
+    keel_store::postgres::upgrade_to(&config, 10)
+        .await
+        .expect("schema 10");
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(
+        "INSERT INTO registered_models (model_key, name, creation_time, last_updated_time,
+                                        description, last_version)
+             OVERRIDING SYSTEM VALUE VALUES (7, 'churn', 1, 2, 'old', 2);
+         INSERT INTO registered_model_tags VALUES (7, 'team', 'core');
+         INSERT INTO model_versions (model_key, version, creation_time, last_updated_time,
+                                     current_stage, source, run_id, status)
+             VALUES (7, 2, 1, 2, 'Production', 's3://b/m', '', 'READY');
+         INSERT INTO model_version_tags VALUES (7, 2, 'env', 'prod');
+         INSERT INTO registered_model_aliases VALUES (7, 'champion', 2);",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("old rows");
+    let store = PostgresStore::open(&config).await.expect("upgrade");
+    let model = store
+        .get_registered_model("default", "churn")
+        .await
+        .expect("get")
+        .expect("kept in default");
+    assert_eq!(model.workspace, "default");
+    assert_eq!(model.tags.len(), 1);
+    assert_eq!(model.aliases.len(), 1);
+    let version = store
+        .get_model_version("default", "churn", 2)
+        .await
+        .expect("get")
+        .expect("version kept");
+    assert_eq!(version.tags.len(), 1);
+    assert_eq!(version.aliases, ["champion"]);
+}

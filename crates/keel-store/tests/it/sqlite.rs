@@ -144,65 +144,11 @@ async fn two_stores_on_one_file_see_each_others_writes() {
 /// their versions, tags and aliases, in `default` when the registry's table is rebuilt.
 #[tokio::test]
 async fn models_of_schema_8_move_into_default() {
-    const BEFORE: [(i64, &str, &str); 8] = [
-        (
-            1,
-            "tracking",
-            include_str!("../../migrations/sqlite/0001_tracking.sql"),
-        ),
-        (
-            2,
-            "logged_models",
-            include_str!("../../migrations/sqlite/0002_logged_models.sql"),
-        ),
-        (
-            3,
-            "registry",
-            include_str!("../../migrations/sqlite/0003_registry.sql"),
-        ),
-        (
-            4,
-            "webhooks",
-            include_str!("../../migrations/sqlite/0004_webhooks.sql"),
-        ),
-        (
-            5,
-            "traces",
-            include_str!("../../migrations/sqlite/0005_traces.sql"),
-        ),
-        (
-            6,
-            "trace_links_and_assessments",
-            include_str!("../../migrations/sqlite/0006_trace_links_and_assessments.sql"),
-        ),
-        (
-            7,
-            "identity",
-            include_str!("../../migrations/sqlite/0007_identity.sql"),
-        ),
-        (
-            8,
-            "workspaces",
-            include_str!("../../migrations/sqlite/0008_workspaces.sql"),
-        ),
-    ];
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keel.db");
+    SqliteStore::upgrade_to(&path, 8).await.expect("schema 8");
     {
         let conn = rusqlite::Connection::open(&path).expect("open raw");
-        conn.execute_batch(
-            "CREATE TABLE keel_schema_migrations (
-                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-        )
-        .expect("ledger");
-        for (version, name, sql) in BEFORE {
-            conn.execute_batch(sql).expect("old schema");
-            conn.execute(
-                "INSERT INTO keel_schema_migrations VALUES (?1, ?2, 0)",
-                rusqlite::params![version, name],
-            )
-            .expect("ledger row");
-        }
         conn.execute_batch(
             "INSERT INTO registered_models (model_key, name, creation_time, last_updated_time,
                                             description, last_version)

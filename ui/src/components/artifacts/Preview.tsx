@@ -2,7 +2,9 @@
 //! as a table, images through an object URL, and size plus a download link for anything else.
 import { useEffect, useState } from 'preact/hooks';
 import { PREVIEW_LIMIT, artifactUrl, readArtifact, type ArtifactSource } from '../../api/artifacts';
+import { api } from '../../api/client';
 import { bytes } from '../../lib/format';
+import { DEFAULT_WORKSPACE, workspace } from '../../lib/workspace';
 import { useAsync } from '../../lib/useAsync';
 import { ErrorBanner, Loading } from '../Status';
 import { parseDelimited, type Table } from './csv';
@@ -52,7 +54,12 @@ export function Preview({ source, path, size, hrefFor }: PreviewProps) {
           <span class="badge">{kindLabel(kind, path)}</span>
           {size !== undefined && <span class="muted">{bytes(size)}</span>}
         </div>
-        <a class="button" href={artifactUrl(source, path)} download={name}>
+        <a
+          class="button"
+          href={artifactUrl(source, path)}
+          download={name}
+          onClick={workspace.value === DEFAULT_WORKSPACE ? undefined : (e) => downloadInWorkspace(e, source, path, name)}
+        >
           Download
         </a>
       </header>
@@ -162,6 +169,24 @@ function CsvTable({ table }: { table: Table }) {
   );
 }
 
+/** A link cannot carry the workspace header: outside `default`, the file is fetched with it and
+ * saved from memory. */
+function downloadInWorkspace(e: Event, source: ArtifactSource, path: string, name: string): void {
+  e.preventDefault();
+  api
+    .raw(artifactUrl(source, path))
+    .then((response) => response.blob())
+    .then((blob) => {
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    })
+    .catch((err: Error) => window.alert(`The download failed: ${err.message}`));
+}
+
 async function load(
   source: ArtifactSource,
   path: string,
@@ -176,7 +201,15 @@ async function load(
     }
     if (imageType(path) === 'image/svg+xml') {
       // Straight from the server, which sends artifacts with a sandboxing CSP: an SVG opened in a
-      // tab of its own must not become a same-origin document, as a blob: URL would.
+      // tab of its own must not become a same-origin document, as a blob: URL would. An image
+      // URL cannot carry the workspace header, so outside `default` it is a download only.
+      if (workspace.value !== DEFAULT_WORKSPACE) {
+        return {
+          content: { kind: 'binary', reason: 'SVG images are previewed in the default workspace only.' },
+          truncated: false,
+          size,
+        };
+      }
       return { content: { kind: 'image', url: artifactUrl(source, path) }, truncated: false, size };
     }
     const read = await readArtifact(source, path, size, MAX_IMAGE, signal);
