@@ -3,7 +3,9 @@
 
 use keel_core::{Error, ErrorCode, Result};
 
-use crate::entities::{Assignment, ResourceHolder, Role, RolePermission, USER_ROLE_PREFIX, User};
+use crate::entities::{
+    Assignment, ResourceHolder, Role, RolePermission, USER_ROLE_PREFIX, User, is_user_role,
+};
 use crate::grants::{Defaults, Grant, GrantType, Key};
 use crate::permission::Permission;
 use crate::service::{Auth, Principal};
@@ -383,7 +385,7 @@ impl Auth {
             .user_roles(user.id)
             .await?
             .iter()
-            .any(|r| r.workspace == workspace && !r.name.starts_with(USER_ROLE_PREFIX)))
+            .any(|r| r.workspace == workspace && !is_user_role(&r.name)))
     }
 
     /// Gives the creator of a resource MANAGE on it (their own role in `workspace`).
@@ -413,7 +415,7 @@ fn check_role_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::invalid("Role name cannot be empty."));
     }
-    if name.starts_with(USER_ROLE_PREFIX) {
+    if is_user_role(name) {
         return Err(Error::invalid(format!(
             "Role name '{name}' uses the reserved '{USER_ROLE_PREFIX}' prefix, which is held for \
              the per-user permission representation. Choose a different name."

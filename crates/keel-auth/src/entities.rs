@@ -99,6 +99,11 @@ pub const SESSION_SCOPE: &str = "session";
 /// The prefix of the per-user roles that hold each user's own grants.
 pub const USER_ROLE_PREFIX: &str = "__user_";
 
+/// Whether `name` is a user's own role (not one an administrator made).
+pub fn is_user_role(name: &str) -> bool {
+    name.starts_with(USER_ROLE_PREFIX)
+}
+
 /// The name of the role holding a user's own grants.
 pub fn user_role_name(user_id: i64) -> String {
     format!("{USER_ROLE_PREFIX}{user_id}__")

@@ -59,6 +59,15 @@ impl<K: Hash + Eq, V: Clone> TtlMap<K, V> {
         Ok(found)
     }
 
+    /// [`Self::get_or_lookup`] for a lookup that cannot fail, only find nothing.
+    pub async fn get_or_find<F>(&self, key: K, find: F) -> Option<V>
+    where
+        F: Future<Output = Option<V>>,
+    {
+        let found = self.get_or_lookup(key, async { Ok::<_, ()>(find.await) });
+        found.await.ok().flatten()
+    }
+
     pub fn clear(&self) {
         self.entries
             .lock()

@@ -114,15 +114,11 @@ impl WorkspaceCache {
 
     /// The workspace experiment `id` is in; `None` when there is no such experiment.
     pub async fn of_experiment(&self, state: &AppState, id: &str) -> Option<String> {
-        let lookup = async {
+        let find = async {
             let experiment = state.tracking.get_experiment(id).await.ok();
-            Ok::<_, ()>(experiment.map(|e| e.workspace))
+            experiment.map(|e| e.workspace)
         };
-        self.of_experiment
-            .get_or_lookup(id.to_owned(), lookup)
-            .await
-            .ok()
-            .flatten()
+        self.of_experiment.get_or_find(id.to_owned(), find).await
     }
 }
 

@@ -25,7 +25,8 @@ function remembered(): string {
   }
 }
 
-function apply(name: string): void {
+/** Switches to workspace `name` (the pages reload their data in it) and remembers it. */
+export function chooseWorkspace(name: string): void {
   workspace.value = name;
   setWorkspaceHeader(name === DEFAULT_WORKSPACE ? undefined : name);
   try {
@@ -48,10 +49,5 @@ export async function loadWorkspaces(signal?: AbortSignal): Promise<void> {
   const list = out.workspaces ?? [];
   workspaces.value = list;
   const wanted = remembered();
-  apply(list.some((w) => w.name === wanted) ? wanted : DEFAULT_WORKSPACE);
-}
-
-/** Switches to another workspace; the pages reload their data in it. */
-export function chooseWorkspace(name: string): void {
-  apply(name);
+  chooseWorkspace(list.some((w) => w.name === wanted) ? wanted : DEFAULT_WORKSPACE);
 }

@@ -105,11 +105,6 @@ impl Registry {
         }
     }
 
-    /// The workspace it acts in.
-    pub fn workspace(&self) -> &str {
-        &self.workspace
-    }
-
     /// Which URIs model-version sources may be.
     pub fn sources(&self) -> &SourcePolicy {
         &self.sources

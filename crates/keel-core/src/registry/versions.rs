@@ -4,7 +4,7 @@
 use super::rules::{self, parse_version, validate_model_name};
 use super::source::{Source, VersionRef, is_within, wrong_owner};
 use super::*;
-use crate::entities::{LoggedModel, Tag};
+use crate::entities::{LoggedModel, RunInfo, Tag};
 
 /// The logged-model tag listing the registered versions made from the model, as JSON.
 pub const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
@@ -49,6 +49,8 @@ impl Registry {
         };
         // A prompt version's source is never read: only MLflow's placeholders are accepted, and
         // there is no run or logged model to trace it to (as in the reference).
+        // The run a source was checked against, when that check read it.
+        let mut checked_run = None;
         let logged_model = if is_prompt(&tags) {
             if !PROMPT_SOURCE_PLACEHOLDERS.contains(&req.source.as_str()) {
                 return Err(Error::invalid(format!(
@@ -74,7 +76,8 @@ impl Registry {
                     Some(model)
                 }
                 None => {
-                    self.check_run_source(&lineage.source, &kind, lineage.run_id.as_deref())
+                    checked_run = self
+                        .check_run_source(&lineage.source, &kind, lineage.run_id.as_deref())
                         .await?;
                     None
                 }
@@ -85,7 +88,7 @@ impl Registry {
                 lineage.run_id = model.source_run_id.clone();
             }
         }
-        self.check_lineage_workspace(&lineage, logged_model.as_ref())
+        self.check_lineage_workspace(&lineage, logged_model.as_ref(), checked_run)
             .await?;
         let now = self.now();
         let name = req.name;
@@ -240,13 +243,14 @@ impl Registry {
     }
 
     /// Without a `model_id`: a `runs:/` source must name `run_id`, a proxied source must lie in
-    /// the artifacts of run `run_id`, and a logged-model source needs its `model_id`.
+    /// the artifacts of run `run_id`, and a logged-model source needs its `model_id`. Returns
+    /// the run when the check read it.
     async fn check_run_source(
         &self,
         source: &str,
         kind: &Source,
         run_id: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<Option<RunInfo>> {
         match kind {
             Source::Run { run_id: named } if Some(named.as_str()) != run_id => {
                 Err(wrong_owner(source, "run_id"))
@@ -264,12 +268,12 @@ impl Registry {
                     }
                 })?;
                 if is_within(source, &run.artifact_uri) {
-                    Ok(())
+                    Ok(Some(run))
                 } else {
                     Err(wrong_owner(source, "run_id"))
                 }
             }
-            _ => Ok(()),
+            _ => Ok(None),
         }
     }
 
@@ -280,6 +284,7 @@ impl Registry {
         &self,
         lineage: &Lineage,
         model: Option<&LoggedModel>,
+        checked_run: Option<RunInfo>,
     ) -> Result<()> {
         if let Some(model) = model {
             if !self.holds_experiment(&model.experiment_id).await? {
@@ -290,7 +295,11 @@ impl Registry {
             }
         }
         if let Some(run_id) = &lineage.run_id {
-            if let Ok(run) = self.tracking.run_info(run_id).await {
+            let run = match checked_run {
+                Some(run) => Ok(run),
+                None => self.tracking.run_info(run_id).await,
+            };
+            if let Ok(run) = run {
                 if !self.holds_experiment(&run.experiment_id).await? {
                     return Err(Error::not_found(format!("Run with id={run_id} not found")));
                 }

@@ -115,11 +115,10 @@ impl ParentCache {
     where
         F: std::future::Future<Output = Option<String>>,
     {
-        let found = self
-            .experiments
-            .get_or_lookup((kind, id.to_owned()), async { Ok::<_, ()>(lookup.await) })
-            .await;
-        found.ok().flatten().unwrap_or_default()
+        self.experiments
+            .get_or_find((kind, id.to_owned()), lookup)
+            .await
+            .unwrap_or_default()
     }
 }
 

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use keel_auth::Capability;
-use keel_auth::entities::USER_ROLE_PREFIX;
+use keel_auth::entities::is_user_role;
 use keel_core::Error;
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +139,7 @@ pub async fn holders(
         .holders
         .into_iter()
         .map(|h| {
-            let own = h.role_name.starts_with(USER_ROLE_PREFIX);
+            let own = is_user_role(&h.role_name);
             HolderOut {
                 kind: if own { "user" } else { "role" },
                 role_id: h.role_id,
