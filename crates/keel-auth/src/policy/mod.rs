@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
-    EntityUid, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    EntityUid, Policy, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
     Validator,
 };
 use keel_core::{Error, Result};
@@ -40,7 +40,12 @@ when { principal.is_admin };"#,
     (
         Some(Capability::Authenticated),
         r#"@id("keel.authenticated")
-permit (principal, action in [Keel::Action::"authenticated", Keel::Action::"create"], resource);"#,
+permit (principal, action in Keel::Action::"authenticated", resource);"#,
+    ),
+    (
+        Some(Capability::Create),
+        r#"@id("keel.create")
+permit (principal, action in Keel::Action::"create", resource);"#,
     ),
     (
         Some(Capability::Public),
@@ -68,7 +73,13 @@ when { context.permission >= 3 && context.parent_permission >= 1 };"#,
     (
         Some(Capability::Delete),
         r#"@id("keel.delete")
-permit (principal, action in [Keel::Action::"delete", Keel::Action::"manage"], resource)
+permit (principal, action in Keel::Action::"delete", resource)
+when { context.permission >= 4 && context.parent_permission >= 1 };"#,
+    ),
+    (
+        Some(Capability::Manage),
+        r#"@id("keel.manage")
+permit (principal, action in Keel::Action::"manage", resource)
 when { context.permission >= 4 && context.parent_permission >= 1 };"#,
     ),
     (
@@ -80,14 +91,19 @@ unless { principal.is_admin };"#,
     ),
 ];
 
-/// The built-in policies that apply to some catalogued action.
-fn built_in_text() -> String {
+/// The built-in policies that apply to some catalogued action, parsed, each with the
+/// capability whose actions it covers (`None`: every action).
+fn built_in_policies() -> Result<Vec<(Option<Capability>, Policy)>> {
     BUILT_IN
         .iter()
         .filter(|(c, _)| c.is_none_or(|c| actions::CATALOGUE.iter().any(|a| a.capability == c)))
-        .map(|(_, text)| *text)
-        .collect::<Vec<_>>()
-        .join("\n\n")
+        .enumerate()
+        .map(|(i, (c, text))| {
+            Policy::parse(Some(PolicyId::new(format!("builtin{i}"))), *text)
+                .map(|p| (*c, p))
+                .map_err(|e| Error::internal(format!("Keel's built-in policies are invalid: {e}")))
+        })
+        .collect()
 }
 
 /// Who is asking, as policies see them.
@@ -141,10 +157,15 @@ pub struct PolicyEngine {
     policies: PolicySet,
     operator_policies: bool,
     authorizer: Authorizer,
+    /// Each policy's `@id` (reading an annotation parses its key every time: done once here).
+    policy_ids: HashMap<PolicyId, String>,
+    /// The policies that can apply to each capability's actions.
+    by_capability: HashMap<Capability, PolicySet>,
+    /// Each catalogued action's entity, in its capability's group (built once).
+    actions: HashMap<&'static str, (EntityUid, Entity)>,
     types: HashMap<ResourceKind, EntityTypeName>,
     user_type: EntityTypeName,
     group_type: EntityTypeName,
-    action_type: EntityTypeName,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -163,8 +184,10 @@ impl PolicyEngine {
         let schema_text = schema_text();
         let (schema, _warnings) = Schema::from_cedarschema_str(&schema_text)
             .map_err(|e| Error::internal(format!("Keel's Cedar schema is invalid: {e}")))?;
-        let mut policies = PolicySet::from_str(&built_in_text())
+        let built_in = built_in_policies()?;
+        let mut policies = PolicySet::from_policies(built_in.iter().map(|(_, p)| p.clone()))
             .map_err(|e| Error::internal(format!("Keel's built-in policies are invalid: {e}")))?;
+        let mut operators = Vec::new();
         if let Some((source, text)) = operator_policies {
             let extra = PolicySet::from_str(text).map_err(|e| {
                 Error::invalid(format!("the policies in {source} do not parse: {e:?}"))
@@ -178,6 +201,7 @@ impl PolicyEngine {
                         policy_id(&policy)
                     ))
                 })?;
+                operators.push(policy);
             }
             if let Some(template) = extra.templates().next() {
                 return Err(Error::invalid(format!(
@@ -203,16 +227,48 @@ impl PolicyEngine {
         for kind in ResourceKind::ALL {
             types.insert(kind, name(kind.cedar_type())?);
         }
+        let action_type = name("Action")?;
+        let actions = actions::CATALOGUE
+            .iter()
+            .map(|a| {
+                let uid = uid_of(&action_type, a.name);
+                let group = uid_of(&action_type, a.capability.group());
+                let entity = Entity::new_no_attrs(uid.clone(), HashSet::from([group]));
+                (a.name, (uid, entity))
+            })
+            .collect();
+        let policy_ids = policies
+            .policies()
+            .map(|p| (p.id().clone(), policy_id(p)))
+            .collect();
+        // A built-in policy's scope names one capability's action group, which an action is
+        // in or not once and for all: each capability's decisions evaluate only the policies
+        // that can apply to its actions (operators' policies apply to any).
+        let by_capability = Capability::ALL
+            .into_iter()
+            .map(|c| {
+                let applicable = built_in
+                    .iter()
+                    .filter(|(bc, _)| bc.is_none_or(|bc| bc == c))
+                    .map(|(_, p)| p.clone())
+                    .chain(operators.iter().cloned());
+                PolicySet::from_policies(applicable)
+                    .map(|set| (c, set))
+                    .map_err(|e| Error::internal(format!("policy set for {c:?}: {e}")))
+            })
+            .collect::<Result<_>>()?;
         Ok(Self {
             schema,
             schema_text,
             operator_policies: operator_policies.is_some(),
             policies,
             authorizer: Authorizer::new(),
+            policy_ids,
+            by_capability,
+            actions,
             types,
             user_type: name("User")?,
             group_type: name("Group")?,
-            action_type: name("Action")?,
         })
     }
 
@@ -244,18 +300,17 @@ impl PolicyEngine {
     }
 
     fn evaluate(&self, query: &Query<'_>) -> std::result::Result<Decision, String> {
-        let principal = self.principal_entities(query.principal)?;
-        let (action_uid, action_entities) = self.action_entities(query.action);
-        let (resource_uid, resource_entities) = self.resource_entities(query.resource)?;
-        let entities = Entities::from_entities(
-            principal
-                .1
-                .into_iter()
-                .chain(action_entities)
-                .chain(resource_entities),
-            None,
-        )
-        .map_err(|e| e.to_string())?;
+        let (principal_uid, principal) = self.principal_entity(query.principal)?;
+        let (action_uid, action) = self
+            .actions
+            .get(query.action.name)
+            .ok_or_else(|| format!("action {} is not in the catalogue", query.action.name))?;
+        let (resource_uid, resource) = self.resource_entity(query.resource)?;
+        // Each entity carries its ancestors already closed (a user's groups, an action's
+        // group, a resource's whole chain of containers), and ancestors need no entity of
+        // their own: they have no attributes. Three entities, nothing for Cedar to compute.
+        let entities = Entities::from_entities([principal, action.clone(), resource], None)
+            .map_err(|e| e.to_string())?;
         let a = query.assessment;
         let context = Context::from_pairs([
             (
@@ -272,11 +327,19 @@ impl PolicyEngine {
             ),
         ])
         .map_err(|e| e.to_string())?;
-        let request = Request::new(principal.0, action_uid, resource_uid, context, None)
-            .map_err(|e| e.to_string())?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let request = Request::new(
+            principal_uid,
+            action_uid.clone(),
+            resource_uid,
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let policies = self
+            .by_capability
+            .get(&query.action.capability)
+            .ok_or_else(|| format!("no policies for {:?}", query.action.capability))?;
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -286,9 +349,10 @@ impl PolicyEngine {
             .diagnostics()
             .reason()
             .map(|id| {
-                self.policies
-                    .policy(id)
-                    .map_or_else(|| id.to_string(), policy_id)
+                self.policy_ids
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
             })
             .collect();
         Ok(Decision {
@@ -298,10 +362,11 @@ impl PolicyEngine {
         })
     }
 
-    fn principal_entities(
+    /// The principal, in its groups.
+    fn principal_entity(
         &self,
         p: &PolicyPrincipal,
-    ) -> std::result::Result<(EntityUid, Vec<Entity>), String> {
+    ) -> std::result::Result<(EntityUid, Entity), String> {
         let uid = uid_of(&self.user_type, &p.id);
         let groups: HashSet<EntityUid> = p
             .groups
@@ -322,48 +387,28 @@ impl PolicyEngine {
                 RestrictedExpression::new_string(p.kind.to_owned()),
             ),
         ]);
-        let mut entities: Vec<Entity> = groups
-            .iter()
-            .map(|g| Entity::new_no_attrs(g.clone(), HashSet::new()))
-            .collect();
-        entities.push(Entity::new(uid.clone(), attrs, groups).map_err(|e| e.to_string())?);
-        Ok((uid, entities))
+        let entity = Entity::new(uid.clone(), attrs, groups).map_err(|e| e.to_string())?;
+        Ok((uid, entity))
     }
 
-    fn action_entities(&self, action: &Action) -> (EntityUid, Vec<Entity>) {
-        let group = uid_of(&self.action_type, action.capability.group());
-        let action_uid = uid_of(&self.action_type, action.name);
-        (
-            action_uid.clone(),
-            vec![
-                Entity::new_no_attrs(group.clone(), HashSet::new()),
-                Entity::new_no_attrs(action_uid, HashSet::from([group])),
-            ],
-        )
-    }
-
-    fn resource_entities(
+    /// The resource, in every container of its chain.
+    fn resource_entity(
         &self,
         r: &PolicyResource,
-    ) -> std::result::Result<(EntityUid, Vec<Entity>), String> {
-        let chain: Vec<EntityUid> = std::iter::once((r.kind, r.id.as_str()))
-            .chain(r.parents.iter().map(|(k, id)| (*k, id.as_str())))
-            .map(|(k, id)| {
-                self.types
-                    .get(&k)
-                    .map(|t| uid_of(t, id))
-                    .ok_or_else(|| format!("no entity type for {k:?}"))
-            })
-            .collect::<std::result::Result<_, _>>()?;
-        let entities = chain
+    ) -> std::result::Result<(EntityUid, Entity), String> {
+        let uid = |k: ResourceKind, id: &str| {
+            self.types
+                .get(&k)
+                .map(|t| uid_of(t, id))
+                .ok_or_else(|| format!("no entity type for {k:?}"))
+        };
+        let resource = uid(r.kind, &r.id)?;
+        let ancestors = r
+            .parents
             .iter()
-            .enumerate()
-            .map(|(i, u)| {
-                let parent: HashSet<EntityUid> = chain.get(i + 1).cloned().into_iter().collect();
-                Entity::new_no_attrs(u.clone(), parent)
-            })
-            .collect();
-        Ok((chain[0].clone(), entities))
+            .map(|(k, id)| uid(*k, id))
+            .collect::<std::result::Result<HashSet<_>, _>>()?;
+        Ok((resource.clone(), Entity::new_no_attrs(resource, ancestors)))
     }
 }
 
