@@ -13,7 +13,7 @@ use keel_core::webhooks::{OutboundRequest, SecretKey, SendOutcome, TargetPolicy,
 use keel_core::{Registry, Tracking, Webhooks};
 use keel_server::routes::{Route, table};
 use keel_server::ui::UiAssets;
-use keel_server::{AppState, RequestLimits};
+use keel_server::{AppState, RequestLimits, Services};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
@@ -86,7 +86,7 @@ fn world() -> &'static World {
             let artifacts = keel_artifacts::LocalArtifactStore::open(&dir.path().join("artifacts"))
                 .await
                 .expect("artifacts");
-            let state = AppState {
+            let state = AppState::from(Services {
                 tracking,
                 registry,
                 traces,
@@ -102,7 +102,7 @@ fn world() -> &'static World {
                 webhooks,
                 ui: UiAssets::new([]),
                 limits: RequestLimits::default(),
-            };
+            });
             let app = keel_server::app(state, Default::default());
             let seed = |method: &str, path: &str, body: &str| {
                 let app = app.clone();

@@ -23,7 +23,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-pub use state::{AppState, RequestLimits};
+pub use state::{AppState, RequestLimits, Services};
 
 /// The full application: routes plus the middleware every request passes through.
 pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {

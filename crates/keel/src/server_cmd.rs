@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use keel_server::AppState;
 use keel_server::ui::{UiAsset, UiAssets};
+use keel_server::{AppState, Services};
 
 use crate::config::Config;
 
@@ -72,7 +72,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         webhooks.clone(),
         format!("keel-{}", std::process::id()),
     );
-    let state = AppState {
+    let state = AppState::from(Services {
         tracking,
         registry,
         traces,
@@ -87,7 +87,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         webhooks,
         ui: ui_assets(),
         limits: config.request_limits(),
-    };
+    });
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(
         listener,

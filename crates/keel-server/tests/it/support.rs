@@ -9,9 +9,9 @@ use http_body_util::BodyExt;
 use keel_core::registry::SourcePolicy;
 use keel_core::webhooks::{DeliveryPolicy, SecretKey, TargetPolicy};
 use keel_core::{Registry, RegistryStore, Tracking, TrackingStore, Webhooks};
-use keel_server::AppState;
 use keel_server::routes::Mount;
 use keel_server::ui::{UiAsset, UiAssets};
+use keel_server::{AppState, Services};
 use keel_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -191,7 +191,7 @@ impl TestApp {
         Self {
             auth: auth.clone(),
             app: keel_server::app(
-                AppState {
+                AppState::from(Services {
                     tracking,
                     registry,
                     traces,
@@ -206,7 +206,7 @@ impl TestApp {
                     webhooks: webhooks.clone(),
                     ui,
                     limits: Default::default(),
-                },
+                }),
                 Default::default(),
             ),
             webhooks,
