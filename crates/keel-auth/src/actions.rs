@@ -160,6 +160,8 @@ pub static CATALOGUE: &[Action] = &[
         C::Read,
         &[R::LoggedModel, R::Experiment],
     ),
+    // Filtered: experiments the caller may not read are dropped from the search.
+    action("logged_models.search", C::Authenticated, &[R::Workspace]),
     action("logged_models.update", C::Update, &[R::LoggedModel]),
     action("model_versions.create", C::Update, &[R::RegisteredModel]),
     action("model_versions.delete", C::Delete, &[R::ModelVersion]),
@@ -203,6 +205,8 @@ pub static CATALOGUE: &[Action] = &[
     action("tokens.self", C::Authenticated, &[R::Account]),
     action("traces.delete", C::Delete, &[R::Experiment]),
     action("traces.read", C::Read, &[R::Trace, R::Experiment]),
+    // Filtered: experiments the caller may not read are dropped from the search.
+    action("traces.search", C::Authenticated, &[R::Workspace]),
     action("traces.write", C::Update, &[R::Trace, R::Experiment]),
     action("ui.read", C::Public, &[R::Ui]),
     action("webhooks.create", C::Admin, &[R::Workspace]),

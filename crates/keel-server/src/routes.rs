@@ -462,11 +462,11 @@ pub fn table() -> Vec<Route> {
             M::POST,
             Mlflow2,
             "logged-models/search",
-            "logged_models.read",
-            LoggedModel,
+            "logged_models.search",
+            Workspace,
             logged_models::search,
         )
-        .locate(Locate::Experiments),
+        .locate(Locate::Workspace),
         route(
             M::GET,
             Mlflow2,
@@ -574,20 +574,20 @@ pub fn table() -> Vec<Route> {
             M::POST,
             Mlflow3,
             "traces/search",
-            "traces.read",
-            Trace,
+            "traces.search",
+            Workspace,
             trace_search::search_v3,
         )
-        .locate(Locate::TraceSearch),
+        .locate(Locate::Workspace),
         route(
             M::GET,
             Mlflow2,
             "traces",
-            "traces.read",
-            Trace,
+            "traces.search",
+            Workspace,
             trace_search::search_v2,
         )
-        .locate(Locate::Experiments),
+        .locate(Locate::Workspace),
         route(
             M::POST,
             Mlflow3,

@@ -48,8 +48,6 @@ pub enum Locate {
     TraceStart,
     /// An OTLP export: the experiment in the `x-mlflow-experiment-id` header.
     OtlpExport,
-    /// A v3 trace search: `experiment_ids`, or the experiments of `locations`.
-    TraceSearch,
     /// `traces/link-to-run`: the run, and every trace in `trace_ids`.
     LinkToRun,
     /// The registered model or prompt `name`.
@@ -458,28 +456,6 @@ pub async fn locate(
                 kind: GrantType::Trace,
                 experiment,
             })
-        }
-        Locate::TraceSearch => {
-            let mut experiments = ids.experiments();
-            experiments.extend(
-                ids.locations
-                    .iter()
-                    .flatten()
-                    .filter_map(|l| l.mlflow_experiment.as_ref())
-                    .filter_map(|e| e.experiment_id.as_ref())
-                    .filter_map(Id::text),
-            );
-            Ok(experiments
-                .into_iter()
-                .map(|experiment| {
-                    in_experiment(
-                        GrantType::Trace,
-                        experiment.clone(),
-                        ResourceKind::Experiment,
-                        experiment,
-                    )
-                })
-                .collect())
         }
         Locate::LinkToRun => {
             let mut located = vec![run(state, ids.run_id()?).await];

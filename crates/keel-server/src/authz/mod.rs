@@ -8,6 +8,7 @@
 
 pub mod credentials;
 pub mod locate;
+pub mod searchable;
 
 use std::sync::Arc;
 

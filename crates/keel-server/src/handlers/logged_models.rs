@@ -8,14 +8,18 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use keel_artifacts::{ArtifactPath, proxied_path};
 use keel_core::{Error, ErrorCode};
+use keel_auth::grants::GrantType;
 use serde::{Deserialize, Serialize};
 
 use super::artifacts::{RunListOut, list_relative, serve_file};
 use super::{Empty, empty};
+use crate::authz::Caller;
+use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::logged_models::*;
+use crate::workspace::ActiveWorkspace;
 use crate::wire::requests::need;
 
 /// The `{model_id}` segment of the route.
@@ -121,12 +125,21 @@ pub struct SearchOut {
 
 pub async fn search(
     State(s): State<AppState>,
+    caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchLoggedModelsIn>,
 ) -> ApiResult<Json<SearchOut>> {
-    let page = s
-        .tracking
-        .search_logged_models(req.message.into_domain()?)
-        .await?;
+    let mut search = req.message.into_domain()?;
+    retain_readable(
+        &s,
+        &caller,
+        &workspace,
+        GrantType::LoggedModel,
+        true,
+        &mut search.experiment_ids,
+    )
+    .await?;
+    let page = s.tracking.search_logged_models(search).await?;
     Ok(Json(SearchOut {
         models: page.items.into_iter().map(LoggedModel::from).collect(),
         next_page_token: page.next_page_token,

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{Empty, empty};
 use crate::authz::Caller;
+use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
@@ -91,20 +92,18 @@ pub async fn search(
     req: MlflowRequest<SearchRunsIn>,
 ) -> ApiResult<Json<SearchOut>> {
     let mut search = req.message.into_domain()?;
-    // As the reference: experiments the caller may not read, or in another workspace, are
-    // dropped from the search (and a type-wide DENY on runs drops them all), so the result may
-    // be empty.
-    let experiments = s
-        .auth
-        .visibility(&caller.0, GrantType::Experiment, workspace.name())
-        .await?;
-    let runs_denied = s
-        .auth
-        .type_denied(&caller.0, GrantType::Run, workspace.name())
-        .await?;
-    search
-        .experiment_ids
-        .retain(|id| !runs_denied && experiments.allows(id));
+    // As the reference: experiments the caller may not read are dropped from the search (and
+    // a type-wide DENY on runs drops them all), so the result may be empty; those of another
+    // workspace are left out by the query.
+    retain_readable(
+        &s,
+        &caller,
+        &workspace,
+        GrantType::Run,
+        false,
+        &mut search.experiment_ids,
+    )
+    .await?;
     if s.workspaces.enabled() {
         search.workspace = Some(workspace.name().to_owned());
     }

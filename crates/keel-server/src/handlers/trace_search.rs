@@ -3,11 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
+use keel_auth::grants::GrantType;
+use keel_core::traces::{SearchTraces, TraceInfo};
+use keel_core::{Error, Page};
 
 use super::traces::with_assessments;
+use crate::authz::Caller;
+use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
+use crate::workspace::ActiveWorkspace;
 use crate::wire::traces::{
     SearchTracesV2In, SearchTracesV2Out, SearchTracesV3In, SearchTracesV3Out, TraceInfoV2,
 };
@@ -15,9 +21,11 @@ use crate::wire::traces::{
 /// `POST /api/3.0/mlflow/traces/search`: a page of trace infos, with their assessments.
 pub async fn search_v3(
     State(s): State<AppState>,
+    caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchTracesV3In>,
 ) -> ApiResult<Json<SearchTracesV3Out>> {
-    let page = s.traces.search_traces(req.message.into_domain()?).await?;
+    let page = search(&s, &caller, &workspace, req.message.into_domain()?).await?;
     Ok(Json(SearchTracesV3Out {
         traces: with_assessments(&s, page.items).await?,
         next_page_token: page.next_page_token,
@@ -27,11 +35,32 @@ pub async fn search_v3(
 /// `GET /api/2.0/mlflow/traces`: the same search with v2 trace infos.
 pub async fn search_v2(
     State(s): State<AppState>,
+    caller: Caller,
+    workspace: ActiveWorkspace,
     req: MlflowRequest<SearchTracesV2In>,
 ) -> ApiResult<Json<SearchTracesV2Out>> {
-    let page = s.traces.search_traces(req.message.into_domain()?).await?;
+    let page = search(&s, &caller, &workspace, req.message.into_domain()?).await?;
     Ok(Json(SearchTracesV2Out {
         traces: page.items.into_iter().map(TraceInfoV2::from).collect(),
         next_page_token: page.next_page_token,
     }))
+}
+
+/// The search over the experiments whose traces the caller may read.
+async fn search(
+    s: &AppState,
+    caller: &Caller,
+    workspace: &ActiveWorkspace,
+    mut search: SearchTraces,
+) -> Result<Page<TraceInfo>, Error> {
+    retain_readable(
+        s,
+        caller,
+        workspace,
+        GrantType::Trace,
+        true,
+        &mut search.experiment_ids,
+    )
+    .await?;
+    s.traces.search_traces(search).await
 }

@@ -286,6 +286,9 @@ async fn every_route_refuses_a_caller_without_permission() {
             "GET experiments/search",
             "POST experiments/search",
             "POST runs/search",
+            "POST logged-models/search",
+            "POST traces/search",
+            "GET traces",
             "POST registered-models/create",
             "GET registered-models/search",
             "GET model-versions/search",
@@ -866,6 +869,97 @@ async fn searches_return_only_what_the_caller_may_read() {
     let mut readable = experiments[1..3].to_vec();
     readable.sort();
     assert_eq!(run_experiments, readable);
+    // Trace and logged-model searches likewise (v3, v2 and the logged-model search), where
+    // an unreadable experiment among many once refused the whole search.
+    for id in &experiments {
+        ok(app
+            .call_as(
+                &admin(),
+                Method::POST,
+                "/api/3.0/mlflow/traces",
+                Some(start_body(id)),
+            )
+            .await);
+        ok(app
+            .call_as(
+                &admin(),
+                Method::POST,
+                "logged-models",
+                Some(json!({"experiment_id": id, "name": format!("lm-{id}")})),
+            )
+            .await);
+    }
+    let experiments_of = |v: &Value, list: &str, info: &str, field: &str| -> Vec<String> {
+        let mut ids: Vec<String> = v[list]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|e| {
+                let e = if info.is_empty() { e } else { &e[info] };
+                e[field].as_str().expect("experiment").to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let locations: Vec<Value> = experiments
+        .iter()
+        .map(|id| json!({"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": id}}))
+        .collect();
+    let v3 = ok(app
+        .call_as(
+            &bob(),
+            Method::POST,
+            "/api/3.0/mlflow/traces/search",
+            Some(json!({"locations": locations})),
+        )
+        .await);
+    let v3_experiments: Vec<String> = {
+        let mut ids: Vec<String> = v3["traces"]
+            .as_array()
+            .expect("traces")
+            .iter()
+            .map(|t| {
+                t["trace_location"]["mlflow_experiment"]["experiment_id"]
+                    .as_str()
+                    .expect("experiment")
+                    .to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(v3_experiments, readable);
+    let query: Vec<String> = experiments
+        .iter()
+        .map(|id| format!("experiment_ids={id}"))
+        .collect();
+    let v2 = ok(app
+        .call_as(&bob(), Method::GET, &format!("traces?{}", query.join("&")), None)
+        .await);
+    assert_eq!(experiments_of(&v2, "traces", "", "experiment_id"), readable);
+    let models = ok(app
+        .call_as(
+            &bob(),
+            Method::POST,
+            "logged-models/search",
+            Some(json!({"experiment_ids": experiments})),
+        )
+        .await);
+    assert_eq!(
+        experiments_of(&models, "models", "info", "experiment_id"),
+        readable
+    );
+    // Nothing readable among them: an empty result, not a refusal.
+    let unreadable = ok(app
+        .call_as(
+            &bob(),
+            Method::POST,
+            "logged-models/search",
+            Some(json!({"experiment_ids": [experiments[0]]})),
+        )
+        .await);
+    assert_eq!(unreadable["models"].as_array().map(Vec::len).unwrap_or(0), 0);
     // A type-wide READ shows all but what a DENY hides.
     app.auth
         .grant_user("bob", "experiment", "*", "READ", "default")
