@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use keel_artifacts::{ArtifactPath, proxied_path};
-use keel_core::{Error, ErrorCode};
 use keel_auth::grants::GrantType;
+use keel_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 use super::artifacts::{RunListOut, list_relative, serve_file};
@@ -19,8 +19,8 @@ use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::logged_models::*;
-use crate::workspace::ActiveWorkspace;
 use crate::wire::requests::need;
+use crate::workspace::ActiveWorkspace;
 
 /// The `{model_id}` segment of the route.
 pub(crate) fn model_id(path: Result<Path<String>, PathRejection>) -> Result<String, Error> {

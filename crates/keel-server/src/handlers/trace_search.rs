@@ -13,10 +13,10 @@ use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
-use crate::workspace::ActiveWorkspace;
 use crate::wire::traces::{
     SearchTracesV2In, SearchTracesV2Out, SearchTracesV3In, SearchTracesV3Out, TraceInfoV2,
 };
+use crate::workspace::ActiveWorkspace;
 
 /// `POST /api/3.0/mlflow/traces/search`: a page of trace infos, with their assessments.
 pub async fn search_v3(

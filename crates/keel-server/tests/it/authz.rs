@@ -44,16 +44,18 @@ struct Seeded {
     trace: String,
 }
 
+/// The JSON of a response that must be a 200.
+fn ok(raw: crate::support::Raw) -> Value {
+    assert_eq!(
+        raw.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&raw.body)
+    );
+    raw.json()
+}
+
 async fn seed(app: &TestApp) -> Seeded {
-    let ok = |raw: crate::support::Raw| {
-        assert_eq!(
-            raw.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&raw.body)
-        );
-        raw.json()
-    };
     let experiment = ok(app
         .call_as(
             &admin(),
@@ -871,13 +873,15 @@ async fn searches_return_only_what_the_caller_may_read() {
     assert_eq!(run_experiments, readable);
     // Trace and logged-model searches likewise (v3, v2 and the logged-model search), where
     // an unreadable experiment among many once refused the whole search.
-    for id in &experiments {
+    for (i, id) in experiments.iter().enumerate() {
+        let mut trace = start_body(id);
+        trace["trace"]["trace_info"]["trace_id"] = json!(format!("tr-{:032x}", i + 1));
         ok(app
             .call_as(
                 &admin(),
                 Method::POST,
                 "/api/3.0/mlflow/traces",
-                Some(start_body(id)),
+                Some(trace),
             )
             .await);
         ok(app
@@ -935,7 +939,12 @@ async fn searches_return_only_what_the_caller_may_read() {
         .map(|id| format!("experiment_ids={id}"))
         .collect();
     let v2 = ok(app
-        .call_as(&bob(), Method::GET, &format!("traces?{}", query.join("&")), None)
+        .call_as(
+            &bob(),
+            Method::GET,
+            &format!("traces?{}", query.join("&")),
+            None,
+        )
         .await);
     assert_eq!(experiments_of(&v2, "traces", "", "experiment_id"), readable);
     let models = ok(app
@@ -959,7 +968,10 @@ async fn searches_return_only_what_the_caller_may_read() {
             Some(json!({"experiment_ids": [experiments[0]]})),
         )
         .await);
-    assert_eq!(unreadable["models"].as_array().map(Vec::len).unwrap_or(0), 0);
+    assert_eq!(
+        unreadable["models"].as_array().map(Vec::len).unwrap_or(0),
+        0
+    );
     // A type-wide READ shows all but what a DENY hides.
     app.auth
         .grant_user("bob", "experiment", "*", "READ", "default")

@@ -446,28 +446,28 @@ async fn resources_stay_in_their_workspace() {
         .post("/api/3.0/mlflow/traces", crate::traces::start_body(&here))
         .await;
     client
-        .post("logged-models", json!({"experiment_id": here, "name": "lm"}))
+        .post(
+            "logged-models",
+            json!({"experiment_id": here, "name": "lm"}),
+        )
         .await;
     let located = |id: &str| json!([{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": id}}]);
     for (in_, seen) in [(team_a, 0), (client, 1)] {
         let traces = in_
-            .post("/api/3.0/mlflow/traces/search", json!({"locations": located(&here)}))
+            .post(
+                "/api/3.0/mlflow/traces/search",
+                json!({"locations": located(&here)}),
+            )
             .await;
         assert_eq!(traces.status, StatusCode::OK);
-        assert_eq!(
-            traces.json()["traces"].as_array().map_or(0, Vec::len),
-            seen
-        );
+        assert_eq!(traces.json()["traces"].as_array().map_or(0, Vec::len), seen);
         let v2 = in_.get(&format!("traces?experiment_ids={here}")).await;
         assert_eq!(v2.json()["traces"].as_array().map_or(0, Vec::len), seen);
         let models = in_
             .post("logged-models/search", json!({"experiment_ids": [here]}))
             .await;
         assert_eq!(models.status, StatusCode::OK);
-        assert_eq!(
-            models.json()["models"].as_array().map_or(0, Vec::len),
-            seen
-        );
+        assert_eq!(models.json()["models"].as_array().map_or(0, Vec::len), seen);
     }
 }
 
