@@ -178,6 +178,64 @@ def test_tokens_from_the_cli_authenticate_the_client(secured, as_user):
     assert r.status_code == 200
 
 
+def cli_token(secured, username, *args):
+    out = subprocess.run(
+        [str(serverctl.keel_binary()), "tokens", "create", username, "--name", unique("e2e"), *args,
+         "--data-dir", str(secured.data_dir),
+         *(["--backend-store-uri", serverctl.postgres_store_uri(secured.data_dir)] if serverctl.BACKEND == "postgres" else [])],
+        capture_output=True, text=True, env=serverctl.child_env(),
+    )
+    return out
+
+
+def test_a_read_scoped_token_reads_but_cannot_write(secured, as_user):
+    admin = as_user(*ADMIN)
+    exp = admin.create_experiment(unique("auth-scoped"))
+    run_id = admin.create_run(exp).info.run_id
+    out = cli_token(secured, ADMIN[0], "--scope", "read")
+    assert out.returncode == 0, out.stderr
+    reader = as_user(token=out.stdout.strip())
+    assert reader.get_experiment(exp).experiment_id == exp
+    assert exp in [e.experiment_id for e in reader.search_experiments()]
+    with pytest.raises(RestException) as e:
+        reader.log_metric(run_id, "loss", 1.0)
+    assert e.value.error_code == "PERMISSION_DENIED"
+    with pytest.raises(RestException) as e:
+        reader.create_experiment(unique("nope"))
+    assert e.value.error_code == "PERMISSION_DENIED"
+    # It cannot issue itself a wider token.
+    r = requests.post(f"{secured.url}/api/3.0/keel/tokens", json={"name": "wider"},
+                      headers={"Authorization": f"Bearer {out.stdout.strip()}"})
+    assert r.status_code == 403, r.text
+    bad = cli_token(secured, ADMIN[0], "--scope", "everything")
+    assert bad.returncode != 0 and "read, use, write, manage, admin" in bad.stderr
+
+
+def test_trace_and_logged_model_searches_show_only_readable_experiments(secured, as_user):
+    import mlflow
+
+    as_user(*ADMIN)
+    admin_api = auth_client(secured)
+    name = unique("tess")
+    admin_api.create_user(name, "tess-password-1")
+    admin = as_user(*ADMIN)
+    mine, theirs = admin.create_experiment(unique("tess-mine")), admin.create_experiment(unique("tess-theirs"))
+    mlflow.set_tracking_uri(secured.url)
+    for exp in (mine, theirs):
+        admin.create_logged_model(exp, name="lm")
+        mlflow.set_experiment(experiment_id=exp)
+        with mlflow.start_span(name="work"):
+            pass
+    mlflow.flush_trace_async_logging()
+    admin_api.grant_user_permission(name, "experiment", mine, "READ")
+    tess = as_user(name, "tess-password-1")
+    traces = tess.search_traces(experiment_ids=[mine, theirs])
+    assert {t.info.experiment_id for t in traces} == {mine}
+    models = tess.search_logged_models(experiment_ids=[mine, theirs])
+    assert {m.experiment_id for m in models} == {mine}
+    assert list(tess.search_logged_models(experiment_ids=[theirs])) == []
+
+
 def test_multipart_uploads_work_with_authentication(as_user, monkeypatch, tmp_path):
     """The client PUTs parts without its credentials: the signed part URLs authorize them."""
     monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")

@@ -57,6 +57,7 @@ fn main() {
             action,
             resource: &resource,
             assessment,
+            in_scope: true,
         });
         let dt = t0.elapsed();
         allowed += usize::from(d.allowed);

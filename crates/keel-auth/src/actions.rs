@@ -147,6 +147,9 @@ pub static CATALOGUE: &[Action] = &[
     action("auth.login", C::Public, &[R::Server]),
     // Ends the session of the cookie sent (an expired session must still be able to sign out).
     action("auth.logout", C::Public, &[R::Server]),
+    // Issuing and revoking one's API tokens, changing one's password (handlers narrow other
+    // accounts' to administrators).
+    action("credentials.change", C::OwnCredentials, &[R::Account]),
     action("experiments.create", C::Create, &[R::Workspace]),
     action("experiments.delete", C::Delete, &[R::Experiment]),
     action("experiments.read", C::Read, &[R::Experiment]),
@@ -201,7 +204,7 @@ pub static CATALOGUE: &[Action] = &[
     action("server.info", C::Authenticated, &[R::Server]),
     action("server.openapi", C::Public, &[R::Server]),
     action("server.version", C::Public, &[R::Server]),
-    // A caller's own API tokens (handlers narrow other accounts' to administrators).
+    // Listing a caller's own API tokens (handlers narrow other accounts' to administrators).
     action("tokens.self", C::Authenticated, &[R::Account]),
     action("traces.delete", C::Delete, &[R::Experiment]),
     action("traces.read", C::Read, &[R::Trace, R::Experiment]),

@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod policy;
+pub mod scope;
 pub mod service;
 pub mod store;
 pub mod throttle;

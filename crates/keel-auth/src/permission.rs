@@ -73,6 +73,7 @@ impl Permission {
             // Not a per-resource capability: decided on who the principal is.
             Capability::Create
             | Capability::Authenticated
+            | Capability::OwnCredentials
             | Capability::Admin
             | Capability::Public => false,
         }
@@ -96,6 +97,9 @@ pub enum Capability {
     Create,
     /// Any authenticated caller (their own account, server facts).
     Authenticated,
+    /// Any authenticated caller changing their own credentials (API tokens, the password), but
+    /// never with a token limited to scopes: such a token cannot widen itself.
+    OwnCredentials,
     /// Administrators only.
     Admin,
     /// Anyone, without credentials (health, version, the UI's static shell, the login).
@@ -113,12 +117,13 @@ impl Capability {
             Self::Manage => "manage",
             Self::Create => "create",
             Self::Authenticated => "authenticated",
+            Self::OwnCredentials => "own_credentials",
             Self::Admin => "admin",
             Self::Public => "public",
         }
     }
 
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Read,
         Self::Use,
         Self::Update,
@@ -126,6 +131,7 @@ impl Capability {
         Self::Manage,
         Self::Create,
         Self::Authenticated,
+        Self::OwnCredentials,
         Self::Admin,
         Self::Public,
     ];

@@ -18,6 +18,7 @@ use crate::oidc::{JwtVerifier, TokenIdentity};
 use crate::password;
 use crate::permission::{Capability, Permission};
 use crate::policy::{Decision, PolicyEngine, PolicyPrincipal, PolicyResource, Query};
+use crate::scope::Scopes;
 use crate::store::{Holder, IdentityStore};
 use crate::throttle::{LoginThrottle, ThrottleLimits};
 use crate::token;
@@ -123,6 +124,14 @@ impl Principal {
         }
     }
 
+    /// What the credential may be used for: a token's scopes, else everything.
+    pub fn scopes(&self) -> Scopes {
+        match &self.method {
+            Method::Token { scopes, .. } => Scopes::of(scopes),
+            _ => Scopes::UNLIMITED,
+        }
+    }
+
     fn policy_view(&self) -> PolicyPrincipal {
         PolicyPrincipal {
             id: self.user.id.to_string(),
@@ -161,6 +170,7 @@ type DecisionKey = (
     &'static str,
     PolicyResource,
     crate::assess::Assessment,
+    bool,
 );
 
 struct Inner {
@@ -594,11 +604,13 @@ impl Auth {
         };
         let defaults = Defaults::in_workspace(self.inner.settings.default_permission, workspace);
         let assessment = assess(&holdings, target, defaults);
+        let in_scope = principal.scopes().allow(action.capability);
         let key: DecisionKey = (
             principal.policy_view(),
             action.name,
             resource.clone(),
             assessment,
+            in_scope,
         );
         if let Some(decision) = self.inner.decisions.get(&key) {
             return Ok(decision);
@@ -608,6 +620,7 @@ impl Auth {
             action,
             resource,
             assessment,
+            in_scope,
         });
         self.inner.decisions.insert(key, decision.clone());
         Ok(decision)
@@ -760,7 +773,10 @@ pub fn local_administrator() -> Principal {
 fn needs_grants(c: Capability) -> bool {
     !matches!(
         c,
-        Capability::Authenticated | Capability::Admin | Capability::Public
+        Capability::Authenticated
+            | Capability::OwnCredentials
+            | Capability::Admin
+            | Capability::Public
     )
 }
 

@@ -79,6 +79,10 @@ pub enum TokensCommand {
         /// Expire after this long, e.g. 90d or 12h [default: never].
         #[arg(long)]
         expires_in: Option<String>,
+        /// Limit the token to a scope: read, use, write, manage or admin (repeat for several)
+        /// [default: everything the account may do].
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
         #[command(flatten)]
         settings: ServerArgs,
     },
@@ -353,12 +357,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             username,
             name,
             expires_in,
+            scopes,
             settings,
         }) => crate::users_cmd::create_token(
             settings.resolve()?,
             &username,
             &name,
             expires_in.as_deref(),
+            &scopes,
         ),
         Command::Tokens(TokensCommand::Revoke { token_id, settings }) => {
             crate::users_cmd::revoke_token(settings.resolve()?, &token_id)

@@ -103,15 +103,18 @@ pub fn list_users(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `keel tokens create USERNAME --name LABEL [--expires-in AGE]`: prints the token once.
+/// `keel tokens create USERNAME --name LABEL [--expires-in AGE] [--scope SCOPE]...`: prints
+/// the token once.
 pub fn create_token(
     config: Config,
     username: &str,
     name: &str,
     expires_in: Option<&str>,
+    scopes: &[String],
 ) -> anyhow::Result<()> {
     crate::logging::init("warn", config.log_format)?;
     let expires_in = expires_in.map(crate::gc_cmd::parse_age).transpose()?;
+    let scopes = keel_auth::scope::parse(scopes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (token, text) = runtime()?.block_on(async {
         let auth = auth(&config).await?;
         let user = auth
@@ -119,7 +122,7 @@ pub fn create_token(
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let expires_at = expires_in.map(|age| auth.now_millis() + age);
-        auth.issue_token(&user, name, Vec::new(), expires_at)
+        auth.issue_token(&user, name, scopes, expires_at)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
     })?;

@@ -5,9 +5,10 @@
 //! The built-in policies read three facts computed from grants by [`crate::assess`]:
 //! `context.permission` (the caller's level on the resource, 0 = NO_PERMISSIONS to
 //! 4 = MANAGE), `context.parent_permission` (their level on the container it is in, which they
-//! must at least read) and `context.denied` (a DENY grant applies). Operators' policies can use those,
-//! the principal's attributes and groups, and the resource's place in the hierarchy. Any error
-//! while deciding is a deny.
+//! must at least read) and `context.denied` (a DENY grant applies), and one from the credential:
+//! `context.in_scope` (an API token limited to scopes covers the action; see [`crate::scope`]).
+//! Operators' policies can use those, the principal's attributes and groups, and the resource's
+//! place in the hierarchy. Any error while deciding is a deny.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -41,6 +42,11 @@ when { principal.is_admin };"#,
         Some(Capability::Authenticated),
         r#"@id("keel.authenticated")
 permit (principal, action in Keel::Action::"authenticated", resource);"#,
+    ),
+    (
+        Some(Capability::OwnCredentials),
+        r#"@id("keel.own_credentials")
+permit (principal, action in Keel::Action::"own_credentials", resource);"#,
     ),
     (
         Some(Capability::Create),
@@ -81,6 +87,12 @@ when { context.permission >= 4 && context.parent_permission >= 1 };"#,
         r#"@id("keel.manage")
 permit (principal, action in Keel::Action::"manage", resource)
 when { context.permission >= 4 && context.parent_permission >= 1 };"#,
+    ),
+    (
+        None,
+        r#"@id("keel.token_scope")
+forbid (principal, action, resource)
+unless { context.in_scope };"#,
     ),
     (
         None,
@@ -137,6 +149,8 @@ pub struct Query<'a> {
     pub resource: &'a PolicyResource,
     /// What the caller's grants give on the resource.
     pub assessment: Assessment,
+    /// Whether the credential's scopes cover the action (an unlimited one covers all).
+    pub in_scope: bool,
 }
 
 /// A decision and why.
@@ -325,6 +339,10 @@ impl PolicyEngine {
                 "denied".to_owned(),
                 RestrictedExpression::new_bool(a.denied),
             ),
+            (
+                "in_scope".to_owned(),
+                RestrictedExpression::new_bool(query.in_scope),
+            ),
         ])
         .map_err(|e| e.to_string())?;
         let request = Request::new(
@@ -442,7 +460,7 @@ pub fn schema_text() -> String {
         }
     }
     s.push_str(
-        "  type Request = { \"permission\": Long, \"parent_permission\": Long, \"denied\": Bool };\n",
+        "  type Request = { \"permission\": Long, \"parent_permission\": Long, \"denied\": Bool, \"in_scope\": Bool };\n",
     );
     for c in Capability::ALL {
         let _ = writeln!(s, "  action \"{}\";", c.group());

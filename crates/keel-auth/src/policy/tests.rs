@@ -42,6 +42,7 @@ fn decide(
             parent_permission: permission,
             denied,
         },
+        in_scope: true,
     })
 }
 

@@ -1,5 +1,5 @@
 //! A differential property test of authorization: random users (admin or not, in groups),
-//! random grants (DENYs included) and random targets, decided by the real pipeline (grant
+//! random grants (DENYs included), random token scopes and random targets, decided by the real pipeline (grant
 //! resolution, assessment, the Cedar engine with the built-in policies) and by a small model
 //! of the reference's rules written here from its description, for every catalogued action.
 
@@ -8,6 +8,7 @@ use keel_auth::assess::{Target, assess};
 use keel_auth::grants::{Defaults, Grant, GrantType, Holdings};
 use keel_auth::permission::{Capability, Permission};
 use keel_auth::policy::{PolicyEngine, PolicyPrincipal, PolicyResource, Query};
+use keel_auth::scope::{self, Scopes};
 use proptest::prelude::*;
 
 const TYPES: [GrantType; 9] = [
@@ -102,6 +103,21 @@ mod model {
         }
     }
 
+    /// A token limited to scopes may take only the actions its scopes name (never a change of
+    /// its owner's credentials); a token without scopes, anything its owner may.
+    pub fn token_may(scopes: &[String], capability: Capability) -> bool {
+        let needs = match capability {
+            Capability::Public => return true,
+            Capability::OwnCredentials => return scopes.is_empty(),
+            Capability::Read | Capability::Authenticated => "read",
+            Capability::Use => "use",
+            Capability::Update | Capability::Delete | Capability::Create => "write",
+            Capability::Manage => "manage",
+            Capability::Admin => "admin",
+        };
+        scopes.is_empty() || scopes.iter().any(|s| s == needs)
+    }
+
     pub fn allowed(
         is_admin: bool,
         grants: &[Grant],
@@ -179,7 +195,10 @@ mod model {
         }
         match action.capability {
             Capability::Admin => false,
-            Capability::Authenticated | Capability::Create | Capability::Public => true,
+            Capability::Authenticated
+            | Capability::OwnCredentials
+            | Capability::Create
+            | Capability::Public => true,
             c => own >= need(c) && parent >= Permission::Read,
         }
     }
@@ -196,6 +215,7 @@ proptest! {
         default_read in any::<bool>(),
         action_index in 0..CATALOGUE.len(),
         t in target(),
+        scopes in proptest::collection::vec(0..scope::NAMES.len(), 0..3),
     ) {
         let engine = engine();
         let action = &CATALOGUE[action_index];
@@ -215,9 +235,12 @@ proptest! {
             id: "r".into(),
             parents: vec![(ResourceKind::Experiment, "1".into()), (ResourceKind::Workspace, "default".into())],
         };
-        let decision = engine.decide(&Query { principal: &principal, action, resource: &resource, assessment });
+        let scopes: Vec<String> = scopes.iter().map(|&i| scope::NAMES[i].to_owned()).collect();
+        let in_scope = Scopes::of(&scopes).allow(action.capability);
+        let decision = engine.decide(&Query { principal: &principal, action, resource: &resource, assessment, in_scope });
         prop_assert!(decision.errors.is_empty(), "{:?}", decision);
-        let expected = model::allowed(is_admin, &grants, default, action, target);
+        let expected = model::token_may(&scopes, action.capability)
+            && model::allowed(is_admin, &grants, default, action, target);
         prop_assert_eq!(decision.allowed, expected, "{} on {:?} with {:?}: {:?}", action.name, target, grants, decision);
     }
 }

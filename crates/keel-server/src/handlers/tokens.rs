@@ -77,6 +77,10 @@ pub struct IssueIn {
     /// For whom (administrators only; default: the caller).
     #[serde(default)]
     username: Option<String>,
+    /// What the token may be used for: any of `read`, `use`, `write`, `manage`, `admin`
+    /// (within what its owner may do); unset or empty: everything its owner may do.
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
 }
 
 /// The account acted on: the caller's own, or any when the caller is an administrator.
@@ -139,10 +143,8 @@ pub async fn issue(
             .into());
         }
     };
-    let (token, text) = s
-        .auth
-        .issue_token(&user, &name, Vec::new(), expires_at)
-        .await?;
+    let scopes = keel_auth::scope::parse(m.scopes.as_deref().unwrap_or_default())?;
+    let (token, text) = s.auth.issue_token(&user, &name, scopes, expires_at).await?;
     Ok(Json(IssuedOut {
         token: TokenOut::of(&token, &user),
         text,

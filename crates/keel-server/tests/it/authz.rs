@@ -266,7 +266,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             assert!(
                 matches!(
                     action.capability,
-                    Capability::Authenticated | Capability::Create
+                    Capability::Authenticated | Capability::OwnCredentials | Capability::Create
                 ),
                 "{method} {path} ({}) let a caller without permission through: {} {}",
                 action.name,

@@ -250,3 +250,168 @@ async fn concurrent_issues_and_revokes_of_tokens_stay_consistent() {
     );
     assert_eq!(whoami(&app, &texts[1]).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_scoped_token_acts_only_within_its_scopes_and_cannot_widen_itself() {
+    let app = app().await;
+    let token = |raw: Raw| {
+        assert_eq!(raw.status, StatusCode::OK, "{:?}", raw.json());
+        let body = raw.json();
+        (
+            format!("Bearer {}", body["text"].as_str().expect("text")),
+            body["token"]["scopes"].clone(),
+        )
+    };
+    // Even an administrator's read-only token only reads.
+    let (read, scopes) =
+        token(issue(&app, "root", json!({"name": "ro", "scopes": ["read"]})).await);
+    assert_eq!(scopes, json!(["read"]));
+    let (full, _) = token(issue(&app, "root", json!({"name": "all"})).await);
+    let created = app
+        .call_as(
+            &full,
+            Method::POST,
+            "experiments/create",
+            Some(json!({"name": "scoped"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let experiment = created.json()["experiment_id"].clone();
+    let get = format!(
+        "experiments/get?experiment_id={}",
+        experiment.as_str().expect("id")
+    );
+    assert_eq!(
+        app.call_as(&read, Method::GET, &get, None).await.status,
+        StatusCode::OK
+    );
+    let searched = app
+        .call_as(&read, Method::POST, "experiments/search", Some(json!({})))
+        .await;
+    assert_eq!(searched.status, StatusCode::OK);
+    let refused = [
+        (Method::POST, "experiments/create", json!({"name": "nope"})),
+        (
+            Method::POST,
+            "experiments/update",
+            json!({"experiment_id": experiment, "new_name": "renamed"}),
+        ),
+        (
+            Method::POST,
+            "experiments/delete",
+            json!({"experiment_id": experiment}),
+        ),
+        (
+            Method::POST,
+            "/api/2.0/mlflow/users/create",
+            json!({"username": "mallory", "password": "mallory-password-1"}),
+        ),
+        // It cannot mint a wider token, revoke one, or change a password.
+        (Method::POST, TOKENS, json!({"name": "wider"})),
+        (
+            Method::PATCH,
+            "/api/2.0/mlflow/users/update-password",
+            json!({"username": "root", "password": "another-password-9", "current_password": "root-password-1"}),
+        ),
+    ];
+    for (method, path, body) in refused {
+        let raw = app.call_as(&read, method.clone(), path, Some(body)).await;
+        assert_eq!(raw.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(raw.json()["error_code"], "PERMISSION_DENIED");
+    }
+    let revoke = app
+        .call_as(
+            &read,
+            Method::DELETE,
+            &format!("{TOKENS}/000000000000"),
+            None,
+        )
+        .await;
+    assert_eq!(revoke.status, StatusCode::FORBIDDEN);
+    // read + write: it writes but does not administer, and the owner's grants still decide.
+    let (rw, scopes) = token(
+        issue(
+            &app,
+            "root",
+            json!({"name": "rw", "scopes": ["write", "read", "write"]}),
+        )
+        .await,
+    );
+    assert_eq!(
+        scopes,
+        json!(["read", "write"]),
+        "known names, each once, in order"
+    );
+    let renamed = app
+        .call_as(
+            &rw,
+            Method::POST,
+            "experiments/update",
+            Some(json!({"experiment_id": experiment, "new_name": "renamed"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    let admin_only = app
+        .call_as(
+            &rw,
+            Method::POST,
+            "/api/2.0/mlflow/users/create",
+            Some(json!({"username": "mallory", "password": "mallory-password-1"})),
+        )
+        .await;
+    assert_eq!(admin_only.status, StatusCode::FORBIDDEN);
+    let (carol_rw, _) = token(
+        issue(
+            &app,
+            "carol",
+            json!({"name": "rw", "scopes": ["read", "write"]}),
+        )
+        .await,
+    );
+    let not_hers = app.call_as(&carol_rw, Method::GET, &get, None).await;
+    assert_eq!(
+        not_hers.status,
+        StatusCode::FORBIDDEN,
+        "scopes grant nothing"
+    );
+    // The unlimited token (and the password) still do everything.
+    let (admin_scoped, _) =
+        token(issue(&app, "root", json!({"name": "admin", "scopes": ["admin"]})).await);
+    for who in [&full, &as_user("root"), &admin_scoped] {
+        let raw = app
+            .call_as(who, Method::GET, "/api/2.0/mlflow/webhooks", None)
+            .await;
+        assert_eq!(raw.status, StatusCode::OK);
+    }
+    let list_users = app
+        .call_as(
+            &admin_scoped,
+            Method::GET,
+            "/api/2.0/mlflow/users/list",
+            None,
+        )
+        .await;
+    assert_eq!(
+        list_users.status,
+        StatusCode::FORBIDDEN,
+        "admin is not read"
+    );
+    // Unknown or reserved scopes are refused, saying which exist.
+    for bad in [
+        json!(["everything"]),
+        json!(["session"]),
+        json!("read"),
+        json!([1]),
+    ] {
+        let raw = issue(&app, "root", json!({"name": "bad", "scopes": bad})).await;
+        assert_eq!(raw.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(raw.json()["error_code"], "INVALID_PARAMETER_VALUE");
+    }
+    let raw = issue(&app, "root", json!({"name": "bad", "scopes": ["session"]})).await;
+    assert!(
+        raw.json()["message"]
+            .as_str()
+            .expect("message")
+            .contains("read, use, write, manage, admin")
+    );
+}
