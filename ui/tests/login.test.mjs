@@ -122,6 +122,20 @@ pageTest(
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByText('revoked').waitFor();
     assert.equal((await fetch(`${keel.url}/api/3.0/keel/auth/session`, bearer)).status, 401);
+    await row.getByText('all').waitFor();
+
+    // A token limited to reading reads, and is refused a write.
+    await form.getByLabel('Name').fill('dashboards');
+    await form.getByLabel('read').check();
+    await form.getByRole('button', { name: 'Create token' }).click();
+    await page.locator('tr[data-token="dashboards"]').getByText('read').waitFor();
+    const limited = await page.getByTestId('new-token').textContent();
+    assert.notEqual(limited, text);
+    const as = (init = {}) => ({ ...init, headers: { Authorization: `Bearer ${limited}`, 'Content-Type': 'application/json' } });
+    const api = `${keel.url}/api/2.0/mlflow`;
+    assert.equal((await fetch(`${api}/experiments/search?max_results=5`, as())).status, 200);
+    const write = await fetch(`${api}/experiments/create`, as({ method: 'POST', body: JSON.stringify({ name: 'from-a-reader' }) }));
+    assert.equal(write.status, 403);
   },
   expected401,
 );

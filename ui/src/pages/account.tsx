@@ -1,7 +1,7 @@
 //! The signed-in user's account: who they are, and their API tokens (issue one, shown once;
 //! revoke one).
 import { useState } from 'preact/hooks';
-import { type ApiToken, issueToken, listTokens, revokeToken } from '../api/tokens';
+import { type ApiToken, TOKEN_SCOPES, issueToken, listTokens, revokeToken, scopeLabel } from '../api/tokens';
 import { EmptyState, ErrorBanner, FormError, Loading } from '../components/Status';
 import { Time } from '../components/Time';
 import { session } from '../lib/session';
@@ -18,9 +18,12 @@ function tokenState(t: ApiToken, now = Date.now()): string {
 function IssueForm({ onIssued }: { onIssued: (text: string) => void }) {
   const [name, setName] = useState('');
   const [days, setDays] = useState('90');
+  const [scopes, setScopes] = useState<string[]>([]);
+  const toggle = (scope: string, on: boolean) => setScopes((now) => (on ? [...now, scope] : now.filter((s) => s !== scope)));
   const { busy, error, submit } = useSubmit(async () => {
-    const issued = await issueToken(name.trim(), days === '' ? undefined : Number(days));
+    const issued = await issueToken(name.trim(), days === '' ? undefined : Number(days), scopes);
     setName('');
+    setScopes([]);
     onIssued(issued.text);
   });
   return (
@@ -33,6 +36,15 @@ function IssueForm({ onIssued }: { onIssued: (text: string) => void }) {
         Expires in (days)
         <input name="token-days" type="number" min={1} max={3650} value={days} onInput={(e) => setDays(e.currentTarget.value)} placeholder="never" />
       </label>
+      <fieldset class="token-scopes">
+        <legend>Limit to (none: everything you may do)</legend>
+        {TOKEN_SCOPES.map((scope) => (
+          <label key={scope} class="checkbox">
+            <input type="checkbox" name={`scope-${scope}`} checked={scopes.includes(scope)} onChange={(e) => toggle(scope, e.currentTarget.checked)} />
+            {scope}
+          </label>
+        ))}
+      </fieldset>
       <button type="submit" class="primary" disabled={busy}>
         Create token
       </button>
@@ -103,6 +115,7 @@ export default function AccountPage() {
                 <tr>
                   <th>Name</th>
                   <th>ID</th>
+                  <th>Scopes</th>
                   <th>Created</th>
                   <th>Expires</th>
                   <th>Last used</th>
@@ -117,6 +130,7 @@ export default function AccountPage() {
                     <td>
                       <code>{t.id}</code>
                     </td>
+                    <td>{scopeLabel(t)}</td>
                     <td>
                       <Time value={t.created_at} />
                     </td>
