@@ -125,6 +125,15 @@ def test_models_and_prompts_stay_in_their_workspace(client):
         client.create_model_version(name, source, run_id=run.info.run_id)
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert run.info.run_id in err.value.message
+    # Nor from a logged model of another workspace.
+    mlflow.set_workspace(team)
+    logged = client.create_logged_model(experiment, name="lm")
+    mlflow.set_workspace(None)
+    with pytest.raises(MlflowException) as err:
+        client.create_model_version(name, f"models:/{logged.model_id}", model_id=logged.model_id)
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert logged.model_id in err.value.message
+    assert client.search_model_versions(f"name='{name}'") == []
 
 
 def test_delete_modes(client, server):

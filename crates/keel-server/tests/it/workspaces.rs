@@ -304,63 +304,97 @@ async fn deleted_workspaces_stay_gone() {
     assert_eq!(search.json().get("experiments"), None);
 }
 
+/// What a concurrent-deletion round creates: the route, a body for the `i`th, and where the
+/// ones kept are listed (and under which key).
+struct Creation {
+    path: &'static str,
+    body: fn(usize) -> Value,
+    list: &'static str,
+    key: &'static str,
+}
+
+const CREATIONS: [Creation; 3] = [
+    Creation {
+        path: "experiments/create",
+        body: |i| json!({"name": format!("e-{i}")}),
+        list: "experiments/search?max_results=50",
+        key: "experiments",
+    },
+    Creation {
+        path: "registered-models/create",
+        body: |i| json!({"name": format!("m-{i}")}),
+        list: "registered-models/search?max_results=50",
+        key: "registered_models",
+    },
+    Creation {
+        path: "webhooks",
+        body: |i| {
+            json!({"name": format!("h-{i}"), "url": "https://93.184.216.34/hook",
+                   "events": [{"entity": "REGISTERED_MODEL", "action": "CREATED"}]})
+        },
+        list: "webhooks",
+        key: "webhooks",
+    },
+];
+
 #[tokio::test]
 async fn a_workspace_deleted_during_creations_keeps_nothing_and_loses_nothing() {
     let app = TestApp::with_workspaces(None).await;
     let client = Client::new(&app);
     let busy = format!("{WS}/busy");
-    for round in 0..4 {
-        client.post(WS, json!({"name": "busy"})).await;
-        let there = client.in_("busy");
-        // The deletion goes in among the creations, earlier each round.
-        let mut requests: Vec<futures_util::future::BoxFuture<'_, Raw>> = (0..12)
-            .map(|i| {
-                let body = json!({"name": format!("e-{round}-{i}")});
-                Box::pin(async move { there.post("experiments/create", body).await }) as _
-            })
-            .collect();
-        let at = 12 - round * 4;
-        requests.insert(
-            at,
-            Box::pin(client.delete(&busy)) as futures_util::future::BoxFuture<'_, Raw>,
-        );
-        let mut created = futures_util::future::join_all(requests).await;
-        let deleted = created.remove(at);
-        let mut made = 0;
-        for raw in &created {
-            match raw.status {
-                StatusCode::OK => made += 1,
-                _ => assert_says(
-                    raw,
-                    StatusCode::NOT_FOUND,
-                    "RESOURCE_DOES_NOT_EXIST",
-                    "Workspace 'busy' not found",
-                ),
+    for (kind, creation) in CREATIONS.iter().enumerate() {
+        for round in 0..4 {
+            client.post(WS, json!({"name": "busy"})).await;
+            let there = client.in_("busy");
+            // The deletion goes in among the creations, earlier each round.
+            let mut requests: Vec<futures_util::future::BoxFuture<'_, Raw>> = (0..12)
+                .map(|i| {
+                    let body = (creation.body)(round * 100 + i);
+                    Box::pin(async move { there.post(creation.path, body).await }) as _
+                })
+                .collect();
+            let at = 12 - round * 4;
+            requests.insert(
+                at,
+                Box::pin(client.delete(&busy)) as futures_util::future::BoxFuture<'_, Raw>,
+            );
+            let mut created = futures_util::future::join_all(requests).await;
+            let deleted = created.remove(at);
+            let mut made = 0;
+            for raw in &created {
+                match raw.status {
+                    StatusCode::OK => made += 1,
+                    _ => assert_says(
+                        raw,
+                        StatusCode::NOT_FOUND,
+                        "RESOURCE_DOES_NOT_EXIST",
+                        "Workspace 'busy' not found",
+                    ),
+                }
             }
-        }
-        // RESTRICT: the deletion wins only if it came before every creation, and a creation
-        // that came after it finds no workspace (never a server error, never an orphan).
-        match deleted.status {
-            StatusCode::NO_CONTENT => assert_eq!(made, 0, "round {round}"),
-            _ => {
-                assert_error(
-                    deleted.status,
-                    &deleted.json(),
-                    StatusCode::BAD_REQUEST,
-                    "INVALID_STATE",
-                );
-                assert!(made > 0, "round {round}");
-                let search = there.get("experiments/search?max_results=50").await;
-                let kept = search.json()["experiments"]
-                    .as_array()
-                    .map(Vec::len)
-                    .unwrap_or(0);
-                assert_eq!(
-                    kept, made,
-                    "round {round}: every acknowledged creation is kept"
-                );
-                let gone = client.delete(&format!("{busy}?mode=CASCADE")).await;
-                assert_eq!(gone.status, StatusCode::NO_CONTENT);
+            // RESTRICT: the deletion wins only if it came before every creation, and a
+            // creation that came after it finds no workspace (never a server error, never an
+            // orphan).
+            let case = format!("{} round {round}", creation.path);
+            match deleted.status {
+                StatusCode::NO_CONTENT => assert_eq!(made, 0, "{case}"),
+                _ => {
+                    assert_error(
+                        deleted.status,
+                        &deleted.json(),
+                        StatusCode::BAD_REQUEST,
+                        "INVALID_STATE",
+                    );
+                    assert!(made > 0, "{case}");
+                    let listed = there.get(creation.list).await;
+                    let kept = listed.json()[creation.key]
+                        .as_array()
+                        .map(Vec::len)
+                        .unwrap_or(0);
+                    assert_eq!(kept, made, "{case}: every acknowledged creation is kept");
+                    let gone = client.delete(&format!("{busy}?mode=CASCADE")).await;
+                    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{case} ({kind})");
+                }
             }
         }
     }
