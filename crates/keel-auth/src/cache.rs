@@ -41,16 +41,15 @@ impl CredentialCache {
         })
     }
 
-    /// Whether `password` was verified against `stored` within the TTL.
-    pub fn is_verified(&self, stored: &str, password: &str, now: Instant) -> bool {
-        let key = self.key_of(stored, password);
+    /// Whether the pair under `key` was verified within the TTL.
+    pub fn is_verified(&self, key: &CredentialKey, now: Instant) -> bool {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(&key).is_some_and(|&expires| now < expires)
+        entries.get(&key.0).is_some_and(|&expires| now < expires)
     }
 
-    /// Remembers that `password` matched `stored`.
-    pub fn remember(&self, stored: &str, password: &str, now: Instant) {
-        let key = self.key_of(stored, password);
+    /// Remembers that the pair under `key` matched.
+    pub fn remember(&self, key: &CredentialKey, now: Instant) {
+        let key = key.0;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
             entries.retain(|_, &mut expires| now < expires);
@@ -71,16 +70,21 @@ impl CredentialCache {
             .clear();
     }
 
-    fn key_of(&self, stored: &str, password: &str) -> [u8; 32] {
+    /// The key of a (stored hash, password) pair: an HMAC, so it reveals neither.
+    pub fn key(&self, stored: &str, password: &str) -> CredentialKey {
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(&(stored.len() as u64).to_be_bytes());
         ctx.update(stored.as_bytes());
         ctx.update(password.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(ctx.sign().as_ref());
-        out
+        CredentialKey(out)
     }
 }
+
+/// What the cache knows a (stored hash, password) pair by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CredentialKey([u8; 32]);
 
 #[cfg(test)]
 mod tests {
@@ -90,12 +94,16 @@ mod tests {
     fn remembers_a_pair_until_it_expires() {
         let cache = CredentialCache::new(Duration::from_secs(10), 4).expect("key");
         let t0 = Instant::now();
-        assert!(!cache.is_verified("$h1", "pw", t0));
-        cache.remember("$h1", "pw", t0);
-        assert!(cache.is_verified("$h1", "pw", t0));
-        assert!(!cache.is_verified("$h1", "pw2", t0), "other password");
-        assert!(!cache.is_verified("$h2", "pw", t0), "changed password hash");
-        assert!(!cache.is_verified("$h1", "pw", t0 + Duration::from_secs(11)));
+        let k = |stored: &str, pw: &str| cache.key(stored, pw);
+        assert!(!cache.is_verified(&k("$h1", "pw"), t0));
+        cache.remember(&k("$h1", "pw"), t0);
+        assert!(cache.is_verified(&k("$h1", "pw"), t0));
+        assert!(!cache.is_verified(&k("$h1", "pw2"), t0), "other password");
+        assert!(
+            !cache.is_verified(&k("$h2", "pw"), t0),
+            "changed password hash"
+        );
+        assert!(!cache.is_verified(&k("$h1", "pw"), t0 + Duration::from_secs(11)));
     }
 
     #[test]
@@ -103,17 +111,17 @@ mod tests {
         let cache = CredentialCache::new(Duration::from_secs(10), 3).expect("key");
         let t0 = Instant::now();
         for i in 0..100 {
-            cache.remember("$h", &format!("pw{i}"), t0);
+            cache.remember(&cache.key("$h", &format!("pw{i}")), t0);
         }
         assert!(cache.entries.lock().expect("lock").len() <= 3);
-        assert!(cache.is_verified("$h", "pw99", t0));
+        assert!(cache.is_verified(&cache.key("$h", "pw99"), t0));
     }
 
     #[test]
     fn concatenations_do_not_collide() {
         let cache = CredentialCache::new(Duration::from_secs(10), 8).expect("key");
         let t0 = Instant::now();
-        cache.remember("$ab", "c", t0);
-        assert!(!cache.is_verified("$a", "bc", t0));
+        cache.remember(&cache.key("$ab", "c"), t0);
+        assert!(!cache.is_verified(&cache.key("$a", "bc"), t0));
     }
 }

@@ -1,6 +1,7 @@
 //! The identity-and-access service: authenticates credentials, decides requests, and manages
 //! accounts and tokens. One value per server, shared by every request.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use keel_core::{Error, ErrorCode, Result};
 
 use crate::actions::Action;
 use crate::assess::{Target, assess, container, version_of};
-use crate::cache::CredentialCache;
+use crate::cache::{CredentialCache, CredentialKey};
 use crate::entities::{AccountKind, ApiToken, NewUser, User};
 use crate::grants::{Defaults, GrantType, Holdings, Key};
 use crate::oidc::sso::SsoClient;
@@ -181,6 +182,9 @@ struct Inner {
     decisions: crate::ttl::TtlMap<DecisionKey, Decision>,
     settings: AuthSettings,
     cache: CredentialCache,
+    /// Password checks in progress, by credential: requests presenting the same pair wait
+    /// for the one check.
+    verifying: std::sync::Mutex<HashMap<CredentialKey, Arc<tokio::sync::OnceCell<bool>>>>,
     throttle: LoginThrottle,
     clock: Arc<dyn Clock>,
     /// Bearer JWTs are accepted when an OpenID Connect issuer is configured.
@@ -216,6 +220,7 @@ impl Auth {
                     crate::cache::DEFAULT_TTL,
                     crate::cache::DEFAULT_CAPACITY,
                 )?,
+                verifying: std::sync::Mutex::default(),
                 throttle: LoginThrottle::new(settings.throttle),
                 settings,
                 clock,
@@ -511,25 +516,16 @@ impl Auth {
             .await
             .map_err(AuthFailure::Store)?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let verified = match &stored {
-            Some(hash) if self.inner.cache.is_verified(hash, password, now) => true,
-            _ => {
-                let (pw, hash) = (password.to_owned(), stored.clone());
-                let ok = tokio::task::spawn_blocking(move || match hash {
-                    Some(hash) => password::verify(&pw, &hash),
-                    None => {
-                        password::verify_nothing(&pw);
-                        false
-                    }
-                })
-                .await
-                .map_err(|e| AuthFailure::Store(Error::internal(e.to_string())))?;
-                if ok && let Some(hash) = &stored {
-                    self.inner.cache.remember(hash, password, now);
-                }
-                ok
-            }
+        // A missing account still costs one argon2 run (no timing tells it apart), keyed by
+        // its name: a PHC string never starts with NUL.
+        let key = match &stored {
+            Some(hash) => self.inner.cache.key(hash, password),
+            None => self.inner.cache.key(&format!("\0{username}"), password),
         };
+        let verified = (stored.is_some() && self.inner.cache.is_verified(&key, now))
+            || self
+                .verify_once(key, stored, password, username, client)
+                .await?;
         match user {
             Some(user) if verified => {
                 self.inner.throttle.succeeded(username);
@@ -539,11 +535,66 @@ impl Auth {
                     groups: Vec::new(),
                 })
             }
-            _ => {
-                self.inner.throttle.failed(username, client, now);
-                Err(wrong())
-            }
+            _ => Err(wrong()),
         }
+    }
+
+    /// Checks a password against its stored hash with argon2, once for all the requests that
+    /// present the same pair at the same time (a client's first burst runs one check, not one
+    /// per connection). Each check holds a throttle reservation and counts a failure if it
+    /// fails, so concurrent guesses are limited as sequential ones are.
+    async fn verify_once(
+        &self,
+        key: CredentialKey,
+        stored: Option<String>,
+        password: &str,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> std::result::Result<bool, AuthFailure> {
+        let flight = self
+            .inner
+            .verifying
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        let checked = flight
+            .get_or_try_init(|| async {
+                let attempt = self
+                    .inner
+                    .throttle
+                    .reserve(username, client, Instant::now())
+                    .map_err(|retry_after| AuthFailure::Throttled { retry_after })?;
+                let pw = password.to_owned();
+                let ok = tokio::task::spawn_blocking(move || match stored {
+                    Some(hash) => password::verify(&pw, &hash),
+                    None => {
+                        password::verify_nothing(&pw);
+                        false
+                    }
+                })
+                .await
+                .map_err(|e| AuthFailure::Store(Error::internal(e.to_string())))?;
+                if ok {
+                    self.inner.cache.remember(&key, Instant::now());
+                    attempt.succeeded();
+                } else {
+                    attempt.failed(Instant::now());
+                }
+                Ok(ok)
+            })
+            .await
+            .copied();
+        let mut verifying = self
+            .inner
+            .verifying
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if verifying.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            verifying.remove(&key);
+        }
+        checked
     }
 
     async fn authenticate_token(&self, text: &str) -> std::result::Result<Principal, AuthFailure> {

@@ -3,7 +3,9 @@
 //! Each key (a username, an address) counts its failures in a fixed window; past the limit the
 //! key is locked until the window ends, and a locked key is refused before any password is
 //! checked, so guessing costs the attacker time and the server no argon2 runs. A success clears
-//! the username's count. The table has a fixed size: when full, expired keys go first, then the
+//! the username's count. A password check in progress holds a reservation ([`Attempt`]) that
+//! counts as a failure until it ends, so guesses sent all at once are limited as strictly as
+//! guesses sent one after another. The table has a fixed size: when full, expired keys go first, then the
 //! whole table (an attacker flooding addresses only unlocks what it floods).
 
 use std::collections::HashMap;
@@ -38,6 +40,8 @@ impl Default for ThrottleLimits {
 #[derive(Debug, Clone, Copy)]
 struct Count {
     failures: u32,
+    /// Checks in progress (each counted as a failure until it ends).
+    pending: u32,
     window_ends: Instant,
 }
 
@@ -58,29 +62,68 @@ impl<K: Hash + Eq> Table<K> {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts
             .get(key)
-            .filter(|c| now < c.window_ends && c.failures >= limit)
-            .map(|c| c.window_ends)
+            .filter(|c| c.pending > 0 || now < c.window_ends)
+            .filter(|c| c.counted(now) >= limit)
+            .map(|c| c.window_ends.max(now))
     }
 
-    fn fail(&self, key: K, limits: &ThrottleLimits, now: Instant) {
+    /// `key`'s count, in the current window (made when missing; the table kept bounded).
+    fn with_count<R>(
+        &self,
+        key: K,
+        limits: &ThrottleLimits,
+        now: Instant,
+        f: impl FnOnce(&mut Count) -> R,
+    ) -> R {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if counts.len() >= limits.capacity && !counts.contains_key(&key) {
-            counts.retain(|_, c| now < c.window_ends);
+            counts.retain(|_, c| c.pending > 0 || now < c.window_ends);
             if counts.len() >= limits.capacity {
                 counts.clear();
             }
         }
         let count = counts.entry(key).or_insert(Count {
             failures: 0,
+            pending: 0,
             window_ends: now + limits.window,
         });
         if now >= count.window_ends {
-            *count = Count {
-                failures: 0,
-                window_ends: now + limits.window,
-            };
+            count.failures = 0;
+            count.window_ends = now + limits.window;
         }
-        count.failures = count.failures.saturating_add(1);
+        f(count)
+    }
+
+    fn fail(&self, key: K, limits: &ThrottleLimits, now: Instant) {
+        self.with_count(key, limits, now, |c| {
+            c.failures = c.failures.saturating_add(1);
+        });
+    }
+
+    /// Counts a check in progress, unless `key` is locked (then when it may try again).
+    fn reserve(
+        &self,
+        key: K,
+        limits: &ThrottleLimits,
+        limit: u32,
+        now: Instant,
+    ) -> Result<(), Instant> {
+        self.with_count(key, limits, now, |c| {
+            if c.counted(now) >= limit {
+                Err(c.window_ends)
+            } else {
+                c.pending += 1;
+                Ok(())
+            }
+        })
+    }
+
+    /// Ends a check in progress.
+    fn release(&self, key: &K) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = counts.get_mut(key) {
+            c.pending = c.pending.saturating_sub(1);
+        }
     }
 
     fn clear(&self, key: &K) {
@@ -88,6 +131,47 @@ impl<K: Hash + Eq> Table<K> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+    }
+}
+
+impl Count {
+    /// Failures in the window, and checks in progress.
+    fn counted(&self, now: Instant) -> u32 {
+        let failures = if now < self.window_ends {
+            self.failures
+        } else {
+            0
+        };
+        failures.saturating_add(self.pending)
+    }
+}
+
+/// A password check in progress, counted as a failure of its username and address until it
+/// ends: [`Attempt::failed`] keeps the failure, [`Attempt::succeeded`] clears the username's,
+/// and dropping it (the request went away) forgets it.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    username: String,
+    address: Option<IpAddr>,
+}
+
+impl Attempt<'_> {
+    pub fn failed(self, now: Instant) {
+        self.throttle.failed(&self.username, self.address, now);
+    }
+
+    pub fn succeeded(self) {
+        self.throttle.succeeded(&self.username);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.throttle.users.release(&self.username);
+        if let Some(a) = &self.address {
+            self.throttle.addresses.release(a);
+        }
     }
 }
 
@@ -126,6 +210,36 @@ impl LoginThrottle {
             until
                 .saturating_duration_since(now)
                 .max(Duration::from_secs(1))
+        })
+    }
+
+    /// Reserves a password check for this username from this address, or says how long until
+    /// either may try again.
+    pub fn reserve(
+        &self,
+        username: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt<'_>, Duration> {
+        let wait = |until: Instant| {
+            until
+                .saturating_duration_since(now)
+                .max(Duration::from_secs(1))
+        };
+        let l = &self.limits;
+        self.users
+            .reserve(username.to_owned(), l, l.per_user, now)
+            .map_err(wait)?;
+        if let Some(a) = address
+            && let Err(until) = self.addresses.reserve(a, l, l.per_address, now)
+        {
+            self.users.release(&username.to_owned());
+            return Err(wait(until));
+        }
+        Ok(Attempt {
+            throttle: self,
+            username: username.to_owned(),
+            address,
         })
     }
 
@@ -186,6 +300,68 @@ mod tests {
         assert!(t.retry_after("fresh", None, now).is_none());
         t.succeeded("fresh");
         assert!(t.retry_after("fresh", Some(ip), now).is_some());
+    }
+
+    #[test]
+    fn checks_in_progress_count_until_they_end() {
+        let t = LoginThrottle::new(limits());
+        let ip: IpAddr = "192.0.2.9".parse().expect("ip");
+        let now = Instant::now();
+        let attempts: Vec<_> = (0..3)
+            .map(|_| t.reserve("alice", Some(ip), now).expect("under the limit"))
+            .collect();
+        let wait = t
+            .reserve("alice", Some(ip), now)
+            .expect_err("three in flight");
+        assert!(wait >= Duration::from_secs(1));
+        assert!(t.retry_after("alice", None, now).is_some());
+        // Dropped (the request went away): forgotten; failed: kept.
+        let mut attempts = attempts.into_iter();
+        drop(attempts.next());
+        attempts.next().expect("second").failed(now);
+        assert!(
+            t.reserve("alice", Some(ip), now).is_ok(),
+            "one slot came back"
+        );
+        attempts.next().expect("third").succeeded();
+        assert!(
+            t.retry_after("alice", None, now).is_none(),
+            "success clears"
+        );
+        // An address over its limit refuses, and gives back the user's reservation.
+        for i in 0..5 {
+            t.failed(&format!("u{i}"), Some(ip), now);
+        }
+        assert!(t.reserve("carol", Some(ip), now).is_err());
+        assert!(t.users.counts.lock().expect("lock")["carol"].pending == 0);
+    }
+
+    #[test]
+    fn concurrent_guesses_get_no_more_checks_than_the_limit() {
+        let t = std::sync::Arc::new(LoginThrottle::new(limits()));
+        let now = Instant::now();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+        let granted: usize = (0..16)
+            .map(|_| {
+                let (t, barrier) = (t.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    match t.reserve("alice", None, now) {
+                        Ok(attempt) => {
+                            std::thread::sleep(Duration::from_millis(20));
+                            attempt.failed(now);
+                            1
+                        }
+                        Err(_) => 0,
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .sum();
+        assert_eq!(granted, 3, "per_user is 3");
+        assert!(t.retry_after("alice", None, now).is_some());
     }
 
     #[test]

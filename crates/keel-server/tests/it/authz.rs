@@ -357,6 +357,44 @@ async fn credentials_good_bad_malformed_and_throttled() {
 }
 
 #[tokio::test]
+async fn concurrent_guesses_are_throttled_as_sequential_ones_and_a_burst_checks_once() {
+    let app = secured(Permission::NoPermissions).await;
+    // Fifty different wrong passwords at once: only the limit's worth (ten per user) are
+    // checked, the rest wait for the window, as if they had come one after another.
+    let guesses: Vec<_> = (0..50)
+        .map(|i| {
+            let who = basic("bob", &format!("guess-number-{i}"));
+            let app = &app;
+            async move { app.call_as(&who, Method::GET, "users/current", None).await }
+        })
+        .collect();
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, throttled), (10, 40));
+    // Another account's first burst of its right password (no verified entry yet): every
+    // request is let in, one argon2 check serving them all.
+    let burst: Vec<_> = (0..16)
+        .map(|_| {
+            let app = &app;
+            async move {
+                app.call_as(&admin(), Method::GET, "users/current", None)
+                    .await
+            }
+        })
+        .collect();
+    for raw in futures_util::future::join_all(burst).await {
+        assert_eq!(raw.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
 async fn tokens_authenticate_until_revoked_or_expired() {
     let app = secured(Permission::NoPermissions).await;
     let bot = app
