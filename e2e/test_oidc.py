@@ -5,8 +5,9 @@ The official client sends them as `MLFLOW_TRACKING_TOKEN`; users are created on 
 IdP group holds the Keel role of the same name; an administrators' group makes its members
 administrators; expired, wrong-audience, wrong-issuer, unsigned and unknown-key tokens are
 refused with 401 and a reason. The web UI's single sign-on (authorization code + PKCE) starts a
-session cookie, and replayed, forged, refused and wrong-nonce sign-ins are turned away. On
-SQLite and PostgreSQL."""
+session cookie, and replayed, forged, refused and wrong-nonce sign-ins are turned away; the same
+sign-in works over HTTPS with HTTP/2 (httpx), the callback URL taken from HTTP/2's `:authority`
+and every cookie Secure. On SQLite and PostgreSQL."""
 
 import base64
 import hashlib
@@ -17,6 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import httpx
 import jwt
 import pytest
 import requests
@@ -26,6 +28,7 @@ from mlflow.exceptions import MlflowException
 
 import serverctl
 from conftest import unique
+from test_tls import make_cert
 
 pytestmark = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's own OIDC settings")
 
@@ -417,3 +420,50 @@ def test_a_rotated_in_key_is_fetched_once_and_unknown_keys_cannot_flood_the_issu
     finally:
         srv.stop()
         provider.close()
+
+
+@pytest.fixture(scope="module")
+def keel_https(tmp_path_factory, idp):
+    cert, key = make_cert(tmp_path_factory.mktemp("oidc-tls"), "server")
+    srv = serverctl.ServerProcess(
+        tmp_path_factory.mktemp("oidc-https") / "data",
+        extra_args=[
+            "--auth-mode", "required", "--tls-cert", str(cert), "--tls-key", str(key),
+            "--oidc-issuer", idp.issuer, "--oidc-audience", AUDIENCE, "--oidc-client-id", CLIENT_ID,
+        ],
+        extra_env={"KEEL_OIDC_CLIENT_SECRET": CLIENT_SECRET},
+        ca_cert=cert,
+    )
+    srv.start()
+    try:
+        yield srv, cert
+    finally:
+        srv.stop()
+
+
+def test_single_sign_on_over_https_with_http2(keel_https, idp):
+    srv, cert = keel_https
+    base = f"https://localhost:{srv.port}"
+    user = unique("sso-h2")
+    idp.next_user = (user, [])
+    with httpx.Client(http2=True, verify=str(cert)) as browser:
+        start = browser.get(f"{base}/api/3.0/keel/auth/oidc/login", params={"return_to": "#/models"})
+        assert start.status_code == 302, start.text
+        assert start.http_version == "HTTP/2"
+        pending = [c for c in start.headers.get_list("set-cookie") if c.startswith("keel_sso=")]
+        assert pending and "Secure" in pending[0] and "HttpOnly" in pending[0], pending
+        # The callback is this server as the browser reached it (HTTP/2 has no Host header).
+        asked = parse_qs(urlparse(start.headers["location"]).query)
+        assert asked["redirect_uri"] == [f"{base}/api/3.0/keel/auth/oidc/callback"]
+        with httpx.Client() as provider:
+            at_provider = provider.get(start.headers["location"])
+        assert at_provider.status_code == 302
+        done = browser.get(at_provider.headers["location"])
+        assert done.status_code == 302, done.text
+        assert done.http_version == "HTTP/2"
+        assert done.headers["location"] == "/#/models"
+        session = [c for c in done.headers.get_list("set-cookie") if c.startswith("keel_session=")]
+        assert session and all(a in session[0] for a in ("Secure", "HttpOnly", "SameSite=Strict")), session
+        me = browser.get(f"{base}/ajax-api/3.0/keel/auth/session")
+        assert me.status_code == 200 and me.http_version == "HTTP/2", me.text
+        assert me.json()["user"]["username"] == user and me.json()["method"] == "session"
