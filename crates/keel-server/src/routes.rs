@@ -1020,6 +1020,14 @@ pub fn table() -> Vec<Route> {
             accounts::create_user,
         ),
         route(
+            M::POST,
+            Keel3,
+            "service-accounts",
+            "accounts.create",
+            Account,
+            accounts::create_service_account,
+        ),
+        route(
             M::GET,
             Mlflow2,
             "users/get",

@@ -35,6 +35,8 @@ pub struct ListedUser {
     id: i64,
     username: String,
     is_admin: bool,
+    /// `user` or `service_account` (Keel's; the reference has only users).
+    kind: &'static str,
     roles: Vec<RoleOut>,
 }
 
@@ -115,6 +117,22 @@ pub async fn create_user(
     }))
 }
 
+/// `POST /api/3.0/keel/service-accounts`: an account for a program, with no password (it signs
+/// in with API tokens an administrator issues for it).
+pub async fn create_service_account(
+    State(s): State<AppState>,
+    req: MlflowRequest<UsernameIn>,
+) -> ApiResult<Json<UserResponse>> {
+    let username = required("username", &req.message.username)?;
+    let user = s
+        .auth
+        .create_user(username, None, false, AccountKind::ServiceAccount)
+        .await?;
+    Ok(Json(UserResponse {
+        user: (&user).into(),
+    }))
+}
+
 pub async fn get_user(
     State(s): State<AppState>,
     caller: Caller,
@@ -152,6 +170,7 @@ pub async fn list_users(State(s): State<AppState>, caller: Caller) -> ApiResult<
         };
         users.push(ListedUser {
             id: u.id,
+            kind: u.kind.as_str(),
             username: u.username,
             is_admin: u.is_admin,
             roles,

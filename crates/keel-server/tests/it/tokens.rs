@@ -415,3 +415,61 @@ async fn a_scoped_token_acts_only_within_its_scopes_and_cannot_widen_itself() {
             .contains("read, use, write, manage, admin")
     );
 }
+
+#[tokio::test]
+async fn administrators_create_service_accounts_over_http_and_issue_their_tokens() {
+    let app = app().await;
+    const ACCOUNTS: &str = "/api/3.0/keel/service-accounts";
+    let body = json!({"username": "nightly"});
+    let made = app
+        .call_as(&as_user("root"), Method::POST, ACCOUNTS, Some(body.clone()))
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{:?}", made.json());
+    assert_eq!(made.json()["user"]["username"], "nightly");
+    let again = app
+        .call_as(&as_user("root"), Method::POST, ACCOUNTS, Some(body))
+        .await;
+    assert_eq!(again.json()["error_code"], "RESOURCE_ALREADY_EXISTS");
+    let refused = app
+        .call_as(
+            &as_user("carol"),
+            Method::POST,
+            ACCOUNTS,
+            Some(json!({"username": "mine"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let missing = app
+        .call_as(&as_user("root"), Method::POST, ACCOUNTS, Some(json!({})))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    // Listed as a service account; it signs in only with the tokens issued for it.
+    let listed = app
+        .call_as(
+            &as_user("root"),
+            Method::GET,
+            "/api/2.0/mlflow/users/list",
+            None,
+        )
+        .await;
+    let kinds: Vec<(String, String)> = listed.json()["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| {
+            (
+                u["username"].as_str().expect("name").to_owned(),
+                u["kind"].as_str().expect("kind").to_owned(),
+            )
+        })
+        .collect();
+    assert!(kinds.contains(&("nightly".into(), "service_account".into())));
+    assert!(kinds.contains(&("carol".into(), "user".into())));
+    let issued = issue(&app, "root", json!({"name": "ci", "username": "nightly"})).await;
+    assert_eq!(issued.status, StatusCode::OK);
+    let text = issued.json()["text"].as_str().expect("text").to_owned();
+    assert_eq!(
+        whoami(&app, &text).await.json()["user"]["username"],
+        "nightly"
+    );
+}
