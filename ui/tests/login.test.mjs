@@ -147,7 +147,8 @@ pageTest(
     await signIn(page);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
     await page.locator('main h1', { hasText: 'Administration' }).waitFor();
-    assert.equal(await page.locator('tr[data-account="ada"] button').count(), 0, 'no actions on oneself');
+    const self = page.locator('tr[data-account="ada"]');
+    assert.equal(await self.getByRole('button', { name: /admin|Delete/ }).count(), 0, 'no actions on oneself');
 
     const form = page.getByRole('form', { name: 'New account' });
     await form.getByLabel('Username').fill('bea');
@@ -160,6 +161,66 @@ pageTest(
     await row.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await row.waitFor({ state: 'detached' });
+  },
+  expected401,
+);
+
+pageTest(
+  'an administrator makes a service account with a token, and a role with grants and members',
+  async (page) => {
+    const experiment = (await asAdmin('/api/2.0/mlflow/experiments/create', { name: 'bots-write-here' })).body.experiment_id;
+    await page.goto(`${keel.url}/#/admin`);
+    await signIn(page);
+    await page.locator('main h1', { hasText: 'Administration' }).waitFor();
+    const form = page.getByRole('form', { name: 'New account' });
+    await form.getByLabel('Service account').check();
+    assert.equal(await form.getByLabel('Password').count(), 0, 'no password for a program');
+    await form.getByLabel('Username').fill('nightly-bot');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    const row = page.locator('tr[data-account="nightly-bot"]');
+    await row.getByText('service account').waitFor();
+
+    // Its token, limited to reading and writing.
+    await row.getByRole('button', { name: 'Tokens' }).click();
+    const tokens = page.getByRole('region', { name: 'Tokens of nightly-bot' });
+    const issue = tokens.getByRole('form', { name: 'New token' });
+    await issue.getByLabel('Name').fill('ci');
+    await issue.getByLabel('read').check();
+    await issue.getByLabel('write').check();
+    await issue.getByRole('button', { name: 'Create token' }).click();
+    await tokens.locator('tr[data-token="ci"]').getByText('read, write').waitFor();
+    const text = await tokens.getByTestId('new-token').textContent();
+    const bot = (path, body) =>
+      fetch(`${keel.url}${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { Authorization: `Bearer ${text}`, 'Content-Type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+    assert.equal((await (await bot('/api/3.0/keel/auth/session')).json()).user.username, 'nightly-bot');
+    assert.equal((await bot('/api/2.0/mlflow/runs/create', { experiment_id: experiment })).status, 403, 'nothing granted yet');
+
+    // A role giving EDIT on every experiment, assigned to the bot: it may now write.
+    const roleForm = page.getByRole('form', { name: 'New role' });
+    await roleForm.getByLabel('Role').fill('editors');
+    await roleForm.getByRole('button', { name: 'Create role' }).click();
+    const role = page.locator('tr[data-role="editors"]');
+    const grant = role.getByRole('form', { name: 'Add a grant to editors' });
+    await grant.getByLabel('Permission').selectOption('EDIT');
+    await grant.getByRole('button', { name: 'Add grant' }).click();
+    await role.locator('li[data-grant="experiment:*"]').waitFor();
+    await role.getByLabel('Assign editors to').selectOption('nightly-bot');
+    await role.locator('li[data-member="nightly-bot"]').waitFor();
+    await row.getByText('editors (default)').waitFor();
+    assert.equal((await bot('/api/2.0/mlflow/runs/create', { experiment_id: experiment })).status, 200);
+
+    // Unassigned, the grant removed, the role deleted.
+    await role.getByRole('button', { name: 'Unassign nightly-bot' }).click();
+    await role.locator('li[data-member="nightly-bot"]').waitFor({ state: 'detached' });
+    await role.getByRole('button', { name: 'Remove EDIT on experiment *' }).click();
+    await role.locator('li[data-grant="experiment:*"]').waitFor({ state: 'detached' });
+    await role.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await role.waitFor({ state: 'detached' });
   },
   expected401,
 );

@@ -12,14 +12,16 @@ export interface ApiToken {
   revoked_at?: number;
 }
 
-export const listTokens = (signal?: AbortSignal) => api.get<{ tokens: ApiToken[] }>(keel('tokens'), {}, signal).then((r) => r.tokens);
+/** The caller's tokens, or (administrators) those of `username`. */
+export const listTokens = (username?: string, signal?: AbortSignal) =>
+  api.get<{ tokens: ApiToken[] }>(keel('tokens'), username ? { username } : {}, signal).then((r) => r.tokens);
 
 /** What a token may be limited to (none: everything its owner may do). */
 export const TOKEN_SCOPES = ['read', 'use', 'write', 'manage', 'admin'] as const;
 
 /** Issues a token; its `text` is returned only now. */
-export const issueToken = (name: string, expiresInDays?: number, scopes: string[] = []) =>
-  api.post<{ token: ApiToken; text: string }>(keel('tokens'), { name, expires_in_days: expiresInDays, scopes });
+export const issueToken = (name: string, expiresInDays?: number, scopes: string[] = [], username?: string) =>
+  api.post<{ token: ApiToken; text: string }>(keel('tokens'), { name, expires_in_days: expiresInDays, scopes, username });
 
 /** A token's access scopes as shown: `all` when it is not limited (a session's are not limits). */
 export const scopeLabel = (t: ApiToken) => {
