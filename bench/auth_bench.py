@@ -4,7 +4,8 @@ app, plus Keel's decision cost and a filtered search at scale.
 
 * log-metric throughput (wrk, 2 threads x 16 connections) and runs/get latency, as a non-admin
   user holding EDIT on the experiment (so every request is authenticated and authorized on the
-  run's experiment), against the same server kind with access control off;
+  run's experiment), against the same server kind with access control off, and Keel also with
+  workspaces on;
 * one authorization decision (grant resolution + Cedar), timed 200,000 times
   (`cargo bench -p keel-auth --bench decide`);
 * Keel only: 10,000 experiments of which the user may read 100, each with a run: the user's
@@ -37,12 +38,12 @@ def basic(user: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode()
 
 
-def keel_cmd(auth: bool):
+def keel_cmd(auth: bool, workspaces: bool = False):
     def build(tmp: Path, port: int) -> list[str]:
         cmd = [KEEL_BIN, "server", "--port", str(port), "--data-dir", str(tmp / "data"), "--log-level", "warn"]
         # (a flag, not KEEL_ADMIN_PASSWORD: the harness keeps KEEL_* variables from servers)
         auth_args = ["--auth-mode", "required", "--admin-username", ADMIN[0], "--admin-password", ADMIN[1]]
-        return cmd + (auth_args if auth else [])
+        return cmd + (auth_args if auth else []) + (["--enable-workspaces"] if workspaces else [])
     return build
 
 
@@ -186,6 +187,7 @@ def main():
            "experiments": 1000 if args.quick else 10_000}
     results = {}
     for name, build, auth in [("keel", keel_cmd(False), False), ("keel + auth", keel_cmd(True), True),
+                              ("keel + auth + workspaces", keel_cmd(True, workspaces=True), True),
                               ("reference", reference_cmd(False), False),
                               ("reference + basic-auth", reference_cmd(True), True)]:
         srv = bench.Server(name, name.replace(" ", "").replace("+", "-"), build, "", "")
@@ -198,6 +200,7 @@ def main():
     results["decision"] = decision_cost()
     results["search_scale"] = search_scale(cfg)
     k, ka, r, ra = (results[n] for n in ("keel", "keel + auth", "reference", "reference + basic-auth"))
+    kw = results["keel + auth + workspaces"]
     d, sc = results["decision"], results["search_scale"]
     md = [
         "# Authentication and authorization overhead",
@@ -218,6 +221,11 @@ def main():
         "",
         f"Keel + auth vs reference + basic-auth, log-metric throughput: "
         f"**{ka['log_metric_rps'] / ra['log_metric_rps']:.1f}x**.",
+        "",
+        f"With workspaces on too (`--enable-workspaces`, every request located and checked against its "
+        f"workspace): log-metric {kw['log_metric_rps']:,.0f} req/s "
+        f"(**{kw['log_metric_rps'] / k['log_metric_rps']:.0%}** of Keel without accounts), p99 "
+        f"{kw['log_metric_p99_ms']:.1f} ms, runs/get p50 {kw['get_run_p50_ms']:.2f} ms.",
         "",
         f"One authorization decision (grant resolution + Cedar, {d['decisions']:,} timed): "
         f"p50 **{d['p50_us']:.1f} µs**, p90 {d['p90_us']:.1f} µs, p99 {d['p99_us']:.1f} µs.",

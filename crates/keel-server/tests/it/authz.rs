@@ -931,14 +931,17 @@ async fn searches_return_only_what_the_caller_may_read() {
             )
             .await);
     }
-    let experiments_of = |v: &Value, list: &str, info: &str, field: &str| -> Vec<String> {
+    // The experiment of each item of `list`, found at `pointer` in it, sorted.
+    let experiments_of = |v: &Value, list: &str, pointer: &str| -> Vec<String> {
         let mut ids: Vec<String> = v[list]
             .as_array()
             .expect("list")
             .iter()
             .map(|e| {
-                let e = if info.is_empty() { e } else { &e[info] };
-                e[field].as_str().expect("experiment").to_owned()
+                e.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .expect("experiment")
+                    .to_owned()
             })
             .collect();
         ids.sort();
@@ -956,22 +959,14 @@ async fn searches_return_only_what_the_caller_may_read() {
             Some(json!({"locations": locations})),
         )
         .await);
-    let v3_experiments: Vec<String> = {
-        let mut ids: Vec<String> = v3["traces"]
-            .as_array()
-            .expect("traces")
-            .iter()
-            .map(|t| {
-                t["trace_location"]["mlflow_experiment"]["experiment_id"]
-                    .as_str()
-                    .expect("experiment")
-                    .to_owned()
-            })
-            .collect();
-        ids.sort();
-        ids
-    };
-    assert_eq!(v3_experiments, readable);
+    assert_eq!(
+        experiments_of(
+            &v3,
+            "traces",
+            "/trace_location/mlflow_experiment/experiment_id"
+        ),
+        readable
+    );
     let query: Vec<String> = experiments
         .iter()
         .map(|id| format!("experiment_ids={id}"))
@@ -984,7 +979,7 @@ async fn searches_return_only_what_the_caller_may_read() {
             None,
         )
         .await);
-    assert_eq!(experiments_of(&v2, "traces", "", "experiment_id"), readable);
+    assert_eq!(experiments_of(&v2, "traces", "/experiment_id"), readable);
     let models = ok(app
         .call_as(
             &bob(),
@@ -994,7 +989,7 @@ async fn searches_return_only_what_the_caller_may_read() {
         )
         .await);
     assert_eq!(
-        experiments_of(&models, "models", "info", "experiment_id"),
+        experiments_of(&models, "models", "/info/experiment_id"),
         readable
     );
     // Nothing readable among them: an empty result, not a refusal.
