@@ -156,6 +156,41 @@ pub enum AuthFailure {
     Store(Error),
 }
 
+/// Password checks in progress, by credential.
+type Flights = std::sync::Mutex<HashMap<CredentialKey, Arc<tokio::sync::OnceCell<bool>>>>;
+
+/// One request's share in the password check of its credentials. The check leaves the table
+/// when its last request is done with it, finished or not (a request that went away must not
+/// leave its entry behind).
+struct Flight<'a> {
+    flights: &'a Flights,
+    key: CredentialKey,
+    cell: Arc<tokio::sync::OnceCell<bool>>,
+}
+
+impl<'a> Flight<'a> {
+    fn join(flights: &'a Flights, key: CredentialKey) -> Self {
+        let mut table = flights.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = table.entry(key).or_default().clone();
+        Self { flights, key, cell }
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut table = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        // The table's reference and this one: nobody else waits on the check.
+        let last = Arc::strong_count(&self.cell) <= 2;
+        if (last || self.cell.initialized())
+            && table
+                .get(&self.key)
+                .is_some_and(|c| Arc::ptr_eq(c, &self.cell))
+        {
+            table.remove(&self.key);
+        }
+    }
+}
+
 /// How long a token's last use may lag before it is written again.
 const TOKEN_TOUCH_INTERVAL_MS: i64 = 60_000;
 
@@ -184,7 +219,7 @@ struct Inner {
     cache: CredentialCache,
     /// Password checks in progress, by credential: requests presenting the same pair wait
     /// for the one check.
-    verifying: std::sync::Mutex<HashMap<CredentialKey, Arc<tokio::sync::OnceCell<bool>>>>,
+    verifying: Flights,
     throttle: LoginThrottle,
     clock: Arc<dyn Clock>,
     /// Bearer JWTs are accepted when an OpenID Connect issuer is configured.
@@ -551,15 +586,9 @@ impl Auth {
         username: &str,
         client: Option<IpAddr>,
     ) -> std::result::Result<bool, AuthFailure> {
-        let flight = self
-            .inner
-            .verifying
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_default()
-            .clone();
-        let checked = flight
+        let flight = Flight::join(&self.inner.verifying, key);
+        flight
+            .cell
             .get_or_try_init(|| async {
                 let attempt = self
                     .inner
@@ -585,16 +614,7 @@ impl Auth {
                 Ok(ok)
             })
             .await
-            .copied();
-        let mut verifying = self
-            .inner
-            .verifying
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if verifying.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            verifying.remove(&key);
-        }
-        checked
+            .copied()
     }
 
     async fn authenticate_token(&self, text: &str) -> std::result::Result<Principal, AuthFailure> {
@@ -876,4 +896,38 @@ async fn verify_off_runtime(password: &str, hash: &str) -> Result<bool> {
     tokio::task::spawn_blocking(move || password::verify(&pw, &h))
         .await
         .map_err(|e| Error::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_check_leaves_the_table_with_its_last_request_finished_or_not() {
+        let flights = Flights::default();
+        let cache = CredentialCache::new(Duration::from_secs(60), 8).expect("cache");
+        let key = cache.key("$hash", "password");
+        let len = || flights.lock().expect("lock").len();
+        // Two requests share one check; the first to go leaves it to the other.
+        let first = Flight::join(&flights, key);
+        let second = Flight::join(&flights, key);
+        assert!(Arc::ptr_eq(&first.cell, &second.cell));
+        drop(first);
+        assert_eq!(len(), 1, "still awaited");
+        drop(second);
+        assert_eq!(len(), 0, "a request that went away leaves nothing behind");
+        // A finished check leaves as soon as one of its requests is done.
+        let a = Flight::join(&flights, key);
+        let b = Flight::join(&flights, key);
+        a.cell.set(true).expect("first result");
+        drop(a);
+        assert_eq!(len(), 0);
+        assert_eq!(
+            b.cell.get(),
+            Some(&true),
+            "the other request still reads it"
+        );
+        drop(b);
+        assert_eq!(len(), 0);
+    }
 }
