@@ -5,8 +5,8 @@
 //! checked, so guessing costs the attacker time and the server no argon2 runs. A success clears
 //! the username's count. A password check in progress holds a reservation ([`Attempt`]) that
 //! counts as a failure until it ends, so guesses sent all at once are limited as strictly as
-//! guesses sent one after another. The table has a fixed size: when full, expired keys go first, then the
-//! whole table (an attacker flooding addresses only unlocks what it floods).
+//! guesses sent one after another. The table has a fixed size: when full, expired keys go
+//! first, then the whole table (an attacker flooding addresses only unlocks what it floods).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -126,11 +126,16 @@ impl<K: Hash + Eq> Table<K> {
         }
     }
 
-    fn clear(&self, key: &K) {
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+    /// Forgets `key`'s failures (checks still in progress keep counting).
+    fn forgive(&self, key: &K) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.get_mut(key) {
+            Some(c) if c.pending > 0 => c.failures = 0,
+            Some(_) => {
+                counts.remove(key);
+            }
+            None => {}
+        }
     }
 }
 
@@ -254,7 +259,7 @@ impl LoginThrottle {
     /// A successful login clears its username's failures (not its address's: one good
     /// password must not reset a spray across many usernames).
     pub fn succeeded(&self, username: &str) {
-        self.users.clear(&username.to_owned());
+        self.users.forgive(&username.to_owned());
     }
 }
 
@@ -323,11 +328,18 @@ mod tests {
             t.reserve("alice", Some(ip), now).is_ok(),
             "one slot came back"
         );
+        let guess = t.reserve("alice", Some(ip), now).expect("a slot");
         attempts.next().expect("third").succeeded();
         assert!(
             t.retry_after("alice", None, now).is_none(),
             "success clears"
         );
+        assert_eq!(
+            t.users.counts.lock().expect("lock")["alice"].pending,
+            1,
+            "but not the checks still in progress"
+        );
+        drop(guess);
         // An address over its limit refuses, and gives back the user's reservation.
         for i in 0..5 {
             t.failed(&format!("u{i}"), Some(ip), now);
