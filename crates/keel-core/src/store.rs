@@ -36,13 +36,16 @@ pub enum Visible {
 }
 
 impl Visible {
-    /// Whether the resource `id` is visible.
-    pub fn allows(&self, id: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(ids) => ids.iter().any(|i| i == id),
-            Self::AllExcept(ids) => !ids.iter().any(|i| i == id),
-        }
+    /// Keeps the visible IDs of `ids`, in time linear in both lists (a request may name many
+    /// IDs and a caller hold many grants).
+    pub fn retain_visible(&self, ids: &mut Vec<String>) {
+        let (listed, keep_listed) = match self {
+            Self::All => return,
+            Self::Only(listed) => (listed, true),
+            Self::AllExcept(listed) => (listed, false),
+        };
+        let listed: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+        ids.retain(|id| listed.contains(id.as_str()) == keep_listed);
     }
 }
 
@@ -255,4 +258,26 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<bool>;
     /// Active logged models of the query's experiments, one page.
     async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Vec<LoggedModel>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_is_visible_is_kept_in_order() {
+        let ids = || -> Vec<String> { ["3", "1", "2", "1"].map(String::from).to_vec() };
+        let kept = |v: Visible| {
+            let mut ids = ids();
+            v.retain_visible(&mut ids);
+            ids
+        };
+        assert_eq!(kept(Visible::All), ids());
+        assert_eq!(
+            kept(Visible::Only(vec!["1".into(), "9".into()])),
+            ["1", "1"]
+        );
+        assert_eq!(kept(Visible::AllExcept(vec!["1".into()])), ["3", "2"]);
+        assert!(kept(Visible::Only(Vec::new())).is_empty());
+    }
 }

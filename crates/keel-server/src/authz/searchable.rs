@@ -22,19 +22,24 @@ pub async fn retain_readable(
     check_workspace: bool,
     ids: &mut Vec<String>,
 ) -> Result<(), Error> {
-    if ids.len() > MAX_SEARCH_EXPERIMENT_IDS {
-        // Too many for any search: the service refuses the request before reading anything,
-        // so nothing is looked up for it here.
-        return Ok(());
-    }
     let name = workspace.name();
     let experiments = s
         .auth
         .visibility(&caller.0, GrantType::Experiment, name)
         .await?;
     let denied = s.auth.type_denied(&caller.0, contents, name).await?;
-    ids.retain(|id| !denied && experiments.allows(id));
+    if denied {
+        ids.clear();
+    }
+    experiments.retain_visible(ids);
     if check_workspace && s.workspaces.enabled() {
+        // One lookup per experiment: no more than any search may name.
+        if ids.len() > MAX_SEARCH_EXPERIMENT_IDS {
+            return Err(Error::invalid(format!(
+                "A search can name at most {MAX_SEARCH_EXPERIMENT_IDS} experiments, got {}.",
+                ids.len()
+            )));
+        }
         let mut kept = Vec::with_capacity(ids.len());
         for id in ids.drain(..) {
             let theirs = s.workspace_cache.of_experiment(s, &id).await;
