@@ -41,7 +41,9 @@ def test_the_description_covers_the_api(server):
 
 def test_schemathesis_finds_no_server_error_and_no_schema_break(server, tmp_path):
     # Every operation once (the /ajax-api/ twins are the same handlers), positive and negative
-    # data, with a fixed seed so a failure reproduces.
+    # data, with a fixed seed so a failure reproduces. Creating an account is left out: on this
+    # shared server (auth_mode auto) the first account turns authentication on for every later
+    # request of the session; those routes have their own tests.
     cmd = [
         str(ST),
         "run",
@@ -49,7 +51,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_break(server, tmp_path
         "--checks",
         "not_a_server_error,response_schema_conformance,content_type_conformance",
         "--exclude-path-regex",
-        "^/ajax-api/",
+        "^/ajax-api/|/users/create$|/service-accounts$",
         "--max-examples",
         os.environ.get("KEEL_SCHEMATHESIS_EXAMPLES", "15"),
         "--workers",
