@@ -168,7 +168,6 @@ pub struct Decision {
 pub struct PolicyEngine {
     schema: Schema,
     schema_text: String,
-    policies: PolicySet,
     operator_policies: bool,
     authorizer: Authorizer,
     /// Each policy's `@id` (reading an annotation parses its key every time: done once here).
@@ -185,7 +184,7 @@ pub struct PolicyEngine {
 impl std::fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicyEngine")
-            .field("policies", &self.policies.policies().count())
+            .field("policies", &self.policy_ids.len())
             .finish_non_exhaustive()
     }
 }
@@ -275,7 +274,6 @@ impl PolicyEngine {
             schema,
             schema_text,
             operator_policies: operator_policies.is_some(),
-            policies,
             authorizer: Authorizer::new(),
             policy_ids,
             by_capability,
