@@ -443,6 +443,55 @@ async fn administrators_create_service_accounts_over_http_and_issue_their_tokens
         .call_as(&as_user("root"), Method::POST, ACCOUNTS, Some(json!({})))
         .await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    // Oversized, control-character, `:`, blank and non-string names are 400; a request
+    // without credentials is 401.
+    for bad in [
+        json!("x".repeat(256)),
+        json!("a\nb"),
+        json!("a:b"),
+        json!(7),
+        json!(" "),
+    ] {
+        let raw = app
+            .call_as(
+                &as_user("root"),
+                Method::POST,
+                ACCOUNTS,
+                Some(json!({"username": bad})),
+            )
+            .await;
+        assert_eq!(raw.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let anonymous = app
+        .call_as(
+            "",
+            Method::POST,
+            ACCOUNTS,
+            Some(json!({"username": "anon"})),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    // Eight creations of one name at once: exactly one account.
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let app = &app;
+            async move {
+                app.call_as(
+                    &as_user("root"),
+                    Method::POST,
+                    ACCOUNTS,
+                    Some(json!({"username": "racer"})),
+                )
+                .await
+            }
+        })
+        .collect();
+    let made = futures_util::future::join_all(racing)
+        .await
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(made, 1);
     // Listed as a service account; it signs in only with the tokens issued for it.
     let listed = app
         .call_as(
