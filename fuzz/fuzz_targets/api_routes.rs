@@ -74,6 +74,16 @@ fn world() -> &'static World {
             )
             .with_webhooks(webhooks.clone());
             let traces = keel_core::traces::Traces::new(stores.traces, tracking.clone());
+            // The audit log is on, so that every route's recording is fuzzed too.
+            let pem = keel_audit::note::NoteSigner::generate_pem().expect("key");
+            let signer = keel_audit::note::NoteSigner::from_pem("fuzz.keel.local/audit", &pem)
+                .expect("signer");
+            let audit = keel_server::audit::AuditTrail::new(
+                keel_core::audit::AuditLog::open(stores.audit, signer, Default::default())
+                    .await
+                    .expect("audit log"),
+                Vec::new(),
+            );
             // No account exists and the server is on loopback: requests act as the local
             // administrator, so every route is reached (authorization has its own tests).
             let auth = keel_auth::service::Auth::new(
@@ -102,6 +112,7 @@ fn world() -> &'static World {
                 webhooks,
                 ui: UiAssets::new([]),
                 limits: RequestLimits::default(),
+                audit: Some(audit),
             });
             let app = keel_server::app(state, Default::default());
             let seed = |method: &str, path: &str, body: &str| {

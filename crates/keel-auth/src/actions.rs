@@ -110,6 +110,15 @@ impl Action {
     pub fn is_public(&self) -> bool {
         self.capability == Capability::Public
     }
+
+    /// Whether the action only reads (and so is audited only when the operator asks): reading,
+    /// listing and searching, one's own account and permissions, the server's facts, the UI.
+    pub fn only_reads(&self) -> bool {
+        const READS: [&str; 8] = [
+            ".read", ".search", ".list", ".self", ".info", ".health", ".openapi", ".version",
+        ];
+        READS.iter().any(|suffix| self.name.ends_with(suffix))
+    }
 }
 
 const fn action(
@@ -144,6 +153,11 @@ pub static CATALOGUE: &[Action] = &[
     // parts without its tracking credentials).
     action("artifacts.upload_part", C::Public, &[R::Artifact]),
     action("artifacts.write", C::Update, &[R::Artifact]),
+    // The audit log's checkpoints, verifier key and proofs (hashes only): anyone signed in may
+    // check the log, as a witness would.
+    action("audit.proofs.read", C::Authenticated, &[R::Server]),
+    // The audit log's entries and searches over them.
+    action("audit.read", C::Admin, &[R::Server]),
     action("auth.login", C::Public, &[R::Server]),
     // Ends the session of the cookie sent (an expired session must still be able to sign out).
     action("auth.logout", C::Public, &[R::Server]),
@@ -248,6 +262,35 @@ mod tests {
             assert!(!a.resources.is_empty(), "{}", a.name);
         }
         assert!(find("runs.nonsense").is_none());
+    }
+
+    #[test]
+    fn the_actions_that_change_state_are_the_writes_logins_and_signed_parts() {
+        let changing: Vec<_> = CATALOGUE
+            .iter()
+            .filter(|a| !a.only_reads())
+            .map(|a| a.name)
+            .collect();
+        for name in [
+            "auth.login",
+            "auth.logout",
+            "artifacts.upload_part",
+            "credentials.change",
+            "runs.update",
+            "webhooks.test",
+        ] {
+            assert!(changing.contains(&name), "{name}");
+        }
+        for name in [
+            "runs.read",
+            "runs.search",
+            "accounts.self",
+            "tokens.self",
+            "server.info",
+            "ui.read",
+        ] {
+            assert!(!changing.contains(&name), "{name}");
+        }
     }
 
     #[test]

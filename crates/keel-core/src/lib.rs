@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP or SQL. Services create IDs and timestamps; stores persist what
 //! they are given.
 
+pub mod audit;
 pub mod clock;
 pub mod entities;
 pub mod error;

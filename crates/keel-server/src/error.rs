@@ -59,7 +59,10 @@ impl IntoResponse for ApiError {
             error_code: self.0.code.as_str(),
             message: &message,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // For the audit log's entry of the request.
+        response.extensions_mut().insert(self.0.code);
+        response
     }
 }
 

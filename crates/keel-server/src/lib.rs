@@ -3,6 +3,7 @@
 //! This is the only crate that knows about HTTP. Handlers extract a wire message, call one
 //! domain function and map its result; errors go through one table in [`error`].
 
+pub mod audit;
 pub mod authz;
 pub mod connections;
 pub mod error;

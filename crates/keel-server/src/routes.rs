@@ -7,8 +7,9 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    access, accounts, artifacts, experiments, logged_models, meta, multipart, registry, runs,
-    session, tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks, workspaces,
+    access, accounts, artifacts, audit, experiments, logged_models, meta, multipart, registry,
+    runs, session, tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks,
+    workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -985,6 +986,66 @@ pub fn table() -> Vec<Route> {
             access::holders,
         )
         .locate(Locate::Grant),
+        // The audit log: checkpoints, the verifier key and proofs for anyone signed in (as a
+        // witness would check it); entries and searches for administrators.
+        route(
+            M::GET,
+            Keel3,
+            "audit/checkpoint",
+            "audit.proofs.read",
+            Server,
+            audit::checkpoint,
+        )
+        .responds(ResponseDoc::Text),
+        route(
+            M::GET,
+            Keel3,
+            "audit/key",
+            "audit.proofs.read",
+            Server,
+            audit::key,
+        )
+        .responds(ResponseDoc::Text),
+        route(
+            M::GET,
+            Keel3,
+            "audit/checkpoints",
+            "audit.proofs.read",
+            Server,
+            audit::checkpoints,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "audit/proofs/inclusion",
+            "audit.proofs.read",
+            Server,
+            audit::inclusion,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "audit/proofs/consistency",
+            "audit.proofs.read",
+            Server,
+            audit::consistency,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "audit/entries",
+            "audit.read",
+            Server,
+            audit::entries,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "audit/search",
+            "audit.read",
+            Server,
+            audit::search,
+        ),
         // API tokens: the caller's own (any account's, for administrators).
         route(
             M::GET,

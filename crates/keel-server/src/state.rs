@@ -68,4 +68,6 @@ pub struct Services {
     /// The built web UI (empty in a build without it: `/` then answers 503).
     pub ui: UiAssets,
     pub limits: RequestLimits,
+    /// The audit log, unless it is turned off.
+    pub audit: Option<crate::audit::AuditTrail>,
 }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use keel_auth::store::IdentityStore;
+use keel_core::audit::AuditStore;
 use keel_core::traces::TraceStore;
 use keel_core::{Error, RegistryStore, Result, TrackingStore, WebhookStore, WorkspaceStore};
 
@@ -60,6 +61,7 @@ pub struct Stores {
     pub traces: Arc<dyn TraceStore>,
     pub identity: Arc<dyn IdentityStore>,
     pub workspaces: Arc<dyn WorkspaceStore>,
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -71,7 +73,13 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     /// Every store trait served by one store value.
     pub fn of<
-        S: TrackingStore + RegistryStore + WebhookStore + TraceStore + IdentityStore + WorkspaceStore,
+        S: TrackingStore
+            + RegistryStore
+            + WebhookStore
+            + TraceStore
+            + IdentityStore
+            + WorkspaceStore
+            + AuditStore,
     >(
         store: S,
     ) -> Self {
@@ -82,7 +90,8 @@ impl Stores {
             webhooks: store.clone(),
             traces: store.clone(),
             identity: store.clone(),
-            workspaces: store,
+            workspaces: store.clone(),
+            audit: store,
         }
     }
 }

@@ -43,6 +43,29 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Export and verify the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Sign a checkpoint of the whole log (safe while servers run), then write a
+    /// self-contained bundle: entries.jsonl, checkpoints/, timestamps/ and key.vkey.
+    Export {
+        /// The bundle's directory (created; must not exist or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        settings: Box<ServerArgs>,
+    },
+    /// Check a bundle offline: every checkpoint's signature, the tree rebuilt from the
+    /// entries against every checkpoint, and nothing appended after the last one. Exits with
+    /// status 1 naming the first index where the log was altered.
+    Verify {
+        /// The bundle's directory.
+        bundle: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +290,29 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "KEEL_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Record every change, denial and failed sign-in in the tamper-evident audit log
+    /// [default: true].
+    #[arg(long, env = "KEEL_AUDIT_LOG", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub audit_log: Option<bool>,
+    /// The audit log's Ed25519 signing key, a PKCS#8 PEM file [default:
+    /// <data_dir>/audit-signing.pem, generated once].
+    #[arg(long, env = "KEEL_AUDIT_SIGNING_KEY")]
+    pub audit_signing_key: Option<PathBuf>,
+    /// The audit log's name: its checkpoints' origin and its key's name [default:
+    /// keel.local/audit].
+    #[arg(long, env = "KEEL_AUDIT_ORIGIN")]
+    pub audit_origin: Option<String>,
+    /// Sign a checkpoint when the last one is this many seconds old [default: 60].
+    #[arg(long, env = "KEEL_AUDIT_CHECKPOINT_INTERVAL_SECONDS")]
+    pub audit_checkpoint_interval_seconds: Option<u64>,
+    /// ...or once this many entries were added since the last one [default: 10000].
+    #[arg(long, env = "KEEL_AUDIT_CHECKPOINT_ENTRIES")]
+    pub audit_checkpoint_entries: Option<u64>,
+    /// Resource kinds whose reads are recorded too (comma-separated, e.g. Run,RegisteredModel;
+    /// * for all).
+    #[arg(long, env = "KEEL_AUDIT_READS", value_delimiter = ',')]
+    pub audit_reads: Option<Vec<String>>,
 }
 
 impl ServerArgs {
@@ -316,6 +362,12 @@ impl ServerArgs {
             session_ttl_hours: self.session_ttl_hours,
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
+            audit_log: self.audit_log,
+            audit_signing_key: self.audit_signing_key.clone(),
+            audit_origin: self.audit_origin.clone(),
+            audit_checkpoint_interval_seconds: self.audit_checkpoint_interval_seconds,
+            audit_checkpoint_entries: self.audit_checkpoint_entries,
+            audit_reads: self.audit_reads.clone(),
         }
     }
 
@@ -369,6 +421,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokens(TokensCommand::Revoke { token_id, settings }) => {
             crate::users_cmd::revoke_token(settings.resolve()?, &token_id)
         }
+        Command::Audit(AuditCommand::Export { out, settings }) => {
+            crate::audit_cmd::export(settings.resolve()?, &out)
+        }
+        Command::Audit(AuditCommand::Verify { bundle }) => crate::audit_cmd::verify(&bundle),
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);
             Ok(())

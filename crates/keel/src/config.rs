@@ -111,6 +111,21 @@ pub struct Config {
     /// The PEM private key of `tls_cert`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    /// Record every change, denial and failed sign-in in the tamper-evident audit log
+    pub audit_log: bool,
+    /// The audit log's Ed25519 signing key, a PKCS#8 PEM file (`openssl genpkey -algorithm
+    /// ed25519`); unset: generated once in `<data_dir>/audit-signing.pem`. Replicas sharing a
+    /// database need the same key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_signing_key: Option<PathBuf>,
+    /// The log's name: the origin line of its checkpoints and its key's name
+    pub audit_origin: String,
+    /// A checkpoint is signed when the last is this many seconds old and the log has grown
+    pub audit_checkpoint_interval_seconds: u64,
+    /// ...or as soon as this many entries were added since the last one
+    pub audit_checkpoint_entries: u64,
+    /// Resource kinds whose reads are recorded too (e.g. `Run`, `RegisteredModel`; `*`: all)
+    pub audit_reads: Vec<String>,
 }
 
 /// When requests must authenticate.
@@ -200,6 +215,12 @@ pub struct Overrides {
     pub session_ttl_hours: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub audit_log: Option<bool>,
+    pub audit_signing_key: Option<PathBuf>,
+    pub audit_origin: Option<String>,
+    pub audit_checkpoint_interval_seconds: Option<u64>,
+    pub audit_checkpoint_entries: Option<u64>,
+    pub audit_reads: Option<Vec<String>>,
 }
 
 impl Overrides {
@@ -262,6 +283,16 @@ impl Overrides {
             session_ttl_hours: other.session_ttl_hours.or(self.session_ttl_hours),
             tls_cert: other.tls_cert.or(self.tls_cert),
             tls_key: other.tls_key.or(self.tls_key),
+            audit_log: other.audit_log.or(self.audit_log),
+            audit_signing_key: other.audit_signing_key.or(self.audit_signing_key),
+            audit_origin: other.audit_origin.or(self.audit_origin),
+            audit_checkpoint_interval_seconds: other
+                .audit_checkpoint_interval_seconds
+                .or(self.audit_checkpoint_interval_seconds),
+            audit_checkpoint_entries: other
+                .audit_checkpoint_entries
+                .or(self.audit_checkpoint_entries),
+            audit_reads: other.audit_reads.or(self.audit_reads),
         }
     }
 }
@@ -337,12 +368,40 @@ impl Config {
         }))
     }
 
+    /// The resource kinds whose reads the audit log records.
+    pub fn audit_reads(&self) -> anyhow::Result<Vec<keel_auth::ResourceKind>> {
+        let mut kinds = Vec::new();
+        for name in &self.audit_reads {
+            if name == "*" {
+                return Ok(keel_auth::ResourceKind::ALL.to_vec());
+            }
+            match keel_auth::ResourceKind::ALL
+                .iter()
+                .find(|k| k.cedar_type().eq_ignore_ascii_case(name))
+            {
+                Some(k) => kinds.push(*k),
+                None => bail!(
+                    "invalid audit_reads entry '{name}': expected a resource kind ({}) or '*'",
+                    keel_auth::ResourceKind::ALL
+                        .iter()
+                        .map(|k| k.cedar_type())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        Ok(kinds)
+    }
+
     /// Whether Keel may serve without authentication while no account exists: it listens on
     /// loopback only, or the operator explicitly allowed unauthenticated network access.
     pub fn may_run_open(&self) -> bool {
         is_loopback(&self.host) || self.allow_unauthenticated_network_access
     }
 }
+
+/// The audit log's name when none is configured.
+pub const DEFAULT_AUDIT_ORIGIN: &str = "keel.local/audit";
 
 /// The file read when none is named, if it exists.
 const DEFAULT_CONFIG_FILE: &str = "keel.toml";
@@ -433,6 +492,18 @@ impl Config {
             session_ttl_hours: layer.session_ttl_hours.unwrap_or(12),
             tls_cert: layer.tls_cert.filter(|p| !p.as_os_str().is_empty()),
             tls_key: layer.tls_key.filter(|p| !p.as_os_str().is_empty()),
+            audit_log: layer.audit_log.unwrap_or(true),
+            audit_signing_key: layer
+                .audit_signing_key
+                .filter(|p| !p.as_os_str().is_empty()),
+            audit_origin: layer
+                .audit_origin
+                .unwrap_or_else(|| DEFAULT_AUDIT_ORIGIN.to_owned()),
+            audit_checkpoint_interval_seconds: layer
+                .audit_checkpoint_interval_seconds
+                .unwrap_or(60),
+            audit_checkpoint_entries: layer.audit_checkpoint_entries.unwrap_or(10_000),
+            audit_reads: layer.audit_reads.unwrap_or_default(),
         };
         config.check()?;
         Ok(config)
@@ -477,6 +548,12 @@ impl Config {
                 bail!("{name} must be at least 1");
             }
         }
+        if self.audit_checkpoint_interval_seconds == 0 || self.audit_checkpoint_entries == 0 {
+            bail!(
+                "audit_checkpoint_interval_seconds and audit_checkpoint_entries must be at least 1"
+            );
+        }
+        self.audit_reads()?;
         keel_store::StoreUri::parse(&self.backend_store_uri)
             .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
         if let Some(key) = &self.secrets_key {

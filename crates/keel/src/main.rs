@@ -1,5 +1,7 @@
 //! The `keel` binary: parses the command line and runs the chosen command.
 
+mod audit_cmd;
+mod audit_key;
 mod cli;
 mod config;
 mod db_cmd;

@@ -27,7 +27,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         webhook_store,
         identity,
         workspaces,
+        audit_store,
     } = crate::stores::open(&config).await?;
+    let audit_log = crate::stores::audit_log(&config, audit_store).await?;
     let auth = crate::stores::auth(&config, identity)?;
     accept_oidc_tokens(&config, &auth).await?;
     prepare_authentication(&config, &auth).await?;
@@ -72,6 +74,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         webhooks.clone(),
         format!("keel-{}", std::process::id()),
     );
+    let sequencer = audit_log.clone().map(keel_core::audit::Sequencer::spawn);
+    let audit = match audit_log {
+        Some(log) => Some(keel_server::audit::AuditTrail::new(
+            log,
+            config.audit_reads()?,
+        )),
+        None => None,
+    };
     let state = AppState::from(Services {
         tracking,
         registry,
@@ -87,6 +97,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         webhooks,
         ui: ui_assets(),
         limits: config.request_limits(),
+        audit,
     });
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(
@@ -101,6 +112,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Requests are done: no new events. Let the delivery round in flight finish; what is still
     // pending stays queued in the database for the next start (or another replica).
     worker.stop().await;
+    // Entries committed by the last requests get their place in the tree before exit.
+    if let Some(sequencer) = sequencer {
+        sequencer.stop().await;
+    }
     served.context("server failed")?;
     tracing::info!("keel server stopped");
     Ok(())

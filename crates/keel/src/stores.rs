@@ -24,6 +24,8 @@ pub struct Services {
     pub identity: Arc<dyn keel_auth::store::IdentityStore>,
     /// The workspace catalogue.
     pub workspaces: keel_core::Workspaces,
+    /// The audit log's storage (see [`audit_log`]).
+    pub audit_store: Arc<dyn keel_core::audit::AuditStore>,
 }
 
 /// Which URIs model-version sources may be, given where artifacts are stored: besides the
@@ -68,7 +70,30 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         webhook_store: stores.webhooks,
         identity: stores.identity,
         workspaces: keel_core::Workspaces::new(stores.workspaces, config.enable_workspaces),
+        audit_store: stores.audit,
     })
+}
+
+/// The audit log as configured (`None` when `audit_log` is off): its key loaded (or created)
+/// and checked against the one this database's log is signed with.
+pub async fn audit_log(
+    config: &Config,
+    store: Arc<dyn keel_core::audit::AuditStore>,
+) -> anyhow::Result<Option<keel_core::audit::AuditLog>> {
+    if !config.audit_log {
+        return Ok(None);
+    }
+    let signer = crate::audit_key::load_signer(config)?;
+    let settings = keel_core::audit::AuditSettings {
+        checkpoint_interval: std::time::Duration::from_secs(
+            config.audit_checkpoint_interval_seconds,
+        ),
+        checkpoint_entries: config.audit_checkpoint_entries,
+    };
+    keel_core::audit::AuditLog::open(store, signer, settings)
+        .await
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("cannot open the audit log: {e}"))
 }
 
 /// Identity and access over the identity store, as configured: the auth mode (open only while

@@ -23,6 +23,37 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Runs `change` so that its write commits with an audit entry naming the command line as the
+/// actor (when the audit log is on).
+async fn recorded<T>(
+    config: &Config,
+    action: &str,
+    resource_id: &str,
+    change: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    if !config.audit_log {
+        return change.await;
+    }
+    use keel_core::audit::{Actor, AuditRecord, EventKind, Outcome, Resource};
+    use keel_core::clock::Clock;
+    let record = AuditRecord::new(
+        EventKind::Command,
+        keel_core::clock::SystemClock.now_millis(),
+        Actor {
+            id: None,
+            kind: "operator",
+            name: "keel command line".to_owned(),
+        },
+        action,
+        Resource {
+            id: Some(resource_id.to_owned()),
+            kind: keel_auth::ResourceKind::Account.cedar_type().to_owned(),
+        },
+        Outcome::Failure,
+    );
+    keel_core::audit::scope::run(keel_core::audit::scope::Scope::new(record), change).await
+}
+
 async fn auth(config: &Config) -> anyhow::Result<keel_auth::service::Auth> {
     let services = crate::stores::open(config).await?;
     crate::stores::auth(config, services.identity)
@@ -64,11 +95,13 @@ pub fn create_user(
         (AccountKind::User, Some(read_password(source)?))
     };
     let user = runtime()?.block_on(async {
-        auth(&config)
-            .await?
-            .create_user(username, password.as_deref(), admin, kind)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        let auth = auth(&config).await?;
+        recorded(&config, "accounts.create", username, async {
+            auth.create_user(username, password.as_deref(), admin, kind)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await
     })?;
     println!(
         "created {} '{}' (id {}{})",
@@ -122,9 +155,12 @@ pub fn create_token(
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let expires_at = expires_in.map(|age| auth.now_millis() + age);
-        auth.issue_token(&user, name, scopes, expires_at)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        recorded(&config, "credentials.change", username, async {
+            auth.issue_token(&user, name, scopes, expires_at)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await
     })?;
     eprintln!(
         "token {} for {username}; it is shown only now, store it safely:",
@@ -138,11 +174,13 @@ pub fn create_token(
 pub fn revoke_token(config: Config, token_id: &str) -> anyhow::Result<()> {
     crate::logging::init("warn", config.log_format)?;
     runtime()?.block_on(async {
-        auth(&config)
-            .await?
-            .revoke_token(token_id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        let auth = auth(&config).await?;
+        recorded(&config, "credentials.change", token_id, async {
+            auth.revoke_token(token_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await
     })?;
     println!("revoked token {token_id}");
     Ok(())

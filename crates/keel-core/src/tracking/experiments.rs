@@ -50,6 +50,7 @@ impl Tracking {
         }
         let now = self.now();
         let experiment_id = crate::names::new_experiment_id(now);
+        crate::audit::scope::note_created("Experiment", &experiment_id);
         let artifact_location = match req.artifact_location.filter(|l| !l.is_empty()) {
             Some(location) => {
                 validation::validate_artifact_location(&location)?;

@@ -98,6 +98,7 @@ impl Tracking {
         validate_params(&mut params)?;
         let tags = validate_tags(req.tags)?;
         let model_id = crate::names::new_logged_model_id();
+        crate::audit::scope::note_created("LoggedModel", &model_id);
         let now = self.now();
         let model = LoggedModel {
             artifact_location: crate::uri::append_to_uri(

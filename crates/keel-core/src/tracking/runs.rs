@@ -79,6 +79,7 @@ impl Tracking {
         validation::check_length("user_id", &user_id, validation::MAX_USER_ID_LENGTH)?;
 
         let run_id = crate::names::new_run_id();
+        crate::audit::scope::note_created("Run", &run_id);
         let run = Run {
             info: RunInfo {
                 artifact_uri: crate::uri::append_to_uri(

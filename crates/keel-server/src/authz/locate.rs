@@ -215,6 +215,9 @@ pub struct Ids {
     tags: Option<Vec<TagIn>>,
     resource_type: Option<Id>,
     resource_id: Option<Id>,
+    // For audit entries only: a model version, an account.
+    version: Option<Id>,
+    username: Option<Id>,
 }
 
 /// A string or a number, as IDs arrive.
@@ -328,6 +331,55 @@ impl Ids {
                     .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         })
     }
+}
+
+/// The ID of the resource a request names, for its audit entry: read from the path, the query
+/// or the body as the route's locator reads it, without looking anything up. Lists of IDs are
+/// joined with commas.
+pub fn subject(
+    how: Locate,
+    ids: &Ids,
+    path_param: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let text = |v: &Option<Id>| v.as_ref().and_then(Id::text).filter(|s| !s.is_empty());
+    let joined = |all: Vec<String>| (!all.is_empty()).then(|| all.join(","));
+    let many = |v: &Option<OneOrMany>| joined(v.as_ref().map(OneOrMany::all).unwrap_or_default());
+    match how {
+        Locate::Experiment | Locate::CreateInExperiment(_) => text(&ids.experiment_id),
+        Locate::ExperimentByName => text(&ids.experiment_name),
+        Locate::Experiments => joined(ids.experiments()),
+        Locate::Run | Locate::LinkToRun => ids.run_id().ok(),
+        Locate::Runs => many(&ids.run_ids).or_else(|| many(&ids.run_id)),
+        Locate::LoggedModelInPath => path_param("model_id"),
+        Locate::TraceInPath => path_param("trace_id"),
+        Locate::Trace => text(&ids.trace_id).or_else(|| text(&ids.request_id)),
+        Locate::Traces => many(&ids.trace_ids),
+        Locate::TraceStart | Locate::OtlpExport => None,
+        Locate::Model => text(&ids.name),
+        Locate::ModelVersion => text(&ids.name).map(|name| match text(&ids.version) {
+            Some(version) => format!("{name}/{version}"),
+            None => name,
+        }),
+        Locate::Grant => Some(format!(
+            "{}/{}",
+            text(&ids.resource_type).unwrap_or_default(),
+            text(&ids.resource_id).unwrap_or_default()
+        )),
+        Locate::ArtifactPath => path_param("path").or_else(|| text(&ids.path)),
+        Locate::Workspace | Locate::CreateInWorkspace(_) => {
+            ["workspace_name", "webhook_id", "token_id", "assessment_id"]
+                .into_iter()
+                .find_map(&path_param)
+                .or_else(|| text(&ids.name))
+                .or_else(|| text(&ids.username))
+        }
+    }
+}
+
+/// Whether a request's body is read for its audit entry's resource ID: as authorization reads
+/// it, and the small JSON bodies of workspace-wide actions (accounts, roles, webhooks).
+pub fn audit_reads_body(locate: Locate) -> bool {
+    reads_body(locate) || locate == Locate::Workspace
 }
 
 /// Whether a route's locator reads the JSON body of a POST, PATCH or DELETE.

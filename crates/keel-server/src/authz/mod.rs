@@ -4,7 +4,8 @@
 //! the catalogue, a resource that cannot be located, or any error while deciding is refused.
 //!
 //! The authenticated principal travels to handlers as the [`Caller`] extension; every
-//! decision goes to [`record`], the one place the audit log will take it from.
+//! decision goes to [`record`], which hands denials to the audit log. Requests the audit log
+//! records then run under its scope ([`crate::audit::run`]).
 
 pub mod credentials;
 pub mod locate;
@@ -22,6 +23,7 @@ use keel_auth::policy::Decision;
 use keel_auth::service::{AuthFailure, Principal};
 use keel_core::{Error, ErrorCode};
 
+use crate::audit::{self, BodyDigest};
 use crate::connections::ClientAddr;
 use crate::error::ApiError;
 use crate::routes::RouteMeta;
@@ -60,64 +62,152 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         );
         return forbidden();
     };
+    let trail = state
+        .audit
+        .as_ref()
+        .filter(|t| t.records(action, meta.resource));
     if action.is_public() {
-        let mut req = req;
-        req.extensions_mut()
+        let (mut parts, body) = req.into_parts();
+        parts
+            .extensions
             .insert(ActiveWorkspace(state.workspace_cache.default_workspace()));
-        return next.run(req).await;
+        return match trail {
+            None => next.run(Request::from_parts(parts, body)).await,
+            Some(trail) => {
+                let pending = audit::Pending {
+                    action,
+                    kind: meta.resource,
+                    resource_id: None,
+                    workspace: None,
+                    actor: keel_core::audit::Actor::anonymous(),
+                };
+                audit::run(trail, pending, parts, body, BodyDigest::Streamed, next).await
+            }
+        };
     }
     let ajax = req.uri().path().starts_with("/ajax-api/");
-    let presented = match credentials::presented(req.headers()) {
+    let (parts, body) = req.into_parts();
+    let presented = match credentials::presented(&parts.headers) {
         Ok(p) => p,
-        Err(reason) => return unauthenticated(reason, ajax),
+        Err(reason) => {
+            failed_authentication(
+                &state,
+                action,
+                meta,
+                None,
+                ErrorCode::Unauthenticated,
+                &parts,
+            )
+            .await;
+            return unauthenticated(reason, ajax);
+        }
     };
-    let client = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    let client = parts.extensions.get::<ClientAddr>().map(|c| c.0.ip());
     let principal = match state
         .auth
         .authenticate(presented.as_credentials(), client)
         .await
     {
         Ok(p) => Arc::new(p),
-        Err(AuthFailure::Unauthenticated(reason)) => return unauthenticated(&reason, ajax),
-        Err(AuthFailure::Throttled { retry_after }) => return throttled(retry_after),
+        Err(AuthFailure::Unauthenticated(reason)) => {
+            let code = ErrorCode::Unauthenticated;
+            failed_authentication(&state, action, meta, Some(&presented), code, &parts).await;
+            return unauthenticated(&reason, ajax);
+        }
+        Err(AuthFailure::Throttled { retry_after }) => {
+            let code = ErrorCode::RequestLimitExceeded;
+            failed_authentication(&state, action, meta, Some(&presented), code, &parts).await;
+            return throttled(retry_after);
+        }
         Err(AuthFailure::Store(e)) => return ApiError(e).into_response(),
     };
+    drop(presented);
+    // A request refused from here on is a failed attempt the audit log records (denials have
+    // entries of their own).
+    let refuse =
+        async |parts: &axum::http::request::Parts, ids: Option<&Ids>, response: Response| {
+            if let Some(trail) = trail {
+                let pending = audit::Pending {
+                    action,
+                    kind: meta.resource,
+                    resource_id: ids.and_then(|ids| locate::subject(meta.locate, ids, |_| None)),
+                    workspace: parts
+                        .extensions
+                        .get::<ActiveWorkspace>()
+                        .map(|w| w.0.name.clone()),
+                    actor: audit::actor_of(&principal),
+                };
+                audit::refused(trail, pending, parts, audit::error_code_of(&response)).await;
+            }
+            response
+        };
     // As the reference, the feature probe answers whatever the header says.
     let workspace = if action.name == "server.info" {
         Ok(state.workspace_cache.default_workspace())
     } else {
-        crate::workspace::resolve(&state, req.headers()).await
+        crate::workspace::resolve(&state, &parts.headers).await
     };
     let workspace = match workspace {
         Ok(w) => w,
-        Err(e) => return ApiError(e).into_response(),
+        Err(e) => return refuse(&parts, None, ApiError(e).into_response()).await,
     };
-    let (mut parts, body) = req.into_parts();
+    let mut parts = parts;
     parts.extensions.insert(Caller(principal.clone()));
     parts.extensions.insert(ActiveWorkspace(workspace.clone()));
     // Administrators may do everything unless an operator's policy says otherwise: without
     // such policies (and with one workspace) their decision needs no resource, so nothing is
-    // parsed or looked up.
+    // parsed or looked up (unless the request is audited: its entry names the resource).
     let fast = principal.user.is_admin
         && !state.auth.engine().has_operator_policies()
         && !state.workspaces.enabled();
-    let (located, body) = if fast {
-        (vec![Located::Workspace { creates: None }], body)
+    let read = if fast && trail.is_none() {
+        RequestIds::unread(body)
     } else {
-        match locate_request(&state, meta.locate, &workspace.name, &mut parts, body).await {
+        let reads = if fast {
+            locate::audit_reads_body(meta.locate)
+        } else {
+            locate::reads_body(meta.locate)
+                || (trail.is_some() && locate::audit_reads_body(meta.locate))
+        };
+        match RequestIds::read(&state, reads, &parts, body).await {
+            Ok(read) => read,
+            Err(e) => return refuse(&parts, None, ApiError(e).into_response()).await,
+        }
+    };
+    let params = path_params(&state, &mut parts).await;
+    let path_param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let located = if fast {
+        vec![Located::Workspace { creates: None }]
+    } else {
+        match locate::locate(
+            &state,
+            meta.locate,
+            &workspace.name,
+            &parts,
+            path_param,
+            &read.ids,
+        )
+        .await
+        {
             Ok(found) => found,
-            Err(e) => return ApiError(e).into_response(),
+            Err(e) => return refuse(&parts, Some(&read.ids), ApiError(e).into_response()).await,
         }
     };
     if state.workspaces.enabled() {
         for l in &located {
             if let Some(missing) = crate::workspace::outside(&state, &workspace, l).await {
                 // Only administrators learn that it exists elsewhere.
-                return if principal.user.is_admin {
+                let response = if principal.user.is_admin {
                     ApiError(missing).into_response()
                 } else {
                     forbidden()
                 };
+                return refuse(&parts, Some(&read.ids), response).await;
             }
         }
     }
@@ -136,30 +226,67 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(action = action.name, error = %e, "authorization failed; denying");
-                return ApiError(Error::unavailable(
+                let response = ApiError(Error::unavailable(
                     "Authorization could not be decided; retry later.",
                 ))
                 .into_response();
+                return refuse(&parts, Some(&read.ids), response).await;
             }
         };
-        record(&principal, action, &resource, &decision);
+        record(
+            &state,
+            &principal,
+            action,
+            &resource,
+            &decision,
+            &workspace.name,
+            &parts,
+        )
+        .await;
         if !decision.allowed {
             return forbidden();
         }
     }
-    next.run(Request::from_parts(parts, body)).await
+    match trail {
+        None => next.run(Request::from_parts(parts, read.body)).await,
+        Some(trail) => {
+            let pending = audit::Pending {
+                action,
+                kind: meta.resource,
+                resource_id: locate::subject(meta.locate, &read.ids, path_param),
+                workspace: Some(workspace.name.clone()),
+                actor: audit::actor_of(&principal),
+            };
+            audit::run(trail, pending, parts, read.body, read.digest, next).await
+        }
+    }
 }
 
-/// Reads the IDs the route's locator needs (buffering a JSON body, which is handed on) and
-/// resolves them.
-async fn locate_request(
+/// Records credentials that did not authenticate, naming the account a password was for.
+async fn failed_authentication(
     state: &AppState,
-    how: locate::Locate,
-    workspace: &str,
+    action: &Action,
+    meta: RouteMeta,
+    presented: Option<&credentials::Presented>,
+    code: ErrorCode,
+    parts: &axum::http::request::Parts,
+) {
+    let Some(trail) = &state.audit else {
+        return;
+    };
+    let name = match presented {
+        Some(credentials::Presented::Password { username, .. }) => Some(username.as_str()),
+        _ => None,
+    };
+    audit::authentication_failed(trail, action, meta.resource, name, code, parts).await;
+}
+
+/// The request's path parameters.
+async fn path_params(
+    state: &AppState,
     parts: &mut axum::http::request::Parts,
-    body: Body,
-) -> Result<(Vec<Located>, Body), Error> {
-    let params = RawPathParams::from_request_parts(parts, state)
+) -> Vec<(String, String)> {
+    RawPathParams::from_request_parts(parts, state)
         .await
         .ok()
         .map(|p| {
@@ -167,16 +294,41 @@ async fn locate_request(
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect::<Vec<_>>()
         })
-        .unwrap_or_default();
-    let path_param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let (ids, body) = if parts.method == Method::GET || parts.method == Method::HEAD {
-        (Ids::from_query(parts.uri.query().unwrap_or(""))?, body)
-    } else if locate::reads_body(how) {
+        .unwrap_or_default()
+}
+
+/// The IDs a request names and its body (handed on; buffered when it was read for IDs).
+struct RequestIds {
+    ids: Ids,
+    body: Body,
+    digest: BodyDigest,
+}
+
+impl RequestIds {
+    fn unread(body: Body) -> Self {
+        Self {
+            ids: Ids::default(),
+            body,
+            digest: BodyDigest::Streamed,
+        }
+    }
+
+    /// Reads the IDs from the query string (GET, or a body not to be read) or the JSON body
+    /// (buffered, then handed on).
+    async fn read(
+        state: &AppState,
+        reads_body: bool,
+        parts: &axum::http::request::Parts,
+        body: Body,
+    ) -> Result<Self, Error> {
+        let query = || Ids::from_query(parts.uri.query().unwrap_or(""));
+        if parts.method == Method::GET || parts.method == Method::HEAD || !reads_body {
+            return Ok(Self {
+                ids: query()?,
+                body,
+                digest: BodyDigest::Streamed,
+            });
+        }
         let limit = state.limits.max_json_body_bytes;
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
             Error::invalid(format!(
@@ -191,20 +343,24 @@ async fn locate_request(
         } else {
             Ids::from_body(&bytes)?
         };
-        (ids, Body::from(bytes))
-    } else {
-        (Ids::from_query(parts.uri.query().unwrap_or(""))?, body)
-    };
-    let located = locate::locate(state, how, workspace, parts, path_param, &ids).await?;
-    Ok((located, body))
+        let digest = BodyDigest::Known(audit::body::digest(&bytes));
+        Ok(Self {
+            ids,
+            body: Body::from(bytes),
+            digest,
+        })
+    }
 }
 
-/// Every decision, in one place (the audit log takes them from here).
-pub fn record(
+/// Every decision, in one place: to the log, and denials to the audit log.
+pub async fn record(
+    state: &AppState,
     principal: &Principal,
     action: &Action,
     resource: &keel_auth::policy::PolicyResource,
     decision: &Decision,
+    workspace: &str,
+    parts: &axum::http::request::Parts,
 ) {
     if decision.allowed {
         tracing::debug!(
@@ -216,17 +372,20 @@ pub fn record(
             policies = ?decision.policy_ids,
             "allowed"
         );
-    } else {
-        tracing::info!(
-            target: "keel::authz",
-            user = %principal.user.username,
-            action = action.name,
-            resource_kind = resource.kind.cedar_type(),
-            resource = %resource.id,
-            policies = ?decision.policy_ids,
-            errors = ?decision.errors,
-            "denied"
-        );
+        return;
+    }
+    tracing::info!(
+        target: "keel::authz",
+        user = %principal.user.username,
+        action = action.name,
+        resource_kind = resource.kind.cedar_type(),
+        resource = %resource.id,
+        policies = ?decision.policy_ids,
+        errors = ?decision.errors,
+        "denied"
+    );
+    if let Some(trail) = &state.audit {
+        audit::denied(trail, principal, action, resource, workspace, parts).await;
     }
 }
 

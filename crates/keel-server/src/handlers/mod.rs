@@ -3,6 +3,7 @@
 pub mod access;
 pub mod accounts;
 pub mod artifacts;
+pub mod audit;
 pub mod experiments;
 pub mod logged_models;
 pub mod meta;

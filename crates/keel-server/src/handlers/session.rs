@@ -75,6 +75,12 @@ pub async fn login(
         return ApiError(keel_core::Error::missing_parameter("username and password"))
             .into_response();
     };
+    // The sign-in's audit entry names the account it is for.
+    keel_core::audit::scope::note_actor(keel_core::audit::Actor {
+        id: None,
+        kind: "user",
+        name: username.chars().take(256).collect(),
+    });
     match s.auth.login(username, password, origin.client).await {
         Ok((principal, session)) => {
             let out = SessionOut {

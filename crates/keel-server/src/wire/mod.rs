@@ -1,6 +1,7 @@
 //! Wire types of the MLflow REST API, separate from domain types and converted explicitly.
 
 pub mod assessments;
+pub mod audit;
 pub mod auth;
 pub mod entities;
 pub mod logged_models;

@@ -12,10 +12,10 @@ use crate::support::{TestApp, basic};
 use crate::traces::start_body;
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
-const USER_PASSWORD: &str = "user-password-12";
+pub(crate) const USER_PASSWORD: &str = "user-password-12";
 
 /// A secured app with an administrator `admin` and a user `bob` who holds nothing.
-async fn secured(default_permission: Permission) -> TestApp {
+pub(crate) async fn secured(default_permission: Permission) -> TestApp {
     let app = TestApp::secured(default_permission, None).await;
     app.auth
         .create_user("admin", Some(ADMIN_PASSWORD), true, AccountKind::User)
@@ -28,18 +28,18 @@ async fn secured(default_permission: Permission) -> TestApp {
     app
 }
 
-fn admin() -> String {
+pub(crate) fn admin() -> String {
     basic("admin", ADMIN_PASSWORD)
 }
 
-fn bob() -> String {
+pub(crate) fn bob() -> String {
     basic("bob", USER_PASSWORD)
 }
 
 /// What the administrator creates for the route-table tests to aim at.
-struct Seeded {
+pub(crate) struct Seeded {
     experiment: String,
-    run: String,
+    pub(crate) run: String,
     logged_model: String,
     trace: String,
 }
@@ -55,7 +55,7 @@ fn ok(raw: crate::support::Raw) -> Value {
     raw.json()
 }
 
-async fn seed(app: &TestApp) -> Seeded {
+pub(crate) async fn seed(app: &TestApp) -> Seeded {
     let experiment = ok(app
         .call_as(
             &admin(),
@@ -119,7 +119,7 @@ async fn seed(app: &TestApp) -> Seeded {
 
 /// A concrete request for a route: its path with parameters filled in from `seeded`, and the
 /// IDs every locator may look for (in the query string for GET, in the body otherwise).
-fn request_for(
+pub(crate) fn request_for(
     route: &keel_server::routes::Route,
     seeded: &Seeded,
 ) -> (Method, String, Option<Value>) {
@@ -296,6 +296,12 @@ async fn every_route_refuses_a_caller_without_permission() {
             "GET model-versions/search",
             "GET auth/session",
             "POST permissions/mine",
+            // Checking the audit log as a witness would: checkpoints, the key, proofs.
+            "GET audit/checkpoint",
+            "GET audit/key",
+            "GET audit/checkpoints",
+            "GET audit/proofs/inclusion",
+            "GET audit/proofs/consistency",
             "DELETE tokens/{token_id}",
             "GET users/current",
             "GET users/list",

@@ -4,6 +4,7 @@
 //! concern and drives the router with `tower::ServiceExt::oneshot`.
 
 mod artifact_security;
+mod audit;
 mod authz;
 mod authz_cves;
 mod bad_input;

@@ -46,7 +46,19 @@ pub struct TestApp {
     pub webhooks: Webhooks,
     /// Identity and access behind the app (tests create accounts and tokens through it).
     pub auth: keel_auth::service::Auth,
+    /// The audit log behind the app (tests sequence it and read it directly).
+    pub audit: keel_core::audit::AuditLog,
     _dir: tempfile::TempDir,
+}
+
+/// An audit log over `store`, signed by a fresh key.
+pub async fn audit_log(store: Arc<dyn keel_core::audit::AuditStore>) -> keel_core::audit::AuditLog {
+    use keel_audit::note::NoteSigner;
+    let pem = NoteSigner::generate_pem().expect("key");
+    let signer = NoteSigner::from_pem("test.keel.local/audit", &pem).expect("signer");
+    keel_core::audit::AuditLog::open(store, signer, Default::default())
+        .await
+        .expect("audit log")
 }
 
 /// An HTTP Basic `Authorization` value.
@@ -148,6 +160,7 @@ impl TestApp {
         let webhook_store: Arc<dyn keel_core::WebhookStore> = Arc::new(store.clone());
         let trace_store: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
         let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
+        let audit_store: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
         let workspaces = keel_core::Workspaces::new(Arc::new(store.clone()), enable_workspaces);
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
@@ -188,8 +201,10 @@ impl TestApp {
             Arc::new(keel_core::clock::SystemClock),
         )
         .expect("auth");
+        let audit = audit_log(audit_store).await;
         Self {
             auth: auth.clone(),
+            audit: audit.clone(),
             app: keel_server::app(
                 AppState::from(Services {
                     tracking,
@@ -206,6 +221,7 @@ impl TestApp {
                     webhooks: webhooks.clone(),
                     ui,
                     limits: Default::default(),
+                    audit: Some(keel_server::audit::AuditTrail::new(audit, Vec::new())),
                 }),
                 Default::default(),
             ),

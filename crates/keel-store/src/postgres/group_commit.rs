@@ -22,8 +22,9 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use keel_core::audit::scope::Claim;
 use keel_core::{Metric, Result};
 use sqlx::PgConnection;
 use tokio::sync::oneshot;
@@ -36,11 +37,13 @@ use super::{PgFuture, PostgresStore};
 /// Most points one group writes; a write larger than this still forms a group of its own.
 const MAX_GROUP_POINTS: usize = 20_000;
 
-/// A metric-only write: the run and its points.
+/// A metric-only write: the run and its points, and the audit entry of its request (taken on
+/// the request's task: the group's transaction runs on its leader's).
 #[derive(Debug, Clone)]
 pub(crate) struct MetricWrite {
     pub run_id: String,
     pub metrics: Vec<Metric>,
+    pub audit: Option<Arc<Claim>>,
 }
 
 /// What a queued write learns.
@@ -186,9 +189,15 @@ impl PostgresStore {
                 }
             }
         }
-        let mut results = self.write_group(&group).await.into_iter();
+        let results = self.write_group(&group).await;
         // The next group can start while this one's replies go out.
         drop(leadership);
+        for (write, result) in group.iter().zip(&results) {
+            if let (Some(claim), Ok(())) = (&write.audit, result) {
+                claim.committed();
+            }
+        }
+        let mut results = results.into_iter();
         let own = results.next().unwrap_or(Ok(()));
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(Outcome::Done(result));
@@ -205,11 +214,11 @@ impl PostgresStore {
         // ON CONFLICT, and a group rarely repeats a point that is already stored, so that comes
         // first; if it fails (a unique violation: some point was stored before), the group is
         // written again with ON CONFLICT DO NOTHING.
-        if let Ok(results) = self.write_once(group, &plain_group).await {
+        if let Ok(results) = self.write_once(group, None, &plain_group).await {
             return results;
         }
         match self
-            .write(group, |c, g| {
+            .write_with(group, None, |c, g| {
                 Box::pin(write_group_in(c, g, Insert::SkipStored))
             })
             .await
@@ -229,7 +238,7 @@ impl PostgresStore {
 
     /// One write in a transaction of its own.
     async fn write_metrics_alone(&self, write: &MetricWrite) -> Result<()> {
-        self.write(write, |c, w| {
+        self.write_with(write, write.audit.as_deref(), |c, w| {
             Box::pin(async move {
                 let (run_key, _) = runs::require_active(c, &w.run_id, runs::RunLock::Share).await?;
                 runs::insert_metrics(c, run_key, &w.metrics).await
@@ -280,6 +289,8 @@ async fn write_group_in(
         .collect();
 
     let mut results = Vec::with_capacity(group.len());
+    // The audit entries of the writes that will commit.
+    let mut entries = Vec::new();
     // (run_key, point) of every point to write, and each (run, key)'s newest point.
     let mut points: Vec<(i64, &Metric)> = Vec::new();
     let mut newest: HashMap<(i64, &str), &Metric> = HashMap::new();
@@ -296,6 +307,9 @@ async fn write_group_in(
             }
         };
         results.push(Ok(()));
+        if let Some(claim) = &w.audit {
+            entries.push(claim.row());
+        }
         for m in &w.metrics {
             points.push((run_key, m));
             match newest.entry((run_key, m.key.as_str())) {
@@ -309,6 +323,7 @@ async fn write_group_in(
             }
         }
     }
+    super::audit::insert_entries(conn, &entries).await?;
     if points.is_empty() {
         return Ok(results);
     }
@@ -413,6 +428,7 @@ mod tests {
         let write = MetricWrite {
             run_id: "r".into(),
             metrics: Vec::new(),
+            audit: None,
         };
         let (gone, gone_rx) = oneshot::channel();
         drop(gone_rx); // a cancelled request

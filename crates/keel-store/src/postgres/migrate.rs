@@ -83,6 +83,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "registry_workspaces",
         sql: include_str!("../../migrations/postgres/0011_registry_workspaces.sql"),
     },
+    Migration {
+        version: 12,
+        name: "audit",
+        sql: include_str!("../../migrations/postgres/0012_audit.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -13,6 +13,7 @@
 //! The schema lives in `migrations/postgres/` and is applied at open under an advisory lock
 //! ([`upgrade`]).
 
+mod audit;
 mod config;
 mod convert;
 mod error;
@@ -45,6 +46,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use keel_core::audit::scope::Claim;
 use keel_core::{Error, Result};
 use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -99,15 +101,26 @@ impl PostgresStore {
     }
 
     /// Runs `f` in one transaction, committing when it succeeds; runs it again from the start
-    /// after a serialization failure or deadlock.
+    /// after a serialization failure or deadlock. The current request's audit entry, if any,
+    /// commits with it.
     async fn write<A, T, F>(&self, args: &A, f: F) -> Result<T>
+    where
+        A: Sync + ?Sized,
+        F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
+    {
+        let claim = keel_core::audit::scope::claim();
+        self.write_with(args, claim.as_ref(), f).await
+    }
+
+    /// [`Self::write`] with the audit entry to commit given explicitly (`None`: none).
+    async fn write_with<A, T, F>(&self, args: &A, claim: Option<&Claim>, f: F) -> Result<T>
     where
         A: Sync + ?Sized,
         F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
     {
         let mut attempt = 0;
         loop {
-            let out = self.write_once(args, &f).await;
+            let out = self.write_once(args, claim, &f).await;
             match out {
                 Err(failure) if failure.is_retryable() && attempt < MAX_RETRIES => {
                     tracing::debug!(attempt, code = ?failure.sqlstate(), "retrying a transaction");
@@ -119,15 +132,27 @@ impl PostgresStore {
         }
     }
 
-    async fn write_once<A, T, F>(&self, args: &A, f: &F) -> PgResult<T>
+    async fn write_once<A, T, F>(&self, args: &A, claim: Option<&Claim>, f: &F) -> PgResult<T>
     where
         A: Sync + ?Sized,
         F: for<'c> Fn(&'c mut PgConnection, &'c A) -> PgFuture<'c, T> + Send + Sync,
     {
         let mut tx = self.pool.begin().await?;
-        match f(&mut tx, args).await {
+        let out = match f(&mut tx, args).await {
+            Ok(value) => match claim {
+                Some(claim) => audit::insert_entries(&mut tx, &[claim.row()])
+                    .await
+                    .map(|()| value),
+                None => Ok(value),
+            },
+            Err(failure) => Err(failure),
+        };
+        match out {
             Ok(value) => {
                 tx.commit().await?;
+                if let Some(claim) = claim {
+                    claim.committed();
+                }
                 Ok(value)
             }
             Err(failure) => {

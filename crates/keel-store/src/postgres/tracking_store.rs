@@ -116,6 +116,7 @@ impl TrackingStore for PostgresStore {
                 .write_metrics(group_commit::MetricWrite {
                     run_id: batch.run_id.clone(),
                     metrics: batch.metrics.clone(),
+                    audit: keel_core::audit::scope::claim().map(std::sync::Arc::new),
                 })
                 .await;
         }

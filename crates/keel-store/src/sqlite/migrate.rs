@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "registry_workspaces",
         include_str!("../../migrations/sqlite/0009_registry_workspaces.sql"),
     ),
+    (
+        10,
+        "audit",
+        include_str!("../../migrations/sqlite/0010_audit.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -8,6 +8,7 @@
 //! back, so it survives a crash of the process. WAL checkpoints run on a background thread
 //! ([`checkpoint`]) so they never stall the writer.
 
+mod audit;
 mod checkpoint;
 mod convert;
 mod experiments;

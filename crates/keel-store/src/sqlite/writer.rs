@@ -67,15 +67,20 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+        // The request's audit entry commits with its write (taken here, on the request's task).
+        let claim = keel_core::audit::scope::claim();
         let job: Job = Box::new(move |conn| {
             let (out, outcome) = match conn {
-                Some(conn) => run_job(conn, f),
+                Some(conn) => run_job(conn, f, claim.as_ref()),
                 None => (
                     Err(Error::unavailable("the write transaction could not start")),
                     Outcome::Clean,
                 ),
             };
             let completion: Completion = Box::new(move |commit_error| {
+                if let (None, Ok(_), Some(claim)) = (&commit_error, &out, &claim) {
+                    claim.committed();
+                }
                 let _ = tx.send(match commit_error {
                     None => out,
                     Some(e) => Err(e),
@@ -101,10 +106,18 @@ impl Drop for Writer {
     }
 }
 
-/// Runs `f`, noting whether it failed after changing rows.
-fn run_job<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> (Result<T>, Outcome) {
+/// Runs `f` and, when it succeeds, inserts the request's audit entry; notes whether it failed
+/// after changing rows.
+fn run_job<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+    claim: Option<&keel_core::audit::scope::Claim>,
+) -> (Result<T>, Outcome) {
     let before = conn.total_changes();
-    let out = f(conn);
+    let out = f(conn).and_then(|value| match claim {
+        Some(claim) => super::audit::insert_entry(conn, claim.row()).map(|()| value),
+        None => Ok(value),
+    });
     let outcome = if out.is_err() && conn.total_changes() != before {
         Outcome::Partial
     } else {

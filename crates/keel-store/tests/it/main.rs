@@ -169,6 +169,12 @@ macro_rules! conformance_suite {
                 workspaces::run_search_keeps_to_its_workspace,
                 workspaces::registered_models_keep_to_their_workspace,
                 workspaces::restrict_refuses_a_workspace_that_holds_models_or_webhooks,
+                // The audit log.
+                audit::entries_commit_only_with_the_writes_they_record,
+                audit::concurrent_metric_writes_each_commit_their_own_entry,
+                audit::sequencing_builds_the_tree_of_the_entries_and_proofs_verify,
+                audit::racing_writers_and_sequencers_keep_one_gapless_log,
+                audit::checkpoints_keys_and_searches,
             );
         }
     };

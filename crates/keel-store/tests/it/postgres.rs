@@ -161,6 +161,7 @@ pub async fn fresh() -> Option<Fixture> {
     let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
     let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
     let workspaces: Arc<dyn keel_core::WorkspaceStore> = Arc::new(store.clone());
+    let audit: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
     Some(
         Fixture::new(
             Arc::new(store),
@@ -180,7 +181,8 @@ pub async fn fresh() -> Option<Fixture> {
         .with_webhooks(webhooks)
         .with_traces(traces)
         .with_identity(identity)
-        .with_workspaces(workspaces),
+        .with_workspaces(workspaces)
+        .with_audit(audit),
     )
 }
 
@@ -218,7 +220,8 @@ async fn reopening_applies_each_migration_once() {
             (8, "trace_links_and_assessments".to_owned()),
             (9, "identity".to_owned()),
             (10, "workspaces".to_owned()),
-            (11, "registry_workspaces".to_owned())
+            (11, "registry_workspaces".to_owned()),
+            (12, "audit".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -249,7 +252,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 11);
+    assert_eq!(migrations(&db).await.len(), 12);
 }
 
 #[tokio::test]
@@ -312,7 +315,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (8, "trace_links_and_assessments"),
             (9, "identity"),
             (10, "workspaces"),
-            (11, "registry_workspaces")
+            (11, "registry_workspaces"),
+            (12, "audit")
         ]
     );
     let t = Tracking::new(open(&config).await);

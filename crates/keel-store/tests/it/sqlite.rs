@@ -23,6 +23,7 @@ pub async fn fresh() -> Fixture {
     let traces: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
     let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
     let workspaces: Arc<dyn keel_core::WorkspaceStore> = Arc::new(store.clone());
+    let audit: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
     Fixture::new(
         Arc::new(store),
         Box::new(move || {
@@ -38,6 +39,7 @@ pub async fn fresh() -> Fixture {
     .with_traces(traces)
     .with_identity(identity)
     .with_workspaces(workspaces)
+    .with_audit(audit)
 }
 
 conformance_suite!(suite, async || fresh().await);
@@ -181,5 +183,5 @@ async fn models_of_schema_8_move_into_default() {
         .expect("version kept");
     assert_eq!(version.tags.len(), 1);
     assert_eq!(version.aliases, ["champion"]);
-    assert!(migrations(&path).contains(&(9, "registry_workspaces".to_owned())));
+    assert!(migrations(&path).contains(&(10, "audit".to_owned())));
 }

@@ -5,6 +5,7 @@
 //! URL). Without it the test says it is skipped; with `CI=true` it fails instead.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
@@ -75,11 +76,13 @@ impl Drop for Database {
     }
 }
 
-fn start(dir: &std::path::Path, port: u16, store_uri: &str) -> Child {
+fn start(dir: &std::path::Path, port: u16, store_uri: &str, audit_key: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_keel"))
         .current_dir(dir)
         .args(["server", "--port", &port.to_string()])
         .args(["--backend-store-uri", store_uri])
+        .arg("--audit-signing-key")
+        .arg(audit_key)
         .env_remove("KEEL_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -166,9 +169,16 @@ fn two_processes_share_one_database_without_losing_writes() {
         tempfile::tempdir().expect("dir"),
     );
     let (port_a, port_b) = (free_port(), free_port());
+    // Replicas share the audit log's signing key.
+    let key = dir_a.path().join("audit.pem");
+    std::fs::write(
+        &key,
+        keel_audit::note::NoteSigner::generate_pem().expect("key"),
+    )
+    .expect("write key");
     // Both start at once: migrations run under an advisory lock, so neither trips on the other.
-    let mut a = start(dir_a.path(), port_a, &uri);
-    let mut b = start(dir_b.path(), port_b, &uri);
+    let mut a = start(dir_a.path(), port_a, &uri, &key);
+    let mut b = start(dir_b.path(), port_b, &uri, &key);
     wait_healthy(port_a);
     wait_healthy(port_b);
 
@@ -271,4 +281,48 @@ fn two_processes_share_one_database_without_losing_writes() {
     );
     terminate(&mut a);
     terminate(&mut b);
+    assert_one_verifiable_audit_log(&uri, dir_a.path(), &key, &acked.created_runs);
+}
+
+/// Both processes wrote one gapless audit log: its export verifies, and every run a client
+/// was told was created has the entry of its creation.
+fn assert_one_verifiable_audit_log(uri: &str, dir: &Path, key: &Path, created: &[String]) {
+    let bundle = dir.join("bundle");
+    let exported = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .current_dir(dir)
+        .args(["audit", "export", "--backend-store-uri", uri, "--out"])
+        .arg(&bundle)
+        .arg("--audit-signing-key")
+        .arg(key)
+        .env_remove("KEEL_CONFIG")
+        .output()
+        .expect("export");
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let verified = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["audit", "verify"])
+        .arg(&bundle)
+        .output()
+        .expect("verify");
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let entries = std::fs::read_to_string(bundle.join("entries.jsonl")).expect("entries");
+    let logged: BTreeSet<String> = entries
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("json"))
+        .filter(|e| e["action"] == "runs.create" && e["outcome"] == "success")
+        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
+        .collect();
+    for run in created {
+        assert!(
+            logged.contains(run),
+            "run {run} was created without its audit entry"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! into a test per backend. Checks go through `keel_core::Tracking` (the real domain path) unless
 //! they test a guarantee of the store trait itself.
 
+pub mod audit;
 pub mod durability;
 pub mod experiments;
 pub mod gc;
@@ -58,6 +59,8 @@ pub struct Fixture {
     identity: Option<Arc<dyn keel_auth::store::IdentityStore>>,
     /// The workspace catalogue of the same database (set by `with_workspaces`).
     workspaces: Option<Arc<dyn keel_core::WorkspaceStore>>,
+    /// The audit log's storage in the same database (set by `with_audit`).
+    audit: Option<Arc<dyn keel_core::audit::AuditStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -77,6 +80,7 @@ impl Fixture {
             traces: None,
             identity: None,
             workspaces: None,
+            audit: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
@@ -117,6 +121,16 @@ impl Fixture {
     pub fn with_workspaces(mut self, workspaces: Arc<dyn keel_core::WorkspaceStore>) -> Self {
         self.workspaces = Some(workspaces);
         self
+    }
+
+    /// Adds the audit store of the same database.
+    pub fn with_audit(mut self, audit: Arc<dyn keel_core::audit::AuditStore>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    pub fn audit_store(&self) -> Arc<dyn keel_core::audit::AuditStore> {
+        self.audit.clone().expect("fixture built with_audit")
     }
 
     pub fn workspace_store(&self) -> Arc<dyn keel_core::WorkspaceStore> {

@@ -1,0 +1,120 @@
+//! The offline export bundle: a directory anyone can verify without Keel.
+//!
+//! ```text
+//! entries.jsonl                  leaf i (0-based) is line i: its exact bytes, then "\n"
+//! checkpoints/<size>             a signed checkpoint note; <size> is 20 zero-padded digits
+//! timestamps/<size>.tsr          optional RFC 3161 TimeStampResp (DER) for that checkpoint
+//! key.vkey                       the log's note verifier key, one line
+//! ```
+//!
+//! [`BundleWriter`] writes one; [`verify`] rebuilds the tree from the entries in one pass and
+//! compares its root with every checkpoint, reporting what it found in a [`Report`].
+
+mod verify;
+mod writer;
+
+pub use verify::{verify, verify_with_key};
+pub use writer::BundleWriter;
+
+/// The entries file.
+pub(crate) const ENTRIES_FILE: &str = "entries.jsonl";
+/// The directory of checkpoint notes.
+pub(crate) const CHECKPOINTS_DIR: &str = "checkpoints";
+/// The directory of timestamp responses.
+pub(crate) const TIMESTAMPS_DIR: &str = "timestamps";
+/// The verifier key file.
+pub(crate) const KEY_FILE: &str = "key.vkey";
+/// The extension of timestamp response files.
+pub(crate) const TIMESTAMP_EXT: &str = ".tsr";
+
+/// The file name of the checkpoint of `size`: 20 zero-padded decimal digits, so names sort by
+/// size.
+pub(crate) fn checkpoint_name(size: u64) -> String {
+    format!("{size:020}")
+}
+
+/// The size a checkpoint file name stands for, if it is one [`checkpoint_name`] writes.
+pub(crate) fn parse_checkpoint_name(name: &str) -> Option<u64> {
+    if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
+        name.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The number of entries (lines) in `entries.jsonl`.
+    pub entries: u64,
+    /// The number of files in `checkpoints/`.
+    pub checkpoints: u64,
+    /// The number of timestamp responses present for those checkpoints. They are carried, not
+    /// yet checked.
+    pub timestamps_present: u64,
+    /// The largest checkpoint size whose root the entries were verified to match (0 if none).
+    pub verified_size: u64,
+    /// The first problem found, if any.
+    pub problem: Option<Problem>,
+}
+
+impl Report {
+    /// Whether the bundle verified without any problem.
+    pub fn is_ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// A problem found in a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: an entry index, or a checkpoint's size (see [`ProblemKind`]).
+    pub index: u64,
+    /// What.
+    pub kind: ProblemKind,
+    /// A sentence for people.
+    pub detail: String,
+}
+
+/// The kinds of problem [`verify`] reports, with what their [`Problem::index`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// The entries do not match a signed checkpoint: an entry at or after `index` (the size of
+    /// the last checkpoint verified before it) and before the mismatching checkpoint's size was
+    /// altered, removed, inserted or moved. Checkpoints alone cannot say which one. Also an
+    /// `entries.jsonl` whose last line lacks its newline (`index` is that line).
+    EntryAltered,
+    /// A checkpoint covers more entries than the bundle has; `index` is the number of entries.
+    EntryMissing,
+    /// Entry `index` is not RFC 8785 canonical JSON (often a byte flipped in it).
+    EntryNotCanonical,
+    /// The checkpoint of size `index` is not signed by the bundle's key, or its origin is not
+    /// the key's name.
+    BadSignature,
+    /// The checkpoint file for size `index` cannot be parsed, or its file name is not its size
+    /// (`index` is the size in the file name if it is a valid one, else the checkpoint's own).
+    BadCheckpoint,
+    /// The checkpoint of size `index` does not match entries that a later checkpoint verifies:
+    /// the log signed two inconsistent trees.
+    Inconsistent,
+    /// Entries from `index` (the largest verified checkpoint's size) on are not covered by any
+    /// signed checkpoint.
+    Unsigned,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sort_by_size() {
+        assert_eq!(checkpoint_name(0), "00000000000000000000");
+        assert_eq!(checkpoint_name(u64::MAX), "18446744073709551615");
+        assert!(checkpoint_name(99) < checkpoint_name(100));
+        assert_eq!(parse_checkpoint_name("00000000000000000100"), Some(100));
+        assert_eq!(parse_checkpoint_name("0000000000000000100"), None);
+        assert_eq!(parse_checkpoint_name("99999999999999999999"), None);
+        assert_eq!(parse_checkpoint_name("0000000000000000010a"), None);
+        assert_eq!(parse_checkpoint_name("+0000000000000000100"), None);
+    }
+}

@@ -1,0 +1,125 @@
+//! Writing an export bundle.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use super::{
+    CHECKPOINTS_DIR, ENTRIES_FILE, KEY_FILE, TIMESTAMP_EXT, TIMESTAMPS_DIR, checkpoint_name,
+};
+use crate::Error;
+use crate::note::NoteVerifier;
+
+/// Writes an export bundle into a new (or empty) directory. Entries are buffered; the other
+/// files are written when given. Nothing is complete until [`BundleWriter::finish`].
+#[derive(Debug)]
+pub struct BundleWriter {
+    dir: PathBuf,
+    entries: BufWriter<File>,
+    has_key: bool,
+}
+
+impl BundleWriter {
+    /// Starts a bundle in `dir`, creating it if needed. Refuses a directory that is not empty.
+    pub fn create(dir: &Path) -> Result<Self, Error> {
+        match fs::read_dir(dir) {
+            Ok(mut listing) => {
+                if listing.next().is_some() {
+                    return Err(Error::Bundle(format!("{} is not empty", dir.display())));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            Err(e) => return Err(Error::io(dir, e)),
+        }
+        for sub in [CHECKPOINTS_DIR, TIMESTAMPS_DIR] {
+            let path = dir.join(sub);
+            fs::create_dir(&path).map_err(|e| Error::io(path, e))?;
+        }
+        let path = dir.join(ENTRIES_FILE);
+        let file = File::create_new(&path).map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            entries: BufWriter::with_capacity(1 << 20, file),
+            has_key: false,
+        })
+    }
+
+    /// Appends the next entry: its exact leaf bytes, which must not contain a newline.
+    pub fn entry(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if bytes.contains(&b'\n') {
+            return Err(Error::Bundle("an entry must not contain a newline".into()));
+        }
+        let path = || self.dir.join(ENTRIES_FILE);
+        self.entries
+            .write_all(bytes)
+            .and_then(|()| self.entries.write_all(b"\n"))
+            .map_err(|e| Error::io(path(), e))
+    }
+
+    /// Adds the signed checkpoint note of tree size `size`.
+    pub fn checkpoint(&mut self, size: u64, note: &str) -> Result<(), Error> {
+        let path = self.dir.join(CHECKPOINTS_DIR).join(checkpoint_name(size));
+        write_new(&path, note.as_bytes())
+    }
+
+    /// Adds the RFC 3161 timestamp response (DER) of the checkpoint of size `size`.
+    pub fn timestamp(&mut self, size: u64, der: &[u8]) -> Result<(), Error> {
+        let name = format!("{}{TIMESTAMP_EXT}", checkpoint_name(size));
+        write_new(&self.dir.join(TIMESTAMPS_DIR).join(name), der)
+    }
+
+    /// Adds the log's note verifier key, which must parse.
+    pub fn key(&mut self, vkey: &str) -> Result<(), Error> {
+        NoteVerifier::parse(vkey)?;
+        write_new(&self.dir.join(KEY_FILE), format!("{vkey}\n").as_bytes())?;
+        self.has_key = true;
+        Ok(())
+    }
+
+    /// Flushes the entries and syncs every file and directory to disk. Refuses a bundle
+    /// without its key.
+    pub fn finish(self) -> Result<(), Error> {
+        if !self.has_key {
+            return Err(Error::Bundle(
+                "a bundle needs its key (BundleWriter::key)".into(),
+            ));
+        }
+        let path = self.dir.join(ENTRIES_FILE);
+        let file = self
+            .entries
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&path, e))?;
+        for dir in [
+            self.dir.join(CHECKPOINTS_DIR),
+            self.dir.join(TIMESTAMPS_DIR),
+            self.dir.clone(),
+        ] {
+            sync_dir(&dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a new file (refusing to overwrite one) and syncs it.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut file = File::create_new(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Syncs a directory, so the files created in it survive a crash (Unix; elsewhere a no-op).
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}

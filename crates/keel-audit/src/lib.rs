@@ -1,0 +1,24 @@
+//! The audit log's evidence formats, with no I/O beyond reading and writing an export bundle.
+//!
+//! Keel's audit log is a transparency log (RFC 9162) whose leaves are audit entries encoded as
+//! RFC 8785 canonical JSON. This crate holds the pure parts of it:
+//!
+//! - [`hash`]: the RFC 9162 leaf and node hashes;
+//! - [`tree`]: Merkle tree math over stored perfect subtrees (frontier, proofs, verification);
+//! - [`note`]: C2SP signed notes with Ed25519 keys;
+//! - [`checkpoint`]: C2SP `tlog-checkpoint` note texts;
+//! - [`canonical`]: RFC 8785 canonical JSON, and a fast check that bytes are canonical;
+//! - [`bundle`]: the offline export bundle, its writer and its verifier.
+//!
+//! Everything fails with the one [`Error`] type.
+
+mod error;
+
+pub mod bundle;
+pub mod canonical;
+pub mod checkpoint;
+pub mod hash;
+pub mod note;
+pub mod tree;
+
+pub use error::Error;

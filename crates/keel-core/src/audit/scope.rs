@@ -1,0 +1,164 @@
+//! The audit entry of the request in progress, travelling with the request's task so that the
+//! store commits it in the same transaction as the request's write.
+//!
+//! The server's audit middleware runs each recorded request inside [`run`]. A store's write
+//! path calls [`claim`] on the request's task before it starts its transaction: the claim holds
+//! the entry encoded as a success, the store inserts it with the write, and after the commit it
+//! calls [`Claim::committed`]. A request's first committed write carries its entry; writes after
+//! it carry none. When the request ends without a committed write (it failed, or wrote nothing
+//! to the database, like an artifact upload), the middleware records the entry itself with the
+//! request's real outcome ([`Scope::committed`] tells it which case it is in).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::record::{Actor, AuditRecord, AuditRow, Outcome};
+
+tokio::task_local! {
+    static CURRENT: Arc<Scope>;
+}
+
+/// The audit state of one request.
+#[derive(Debug)]
+pub struct Scope {
+    record: Mutex<AuditRecord>,
+    committed: AtomicBool,
+}
+
+impl Scope {
+    pub fn new(record: AuditRecord) -> Arc<Self> {
+        Arc::new(Self {
+            record: Mutex::new(record),
+            committed: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether a store committed the entry with a write.
+    pub fn committed(&self) -> bool {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    /// The record as it stands (the resource ID may have been filled in by the domain).
+    pub fn record(&self) -> AuditRecord {
+        self.lock().clone()
+    }
+
+    /// Sets the SHA-256 of the request's body, once it has been read.
+    pub fn set_body_digest(&self, hex: String) {
+        if let Some(request) = self.lock().request.as_mut() {
+            request.body_sha256 = Some(hex);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, AuditRecord> {
+        self.record.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Runs `f` with `scope` as the current request's audit state.
+pub async fn run<F: Future>(scope: Arc<Scope>, f: F) -> F::Output {
+    CURRENT.scope(scope, f).await
+}
+
+/// The entry a write about to start must commit with, if the current request has one that no
+/// write has committed yet. `None` outside a recorded request.
+pub fn claim() -> Option<Claim> {
+    CURRENT
+        .try_with(|scope| {
+            if scope.committed() {
+                return None;
+            }
+            let mut record = scope.record();
+            record.outcome = Outcome::Success;
+            record.error_code = None;
+            match record.to_row() {
+                Ok(row) => Some(Claim {
+                    scope: scope.clone(),
+                    row,
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot encode the request's audit entry");
+                    None
+                }
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Names the resource a request creates (its ID is made by the domain), for its audit entry:
+/// the entry then names the new resource instead of where it was created.
+pub fn note_created(kind: &str, id: &str) {
+    let _ = CURRENT.try_with(|scope| {
+        let mut record = scope.lock();
+        record.resource.kind = kind.to_owned();
+        record.resource.id = Some(id.to_owned());
+    });
+}
+
+/// Names who acts, where only the handler learns it (a sign-in names its account).
+pub fn note_actor(actor: Actor) {
+    let _ = CURRENT.try_with(|scope| scope.lock().actor = actor);
+}
+
+/// A request's entry, to be inserted in the transaction of its write.
+#[derive(Debug)]
+pub struct Claim {
+    scope: Arc<Scope>,
+    row: AuditRow,
+}
+
+impl Claim {
+    pub fn row(&self) -> &AuditRow {
+        &self.row
+    }
+
+    /// Marks the entry as committed with the write (call only after the COMMIT succeeded).
+    pub fn committed(&self) {
+        self.scope.committed.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::{EventKind, Resource};
+
+    fn scope() -> Arc<Scope> {
+        Scope::new(AuditRecord::new(
+            EventKind::Request,
+            1,
+            Actor::anonymous(),
+            "runs.create",
+            Resource {
+                id: None,
+                kind: "Experiment".into(),
+            },
+            Outcome::Failure,
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_claim_is_a_success_and_only_the_first_committed_write_carries_the_entry() {
+        assert!(claim().is_none(), "outside a request");
+        let s = scope();
+        run(s.clone(), async {
+            note_created("Run", "run-1");
+            let first = claim().expect("claim");
+            assert_eq!(first.row().outcome, Outcome::Success);
+            assert_eq!(first.row().resource_id, "run-1");
+            assert_eq!(first.row().resource_kind, "Run");
+            // Not committed yet (e.g. the transaction is retried): claimed again.
+            let again = claim().expect("claim again");
+            again.committed();
+            assert!(claim().is_none());
+        })
+        .await;
+        assert!(s.committed());
+        assert_eq!(
+            s.record().outcome,
+            Outcome::Failure,
+            "the scope's own record is unchanged"
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! `AuditStore` for SQLite: entries inserted with the writes they record (by the writer, see
+//! `writer::run_job`), sequenced into the Merkle tree on the writer thread, so indices follow
+//! commit order without gaps.
+
+use async_trait::async_trait;
+use keel_audit::hash::{Hash, leaf_hash};
+use keel_audit::tree::{Frontier, NodeId};
+use keel_core::audit::{
+    AuditQuery, AuditRow, AuditStore, LoggedEntry, Sequenced, StoredCheckpoint, TreeHead,
+};
+use keel_core::entities::Page;
+use keel_core::{Error, Result, paging};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{SqliteStore, db_err};
+
+/// Inserts one entry (in the caller's transaction).
+pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_entries
+             (time_ms, actor, action, resource_kind, resource_id, outcome, entry)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            row.time_ms,
+            row.actor,
+            row.action,
+            row.resource_kind,
+            row.resource_id,
+            row.outcome.as_str(),
+            row.entry
+        ])
+    })
+    .map(|_| ())
+    .map_err(db_err)
+}
+
+fn to_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| Error::internal("negative size in the audit log"))
+}
+
+fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::invalid("index out of range"))
+}
+
+fn hash_of(bytes: Vec<u8>) -> Result<Hash> {
+    Hash::try_from(bytes.as_slice()).map_err(|_| Error::internal("a stored hash is not 32 bytes"))
+}
+
+fn head(conn: &Connection) -> Result<TreeHead> {
+    let (size, root): (i64, Vec<u8>) = conn
+        .prepare_cached("SELECT size, root FROM audit_tree WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(db_err)?;
+    Ok(TreeHead {
+        size: to_u64(size)?,
+        root: hash_of(root)?,
+    })
+}
+
+fn node(conn: &Connection, id: NodeId) -> Result<Option<Hash>> {
+    let hash: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![id.level, to_i64(id.index).unwrap_or(-1)], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+        .map_err(db_err)?;
+    hash.map(hash_of).transpose()
+}
+
+/// Appends up to `max` pending entries to the tree (on the writer, in its transaction).
+fn sequence(conn: &Connection, max: usize) -> Result<Sequenced> {
+    let before = head(conn)?;
+    let pending: Vec<(i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT seq, entry FROM audit_entries WHERE leaf_index IS NULL ORDER BY seq LIMIT ?1",
+        )
+        .and_then(|mut s| {
+            s.query_map([i64::try_from(max).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+        .map_err(db_err)?;
+    if pending.is_empty() {
+        return Ok(Sequenced {
+            appended: 0,
+            head: before,
+        });
+    }
+    let mut frontier = load_frontier(conn, before.size)?;
+    let mut completed = Vec::with_capacity(pending.len() * 2);
+    let mut set_index = conn
+        .prepare_cached("UPDATE audit_entries SET leaf_index = ?1 WHERE seq = ?2")
+        .map_err(db_err)?;
+    for (seq, entry) in &pending {
+        let index = to_i64(frontier.size())?;
+        frontier.push(leaf_hash(entry), &mut completed);
+        set_index.execute(params![index, seq]).map_err(db_err)?;
+    }
+    let mut insert_node = conn
+        .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+        .map_err(db_err)?;
+    for (id, hash) in &completed {
+        insert_node
+            .execute(params![id.level, to_i64(id.index)?, hash.as_slice()])
+            .map_err(db_err)?;
+    }
+    let after = TreeHead {
+        size: frontier.size(),
+        root: frontier.root(),
+    };
+    let size = to_i64(after.size)?;
+    conn.prepare_cached("UPDATE audit_tree SET size = ?1, root = ?2 WHERE id = 1")
+        .and_then(|mut s| s.execute(params![size, after.root.as_slice()]))
+        .map_err(db_err)?;
+    Ok(Sequenced {
+        appended: pending.len() as u64,
+        head: after,
+    })
+}
+
+/// The frontier of the tree of `size` entries, from its stored perfect subtrees.
+fn load_frontier(conn: &Connection, size: u64) -> Result<Frontier> {
+    let hashes = Frontier::ids(size)
+        .into_iter()
+        .map(|id| {
+            node(conn, id)?
+                .ok_or_else(|| Error::internal(format!("the audit tree misses its node {id:?}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Frontier::from_hashes(size, hashes)
+        .map_err(|e| Error::internal(format!("the audit tree's frontier is invalid: {e}")))
+}
+
+/// A checkpoint's columns as stored.
+type CheckpointRow = (i64, Vec<u8>, String, i64, Option<Vec<u8>>);
+
+fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckpointRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_checkpoint(
+    (size, root, note, created_ms, timestamp): CheckpointRow,
+) -> Result<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        tree_size: to_u64(size)?,
+        root: hash_of(root)?,
+        note,
+        created_ms,
+        timestamp,
+    })
+}
+
+const CHECKPOINT_COLUMNS: &str = "tree_size, root, note, created_ms, timestamp";
+const ENTRY_COLUMNS: &str = "seq, leaf_index, time_ms, entry";
+
+fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedEntry> {
+    let leaf: Option<i64> = r.get(1)?;
+    Ok(LoggedEntry {
+        seq: r.get(0)?,
+        leaf_index: leaf.and_then(|l| u64::try_from(l).ok()),
+        time_ms: r.get(2)?,
+        entry: r.get(3)?,
+    })
+}
+
+fn search(conn: &Connection, q: &AuditQuery) -> Result<Page<LoggedEntry>> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut text = |clause: &'static str, v: &Option<String>| {
+        if let Some(v) = v {
+            clauses.push(clause);
+            values.push(v.clone().into());
+        }
+    };
+    text("actor = ?", &q.actor);
+    text("action = ?", &q.action);
+    text("resource_kind = ?", &q.resource_kind);
+    text("resource_id = ?", &q.resource_id);
+    if let Some(o) = q.outcome {
+        clauses.push("outcome = ?");
+        values.push(o.as_str().to_owned().into());
+    }
+    for (clause, v) in [
+        ("time_ms >= ?", q.since_ms),
+        ("time_ms < ?", q.until_ms),
+        ("seq < ?", q.before_seq),
+    ] {
+        if let Some(v) = v {
+            clauses.push(clause);
+            values.push(v.into());
+        }
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let limit = q.max_results.max(1);
+    values.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
+    let mut rows: Vec<LoggedEntry> = conn
+        .prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_entries {filter} ORDER BY seq DESC LIMIT ?"
+        ))
+        .and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(values), entry_row)?
+                .collect()
+        })
+        .map_err(db_err)?;
+    let next_page_token = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|e| paging::encode(e.seq))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows,
+        next_page_token,
+    })
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_entries(&self, rows: Vec<AuditRow>) -> Result<()> {
+        self.write(move |conn| rows.iter().try_for_each(|row| insert_entry(conn, row)))
+            .await
+    }
+
+    async fn sequence(&self, max: usize) -> Result<Sequenced> {
+        self.write(move |conn| sequence(conn, max)).await
+    }
+
+    async fn tree_head(&self) -> Result<TreeHead> {
+        self.read(head).await
+    }
+
+    async fn nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(hash) = node(conn, id)? {
+                    out.push((id, hash));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn register_log_key(&self, vkey: &str) -> Result<String> {
+        let vkey = vkey.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE audit_tree SET log_key = ?1 WHERE id = 1 AND log_key IS NULL",
+                [&vkey],
+            )
+            .map_err(db_err)?;
+            conn.query_row("SELECT log_key FROM audit_tree WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn add_checkpoint(&self, c: &StoredCheckpoint) -> Result<bool> {
+        let c = c.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO audit_checkpoints (tree_size, root, note, created_ms, timestamp)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tree_size) DO NOTHING",
+                params![
+                    to_i64(c.tree_size)?,
+                    c.root.as_slice(),
+                    c.note,
+                    c.created_ms,
+                    c.timestamp
+                ],
+            )
+            .map(|n| n == 1)
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn set_checkpoint_timestamp(&self, tree_size: u64, token: &[u8]) -> Result<()> {
+        let token = token.to_vec();
+        let size = to_i64(tree_size)?;
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE audit_checkpoints SET timestamp = ?1 WHERE tree_size = ?2",
+                params![token, size],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+            ))
+            .and_then(|mut s| s.query_row([], checkpoint_row).optional())
+            .map_err(db_err)?
+            .map(to_checkpoint)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn checkpoints(&self, from_size: u64, limit: usize) -> Result<Vec<StoredCheckpoint>> {
+        let from = to_i64(from_size)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let rows: Vec<_> = conn
+                .prepare_cached(&format!(
+                    "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE tree_size >= ?1
+                     ORDER BY tree_size LIMIT ?2"
+                ))
+                .and_then(|mut s| s.query_map(params![from, limit], checkpoint_row)?.collect())
+                .map_err(db_err)?;
+            rows.into_iter().map(to_checkpoint).collect()
+        })
+        .await
+    }
+
+    async fn entries(&self, start: u64, limit: usize) -> Result<Vec<LoggedEntry>> {
+        let start = to_i64(start)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE leaf_index >= ?1
+                 ORDER BY leaf_index LIMIT ?2"
+            ))
+            .and_then(|mut s| s.query_map(params![start, limit], entry_row)?.collect())
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn search_entries(&self, query: &AuditQuery) -> Result<Page<LoggedEntry>> {
+        let query = query.clone();
+        self.read(move |conn| search(conn, &query)).await
+    }
+}

@@ -1,0 +1,68 @@
+//! The audit log's signing key: `audit_signing_key` from the configuration (a PKCS#8 PEM file,
+//! as `openssl genpkey -algorithm ed25519` writes), or else a key generated once into
+//! `<data_dir>/audit-signing.pem` (owner-only permissions) and reused after.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use keel_audit::note::NoteSigner;
+
+use crate::config::Config;
+
+/// The key file's name inside the data directory.
+pub const KEY_FILE: &str = "audit-signing.pem";
+
+/// Where the signing key is read from.
+pub fn key_path(config: &Config) -> PathBuf {
+    config
+        .audit_signing_key
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(KEY_FILE))
+}
+
+/// The log's signer, named by `audit_origin`; the default key file is created when missing
+/// (a configured one must exist).
+pub fn load_signer(config: &Config) -> anyhow::Result<NoteSigner> {
+    let path = key_path(config);
+    if config.audit_signing_key.is_none() && !path.exists() {
+        create(&path)?;
+    }
+    let pem = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the audit signing key {}", path.display()))?;
+    NoteSigner::from_pem(&config.audit_origin, &pem).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid audit signing key {} (or audit_origin '{}'): {e}",
+            path.display(),
+            config.audit_origin
+        )
+    })
+}
+
+/// Writes a new key (readable by the owner only). Two processes starting at once agree: the
+/// file is created exclusively and the loser reads the winner's.
+fn create(path: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let pem = NoteSigner::generate_pem().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(pem.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new audit signing key");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
