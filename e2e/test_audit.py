@@ -86,10 +86,22 @@ def export(srv, out) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=serverctl.child_env(), cwd=srv.data_dir)
 
 
-def keel_verify(bundle) -> subprocess.CompletedProcess:
+def keel_verify(bundle, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(serverctl.keel_binary()), "audit", "verify", str(bundle)], capture_output=True, text=True, timeout=120
+        [str(serverctl.keel_binary()), "audit", "verify", str(bundle), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
+
+
+def other_vkey(name: str) -> str:
+    """A valid verifier key of the same name for a key the log never used."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return f"{name}+{tv.key_id(name, public).hex()}+{base64.b64encode(bytes([1]) + public).decode()}"
 
 
 def test_checkpoints_entries_and_proofs_verify_independently(audited):
@@ -146,6 +158,13 @@ def test_an_export_taken_while_serving_verifies_and_tampering_is_located(audited
     assert ok.returncode == 0, ok.stderr
     assert f"{report['entries']} entries" in ok.stdout
 
+    # An auditor pins the key obtained from the server instead of trusting the bundle's.
+    vkey = get(audited, "key").text.strip()
+    (tmp_path / "log.vkey").write_text(vkey + "\n")
+    assert keel_verify(bundle, "--key", str(tmp_path / "log.vkey")).returncode == 0
+    (tmp_path / "other.vkey").write_text(other_vkey(tv.parse_vkey(vkey)[0]) + "\n")
+    assert keel_verify(bundle, "--key", str(tmp_path / "other.vkey")).returncode == 1
+
     # A changed byte inside entry 3 (still valid JSON): both verifiers refuse the bundle.
     altered = tmp_path / "altered"
     shutil.copytree(bundle, altered)
@@ -154,7 +173,8 @@ def test_an_export_taken_while_serving_verifies_and_tampering_is_located(audited
     (altered / "entries.jsonl").write_bytes(b"\n".join(lines))
     refused = keel_verify(altered)
     assert refused.returncode == 1
-    assert "FAILED at index" in refused.stderr
+    # Exactly there: the bundle's hash tiles, vouched for by a signed root, name each leaf.
+    assert "FAILED at index 3:" in refused.stderr, refused.stderr
     with pytest.raises(tv.VerificationError):
         tv.verify_bundle(altered)
 
@@ -164,7 +184,9 @@ def test_an_export_taken_while_serving_verifies_and_tampering_is_located(audited
     lines = (removed / "entries.jsonl").read_bytes().split(b"\n")
     del lines[5]
     (removed / "entries.jsonl").write_bytes(b"\n".join(lines))
-    assert keel_verify(removed).returncode == 1
+    refused = keel_verify(removed)
+    assert refused.returncode == 1
+    assert "FAILED at index 5:" in refused.stderr, refused.stderr
     with pytest.raises(tv.VerificationError):
         tv.verify_bundle(removed)
 

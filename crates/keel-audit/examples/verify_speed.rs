@@ -1,6 +1,9 @@
 //! Measures `bundle::verify` throughput: writes a bundle of N realistic (~420-byte) canonical
 //! JSON entries with a checkpoint every 100,000 entries, then times verifying it, with a
-//! breakdown (reading lines; + leaf hashes and the frontier; + the canonical-JSON check).
+//! breakdown (reading lines; + leaf hashes and the frontier; + the canonical-JSON check; the
+//! level-0 hash tiles read alone), and verifying it without its tiles (an older bundle) and with
+//! its first tile hash altered (the slowest path: entries and tiles each rebuild a frontier from
+//! index 0).
 //!
 //! `cargo run --release -p keel-audit --example verify_speed -- [N] [DIR]`
 //! (N defaults to 1,000,000; DIR to a temporary directory, removed afterwards). A DIR that
@@ -17,6 +20,7 @@ use keel_audit::canonical::{canonical_json, is_canonical};
 use keel_audit::checkpoint::Checkpoint;
 use keel_audit::hash::leaf_hash;
 use keel_audit::note::NoteSigner;
+use keel_audit::tile::{self, Tile};
 use keel_audit::tree::Frontier;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -143,6 +147,22 @@ fn rate(n: u64, wall: Duration, cpu: Option<Duration>) -> String {
     }
 }
 
+/// Reads every hash of the level-0 tiles, in order: full tiles, then the partial one.
+fn read_tiles(dir: &Path, n: u64) -> Result<u64> {
+    let mut count = 0u64;
+    let mut x = 0u8;
+    for t in 0..Tile::full_tiles(0, n) {
+        let bytes = std::fs::read(dir.join(Tile::full(0, t).path()))?;
+        x ^= bytes[bytes.len() - 1];
+        count += bytes.len() as u64 / 32;
+    }
+    for t in Tile::right_edge(n).iter().filter(|t| t.level == 0) {
+        count += std::fs::read(dir.join(t.path()))?.len() as u64 / 32;
+    }
+    std::hint::black_box(x);
+    Ok(count)
+}
+
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let n: u64 = match args.next() {
@@ -188,6 +208,45 @@ fn main() -> Result<()> {
     println!("{report:?}");
     if !report.is_ok() || report.verified_size != report.entries {
         return Err("the bundle did not verify".into());
+    }
+
+    let (tiles, wall, cpu) = timed(|| read_tiles(&dir, report.entries))?;
+    println!("read level-0 tiles only:     {}", rate(tiles, wall, cpu));
+
+    // Without tiles, as an older bundle.
+    let tile_dir = dir.join(tile::DIR);
+    let moved = dir.with_extension("tiles-moved");
+    std::fs::rename(&tile_dir, &moved)?;
+    let without = timed(|| Ok(bundle::verify(&dir)?));
+    std::fs::rename(&moved, &tile_dir)?;
+    let (report, wall, cpu) = without?;
+    println!(
+        "verify, no tiles:            {}",
+        rate(report.entries, wall, cpu)
+    );
+    if !report.is_ok() {
+        return Err(format!("{report:?}").into());
+    }
+
+    // The first tile hash altered: entries and tiles differ from index 0 on.
+    let first = dir.join(Tile::full(0, 0).path());
+    let original = std::fs::read(&first).ok();
+    if let Some(bytes) = &original {
+        let mut altered = bytes.clone();
+        altered[0] ^= 1;
+        std::fs::write(&first, &altered)?;
+        let result = timed(|| Ok(bundle::verify(&dir)?));
+        std::fs::write(&first, bytes)?;
+        let (report, wall, cpu) = result?;
+        println!(
+            "verify, tile 0 altered:      {}",
+            rate(report.entries, wall, cpu)
+        );
+        let problem = report.problem.ok_or("the altered tile was not found")?;
+        println!(
+            "  {:?} at {}: {}",
+            problem.kind, problem.index, problem.detail
+        );
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! - [`note`]: C2SP signed notes with Ed25519 keys;
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` note texts;
 //! - [`canonical`]: RFC 8785 canonical JSON, and a fast check that bytes are canonical;
+//! - [`tile`]: C2SP `tlog-tiles` hash tiles of a tree, built as it grows;
 //! - [`bundle`]: the offline export bundle, its writer and its verifier.
 //!
 //! Everything fails with the one [`Error`] type.
@@ -19,6 +20,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod hash;
 pub mod note;
+pub mod tile;
 pub mod tree;
 
 pub use error::Error;

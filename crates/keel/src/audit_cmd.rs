@@ -94,9 +94,18 @@ pub fn export(config: Config, out: &Path) -> anyhow::Result<()> {
     })
 }
 
-pub fn verify(dir: &Path) -> anyhow::Result<()> {
-    let report =
-        bundle::verify(dir).map_err(|e| anyhow::anyhow!("cannot verify {}: {e}", dir.display()))?;
+pub fn verify(dir: &Path, key: Option<&Path>) -> anyhow::Result<()> {
+    let report = match key {
+        None => bundle::verify(dir),
+        Some(path) => {
+            let vkey = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the verifier key {}", path.display()))?;
+            let verifier = keel_audit::note::NoteVerifier::parse(vkey.trim())
+                .map_err(|e| anyhow::anyhow!("invalid verifier key {}: {e}", path.display()))?;
+            bundle::verify_with_key(dir, &verifier)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("cannot verify {}: {e}", dir.display()))?;
     match report.problem {
         None => {
             println!(

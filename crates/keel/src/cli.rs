@@ -51,7 +51,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Sign a checkpoint of the whole log (safe while servers run), then write a
-    /// self-contained bundle: entries.jsonl, checkpoints/, timestamps/ and key.vkey.
+    /// self-contained bundle: entries.jsonl, checkpoints/, timestamps/, key.vkey and tile/.
     Export {
         /// The bundle's directory (created; must not exist or be empty).
         #[arg(long)]
@@ -65,6 +65,10 @@ pub enum AuditCommand {
     Verify {
         /// The bundle's directory.
         bundle: PathBuf,
+        /// The log's note verifier key (a vkey file) to trust instead of the bundle's own
+        /// key.vkey.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
 }
 
@@ -424,7 +428,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Export { out, settings }) => {
             crate::audit_cmd::export(settings.resolve()?, &out)
         }
-        Command::Audit(AuditCommand::Verify { bundle }) => crate::audit_cmd::verify(&bundle),
+        Command::Audit(AuditCommand::Verify { bundle, key }) => {
+            crate::audit_cmd::verify(&bundle, key.as_deref())
+        }
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);
             Ok(())

@@ -5,11 +5,20 @@
 //! checkpoints/<size>             a signed checkpoint note; <size> is 20 zero-padded digits
 //! timestamps/<size>.tsr          optional RFC 3161 TimeStampResp (DER) for that checkpoint
 //! key.vkey                       the log's note verifier key, one line
+//! tile/<L>/<N>[.p/<W>]           the tree's C2SP tlog-tiles hash tiles (see [`crate::tile`])
 //! ```
 //!
 //! [`BundleWriter`] writes one; [`verify`] rebuilds the tree from the entries in one pass and
 //! compares its root with every checkpoint, reporting what it found in a [`Report`].
+//!
+//! The tiles let [`verify`] say exactly which entry was altered: a signed root only says that
+//! something in the range it covers changed, but once the level-0 tiles (the leaf hashes)
+//! rebuild a signed root they are the signed tree's leaves, and the first entry whose leaf hash
+//! differs from its tile's is where the entries were altered, removed, reordered or inserted.
+//! They are also what any tlog-tiles client reads. Bundles without `tile/` (written before the
+//! tiles) still verify, with alterations located between two checkpoints.
 
+mod tile_sink;
 mod verify;
 mod writer;
 
@@ -79,10 +88,13 @@ pub struct Problem {
 /// The kinds of problem [`verify`] reports, with what their [`Problem::index`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProblemKind {
-    /// The entries do not match a signed checkpoint: an entry at or after `index` (the size of
-    /// the last checkpoint verified before it) and before the mismatching checkpoint's size was
-    /// altered, removed, inserted or moved. Checkpoints alone cannot say which one. Also an
-    /// `entries.jsonl` whose last line lacks its newline (`index` is that line).
+    /// The entries do not match a signed checkpoint. With the bundle's hash tiles verified by a
+    /// checkpoint, `index` is the first entry that is not the signed tree's (it was altered, or
+    /// entries before it were removed, inserted or moved). Without usable tiles, checkpoints
+    /// alone cannot say which entry: `index` is the size of the last checkpoint verified before
+    /// the mismatch, and the alteration is between it and the mismatching checkpoint's size (the
+    /// detail says why the tiles could not tell). Also an `entries.jsonl` whose last line lacks
+    /// its newline (`index` is that line).
     EntryAltered,
     /// A checkpoint covers more entries than the bundle has; `index` is the number of entries.
     EntryMissing,
@@ -100,6 +112,11 @@ pub enum ProblemKind {
     /// Entries from `index` (the largest verified checkpoint's size) on are not covered by any
     /// signed checkpoint.
     Unsigned,
+    /// The entries verify, but the hash tiles (`tile/`) do not hold the tree they verify:
+    /// `index` is the first leaf whose tile hash is wrong or missing (for a tile of level
+    /// `L ≥ 1`, the first leaf of the subtree whose hash is). Reported only for bundles that
+    /// have a `tile/` directory, and only within the last checkpoint's size.
+    BadTile,
 }
 
 #[cfg(test)]

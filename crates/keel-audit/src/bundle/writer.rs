@@ -1,21 +1,32 @@
-//! Writing an export bundle.
+//! Writing an export bundle, with the hash tiles of its entries computed as they are written.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
+use super::tile_sink::TileSink;
 use super::{
     CHECKPOINTS_DIR, ENTRIES_FILE, KEY_FILE, TIMESTAMP_EXT, TIMESTAMPS_DIR, checkpoint_name,
 };
 use crate::Error;
+use crate::hash::leaf_hash;
 use crate::note::NoteVerifier;
+use crate::tile::{self, TileBuilder};
 
 /// Writes an export bundle into a new (or empty) directory. Entries are buffered; the other
 /// files are written when given. Nothing is complete until [`BundleWriter::finish`].
+///
+/// The hash tiles of the entries (`tile/`) are computed from the entries themselves: full tiles
+/// are written as they fill, the partial tiles of the final size by [`BundleWriter::finish`].
+/// So the entries written should be exactly those of the last checkpoint's tree. Tile files
+/// are written and synced on a background thread; memory stays bounded whatever the number of
+/// entries.
 #[derive(Debug)]
 pub struct BundleWriter {
     dir: PathBuf,
     entries: BufWriter<File>,
+    tiles: TileBuilder,
+    sink: TileSink,
     has_key: bool,
 }
 
@@ -33,7 +44,7 @@ impl BundleWriter {
             }
             Err(e) => return Err(Error::io(dir, e)),
         }
-        for sub in [CHECKPOINTS_DIR, TIMESTAMPS_DIR] {
+        for sub in [CHECKPOINTS_DIR, TIMESTAMPS_DIR, tile::DIR] {
             let path = dir.join(sub);
             fs::create_dir(&path).map_err(|e| Error::io(path, e))?;
         }
@@ -42,6 +53,8 @@ impl BundleWriter {
         Ok(Self {
             dir: dir.to_owned(),
             entries: BufWriter::with_capacity(1 << 20, file),
+            tiles: TileBuilder::new(),
+            sink: TileSink::start(dir)?,
             has_key: false,
         })
     }
@@ -55,7 +68,11 @@ impl BundleWriter {
         self.entries
             .write_all(bytes)
             .and_then(|()| self.entries.write_all(b"\n"))
-            .map_err(|e| Error::io(path(), e))
+            .map_err(|e| Error::io(path(), e))?;
+        let (dir, sink) = (&self.dir, &mut self.sink);
+        self.tiles.push(leaf_hash(bytes), |tile, hashes| {
+            sink.write(dir.join(tile.path()), hashes.as_flattened().to_vec())
+        })
     }
 
     /// Adds the signed checkpoint note of tree size `size`.
@@ -78,14 +95,20 @@ impl BundleWriter {
         Ok(())
     }
 
-    /// Flushes the entries and syncs every file and directory to disk. Refuses a bundle
-    /// without its key.
+    /// Writes the partial tiles of the entries written, flushes the entries and syncs every file
+    /// and directory to disk. Refuses a bundle without its key.
     pub fn finish(self) -> Result<(), Error> {
         if !self.has_key {
             return Err(Error::Bundle(
                 "a bundle needs its key (BundleWriter::key)".into(),
             ));
         }
+        let mut sink = self.sink;
+        for (tile, hashes) in self.tiles.partial_tiles() {
+            sink.write(self.dir.join(tile.path()), hashes.as_flattened().to_vec())?;
+        }
+        sink.finish()?;
+        sync_tree(&self.dir.join(tile::DIR))?;
         let path = self.dir.join(ENTRIES_FILE);
         let file = self
             .entries
@@ -101,6 +124,22 @@ impl BundleWriter {
         }
         Ok(())
     }
+}
+
+/// Syncs `dir` and every directory under it (the tile directories, a few per million entries).
+fn sync_tree(dir: &Path) -> Result<(), Error> {
+    let mut subdirs = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+        if kind.is_dir() {
+            subdirs.push(entry.path());
+        }
+    }
+    for sub in subdirs {
+        sync_tree(&sub)?;
+    }
+    sync_dir(dir)
 }
 
 /// Writes a new file (refusing to overwrite one) and syncs it.

@@ -58,6 +58,12 @@ impl Frontier {
         self.append(leaf, |_, _| {});
     }
 
+    /// Appends a leaf, calling `visit` with the nodes [`Frontier::push`] would report, in the
+    /// same order, without collecting them.
+    pub(crate) fn push_visit(&mut self, leaf: Hash, visit: impl FnMut(NodeId, Hash)) {
+        self.append(leaf, visit);
+    }
+
     fn append(&mut self, leaf: Hash, mut completed: impl FnMut(NodeId, Hash)) {
         let Some(new_size) = self.size.checked_add(1) else {
             return;

@@ -166,8 +166,6 @@ impl AuditRecord {
 
     /// The row a store inserts: the canonical bytes plus the columns searches use.
     pub fn to_row(&self) -> Result<AuditRow> {
-        let entry = serde_json_canonicalizer::to_vec(self)
-            .map_err(|e| Error::internal(format!("cannot encode an audit entry: {e}")))?;
         Ok(AuditRow {
             time_ms: self.time_ms,
             actor: self.actor.name.clone(),
@@ -175,8 +173,22 @@ impl AuditRecord {
             resource_kind: self.resource.kind.clone(),
             resource_id: self.resource.id.clone().unwrap_or_default(),
             outcome: self.outcome,
-            entry,
+            entry: self.canonical()?,
         })
+    }
+
+    /// The entry as RFC 8785 canonical JSON. Every field but `detail` is a string, a small
+    /// integer or a struct of them, declared in sorted key order, and serde_json escapes
+    /// strings as RFC 8785 does: such a record's plain serialization *is* canonical (the tests
+    /// compare it with a canonicalizer's output). Only a record with arbitrary `detail` JSON
+    /// goes through the canonicalizer, which sorts every object's keys.
+    pub fn canonical(&self) -> Result<Vec<u8>> {
+        let encoded = if self.detail.is_none() {
+            serde_json::to_vec(self)
+        } else {
+            serde_json_canonicalizer::to_vec(self)
+        };
+        encoded.map_err(|e| Error::internal(format!("cannot encode an audit entry: {e}")))
     }
 }
 
@@ -216,6 +228,43 @@ mod tests {
         );
         r.detail = Some(serde_json::json!({"z": 1.5, "a": [1, "x"]}));
         r
+    }
+
+    proptest::proptest! {
+        /// The fast serialization of a record without `detail` is byte for byte what an RFC 8785
+        /// canonicalizer writes, whatever its strings hold (controls, quotes, backslashes,
+        /// non-ASCII, DEL).
+        #[test]
+        fn the_plain_serialization_is_canonical(
+            name in "\\PC*|[\\x00-\\x7f]{0,40}",
+            action in ".{0,20}",
+            id in proptest::option::of("[\\x00-\\x20\"\\\\/\\x7f-\\u{10ffff}]{0,20}"),
+            path in "\\PC{0,40}",
+            agent in proptest::option::of(".{0,30}"),
+            time in 0i64..4_102_444_800_000,
+        ) {
+            let mut r = AuditRecord::new(
+                EventKind::Request,
+                time,
+                Actor { id: id.clone(), kind: "user", name },
+                &action,
+                Resource { id, kind: "Run".into() },
+                Outcome::Failure,
+            );
+            r.error_code = Some("RESOURCE_DOES_NOT_EXIST".into());
+            r.workspace = Some(path.clone());
+            r.request = Some(RequestFacts {
+                body_sha256: None,
+                client: Some("::1".into()),
+                id: "r1".into(),
+                method: "POST".into(),
+                path,
+                user_agent: agent,
+            });
+            let fast = r.to_row().expect("row").entry;
+            let slow = serde_json_canonicalizer::to_vec(&r).expect("canonical");
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]

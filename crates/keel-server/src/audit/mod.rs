@@ -77,7 +77,7 @@ pub fn request_facts(parts: &Parts) -> RequestFacts {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .unwrap_or_else(keel_core::names::new_uuid);
+        .unwrap_or_else(new_request_id);
     RequestFacts {
         body_sha256: None,
         client: parts
@@ -89,6 +89,16 @@ pub fn request_facts(parts: &Parts) -> RequestFacts {
         path: cut(parts.uri.path(), MAX_PATH),
         user_agent: header("user-agent", MAX_USER_AGENT),
     }
+}
+
+/// A request ID unique to this process's lifetime and across processes: a random prefix drawn
+/// once per process and a counter (no system call per request).
+fn new_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| keel_core::names::new_uuid()[..16].to_owned());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{n:x}")
 }
 
 /// What a request's entry says before it runs.

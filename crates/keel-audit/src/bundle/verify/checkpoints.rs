@@ -1,0 +1,157 @@
+//! Reading a bundle's checkpoints (checking their signatures and names) and counting its
+//! timestamps.
+
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read};
+use std::path::Path;
+
+use super::Found;
+use crate::Error;
+use crate::bundle::{
+    CHECKPOINTS_DIR, Problem, ProblemKind, TIMESTAMP_EXT, TIMESTAMPS_DIR, checkpoint_name,
+    parse_checkpoint_name,
+};
+use crate::checkpoint::Checkpoint;
+use crate::hash::Hash;
+use crate::note::{MAX_NOTE_BYTES, NoteVerifier};
+
+/// The checkpoints of a bundle.
+#[derive(Default)]
+pub(super) struct Checkpoints {
+    /// The number of files in `checkpoints/`.
+    pub(super) files: u64,
+    /// Their names, sorted.
+    pub(super) names: Vec<String>,
+    /// The sizes and roots of the valid ones, by size.
+    pub(super) valid: Vec<(u64, Hash)>,
+    /// What is wrong with the others.
+    pub(super) problems: Vec<Found>,
+}
+
+pub(super) fn read_checkpoints(dir: &Path, verifier: &NoteVerifier) -> Result<Checkpoints, Error> {
+    let cdir = dir.join(CHECKPOINTS_DIR);
+    let listing = match fs::read_dir(&cdir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Checkpoints::default()),
+        Err(e) => return Err(Error::io(cdir, e)),
+    };
+    let mut files = Vec::new();
+    for entry in listing {
+        files.push(entry.map_err(|e| Error::io(&cdir, e))?.file_name());
+    }
+    files.sort();
+    let mut out = Checkpoints {
+        files: files.len() as u64,
+        ..Checkpoints::default()
+    };
+    for file in &files {
+        let name = file.to_string_lossy();
+        let name_size = parse_checkpoint_name(&name);
+        match read_checkpoint(&cdir.join(file), verifier)? {
+            Ok(cp) if name_size == Some(cp.size) => out.valid.push((cp.size, cp.root)),
+            Ok(cp) => {
+                let index = name_size.unwrap_or(cp.size);
+                out.problems.push((
+                    index,
+                    Problem {
+                        index,
+                        kind: ProblemKind::BadCheckpoint,
+                        detail: format!(
+                            "{CHECKPOINTS_DIR}/{name} holds the checkpoint of size {}: its file \
+                             name must be {}",
+                            cp.size,
+                            checkpoint_name(cp.size)
+                        ),
+                    },
+                ));
+            }
+            Err((kind, why)) => {
+                let index = name_size.unwrap_or(0);
+                out.problems.push((
+                    index,
+                    Problem {
+                        index,
+                        kind,
+                        detail: format!("{CHECKPOINTS_DIR}/{name}: {why}"),
+                    },
+                ));
+            }
+        }
+    }
+    out.names = files
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    out.names.sort();
+    Ok(out)
+}
+
+/// Reads, opens and parses one checkpoint file: the checkpoint, or why it is bad.
+fn read_checkpoint(
+    path: &Path,
+    verifier: &NoteVerifier,
+) -> Result<Result<Checkpoint, (ProblemKind, String)>, Error> {
+    let bad = |why: String| Ok(Err((ProblemKind::BadCheckpoint, why)));
+    let forged = |why: String| Ok(Err((ProblemKind::BadSignature, why)));
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::IsADirectory => return bad("not a file".into()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if file.metadata().map_err(|e| Error::io(path, e))?.is_dir() {
+        return bad("not a file".into());
+    }
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(MAX_NOTE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() > MAX_NOTE_BYTES {
+        return bad("larger than 1 MiB".into());
+    }
+    let Ok(note) = std::str::from_utf8(&bytes) else {
+        return bad("not UTF-8".into());
+    };
+    let text = match verifier.open(note) {
+        Ok(text) => text,
+        Err(e @ Error::MalformedNote(_)) => return bad(e.to_string()),
+        Err(e) => return forged(e.to_string()),
+    };
+    let cp = match Checkpoint::parse(text) {
+        Ok(cp) => cp,
+        Err(e) => return bad(e.to_string()),
+    };
+    if cp.origin != verifier.name() {
+        return forged(format!(
+            "its origin {:?} is not the key name {:?}",
+            cp.origin,
+            verifier.name()
+        ));
+    }
+    Ok(Ok(cp))
+}
+
+/// The number of `timestamps/<name>.tsr` files whose `<name>` is a checkpoint file's.
+pub(super) fn count_timestamps(dir: &Path, checkpoint_names: &[String]) -> Result<u64, Error> {
+    let tdir = dir.join(TIMESTAMPS_DIR);
+    let listing = match fs::read_dir(&tdir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(tdir, e)),
+    };
+    let mut count = 0;
+    for entry in listing {
+        let entry = entry.map_err(|e| Error::io(&tdir, e))?;
+        let name = entry.file_name();
+        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(TIMESTAMP_EXT)) else {
+            continue;
+        };
+        if checkpoint_names
+            .binary_search_by(|n| n.as_str().cmp(stem))
+            .is_ok()
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
