@@ -8,6 +8,7 @@
 #        bench/run.sh ui [--quick]
 #        bench/run.sh soak [--minutes 30] [--interval 10] [--out FILE]
 #        bench/run.sh auth [--quick] [--out FILE]
+#        bench/run.sh audit [--quick] [--entries N] [--out FILE]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -20,6 +21,8 @@
 #              table, 30,000-span trace), keel vs the reference (ui_bench.py)
 #   auth       access control on vs off (keel; the reference with and without basic-auth), the
 #              cost of one decision, a filtered search over 10,000 experiments (auth_bench.py)
+#   audit      the audit log on vs off (log-metric, log-batch), the store's append cost and
+#              proof latency at --entries entries, keel audit verify speed (audit_bench.py)
 #   soak       keel alone under mixed load (tracking, artifacts, traces) plus 100 slow clients for
 #              --minutes (default 30), sampling RSS, fds, req/s, p50/p99 and errors every --interval
 #              seconds; RSS and p99 slopes in bench/results/soak.md (soak.py). Runs a copy of $KEEL_BIN
@@ -65,6 +68,10 @@ fi
 if [[ "${1:-}" == "auth" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/auth_bench.py" "$@"
+fi
+if [[ "${1:-}" == "audit" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/audit_bench.py" "$@"
 fi
 if [[ "${1:-}" == "soak" ]]; then
   shift

@@ -1,4 +1,5 @@
-"""Crash safety: every acknowledged `log-batch` survives a SIGKILL mid-load, and no batch is ever half-written."""
+"""Crash safety: every acknowledged `log-batch` survives a SIGKILL mid-load with its audit entry, no batch is
+ever half-written, and no entry records a success that did not commit."""
 
 from __future__ import annotations
 
@@ -86,6 +87,38 @@ def metric_history(session: requests.Session, base: str, run_id: str) -> dict[in
     raise AssertionError("metric history paging did not terminate")
 
 
+def audited_batches(session: requests.Session, base: str) -> dict[tuple[int, int], str]:
+    """The outcome the audit log recorded for each batch, by the request ID it was sent with."""
+    found: dict[tuple[int, int], str] = {}
+    token = None
+    while True:
+        params = {"action": "runs.update", "max_results": 1000, **({"page_token": token} if token else {})}
+        page = session.get(f"{base}/api/3.0/keel/audit/search", params=params, timeout=60).json()
+        for e in page["entries"]:
+            request_id = e["entry"]["request"]["id"]
+            if request_id.startswith("crash-"):
+                _, t, i = request_id.split("-")
+                assert (int(t), int(i)) not in found, f"two entries for {request_id}"
+                found[(int(t), int(i))] = e["entry"]["outcome"]
+        token = page.get("next_page_token")
+        if not token:
+            return found
+
+
+def check_audit_entries(session, base, acked, run_ids) -> None:
+    """Every acknowledged batch has its success entry; a success entry means the batch committed."""
+    recorded = audited_batches(session, base)
+    missing = sorted(b for b in acked if recorded.get(b) != "success")
+    assert missing == [], f"acknowledged batches without their audit entry: {missing[:10]}"
+    for (t, i), outcome in recorded.items():
+        if outcome == "success" and (t, i) not in acked:
+            # Committed but the answer was lost to the SIGKILL: the batch must be there whole.
+            run = session.get(api(base, "runs/get"), params={"run_id": run_ids[t]}, timeout=60).json()["run"]
+            history = metric_history(session, base, run_ids[t])
+            found, expected = present_items(run, set(history), t, i)
+            assert found == expected, f"entry says success for batch {(t, i)} that is not stored"
+
+
 def test_acknowledged_batches_survive_sigkill(tmp_path):
     data_dir = tmp_path / "data"
     first = serverctl.ServerProcess(data_dir).start()
@@ -114,7 +147,12 @@ def test_acknowledged_batches_survive_sigkill(tmp_path):
                 with lock:
                     attempted[t] = i + 1
                 try:
-                    r = s.post(api(first.url, "runs/log-batch"), json=batch_body(run_ids[t], t, i), timeout=10)
+                    r = s.post(
+                        api(first.url, "runs/log-batch"),
+                        json=batch_body(run_ids[t], t, i),
+                        headers={"X-Request-Id": f"crash-{t}-{i}"},
+                        timeout=10,
+                    )
                 except requests.RequestException:
                     return  # the server is gone: this batch is unacknowledged
                 with lock:
@@ -143,6 +181,8 @@ def test_acknowledged_batches_survive_sigkill(tmp_path):
 
     second = serverctl.ServerProcess(data_dir).start()
     try:
+        if serverctl.TARGET == "keel":
+            check_audit_entries(session, second.url, acked, run_ids)
         partial, lost = [], []
         for t, run_id in enumerate(run_ids):
             resp = session.get(api(second.url, "runs/get"), params={"run_id": run_id}, timeout=60)
