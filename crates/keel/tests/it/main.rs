@@ -1,6 +1,7 @@
 //! Integration tests of the `keel` binary: configuration layering and the server process.
 
 mod accounts;
+mod audit;
 mod config;
 mod gc;
 mod process;
