@@ -15,8 +15,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::entities::Page;
 use crate::error::{Error, Result};
 
-/// Most entries one sequencing transaction appends.
-const SEQUENCE_BATCH: usize = 4096;
+/// Most entries one sequencing transaction appends: small enough that a round holds the
+/// SQLite writer (which every write waits for) for a millisecond or two, not tens.
+const SEQUENCE_BATCH: usize = 512;
 /// Most entries or checkpoints one page returns.
 pub const MAX_PAGE: usize = 1000;
 
