@@ -467,9 +467,9 @@ async fn proofs(store: Arc<dyn AuditStore>, n: u64) -> BenchResult<Proofs> {
         let dt = t0.elapsed();
         if k >= WARMUP {
             out.inclusion_us.push(dt.as_secs_f64() * 1e6);
-            out.inclusion_hashes += proof.hashes.len();
+            out.inclusion_hashes += proof.len();
             if to_verify.len() < VERIFIED {
-                to_verify.push((index, proof.hashes));
+                to_verify.push((index, proof));
             }
         }
     }
@@ -507,9 +507,9 @@ async fn proofs(store: Arc<dyn AuditStore>, n: u64) -> BenchResult<Proofs> {
         let dt = t0.elapsed();
         if k >= WARMUP {
             out.consistency_us.push(dt.as_secs_f64() * 1e6);
-            out.consistency_hashes += proof.hashes.len();
+            out.consistency_hashes += proof.len();
             if to_verify.len() < VERIFIED {
-                to_verify.push((first, proof.hashes));
+                to_verify.push((first, proof));
             }
         }
     }

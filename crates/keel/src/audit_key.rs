@@ -2,7 +2,6 @@
 //! as `openssl genpkey -algorithm ed25519` writes), or else a key generated once into
 //! `<data_dir>/audit-signing.pem` (owner-only permissions) and reused after.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -42,27 +41,9 @@ pub fn load_signer(config: &Config) -> anyhow::Result<NoteSigner> {
 /// Writes a new key (readable by the owner only). Two processes starting at once agree: the
 /// file is created exclusively and the loser reads the winner's.
 fn create(path: &Path) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
     let pem = NoteSigner::generate_pem().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    if crate::secrets::create_owner_only(path, pem.as_bytes())? {
+        tracing::info!(path = %path.display(), "generated a new audit signing key");
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(pem.as_bytes())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new audit signing key");
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
-    }
+    Ok(())
 }

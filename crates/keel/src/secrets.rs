@@ -35,11 +35,23 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<SecretKey> {
         warn_if_shared(path);
         return read(path);
     }
+    let key = SecretKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if create_owner_only(path, format!("{}\n", key.to_base64()).as_bytes())? {
+        tracing::info!(path = %path.display(), "generated a new secrets key");
+        Ok(key)
+    } else {
+        read(path)
+    }
+}
+
+/// Writes `contents` to a new file readable by its owner only (created with its folder);
+/// `false` when the file exists already (another process created it first), which is left as
+/// it is.
+pub fn create_owner_only(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let key = SecretKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -49,14 +61,12 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<SecretKey> {
     }
     match options.open(path) {
         Ok(mut file) => {
-            file.write_all(key.to_base64().as_bytes())
-                .and_then(|()| file.write_all(b"\n"))
+            file.write_all(contents)
                 .and_then(|()| file.sync_all())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new secrets key");
-            Ok(key)
+            Ok(true)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
 }

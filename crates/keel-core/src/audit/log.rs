@@ -39,12 +39,6 @@ impl Default for AuditSettings {
     }
 }
 
-/// A Merkle proof, hashes in RFC 9162 order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proof {
-    pub hashes: Vec<Hash>,
-}
-
 /// The audit log of one deployment.
 #[derive(Clone)]
 pub struct AuditLog {
@@ -102,10 +96,6 @@ impl AuditLog {
     /// The checkpoints' origin line.
     pub fn origin(&self) -> &str {
         self.inner.signer.name()
-    }
-
-    pub fn settings(&self) -> AuditSettings {
-        self.inner.settings
     }
 
     /// Appends entries in a transaction of their own (those no write carried).
@@ -201,8 +191,8 @@ impl AuditLog {
         self.inner.store.tree_head().await
     }
 
-    /// The inclusion proof of leaf `index` in the tree of `tree_size` entries.
-    pub async fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Proof> {
+    /// The inclusion proof of leaf `index` in the tree of `tree_size` entries (RFC 9162 order).
+    pub async fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
         self.check_size(tree_size).await?;
         if index >= tree_size {
             return Err(Error::invalid(format!(
@@ -211,13 +201,11 @@ impl AuditLog {
         }
         let plan = tree::inclusion_plan(index, tree_size).map_err(proof_error)?;
         let nodes = self.fetch(&plan).await?;
-        let hashes = tree::inclusion_proof(index, tree_size, |id| lookup(&nodes, id))
-            .map_err(proof_error)?;
-        Ok(Proof { hashes })
+        tree::inclusion_proof(index, tree_size, |id| lookup(&nodes, id)).map_err(proof_error)
     }
 
     /// The consistency proof between the trees of `first` and `second` entries.
-    pub async fn consistency_proof(&self, first: u64, second: u64) -> Result<Proof> {
+    pub async fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>> {
         self.check_size(second).await?;
         if first == 0 || first > second {
             return Err(Error::invalid(format!(
@@ -227,9 +215,7 @@ impl AuditLog {
         }
         let plan = tree::consistency_plan(first, second).map_err(proof_error)?;
         let nodes = self.fetch(&plan).await?;
-        let hashes =
-            tree::consistency_proof(first, second, |id| lookup(&nodes, id)).map_err(proof_error)?;
-        Ok(Proof { hashes })
+        tree::consistency_proof(first, second, |id| lookup(&nodes, id)).map_err(proof_error)
     }
 
     /// Sequenced entries from leaf index `start`.

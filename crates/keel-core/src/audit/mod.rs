@@ -12,7 +12,7 @@ pub mod scope;
 mod store;
 mod worker;
 
-pub use log::{AuditLog, AuditSettings, Proof};
+pub use log::{AuditLog, AuditSettings};
 pub use record::{
     Actor, AuditRecord, AuditRow, ENTRY_VERSION, EventKind, Outcome, RequestFacts, Resource,
 };

@@ -76,16 +76,8 @@ impl http_body::Body for HashingBody {
     }
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
+/// Lowercase hex (the artifact store's, shared).
+pub use keel_artifacts::multipart::hex;
 
 /// The SHA-256 of a buffered body, as an entry writes it (`None` for an empty body).
 pub fn digest(bytes: &[u8]) -> Option<String> {

@@ -163,11 +163,12 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
     let read = if fast && trail.is_none() {
         RequestIds::unread(body)
     } else {
-        let reads = if fast {
+        // An audited request's entry names its resource, so its body is read for IDs even
+        // when authorization needs none (audit_reads_body covers every reads_body route).
+        let reads = if trail.is_some() {
             locate::audit_reads_body(meta.locate)
         } else {
             locate::reads_body(meta.locate)
-                || (trail.is_some() && locate::audit_reads_body(meta.locate))
         };
         match RequestIds::read(&state, reads, &parts, body).await {
             Ok(read) => read,

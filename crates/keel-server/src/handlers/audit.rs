@@ -118,7 +118,7 @@ pub async fn inclusion(
     Ok(Json(InclusionOut {
         leaf_index,
         tree_size,
-        hashes: hashes(&proof.hashes),
+        hashes: hashes(&proof),
     }))
 }
 
@@ -138,7 +138,7 @@ pub async fn consistency(
     Ok(Json(ConsistencyOut {
         first,
         second,
-        hashes: hashes(&proof.hashes),
+        hashes: hashes(&proof),
     }))
 }
 
