@@ -774,6 +774,50 @@ mod tests {
     }
 
     #[test]
+    fn audit_settings_are_checked() {
+        let c = Config::resolve(Overrides::default()).expect("defaults");
+        assert!(c.audit_log);
+        assert_eq!(c.audit_origin, DEFAULT_AUDIT_ORIGIN);
+        assert!(c.audit_reads().expect("none").is_empty());
+        let reads = |names: &[&str]| Overrides {
+            audit_reads: Some(names.iter().map(|n| (*n).to_owned()).collect()),
+            ..Default::default()
+        };
+        let c = Config::resolve(reads(&["run", "RegisteredModel"])).expect("kinds");
+        assert_eq!(
+            c.audit_reads().expect("kinds"),
+            [
+                keel_auth::ResourceKind::Run,
+                keel_auth::ResourceKind::RegisteredModel
+            ]
+        );
+        let c = Config::resolve(reads(&["*"])).expect("all");
+        assert_eq!(
+            c.audit_reads().expect("all").len(),
+            keel_auth::ResourceKind::ALL.len()
+        );
+        let err = Config::resolve(reads(&["Nope"]))
+            .expect_err("unknown kind")
+            .to_string();
+        assert!(
+            err.contains("audit_reads") && err.contains("RegisteredModel"),
+            "{err}"
+        );
+        for zero in [
+            Overrides {
+                audit_checkpoint_interval_seconds: Some(0),
+                ..Default::default()
+            },
+            Overrides {
+                audit_checkpoint_entries: Some(0),
+                ..Default::default()
+            },
+        ] {
+            assert!(Config::resolve(zero).is_err());
+        }
+    }
+
+    #[test]
     fn webhook_settings_and_a_redacted_secrets_key() {
         let c = Config::resolve(Overrides::default()).expect("valid");
         assert!(!c.webhooks_allow_private_targets);

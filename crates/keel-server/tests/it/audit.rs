@@ -131,6 +131,23 @@ async fn a_write_records_one_success_with_its_body_digest_and_a_failed_one_a_fai
     assert_eq!(logged[0]["outcome"], "failure");
     assert_eq!(logged[0]["error_code"], "RESOURCE_DOES_NOT_EXIST");
 
+    // An oversized request ID is cut to 128 bytes, never stored or echoed whole.
+    let long = "a".repeat(8192);
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/2.0/mlflow/runs/set-tag")
+        .header("content-type", "application/json")
+        .header("x-request-id", long.as_str())
+        .body(axum::body::Body::from(
+            serde_json::to_vec(&json!({"run_id": run, "key": "t", "value": "v"})).expect("json"),
+        ))
+        .expect("request");
+    let raw = app.send(req).await;
+    assert_eq!(raw.status, StatusCode::OK);
+    assert_eq!(raw.headers["x-request-id"].len(), 128);
+    let newest = &entries(&app, by_action("runs.update")).await[0];
+    assert_eq!(newest["request"]["id"].as_str().map(str::len), Some(128));
+
     // A usable client request ID is kept; anything else is replaced.
     for (sent, kept) in [("client-req.42", true), ("bad id; drop", false)] {
         let req = axum::http::Request::builder()

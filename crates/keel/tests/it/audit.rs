@@ -65,6 +65,32 @@ fn command_line_changes_are_recorded_and_the_export_verifies() {
         "{}",
         stdout(&verified)
     );
+    // A malformed or missing pinned key is an error naming the file, not a verdict.
+    let garbage = dir.path().join("garbage.vkey");
+    std::fs::write(&garbage, "not a key\n").expect("write");
+    for key in [garbage.clone(), dir.path().join("missing.vkey")] {
+        let refused = keel(
+            dir.path(),
+            &[
+                "audit",
+                "verify",
+                bundle.to_str().expect("utf-8"),
+                "--key",
+                key.to_str().expect("utf-8"),
+            ],
+            &[],
+        );
+        assert!(!refused.status.success());
+        assert!(stderr(&refused).contains("key"), "{}", stderr(&refused));
+    }
+    // With the audit log off there is nothing to export.
+    let off = keel(
+        dir.path(),
+        &["audit", "export", "--out", "elsewhere", "--audit-log=false"],
+        &[],
+    );
+    assert!(!off.status.success());
+    assert!(stderr(&off).contains("turned off"), "{}", stderr(&off));
     // Exporting into a bundle that exists is refused (nothing is overwritten).
     let again = keel(
         dir.path(),
