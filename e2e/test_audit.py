@@ -79,8 +79,9 @@ def workload(client: MlflowClient) -> str:
     return run_id
 
 
-def export(srv, out) -> subprocess.CompletedProcess:
-    cmd = [str(serverctl.keel_binary()), "audit", "export", "--out", str(out), "--data-dir", str(srv.data_dir)]
+def export(srv, out, *extra: str) -> subprocess.CompletedProcess:
+    """`keel audit export` with the server's data and store (and `extra` settings)."""
+    cmd = [str(serverctl.keel_binary()), "audit", "export", "--out", str(out), "--data-dir", str(srv.data_dir), *extra]
     if serverctl.BACKEND == "postgres":
         cmd += ["--backend-store-uri", serverctl.postgres_store_uri(srv.data_dir)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=serverctl.child_env(), cwd=srv.data_dir)

@@ -9,9 +9,11 @@
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` note texts;
 //! - [`canonical`]: RFC 8785 canonical JSON, and a fast check that bytes are canonical;
 //! - [`tile`]: C2SP `tlog-tiles` hash tiles of a tree, built as it grows;
+//! - [`timestamp`]: RFC 3161 timestamps of checkpoints: requests, replies, offline verification;
 //! - [`bundle`]: the offline export bundle, its writer and its verifier.
 //!
-//! Everything fails with the one [`Error`] type.
+//! Everything fails with the one [`Error`] type, except [`timestamp`], whose
+//! [`TimestampError`] says which check of a token failed.
 
 mod error;
 
@@ -21,6 +23,10 @@ pub mod checkpoint;
 pub mod hash;
 pub mod note;
 pub mod tile;
+pub mod timestamp;
 pub mod tree;
 
 pub use error::Error;
+pub use timestamp::{
+    TimestampError, TimestampInfo, TimestampRequest, TimestampToken, TrustAnchors,
+};

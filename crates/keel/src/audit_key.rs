@@ -1,6 +1,7 @@
 //! The audit log's signing key: `audit_signing_key` from the configuration (a PKCS#8 PEM file,
 //! as `openssl genpkey -algorithm ed25519` writes), or else a key generated once into
-//! `<data_dir>/audit-signing.pem` (owner-only permissions) and reused after.
+//! `<data_dir>/audit-signing.pem` (owner-only permissions) and reused after; and the timestamp
+//! authority that countersigns checkpoints, when one is configured.
 
 use std::path::{Path, PathBuf};
 
@@ -46,4 +47,26 @@ fn create(path: &Path) -> anyhow::Result<()> {
         tracing::info!(path = %path.display(), "generated a new audit signing key");
     }
     Ok(())
+}
+
+/// The timestamp authority client of `audit_timestamp_url` (with the CA certificates of
+/// `audit_timestamp_ca` its tokens must chain to), if one is configured.
+pub fn timestamper(
+    config: &Config,
+) -> anyhow::Result<Option<Box<dyn keel_core::audit::Timestamper>>> {
+    let Some(url) = &config.audit_timestamp_url else {
+        return Ok(None);
+    };
+    let ca = match &config.audit_timestamp_ca {
+        Some(path) => Some(std::fs::read(path).with_context(|| {
+            format!(
+                "cannot read the timestamp authority's CA certificates {}",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    let client = keel_server::audit::outlets::TsaClient::new(url, ca.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid audit timestamp authority: {e}"))?;
+    Ok(Some(Box::new(client)))
 }

@@ -59,9 +59,9 @@ pub enum AuditCommand {
         #[command(flatten)]
         settings: Box<ServerArgs>,
     },
-    /// Check a bundle offline: every checkpoint's signature, the tree rebuilt from the
-    /// entries against every checkpoint, and nothing appended after the last one. Exits with
-    /// status 1 naming the first index where the log was altered.
+    /// Check a bundle offline: every checkpoint's signature and RFC 3161 timestamp, the tree
+    /// rebuilt from the entries against every checkpoint, and nothing appended after the last
+    /// one. Exits with status 1 naming the first index where the log was altered.
     Verify {
         /// The bundle's directory.
         bundle: PathBuf,
@@ -69,6 +69,10 @@ pub enum AuditCommand {
         /// key.vkey.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// The timestamp authority's CA certificates (PEM) to trust instead of the bundle's own
+        /// tsa-ca.pem.
+        #[arg(long)]
+        tsa_ca: Option<PathBuf>,
     },
 }
 
@@ -317,6 +321,23 @@ pub struct ServerArgs {
     /// * for all).
     #[arg(long, env = "KEEL_AUDIT_READS", value_delimiter = ',')]
     pub audit_reads: Option<Vec<String>>,
+    /// Prune audit entries older than this many days (at least 184) [default: keep all].
+    #[arg(long, env = "KEEL_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u64>,
+    /// An RFC 3161 timestamp authority's URL: every checkpoint gets a timestamp token.
+    #[arg(long, env = "KEEL_AUDIT_TIMESTAMP_URL")]
+    pub audit_timestamp_url: Option<String>,
+    /// The PEM CA certificate(s) the timestamp authority's tokens must chain to.
+    #[arg(long, env = "KEEL_AUDIT_TIMESTAMP_CA")]
+    pub audit_timestamp_ca: Option<PathBuf>,
+    /// Publish each checkpoint to these sinks (comma-separated): a directory (file:///dir), an
+    /// object-store prefix (s3://, gs://, az://) or an https:// webhook.
+    #[arg(long, env = "KEEL_AUDIT_PUBLISH", value_delimiter = ',')]
+    pub audit_publish: Option<Vec<String>>,
+    /// The secret signing checkpoints sent to webhook sinks (HMAC-SHA256; from the
+    /// environment: a flag would show it to every user of the machine).
+    #[arg(long, env = "KEEL_AUDIT_PUBLISH_SECRET", hide_env_values = true, value_parser = redacted, hide = true)]
+    pub audit_publish_secret: Option<Redacted>,
 }
 
 impl ServerArgs {
@@ -372,6 +393,11 @@ impl ServerArgs {
             audit_checkpoint_interval_seconds: self.audit_checkpoint_interval_seconds,
             audit_checkpoint_entries: self.audit_checkpoint_entries,
             audit_reads: self.audit_reads.clone(),
+            audit_retention_days: self.audit_retention_days,
+            audit_timestamp_url: self.audit_timestamp_url.clone(),
+            audit_timestamp_ca: self.audit_timestamp_ca.clone(),
+            audit_publish: self.audit_publish.clone(),
+            audit_publish_secret: self.audit_publish_secret.clone(),
         }
     }
 
@@ -428,9 +454,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Export { out, settings }) => {
             crate::audit_cmd::export(settings.resolve()?, &out)
         }
-        Command::Audit(AuditCommand::Verify { bundle, key }) => {
-            crate::audit_cmd::verify(&bundle, key.as_deref())
-        }
+        Command::Audit(AuditCommand::Verify {
+            bundle,
+            key,
+            tsa_ca,
+        }) => crate::audit_cmd::verify(&bundle, key.as_deref(), tsa_ca.as_deref()),
         Command::Config(args) => {
             print!("{}", args.resolve()?.to_toml()?);
             Ok(())

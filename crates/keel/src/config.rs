@@ -126,6 +126,24 @@ pub struct Config {
     pub audit_checkpoint_entries: u64,
     /// Resource kinds whose reads are recorded too (e.g. `Run`, `RegisteredModel`; `*`: all)
     pub audit_reads: Vec<String>,
+    /// Prune audit entries older than this many days (at least 184, six months); unset: keep
+    /// every entry
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_retention_days: Option<u64>,
+    /// An RFC 3161 timestamp authority's URL: every checkpoint is timestamped by it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_timestamp_url: Option<String>,
+    /// The PEM certificate(s) of the timestamp authority's CA: its tokens are verified against
+    /// them before they are stored; needs `audit_timestamp_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_timestamp_ca: Option<PathBuf>,
+    /// Where each signed checkpoint is published: a directory (`file:///dir` or a path), an
+    /// object-store prefix (`s3://`, `gs://`, `az://`), or an `https://` webhook
+    pub audit_publish: Vec<String>,
+    /// The secret that signs checkpoints sent to webhook sinks (HMAC-SHA256, as MLflow's
+    /// webhooks); needed when `audit_publish` names a webhook
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_publish_secret: Option<Redacted>,
 }
 
 /// When requests must authenticate.
@@ -221,6 +239,11 @@ pub struct Overrides {
     pub audit_checkpoint_interval_seconds: Option<u64>,
     pub audit_checkpoint_entries: Option<u64>,
     pub audit_reads: Option<Vec<String>>,
+    pub audit_retention_days: Option<u64>,
+    pub audit_timestamp_url: Option<String>,
+    pub audit_timestamp_ca: Option<PathBuf>,
+    pub audit_publish: Option<Vec<String>>,
+    pub audit_publish_secret: Option<Redacted>,
 }
 
 impl Overrides {
@@ -293,6 +316,11 @@ impl Overrides {
                 .audit_checkpoint_entries
                 .or(self.audit_checkpoint_entries),
             audit_reads: other.audit_reads.or(self.audit_reads),
+            audit_retention_days: other.audit_retention_days.or(self.audit_retention_days),
+            audit_timestamp_url: other.audit_timestamp_url.or(self.audit_timestamp_url),
+            audit_timestamp_ca: other.audit_timestamp_ca.or(self.audit_timestamp_ca),
+            audit_publish: other.audit_publish.or(self.audit_publish),
+            audit_publish_secret: other.audit_publish_secret.or(self.audit_publish_secret),
         }
     }
 }
@@ -391,6 +419,23 @@ impl Config {
             }
         }
         Ok(kinds)
+    }
+
+    /// How long audit entries are kept (`None`: forever).
+    pub fn audit_retention(&self) -> anyhow::Result<Option<std::time::Duration>> {
+        let Some(days) = self.audit_retention_days else {
+            return Ok(None);
+        };
+        let min = keel_core::audit::MIN_RETENTION.as_secs() / 86_400;
+        if days < min {
+            bail!(
+                "audit_retention_days must be at least {min} (six months: automatic logs are \
+                 kept at least that long), not {days}"
+            );
+        }
+        Ok(Some(std::time::Duration::from_secs(
+            days.saturating_mul(86_400),
+        )))
     }
 
     /// Whether Keel may serve without authentication while no account exists: it listens on
@@ -504,6 +549,20 @@ impl Config {
                 .unwrap_or(60),
             audit_checkpoint_entries: layer.audit_checkpoint_entries.unwrap_or(10_000),
             audit_reads: layer.audit_reads.unwrap_or_default(),
+            audit_retention_days: layer.audit_retention_days,
+            audit_timestamp_url: layer.audit_timestamp_url.filter(|s| !s.is_empty()),
+            audit_timestamp_ca: layer
+                .audit_timestamp_ca
+                .filter(|p| !p.as_os_str().is_empty()),
+            audit_publish: layer
+                .audit_publish
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect(),
+            audit_publish_secret: layer
+                .audit_publish_secret
+                .filter(|s| !s.expose().is_empty()),
         };
         config.check()?;
         Ok(config)
@@ -554,6 +613,10 @@ impl Config {
             );
         }
         self.audit_reads()?;
+        self.audit_retention()?;
+        if self.audit_timestamp_ca.is_some() && self.audit_timestamp_url.is_none() {
+            bail!("audit_timestamp_ca needs audit_timestamp_url (the timestamp authority)");
+        }
         keel_store::StoreUri::parse(&self.backend_store_uri)
             .map_err(|e| anyhow::anyhow!("invalid backend_store_uri: {e}"))?;
         if let Some(key) = &self.secrets_key {

@@ -89,8 +89,17 @@ pub async fn audit_log(
             config.audit_checkpoint_interval_seconds,
         ),
         checkpoint_entries: config.audit_checkpoint_entries,
+        retention: config.audit_retention()?,
     };
-    keel_core::audit::AuditLog::open(store, signer, settings)
+    let outlets = keel_server::audit::outlets::outlets(
+        crate::audit_key::timestamper(config)?,
+        &config.audit_publish,
+        config.audit_publish_secret.as_ref().map(|s| s.expose()),
+        &config.object_store_options(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot set up the audit log's outlets: {e}"))?;
+    keel_core::audit::AuditLog::open_with(store, signer, settings, outlets)
         .await
         .map(Some)
         .map_err(|e| anyhow::anyhow!("cannot open the audit log: {e}"))

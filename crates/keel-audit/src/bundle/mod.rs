@@ -1,10 +1,13 @@
 //! The offline export bundle: a directory anyone can verify without Keel.
 //!
 //! ```text
-//! entries.jsonl                  leaf i (0-based) is line i: its exact bytes, then "\n"
+//! entries.jsonl                  leaf p + i is line i: its exact bytes, then "\n"
+//! pruned                         optional: p, the number of leading entries pruned by
+//!                                retention (decimal, then "\n"); absent: p = 0
 //! checkpoints/<size>             a signed checkpoint note; <size> is 20 zero-padded digits
 //! timestamps/<size>.tsr          optional RFC 3161 TimeStampResp (DER) for that checkpoint
 //! key.vkey                       the log's note verifier key, one line
+//! tsa-ca.pem                     optional: the CA certificates the timestamps chain to
 //! tile/<L>/<N>[.p/<W>]           the tree's C2SP tlog-tiles hash tiles (see [`crate::tile`])
 //! ```
 //!
@@ -17,12 +20,16 @@
 //! differs from its tile's is where the entries were altered, removed, reordered or inserted.
 //! They are also what any tlog-tiles client reads. Bundles without `tile/` (written before the
 //! tiles) still verify, with alterations located between two checkpoints.
+//!
+//! Entries pruned by retention are absent from `entries.jsonl`, but their leaf hashes are in the
+//! level-0 tiles: the verifier takes them from there, so every checkpoint, also those older
+//! than the retention, is still checked against the whole tree.
 
 mod tile_sink;
 mod verify;
 mod writer;
 
-pub use verify::{verify, verify_with_key};
+pub use verify::{Trust, verify, verify_with, verify_with_key};
 pub use writer::BundleWriter;
 
 /// The entries file.
@@ -33,6 +40,16 @@ pub(crate) const CHECKPOINTS_DIR: &str = "checkpoints";
 pub(crate) const TIMESTAMPS_DIR: &str = "timestamps";
 /// The verifier key file.
 pub(crate) const KEY_FILE: &str = "key.vkey";
+/// The action of the entry that records a pruning pass: a bundle with pruned entries must
+/// carry a signed one that covers them (see [`ProblemKind::PruneUnrecorded`]).
+pub const PRUNE_ACTION: &str = "audit.prune";
+/// The shortest retention a pruning may have used, in days (six months).
+pub const MIN_RETENTION_DAYS: u64 = 184;
+
+/// The timestamp authority's CA certificates (PEM).
+pub(crate) const TSA_CA_FILE: &str = "tsa-ca.pem";
+/// The file with the number of leading entries pruned.
+pub(crate) const PRUNED_FILE: &str = "pruned";
 /// The extension of timestamp response files.
 pub(crate) const TIMESTAMP_EXT: &str = ".tsr";
 
@@ -56,11 +73,16 @@ pub(crate) fn parse_checkpoint_name(name: &str) -> Option<u64> {
 pub struct Report {
     /// The number of entries (lines) in `entries.jsonl`.
     pub entries: u64,
+    /// The number of leading entries pruned by retention (whose leaf hashes come from the
+    /// tiles); `entries.jsonl`'s first line is the leaf of this index.
+    pub pruned: u64,
     /// The number of files in `checkpoints/`.
     pub checkpoints: u64,
-    /// The number of timestamp responses present for those checkpoints. They are carried, not
-    /// yet checked.
+    /// The number of timestamp responses present for those checkpoints.
     pub timestamps_present: u64,
+    /// Those verified against the timestamp authority's CA certificates (none are checked
+    /// without them).
+    pub timestamps_verified: u64,
     /// The largest checkpoint size whose root the entries were verified to match (0 if none).
     pub verified_size: u64,
     /// The first problem found, if any.
@@ -117,6 +139,15 @@ pub enum ProblemKind {
     /// `L ≥ 1`, the first leaf of the subtree whose hash is). Reported only for bundles that
     /// have a `tile/` directory, and only within the last checkpoint's size.
     BadTile,
+    /// The bundle says its first `index` entries were pruned, but none of its signed entries
+    /// records a pruning that far (an `audit.prune` entry of Keel itself whose
+    /// `detail.pruned_below` is at least `index`, with a retention of at least
+    /// [`MIN_RETENTION_DAYS`]): entries were removed, not pruned.
+    PruneUnrecorded,
+    /// The RFC 3161 timestamp of the checkpoint of size `index` does not verify: not a granted
+    /// reply, not over that checkpoint's exact bytes, or not signed by a timestamp authority
+    /// chaining to the trusted CA certificates.
+    BadTimestamp,
 }
 
 #[cfg(test)]

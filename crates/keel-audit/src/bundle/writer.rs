@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use super::tile_sink::TileSink;
 use super::{
-    CHECKPOINTS_DIR, ENTRIES_FILE, KEY_FILE, TIMESTAMP_EXT, TIMESTAMPS_DIR, checkpoint_name,
+    CHECKPOINTS_DIR, ENTRIES_FILE, KEY_FILE, PRUNED_FILE, TIMESTAMP_EXT, TIMESTAMPS_DIR,
+    TSA_CA_FILE, checkpoint_name,
 };
 use crate::Error;
+use crate::hash::Hash;
 use crate::hash::leaf_hash;
 use crate::note::NoteVerifier;
 use crate::tile::{self, TileBuilder};
@@ -28,6 +30,10 @@ pub struct BundleWriter {
     tiles: TileBuilder,
     sink: TileSink,
     has_key: bool,
+    /// Leaves given by hash only (pruned), all before the first entry.
+    pruned: u64,
+    /// Entries written.
+    written: u64,
 }
 
 impl BundleWriter {
@@ -56,6 +62,27 @@ impl BundleWriter {
             tiles: TileBuilder::new(),
             sink: TileSink::start(dir)?,
             has_key: false,
+            pruned: 0,
+            written: 0,
+        })
+    }
+
+    /// Appends the next leaf of an entry pruned by retention, by its leaf hash (from the log's
+    /// tree). Pruned leaves come before every entry.
+    pub fn pruned_leaf(&mut self, hash: Hash) -> Result<(), Error> {
+        if self.written > 0 {
+            return Err(Error::Bundle(
+                "pruned leaves must come before the entries".into(),
+            ));
+        }
+        self.pruned += 1;
+        self.push_leaf(hash)
+    }
+
+    fn push_leaf(&mut self, hash: Hash) -> Result<(), Error> {
+        let (dir, sink) = (&self.dir, &mut self.sink);
+        self.tiles.push(hash, |tile, hashes| {
+            sink.write(dir.join(tile.path()), hashes.as_flattened().to_vec())
         })
     }
 
@@ -69,10 +96,8 @@ impl BundleWriter {
             .write_all(bytes)
             .and_then(|()| self.entries.write_all(b"\n"))
             .map_err(|e| Error::io(path(), e))?;
-        let (dir, sink) = (&self.dir, &mut self.sink);
-        self.tiles.push(leaf_hash(bytes), |tile, hashes| {
-            sink.write(dir.join(tile.path()), hashes.as_flattened().to_vec())
-        })
+        self.written += 1;
+        self.push_leaf(leaf_hash(bytes))
     }
 
     /// Adds the signed checkpoint note of tree size `size`.
@@ -85,6 +110,13 @@ impl BundleWriter {
     pub fn timestamp(&mut self, size: u64, der: &[u8]) -> Result<(), Error> {
         let name = format!("{}{TIMESTAMP_EXT}", checkpoint_name(size));
         write_new(&self.dir.join(TIMESTAMPS_DIR).join(name), der)
+    }
+
+    /// Adds the timestamp authority's CA certificates (PEM), which must parse.
+    pub fn tsa_ca(&mut self, pem: &[u8]) -> Result<(), Error> {
+        crate::timestamp::TrustAnchors::from_pem(pem)
+            .map_err(|e| Error::Bundle(format!("invalid timestamp authority CA: {e}")))?;
+        write_new(&self.dir.join(TSA_CA_FILE), pem)
     }
 
     /// Adds the log's note verifier key, which must parse.
@@ -102,6 +134,12 @@ impl BundleWriter {
             return Err(Error::Bundle(
                 "a bundle needs its key (BundleWriter::key)".into(),
             ));
+        }
+        if self.pruned > 0 {
+            write_new(
+                &self.dir.join(PRUNED_FILE),
+                format!("{}\n", self.pruned).as_bytes(),
+            )?;
         }
         let mut sink = self.sink;
         for (tile, hashes) in self.tiles.partial_tiles() {

@@ -7,12 +7,14 @@
 //! are C2SP `tlog-checkpoint`s in C2SP signed notes ([`keel_audit`] holds the formats).
 
 mod log;
+pub mod outlets;
 pub mod record;
 pub mod scope;
 mod store;
 mod worker;
 
-pub use log::{AuditLog, AuditSettings};
+pub use log::{AuditLog, AuditSettings, MIN_RETENTION, PRUNE_ACTION, PRUNE_PASS, Pruned};
+pub use outlets::{CheckpointSink, Outlets, Timestamper};
 pub use record::{
     Actor, AuditRecord, AuditRow, ENTRY_VERSION, EventKind, Outcome, RequestFacts, Resource,
 };

@@ -63,14 +63,23 @@ pub struct Actor {
     /// The account's ID, when authenticated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// `user`, `service_account`, `anonymous` (no account yet, or a public route) or `operator`
-    /// (the command line).
+    /// `user`, `service_account`, `anonymous` (no account yet, or a public route), `operator`
+    /// (the command line) or `system` (Keel itself, e.g. retention).
     pub kind: &'static str,
     /// The account's name as presented or resolved (what searches by actor match).
     pub name: String,
 }
 
 impl Actor {
+    /// Keel itself, for what it does on its own (e.g. pruning by retention).
+    pub fn keel() -> Self {
+        Self {
+            id: None,
+            kind: "system",
+            name: "keel".to_owned(),
+        }
+    }
+
     pub fn anonymous() -> Self {
         Self {
             id: None,

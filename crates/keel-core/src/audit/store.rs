@@ -88,7 +88,7 @@ pub trait AuditStore: Send + Sync {
     /// Stores a checkpoint unless one of that size exists; says whether it stored it.
     async fn add_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool>;
 
-    /// Attaches a timestamp token to the checkpoint of `tree_size`.
+    /// Attaches a timestamp token to the checkpoint of `tree_size`, unless it has one.
     async fn set_checkpoint_timestamp(&self, tree_size: u64, token: &[u8]) -> Result<()>;
 
     async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
@@ -101,4 +101,19 @@ pub trait AuditStore: Send + Sync {
 
     /// Entries matching `query`, newest first, with the next page's token.
     async fn search_entries(&self, query: &AuditQuery) -> Result<Page<LoggedEntry>>;
+
+    /// The first leaf index in `[from, to)` whose entry was recorded at or after `cutoff_ms`
+    /// (`to` if none): the end of the unbroken run of expired entries from `from`. Reads only
+    /// that run, in leaf order.
+    async fn first_unexpired(&self, from: u64, to: u64, cutoff_ms: i64) -> Result<u64>;
+
+    /// Deletes the entries of leaf index below `below` and records `below` as the pruned mark
+    /// (if beyond the current one), inserting `record` (the entry of the pruning) in the same
+    /// transaction. One transaction: callers keep the range small. Leaf hashes (level-0
+    /// nodes) are kept, so proofs and checkpoints stay verifiable. Returns the number of
+    /// entries deleted.
+    async fn prune(&self, below: u64, record: Option<AuditRow>) -> Result<u64>;
+
+    /// The pruned mark: entries of a smaller leaf index were deleted by retention.
+    async fn pruned_below(&self) -> Result<u64>;
 }

@@ -5,6 +5,7 @@
 //! authentications are recorded as they happen.
 
 pub mod body;
+pub mod outlets;
 
 use axum::body::Body;
 use axum::http::request::Parts;

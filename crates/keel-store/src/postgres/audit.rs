@@ -341,7 +341,7 @@ impl AuditStore for PostgresStore {
     async fn set_checkpoint_timestamp(&self, tree_size: u64, token: &[u8]) -> Result<()> {
         self.write_with(&(tree_size, token), None, |c, (size, token)| {
             Box::pin(async move {
-                sqlx::query("UPDATE audit_checkpoints SET timestamp = $1 WHERE tree_size = $2")
+                sqlx::query("UPDATE audit_checkpoints SET timestamp = $1 WHERE tree_size = $2 AND timestamp IS NULL")
                     .bind(*token)
                     .bind(to_i64(*size)?)
                     .execute(&mut *c)
@@ -403,5 +403,62 @@ impl AuditStore for PostgresStore {
 
     async fn search_entries(&self, query: &AuditQuery) -> Result<Page<LoggedEntry>> {
         self.query(query, |c, q| Box::pin(search(c, q))).await
+    }
+
+    async fn first_unexpired(&self, from: u64, to: u64, cutoff_ms: i64) -> Result<u64> {
+        self.query(&(from, to, cutoff_ms), |c, (from, to, cutoff)| {
+            Box::pin(async move {
+                let first: Option<(i64,)> = sqlx::query_as(
+                    "SELECT leaf_index FROM audit_entries
+                     WHERE leaf_index >= $1 AND leaf_index < $2 AND time_ms >= $3
+                     ORDER BY leaf_index LIMIT 1",
+                )
+                .bind(to_i64(*from)?)
+                .bind(to_i64(*to)?)
+                .bind(*cutoff)
+                .fetch_optional(&mut *c)
+                .await?;
+                first.map_or(Ok(*to), |(leaf,)| to_u64(leaf))
+            })
+        })
+        .await
+    }
+
+    async fn prune(&self, below: u64, record: Option<AuditRow>) -> Result<u64> {
+        self.write_with(&(below, record), None, |c, (below, record)| {
+            Box::pin(async move {
+                // One pruning at a time across replicas, under the tree head's lock.
+                head(c, true).await?;
+                if let Some(row) = record {
+                    insert_entries(c, &[row]).await?;
+                }
+                let below = to_i64(*below)?;
+                let removed = sqlx::query("DELETE FROM audit_entries WHERE leaf_index < $1")
+                    .bind(below)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "UPDATE audit_tree SET pruned_below = $1 WHERE id = 1 AND pruned_below < $1",
+                )
+                .bind(below)
+                .execute(&mut *c)
+                .await?;
+                Ok(removed.rows_affected())
+            })
+        })
+        .await
+    }
+
+    async fn pruned_below(&self) -> Result<u64> {
+        self.query(&(), |c, ()| {
+            Box::pin(async move {
+                let (mark,): (i64,) =
+                    sqlx::query_as("SELECT pruned_below FROM audit_tree WHERE id = 1")
+                        .fetch_one(&mut *c)
+                        .await?;
+                to_u64(mark)
+            })
+        })
+        .await
     }
 }

@@ -88,6 +88,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("../../migrations/postgres/0012_audit.sql"),
     },
+    Migration {
+        version: 13,
+        name: "audit_retention",
+        sql: include_str!("../../migrations/postgres/0013_audit_retention.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -294,7 +294,7 @@ impl AuditStore for SqliteStore {
         let size = to_i64(tree_size)?;
         self.write(move |conn| {
             conn.execute(
-                "UPDATE audit_checkpoints SET timestamp = ?1 WHERE tree_size = ?2",
+                "UPDATE audit_checkpoints SET timestamp = ?1 WHERE tree_size = ?2 AND timestamp IS NULL",
                 params![token, size],
             )
             .map(|_| ())
@@ -349,5 +349,55 @@ impl AuditStore for SqliteStore {
     async fn search_entries(&self, query: &AuditQuery) -> Result<Page<LoggedEntry>> {
         let query = query.clone();
         self.read(move |conn| search(conn, &query)).await
+    }
+
+    async fn first_unexpired(&self, from: u64, to: u64, cutoff_ms: i64) -> Result<u64> {
+        let (from_i, to_i) = (to_i64(from)?, to_i64(to)?);
+        self.read(move |conn| {
+            let first: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT leaf_index FROM audit_entries
+                     WHERE leaf_index >= ?1 AND leaf_index < ?2 AND time_ms >= ?3
+                     ORDER BY leaf_index LIMIT 1",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![from_i, to_i, cutoff_ms], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(db_err)?;
+            first.map_or(Ok(to), to_u64)
+        })
+        .await
+    }
+
+    async fn prune(&self, below: u64, record: Option<AuditRow>) -> Result<u64> {
+        let below = to_i64(below)?;
+        self.write(move |conn| {
+            if let Some(row) = &record {
+                insert_entry(conn, row)?;
+            }
+            let removed = conn
+                .prepare_cached("DELETE FROM audit_entries WHERE leaf_index < ?1")
+                .and_then(|mut s| s.execute([below]))
+                .map_err(db_err)?;
+            conn.prepare_cached(
+                "UPDATE audit_tree SET pruned_below = ?1 WHERE id = 1 AND pruned_below < ?1",
+            )
+            .and_then(|mut s| s.execute([below]))
+            .map_err(db_err)?;
+            Ok(removed as u64)
+        })
+        .await
+    }
+
+    async fn pruned_below(&self) -> Result<u64> {
+        self.read(|conn| {
+            let mark: i64 = conn
+                .prepare_cached("SELECT pruned_below FROM audit_tree WHERE id = 1")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(db_err)?;
+            to_u64(mark)
+        })
+        .await
     }
 }

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit",
         include_str!("../../migrations/sqlite/0010_audit.sql"),
     ),
+    (
+        11,
+        "audit_retention",
+        include_str!("../../migrations/sqlite/0011_audit_retention.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -175,6 +175,7 @@ macro_rules! conformance_suite {
                 audit::sequencing_builds_the_tree_of_the_entries_and_proofs_verify,
                 audit::racing_writers_and_sequencers_keep_one_gapless_log,
                 audit::checkpoints_keys_and_searches,
+                audit::retention_prunes_old_signed_entries_and_the_tree_still_verifies,
             );
         }
     };

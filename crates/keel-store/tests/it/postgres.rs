@@ -221,7 +221,8 @@ async fn reopening_applies_each_migration_once() {
             (9, "identity".to_owned()),
             (10, "workspaces".to_owned()),
             (11, "registry_workspaces".to_owned()),
-            (12, "audit".to_owned())
+            (12, "audit".to_owned()),
+            (13, "audit_retention".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -252,7 +253,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 12);
+    assert_eq!(migrations(&db).await.len(), 13);
 }
 
 #[tokio::test]
@@ -316,7 +317,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (9, "identity"),
             (10, "workspaces"),
             (11, "registry_workspaces"),
-            (12, "audit")
+            (12, "audit"),
+            (13, "audit_retention")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -131,3 +131,144 @@ fn a_server_refuses_a_signing_key_other_than_the_logs() {
         stderr(&refused)
     );
 }
+
+/// Appends `old` entries recorded 300 days ago to the log of the server data in `dir`, signs
+/// a checkpoint and prunes them with a 200-day retention, as a server's sequencer would.
+fn prune_old_entries(dir: &std::path::Path, old: usize) {
+    use keel_core::audit::{
+        Actor, AuditLog, AuditRecord, AuditSettings, EventKind, Outcome, Resource,
+    };
+    use keel_core::clock::{Clock, SystemClock};
+
+    let data = dir.join("keel-data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let pem = keel_audit::note::NoteSigner::generate_pem().expect("key");
+    std::fs::write(data.join("audit-signing.pem"), &pem).expect("key file");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let uri =
+            keel_store::StoreUri::parse(&format!("sqlite:///{}", data.join("keel.db").display()))
+                .expect("uri");
+        let stores = keel_store::open_stores(&uri).await.expect("stores");
+        let signer =
+            keel_audit::note::NoteSigner::from_pem("keel.local/audit", &pem).expect("signer");
+        let log = AuditLog::open(
+            stores.audit,
+            signer,
+            AuditSettings {
+                retention: Some(std::time::Duration::from_secs(200 * 86_400)),
+                ..AuditSettings::default()
+            },
+        )
+        .await
+        .expect("log");
+        let then = SystemClock.now_millis() - 300 * 86_400_000;
+        let records: Vec<AuditRecord> = (0..old)
+            .map(|i| {
+                AuditRecord::new(
+                    EventKind::Request,
+                    then + i as i64,
+                    Actor {
+                        id: None,
+                        kind: "user",
+                        name: "alice".into(),
+                    },
+                    "runs.update",
+                    Resource {
+                        id: Some(format!("run{i}")),
+                        kind: "Run".into(),
+                    },
+                    Outcome::Success,
+                )
+            })
+            .collect();
+        log.append(&records).await.expect("append");
+        log.checkpoint_now().await.expect("checkpoint");
+        let pruned = log.prune_expired().await.expect("prune").expect("pruned");
+        assert_eq!(pruned.below, old as u64);
+    });
+}
+
+#[test]
+fn a_log_pruned_by_retention_exports_and_verifies_offline() {
+    let dir = tempfile::tempdir().expect("dir");
+    prune_old_entries(dir.path(), 300);
+    // A change after the pruning, recorded by the command line.
+    let created = keel(
+        dir.path(),
+        &["users", "create", "robot", "--service-account"],
+        &[],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let bundle = dir.path().join("bundle");
+    let exported = keel(
+        dir.path(),
+        &["audit", "export", "--out", bundle.to_str().expect("utf-8")],
+        &[],
+    );
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    assert!(
+        stdout(&exported).contains("300 before them pruned by retention"),
+        "{}",
+        stdout(&exported)
+    );
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("pruned")).expect("pruned"),
+        "300\n"
+    );
+    let first: Value = serde_json::from_str(
+        std::fs::read_to_string(bundle.join("entries.jsonl"))
+            .expect("entries")
+            .lines()
+            .next()
+            .expect("a kept entry"),
+    )
+    .expect("json");
+    assert_eq!(
+        first["action"], "audit.prune",
+        "the pruning recorded itself"
+    );
+    let verified = keel(
+        dir.path(),
+        &["audit", "verify", bundle.to_str().expect("utf-8")],
+        &[],
+    );
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stdout(&verified).contains("300 earlier entries were pruned"),
+        "{}",
+        stdout(&verified)
+    );
+    // The pruned entries' leaf hashes are what the checkpoints verify.
+    std::fs::remove_file(bundle.join("tile/0/000")).expect("remove a tile");
+    let broken = keel(
+        dir.path(),
+        &["audit", "verify", bundle.to_str().expect("utf-8")],
+        &[],
+    );
+    assert!(!broken.status.success());
+    assert!(stderr(&broken).contains("BadTile"), "{}", stderr(&broken));
+}
+
+#[test]
+fn a_retention_under_six_months_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let refused = keel(
+        dir.path(),
+        &[
+            "audit",
+            "export",
+            "--out",
+            "b",
+            "--audit-retention-days",
+            "90",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("at least 184"),
+        "{}",
+        stderr(&refused)
+    );
+}

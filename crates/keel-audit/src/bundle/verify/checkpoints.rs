@@ -1,5 +1,4 @@
-//! Reading a bundle's checkpoints (checking their signatures and names) and counting its
-//! timestamps.
+//! Reading a bundle's checkpoints, checking their signatures and names.
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read};
@@ -8,8 +7,7 @@ use std::path::Path;
 use super::Found;
 use crate::Error;
 use crate::bundle::{
-    CHECKPOINTS_DIR, Problem, ProblemKind, TIMESTAMP_EXT, TIMESTAMPS_DIR, checkpoint_name,
-    parse_checkpoint_name,
+    CHECKPOINTS_DIR, Problem, ProblemKind, checkpoint_name, parse_checkpoint_name,
 };
 use crate::checkpoint::Checkpoint;
 use crate::hash::Hash;
@@ -129,29 +127,4 @@ fn read_checkpoint(
         ));
     }
     Ok(Ok(cp))
-}
-
-/// The number of `timestamps/<name>.tsr` files whose `<name>` is a checkpoint file's.
-pub(super) fn count_timestamps(dir: &Path, checkpoint_names: &[String]) -> Result<u64, Error> {
-    let tdir = dir.join(TIMESTAMPS_DIR);
-    let listing = match fs::read_dir(&tdir) {
-        Ok(listing) => listing,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(Error::io(tdir, e)),
-    };
-    let mut count = 0;
-    for entry in listing {
-        let entry = entry.map_err(|e| Error::io(&tdir, e))?;
-        let name = entry.file_name();
-        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(TIMESTAMP_EXT)) else {
-            continue;
-        };
-        if checkpoint_names
-            .binary_search_by(|n| n.as_str().cmp(stem))
-            .is_ok()
-        {
-            count += 1;
-        }
-    }
-    Ok(count)
 }

@@ -9,15 +9,30 @@ mod checkpoints;
 mod compare;
 mod judge;
 mod replay;
+mod timestamps;
 mod upper;
 
 use std::fs;
 use std::path::Path;
 
-use self::checkpoints::{count_timestamps, read_checkpoints};
-use super::{KEY_FILE, Problem, ProblemKind, Report};
+use self::checkpoints::read_checkpoints;
+use self::timestamps::check_timestamps;
+use super::{
+    KEY_FILE, MIN_RETENTION_DAYS, PRUNE_ACTION, Problem, ProblemKind, Report, TSA_CA_FILE,
+};
 use crate::Error;
 use crate::note::NoteVerifier;
+use crate::timestamp::TrustAnchors;
+
+/// What a bundle is verified against, instead of what it carries itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Trust<'a> {
+    /// The log's key (default: the bundle's `key.vkey`).
+    pub key: Option<&'a NoteVerifier>,
+    /// The timestamp authority's CA certificates (default: the bundle's `tsa-ca.pem`, if any;
+    /// without either, timestamps are counted, not checked).
+    pub tsa_ca: Option<&'a TrustAnchors>,
+}
 
 /// Verifies the bundle in `dir` against the key in its `key.vkey`.
 ///
@@ -26,21 +41,104 @@ use crate::note::NoteVerifier;
 /// itself, so this proves the bundle is consistent with *that* key: compare
 /// `key.vkey` with the log's known key, or use [`verify_with_key`].
 pub fn verify(dir: &Path) -> Result<Report, Error> {
-    let path = dir.join(KEY_FILE);
-    let vkey = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let verifier = NoteVerifier::parse(vkey.trim_end())?;
-    verify_with_key(dir, &verifier)
+    verify_with(dir, Trust::default())
 }
 
 /// Verifies the bundle in `dir` against `verifier`, ignoring the bundle's `key.vkey`.
 pub fn verify_with_key(dir: &Path, verifier: &NoteVerifier) -> Result<Report, Error> {
+    verify_with(
+        dir,
+        Trust {
+            key: Some(verifier),
+            tsa_ca: None,
+        },
+    )
+}
+
+/// Verifies the bundle in `dir` against what `trust` gives, the bundle's own key and CA
+/// certificates for what it does not.
+pub fn verify_with(dir: &Path, trust: Trust<'_>) -> Result<Report, Error> {
+    let own_key;
+    let verifier = match trust.key {
+        Some(key) => key,
+        None => {
+            let path = dir.join(KEY_FILE);
+            let vkey = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            own_key = NoteVerifier::parse(vkey.trim_end())?;
+            &own_key
+        }
+    };
+    let own_ca;
+    let anchors = match trust.tsa_ca {
+        Some(anchors) => Some(anchors),
+        None => {
+            let path = dir.join(TSA_CA_FILE);
+            match fs::read(&path) {
+                Ok(pem) => {
+                    own_ca = TrustAnchors::from_pem(&pem)
+                        .map_err(|e| Error::Bundle(format!("{}: {e}", path.display())))?;
+                    Some(&own_ca)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+    };
     let checkpoints = read_checkpoints(dir, verifier)?;
-    let timestamps_present = count_timestamps(dir, &checkpoints.names)?;
+    let timestamps = check_timestamps(dir, &checkpoints.names, anchors)?;
+    let timestamps_present = timestamps.present;
     let signed = checkpoints.valid.last().map_or(0, |&(size, _)| size);
     let replay = replay::replay(dir, &checkpoints.valid)?;
+    if let Some(at) = replay.pruned_gap {
+        return Ok(Report {
+            entries: 0,
+            pruned: replay.pruned,
+            checkpoints: checkpoints.files,
+            timestamps_present,
+            timestamps_verified: timestamps.verified,
+            verified_size: 0,
+            problem: Some(Problem {
+                index: at,
+                kind: ProblemKind::BadTile,
+                detail: format!(
+                    "the bundle pruned {} entries, but the level-0 tiles that hold their leaf \
+                     hashes end at {at}",
+                    replay.pruned
+                ),
+            }),
+        });
+    }
 
     let mut found = judge::judge(&replay, signed);
     found.extend(checkpoints.problems);
+    found.extend(timestamps.problems);
+    let pruned = replay.pruned;
+    // The record is signed when a verified root covers it: the entries' own, or the tiles'
+    // where the entries still agree with them there (the alteration being after it).
+    let signed_record = |at: u64| {
+        at < replay.entries_cmp.verified_size
+            || (at < replay.tiles.cmp.verified_size
+                && replay
+                    .tiles
+                    .split
+                    .as_ref()
+                    .is_none_or(|split| split.at > at))
+    };
+    if pruned > 0 && !replay.prune_record.is_some_and(signed_record) {
+        found.push((
+            pruned,
+            Problem {
+                index: pruned,
+                kind: ProblemKind::PruneUnrecorded,
+                detail: format!(
+                    "the bundle says its first {pruned} entries were pruned, but no entry a \
+                     checkpoint verifies records a pruning below {pruned} (an \
+                     `{PRUNE_ACTION}` entry of Keel with a retention of at least \
+                     {MIN_RETENTION_DAYS} days): entries were removed"
+                ),
+            },
+        ));
+    }
     let mut problem = found
         .into_iter()
         .enumerate()
@@ -59,9 +157,11 @@ pub fn verify_with_key(dir: &Path, verifier: &NoteVerifier) -> Result<Report, Er
         });
     }
     Ok(Report {
-        entries: replay.entries,
+        entries: replay.entries.saturating_sub(replay.pruned),
+        pruned: replay.pruned,
         checkpoints: checkpoints.files,
         timestamps_present,
+        timestamps_verified: timestamps.verified,
         verified_size,
         problem,
     })

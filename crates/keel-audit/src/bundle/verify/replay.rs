@@ -6,7 +6,7 @@
 //! separately: whichever one a checkpoint after that index verifies is the signed tree. The
 //! tiles are read only up to the last checkpoint's size, the only part a signature covers.
 //! The nodes the entries' frontier completes there are compared with the tiles of level 1 and
-//! up.
+//! up. Leaves pruned by retention (before the first entry) are taken from the level-0 tiles.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, ErrorKind};
@@ -15,7 +15,7 @@ use std::path::Path;
 use super::compare::Comparer;
 use super::upper::{UpperFailure, UpperTiles};
 use crate::Error;
-use crate::bundle::ENTRIES_FILE;
+use crate::bundle::{ENTRIES_FILE, MIN_RETENTION_DAYS, PRUNE_ACTION, PRUNED_FILE};
 use crate::canonical::is_canonical;
 use crate::hash::{Hash, leaf_hash};
 use crate::tile::{self, TileStream};
@@ -23,8 +23,15 @@ use crate::tree::Frontier;
 
 /// What the pass found, for [`super::judge`] to turn into problems.
 pub(super) struct Replay<'a> {
-    /// The number of entries (lines).
+    /// The size of the tree rebuilt: pruned leaves and entries (lines).
     pub(super) entries: u64,
+    /// The number of leading leaves pruned (taken from the tiles).
+    pub(super) pruned: u64,
+    /// The index at which the tiles ended before giving every pruned leaf, if they did (the
+    /// entries are then not read: their indices are unknown).
+    pub(super) pruned_gap: Option<u64>,
+    /// The first entry recording a pruning that covers the pruned leaves, if any.
+    pub(super) prune_record: Option<u64>,
     /// The entries' tree compared with the checkpoints.
     pub(super) entries_cmp: Comparer<'a>,
     /// The first entry that is not canonical JSON.
@@ -161,8 +168,26 @@ pub(super) fn replay<'a>(dir: &Path, checkpoints: &'a [(u64, Hash)]) -> Result<R
     let mut not_canonical = None;
     let mut unterminated = None;
 
+    let pruned = read_pruned(dir)?;
+    let mut pruned_gap = None;
+    let mut prune_record = None;
+    while frontier.size() < pruned {
+        entries_cmp.reach(&frontier);
+        tiles.cmp.reach(&frontier);
+        let Some(hash) = tiles.next()? else {
+            pruned_gap = Some(frontier.size());
+            break;
+        };
+        if frontier.size() < signed {
+            frontier.push_visit(hash, |id, node| upper.check(id, node));
+        } else {
+            frontier.push_leaf(hash);
+        }
+    }
+
     let path = dir.join(ENTRIES_FILE);
     match File::open(&path) {
+        Ok(_) if pruned_gap.is_some() => {}
         Ok(file) => {
             let mut reader = BufReader::with_capacity(1 << 20, file);
             let mut line = Vec::with_capacity(4096);
@@ -185,6 +210,9 @@ pub(super) fn replay<'a>(dir: &Path, checkpoints: &'a [(u64, Hash)]) -> Result<R
                 };
                 if not_canonical.is_none() && !is_canonical(bytes) {
                     not_canonical = Some(index);
+                }
+                if pruned > 0 && prune_record.is_none() && records_pruning(bytes, pruned) {
+                    prune_record = Some(index);
                 }
                 let leaf = leaf_hash(bytes);
                 if tiles.split.is_none() {
@@ -220,6 +248,9 @@ pub(super) fn replay<'a>(dir: &Path, checkpoints: &'a [(u64, Hash)]) -> Result<R
         .and_then(|s| s.gap().map(str::to_owned));
     Ok(Replay {
         entries: frontier.size(),
+        pruned,
+        pruned_gap,
+        prune_record,
         entries_cmp,
         not_canonical,
         unterminated,
@@ -231,4 +262,44 @@ pub(super) fn replay<'a>(dir: &Path, checkpoints: &'a [(u64, Hash)]) -> Result<R
             upper: upper.finish()?,
         },
     })
+}
+
+/// Whether `entry` records a pruning of at least `pruned` leaves by Keel itself, with a
+/// retention of at least six months. Entries are canonical JSON with sorted keys, and `action`
+/// sorts first, so only lines that start as such an entry are parsed.
+fn records_pruning(entry: &[u8], pruned: u64) -> bool {
+    let prefix = format!("{{\"action\":\"{PRUNE_ACTION}\",");
+    if !entry.starts_with(prefix.as_bytes()) {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(entry) else {
+        return false;
+    };
+    v["event"] == "system"
+        && v["actor"]["kind"] == "system"
+        && v["detail"]["pruned_below"]
+            .as_u64()
+            .is_some_and(|below| below >= pruned)
+        && v["detail"]["retention_days"]
+            .as_u64()
+            .is_some_and(|days| days >= MIN_RETENTION_DAYS)
+}
+
+/// The number of pruned leading leaves the bundle declares (0 without a `pruned` file).
+fn read_pruned(dir: &Path) -> Result<u64, Error> {
+    let path = dir.join(PRUNED_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    text.strip_suffix('\n')
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            Error::Bundle(format!(
+                "{} must hold a decimal number of entries and a newline",
+                path.display()
+            ))
+        })
 }

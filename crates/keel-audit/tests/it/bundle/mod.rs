@@ -2,6 +2,7 @@
 //! right kind and index (alterations of entries exactly, in [`tampering`]; the hash tiles and
 //! what happens when they are missing or altered, in [`tiles`]).
 
+mod pruned;
 mod tampering;
 mod tiles;
 
@@ -159,8 +160,10 @@ fn a_clean_bundle_verifies() {
         verify(&dir),
         Report {
             entries: N,
+            pruned: 0,
             checkpoints: 4,
             timestamps_present: 2,
+            timestamps_verified: 0,
             verified_size: N,
             problem: None,
         }
@@ -375,8 +378,10 @@ fn empty_bundles_and_timestamps() {
         verify(tmp.path()),
         Report {
             entries: 0,
+            pruned: 0,
             checkpoints: 0,
             timestamps_present: 0,
+            timestamps_verified: 0,
             verified_size: 0,
             problem: None
         }

@@ -316,3 +316,145 @@ pub async fn checkpoints_keys_and_searches(f: Fixture) {
         (0..30).rev().filter(|i| i % 2 == 1).collect::<Vec<_>>()
     );
 }
+
+pub async fn retention_prunes_old_signed_entries_and_the_tree_still_verifies(f: Fixture) {
+    use std::time::Duration;
+
+    use keel_audit::note::NoteSigner;
+    use keel_core::audit::{AuditLog, AuditSettings, Pruned};
+    use keel_core::clock::{Clock, SystemClock};
+
+    let store = f.audit_store();
+    let pem = NoteSigner::generate_pem().expect("key");
+    let signer = || NoteSigner::from_pem("keel.test/audit", &pem).expect("signer");
+    let days = |n: u64| Duration::from_secs(n * 86_400);
+    let short = AuditSettings {
+        retention: Some(days(180)),
+        ..AuditSettings::default()
+    };
+    let err = AuditLog::open(store.clone(), signer(), short)
+        .await
+        .expect_err("under six months is refused");
+    assert!(err.to_string().contains("184"), "{err}");
+    let log = AuditLog::open(
+        store.clone(),
+        signer(),
+        AuditSettings {
+            retention: Some(days(200)),
+            ..AuditSettings::default()
+        },
+    )
+    .await
+    .expect("open");
+
+    let day_ms = 86_400_000i64;
+    let now = SystemClock.now_millis();
+    // More than one deletion transaction's worth.
+    const OLD: u64 = 4500;
+    let old: Vec<_> = (0..OLD as i64)
+        .map(|i| {
+            record(
+                "runs.update",
+                "alice",
+                &format!("old{i}"),
+                now - 300 * day_ms + i,
+            )
+        })
+        .collect();
+    let kept: Vec<_> = (0..10)
+        .map(|i| {
+            record(
+                "runs.update",
+                "bob",
+                &format!("kept{i}"),
+                now - 190 * day_ms + i,
+            )
+        })
+        .collect();
+    log.append(&old).await.expect("append");
+    log.append(&kept).await.expect("append");
+    log.sequence().await.expect("sequence");
+    let before: Vec<_> = all_entries(&store)
+        .await
+        .iter()
+        .map(|e| leaf_hash(&e.entry))
+        .collect();
+    // Only entries a signed checkpoint covers are pruned.
+    assert_eq!(log.prune_expired().await.expect("prune"), None);
+    let first = log.checkpoint_now().await.expect("checkpoint");
+    assert_eq!(first.tree_size, OLD + 10);
+    assert_eq!(
+        log.prune_expired().await.expect("prune"),
+        Some(Pruned {
+            below: OLD,
+            removed: OLD,
+            more: false,
+        })
+    );
+    assert_eq!(log.pruned_below().await.expect("mark"), OLD);
+    assert_eq!(
+        log.prune_expired().await.expect("again"),
+        None,
+        "nothing more"
+    );
+    let page = log.entries(0, 100).await.expect("entries");
+    assert_eq!(page.first().and_then(|e| e.leaf_index), Some(OLD));
+    assert!(
+        log.search(&AuditQuery {
+            actor: Some("alice".into()),
+            max_results: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("search")
+        .items
+        .is_empty(),
+        "pruned entries are gone from searches too"
+    );
+
+    // The pass recorded itself.
+    let head = log.sequence().await.expect("sequence");
+    assert_eq!(head.size, OLD + 11);
+    let last = log.entries(OLD + 10, 1).await.expect("entry");
+    let entry: serde_json::Value = serde_json::from_slice(&last[0].entry).expect("json");
+    assert_eq!(entry["action"], "audit.prune");
+    assert_eq!(entry["event"], "system");
+    assert_eq!(entry["actor"]["kind"], "system");
+    assert_eq!(entry["detail"]["pruned_below"], OLD);
+    assert_eq!(entry["detail"]["retention_days"], 200);
+
+    // The leaf hashes stay: every checkpoint and proof still verifies.
+    let second = log.checkpoint_now().await.expect("checkpoint");
+    let size = OLD + 11;
+    let mut hashes = Vec::new();
+    while (hashes.len() as u64) < size {
+        let count = (size - hashes.len() as u64).min(1000);
+        hashes.extend(
+            log.leaf_hashes(hashes.len() as u64, count)
+                .await
+                .expect("leaf hashes"),
+        );
+    }
+    assert_eq!(hashes[..before.len()], before[..]);
+    let mut frontier = Frontier::empty();
+    let mut completed = Vec::new();
+    for (i, h) in hashes.iter().enumerate() {
+        frontier.push(*h, &mut completed);
+        if i as u64 == first.tree_size - 1 {
+            assert_eq!(frontier.root(), first.root);
+        }
+    }
+    assert_eq!(frontier.root(), second.root);
+    for index in [0, OLD - 1, OLD, size - 1] {
+        let proof = log.inclusion_proof(index, size).await.expect("proof");
+        tree::verify_inclusion(&hashes[index as usize], index, size, &proof, &second.root)
+            .expect("verifies");
+    }
+    let proof = log
+        .consistency_proof(first.tree_size, size)
+        .await
+        .expect("proof");
+    tree::verify_consistency(first.tree_size, size, &first.root, &second.root, &proof)
+        .expect("consistent");
+    assert!(log.leaf_hashes(0, 1001).await.is_err(), "bounded");
+}
