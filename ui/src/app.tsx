@@ -3,7 +3,7 @@
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBanner, Loading } from './components/Status';
-import { loadSession, session, signOut } from './lib/session';
+import { isAdministrator, loadSession, session, signOut } from './lib/session';
 import { chooseWorkspace, loadWorkspaces, workspace, workspaces } from './lib/workspace';
 import { cycleTheme, theme } from './lib/theme';
 import { LoginPage } from './pages/login';
@@ -57,6 +57,11 @@ function Header({ section }: { section: string }) {
         {isAdmin() && (
           <a href="#/admin" aria-current={section === 'admin' ? 'page' : undefined}>
             Admin
+          </a>
+        )}
+        {isAdministrator() && (
+          <a href="#/audit" aria-current={section === 'audit' ? 'page' : undefined}>
+            Audit
           </a>
         )}
       </nav>

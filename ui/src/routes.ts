@@ -19,7 +19,7 @@ export interface Match {
   section: Section;
 }
 
-type Section = 'experiments' | 'models' | 'prompts' | 'admin' | 'none';
+type Section = 'experiments' | 'models' | 'prompts' | 'admin' | 'audit' | 'none';
 
 /** Most runs one comparison shows (get-history-bulk-interval's limit per request). */
 export const MAX_COMPARED_RUNS = 100;
@@ -42,6 +42,8 @@ const pages = {
   prompt: () => import('./pages/prompt'),
   account: () => import('./pages/account'),
   admin: () => import('./pages/admin'),
+  audit: () => import('./pages/audit'),
+  auditEntry: () => import('./pages/auditEntry'),
   notFound: () => import('./pages/notFound'),
 };
 
@@ -97,5 +99,8 @@ function route(loc: Location): Route {
   }
   if (head === 'account' && s.length === 1) return at('account', {}, 'none');
   if (head === 'admin' && s.length === 1) return at('admin', {}, 'admin');
+  // The filters live in the query: changing them keeps the page (and its form).
+  if (head === 'audit' && s.length === 1) return at('audit', {}, 'audit');
+  if (head === 'audit' && s.length === 3 && id === 'entries') return at('auditEntry', { index: kind }, 'audit');
   return at('notFound', { path: loc.path }, 'none');
 }

@@ -49,3 +49,10 @@ export async function signOut(): Promise<void> {
   await api.post(keel('auth/logout'), {});
   session.value = { status: 'signed-out' };
 }
+
+/** Whether the signed-in caller is an administrator (the local administrator of a server without
+ * accounts is one): a hint for what pages offer, such as the audit log, never the check. */
+export function isAdministrator(): boolean {
+  const state = session.value;
+  return state.status === 'signed-in' && state.user.is_admin;
+}

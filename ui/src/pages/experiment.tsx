@@ -2,6 +2,7 @@
 //! and, for those who manage it, who has access.
 import { getExperiment, tagValue } from '../api/experiments';
 import { AccessCard } from '../components/AccessCard';
+import { HistoryLink } from '../components/HistoryLink';
 import { ErrorBanner, Loading } from '../components/Status';
 import { useLevel } from '../lib/permissions';
 import { useTitle } from '../lib/title';
@@ -49,6 +50,9 @@ export default function ExperimentPage({ experimentId, tab }: { experimentId: st
           ID {exp.experiment_id}
         </span>
         {exp.lifecycle_stage === 'deleted' && <span class="badge error">deleted</span>}
+        <div class="actions">
+          <HistoryLink kind="Experiment" id={exp.experiment_id} noun="experiment" />
+        </div>
       </div>
       {description && <p class="muted">{description}</p>}
       <nav class="tabs" role="tablist" aria-label="Experiment views">

@@ -12,6 +12,7 @@ import {
   updateModelDescription,
 } from '../api/registry';
 import { AccessCard } from '../components/AccessCard';
+import { HistoryLink } from '../components/HistoryLink';
 import { EmptyState, ErrorBanner, Loading, Snippet } from '../components/Status';
 import { Time } from '../components/Time';
 import { useLevel } from '../lib/permissions';
@@ -49,6 +50,9 @@ export default function ModelPage({ name }: { name: string }) {
       <div class="page-header">
         <h1>{name}</h1>
         {m && <AliasBadges aliases={m.aliases ?? []} linkTo={versionLink} />}
+        <div class="actions">
+          <HistoryLink kind="RegisteredModel" id={name} noun="model" />
+        </div>
       </div>
       {model.error && <ErrorBanner error={model.error} onRetry={model.reload} />}
       {!m && !model.error && <Loading />}

@@ -11,6 +11,7 @@ import {
   tagOf,
   updateVersionDescription,
 } from '../api/registry';
+import { HistoryLink } from '../components/HistoryLink';
 import { ErrorBanner, Loading } from '../components/Status';
 import { Time } from '../components/Time';
 import { useLevel } from '../lib/permissions';
@@ -51,6 +52,9 @@ export default function ModelVersionPage({ name, version }: { name: string; vers
         </h1>
         {v?.current_stage && v.current_stage !== 'None' && <StageBadge stage={v.current_stage} />}
         {v?.status && v.status !== 'READY' && <span class="badge error">{v.status.toLowerCase()}</span>}
+        <div class="actions">
+          <HistoryLink kind="ModelVersion" id={`${name}/${version}`} noun="model version" />
+        </div>
       </div>
       {mv.error && <ErrorBanner error={mv.error} onRetry={mv.reload} />}
       {!v && !mv.error && <Loading />}

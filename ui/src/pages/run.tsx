@@ -4,6 +4,7 @@ import { getRun, runName } from '../api/runs';
 import { useMemo } from 'preact/hooks';
 import type { ArtifactSource } from '../api/artifacts';
 import { ArtifactBrowser } from '../components/ArtifactBrowser';
+import { HistoryLink } from '../components/HistoryLink';
 import { RunStatusBadge } from '../components/RunStatus';
 import { ErrorBanner, Loading } from '../components/Status';
 import { useTitle } from '../lib/title';
@@ -44,6 +45,9 @@ export default function RunPage({ experimentId, runId, tab, artifactPath }: Prop
       <div class="page-header">
         <h1>{name ?? `Run ${runId}`}</h1>
         {run.data && <RunStatusBadge status={run.data.info.status} />}
+        <div class="actions">
+          <HistoryLink kind="Run" id={runId} noun="run" />
+        </div>
       </div>
       {run.error && <ErrorBanner error={run.error} onRetry={run.reload} />}
       {!run.data && !run.error && <Loading />}
