@@ -16,6 +16,37 @@ pub struct OutboundRequest {
     pub body: String,
 }
 
+impl OutboundRequest {
+    /// A JSON POST of `payload` with MLflow's webhook headers (`X-MLflow-Delivery-Id`,
+    /// `X-MLflow-Timestamp` in seconds from `now_ms`), signed (`X-MLflow-Signature`) when there
+    /// is a secret.
+    pub fn mlflow(
+        url: &str,
+        delivery_id: &str,
+        now_ms: i64,
+        payload: &str,
+        secret: Option<&str>,
+    ) -> Self {
+        let timestamp = now_ms.div_euclid(1000).to_string();
+        let mut headers = vec![
+            ("Content-Type", "application/json".to_owned()),
+            ("X-MLflow-Delivery-Id", delivery_id.to_owned()),
+            ("X-MLflow-Timestamp", timestamp.clone()),
+        ];
+        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+            headers.push((
+                "X-MLflow-Signature",
+                signature(secret, delivery_id, &timestamp, payload),
+            ));
+        }
+        Self {
+            url: url.to_owned(),
+            headers,
+            body: payload.to_owned(),
+        }
+    }
+}
+
 /// What came of an outbound POST.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -327,25 +358,15 @@ impl Webhooks {
         payload: &str,
         secret: Option<&str>,
     ) -> SendOutcome {
-        let timestamp = self.now().div_euclid(1000).to_string();
-        let mut headers = vec![
-            ("Content-Type", "application/json".to_owned()),
-            ("X-MLflow-Delivery-Id", delivery_id.to_owned()),
-            ("X-MLflow-Timestamp", timestamp.clone()),
-        ];
-        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-            headers.push((
-                "X-MLflow-Signature",
-                signature(secret, delivery_id, &timestamp, payload),
-            ));
-        }
         self.inner
             .transport
-            .post(OutboundRequest {
-                url: url.to_owned(),
-                headers,
-                body: payload.to_owned(),
-            })
+            .post(OutboundRequest::mlflow(
+                url,
+                delivery_id,
+                self.now(),
+                payload,
+                secret,
+            ))
             .await
     }
 

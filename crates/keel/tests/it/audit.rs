@@ -2,10 +2,31 @@
 //! `keel tokens` are recorded as the operator's, `keel audit export` and `verify` round-trip,
 //! and a server refuses to sign a log first signed with another key.
 
+use std::path::Path;
+use std::process::Output;
+
 use serde_json::Value;
 
 use crate::process::{free_port, start, terminate, wait_healthy};
 use crate::{keel, stderr, stdout};
+
+/// `keel audit export` of the server data in `dir` into `bundle`.
+fn export(dir: &Path, bundle: &Path) -> Output {
+    keel(
+        dir,
+        &["audit", "export", "--out", bundle.to_str().expect("utf-8")],
+        &[],
+    )
+}
+
+/// `keel audit verify` of `bundle`.
+fn verify(dir: &Path, bundle: &Path) -> Output {
+    keel(
+        dir,
+        &["audit", "verify", bundle.to_str().expect("utf-8")],
+        &[],
+    )
+}
 
 #[test]
 fn command_line_changes_are_recorded_and_the_export_verifies() {
@@ -24,11 +45,7 @@ fn command_line_changes_are_recorded_and_the_export_verifies() {
     assert!(token.status.success(), "{}", stderr(&token));
 
     let bundle = dir.path().join("bundle");
-    let exported = keel(
-        dir.path(),
-        &["audit", "export", "--out", bundle.to_str().expect("utf-8")],
-        &[],
-    );
+    let exported = export(dir.path(), &bundle);
     assert!(exported.status.success(), "{}", stderr(&exported));
     let entries: Vec<Value> = std::fs::read_to_string(bundle.join("entries.jsonl"))
         .expect("entries")
@@ -54,11 +71,7 @@ fn command_line_changes_are_recorded_and_the_export_verifies() {
             ("credentials.change", "robot")
         ]
     );
-    let verified = keel(
-        dir.path(),
-        &["audit", "verify", bundle.to_str().expect("utf-8")],
-        &[],
-    );
+    let verified = verify(dir.path(), &bundle);
     assert!(verified.status.success(), "{}", stderr(&verified));
     assert!(
         stdout(&verified).starts_with("OK: 2 entries"),
@@ -92,11 +105,7 @@ fn command_line_changes_are_recorded_and_the_export_verifies() {
     assert!(!off.status.success());
     assert!(stderr(&off).contains("turned off"), "{}", stderr(&off));
     // Exporting into a bundle that exists is refused (nothing is overwritten).
-    let again = keel(
-        dir.path(),
-        &["audit", "export", "--out", bundle.to_str().expect("utf-8")],
-        &[],
-    );
+    let again = export(dir.path(), &bundle);
     assert!(!again.status.success());
 }
 
@@ -201,11 +210,7 @@ fn a_log_pruned_by_retention_exports_and_verifies_offline() {
     );
     assert!(created.status.success(), "{}", stderr(&created));
     let bundle = dir.path().join("bundle");
-    let exported = keel(
-        dir.path(),
-        &["audit", "export", "--out", bundle.to_str().expect("utf-8")],
-        &[],
-    );
+    let exported = export(dir.path(), &bundle);
     assert!(exported.status.success(), "{}", stderr(&exported));
     assert!(
         stdout(&exported).contains("300 before them pruned by retention"),
@@ -228,11 +233,7 @@ fn a_log_pruned_by_retention_exports_and_verifies_offline() {
         first["action"], "audit.prune",
         "the pruning recorded itself"
     );
-    let verified = keel(
-        dir.path(),
-        &["audit", "verify", bundle.to_str().expect("utf-8")],
-        &[],
-    );
+    let verified = verify(dir.path(), &bundle);
     assert!(verified.status.success(), "{}", stderr(&verified));
     assert!(
         stdout(&verified).contains("300 earlier entries were pruned"),
@@ -241,11 +242,7 @@ fn a_log_pruned_by_retention_exports_and_verifies_offline() {
     );
     // The pruned entries' leaf hashes are what the checkpoints verify.
     std::fs::remove_file(bundle.join("tile/0/000")).expect("remove a tile");
-    let broken = keel(
-        dir.path(),
-        &["audit", "verify", bundle.to_str().expect("utf-8")],
-        &[],
-    );
+    let broken = verify(dir.path(), &bundle);
     assert!(!broken.status.success());
     assert!(stderr(&broken).contains("BadTile"), "{}", stderr(&broken));
 }

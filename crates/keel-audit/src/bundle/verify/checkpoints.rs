@@ -1,10 +1,10 @@
 //! Reading a bundle's checkpoints, checking their signatures and names.
 
-use std::fs::{self, File};
-use std::io::{ErrorKind, Read};
+use std::fs::File;
+use std::io::ErrorKind;
 use std::path::Path;
 
-use super::Found;
+use super::{Found, read_capped, sorted_names};
 use crate::Error;
 use crate::bundle::{
     CHECKPOINTS_DIR, Problem, ProblemKind, checkpoint_name, parse_checkpoint_name,
@@ -28,16 +28,7 @@ pub(super) struct Checkpoints {
 
 pub(super) fn read_checkpoints(dir: &Path, verifier: &NoteVerifier) -> Result<Checkpoints, Error> {
     let cdir = dir.join(CHECKPOINTS_DIR);
-    let listing = match fs::read_dir(&cdir) {
-        Ok(listing) => listing,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Checkpoints::default()),
-        Err(e) => return Err(Error::io(cdir, e)),
-    };
-    let mut files = Vec::new();
-    for entry in listing {
-        files.push(entry.map_err(|e| Error::io(&cdir, e))?.file_name());
-    }
-    files.sort();
+    let files = sorted_names(&cdir)?;
     let mut out = Checkpoints {
         files: files.len() as u64,
         ..Checkpoints::default()
@@ -99,11 +90,7 @@ fn read_checkpoint(
     if file.metadata().map_err(|e| Error::io(path, e))?.is_dir() {
         return bad("not a file".into());
     }
-    let mut bytes = Vec::new();
-    (&mut file)
-        .take(MAX_NOTE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    let bytes = read_capped(&mut file, MAX_NOTE_BYTES, path)?;
     if bytes.len() > MAX_NOTE_BYTES {
         return bad("larger than 1 MiB".into());
     }

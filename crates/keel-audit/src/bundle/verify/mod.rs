@@ -169,3 +169,28 @@ pub fn verify_with(dir: &Path, trust: Trust<'_>) -> Result<Report, Error> {
 
 /// A problem and the position it was detected at, which orders problems: the first is reported.
 type Found = (u64, Problem);
+
+/// The names in the bundle's directory `dir`, sorted (none when it does not exist).
+fn sorted_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, Error> {
+    let listing = match fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in listing {
+        names.push(entry.map_err(|e| Error::io(dir, e))?.file_name());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// At most the first `cap + 1` bytes of `file` (more than `cap` means it is too large).
+fn read_capped(file: impl std::io::Read, cap: usize, path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    file.take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}

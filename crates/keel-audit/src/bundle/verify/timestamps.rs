@@ -3,11 +3,10 @@
 //! authority that chains to the trusted CA certificates. Without CA certificates (none given,
 //! none in the bundle) the timestamps are counted, not checked.
 
-use std::fs::{self, File};
-use std::io::{ErrorKind, Read};
+use std::fs::File;
 use std::path::Path;
 
-use super::Found;
+use super::{Found, read_capped, sorted_names};
 use crate::Error;
 use crate::bundle::{
     CHECKPOINTS_DIR, Problem, ProblemKind, TIMESTAMP_EXT, TIMESTAMPS_DIR, parse_checkpoint_name,
@@ -33,16 +32,7 @@ pub(super) fn check_timestamps(
     anchors: Option<&TrustAnchors>,
 ) -> Result<Timestamps, Error> {
     let tdir = dir.join(TIMESTAMPS_DIR);
-    let listing = match fs::read_dir(&tdir) {
-        Ok(listing) => listing,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Timestamps::default()),
-        Err(e) => return Err(Error::io(tdir, e)),
-    };
-    let mut names = Vec::new();
-    for entry in listing {
-        names.push(entry.map_err(|e| Error::io(&tdir, e))?.file_name());
-    }
-    names.sort();
+    let names = sorted_names(&tdir)?;
     let mut out = Timestamps::default();
     for name in names {
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(TIMESTAMP_EXT)) else {
@@ -59,8 +49,8 @@ pub(super) fn check_timestamps(
             continue;
         };
         let size = parse_checkpoint_name(stem).unwrap_or(0);
-        let reply = read_capped(&tdir.join(&name), MAX_TOKEN_LEN)?;
-        let note = read_capped(&dir.join(CHECKPOINTS_DIR).join(stem), MAX_NOTE_BYTES)?;
+        let reply = read_file(&tdir.join(&name), MAX_TOKEN_LEN)?;
+        let note = read_file(&dir.join(CHECKPOINTS_DIR).join(stem), MAX_NOTE_BYTES)?;
         match timestamp::verify(&reply, &note, anchors) {
             Ok(_) => out.verified += 1,
             Err(e) => out.problems.push((
@@ -79,12 +69,8 @@ pub(super) fn check_timestamps(
     Ok(out)
 }
 
-/// The first `cap + 1` bytes of a file at most (a longer one then fails to verify).
-fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, Error> {
+/// The first `cap + 1` bytes of the file at `path` at most (a longer one then fails to verify).
+fn read_file(path: &Path, cap: usize) -> Result<Vec<u8>, Error> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(cap as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
+    read_capped(file, cap, path)
 }

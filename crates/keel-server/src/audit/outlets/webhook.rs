@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keel_core::audit::{CheckpointSink, StoredCheckpoint};
 use keel_core::clock::{Clock, SystemClock};
-use keel_core::webhooks::{OutboundRequest, SendOutcome, TargetPolicy, Transport, signature};
+use keel_core::webhooks::{OutboundRequest, SendOutcome, TargetPolicy, Transport};
 use keel_core::{Error, Result};
 
 use crate::webhooks::transport::HttpTransport;
@@ -77,23 +77,15 @@ impl CheckpointSink for WebhookSink {
             checkpoint.tree_size,
             keel_core::names::new_uuid()
         );
-        let timestamp = SystemClock.now_millis().div_euclid(1000).to_string();
-        let headers = vec![
-            ("Content-Type", "application/json".to_owned()),
-            ("X-MLflow-Delivery-Id", delivery_id.clone()),
-            ("X-MLflow-Timestamp", timestamp.clone()),
-            (
-                "X-MLflow-Signature",
-                signature(&self.secret, &delivery_id, &timestamp, &body),
-            ),
-        ];
         let outcome = self
             .transport
-            .post(OutboundRequest {
-                url: self.url.clone(),
-                headers,
-                body,
-            })
+            .post(OutboundRequest::mlflow(
+                &self.url,
+                &delivery_id,
+                SystemClock.now_millis(),
+                &body,
+                Some(&self.secret),
+            ))
             .await;
         match outcome {
             SendOutcome::Response { status, .. } if (200..300).contains(&status) => Ok(()),
