@@ -269,3 +269,73 @@ fn a_retention_under_six_months_is_refused() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn malformed_timestamp_and_publication_settings_are_refused_by_name() {
+    let dir = tempfile::tempdir().expect("dir");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").expect("write");
+    let garbage = garbage.to_str().expect("utf-8");
+    // (flags, environment, what the error says)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case<'_>; 5] = [
+        (
+            &["--audit-timestamp-ca", garbage],
+            &[],
+            "audit_timestamp_ca needs audit_timestamp_url",
+        ),
+        (
+            &["--audit-timestamp-url", "ftp://tsa.example/"],
+            &[],
+            "must be http:// or https://",
+        ),
+        (
+            &[
+                "--audit-timestamp-url",
+                "http://127.0.0.1:9/",
+                "--audit-timestamp-ca",
+                garbage,
+            ],
+            &[],
+            "invalid timestamp authority CA",
+        ),
+        (
+            &[
+                "--audit-publish",
+                "https://hooks.example/audit?token=s3cret",
+            ],
+            &[],
+            "KEEL_AUDIT_PUBLISH_SECRET",
+        ),
+        (
+            &["--audit-publish", "https://"],
+            &[("KEEL_AUDIT_PUBLISH_SECRET", "x")],
+            "not a valid http(s) URL",
+        ),
+    ];
+    for (flags, env, message) in cases {
+        let mut args = vec!["audit", "export", "--out", "b"];
+        args.extend_from_slice(flags);
+        let refused = keel(dir.path(), &args, env);
+        assert!(!refused.status.success(), "{flags:?}");
+        let err = stderr(&refused);
+        assert!(err.contains(message), "{flags:?}: {err}");
+        assert!(
+            !err.contains("s3cret"),
+            "a URL's token is never printed: {err}"
+        );
+    }
+    assert!(!dir.path().join("b").exists(), "nothing is written");
+    // A CA file that is not one is an error naming it, not a verdict.
+    let verify = keel(
+        dir.path(),
+        &["audit", "verify", "b", "--tsa-ca", garbage],
+        &[],
+    );
+    assert!(!verify.status.success());
+    assert!(
+        stderr(&verify).contains("invalid timestamp authority CA"),
+        "{}",
+        stderr(&verify)
+    );
+}
