@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one command that runs every test: format and lint gates, the web UI's build (type check
 # included), Rust tests, fuzzing (each cargo-fuzz target for a bounded time, KEEL_FUZZ_SECONDS
-# each, default 20), release build (which embeds the UI), the browser tests (headless
-# Chromium against the release binary), and the end-to-end suite (official mlflow client against
-# the release `keel` binary). Runs from any cwd. Extra arguments are passed to pytest, e.g.
-# `scripts/test.sh -k wire`.
+# each, default 20), the browser tests (headless Chromium) and the end-to-end suite (official
+# mlflow client), both against the `keel` binary the Rust tests built (debug profile, which
+# embeds the UI too and keeps overflow checks and debug assertions on; a release build would
+# compile the whole tree a fourth time for no test it does not already pass). Runs from any
+# cwd. Extra arguments are passed to pytest, e.g. `scripts/test.sh -k wire`.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,12 +84,12 @@ cargo test --workspace
 step "fuzzing (scripts/fuzz.sh: every cargo-fuzz target for a bounded time from its corpus)"
 "$REPO/scripts/fuzz.sh" "${KEEL_FUZZ_SECONDS:-20}"
 
-step "cargo build --release"
-cargo build --release
+step "cargo build -p keel (the binary the tests below run; cargo test has built it)"
+cargo build -p keel
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
-KEEL_BIN="$TARGET_DIR/release/keel"
+KEEL_BIN="$TARGET_DIR/debug/keel"
 if [ ! -x "$KEEL_BIN" ]; then
     echo "error: release binary not found at $KEEL_BIN" >&2
     exit 1
