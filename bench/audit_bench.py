@@ -8,7 +8,8 @@
   PostgreSQL);
 * `keel audit verify` speed on a bundle of `--entries` entries.
 
-Usage: bench/run.sh audit [--quick] [--entries N] [--out bench/results/audit.md]"""
+Usage: bench/run.sh audit [--quick] [--entries N] [--parts throughput,store,verify]
+                          [--out bench/results/audit.md]"""
 
 import argparse
 import json
@@ -91,45 +92,50 @@ def main():
     ap.add_argument("--entries", type=int, default=None, help="log size for proofs and verify (default 10M; quick 1M)")
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--out", default=str(HERE / "results" / "audit.md"))
+    ap.add_argument("--parts", default="throughput,store,verify",
+                    help="comma list of what to measure: throughput, store, verify")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     entries = args.entries or (1_000_000 if args.quick else 10_000_000)
     rounds = args.rounds or (1 if args.quick else 3)
     cfg = {"wrk_warmup_s": 3, "wrk_duration_s": 5 if args.quick else 15}
     runs = {False: [], True: []}
-    for _ in range(rounds):
+    for _ in range(rounds if "throughput" in parts else 0):
         for audit in (False, True):
             runs[audit].append(throughput(audit, cfg))
             print("audit" if audit else "off", runs[audit][-1], flush=True)
     med = {audit: {w: {k: statistics.median(r[w][k] for r in runs[audit]) for k in ("rps", "p99_ms")}
-                   for w in ("log_metric", "log_batch")} for audit in runs}
-    stores = store_figures(entries)
-    verify = verify_speed(entries)
+                   for w in ("log_metric", "log_batch")} for audit in runs} if "throughput" in parts else None
+    stores = store_figures(entries) if "store" in parts else []
+    verify = verify_speed(entries) if "verify" in parts else None
     results = {"throughput_rounds": {"off": runs[False], "on": runs[True]}, "median": med, "store": stores,
                "verify": verify}
-    off, on = med[False], med[True]
-    md = [
-        "# Audit log cost and speed",
-        "",
-        f"{time.strftime('%Y-%m-%d')}, {bench.machine_facts().get('cpu', 'unknown CPU')}; wrk "
-        f"-t{bench.WRK_THREADS} -c{bench.WRK_CONNECTIONS}, {cfg['wrk_duration_s']} s per run, median of "
-        f"{rounds} alternated rounds; Keel on SQLite, no accounts.",
-        "",
-        "| workload | audit off | audit on | on / off | p99 off, ms | p99 on, ms |",
-        "|---|---|---|---|---|---|",
-    ]
-    for w, label in (("log_metric", "log-metric, req/s"), ("log_batch", "log-batch (100 metrics), req/s")):
-        md.append(f"| {label} | {off[w]['rps']:,.0f} | {on[w]['rps']:,.0f} | **{on[w]['rps'] / off[w]['rps']:.0%}** | "
-                  f"{off[w]['p99_ms']:.1f} | {on[w]['p99_ms']:.1f} |")
-    md += ["", f"Store, {entries:,} entries (`cargo bench -p keel-store --bench audit`):", "",
-           "| backend | append, µs/entry | sequencing, µs/entry | inclusion proof p50 / p99, µs | "
-           "consistency proof p50 / p99, µs |",
-           "|---|---|---|---|---|"]
+    md = ["# Audit log cost and speed", ""]
+    if med:
+        off, on = med[False], med[True]
+        md += [
+            f"{time.strftime('%Y-%m-%d')}, {bench.machine_facts().get('cpu', 'unknown CPU')}; wrk "
+            f"-t{bench.WRK_THREADS} -c{bench.WRK_CONNECTIONS}, {cfg['wrk_duration_s']} s per run, median of "
+            f"{rounds} alternated rounds; Keel on SQLite, no accounts.",
+            "",
+            "| workload | audit off | audit on | on / off | p99 off, ms | p99 on, ms |",
+            "|---|---|---|---|---|---|",
+        ]
+        for w, label in (("log_metric", "log-metric, req/s"), ("log_batch", "log-batch (100 metrics), req/s")):
+            md.append(f"| {label} | {off[w]['rps']:,.0f} | {on[w]['rps']:,.0f} | "
+                      f"**{on[w]['rps'] / off[w]['rps']:.0%}** | {off[w]['p99_ms']:.1f} | {on[w]['p99_ms']:.1f} |")
+    if stores:
+        md += ["", f"Store, {entries:,} entries (`cargo bench -p keel-store --bench audit`):", "",
+               "| backend | append, µs/entry | sequencing, µs/entry | inclusion proof p50 / p99, µs | "
+               "consistency proof p50 / p99, µs |",
+               "|---|---|---|---|---|"]
     for s in stores:
         md.append(f"| {s['backend']} | {s['append_us_per_entry']:.1f} | {s['sequence_us_per_entry']:.1f} | "
                   f"{s['inclusion_p50_us']:.0f} / {s['inclusion_p99_us']:.0f} | "
                   f"{s['consistency_p50_us']:.0f} / {s['consistency_p99_us']:.0f} |")
-    md += ["", f"`keel audit verify` on a bundle of {verify['entries']:,} entries ({verify['bundle_mb']:,.0f} MB): "
-           f"{verify['seconds']:.1f} s, **{verify['entries_per_s'] / 1e6:.2f} million entries/s**.", ""]
+    if verify:
+        md += ["", f"`keel audit verify` on a bundle of {verify['entries']:,} entries ({verify['bundle_mb']:,.0f} MB): "
+               f"{verify['seconds']:.1f} s, **{verify['entries_per_s'] / 1e6:.2f} million entries/s**.", ""]
     bench.write_report(args.out, "\n".join(md), results)
 
 

@@ -78,7 +78,8 @@ pub trait AuditStore: Send + Sync {
 
     async fn tree_head(&self) -> Result<TreeHead>;
 
-    /// The stored perfect subtrees among `ids` (absent ones are left out).
+    /// The perfect subtrees among `ids` that the tree holds (absent ones are left out), stored
+    /// or, for low levels, computed from their leaves.
     async fn nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>>;
 
     /// Records the log's verifier key the first time; returns the key on record (which differs

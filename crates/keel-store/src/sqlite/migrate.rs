@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_retention",
         include_str!("../../migrations/sqlite/0011_audit_retention.sql"),
     ),
+    (
+        12,
+        "audit_sequenced_at_commit",
+        include_str!("../../migrations/sqlite/0012_audit_sequenced_at_commit.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -156,6 +156,7 @@ fn commit_group(conn: &Connection, first: Job, jobs: &mpsc::Receiver<Job>) {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
+            super::audit::after_group(false);
             let err = Error::unavailable("a write in the same transaction failed; retry");
             for completion in completions.drain(..) {
                 completion(Some(err.clone()));
@@ -166,10 +167,14 @@ fn commit_group(conn: &Connection, first: Job, jobs: &mpsc::Receiver<Job>) {
             next = jobs.try_recv().ok();
         }
     }
-    let commit_error = conn.execute_batch("COMMIT").err().map(db_err);
+    // The audit tree's new head is written last, in the same transaction as its entries.
+    let commit_error = super::audit::before_commit(conn)
+        .and_then(|()| conn.execute_batch("COMMIT").map_err(db_err))
+        .err();
     if commit_error.is_some() {
         let _ = conn.execute_batch("ROLLBACK");
     }
+    super::audit::after_group(commit_error.is_none());
     for completion in completions {
         completion(commit_error.clone());
     }

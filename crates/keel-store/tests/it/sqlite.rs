@@ -185,3 +185,86 @@ async fn models_of_schema_8_move_into_default() {
     assert_eq!(version.aliases, ["champion"]);
     assert!(migrations(&path).contains(&(10, "audit".to_owned())));
 }
+
+/// A log written by the schema that sequenced after commit (two sequenced entries with every
+/// node stored, one committed but not sequenced yet) upgrades into the log sequenced at commit:
+/// the waiting entry is sequenced first, in order, and the tree of old and new entries, with
+/// every proof, is the tree of the entries in leaf order.
+#[tokio::test]
+async fn an_audit_log_of_the_previous_schema_upgrades_and_keeps_verifying() {
+    use keel_audit::hash::{leaf_hash, node_hash};
+    use keel_audit::tree::{self, Frontier};
+    use keel_core::audit::{AuditRow, AuditStore, Outcome};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keel.db");
+    SqliteStore::upgrade_to(&path, 11).await.expect("schema 11");
+    let entry = |n: u64| format!("{{\"n\":{n}}}").into_bytes();
+    let (l0, l1) = (leaf_hash(&entry(0)), leaf_hash(&entry(1)));
+    let n1 = node_hash(&l0, &l1);
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open raw");
+        for (seq, leaf) in [(1, Some(0)), (2, Some(1)), (3, None)] {
+            conn.execute(
+                "INSERT INTO audit_entries (seq, leaf_index, time_ms, actor, action,
+                                            resource_kind, resource_id, outcome, entry)
+                 VALUES (?1, ?2, 1, 'alice', 'runs.update', 'Run', 'r', 'success', ?3)",
+                rusqlite::params![seq, leaf, entry(seq as u64 - 1)],
+            )
+            .expect("old entry");
+        }
+        for (level, idx, hash) in [(0, 0, l0), (0, 1, l1), (1, 0, n1)] {
+            conn.execute(
+                "INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+                rusqlite::params![level, idx, hash.as_slice()],
+            )
+            .expect("old node");
+        }
+        conn.execute("UPDATE audit_tree SET size = 2, root = ?1", [n1.as_slice()])
+            .expect("old head");
+    }
+    let store = SqliteStore::open(&path).await.expect("upgrade");
+    let audit: Arc<dyn AuditStore> = Arc::new(store);
+    let round = audit.sequence(100).await.expect("sequence");
+    assert_eq!(round.appended, 1, "the waiting entry");
+    assert_eq!(round.head.size, 3);
+    assert_eq!(audit.sequence(100).await.expect("again").appended, 0);
+    let rows = (3..40)
+        .map(|n| AuditRow {
+            time_ms: 2,
+            actor: "bob".into(),
+            action: "runs.update".into(),
+            resource_kind: "Run".into(),
+            resource_id: "r".into(),
+            outcome: Outcome::Success,
+            entry: entry(n),
+        })
+        .collect();
+    audit.append_entries(rows).await.expect("new entries");
+
+    let head = audit.tree_head().await.expect("head");
+    let stored = audit.entries(0, 100).await.expect("entries");
+    assert_eq!(stored.len(), 40);
+    let mut frontier = Frontier::empty();
+    let mut sink = Vec::new();
+    for (i, e) in stored.iter().enumerate() {
+        assert_eq!(e.leaf_index, Some(i as u64));
+        assert_eq!(
+            e.entry,
+            entry(i as u64),
+            "old, waiting and new entries in order"
+        );
+        frontier.push(leaf_hash(&e.entry), &mut sink);
+    }
+    assert_eq!((head.size, head.root), (40, frontier.root()));
+    for index in 0..40 {
+        let plan = tree::inclusion_plan(index, 40).expect("plan");
+        let nodes = audit.nodes(&plan).await.expect("nodes");
+        let proof = tree::inclusion_proof(index, 40, |id| {
+            nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h)
+        })
+        .expect("proof");
+        let leaf = leaf_hash(&stored[index as usize].entry);
+        tree::verify_inclusion(&leaf, index, 40, &proof, &head.root).expect("verifies");
+    }
+}

@@ -1,10 +1,13 @@
-//! `AuditStore` for SQLite: entries inserted with the writes they record (by the writer, see
-//! `writer::run_job`), sequenced into the Merkle tree on the writer thread, so indices follow
-//! commit order without gaps.
+//! `AuditStore` for SQLite: the writer sequences each entry as it inserts it, in the
+//! transaction of the write it records ([`tail`]), so leaf indices follow commit order without
+//! gaps; the tree keeps nodes from level 4 up and computes lower ones ([`nodes`]).
+
+mod nodes;
+mod tail;
 
 use async_trait::async_trait;
 use keel_audit::hash::{Hash, leaf_hash};
-use keel_audit::tree::{Frontier, NodeId};
+use keel_audit::tree::NodeId;
 use keel_core::audit::{
     AuditQuery, AuditRow, AuditStore, LoggedEntry, Sequenced, StoredCheckpoint, TreeHead,
 };
@@ -12,29 +15,9 @@ use keel_core::entities::Page;
 use keel_core::{Error, Result, paging};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{SqliteStore, db_err};
+pub(crate) use tail::{after_group, before_commit, insert_entry};
 
-/// Inserts one entry (in the caller's transaction).
-pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO audit_entries
-             (time_ms, actor, action, resource_kind, resource_id, outcome, entry)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            row.time_ms,
-            row.actor,
-            row.action,
-            row.resource_kind,
-            row.resource_id,
-            row.outcome.as_str(),
-            row.entry
-        ])
-    })
-    .map(|_| ())
-    .map_err(db_err)
-}
+use super::{SqliteStore, db_err};
 
 fn to_u64(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::internal("negative size in the audit log"))
@@ -59,84 +42,6 @@ fn head(conn: &Connection) -> Result<TreeHead> {
     })
 }
 
-fn node(conn: &Connection, id: NodeId) -> Result<Option<Hash>> {
-    let hash: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![id.level, to_i64(id.index).unwrap_or(-1)], |r| {
-                r.get(0)
-            })
-            .optional()
-        })
-        .map_err(db_err)?;
-    hash.map(hash_of).transpose()
-}
-
-/// Appends up to `max` pending entries to the tree (on the writer, in its transaction).
-fn sequence(conn: &Connection, max: usize) -> Result<Sequenced> {
-    let before = head(conn)?;
-    let pending: Vec<(i64, Vec<u8>)> = conn
-        .prepare_cached(
-            "SELECT seq, entry FROM audit_entries WHERE leaf_index IS NULL ORDER BY seq LIMIT ?1",
-        )
-        .and_then(|mut s| {
-            s.query_map([i64::try_from(max).unwrap_or(i64::MAX)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect()
-        })
-        .map_err(db_err)?;
-    if pending.is_empty() {
-        return Ok(Sequenced {
-            appended: 0,
-            head: before,
-        });
-    }
-    let mut frontier = load_frontier(conn, before.size)?;
-    let mut completed = Vec::with_capacity(pending.len() * 2);
-    let mut set_index = conn
-        .prepare_cached("UPDATE audit_entries SET leaf_index = ?1 WHERE seq = ?2")
-        .map_err(db_err)?;
-    for (seq, entry) in &pending {
-        let index = to_i64(frontier.size())?;
-        frontier.push(leaf_hash(entry), &mut completed);
-        set_index.execute(params![index, seq]).map_err(db_err)?;
-    }
-    let mut insert_node = conn
-        .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
-        .map_err(db_err)?;
-    for (id, hash) in &completed {
-        insert_node
-            .execute(params![id.level, to_i64(id.index)?, hash.as_slice()])
-            .map_err(db_err)?;
-    }
-    let after = TreeHead {
-        size: frontier.size(),
-        root: frontier.root(),
-    };
-    let size = to_i64(after.size)?;
-    conn.prepare_cached("UPDATE audit_tree SET size = ?1, root = ?2 WHERE id = 1")
-        .and_then(|mut s| s.execute(params![size, after.root.as_slice()]))
-        .map_err(db_err)?;
-    Ok(Sequenced {
-        appended: pending.len() as u64,
-        head: after,
-    })
-}
-
-/// The frontier of the tree of `size` entries, from its stored perfect subtrees.
-fn load_frontier(conn: &Connection, size: u64) -> Result<Frontier> {
-    let hashes = Frontier::ids(size)
-        .into_iter()
-        .map(|id| {
-            node(conn, id)?
-                .ok_or_else(|| Error::internal(format!("the audit tree misses its node {id:?}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Frontier::from_hashes(size, hashes)
-        .map_err(|e| Error::internal(format!("the audit tree's frontier is invalid: {e}")))
-}
-
 /// A checkpoint's columns as stored.
 type CheckpointRow = (i64, Vec<u8>, String, i64, Option<Vec<u8>>);
 
@@ -157,15 +62,16 @@ fn to_checkpoint(
 }
 
 const CHECKPOINT_COLUMNS: &str = "tree_size, root, note, created_ms, timestamp";
-const ENTRY_COLUMNS: &str = "seq, leaf_index, time_ms, entry";
+const ENTRY_COLUMNS: &str = "leaf_index, time_ms, entry";
 
+/// An entry's row; its queue order is its leaf index (entries are sequenced as they commit).
 fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedEntry> {
-    let leaf: Option<i64> = r.get(1)?;
+    let leaf: i64 = r.get(0)?;
     Ok(LoggedEntry {
-        seq: r.get(0)?,
-        leaf_index: leaf.and_then(|l| u64::try_from(l).ok()),
-        time_ms: r.get(2)?,
-        entry: r.get(3)?,
+        seq: leaf,
+        leaf_index: u64::try_from(leaf).ok(),
+        time_ms: r.get(1)?,
+        entry: r.get(2)?,
     })
 }
 
@@ -189,7 +95,7 @@ fn search(conn: &Connection, q: &AuditQuery) -> Result<Page<LoggedEntry>> {
     for (clause, v) in [
         ("time_ms >= ?", q.since_ms),
         ("time_ms < ?", q.until_ms),
-        ("seq < ?", q.before_seq),
+        ("leaf_index < ?", q.before_seq),
     ] {
         if let Some(v) = v {
             clauses.push(clause);
@@ -205,7 +111,7 @@ fn search(conn: &Connection, q: &AuditQuery) -> Result<Page<LoggedEntry>> {
     values.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
     let mut rows: Vec<LoggedEntry> = conn
         .prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM audit_entries {filter} ORDER BY seq DESC LIMIT ?"
+            "SELECT {ENTRY_COLUMNS} FROM audit_entries {filter} ORDER BY leaf_index DESC LIMIT ?"
         ))
         .and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(values), entry_row)?
@@ -232,7 +138,8 @@ impl AuditStore for SqliteStore {
     }
 
     async fn sequence(&self, max: usize) -> Result<Sequenced> {
-        self.write(move |conn| sequence(conn, max)).await
+        self.write(move |conn| tail::sequence_unsequenced(conn, max))
+            .await
     }
 
     async fn tree_head(&self) -> Result<TreeHead> {
@@ -241,16 +148,7 @@ impl AuditStore for SqliteStore {
 
     async fn nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>> {
         let ids = ids.to_vec();
-        self.read(move |conn| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(hash) = node(conn, id)? {
-                    out.push((id, hash));
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.read(move |conn| nodes::read_nodes(conn, &ids)).await
     }
 
     async fn register_log_key(&self, vkey: &str) -> Result<String> {
@@ -376,6 +274,7 @@ impl AuditStore for SqliteStore {
             if let Some(row) = &record {
                 insert_entry(conn, row)?;
             }
+            keep_leaf_hashes(conn, below)?;
             let removed = conn
                 .prepare_cached("DELETE FROM audit_entries WHERE leaf_index < ?1")
                 .and_then(|mut s| s.execute([below]))
@@ -400,4 +299,27 @@ impl AuditStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Stores the leaf hashes of the entries below `below` as level-0 nodes (those not stored yet),
+/// so that deleting the entries keeps every proof and checkpoint verifiable.
+fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
+    let entries: Vec<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT leaf_index, entry FROM audit_entries WHERE leaf_index < ?1")
+        .and_then(|mut s| {
+            s.query_map([below], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(db_err)?;
+    let mut keep = conn
+        .prepare_cached(
+            "INSERT INTO audit_nodes (level, idx, hash) VALUES (0, ?1, ?2)
+             ON CONFLICT (level, idx) DO NOTHING",
+        )
+        .map_err(db_err)?;
+    for (index, entry) in entries {
+        keep.execute(params![index, leaf_hash(&entry).as_slice()])
+            .map_err(db_err)?;
+    }
+    Ok(())
 }

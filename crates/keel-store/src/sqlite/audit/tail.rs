@@ -1,0 +1,316 @@
+//! Sequencing at commit: the writer thread gives each audit entry its leaf index as it inserts
+//! it, in the transaction of the write it records, so the log needs no queue, no later
+//! `UPDATE` and no pending index.
+//!
+//! The writer keeps the tree's right edge (its [`Frontier`]) between transactions, in a
+//! thread-local: only a store's writer thread inserts entries, and each store has its own. At
+//! its first entry in a transaction it checks the cached head against the stored one (another
+//! process on the same file, such as a `keel` command, may have appended since) and reloads
+//! when they differ; the writer writes the new head just before COMMIT ([`before_commit`]) and
+//! drops the cache when a transaction rolls back ([`after_group`]).
+
+use std::cell::RefCell;
+
+use keel_audit::hash::leaf_hash;
+use keel_audit::tree::Frontier;
+use keel_core::audit::{AuditRow, Outcome, Sequenced, TreeHead};
+use keel_core::{Error, Result};
+use rusqlite::{Connection, params};
+
+use super::nodes::{FIRST_STORED_LEVEL, read_nodes};
+use super::{head, to_i64};
+use crate::sqlite::db_err;
+
+/// The writer's view of the tree's right edge.
+struct Tail {
+    frontier: Frontier,
+    /// Checked against the stored head in the current transaction.
+    current: bool,
+    /// Grown in the current transaction: the head row must be written before COMMIT.
+    dirty: bool,
+}
+
+impl Tail {
+    fn head(&self) -> TreeHead {
+        TreeHead {
+            size: self.frontier.size(),
+            root: self.frontier.root(),
+        }
+    }
+}
+
+thread_local! {
+    static TAIL: RefCell<Option<Tail>> = const { RefCell::new(None) };
+}
+
+/// Inserts one entry as the tree's next leaf, with the nodes it completes (in the caller's
+/// transaction, on the writer thread).
+pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
+    TAIL.with_borrow_mut(|slot| {
+        let tail = current(conn, slot)?;
+        let index = to_i64(tail.frontier.size())?;
+        conn.prepare_cached(
+            "INSERT INTO audit_entries
+                 (leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                index,
+                row.time_ms,
+                row.actor,
+                row.action,
+                row.resource_kind,
+                row.resource_id,
+                row.outcome.as_str(),
+                row.entry
+            ])
+        })
+        .map_err(db_err)?;
+        let mut completed = Vec::new();
+        tail.frontier.push(leaf_hash(&row.entry), &mut completed);
+        tail.dirty = true;
+        let mut insert = conn
+            .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .map_err(db_err)?;
+        for (id, hash) in completed {
+            if id.level >= FIRST_STORED_LEVEL {
+                insert
+                    .execute(params![id.level, to_i64(id.index)?, hash.as_slice()])
+                    .map_err(db_err)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The tail, loaded or checked against the stored head once per transaction.
+fn current<'a>(conn: &Connection, slot: &'a mut Option<Tail>) -> Result<&'a mut Tail> {
+    let tail = match slot.take() {
+        Some(tail) if tail.current || head(conn)? == tail.head() => tail,
+        _ => Tail {
+            frontier: load_frontier(conn)?,
+            current: false,
+            dirty: false,
+        },
+    };
+    let tail = slot.insert(tail);
+    tail.current = true;
+    Ok(tail)
+}
+
+/// The frontier of the stored tree.
+fn load_frontier(conn: &Connection) -> Result<Frontier> {
+    let size = head(conn)?.size;
+    let ids = Frontier::ids(size);
+    let found = read_nodes(conn, &ids)?;
+    let hashes = ids
+        .iter()
+        .map(|id| {
+            found
+                .iter()
+                .find(|(n, _)| n == id)
+                .map(|(_, h)| *h)
+                .ok_or_else(|| Error::internal(format!("the audit tree misses its node {id}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Frontier::from_hashes(size, hashes)
+        .map_err(|e| Error::internal(format!("the audit tree's frontier is invalid: {e}")))
+}
+
+/// Writes the head the transaction's entries grew the tree to (called by the writer just
+/// before COMMIT; a failure fails the transaction).
+pub(crate) fn before_commit(conn: &Connection) -> Result<()> {
+    TAIL.with_borrow_mut(|slot| {
+        let Some(tail) = slot.as_mut().filter(|t| t.dirty) else {
+            return Ok(());
+        };
+        let head = tail.head();
+        let size = to_i64(head.size)?;
+        conn.prepare_cached("UPDATE audit_tree SET size = ?1, root = ?2 WHERE id = 1")
+            .and_then(|mut s| s.execute(params![size, head.root.as_slice()]))
+            .map_err(db_err)?;
+        tail.dirty = false;
+        Ok(())
+    })
+}
+
+/// Ends the writer's transaction: a committed tail is checked again in the next one, a rolled
+/// back one is reloaded.
+pub(crate) fn after_group(committed: bool) {
+    TAIL.with_borrow_mut(|slot| {
+        if committed {
+            if let Some(tail) = slot.as_mut() {
+                tail.current = false;
+                tail.dirty = false;
+            }
+        } else {
+            *slot = None;
+        }
+    });
+}
+
+/// Moves up to `max` entries that committed before this store sequenced at commit (left in
+/// `audit_unsequenced` by the migration) into the log, in commit order.
+pub(super) fn sequence_unsequenced(conn: &Connection, max: usize) -> Result<Sequenced> {
+    type Unsequenced = (i64, i64, String, String, String, String, String, Vec<u8>);
+    let found: Vec<Unsequenced> = conn
+        .prepare_cached(
+            "SELECT seq, time_ms, actor, action, resource_kind, resource_id, outcome, entry
+             FROM audit_unsequenced ORDER BY seq LIMIT ?1",
+        )
+        .and_then(|mut s| {
+            s.query_map([i64::try_from(max).unwrap_or(i64::MAX)], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(db_err)?;
+    let rows = found
+        .into_iter()
+        .map(|(seq, time_ms, actor, action, kind, id, outcome, entry)| {
+            let row = AuditRow {
+                time_ms,
+                actor,
+                action,
+                resource_kind: kind,
+                resource_id: id,
+                outcome: Outcome::parse(&outcome)?,
+                entry,
+            };
+            Ok((seq, row))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (_, row) in &rows {
+        insert_entry(conn, row)?;
+    }
+    if let Some((last, _)) = rows.last() {
+        conn.prepare_cached("DELETE FROM audit_unsequenced WHERE seq <= ?1")
+            .and_then(|mut s| s.execute([last]))
+            .map_err(db_err)?;
+    }
+    let head = TAIL.with_borrow_mut(|slot| current(conn, slot).map(|tail| tail.head()))?;
+    Ok(Sequenced {
+        appended: rows.len() as u64,
+        head,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use keel_audit::tree::{self, NodeId};
+
+    use super::*;
+    use crate::sqlite::migrate;
+
+    fn database() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.db");
+        let mut conn = Connection::open(&path).expect("open");
+        migrate::apply(&mut conn).expect("migrate");
+        (dir, path)
+    }
+
+    fn row(n: u64) -> AuditRow {
+        AuditRow {
+            time_ms: n as i64,
+            actor: "alice".into(),
+            action: "runs.update".into(),
+            resource_kind: "Run".into(),
+            resource_id: format!("r{n}"),
+            outcome: Outcome::Success,
+            entry: format!("{{\"n\":{n}}}").into_bytes(),
+        }
+    }
+
+    /// One writer transaction of `rows`, committed or rolled back as the writer does it.
+    fn transaction(conn: &Connection, rows: std::ops::Range<u64>, commit: bool) {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        for n in rows {
+            insert_entry(conn, &row(n)).expect("insert");
+        }
+        if commit {
+            before_commit(conn).expect("head");
+            conn.execute_batch("COMMIT").expect("commit");
+        } else {
+            conn.execute_batch("ROLLBACK").expect("rollback");
+        }
+        after_group(commit);
+    }
+
+    /// The stored head is the tree of the stored entries in leaf order, and every node a proof
+    /// can ask for is there (stored or computed) with the right hash.
+    fn assert_consistent(conn: &Connection, expected: &[u64]) {
+        let stored = head(conn).expect("head");
+        let entries: Vec<(i64, Vec<u8>)> = conn
+            .prepare("SELECT leaf_index, entry FROM audit_entries ORDER BY leaf_index")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("entries");
+        let want: Vec<Vec<u8>> = expected.iter().map(|&n| row(n).entry).collect();
+        assert_eq!(
+            entries.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+            want
+        );
+        let leaves: Vec<_> = want.iter().map(|e| leaf_hash(e)).collect();
+        let mut frontier = Frontier::empty();
+        let mut completed = Vec::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            assert_eq!(entries[i].0, i as i64, "gapless");
+            frontier.push(*leaf, &mut completed);
+        }
+        assert_eq!(stored.size, frontier.size());
+        assert_eq!(stored.root, frontier.root());
+        let ids: Vec<NodeId> = completed.iter().map(|(id, _)| *id).collect();
+        let mut found = read_nodes(conn, &ids).expect("nodes");
+        found.sort_unstable_by_key(|(id, _)| *id);
+        completed.sort_unstable_by_key(|(id, _)| *id);
+        assert_eq!(found, completed);
+        let size = stored.size;
+        for index in 0..size {
+            let plan = tree::inclusion_plan(index, size).expect("plan");
+            let nodes = read_nodes(conn, &plan).expect("nodes");
+            let proof = tree::inclusion_proof(index, size, |id| {
+                nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h)
+            })
+            .expect("proof");
+            tree::verify_inclusion(&leaves[index as usize], index, size, &proof, &stored.root)
+                .expect("verifies");
+        }
+    }
+
+    #[test]
+    fn entries_get_the_next_leaves_as_they_commit_and_a_rollback_gives_theirs_back() {
+        let (_dir, path) = database();
+        let conn = Connection::open(&path).expect("open");
+        transaction(&conn, 0..19, true);
+        transaction(&conn, 100..105, false);
+        transaction(&conn, 19..40, true);
+        assert_consistent(&conn, &(0..40).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn another_writer_on_the_same_file_is_noticed() {
+        let (_dir, path) = database();
+        let conn = Connection::open(&path).expect("open");
+        transaction(&conn, 0..5, true);
+        // A second process (here a thread, with its own tail) appends in between.
+        let other = path.clone();
+        std::thread::spawn(move || {
+            let conn = Connection::open(&other).expect("open");
+            transaction(&conn, 5..23, true);
+        })
+        .join()
+        .expect("other writer");
+        transaction(&conn, 23..30, true);
+        assert_consistent(&conn, &(0..30).collect::<Vec<_>>());
+    }
+}
