@@ -176,6 +176,7 @@ macro_rules! conformance_suite {
                 audit::racing_writers_and_sequencers_keep_one_gapless_log,
                 audit::checkpoints_keys_and_searches,
                 audit::retention_prunes_old_signed_entries_and_the_tree_still_verifies,
+                audit::searches_find_every_match_across_many_transactions,
             );
         }
     };

@@ -268,3 +268,49 @@ async fn an_audit_log_of_the_previous_schema_upgrades_and_keeps_verifying() {
         tree::verify_inclusion(&leaf, index, 40, &proof, &head.root).expect("verifies");
     }
 }
+
+/// Pruning removes what named the pruned entries from the search postings too (retention
+/// deletes actors and resource IDs, not only entries); searches still find every later entry.
+#[tokio::test]
+async fn pruning_forgets_the_search_keys_of_pruned_entries() {
+    use keel_core::audit::{AuditQuery, AuditRow, AuditStore, Outcome};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keel.db");
+    let audit: Arc<dyn AuditStore> = Arc::new(SqliteStore::open(&path).await.expect("open"));
+    for t in 0..4u64 {
+        let rows = (0..10u64)
+            .map(|k| AuditRow {
+                time_ms: 1,
+                actor: format!("user-{t}"),
+                action: "runs.update".into(),
+                resource_kind: "Run".into(),
+                resource_id: format!("run-{}", t * 10 + k),
+                outcome: Outcome::Success,
+                entry: format!("{{\"n\":{}}}", t * 10 + k).into_bytes(),
+            })
+            .collect();
+        audit.append_entries(rows).await.expect("append");
+    }
+    assert_eq!(audit.prune(20, None).await.expect("prune"), 20);
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    let named: Vec<String> = conn
+        .prepare("SELECT value FROM audit_postings WHERE first_leaf < 20")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("postings");
+    assert!(
+        named.iter().all(|v| v == "runs.update" || v == "Run"),
+        "only keys that reach past the pruned entries remain: {named:?}"
+    );
+    let search = |actor: &str| {
+        let audit = audit.clone();
+        let q = AuditQuery {
+            actor: Some(actor.to_owned()),
+            max_results: 100,
+            ..Default::default()
+        };
+        async move { audit.search_entries(&q).await.expect("search").items.len() }
+    };
+    assert_eq!(search("user-1").await, 0);
+    assert_eq!(search("user-2").await, 10);
+}

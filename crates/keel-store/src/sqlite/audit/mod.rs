@@ -1,9 +1,13 @@
 //! `AuditStore` for SQLite: the writer sequences each entry as it inserts it, in the
 //! transaction of the write it records ([`tail`]), so leaf indices follow commit order without
-//! gaps; the tree keeps nodes from level 4 up and computes lower ones ([`nodes`]).
+//! gaps; the tree keeps nodes from level 4 up and computes lower ones ([`nodes`]); searches
+//! go through postings written once per transaction ([`search`]).
 
 mod nodes;
+mod search;
 mod tail;
+
+use search::Field;
 
 use async_trait::async_trait;
 use keel_audit::hash::{Hash, leaf_hash};
@@ -12,7 +16,7 @@ use keel_core::audit::{
     AuditQuery, AuditRow, AuditStore, LoggedEntry, Sequenced, StoredCheckpoint, TreeHead,
 };
 use keel_core::entities::Page;
-use keel_core::{Error, Result, paging};
+use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(crate) use tail::{after_group, before_commit, insert_entry};
@@ -72,61 +76,6 @@ fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedEntry> {
         leaf_index: u64::try_from(leaf).ok(),
         time_ms: r.get(1)?,
         entry: r.get(2)?,
-    })
-}
-
-fn search(conn: &Connection, q: &AuditQuery) -> Result<Page<LoggedEntry>> {
-    let mut clauses: Vec<&str> = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
-    let mut text = |clause: &'static str, v: &Option<String>| {
-        if let Some(v) = v {
-            clauses.push(clause);
-            values.push(v.clone().into());
-        }
-    };
-    text("actor = ?", &q.actor);
-    text("action = ?", &q.action);
-    text("resource_kind = ?", &q.resource_kind);
-    text("resource_id = ?", &q.resource_id);
-    if let Some(o) = q.outcome {
-        clauses.push("outcome = ?");
-        values.push(o.as_str().to_owned().into());
-    }
-    for (clause, v) in [
-        ("time_ms >= ?", q.since_ms),
-        ("time_ms < ?", q.until_ms),
-        ("leaf_index < ?", q.before_seq),
-    ] {
-        if let Some(v) = v {
-            clauses.push(clause);
-            values.push(v.into());
-        }
-    }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let limit = q.max_results.max(1);
-    values.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
-    let mut rows: Vec<LoggedEntry> = conn
-        .prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM audit_entries {filter} ORDER BY leaf_index DESC LIMIT ?"
-        ))
-        .and_then(|mut s| {
-            s.query_map(rusqlite::params_from_iter(values), entry_row)?
-                .collect()
-        })
-        .map_err(db_err)?;
-    let next_page_token = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|e| paging::encode(e.seq))
-    } else {
-        None
-    };
-    Ok(Page {
-        items: rows,
-        next_page_token,
     })
 }
 
@@ -246,7 +195,7 @@ impl AuditStore for SqliteStore {
 
     async fn search_entries(&self, query: &AuditQuery) -> Result<Page<LoggedEntry>> {
         let query = query.clone();
-        self.read(move |conn| search(conn, &query)).await
+        self.read(move |conn| search::search(conn, &query)).await
     }
 
     async fn first_unexpired(&self, from: u64, to: u64, cutoff_ms: i64) -> Result<u64> {
@@ -301,14 +250,28 @@ impl AuditStore for SqliteStore {
     }
 }
 
-/// Stores the leaf hashes of the entries below `below` as level-0 nodes (those not stored yet),
-/// so that deleting the entries keeps every proof and checkpoint verifiable.
+/// Before the entries below `below` are deleted: stores their leaf hashes as level-0 nodes
+/// (those not stored yet), so that every proof and checkpoint stays verifiable, and deletes the
+/// postings that name only them (a posting reaching past `below` still finds later entries).
 fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
-    let entries: Vec<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT leaf_index, entry FROM audit_entries WHERE leaf_index < ?1")
+    type Pruned = (i64, Vec<u8>, String, String, String, String);
+    let entries: Vec<Pruned> = conn
+        .prepare_cached(
+            "SELECT leaf_index, entry, actor, action, resource_kind, resource_id
+             FROM audit_entries WHERE leaf_index < ?1",
+        )
         .and_then(|mut s| {
-            s.query_map([below], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
+            s.query_map([below], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect()
         })
         .map_err(db_err)?;
     let mut keep = conn
@@ -317,8 +280,26 @@ fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
              ON CONFLICT (level, idx) DO NOTHING",
         )
         .map_err(db_err)?;
-    for (index, entry) in entries {
+    let mut keys = std::collections::BTreeSet::new();
+    for (index, entry, actor, action, kind, id) in entries {
         keep.execute(params![index, leaf_hash(&entry).as_slice()])
+            .map_err(db_err)?;
+        keys.extend([
+            (Field::Actor, actor),
+            (Field::Action, action),
+            (Field::ResourceKind, kind),
+            (Field::ResourceId, id),
+        ]);
+    }
+    let mut forget = conn
+        .prepare_cached(
+            "DELETE FROM audit_postings
+             WHERE field = ?1 AND value = ?2 AND first_leaf < ?3 AND last_leaf < ?3",
+        )
+        .map_err(db_err)?;
+    for (field, value) in keys {
+        forget
+            .execute(params![field as i64, value, below])
             .map_err(db_err)?;
     }
     Ok(())

@@ -7,9 +7,11 @@
 //! its first entry in a transaction it checks the cached head against the stored one (another
 //! process on the same file, such as a `keel` command, may have appended since) and reloads
 //! when they differ; the writer writes the new head just before COMMIT ([`before_commit`]) and
-//! drops the cache when a transaction rolls back ([`after_group`]).
+//! drops the cache when a transaction rolls back ([`after_group`]). The search keys of the
+//! transaction's entries are written then too, as one posting per key (see [`super::search`]).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use keel_audit::hash::leaf_hash;
 use keel_audit::tree::Frontier;
@@ -18,6 +20,7 @@ use keel_core::{Error, Result};
 use rusqlite::{Connection, params};
 
 use super::nodes::{FIRST_STORED_LEVEL, read_nodes};
+use super::search::Field;
 use super::{head, to_i64};
 use crate::sqlite::db_err;
 
@@ -28,6 +31,61 @@ struct Tail {
     current: bool,
     /// Grown in the current transaction: the head row must be written before COMMIT.
     dirty: bool,
+    /// The search keys of the current transaction's entries, each with the range of leaves it
+    /// occurs in: written as postings before COMMIT.
+    postings: Postings,
+}
+
+/// Search keys (a field's code, then its value) and the first and last leaf they occur at.
+#[derive(Default)]
+struct Postings {
+    ranges: HashMap<String, (u64, u64)>,
+    /// Reused to look keys up without allocating.
+    key: String,
+}
+
+impl Postings {
+    fn note(&mut self, field: Field, value: &str, leaf: u64) {
+        self.key.clear();
+        self.key.push(char::from(b'0' + field as u8));
+        self.key.push_str(value);
+        match self.ranges.get_mut(self.key.as_str()) {
+            Some(range) => range.1 = leaf,
+            None => {
+                self.ranges.insert(self.key.clone(), (leaf, leaf));
+            }
+        }
+    }
+
+    fn note_row(&mut self, row: &AuditRow, leaf: u64) {
+        self.note(Field::Actor, &row.actor, leaf);
+        self.note(Field::Action, &row.action, leaf);
+        self.note(Field::ResourceKind, &row.resource_kind, leaf);
+        if !row.resource_id.is_empty() {
+            self.note(Field::ResourceId, &row.resource_id, leaf);
+        }
+    }
+
+    fn write(&mut self, conn: &Connection) -> Result<()> {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO audit_postings (field, value, first_leaf, last_leaf)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db_err)?;
+        for (key, (first, last)) in self.ranges.drain() {
+            let (field, value) = key.split_at(1);
+            insert
+                .execute(params![
+                    i64::from(field.as_bytes()[0] - b'0'),
+                    value,
+                    to_i64(first)?,
+                    to_i64(last)?
+                ])
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
 }
 
 impl Tail {
@@ -48,7 +106,8 @@ thread_local! {
 pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
     TAIL.with_borrow_mut(|slot| {
         let tail = current(conn, slot)?;
-        let index = to_i64(tail.frontier.size())?;
+        let leaf = tail.frontier.size();
+        let index = to_i64(leaf)?;
         conn.prepare_cached(
             "INSERT INTO audit_entries
                  (leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry)
@@ -70,6 +129,7 @@ pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
         let mut completed = Vec::new();
         tail.frontier.push(leaf_hash(&row.entry), &mut completed);
         tail.dirty = true;
+        tail.postings.note_row(row, leaf);
         let mut insert = conn
             .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
             .map_err(db_err)?;
@@ -92,6 +152,7 @@ fn current<'a>(conn: &Connection, slot: &'a mut Option<Tail>) -> Result<&'a mut 
             frontier: load_frontier(conn)?,
             current: false,
             dirty: false,
+            postings: Postings::default(),
         },
     };
     let tail = slot.insert(tail);
@@ -125,6 +186,7 @@ pub(crate) fn before_commit(conn: &Connection) -> Result<()> {
         let Some(tail) = slot.as_mut().filter(|t| t.dirty) else {
             return Ok(());
         };
+        tail.postings.write(conn)?;
         let head = tail.head();
         let size = to_i64(head.size)?;
         conn.prepare_cached("UPDATE audit_tree SET size = ?1, root = ?2 WHERE id = 1")
@@ -143,6 +205,7 @@ pub(crate) fn after_group(committed: bool) {
             if let Some(tail) = slot.as_mut() {
                 tail.current = false;
                 tail.dirty = false;
+                tail.postings.ranges.clear();
             }
         } else {
             *slot = None;

@@ -459,3 +459,69 @@ pub async fn retention_prunes_old_signed_entries_and_the_tree_still_verifies(f: 
         .expect("consistent");
     assert!(log.leaf_hashes(0, 1001).await.is_err(), "bounded");
 }
+
+/// A search pages through every match, newest first, however the matches are spread over
+/// transactions (here 320, more than the stores read at once) and whatever other entries share
+/// them; a page token resumes exactly where the last page ended.
+pub async fn searches_find_every_match_across_many_transactions(f: Fixture) {
+    let audit = f.audit_store();
+    let mut expected = Vec::new();
+    for t in 0..320i64 {
+        let mut rows = Vec::new();
+        for k in 0..3i64 {
+            let n = t * 3 + k;
+            // Sparse matches: alice's deletes, one transaction in seven.
+            let (actor, action) = match (t % 7, k) {
+                (0, 1) => ("alice", "runs.delete"),
+                (_, 0) => ("alice", "runs.update"),
+                _ => ("bob", "runs.delete"),
+            };
+            let mut r = record(action, actor, &format!("run-{}", n % 5), n);
+            r.outcome = Outcome::Success;
+            if actor == "alice" && action == "runs.delete" {
+                expected.push(r.to_row().expect("row").entry);
+            }
+            rows.push(r.to_row().expect("row"));
+        }
+        audit.append_entries(rows).await.expect("append");
+    }
+    sequence_all(&audit).await;
+    expected.reverse();
+    let mut found = Vec::new();
+    let mut before = None;
+    loop {
+        let page = audit
+            .search_entries(&AuditQuery {
+                actor: Some("alice".into()),
+                action: Some("runs.delete".into()),
+                before_seq: before,
+                max_results: 7,
+                ..Default::default()
+            })
+            .await
+            .expect("search");
+        assert!(page.items.len() <= 7);
+        found.extend(page.items.iter().map(|e| e.entry.clone()));
+        match page.next_page_token {
+            Some(token) => before = Some(keel_core::paging::decode(Some(&token)).expect("token")),
+            None => break,
+        }
+    }
+    assert_eq!(found.len(), expected.len());
+    assert!(found == expected, "every match, newest first");
+    // By resource and time too: run-3's entries from the second half, all of them.
+    let since = 480;
+    let by_resource = audit
+        .search_entries(&AuditQuery {
+            resource_kind: Some("Run".into()),
+            resource_id: Some("run-3".into()),
+            since_ms: Some(since),
+            max_results: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    let want = (since..960).filter(|n| n % 5 == 3).count();
+    assert_eq!(by_resource.items.len(), want);
+    assert!(by_resource.next_page_token.is_none());
+}
