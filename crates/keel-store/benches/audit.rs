@@ -8,7 +8,7 @@
 //! the concurrent tasks, so it is a caller's cost, not a share of the wall clock);
 //! `sequence_us_per_entry` the time the sequencer spent in rounds that appended, per entry;
 //! `entries_per_s` is N over the wall time until the tree held all N. Prints one `AUDITJSON`
-//! line per backend and a short summary.
+//! line per backend and a short summary. `KEEL_BENCH_AUDIT_ONLY=sqlite` or `=postgres` runs one.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -56,8 +56,15 @@ fn main() -> BenchResult<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // `KEEL_BENCH_AUDIT_ONLY=sqlite` or `=postgres` runs one backend.
+    let only = std::env::var("KEEL_BENCH_AUDIT_ONLY").ok();
     runtime.block_on(async {
-        sqlite(entries).await?;
+        if only.as_deref() != Some("postgres") {
+            sqlite(entries).await?;
+        }
+        if only.as_deref() == Some("sqlite") {
+            return Ok(());
+        }
         if let Ok(admin) = std::env::var("KEEL_BENCH_PG") {
             postgres(&admin, entries).await?;
         }

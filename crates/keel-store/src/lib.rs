@@ -2,6 +2,7 @@
 //! PostgreSQL (shared by several Keel processes).
 
 mod assessment_rows;
+mod audit_nodes;
 pub mod postgres;
 mod search_sql;
 mod span_rows;

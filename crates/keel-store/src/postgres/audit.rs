@@ -1,6 +1,10 @@
 //! `AuditStore` for PostgreSQL: entries inserted in the transaction of the write they record
 //! (`PostgresStore::write_with`), then sequenced into the Merkle tree by whichever replica holds
-//! the tree head's row lock, so several processes on one database keep one gapless log.
+//! the tree head's row lock, so several processes on one database keep one gapless log. Nodes
+//! are stored from level 4 up; lower ones are computed from their leaves
+//! ([`crate::audit_nodes`]).
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use keel_audit::hash::{Hash, leaf_hash};
@@ -14,6 +18,7 @@ use sqlx::PgConnection;
 
 use super::PostgresStore;
 use super::error::PgResult;
+use crate::audit_nodes::{NodePlan, is_stored};
 
 /// Inserts entries (in the caller's transaction), in one statement.
 pub(crate) async fn insert_entries(c: &mut PgConnection, rows: &[&AuditRow]) -> PgResult<()> {
@@ -79,7 +84,36 @@ async fn head(c: &mut PgConnection, lock: bool) -> PgResult<TreeHead> {
     })
 }
 
+/// The perfect subtrees among `ids` that the tree holds (absent ones are left out): stored
+/// ones, and lower ones computed from their leaves (see [`crate::audit_nodes`]).
 async fn nodes(c: &mut PgConnection, ids: &[NodeId]) -> PgResult<Vec<(NodeId, Hash)>> {
+    let plan = NodePlan::new(ids);
+    let mut out = stored_nodes(c, &plan.stored).await?;
+    if !plan.leaf_ranges.is_empty() {
+        let mut leaves = BTreeMap::new();
+        for &(start, end) in &plan.leaf_ranges {
+            // Stored leaf hashes (entries sequenced when every level was stored, pruned ones)
+            // and the hashes of the entries, computed by the server (RFC 9162: 0x00 ‖ entry).
+            let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT idx, hash FROM audit_nodes WHERE level = 0 AND idx >= $1 AND idx < $2
+                 UNION ALL
+                 SELECT leaf_index, sha256('\\x00'::bytea || entry) FROM audit_entries
+                 WHERE leaf_index >= $1 AND leaf_index < $2",
+            )
+            .bind(to_i64(start)?)
+            .bind(to_i64(end).unwrap_or(i64::MAX))
+            .fetch_all(&mut *c)
+            .await?;
+            for (index, hash) in rows {
+                leaves.insert(to_u64(index)?, hash_of(&hash)?);
+            }
+        }
+        out.extend(plan.computed(&leaves));
+    }
+    Ok(out)
+}
+
+async fn stored_nodes(c: &mut PgConnection, ids: &[NodeId]) -> PgResult<Vec<(NodeId, Hash)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -154,6 +188,7 @@ async fn sequence(c: &mut PgConnection, max: usize) -> PgResult<Sequenced> {
     .bind(&indices)
     .execute(&mut *c)
     .await?;
+    completed.retain(|(id, _)| is_stored(*id));
     let levels: Vec<i16> = completed
         .iter()
         .map(|(id, _)| i16::from(id.level))
@@ -433,6 +468,16 @@ impl AuditStore for PostgresStore {
                     insert_entries(c, &[row]).await?;
                 }
                 let below = to_i64(*below)?;
+                // Their leaf hashes stay, so every proof and checkpoint stays verifiable.
+                sqlx::query(
+                    "INSERT INTO audit_nodes (level, idx, hash)
+                     SELECT 0, leaf_index, sha256('\\x00'::bytea || entry) FROM audit_entries
+                     WHERE leaf_index < $1
+                     ON CONFLICT (level, idx) DO NOTHING",
+                )
+                .bind(below)
+                .execute(&mut *c)
+                .await?;
                 let removed = sqlx::query("DELETE FROM audit_entries WHERE leaf_index < $1")
                     .bind(below)
                     .execute(&mut *c)

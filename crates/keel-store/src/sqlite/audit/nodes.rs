@@ -1,83 +1,71 @@
-//! The Merkle tree's perfect subtrees as the SQLite store keeps them: nodes from level
-//! [`FIRST_STORED_LEVEL`] up are rows of `audit_nodes`; lower ones are computed from their
-//! (at most 16) leaves when a proof or the writer needs them. A leaf's hash is a stored level-0
-//! node for entries sequenced before that rule and for pruned ones, else the hash of its entry.
+//! Reading the Merkle tree's perfect subtrees from SQLite: stored ones from `audit_nodes`,
+//! lower ones computed from their leaves (see [`crate::audit_nodes`]).
 
 use std::collections::BTreeMap;
 
-use keel_audit::hash::{Hash, leaf_hash, node_hash};
+use keel_audit::hash::{Hash, leaf_hash};
 use keel_audit::tree::NodeId;
 use keel_core::{Error, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::{hash_of, to_i64};
+use crate::audit_nodes::NodePlan;
 use crate::sqlite::db_err;
-
-/// The lowest level stored: one node row per 16 entries instead of two per entry.
-pub(super) const FIRST_STORED_LEVEL: u8 = 4;
 
 /// The perfect subtrees among `ids` that the tree holds (absent ones are left out).
 pub(super) fn read_nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>> {
+    let plan = NodePlan::new(ids);
     let mut out = Vec::with_capacity(ids.len());
-    let mut low = Vec::new();
-    for &id in ids {
-        if id.level >= FIRST_STORED_LEVEL {
-            if let Some(hash) = stored_node(conn, id)? {
-                out.push((id, hash));
-            }
-        } else if let Some(range) = leaf_range(id) {
-            low.push((id, range));
-        }
+    for chunk in plan.stored.chunks(NODES_PER_QUERY) {
+        out.extend(stored_nodes(conn, chunk)?);
     }
-    if low.is_empty() {
-        return Ok(out);
-    }
-    let leaves = leaves_in(conn, low.iter().map(|(_, range)| *range))?;
-    for (id, (start, end)) in low {
-        let hashes: Option<Vec<Hash>> = (start..end).map(|i| leaves.get(&i).copied()).collect();
-        if let Some(hashes) = hashes {
-            out.push((id, perfect_root(hashes)));
-        }
+    if !plan.leaf_ranges.is_empty() {
+        out.extend(plan.computed(&leaves_in(conn, &plan.leaf_ranges)?));
     }
     Ok(out)
 }
 
-/// The leaves `[start, end)` a node covers; `None` when they lie beyond any possible tree.
-fn leaf_range(id: NodeId) -> Option<(u64, u64)> {
-    let width = 1u64.checked_shl(u32::from(id.level))?;
-    let start = id.index.checked_mul(width)?;
-    Some((start, start.checked_add(width)?))
-}
+/// Stored nodes looked up by one statement (a proof needs one per level).
+const NODES_PER_QUERY: usize = 64;
 
-fn stored_node(conn: &Connection, id: NodeId) -> Result<Option<Hash>> {
-    let hash: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2")
+/// The stored nodes among `ids` (at most [`NODES_PER_QUERY`]), in one query.
+fn stored_nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Padded to a multiple of 16 pairs with a node that does not exist, so that a few
+    // statements serve every plan (and stay in the statement cache).
+    let slots = ids.len().div_ceil(16) * 16;
+    let wanted = vec!["(?, ?)"; slots].join(", ");
+    let mut values: Vec<i64> = Vec::with_capacity(slots * 2);
+    for id in ids {
+        values.push(i64::from(id.level));
+        values.push(to_i64(id.index).unwrap_or(-1));
+    }
+    values.resize(slots * 2, -1);
+    let rows: Vec<(i64, i64, Vec<u8>)> = conn
+        .prepare_cached(&format!(
+            "SELECT level, idx, hash FROM audit_nodes WHERE (level, idx) IN (VALUES {wanted})"
+        ))
         .and_then(|mut s| {
-            s.query_row(params![id.level, to_i64(id.index).unwrap_or(-1)], |r| {
-                r.get(0)
-            })
-            .optional()
+            s.query_map(rusqlite::params_from_iter(values), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
         })
         .map_err(db_err)?;
-    hash.map(hash_of).transpose()
+    rows.into_iter()
+        .map(|(level, index, hash)| {
+            let level = u8::try_from(level).map_err(|_| Error::internal("bad node level"))?;
+            Ok((NodeId::new(level, index_of(index)?), hash_of(hash)?))
+        })
+        .collect()
 }
 
-/// The hashes of the leaves in the given ranges (merged where they touch), by leaf index.
-fn leaves_in(
-    conn: &Connection,
-    ranges: impl Iterator<Item = (u64, u64)>,
-) -> Result<BTreeMap<u64, Hash>> {
-    let mut ranges: Vec<(u64, u64)> = ranges.collect();
-    ranges.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
-    for (start, end) in ranges {
-        match merged.last_mut() {
-            Some(last) if start <= last.1 => last.1 = last.1.max(end),
-            _ => merged.push((start, end)),
-        }
-    }
+/// The hashes of the leaves in the given ranges, by leaf index.
+fn leaves_in(conn: &Connection, ranges: &[(u64, u64)]) -> Result<BTreeMap<u64, Hash>> {
     let mut leaves = BTreeMap::new();
-    for (start, end) in merged {
+    for &(start, end) in ranges {
         let (start, end) = (to_i64(start)?, to_i64(end).unwrap_or(i64::MAX));
         let mut stored = conn
             .prepare_cached(
@@ -116,43 +104,4 @@ fn leaves_in(
 
 fn index_of(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::internal("negative leaf index in the audit log"))
-}
-
-/// The root of a perfect subtree from its leaves (a power of two of them).
-fn perfect_root(mut level: Vec<Hash>) -> Hash {
-    while level.len() > 1 {
-        level = level
-            .chunks_exact(2)
-            .map(|pair| node_hash(&pair[0], &pair[1]))
-            .collect();
-    }
-    level[0]
-}
-
-#[cfg(test)]
-mod tests {
-    use keel_audit::tree::Frontier;
-
-    use super::*;
-
-    #[test]
-    fn a_perfect_root_is_the_frontier_root_of_the_same_leaves() {
-        for n in [1usize, 2, 4, 8, 16] {
-            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&[i as u8])).collect();
-            let mut frontier = Frontier::empty();
-            let mut sink = Vec::new();
-            for leaf in &leaves {
-                frontier.push(*leaf, &mut sink);
-            }
-            assert_eq!(perfect_root(leaves), frontier.root(), "{n} leaves");
-        }
-    }
-
-    #[test]
-    fn leaf_ranges_never_overflow() {
-        assert_eq!(leaf_range(NodeId::new(3, 2)), Some((16, 24)));
-        assert_eq!(leaf_range(NodeId::new(0, u64::MAX)), None);
-        assert_eq!(leaf_range(NodeId::new(64, 0)), None);
-        assert_eq!(leaf_range(NodeId::new(3, u64::MAX / 4)), None);
-    }
 }

@@ -19,9 +19,10 @@ use keel_core::audit::{AuditRow, Outcome, Sequenced, TreeHead};
 use keel_core::{Error, Result};
 use rusqlite::{Connection, params};
 
-use super::nodes::{FIRST_STORED_LEVEL, read_nodes};
+use super::nodes::read_nodes;
 use super::search::Field;
 use super::{head, to_i64};
+use crate::audit_nodes::is_stored;
 use crate::sqlite::db_err;
 
 /// The writer's view of the tree's right edge.
@@ -134,7 +135,7 @@ pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
             .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
             .map_err(db_err)?;
         for (id, hash) in completed {
-            if id.level >= FIRST_STORED_LEVEL {
+            if is_stored(id) {
                 insert
                     .execute(params![id.level, to_i64(id.index)?, hash.as_slice()])
                     .map_err(db_err)?;
