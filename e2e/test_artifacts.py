@@ -87,6 +87,44 @@ def test_proxy_upload_download_range_and_delete(api):
     assert api.session.get(f"{api.base_url}{ARTIFACTS}/{path}", timeout=60).status_code == 404
 
 
+# (file name, the reference's Content-Type, its Content-Disposition), observed on MLflow 3.17.2.
+DOWNLOAD_HEADERS = [
+    ("plot.png", "image/png", "attachment; filename=plot.png"),
+    ("MLmodel", "text/plain", "attachment; filename=MLmodel"),
+    ("metrics.json", "text/plain", "attachment; filename=metrics.json"),
+    ("model.pkl", "application/octet-stream", "attachment; filename=model.pkl"),
+    ("bundle.tar.gz", "application/x-tar", "attachment; filename=bundle.tar.gz"),
+    ("my notes.txt", "text/plain", 'attachment; filename="my notes.txt"'),
+    ("r\u00e9sum\u00e9.pdf", "application/pdf",
+     "attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"),
+]
+
+
+@pytest.mark.parametrize("name,content_type,disposition", DOWNLOAD_HEADERS)
+def test_downloads_carry_the_reference_type_and_disposition(api, client, run_id, tmp_path, name, content_type,
+                                                            disposition):
+    (tmp_path / name).write_bytes(b"x" * 10)
+    client.log_artifact(run_id, str(tmp_path / name), artifact_path="d")
+    responses = [api.get("/get-artifact", {"run_uuid": run_id, "path": f"d/{name}"})]
+    root = _proxied_root(client, run_id)
+    if root is not None:
+        responses.append(api.session.get(f"{api.base_url}{ARTIFACTS}/{root}/d/{name}", timeout=60))
+    for resp in responses:
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["Content-Type"] == content_type
+        assert resp.headers["Content-Disposition"] == disposition
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.content == b"x" * 10
+
+
+def _proxied_root(client, run_id) -> str | None:
+    """The run's artifact folder as a path of the artifact proxy (None when not proxied)."""
+    uri = client.get_run(run_id).info.artifact_uri
+    if not uri.startswith("mlflow-artifacts:"):
+        return None
+    return uri.removeprefix("mlflow-artifacts:").lstrip("/")
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -120,10 +158,14 @@ def test_ui_get_artifact_serves_a_run_file(api, client, run_id, tmp_path):
     resp = api.get("/get-artifact", {"run_uuid": run_id, "path": "web/page.html"})
     assert resp.status_code == 200, resp.text
     assert resp.text == "<script>alert(1)</script>"
+    # As the reference: the page's own type, as an attachment a browser saves, never sniffed.
+    assert resp.headers["Content-Type"] == "text/html"
+    assert resp.headers["Content-Disposition"] == "attachment; filename=page.html"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
     if not serverctl.IS_REFERENCE:
-        # Keel hardening (the reference serves this as text/html): user content never runs as
-        # a page of this origin.
-        assert not resp.headers["Content-Type"].startswith("text/html")
+        # Keel hardening: even opened in place, user content runs in a sandbox, never as a
+        # page of this origin.
+        assert "sandbox" in resp.headers["Content-Security-Policy"]
     missing = api.get("/get-artifact", {"run_uuid": run_id, "path": "web/none.txt"})
     assert missing.status_code == 404
     escape = api.get("/get-artifact", {"run_uuid": run_id, "path": "../../../../etc/passwd"})

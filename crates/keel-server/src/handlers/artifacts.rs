@@ -12,7 +12,7 @@ use keel_artifacts::{ArtifactPath, ByteStream, proxied_path};
 use keel_core::Error;
 use serde::{Deserialize, Serialize};
 
-use super::{Empty, empty};
+use super::{Empty, artifact_headers, empty};
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
@@ -150,13 +150,18 @@ pub(crate) async fn serve_file(
     };
     let mut response = (status, Body::from_stream(download.body)).into_response();
     let h = response.headers_mut();
+    let name = path.segments().last().map_or("", String::as_str);
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(path)),
+        HeaderValue::from_static(artifact_headers::content_type(name)),
     );
+    if let Ok(v) = HeaderValue::from_str(&artifact_headers::content_disposition(name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // Artifacts are user content: never let a browser run it as this origin's page.
+    // Artifacts are user content: never let a browser run it as this origin's page (the
+    // reference serves HTML as text/html; here it is also sandboxed).
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -269,28 +274,6 @@ fn byte_range(spec: &str, size: u64) -> RangeRequest {
     }
 }
 
-/// Content types by extension. Markup (HTML, XML, JS) is served as plain text so an artifact can
-/// never run as a page of this server.
-fn content_type(path: &ArtifactPath) -> &'static str {
-    let name = path.segments().last().map(String::as_str).unwrap_or("");
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" | "md" | "py" | "yaml" | "yml" | "csv" | "tsv" | "html" | "htm" | "xml"
-        | "js" | "ini" | "cfg" | "toml" | "sh" | "r" | "sql" => "text/plain; charset=utf-8",
-        "json" | "mlmodel" => "application/json",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "pdf" => "application/pdf",
-        _ if name == "MLmodel" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,14 +292,5 @@ mod tests {
         assert_eq!(byte_range("bytes=0-1,4-5", 100), Ignored);
         assert_eq!(byte_range("items=0-1", 100), Ignored);
         assert_eq!(byte_range("bytes=x-y", 100), Ignored);
-    }
-
-    #[test]
-    fn markup_is_served_as_text() {
-        let ct = |p: &str| content_type(&ArtifactPath::parse(p).expect("valid"));
-        assert_eq!(ct("report.html"), "text/plain; charset=utf-8");
-        assert_eq!(ct("model/MLmodel"), "text/plain; charset=utf-8");
-        assert_eq!(ct("plot.PNG"), "image/png");
-        assert_eq!(ct("weights.bin"), "application/octet-stream");
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod artifact_headers;
 pub mod artifacts;
 pub mod audit;
 pub mod experiments;

@@ -90,23 +90,28 @@ async fn nodes(c: &mut PgConnection, ids: &[NodeId]) -> PgResult<Vec<(NodeId, Ha
     let plan = NodePlan::new(ids);
     let mut out = stored_nodes(c, &plan.stored).await?;
     if !plan.leaf_ranges.is_empty() {
+        // Stored leaf hashes (entries sequenced when every level was stored, pruned ones) and
+        // the hashes of the entries, computed by the server (RFC 9162: 0x00 ‖ entry). The
+        // leaves are named one by one (at most 16 per node), so the planner knows how few rows
+        // it reads, even before the table's statistics exist.
+        let wanted = plan
+            .leaf_ranges
+            .iter()
+            .flat_map(|&(start, end)| start..end)
+            .map(to_i64)
+            .collect::<PgResult<Vec<i64>>>()?;
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, hash FROM audit_nodes WHERE level = 0 AND idx = ANY($1)
+             UNION ALL
+             SELECT leaf_index, sha256('\\x00'::bytea || entry) FROM audit_entries
+             WHERE leaf_index = ANY($1)",
+        )
+        .bind(wanted)
+        .fetch_all(&mut *c)
+        .await?;
         let mut leaves = BTreeMap::new();
-        for &(start, end) in &plan.leaf_ranges {
-            // Stored leaf hashes (entries sequenced when every level was stored, pruned ones)
-            // and the hashes of the entries, computed by the server (RFC 9162: 0x00 ‖ entry).
-            let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                "SELECT idx, hash FROM audit_nodes WHERE level = 0 AND idx >= $1 AND idx < $2
-                 UNION ALL
-                 SELECT leaf_index, sha256('\\x00'::bytea || entry) FROM audit_entries
-                 WHERE leaf_index >= $1 AND leaf_index < $2",
-            )
-            .bind(to_i64(start)?)
-            .bind(to_i64(end).unwrap_or(i64::MAX))
-            .fetch_all(&mut *c)
-            .await?;
-            for (index, hash) in rows {
-                leaves.insert(to_u64(index)?, hash_of(&hash)?);
-            }
+        for (index, hash) in rows {
+            leaves.insert(to_u64(index)?, hash_of(&hash)?);
         }
         out.extend(plan.computed(&leaves));
     }
