@@ -7,13 +7,11 @@ mod nodes;
 mod search;
 mod tail;
 
-use search::Field;
-
 use async_trait::async_trait;
 use keel_audit::hash::{Hash, leaf_hash};
 use keel_audit::tree::NodeId;
 use keel_core::audit::{
-    AuditQuery, AuditRow, AuditStore, LoggedEntry, Sequenced, StoredCheckpoint, TreeHead,
+    AuditQuery, AuditRow, AuditStore, LoggedEntry, Outcome, Sequenced, StoredCheckpoint, TreeHead,
 };
 use keel_core::entities::Page;
 use keel_core::{Error, Result};
@@ -254,26 +252,12 @@ impl AuditStore for SqliteStore {
 /// (those not stored yet), so that every proof and checkpoint stays verifiable, and deletes the
 /// postings that name only them (a posting reaching past `below` still finds later entries).
 fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
-    type Pruned = (i64, Vec<u8>, String, String, String, String);
-    let entries: Vec<Pruned> = conn
-        .prepare_cached(
-            "SELECT leaf_index, entry, actor, action, resource_kind, resource_id
-             FROM audit_entries WHERE leaf_index < ?1",
-        )
-        .and_then(|mut s| {
-            s.query_map([below], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect()
-        })
-        .map_err(db_err)?;
+    let entries = read_rows(
+        conn,
+        "SELECT leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry
+         FROM audit_entries WHERE leaf_index < ?1",
+        below,
+    )?;
     let mut keep = conn
         .prepare_cached(
             "INSERT INTO audit_nodes (level, idx, hash) VALUES (0, ?1, ?2)
@@ -281,15 +265,10 @@ fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
         )
         .map_err(db_err)?;
     let mut keys = std::collections::BTreeSet::new();
-    for (index, entry, actor, action, kind, id) in entries {
-        keep.execute(params![index, leaf_hash(&entry).as_slice()])
+    for (index, row) in &entries {
+        keep.execute(params![index, leaf_hash(&row.entry).as_slice()])
             .map_err(db_err)?;
-        keys.extend([
-            (Field::Actor, actor),
-            (Field::Action, action),
-            (Field::ResourceKind, kind),
-            (Field::ResourceId, id),
-        ]);
+        keys.extend(search::keys(row));
     }
     let mut forget = conn
         .prepare_cached(
@@ -303,4 +282,43 @@ fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
             .map_err(db_err)?;
     }
     Ok(())
+}
+
+/// Rows of `(key, time_ms, actor, action, resource_kind, resource_id, outcome, entry)` read by
+/// `sql` (one parameter), as keys and the rows a store inserts.
+fn read_rows(conn: &Connection, sql: &str, param: i64) -> Result<Vec<(i64, AuditRow)>> {
+    type Columns = (i64, i64, String, String, String, String, String, Vec<u8>);
+    let found: Vec<Columns> = conn
+        .prepare_cached(sql)
+        .and_then(|mut s| {
+            s.query_map([param], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(db_err)?;
+    found
+        .into_iter()
+        .map(|(key, time_ms, actor, action, kind, id, outcome, entry)| {
+            let row = AuditRow {
+                time_ms,
+                actor,
+                action,
+                resource_kind: kind,
+                resource_id: id,
+                outcome: Outcome::parse(&outcome)?,
+                entry,
+            };
+            Ok((key, row))
+        })
+        .collect()
 }

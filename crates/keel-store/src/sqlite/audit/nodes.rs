@@ -62,41 +62,36 @@ fn stored_nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>
         .collect()
 }
 
-/// The hashes of the leaves in the given ranges, by leaf index.
+/// The hashes of the leaves in the given ranges, by leaf index: a stored level-0 node, or the
+/// hash of the entry (one statement per range, as PostgreSQL's).
 fn leaves_in(conn: &Connection, ranges: &[(u64, u64)]) -> Result<BTreeMap<u64, Hash>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT idx, hash, NULL FROM audit_nodes WHERE level = 0 AND idx >= ?1 AND idx < ?2
+             UNION ALL
+             SELECT leaf_index, NULL, entry FROM audit_entries
+             WHERE leaf_index >= ?1 AND leaf_index < ?2",
+        )
+        .map_err(db_err)?;
     let mut leaves = BTreeMap::new();
     for &(start, end) in ranges {
         let (start, end) = (to_i64(start)?, to_i64(end).unwrap_or(i64::MAX));
-        let mut stored = conn
-            .prepare_cached(
-                "SELECT idx, hash FROM audit_nodes WHERE level = 0 AND idx >= ?1 AND idx < ?2",
-            )
-            .map_err(db_err)?;
-        let rows = stored
+        let rows = stmt
             .query_map(params![start, end], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                ))
             })
             .map_err(db_err)?;
         for row in rows {
-            let (index, hash) = row.map_err(db_err)?;
-            leaves.insert(index_of(index)?, hash_of(hash)?);
-        }
-        let mut entries = conn
-            .prepare_cached(
-                "SELECT leaf_index, entry FROM audit_entries
-                 WHERE leaf_index >= ?1 AND leaf_index < ?2",
-            )
-            .map_err(db_err)?;
-        let rows = entries
-            .query_map(params![start, end], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(db_err)?;
-        for row in rows {
-            let (index, entry) = row.map_err(db_err)?;
-            leaves
-                .entry(index_of(index)?)
-                .or_insert_with(|| leaf_hash(&entry));
+            let hash = match row.map_err(db_err)? {
+                (index, Some(stored), _) => (index, hash_of(stored)?),
+                (index, None, Some(entry)) => (index, leaf_hash(&entry)),
+                (_, None, None) => continue,
+            };
+            leaves.insert(index_of(hash.0)?, hash.1);
         }
     }
     Ok(leaves)

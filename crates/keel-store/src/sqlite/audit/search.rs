@@ -5,7 +5,7 @@
 //! reads each range with every criterion applied exactly; without a key it reads the entries
 //! themselves (by time through their time index).
 
-use keel_core::audit::{AuditQuery, LoggedEntry};
+use keel_core::audit::{AuditQuery, AuditRow, LoggedEntry};
 use keel_core::entities::Page;
 use keel_core::{Result, paging};
 use rusqlite::Connection;
@@ -21,6 +21,18 @@ pub(super) enum Field {
     Action = 2,
     ResourceKind = 3,
     ResourceId = 4,
+}
+
+/// The search keys of an entry (an entry without a resource ID has none of that field).
+pub(super) fn keys(row: &AuditRow) -> impl Iterator<Item = (Field, &str)> {
+    [
+        (Field::Actor, row.actor.as_str()),
+        (Field::Action, row.action.as_str()),
+        (Field::ResourceKind, row.resource_kind.as_str()),
+        (Field::ResourceId, row.resource_id.as_str()),
+    ]
+    .into_iter()
+    .filter(|(field, value)| *field != Field::ResourceId || !value.is_empty())
 }
 
 /// The key a search walks the postings of: the most selective one it gives.
@@ -40,21 +52,16 @@ pub(super) fn search(conn: &Connection, q: &AuditQuery) -> Result<Page<LoggedEnt
     let limit = q.max_results.max(1);
     let (filter, values) = filter(q);
     let mut rows = match posting_key(q) {
-        None => read_range(conn, &filter, &values, None, limit + 1)?,
+        None => read(conn, &select(&filter, false), &values, None, limit + 1)?,
         Some((field, value)) => {
+            let sql = select(&filter, true);
             let mut found = Vec::new();
             let mut cursor = q.before_seq.unwrap_or(i64::MAX);
             'pages: loop {
                 let page = postings(conn, field, value, cursor)?;
                 for &(first, last) in &page {
                     let want = limit + 1 - found.len();
-                    found.extend(read_range(
-                        conn,
-                        &filter,
-                        &values,
-                        Some((first, last)),
-                        want,
-                    )?);
+                    found.extend(read(conn, &sql, &values, Some((first, last)), want)?);
                     if found.len() > limit {
                         break 'pages;
                     }
@@ -111,39 +118,45 @@ fn filter(q: &AuditQuery) -> (String, Vec<Value>) {
     (clauses.join(" AND "), values)
 }
 
-/// Up to `max` entries matching `filter`, newest first, within the leaf range `[first, last]`
-/// when one is given.
-fn read_range(
-    conn: &Connection,
-    filter: &str,
-    values: &[Value],
-    range: Option<(i64, i64)>,
-    max: usize,
-) -> Result<Vec<LoggedEntry>> {
-    let mut clauses: Vec<&str> = Vec::new();
-    let mut values = values.to_vec();
-    if !filter.is_empty() {
-        clauses.push(filter);
-    }
-    if let Some((first, last)) = range {
-        clauses.push("leaf_index BETWEEN ? AND ?");
-        values.push(first.into());
-        values.push(last.into());
-    }
+/// The statement reading entries that match `filter`, newest first: within a leaf range
+/// (its first and last leaf are the parameters after the filter's) when `ranged`, then a limit.
+fn select(filter: &str, ranged: bool) -> String {
+    let range = if ranged {
+        "leaf_index BETWEEN ? AND ?"
+    } else {
+        ""
+    };
+    let clauses: Vec<&str> = [filter, range]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect();
     let filter = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    values.push(i64::try_from(max).unwrap_or(i64::MAX).into());
-    conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM audit_entries {filter} ORDER BY leaf_index DESC LIMIT ?"
-    ))
-    .and_then(|mut s| {
-        s.query_map(rusqlite::params_from_iter(values), entry_row)?
-            .collect()
-    })
-    .map_err(db_err)
+    format!("SELECT {ENTRY_COLUMNS} FROM audit_entries {filter} ORDER BY leaf_index DESC LIMIT ?")
+}
+
+/// Up to `max` entries read by `sql` (from [`select`]) with the filter's `values`.
+fn read(
+    conn: &Connection,
+    sql: &str,
+    values: &[Value],
+    range: Option<(i64, i64)>,
+    max: usize,
+) -> Result<Vec<LoggedEntry>> {
+    let range = range
+        .into_iter()
+        .flat_map(|(first, last)| [Value::from(first), Value::from(last)]);
+    let limit = Value::from(i64::try_from(max).unwrap_or(i64::MAX));
+    let params = values.iter().cloned().chain(range).chain([limit]);
+    conn.prepare_cached(sql)
+        .and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(params), entry_row)?
+                .collect()
+        })
+        .map_err(db_err)
 }
 
 /// Postings read at a time.

@@ -15,19 +15,21 @@ use std::collections::HashMap;
 
 use keel_audit::hash::leaf_hash;
 use keel_audit::tree::Frontier;
-use keel_core::audit::{AuditRow, Outcome, Sequenced, TreeHead};
+use keel_core::audit::{AuditRow, Sequenced, TreeHead};
 use keel_core::{Error, Result};
 use rusqlite::{Connection, params};
 
 use super::nodes::read_nodes;
-use super::search::Field;
-use super::{head, to_i64};
+use super::search::{self, Field};
+use super::{head, read_rows, to_i64};
 use crate::audit_nodes::is_stored;
 use crate::sqlite::db_err;
 
 /// The writer's view of the tree's right edge.
 struct Tail {
     frontier: Frontier,
+    /// The head as last loaded or written (what the stored head must still be).
+    committed: TreeHead,
     /// Checked against the stored head in the current transaction.
     current: bool,
     /// Grown in the current transaction: the head row must be written before COMMIT.
@@ -59,11 +61,8 @@ impl Postings {
     }
 
     fn note_row(&mut self, row: &AuditRow, leaf: u64) {
-        self.note(Field::Actor, &row.actor, leaf);
-        self.note(Field::Action, &row.action, leaf);
-        self.note(Field::ResourceKind, &row.resource_kind, leaf);
-        if !row.resource_id.is_empty() {
-            self.note(Field::ResourceId, &row.resource_id, leaf);
+        for (field, value) in search::keys(row) {
+            self.note(field, value, leaf);
         }
     }
 
@@ -95,6 +94,21 @@ impl Tail {
             size: self.frontier.size(),
             root: self.frontier.root(),
         }
+    }
+
+    fn loaded(conn: &Connection) -> Result<Self> {
+        let frontier = load_frontier(conn)?;
+        let committed = TreeHead {
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        Ok(Self {
+            frontier,
+            committed,
+            current: false,
+            dirty: false,
+            postings: Postings::default(),
+        })
     }
 }
 
@@ -148,13 +162,8 @@ pub(crate) fn insert_entry(conn: &Connection, row: &AuditRow) -> Result<()> {
 /// The tail, loaded or checked against the stored head once per transaction.
 fn current<'a>(conn: &Connection, slot: &'a mut Option<Tail>) -> Result<&'a mut Tail> {
     let tail = match slot.take() {
-        Some(tail) if tail.current || head(conn)? == tail.head() => tail,
-        _ => Tail {
-            frontier: load_frontier(conn)?,
-            current: false,
-            dirty: false,
-            postings: Postings::default(),
-        },
+        Some(tail) if tail.current || head(conn)? == tail.committed => tail,
+        _ => Tail::loaded(conn)?,
     };
     let tail = slot.insert(tail);
     tail.current = true;
@@ -193,6 +202,7 @@ pub(crate) fn before_commit(conn: &Connection) -> Result<()> {
         conn.prepare_cached("UPDATE audit_tree SET size = ?1, root = ?2 WHERE id = 1")
             .and_then(|mut s| s.execute(params![size, head.root.as_slice()]))
             .map_err(db_err)?;
+        tail.committed = head;
         tail.dirty = false;
         Ok(())
     })
@@ -217,43 +227,12 @@ pub(crate) fn after_group(committed: bool) {
 /// Moves up to `max` entries that committed before this store sequenced at commit (left in
 /// `audit_unsequenced` by the migration) into the log, in commit order.
 pub(super) fn sequence_unsequenced(conn: &Connection, max: usize) -> Result<Sequenced> {
-    type Unsequenced = (i64, i64, String, String, String, String, String, Vec<u8>);
-    let found: Vec<Unsequenced> = conn
-        .prepare_cached(
-            "SELECT seq, time_ms, actor, action, resource_kind, resource_id, outcome, entry
-             FROM audit_unsequenced ORDER BY seq LIMIT ?1",
-        )
-        .and_then(|mut s| {
-            s.query_map([i64::try_from(max).unwrap_or(i64::MAX)], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })?
-            .collect()
-        })
-        .map_err(db_err)?;
-    let rows = found
-        .into_iter()
-        .map(|(seq, time_ms, actor, action, kind, id, outcome, entry)| {
-            let row = AuditRow {
-                time_ms,
-                actor,
-                action,
-                resource_kind: kind,
-                resource_id: id,
-                outcome: Outcome::parse(&outcome)?,
-                entry,
-            };
-            Ok((seq, row))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let rows = read_rows(
+        conn,
+        "SELECT seq, time_ms, actor, action, resource_kind, resource_id, outcome, entry
+         FROM audit_unsequenced ORDER BY seq LIMIT ?1",
+        i64::try_from(max).unwrap_or(i64::MAX),
+    )?;
     for (_, row) in &rows {
         insert_entry(conn, row)?;
     }
@@ -272,6 +251,7 @@ pub(super) fn sequence_unsequenced(conn: &Connection, max: usize) -> Result<Sequ
 #[cfg(test)]
 mod tests {
     use keel_audit::tree::{self, NodeId};
+    use keel_core::audit::Outcome;
 
     use super::*;
     use crate::sqlite::migrate;
