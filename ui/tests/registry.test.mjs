@@ -117,7 +117,8 @@ pageTest('a bad alias shows the server’s message in the dialog', async (page) 
 pageTest('transitioning a stage and editing tags through the UI', async (page) => {
   await withScratchModel(async (name) => {
     await open(page, `#/models/${name}/versions/1`);
-    await page.getByLabel('Stage of version 1').selectOption('Staging');
+    // The stage is a read-only badge until the page knows the caller may change it.
+    await page.locator('select[aria-label="Stage of version 1"]').selectOption('Staging');
     const dialog = page.getByRole('dialog', { name: 'Move version 1 to Staging?' });
     await dialog.getByRole('button', { name: 'Transition' }).click();
     await page.locator('.page-header .badge', { hasText: 'Staging' }).waitFor();
