@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_sequenced_at_commit",
         include_str!("../../migrations/sqlite/0012_audit_sequenced_at_commit.sql"),
     ),
+    (
+        13,
+        "audit_postings_in_batches",
+        include_str!("../../migrations/sqlite/0013_audit_postings_in_batches.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

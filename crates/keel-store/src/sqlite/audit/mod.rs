@@ -1,7 +1,7 @@
 //! `AuditStore` for SQLite: the writer sequences each entry as it inserts it, in the
 //! transaction of the write it records ([`tail`]), so leaf indices follow commit order without
 //! gaps; the tree keeps nodes from level 4 up and computes lower ones ([`nodes`]); searches
-//! go through postings written once per transaction ([`search`]).
+//! go through postings written for batches of entries ([`search`]).
 
 mod nodes;
 mod search;
@@ -42,6 +42,14 @@ fn head(conn: &Connection) -> Result<TreeHead> {
         size: to_u64(size)?,
         root: hash_of(root)?,
     })
+}
+
+/// How many leaves the stored search postings cover (the entries beyond have none yet).
+fn indexed_size(conn: &Connection) -> Result<u64> {
+    conn.prepare_cached("SELECT indexed_size FROM audit_tree WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(db_err)
+        .and_then(to_u64)
 }
 
 /// A checkpoint's columns as stored.

@@ -1,9 +1,10 @@
 //! Searching the SQLite audit log. Entries are found by actor, action or resource through
-//! postings (`audit_postings`): one row per key and write transaction, naming the leaf range of
-//! that transaction's entries, written once per commit instead of an index row per entry (see
-//! [`super::tail`]). A search walks the postings of its most selective key, newest first, and
-//! reads each range with every criterion applied exactly; without a key it reads the entries
-//! themselves (by time through their time index).
+//! postings (`audit_postings`): one row per key and batch of entries, naming the leaf range of
+//! that batch's entries with the key, written once per batch instead of an index row per entry
+//! (see [`super::tail`]). A search reads the newest entries, which no posting covers yet,
+//! directly, then walks the postings of its most selective key, newest first, and reads each
+//! range with every criterion applied exactly; without a key it reads the entries themselves
+//! (by time through their time index).
 
 use keel_core::audit::{AuditQuery, AuditRow, LoggedEntry};
 use keel_core::entities::Page;
@@ -11,7 +12,7 @@ use keel_core::{Result, paging};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::{ENTRY_COLUMNS, entry_row};
+use super::{ENTRY_COLUMNS, entry_row, indexed_size, to_i64};
 use crate::sqlite::db_err;
 
 /// What a posting indexes, as stored in `audit_postings.field`.
@@ -55,9 +56,16 @@ pub(super) fn search(conn: &Connection, q: &AuditQuery) -> Result<Page<LoggedEnt
         None => read(conn, &select(&filter, false), &values, None, limit + 1)?,
         Some((field, value)) => {
             let sql = select(&filter, true);
-            let mut found = Vec::new();
-            let mut cursor = q.before_seq.unwrap_or(i64::MAX);
-            'pages: loop {
+            let before = q.before_seq.unwrap_or(i64::MAX);
+            // Postings reach up to `indexed`; the entries from there on are read directly.
+            let indexed = to_i64(indexed_size(conn)?)?;
+            let mut found = if before > indexed {
+                read(conn, &sql, &values, Some((indexed, i64::MAX)), limit + 1)?
+            } else {
+                Vec::new()
+            };
+            let mut cursor = before.min(indexed);
+            'pages: while found.len() <= limit {
                 let page = postings(conn, field, value, cursor)?;
                 for &(first, last) in &page {
                     let want = limit + 1 - found.len();

@@ -7,8 +7,13 @@
 //! its first entry in a transaction it checks the cached head against the stored one (another
 //! process on the same file, such as a `keel` command, may have appended since) and reloads
 //! when they differ; the writer writes the new head just before COMMIT ([`before_commit`]) and
-//! drops the cache when a transaction rolls back ([`after_group`]). The search keys of the
-//! transaction's entries are written then too, as one posting per key (see [`super::search`]).
+//! drops the cache when a transaction rolls back ([`after_group`]).
+//!
+//! The search keys of the newest entries stay in memory until [`POSTINGS_BATCH`] entries have
+//! gathered, then go out as one posting per key (see [`super::search`]) with the head: a
+//! posting row per key and transaction would add a page or more per key to every commit's
+//! write-ahead log. The head's `indexed_size` says how far the stored postings reach; searches
+//! read the entries beyond it directly, and a reload notes them again.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,9 +26,12 @@ use rusqlite::{Connection, params};
 
 use super::nodes::read_nodes;
 use super::search::{self, Field};
-use super::{head, read_rows, to_i64};
+use super::{head, indexed_size, read_rows, to_i64, to_u64};
 use crate::audit_nodes::is_stored;
 use crate::sqlite::db_err;
+
+/// How many entries' search keys the writer gathers before it writes them as postings.
+pub(super) const POSTINGS_BATCH: u64 = 256;
 
 /// The writer's view of the tree's right edge.
 struct Tail {
@@ -34,8 +42,10 @@ struct Tail {
     current: bool,
     /// Grown in the current transaction: the head row must be written before COMMIT.
     dirty: bool,
-    /// The search keys of the current transaction's entries, each with the range of leaves it
-    /// occurs in: written as postings before COMMIT.
+    /// How many leaves the stored postings cover.
+    indexed: u64,
+    /// The search keys of the entries from `indexed` on, each with the range of leaves it
+    /// occurs in: written as postings once they are a batch.
     postings: Postings,
 }
 
@@ -96,18 +106,31 @@ impl Tail {
         }
     }
 
+    /// The stored tail, with the keys of the entries no posting covers yet.
     fn loaded(conn: &Connection) -> Result<Self> {
         let frontier = load_frontier(conn)?;
         let committed = TreeHead {
             size: frontier.size(),
             root: frontier.root(),
         };
+        let indexed = indexed_size(conn)?;
+        let mut postings = Postings::default();
+        let unindexed = read_rows(
+            conn,
+            "SELECT leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry
+             FROM audit_entries WHERE leaf_index >= ?1 ORDER BY leaf_index",
+            to_i64(indexed)?,
+        )?;
+        for (leaf, row) in &unindexed {
+            postings.note_row(row, to_u64(*leaf)?);
+        }
         Ok(Self {
             frontier,
             committed,
             current: false,
             dirty: false,
-            postings: Postings::default(),
+            indexed,
+            postings,
         })
     }
 }
@@ -189,19 +212,24 @@ fn load_frontier(conn: &Connection) -> Result<Frontier> {
         .map_err(|e| Error::internal(format!("the audit tree's frontier is invalid: {e}")))
 }
 
-/// Writes the head the transaction's entries grew the tree to (called by the writer just
-/// before COMMIT; a failure fails the transaction).
+/// Writes the head the transaction's entries grew the tree to, and the postings of a full
+/// batch (called by the writer just before COMMIT; a failure fails the transaction).
 pub(crate) fn before_commit(conn: &Connection) -> Result<()> {
     TAIL.with_borrow_mut(|slot| {
         let Some(tail) = slot.as_mut().filter(|t| t.dirty) else {
             return Ok(());
         };
-        tail.postings.write(conn)?;
         let head = tail.head();
-        let size = to_i64(head.size)?;
-        conn.prepare_cached("UPDATE audit_tree SET size = ?1, root = ?2 WHERE id = 1")
-            .and_then(|mut s| s.execute(params![size, head.root.as_slice()]))
-            .map_err(db_err)?;
+        if head.size.saturating_sub(tail.indexed) >= POSTINGS_BATCH {
+            tail.postings.write(conn)?;
+            tail.indexed = head.size;
+        }
+        let (size, indexed) = (to_i64(head.size)?, to_i64(tail.indexed)?);
+        conn.prepare_cached(
+            "UPDATE audit_tree SET size = ?1, root = ?2, indexed_size = ?3 WHERE id = 1",
+        )
+        .and_then(|mut s| s.execute(params![size, head.root.as_slice(), indexed]))
+        .map_err(db_err)?;
         tail.committed = head;
         tail.dirty = false;
         Ok(())
@@ -216,7 +244,6 @@ pub(crate) fn after_group(committed: bool) {
             if let Some(tail) = slot.as_mut() {
                 tail.current = false;
                 tail.dirty = false;
-                tail.postings.ranges.clear();
             }
         } else {
             *slot = None;
@@ -331,6 +358,68 @@ mod tests {
         }
     }
 
+    /// The stored postings cover every key of every entry below `indexed_size`, and no more.
+    fn assert_postings_cover(conn: &Connection) -> u64 {
+        let indexed = indexed_size(conn).expect("indexed size");
+        let entries = read_rows(
+            conn,
+            "SELECT leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry
+             FROM audit_entries WHERE leaf_index < ?1",
+            to_i64(indexed).expect("size"),
+        )
+        .expect("entries");
+        let postings: Vec<(i64, String, i64, i64)> = conn
+            .prepare("SELECT field, value, first_leaf, last_leaf FROM audit_postings")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect()
+            })
+            .expect("postings");
+        for (leaf, row) in &entries {
+            for (field, value) in search::keys(row) {
+                assert!(
+                    postings.iter().any(|(f, v, first, last)| *f == field as i64
+                        && v == value
+                        && first <= leaf
+                        && leaf <= last),
+                    "leaf {leaf} has no posting for {value}"
+                );
+            }
+        }
+        assert!(
+            postings
+                .iter()
+                .all(|p| p.3 < to_i64(indexed).expect("size"))
+        );
+        indexed
+    }
+
+    #[test]
+    fn postings_go_out_in_batches_and_a_new_writer_notes_the_entries_they_do_not_cover() {
+        let (_dir, path) = database();
+        let conn = Connection::open(&path).expect("open");
+        for t in 0..30 {
+            transaction(&conn, t * 10..t * 10 + 10, true);
+        }
+        assert_eq!(
+            assert_postings_cover(&conn),
+            260,
+            "the first batch went out at 260"
+        );
+        // A writer that starts afresh (a restart) picks up the keys of leaves 260..300.
+        let other = path.clone();
+        std::thread::spawn(move || {
+            let conn = Connection::open(&other).expect("open");
+            for t in 30..60 {
+                transaction(&conn, t * 10..t * 10 + 10, true);
+            }
+        })
+        .join()
+        .expect("new writer");
+        assert_eq!(assert_postings_cover(&conn), 520);
+        assert_consistent(&conn, &(0..600).collect::<Vec<_>>());
+    }
+
     #[test]
     fn entries_get_the_next_leaves_as_they_commit_and_a_rollback_gives_theirs_back() {
         let (_dir, path) = database();
@@ -354,7 +443,8 @@ mod tests {
         })
         .join()
         .expect("other writer");
-        transaction(&conn, 23..30, true);
-        assert_consistent(&conn, &(0..30).collect::<Vec<_>>());
+        transaction(&conn, 23..300, true);
+        assert_consistent(&conn, &(0..300).collect::<Vec<_>>());
+        assert_eq!(assert_postings_cover(&conn), 300);
     }
 }
