@@ -14,6 +14,9 @@ use keel_core::{Error, Result};
 pub const MAX_PATH_BYTES: usize = 4096;
 pub const MAX_SEGMENT_BYTES: usize = 255;
 
+/// The reference server's error for a path that could leave its root.
+pub const INVALID_PATH: &str = "Invalid path";
+
 /// Segments starting with this (in any case) are reserved for Keel's own bookkeeping files.
 pub const RESERVED_PREFIX: &str = ".keel-";
 
@@ -30,6 +33,9 @@ impl ArtifactPath {
     }
 
     /// Validates a client-supplied path. One trailing `/` is allowed (directories).
+    ///
+    /// What the reference server refuses too (traversal, absolute paths, `#`, double encoding)
+    /// gets its error, `Invalid path`; what only Keel refuses is named.
     pub fn parse(raw: &str) -> Result<Self> {
         let reject = |why: &str| {
             Err(Error::invalid(format!(
@@ -37,34 +43,35 @@ impl ArtifactPath {
                 shown(raw)
             )))
         };
+        let traversal = || Err(Error::invalid(INVALID_PATH));
         if raw.len() > MAX_PATH_BYTES {
             return reject("it is too long");
         }
         if let Some(c) = raw.chars().find(|c| c.is_control()) {
             return reject(&format!("it contains the control character {:?}", c));
         }
-        if let Some(c) = raw.chars().find(|c| matches!(c, '\\' | '#' | '?' | ';')) {
+        if raw.contains('#') || has_encoded_path_character(raw) {
+            return traversal();
+        }
+        if let Some(c) = raw.chars().find(|c| matches!(c, '\\' | '?' | ';')) {
             return reject(&format!("'{c}' is not allowed"));
         }
-        if has_encoded_path_character(raw) {
-            return reject("it contains percent-encoded path characters (double encoding)");
-        }
         if raw.starts_with('/') || raw.starts_with('~') || has_drive_letter(raw) {
-            return reject("it must be relative");
+            return traversal();
         }
         let trimmed = raw.strip_suffix('/').unwrap_or(raw);
         if trimmed.is_empty() {
             return if raw.is_empty() {
                 Ok(Self::root())
             } else {
-                reject("it must be relative")
+                traversal()
             };
         }
         let mut segments = Vec::new();
         for segment in trimmed.split('/') {
             match segment {
                 "" => return reject("it contains an empty segment ('//')"),
-                "." | ".." => return reject("'.' and '..' segments are not allowed"),
+                "." | ".." => return traversal(),
                 s if s.len() > MAX_SEGMENT_BYTES => return reject("a segment is too long"),
                 s if is_reserved(s) => {
                     return reject("names starting with '.keel-' are reserved for Keel itself");

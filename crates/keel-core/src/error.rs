@@ -62,7 +62,10 @@ impl Error {
     /// INVALID_PARAMETER_VALUE for a required request field that is missing or empty, in the
     /// reference's words.
     pub fn missing_parameter(field: &str) -> Self {
-        Self::invalid(format!("Missing value for required parameter '{field}'."))
+        Self::invalid(format!(
+            "Missing value for required parameter '{field}'. See the API docs for more \
+             information about request parameters."
+        ))
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceDoesNotExist, message)

@@ -92,6 +92,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
+        let offending = offending_value(bytes, e.path());
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
             Error::new(
@@ -101,9 +102,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         } else if path == "." || path.is_empty() {
             Error::invalid(format!("Invalid request body: {inner}"))
         } else {
-            Error::invalid(format!(
-                "Invalid value for parameter '{path}' supplied: {inner}"
-            ))
+            match offending {
+                Some(value) => Error::invalid(invalid_value_message(&path, &value)),
+                None => Error::invalid(format!(
+                    "Invalid value for parameter '{path}' supplied: {inner}"
+                )),
+            }
         }
     })?;
     // Trailing bytes after the object (`{"a":1}}`, two objects) are malformed, not ignored.
@@ -114,6 +118,73 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         )
     })?;
     Ok(value)
+}
+
+/// The reference server's message for a field of the wrong type or value, e.g. `Invalid value
+/// 123 for parameter 'name' supplied:  Hint: Value was of type 'int'. See the API docs for more
+/// information about request parameters.` (the value as compact JSON with sorted keys and
+/// ASCII escapes, as Python's `json.dumps` writes it, cut at [`MAX_ECHOED_VALUE`] characters;
+/// the type as Python names it).
+pub fn invalid_value_message(path: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn sort_keys(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.sort_keys();
+                map.values_mut().for_each(sort_keys);
+            }
+            Value::Array(items) => items.iter_mut().for_each(sort_keys),
+            _ => {}
+        }
+    }
+    let mut sorted = value.clone();
+    sort_keys(&mut sorted);
+    let type_name = match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    };
+    let mut shown = String::new();
+    for c in sorted.to_string().chars() {
+        if shown.len() >= MAX_ECHOED_VALUE {
+            shown.push_str("...");
+            break;
+        }
+        if c.is_ascii() {
+            shown.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                shown.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    format!(
+        "Invalid value {shown} for parameter '{path}' supplied:  Hint: Value was of type \
+         '{type_name}'. See the API docs for more information about request parameters."
+    )
+}
+
+/// At most this much of an offending value is echoed in an error message.
+const MAX_ECHOED_VALUE: usize = 1000;
+
+/// The value at `path` in a body that failed to parse (read again, untyped, only on this error
+/// path), if the body is JSON and the path leads somewhere.
+fn offending_value(bytes: &[u8], path: &serde_path_to_error::Path) -> Option<serde_json::Value> {
+    use serde_path_to_error::Segment;
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    for segment in path.iter() {
+        value = match segment {
+            Segment::Seq { index } => value.as_array_mut()?.get_mut(*index)?.take(),
+            Segment::Map { key } => value.as_object_mut()?.get_mut(key.as_str())?.take(),
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+    }
+    Some(value)
 }
 
 /// Whether JSON text holds a `\u0000` escape (one not itself escaped, as in `"\\u0000"`).

@@ -28,13 +28,39 @@ pub use state::{AppState, RequestLimits, Services};
 
 /// The full application: routes plus the middleware every request passes through.
 pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
-    routes::router(state)
+    let routed = routes::router(state)
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(guard),
             guard::enforce,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    // A layer on a router runs after its routing: this one wraps the routed app so that it
+    // rewrites the path before the routes are matched.
+    Router::new()
+        .fallback_service(routed)
+        .layer(axum::middleware::map_request(collapse_leading_slashes))
+}
+
+/// `//model-versions/get-artifact` is served as `/model-versions/get-artifact`, as the reference
+/// server does (its WSGI layer drops repeated leading slashes); the rest of the path is kept.
+async fn collapse_leading_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.starts_with("//") {
+        let collapsed = format!("/{}", path.trim_start_matches('/'));
+        let path_and_query = match req.uri().query() {
+            Some(q) => format!("{collapsed}?{q}"),
+            None => collapsed,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

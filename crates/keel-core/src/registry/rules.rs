@@ -119,7 +119,8 @@ mod tests {
             validate_model_name(" ", "new_name")
                 .expect_err("blank")
                 .message,
-            "Missing value for required parameter 'new_name'."
+            "Missing value for required parameter 'new_name'. See the API docs for more \
+             information about request parameters."
         );
         for bad in [".", "..", "..x", "a\nb"] {
             assert!(validate_model_name(bad, "name").is_err(), "{bad:?}");

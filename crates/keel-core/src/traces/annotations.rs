@@ -75,7 +75,7 @@ impl Traces {
         required("experiment_id", experiment_id)?;
         if max_timestamp_ms.is_none() && trace_ids.is_empty() {
             return Err(Error::invalid(
-                "Either `max_timestamp_millis` or `request_ids` must be specified.",
+                "Either `max_timestamp_millis` or `trace_ids` must be specified.",
             ));
         }
         if max_timestamp_ms.is_some() && !trace_ids.is_empty() {

@@ -70,7 +70,7 @@ pub struct AbortIn {
 }
 
 fn required<T>(value: Option<T>, name: &str) -> Result<T, Error> {
-    value.ok_or_else(|| Error::invalid(format!("Missing value for required parameter '{name}'")))
+    value.ok_or_else(|| Error::missing_parameter(name))
 }
 
 /// The uploaded file: the folder from the URL joined with the base name of the client's file.

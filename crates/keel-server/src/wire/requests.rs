@@ -119,7 +119,7 @@ impl SearchExperimentsIn {
 
 #[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct CreateRunIn {
-    #[serde(default, deserialize_with = "opt_string")]
+    /// A string, as the reference requires (a number is a 400).
     pub experiment_id: Option<String>,
     pub user_id: Option<String>,
     pub run_name: Option<String>,
@@ -244,7 +244,7 @@ pub struct RunKeyValueIn {
     pub run_id: Option<String>,
     pub run_uuid: Option<String>,
     pub key: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
+    /// A string, as the reference requires here (a number is a 400, though `log-batch` takes it).
     pub value: Option<String>,
 }
 

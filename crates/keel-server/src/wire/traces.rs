@@ -333,16 +333,11 @@ pub struct SearchTracesV3In {
     pub page_token: Option<String>,
 }
 
-fn missing(field: &str) -> Error {
-    Error::invalid(format!(
-        "Missing value for required parameter '{field}'. See the API docs for more \
-         information about request parameters."
-    ))
-}
-
 impl SearchTracesV3In {
     pub fn into_domain(self) -> Result<SearchTraces> {
-        let locations = self.locations.ok_or_else(|| missing("locations"))?;
+        let locations = self
+            .locations
+            .ok_or_else(|| Error::missing_parameter("locations"))?;
         Ok(SearchTraces {
             experiment_ids: locations
                 .into_iter()
@@ -382,7 +377,7 @@ pub struct SearchTracesV2In {
 impl SearchTracesV2In {
     pub fn into_domain(self) -> Result<SearchTraces> {
         if self.experiment_ids.is_empty() {
-            return Err(missing("experiment_ids"));
+            return Err(Error::missing_parameter("experiment_ids"));
         }
         let experiment_ids = self.experiment_ids.into_iter().map(|id| id.0).collect();
         Ok(SearchTraces {

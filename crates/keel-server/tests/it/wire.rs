@@ -383,7 +383,7 @@ async fn ordinary_doubles_stay_numbers() {
 async fn int64_fields_accept_strings_and_answer_numbers() {
     let app = TestApp::new().await;
     let run = app
-        .create_run_with(json!({"experiment_id": 0, "start_time": "1700000000000"}))
+        .create_run_with(json!({"experiment_id": "0", "start_time": "1700000000000"}))
         .await;
     let info = app.run(&run).await["info"].clone();
     assert_eq!(info["start_time"], 1_700_000_000_000_i64);
