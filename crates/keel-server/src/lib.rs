@@ -12,6 +12,7 @@ pub mod guard;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
+pub mod serve_mode;
 pub mod state;
 pub mod tls;
 pub mod ui;
@@ -28,7 +29,12 @@ pub use state::{AppState, RequestLimits, Services};
 
 /// The full application: routes plus the middleware every request passes through.
 pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
+    let mode = state.serve_mode;
     let routed = routes::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            mode,
+            serve_mode::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(guard),
             guard::enforce,

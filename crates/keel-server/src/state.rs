@@ -70,4 +70,6 @@ pub struct Services {
     pub limits: RequestLimits,
     /// The audit log, unless it is turned off.
     pub audit: Option<crate::audit::AuditTrail>,
+    /// Whether the artifact proxy, the tracking service or both are served.
+    pub serve_mode: crate::serve_mode::ServeMode,
 }

@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the tracking server.
-    Server(ServerArgs),
+    Server(ServerCommand),
     /// Print the effective configuration (defaults < file < environment < flags) as TOML.
     Config(ServerArgs),
     /// Permanently remove runs and experiments deleted more than --older-than ago, with the
@@ -147,6 +147,35 @@ pub struct GcArgs {
     pub settings: ServerArgs,
 }
 
+/// `keel server`: the shared settings, and flags of `mlflow server` that deployment scripts
+/// pass and Keel has no use for.
+#[derive(Debug, Args)]
+pub struct ServerCommand {
+    #[command(flatten)]
+    pub settings: ServerArgs,
+    /// Accepted for `mlflow server` compatibility: Keel serves every request from one process
+    /// with all cores, so there are no workers to start.
+    #[arg(long, short = 'w', value_name = "N")]
+    pub workers: Option<u32>,
+    /// Refused: the reference's auto-reloading development mode has no counterpart in Keel
+    /// (use --log-level debug for debug logs).
+    #[arg(long)]
+    pub dev: bool,
+}
+
+impl ServerCommand {
+    /// The configuration, once the reference's flags Keel does not take are refused or noted.
+    pub fn resolve(&self) -> anyhow::Result<(Config, Option<u32>)> {
+        if self.dev {
+            anyhow::bail!(
+                "--dev is the reference server's auto-reloading development mode, which Keel \
+                 does not have; run `keel server` without it (--log-level debug gives debug logs)"
+            );
+        }
+        Ok((self.settings.resolve()?, self.workers))
+    }
+}
+
 /// Settings shared by the commands; unset ones fall back to the file, then the defaults.
 #[derive(Debug, Args, Default)]
 pub struct ServerArgs {
@@ -183,6 +212,25 @@ pub struct ServerArgs {
     #[arg(long, env = "KEEL_ARTIFACTS_S3_ALLOW_HTTP", num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub artifacts_s3_allow_http: Option<bool>,
+    /// Where new experiments keep their artifacts (their ID appended): a URI or a local path
+    /// (made absolute) [default: mlflow-artifacts:/ while serving artifacts, else the artifacts
+    /// destination].
+    #[arg(long, env = "KEEL_DEFAULT_ARTIFACT_ROOT")]
+    pub default_artifact_root: Option<String>,
+    /// Serve the artifact proxy (mlflow-artifacts routes) [default].
+    #[arg(long, overrides_with = "no_serve_artifacts")]
+    pub serve_artifacts: bool,
+    /// Do not serve the artifact proxy: its routes answer 503, and clients reach the default
+    /// artifact root directly.
+    #[arg(
+        long,
+        env = "KEEL_NO_SERVE_ARTIFACTS",
+        overrides_with = "serve_artifacts"
+    )]
+    pub no_serve_artifacts: bool,
+    /// Serve the artifact proxy only: tracking, registry and trace routes answer 503.
+    #[arg(long, env = "KEEL_ARTIFACTS_ONLY")]
+    pub artifacts_only: bool,
     /// Log filter, e.g. `info` or `keel=debug,tower_http=debug` [default: info].
     #[arg(long, env = "KEEL_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -348,6 +396,13 @@ impl ServerArgs {
             data_dir: self.data_dir.clone(),
             backend_store_uri: self.backend_store_uri.clone(),
             artifacts_destination: self.artifacts_destination.clone(),
+            default_artifact_root: self.default_artifact_root.clone(),
+            serve_artifacts: if self.no_serve_artifacts && !self.serve_artifacts {
+                Some(false)
+            } else {
+                self.serve_artifacts.then_some(true)
+            },
+            artifacts_only: self.artifacts_only.then_some(true),
             artifacts_s3_endpoint_url: self.artifacts_s3_endpoint_url.clone(),
             artifacts_s3_force_path_style: self.artifacts_s3_force_path_style,
             artifacts_s3_allow_http: self.artifacts_s3_allow_http,
@@ -409,7 +464,10 @@ impl ServerArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Server(args) => crate::server_cmd::run(args.resolve()?),
+        Command::Server(args) => {
+            let (config, workers) = args.resolve()?;
+            crate::server_cmd::run(config, workers)
+        }
         Command::Gc(args) => crate::gc_cmd::run(
             args.settings.resolve()?,
             &args.older_than,

@@ -31,6 +31,15 @@ pub struct Config {
     /// Allow a plain-HTTP S3 endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifacts_s3_allow_http: Option<bool>,
+    /// Where new experiments keep their artifacts (their ID appended), as the reference's
+    /// `--default-artifact-root`; unset: `mlflow-artifacts:/` (the server's proxy) while serving
+    /// artifacts, else the artifacts destination itself (clients then reach it directly).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_artifact_root: Option<String>,
+    /// Serve the artifact proxy (`mlflow-artifacts`); without it its routes answer 503.
+    pub serve_artifacts: bool,
+    /// Serve the artifact proxy only: every tracking, registry and trace route answers 503.
+    pub artifacts_only: bool,
     pub log_level: String,
     pub log_format: LogFormat,
     pub shutdown_grace_seconds: u64,
@@ -199,6 +208,9 @@ pub struct Overrides {
     pub artifacts_s3_endpoint_url: Option<String>,
     pub artifacts_s3_force_path_style: Option<bool>,
     pub artifacts_s3_allow_http: Option<bool>,
+    pub default_artifact_root: Option<String>,
+    pub serve_artifacts: Option<bool>,
+    pub artifacts_only: Option<bool>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
     pub shutdown_grace_seconds: Option<u64>,
@@ -255,6 +267,9 @@ impl Overrides {
             data_dir: other.data_dir.or(self.data_dir),
             backend_store_uri: other.backend_store_uri.or(self.backend_store_uri),
             artifacts_destination: other.artifacts_destination.or(self.artifacts_destination),
+            default_artifact_root: other.default_artifact_root.or(self.default_artifact_root),
+            serve_artifacts: other.serve_artifacts.or(self.serve_artifacts),
+            artifacts_only: other.artifacts_only.or(self.artifacts_only),
             artifacts_s3_endpoint_url: other
                 .artifacts_s3_endpoint_url
                 .or(self.artifacts_s3_endpoint_url),
@@ -495,6 +510,13 @@ impl Config {
             artifacts_s3_endpoint_url: layer.artifacts_s3_endpoint_url,
             artifacts_s3_force_path_style: layer.artifacts_s3_force_path_style,
             artifacts_s3_allow_http: layer.artifacts_s3_allow_http,
+            default_artifact_root: layer
+                .default_artifact_root
+                .filter(|root| !root.is_empty())
+                .map(|root| absolute_if_local(&root))
+                .transpose()?,
+            serve_artifacts: layer.serve_artifacts.unwrap_or(true),
+            artifacts_only: layer.artifacts_only.unwrap_or(false),
             log_level: layer.log_level.unwrap_or_else(|| "info".to_owned()),
             log_format,
             shutdown_grace_seconds: layer.shutdown_grace_seconds.unwrap_or(30),
@@ -624,7 +646,27 @@ impl Config {
             keel_core::webhooks::SecretKey::from_base64(key.expose())
                 .map_err(|e| anyhow::anyhow!("invalid secrets_key: {e}"))?;
         }
+        if self.artifacts_only && !self.serve_artifacts {
+            bail!(
+                "artifacts_only serves nothing but the artifact proxy, which serve_artifacts = false turns off"
+            );
+        }
+        if let Some(root) = &self.default_artifact_root {
+            keel_core::validation::validate_artifact_location(root)
+                .map_err(|e| anyhow::anyhow!("invalid default_artifact_root: {}", e.message))?;
+        }
         self.check_artifacts_destination()
+    }
+
+    /// The prefix of new experiments' artifact locations: the configured root, else the
+    /// server's proxy while it serves artifacts, else the destination itself (a local
+    /// directory as an absolute path, or the object-store URL).
+    pub fn experiment_artifact_root(&self) -> anyhow::Result<String> {
+        match &self.default_artifact_root {
+            Some(root) => Ok(root.trim_end_matches('/').to_owned()),
+            None if self.serve_artifacts => Ok("mlflow-artifacts:".to_owned()),
+            None => absolute_if_local(&self.artifacts_destination),
+        }
     }
 
     /// The scheme is one Keel serves, and the S3 settings go with an `s3://` destination.
@@ -705,6 +747,23 @@ fn read_file(path: &Path) -> anyhow::Result<Overrides> {
         .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
 }
 
+/// A local path made absolute against the working directory, as the reference resolves its
+/// `--default-artifact-root`; a URI (`s3://...`, `file:///...`) is kept as it is.
+fn absolute_if_local(root: &str) -> anyhow::Result<String> {
+    if root.contains(':') {
+        return Ok(root.to_owned());
+    }
+    let path = Path::new(root);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .context("cannot read the working directory")?
+            .join(path)
+    };
+    Ok(absolute.display().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -720,6 +779,63 @@ mod tests {
         assert_eq!(c.port, 5000);
         assert_eq!(c.backend_store_uri, "sqlite:////srv/k/keel.db");
         assert_eq!(c.artifacts_destination, "/srv/k/artifacts");
+    }
+
+    #[test]
+    fn new_experiments_artifact_root_follows_the_reference_flags() {
+        let resolve = |layer: Overrides| {
+            Config::resolve(Overrides {
+                data_dir: Some("/srv/k".into()),
+                ..layer
+            })
+        };
+        let proxied = resolve(Overrides::default()).expect("valid");
+        assert!(proxied.serve_artifacts && !proxied.artifacts_only);
+        assert_eq!(
+            proxied.experiment_artifact_root().expect("root"),
+            "mlflow-artifacts:"
+        );
+        let direct = resolve(Overrides {
+            serve_artifacts: Some(false),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(
+            direct.experiment_artifact_root().expect("root"),
+            "/srv/k/artifacts"
+        );
+        let given = resolve(Overrides {
+            default_artifact_root: Some("s3://bucket/ml/".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(
+            given.experiment_artifact_root().expect("root"),
+            "s3://bucket/ml"
+        );
+        let relative = resolve(Overrides {
+            default_artifact_root: Some("mlruns".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(
+            relative.default_artifact_root.as_deref(),
+            Some(cwd.join("mlruns").display().to_string().as_str())
+        );
+        let err = resolve(Overrides {
+            serve_artifacts: Some(false),
+            artifacts_only: Some(true),
+            ..Default::default()
+        })
+        .expect_err("nothing left to serve");
+        assert!(err.to_string().contains("artifacts_only"), "{err}");
+        let err = resolve(Overrides {
+            default_artifact_root: Some("s3://b/p#frag".into()),
+            ..Default::default()
+        })
+        .expect_err("a fragment");
+        assert!(err.to_string().contains("default_artifact_root"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,16 @@ use keel_server::{AppState, Services};
 
 use crate::config::Config;
 
-pub fn run(config: Config) -> anyhow::Result<()> {
+/// Serves `config`; `workers` is the reference's `--workers`, noted and otherwise unused.
+pub fn run(config: Config, workers: Option<u32>) -> anyhow::Result<()> {
     crate::logging::init(&config.log_level, config.log_format)?;
+    if let Some(workers) = workers {
+        tracing::info!(
+            workers,
+            "--workers is accepted for mlflow server compatibility and ignored: keel serves \
+             every request from one process using all cores"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -98,6 +106,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ui: ui_assets(),
         limits: config.request_limits(),
         audit,
+        serve_mode: keel_server::serve_mode::ServeMode {
+            serve_artifacts: config.serve_artifacts,
+            artifacts_only: config.artifacts_only,
+        },
     });
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(

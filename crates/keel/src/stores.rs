@@ -51,7 +51,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     let stores = keel_store::open_stores(&uri)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open backend store: {e}"))?;
-    let tracking = Tracking::new(stores.tracking);
+    let tracking =
+        Tracking::new(stores.tracking).with_artifact_root(config.experiment_artifact_root()?);
     tracking
         .ensure_default_experiment()
         .await

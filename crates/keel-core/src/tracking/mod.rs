@@ -67,6 +67,13 @@ impl Tracking {
         }
     }
 
+    /// New experiments' artifact locations go under `root` (the experiment's ID appended)
+    /// instead of the server's proxy, as with the reference's `--default-artifact-root`.
+    pub fn with_artifact_root(mut self, root: impl Into<String>) -> Self {
+        self.artifact_root = root.into();
+        self
+    }
+
     fn now(&self) -> i64 {
         self.clock.now_millis()
     }

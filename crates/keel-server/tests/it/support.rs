@@ -222,6 +222,7 @@ impl TestApp {
                     ui,
                     limits: Default::default(),
                     audit: Some(keel_server::audit::AuditTrail::new(audit, Vec::new())),
+                    serve_mode: Default::default(),
                 }),
                 Default::default(),
             ),

@@ -49,9 +49,15 @@ pub fn request(
 }
 
 pub fn start(dir: &std::path::Path, port: u16) -> Child {
+    start_with(dir, port, &[])
+}
+
+/// `keel server` on `port` with `extra` flags.
+pub fn start_with(dir: &std::path::Path, port: u16, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_keel"))
         .current_dir(dir)
         .args(["server", "--port", &port.to_string()])
+        .args(extra)
         .env_remove("KEEL_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -165,4 +171,54 @@ fn unauthenticated_network_access_is_announced_loudly() {
         .find(|l| l.contains("UNAUTHENTICATED NETWORK ACCESS"))
         .unwrap_or_else(|| panic!("no warning in the log:\n{log}"));
     assert!(warning.contains("WARN"), "{warning}");
+}
+
+#[test]
+fn mlflow_server_flags_are_taken_with_the_reference_meaning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = crate::keel(dir.path(), &["server", "--dev"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        crate::stderr(&out).contains("--dev"),
+        "{}",
+        crate::stderr(&out)
+    );
+
+    let port = free_port();
+    let mut child = start_with(dir.path(), port, &["--workers", "4", "--artifacts-only"]);
+    wait_healthy(port);
+    let (status, body) = request(
+        port,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        Some("application/json"),
+        br#"{"name": "x"}"#,
+    )
+    .expect("answer");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.starts_with("Endpoint: /api/2.0/mlflow/experiments/create disabled due to the mlflow server running in `--artifacts-only` mode"),
+        "{body}"
+    );
+    let put = request(
+        port,
+        "PUT",
+        "/api/2.0/mlflow-artifacts/artifacts/a/b.txt",
+        Some("text/plain"),
+        b"hello",
+    );
+    assert_eq!(put.map(|(s, _)| s), Some(200), "the proxy is served");
+    assert_eq!(
+        get(port, "/api/2.0/mlflow-artifacts/artifacts/a/b.txt"),
+        Some((200, "hello".to_owned()))
+    );
+    assert!(terminate(&mut child).success());
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("log");
+    assert!(log.contains("--workers is accepted"), "{log}");
 }
