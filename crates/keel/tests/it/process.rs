@@ -94,6 +94,20 @@ pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+/// Stops a server started with its stderr piped (it must exit cleanly) and returns its log.
+fn stop_and_read_log(child: &mut Child) -> String {
+    let status = terminate(child);
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("log");
+    log
+}
+
 #[test]
 fn serves_the_embedded_default_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -157,15 +171,7 @@ fn unauthenticated_network_access_is_announced_loudly() {
         .spawn()
         .expect("spawn keel server");
     wait_healthy(port);
-    let status = terminate(&mut child);
-    assert!(status.success(), "{status:?}");
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut log)
-        .expect("log");
+    let log = stop_and_read_log(&mut child);
     let warning = log
         .lines()
         .find(|l| l.contains("UNAUTHENTICATED NETWORK ACCESS"))
@@ -212,13 +218,6 @@ fn mlflow_server_flags_are_taken_with_the_reference_meaning() {
         get(port, "/api/2.0/mlflow-artifacts/artifacts/a/b.txt"),
         Some((200, "hello".to_owned()))
     );
-    assert!(terminate(&mut child).success());
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut log)
-        .expect("log");
+    let log = stop_and_read_log(&mut child);
     assert!(log.contains("--workers is accepted"), "{log}");
 }
