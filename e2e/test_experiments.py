@@ -57,6 +57,13 @@ def test_create_with_artifact_location(client, tmp_path):
     assert client.get_experiment(exp_id).artifact_location.endswith("custom-artifacts")
 
 
+def test_a_relative_artifact_location_is_resolved_against_the_server_directory(client, server):
+    # As the reference's resolve_uri_if_local: relative to the server's working directory
+    # (the e2e servers run in their data directory), `.` segments dropped.
+    exp_id = client.create_experiment(unique("rel-loc"), artifact_location="./relative/dir")
+    assert client.get_experiment(exp_id).artifact_location == f"{server.data_dir}/relative/dir"
+
+
 def test_create_duplicate_name_fails(client):
     name = unique("exp-dup")
     client.create_experiment(name)

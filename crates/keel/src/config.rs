@@ -513,7 +513,9 @@ impl Config {
             default_artifact_root: layer
                 .default_artifact_root
                 .filter(|root| !root.is_empty())
-                .map(|root| absolute_if_local(&root))
+                .map(|root| {
+                    keel_core::uri::resolve_if_local(&root).map_err(|e| anyhow::anyhow!(e.message))
+                })
                 .transpose()?,
             serve_artifacts: layer.serve_artifacts.unwrap_or(true),
             artifacts_only: layer.artifacts_only.unwrap_or(false),
@@ -665,7 +667,8 @@ impl Config {
         match &self.default_artifact_root {
             Some(root) => Ok(root.trim_end_matches('/').to_owned()),
             None if self.serve_artifacts => Ok("mlflow-artifacts:".to_owned()),
-            None => absolute_if_local(&self.artifacts_destination),
+            None => keel_core::uri::resolve_if_local(&self.artifacts_destination)
+                .map_err(|e| anyhow::anyhow!(e.message)),
         }
     }
 
@@ -745,23 +748,6 @@ fn read_file(path: &Path) -> anyhow::Result<Overrides> {
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
-}
-
-/// A local path made absolute against the working directory, as the reference resolves its
-/// `--default-artifact-root`; a URI (`s3://...`, `file:///...`) is kept as it is.
-fn absolute_if_local(root: &str) -> anyhow::Result<String> {
-    if root.contains(':') {
-        return Ok(root.to_owned());
-    }
-    let path = Path::new(root);
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .context("cannot read the working directory")?
-            .join(path)
-    };
-    Ok(absolute.display().to_string())
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl Tracking {
         let artifact_location = match req.artifact_location.filter(|l| !l.is_empty()) {
             Some(location) => {
                 validation::validate_artifact_location(&location)?;
-                location
+                crate::uri::resolve_if_local(&location)?
             }
             None => req
                 .workspace
