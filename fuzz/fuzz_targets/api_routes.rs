@@ -113,6 +113,7 @@ fn world() -> &'static World {
                 ui: UiAssets::new([]),
                 limits: RequestLimits::default(),
                 audit: Some(audit),
+                serve_mode: Default::default(),
             });
             let app = keel_server::app(state, Default::default());
             let seed = |method: &str, path: &str, body: &str| {
