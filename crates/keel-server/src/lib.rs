@@ -30,11 +30,15 @@ pub use state::{AppState, RequestLimits, Services};
 /// The full application: routes plus the middleware every request passes through.
 pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
     let mode = state.serve_mode;
-    let routed = routes::router(state)
-        .layer(axum::middleware::from_fn_with_state(
+    let mut routed = routes::router(state);
+    // Serving everything (the usual case) needs no check per request.
+    if mode != serve_mode::ServeMode::default() {
+        routed = routed.layer(axum::middleware::from_fn_with_state(
             mode,
             serve_mode::enforce,
-        ))
+        ));
+    }
+    let routed = routed
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(guard),
             guard::enforce,

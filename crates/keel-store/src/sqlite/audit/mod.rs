@@ -262,8 +262,7 @@ impl AuditStore for SqliteStore {
 fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
     let entries = read_rows(
         conn,
-        "SELECT leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry
-         FROM audit_entries WHERE leaf_index < ?1",
+        &format!("SELECT leaf_index, {ROW_COLUMNS} FROM audit_entries WHERE leaf_index < ?1"),
         below,
     )?;
     let mut keep = conn
@@ -292,8 +291,11 @@ fn keep_leaf_hashes(conn: &Connection, below: i64) -> Result<()> {
     Ok(())
 }
 
-/// Rows of `(key, time_ms, actor, action, resource_kind, resource_id, outcome, entry)` read by
-/// `sql` (one parameter), as keys and the rows a store inserts.
+/// The columns of a stored entry's row, in the order [`read_rows`] reads them after the key.
+const ROW_COLUMNS: &str = "time_ms, actor, action, resource_kind, resource_id, outcome, entry";
+
+/// Rows of `(key, ROW_COLUMNS...)` read by `sql` (one parameter), as keys and the rows a store
+/// inserts.
 fn read_rows(conn: &Connection, sql: &str, param: i64) -> Result<Vec<(i64, AuditRow)>> {
     type Columns = (i64, i64, String, String, String, String, String, Vec<u8>);
     let found: Vec<Columns> = conn

@@ -26,7 +26,7 @@ use rusqlite::{Connection, params};
 
 use super::nodes::read_nodes;
 use super::search::{self, Field};
-use super::{head, indexed_size, read_rows, to_i64, to_u64};
+use super::{ROW_COLUMNS, head, indexed_size, read_rows, to_i64, to_u64};
 use crate::audit_nodes::is_stored;
 use crate::sqlite::db_err;
 
@@ -117,8 +117,10 @@ impl Tail {
         let mut postings = Postings::default();
         let unindexed = read_rows(
             conn,
-            "SELECT leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry
-             FROM audit_entries WHERE leaf_index >= ?1 ORDER BY leaf_index",
+            &format!(
+                "SELECT leaf_index, {ROW_COLUMNS} FROM audit_entries
+                 WHERE leaf_index >= ?1 ORDER BY leaf_index"
+            ),
             to_i64(indexed)?,
         )?;
         for (leaf, row) in &unindexed {
@@ -256,8 +258,7 @@ pub(crate) fn after_group(committed: bool) {
 pub(super) fn sequence_unsequenced(conn: &Connection, max: usize) -> Result<Sequenced> {
     let rows = read_rows(
         conn,
-        "SELECT seq, time_ms, actor, action, resource_kind, resource_id, outcome, entry
-         FROM audit_unsequenced ORDER BY seq LIMIT ?1",
+        &format!("SELECT seq, {ROW_COLUMNS} FROM audit_unsequenced ORDER BY seq LIMIT ?1"),
         i64::try_from(max).unwrap_or(i64::MAX),
     )?;
     for (_, row) in &rows {
@@ -363,8 +364,7 @@ mod tests {
         let indexed = indexed_size(conn).expect("indexed size");
         let entries = read_rows(
             conn,
-            "SELECT leaf_index, time_ms, actor, action, resource_kind, resource_id, outcome, entry
-             FROM audit_entries WHERE leaf_index < ?1",
+            &format!("SELECT leaf_index, {ROW_COLUMNS} FROM audit_entries WHERE leaf_index < ?1"),
             to_i64(indexed).expect("size"),
         )
         .expect("entries");
