@@ -272,3 +272,44 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_offending_value_is_echoed_cut() {
+        let huge = serde_json::Value::String("x".repeat(1_000_000));
+        let message = invalid_value_message("value", &huge);
+        assert!(message.len() < MAX_ECHOED_VALUE + 200, "{}", message.len());
+        assert!(
+            message.contains("xxx... for parameter 'value'"),
+            "{message}"
+        );
+        assert!(message.ends_with("Value was of type 'str'. See the API docs for more information about request parameters."));
+    }
+
+    #[test]
+    fn a_mistyped_nested_field_is_named_with_its_value() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Item {
+            #[allow(dead_code)]
+            value: f64,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Body {
+            #[allow(dead_code)]
+            items: Vec<Item>,
+        }
+        let err = parse_json::<Body>(
+            br#"{"items": [{"value": 1}, {"value": {"b": [true], "a": "\u00e9"}}]}"#,
+        )
+        .expect_err("a dict for a float");
+        assert_eq!(
+            err.message,
+            "Invalid value {\"a\":\"\\u00e9\",\"b\":[true]} for parameter 'items[1].value' supplied:  \
+             Hint: Value was of type 'dict'. See the API docs for more information about request \
+             parameters."
+        );
+    }
+}
