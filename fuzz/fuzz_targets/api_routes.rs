@@ -114,6 +114,7 @@ fn world() -> &'static World {
                 limits: RequestLimits::default(),
                 audit: Some(audit),
                 serve_mode: Default::default(),
+                expose_metrics: true,
             });
             let app = keel_server::app(state, Default::default());
             let seed = |method: &str, path: &str, body: &str| {

@@ -216,6 +216,9 @@ pub static CATALOGUE: &[Action] = &[
     action("runs.update", C::Update, &[R::Run]),
     action("server.health", C::Public, &[R::Server]),
     action("server.info", C::Authenticated, &[R::Server]),
+    // Prometheus metrics (counts by route and status, pool figures): anyone signed in, as on
+    // the reference's basic-auth server, so a scraper needs only a token.
+    action("server.metrics.read", C::Authenticated, &[R::Server]),
     action("server.openapi", C::Public, &[R::Server]),
     action("server.version", C::Public, &[R::Server]),
     // Listing a caller's own API tokens (handlers narrow other accounts' to administrators).

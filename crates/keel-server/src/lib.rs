@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod handlers;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod serve_mode;
@@ -30,6 +31,7 @@ pub use state::{AppState, RequestLimits, Services};
 /// The full application: routes plus the middleware every request passes through.
 pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
     let mode = state.serve_mode;
+    let count_requests = state.expose_metrics;
     let mut routed = routes::router(state);
     // Serving everything (the usual case) needs no check per request.
     if mode != serve_mode::ServeMode::default() {
@@ -38,11 +40,18 @@ pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
             serve_mode::enforce,
         ));
     }
+    routed = routed.layer(axum::middleware::from_fn_with_state(
+        std::sync::Arc::new(guard),
+        guard::enforce,
+    ));
+    if count_requests {
+        keel_metrics::global().set_build(
+            env!("CARGO_PKG_VERSION"),
+            handlers::meta::MLFLOW_COMPAT_VERSION,
+        );
+        routed = routed.layer(axum::middleware::from_fn(metrics::record));
+    }
     let routed = routed
-        .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(guard),
-            guard::enforce,
-        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http());
     // A layer on a router runs after its routing: this one wraps the routed app so that it

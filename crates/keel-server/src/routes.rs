@@ -177,6 +177,16 @@ pub fn table() -> Vec<Route> {
             meta::version,
         )
         .responds(ResponseDoc::Text),
+        // Prometheus metrics, when the operator exposes them (404 otherwise).
+        route(
+            M::GET,
+            Root,
+            crate::metrics::METRICS_PATH,
+            "server.metrics.read",
+            Server,
+            crate::metrics::serve,
+        )
+        .responds(ResponseDoc::Text),
         // This API's OpenAPI description, generated from this table.
         route(
             M::GET,

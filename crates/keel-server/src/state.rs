@@ -72,4 +72,6 @@ pub struct Services {
     pub audit: Option<crate::audit::AuditTrail>,
     /// Whether the artifact proxy, the tracking service or both are served.
     pub serve_mode: crate::serve_mode::ServeMode,
+    /// Whether requests are counted and `/metrics` serves the process's metrics.
+    pub expose_metrics: bool,
 }

@@ -161,18 +161,38 @@ pub struct ServerCommand {
     /// (use --log-level debug for debug logs).
     #[arg(long)]
     pub dev: bool,
+    /// As `mlflow server --expose-prometheus DIR`: serve Prometheus metrics at /metrics (as
+    /// --metrics does). Keel keeps its metrics in memory, in its one process, so DIR is not
+    /// used.
+    #[arg(long, env = "MLFLOW_EXPOSE_PROMETHEUS", value_name = "DIR")]
+    pub expose_prometheus: Option<PathBuf>,
+}
+
+/// The reference's flags that `keel server` takes without needing them, to note in the log.
+#[derive(Debug, Default)]
+pub struct ReferenceFlags {
+    pub workers: Option<u32>,
+    pub expose_prometheus: Option<PathBuf>,
 }
 
 impl ServerCommand {
     /// The configuration, once the reference's flags Keel does not take are refused or noted.
-    pub fn resolve(&self) -> anyhow::Result<(Config, Option<u32>)> {
+    pub fn resolve(&self) -> anyhow::Result<(Config, ReferenceFlags)> {
         if self.dev {
             anyhow::bail!(
                 "--dev is the reference server's auto-reloading development mode, which Keel \
                  does not have; run `keel server` without it (--log-level debug gives debug logs)"
             );
         }
-        Ok((self.settings.resolve()?, self.workers))
+        let mut config = self.settings.resolve()?;
+        config.metrics |= self.expose_prometheus.is_some();
+        Ok((
+            config,
+            ReferenceFlags {
+                workers: self.workers,
+                expose_prometheus: self.expose_prometheus.clone(),
+            },
+        ))
     }
 }
 
@@ -231,6 +251,10 @@ pub struct ServerArgs {
     /// Serve the artifact proxy only: tracking, registry and trace routes answer 503.
     #[arg(long, env = "KEEL_ARTIFACTS_ONLY")]
     pub artifacts_only: bool,
+    /// Count requests and serve Prometheus metrics at /metrics (to anyone signed in when
+    /// authentication is on) [default: off].
+    #[arg(long, env = "KEEL_METRICS")]
+    pub metrics: bool,
     /// Log filter, e.g. `info` or `keel=debug,tower_http=debug` [default: info].
     #[arg(long, env = "KEEL_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -413,6 +437,7 @@ impl ServerArgs {
                 .allow_unauthenticated_network_access
                 .then_some(true),
             enable_workspaces: self.enable_workspaces.then_some(true),
+            metrics: self.metrics.then_some(true),
             allowed_hosts: self.allowed_hosts.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             webhooks_allow_private_targets: self.webhooks_allow_private_targets,
@@ -465,8 +490,8 @@ impl ServerArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => {
-            let (config, workers) = args.resolve()?;
-            crate::server_cmd::run(config, workers)
+            let (config, reference_flags) = args.resolve()?;
+            crate::server_cmd::run(config, reference_flags)
         }
         Command::Gc(args) => crate::gc_cmd::run(
             args.settings.resolve()?,

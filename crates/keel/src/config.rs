@@ -47,6 +47,9 @@ pub struct Config {
     /// Whether requests may choose a workspace (`X-MLFLOW-WORKSPACE`) and the workspace API
     /// is served; without it, everything is in `default`.
     pub enable_workspaces: bool,
+    /// Count requests and serve Prometheus metrics at `/metrics` (the reference's
+    /// `--expose-prometheus`).
+    pub metrics: bool,
     /// Host names (besides localhost and IP addresses) accepted in the `Host` header; `*` = any.
     pub allowed_hosts: Vec<String>,
     /// Origins (besides same-origin and loopback pages) allowed to send writes; `*` = any.
@@ -216,6 +219,7 @@ pub struct Overrides {
     pub shutdown_grace_seconds: Option<u64>,
     pub allow_unauthenticated_network_access: Option<bool>,
     pub enable_workspaces: Option<bool>,
+    pub metrics: Option<bool>,
     pub allowed_hosts: Option<Vec<String>>,
     pub cors_allowed_origins: Option<Vec<String>>,
     pub webhooks_allow_private_targets: Option<bool>,
@@ -286,6 +290,7 @@ impl Overrides {
                 .allow_unauthenticated_network_access
                 .or(self.allow_unauthenticated_network_access),
             enable_workspaces: other.enable_workspaces.or(self.enable_workspaces),
+            metrics: other.metrics.or(self.metrics),
             allowed_hosts: other.allowed_hosts.or(self.allowed_hosts),
             cors_allowed_origins: other.cors_allowed_origins.or(self.cors_allowed_origins),
             webhooks_allow_private_targets: other
@@ -526,6 +531,7 @@ impl Config {
                 .allow_unauthenticated_network_access
                 .unwrap_or(false),
             enable_workspaces: layer.enable_workspaces.unwrap_or(false),
+            metrics: layer.metrics.unwrap_or(false),
             allowed_hosts: layer.allowed_hosts.unwrap_or_default(),
             cors_allowed_origins: layer.cors_allowed_origins.unwrap_or_default(),
             webhooks_allow_private_targets: layer.webhooks_allow_private_targets.unwrap_or(false),

@@ -7,16 +7,24 @@ use anyhow::Context;
 use keel_server::ui::{UiAsset, UiAssets};
 use keel_server::{AppState, Services};
 
+use crate::cli::ReferenceFlags;
 use crate::config::Config;
 
-/// Serves `config`; `workers` is the reference's `--workers`, noted and otherwise unused.
-pub fn run(config: Config, workers: Option<u32>) -> anyhow::Result<()> {
+/// Serves `config`; the reference's flags Keel has no use for are noted in the log.
+pub fn run(config: Config, reference: ReferenceFlags) -> anyhow::Result<()> {
     crate::logging::init(&config.log_level, config.log_format)?;
-    if let Some(workers) = workers {
+    if let Some(workers) = reference.workers {
         tracing::info!(
             workers,
             "--workers is accepted for mlflow server compatibility and ignored: keel serves \
              every request from one process using all cores"
+        );
+    }
+    if let Some(dir) = reference.expose_prometheus {
+        tracing::info!(
+            dir = %dir.display(),
+            "--expose-prometheus: metrics are served at /metrics; keel keeps them in memory in \
+             its one process, so the directory is not used"
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -110,6 +118,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             serve_artifacts: config.serve_artifacts,
             artifacts_only: config.artifacts_only,
         },
+        expose_metrics: config.metrics,
     });
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(

@@ -265,6 +265,7 @@ impl Webhooks {
             }
         };
         let update = self.next_state(d, &outcome, owner);
+        keel_metrics::global().webhook_delivery(matches!(update.status, DeliveryStatus::Succeeded));
         match &update.status {
             DeliveryStatus::Succeeded => tracing::debug!(
                 delivery_id = %d.delivery_id, webhook_id = %d.webhook_id, event = %d.event,

@@ -30,6 +30,7 @@ pub(crate) fn artifact_path(
 pub(crate) fn body_stream(body: Body) -> ByteStream {
     body.into_data_stream()
         .map_err(keel_artifacts::upload_interrupted)
+        .inspect_ok(|chunk| keel_metrics::global().artifact_bytes_in(chunk.len() as u64))
         .boxed()
 }
 
@@ -148,7 +149,10 @@ pub(crate) async fn serve_file(
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
         None => (StatusCode::OK, size),
     };
-    let mut response = (status, Body::from_stream(download.body)).into_response();
+    let counted = download
+        .body
+        .inspect_ok(|chunk| keel_metrics::global().artifact_bytes_out(chunk.len() as u64));
+    let mut response = (status, Body::from_stream(counted)).into_response();
     let h = response.headers_mut();
     let name = path.segments().last().map_or("", String::as_str);
     h.insert(

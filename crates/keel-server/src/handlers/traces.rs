@@ -96,6 +96,7 @@ async fn export_spans(
         .filter(|r| r.span.is_root())
         .map(|r| r.span.trace_id.mlflow_id())
         .collect();
+    let span_count = received.spans.len() as u64;
     let spans = received
         .spans
         .into_iter()
@@ -108,6 +109,7 @@ async fn export_spans(
         .ingest(experiment_id, spans)
         .await
         .map_err(api_error)?;
+    keel_metrics::global().otlp_spans.inc_by(span_count);
     if let (Some(run_id), false) = (run_id, rooted.is_empty()) {
         for chunk in rooted.chunks(keel_core::traces::annotations::MAX_TRACES_PER_LINK) {
             s.traces

@@ -281,6 +281,7 @@ async fn every_route_refuses_a_caller_without_permission() {
     assert_eq!(
         open_to_bob,
         [
+            "GET /metrics",
             "GET server-info",
             "GET workspaces",
             "GET workspaces/{workspace_name}",

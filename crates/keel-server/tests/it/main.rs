@@ -14,6 +14,7 @@ mod fuzz;
 mod history;
 mod limits;
 mod logged_models;
+mod metrics;
 mod multipart;
 mod oidc;
 mod openapi;

@@ -223,6 +223,9 @@ impl TestApp {
                     limits: Default::default(),
                     audit: Some(keel_server::audit::AuditTrail::new(audit, Vec::new())),
                     serve_mode: Default::default(),
+                    // Every test app counts its requests, so every test runs through the
+                    // metrics step and `/metrics` is served.
+                    expose_metrics: true,
                 }),
                 Default::default(),
             ),

@@ -73,6 +73,29 @@ pub struct PostgresStore {
     config: Arc<PostgresConfig>,
     /// Metric-only writes waiting to be committed together (see [`group_commit`]).
     groups: Arc<group_commit::GroupCommit>,
+    /// The pool as `/metrics` reads it: a weak reference to this lets the metrics drop the
+    /// pool once the last clone of the store is gone.
+    _watched: Arc<WatchedPool>,
+}
+
+/// A store's pool, read at each scrape for `keel_db_pool_*`.
+#[derive(Debug)]
+struct WatchedPool {
+    pool: PgPool,
+    max: u32,
+}
+
+impl WatchedPool {
+    fn stats(&self) -> keel_metrics::PoolStats {
+        let open = u64::from(self.pool.size());
+        let idle = self.pool.num_idle() as u64;
+        keel_metrics::PoolStats {
+            backend: "postgres",
+            in_use: open.saturating_sub(idle),
+            idle,
+            max: u64::from(self.max),
+        }
+    }
 }
 
 impl PostgresStore {
@@ -88,10 +111,17 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| connect_error(config, &e))?;
+        let watched = Arc::new(WatchedPool {
+            pool: pool.clone(),
+            max: config.pool.pool_size,
+        });
+        let weak = Arc::downgrade(&watched);
+        keel_metrics::global().watch_pool(move || weak.upgrade().map(|w| w.stats()));
         Ok(Self {
             pool,
             config: Arc::new(config.clone()),
             groups: Arc::new(group_commit::GroupCommit::new(config.pool.pool_size)),
+            _watched: watched,
         })
     }
 

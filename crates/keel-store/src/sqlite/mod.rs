@@ -71,6 +71,20 @@ struct Inner {
     reader_permits: Semaphore,
 }
 
+impl Inner {
+    /// The reader connections' figures, for `/metrics`.
+    fn pool_stats(&self) -> keel_metrics::PoolStats {
+        let in_use = MAX_READERS.saturating_sub(self.reader_permits.available_permits());
+        let idle = self.readers.lock().map_or(0, |r| r.len());
+        keel_metrics::PoolStats {
+            backend: "sqlite",
+            in_use: in_use as u64,
+            idle: idle as u64,
+            max: MAX_READERS as u64,
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens the database at `path`, creating it and its parent folder if needed, and applies
     /// pending migrations.
@@ -107,15 +121,17 @@ impl SqliteStore {
         let restart_wal = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let checkpointer =
             checkpoint::Checkpointer::start(open_connection(path)?, restart_wal.clone())?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                writer: writer::Writer::start(writer, restart_wal)?,
-                _checkpointer: checkpointer,
-                readers: Mutex::new(Vec::new()),
-                reader_permits: Semaphore::new(MAX_READERS),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            writer: writer::Writer::start(writer, restart_wal)?,
+            _checkpointer: checkpointer,
+            readers: Mutex::new(Vec::new()),
+            reader_permits: Semaphore::new(MAX_READERS),
+        });
+        let watched = Arc::downgrade(&inner);
+        keel_metrics::global()
+            .watch_pool(move || watched.upgrade().map(|inner| inner.pool_stats()));
+        Ok(Self { inner })
     }
 
     /// Runs `f` as one all-or-nothing write; returns after the commit that contains it.

@@ -94,6 +94,7 @@ impl Writer {
             .ok_or_else(|| Error::unavailable("the store is closing"))?;
         jobs.send(job)
             .map_err(|_| Error::unavailable("the store writer has stopped"))?;
+        keel_metrics::global().sqlite_writer_queue.inc();
         rx.await
             .map_err(|_| Error::internal("the store writer dropped a request"))?
     }
@@ -147,7 +148,9 @@ fn commit_group(conn: &Connection, first: Job, jobs: &mpsc::Receiver<Job>) {
     let mut completions: Vec<Completion> = Vec::new();
     let mut next = Some(first);
     let mut ran = 0;
+    let metrics = keel_metrics::global();
     while let Some(job) = next.take() {
+        metrics.sqlite_writer_queue.dec();
         let (completion, outcome) = job(Some(conn));
         completions.push(completion);
         ran += 1;
@@ -175,6 +178,7 @@ fn commit_group(conn: &Connection, first: Job, jobs: &mpsc::Receiver<Job>) {
         let _ = conn.execute_batch("ROLLBACK");
     }
     super::audit::after_group(commit_error.is_none());
+    metrics.sqlite_commit_jobs.observe(ran as f64);
     for completion in completions {
         completion(commit_error.clone());
     }
@@ -183,6 +187,7 @@ fn commit_group(conn: &Connection, first: Job, jobs: &mpsc::Receiver<Job>) {
 /// Completes every job without running it.
 fn fail_all(jobs: impl Iterator<Item = Job>, err: Error) {
     for job in jobs {
+        keel_metrics::global().sqlite_writer_queue.dec();
         let (completion, _) = job(None);
         completion(Some(err.clone()));
     }

@@ -218,6 +218,30 @@ fn mlflow_server_flags_are_taken_with_the_reference_meaning() {
         get(port, "/api/2.0/mlflow-artifacts/artifacts/a/b.txt"),
         Some((200, "hello".to_owned()))
     );
+    // Metrics are not served unless asked for, as on the reference.
+    assert_eq!(get(port, "/metrics").map(|(s, _)| s), Some(404));
     let log = stop_and_read_log(&mut child);
     assert!(log.contains("--workers is accepted"), "{log}");
+
+    let port = free_port();
+    let prometheus_dir = dir.path().join("prometheus");
+    let mut child = start_with(
+        dir.path(),
+        port,
+        &["--expose-prometheus", &prometheus_dir.to_string_lossy()],
+    );
+    wait_healthy(port);
+    assert_eq!(
+        get(port, "/api/2.0/mlflow/experiments/search?max_results=1").map(|(s, _)| s),
+        Some(200)
+    );
+    let (status, metrics) = get(port, "/metrics").expect("answer");
+    assert_eq!(status, 200, "{metrics}");
+    assert!(
+        metrics.contains("mlflow_http_request_total{method=\"GET\",status=\"200\"}")
+            && metrics.contains("keel_build_info{version=\""),
+        "{metrics}"
+    );
+    let log = stop_and_read_log(&mut child);
+    assert!(log.contains("--expose-prometheus"), "{log}");
 }
