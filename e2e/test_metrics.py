@@ -1,104 +1,174 @@
-"""Prometheus metrics at /metrics (issue 16): with `--expose-prometheus` (given here through its
-environment variable, which both servers read) the reference's `mlflow_http_*` series are served
-under its names and labels, so dashboards built on them keep working; Keel adds its own series by
-route template. Without it, /metrics is not served."""
+"""Metric semantics: history order and paging, NaN/inf, duplicates, and which point is the run's "latest" value."""
+
+import math
+import sys
 
 import pytest
-import requests
-from mlflow import MlflowClient
-from prometheus_client.parser import text_string_to_metric_families
-
-import serverctl
+from mlflow.entities import Metric
 
 
-@pytest.fixture
-def metrics_server(tmp_path):
-    srv = serverctl.ServerProcess(
-        tmp_path / "data", extra_env={"MLFLOW_EXPOSE_PROMETHEUS": str(tmp_path / "prometheus")}
-    ).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+def points(history):
+    return [(m.step, m.timestamp, m.value) for m in history]
 
 
-def scrape(url: str) -> dict:
-    resp = requests.get(f"{url}/metrics", timeout=30)
-    assert resp.status_code == 200, resp.text[:500]
-    assert resp.headers["content-type"].startswith("text/plain"), resp.headers["content-type"]
-    return {family.name: family for family in text_string_to_metric_families(resp.text)}
-
-
-def samples(family, name: str) -> list:
-    return [s for s in family.samples if s.name == name]
-
-
-def test_the_reference_request_metrics_are_served_under_its_names_and_labels(metrics_server):
-    url = metrics_server.url
-    client = MlflowClient(tracking_uri=url)
-    exp_id = client.create_experiment("metrics")
-    client.get_experiment(exp_id)
-    missing = requests.get(f"{url}/api/2.0/mlflow/experiments/get", params={"experiment_id": "987654"}, timeout=30)
-    assert missing.status_code == 404
-    mlflow_version = requests.get(f"{url}/version", timeout=30).text
-
-    families = scrape(url)
-    total = families["mlflow_http_request"]
-    assert total.type == "counter"
-    counts = {}
-    for s in samples(total, "mlflow_http_request_total"):
-        assert set(s.labels) == {"method", "status"}, s.labels
-        counts[(s.labels["method"], s.labels["status"])] = s.value
-    assert counts.get(("POST", "200"), 0) >= 1, counts
-    assert counts.get(("GET", "200"), 0) >= 1, counts
-    assert counts.get(("GET", "404"), 0) >= 1, counts
-
-    duration = families["mlflow_http_request_duration_seconds"]
-    assert duration.type == "histogram"
-    buckets = samples(duration, "mlflow_http_request_duration_seconds_bucket")
-    assert buckets
-    assert {tuple(sorted(s.labels)) for s in buckets} == {("le", "method", "mlflow_version", "status")}
-    assert {s.labels["mlflow_version"] for s in buckets} == {mlflow_version}
-    # The Python client's default buckets (Keel writes `10` where it writes `10.0`: the same
-    # number to Prometheus, which reads `le` as a float).
-    assert sorted({float(s.labels["le"]) for s in buckets}) == [
-        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, float("inf")
+def test_history_order_is_timestamp_then_step(client, run_id):
+    for step, ts, value in [(2, 10, 1.0), (1, 20, 2.0), (3, 5, 3.0), (0, 20, 4.0)]:
+        client.log_metric(run_id, "ord", value, timestamp=ts, step=step)
+    assert points(client.get_metric_history(run_id, "ord")) == [
+        (3, 5, 3.0),
+        (2, 10, 1.0),
+        (0, 20, 4.0),
+        (1, 20, 2.0),
     ]
-    post_ok = [
-        s for s in samples(duration, "mlflow_http_request_duration_seconds_count")
-        if s.labels["method"] == "POST" and s.labels["status"] == "200"
+
+
+def test_history_of_unknown_key_is_empty(client, run_id):
+    client.log_metric(run_id, "known", 1.0)
+    assert client.get_metric_history(run_id, "unknown") == []
+
+
+def test_step_defaults_to_zero(client, run_id):
+    client.log_metric(run_id, "s", 1.5, timestamp=123)
+    [m] = client.get_metric_history(run_id, "s")
+    assert (m.key, m.value, m.timestamp, m.step) == ("s", 1.5, 123, 0)
+
+
+def test_identical_points_are_stored_once(client, run_id):
+    client.log_metric(run_id, "dup", 1.0, timestamp=100, step=1)
+    client.log_metric(run_id, "dup", 1.0, timestamp=100, step=1)
+    client.log_batch(run_id, metrics=[Metric("dup", 1.0, 100, 1)])
+    assert points(client.get_metric_history(run_id, "dup")) == [(1, 100, 1.0)]
+
+
+def test_same_step_different_values_are_all_kept(client, run_id):
+    client.log_metric(run_id, "same-step", 1.0, timestamp=100, step=1)
+    client.log_metric(run_id, "same-step", 2.0, timestamp=100, step=1)
+    client.log_metric(run_id, "same-step", 3.0, timestamp=101, step=1)
+    assert sorted(points(client.get_metric_history(run_id, "same-step"))) == [
+        (1, 100, 1.0),
+        (1, 100, 2.0),
+        (1, 101, 3.0),
     ]
-    assert post_ok and post_ok[0].value >= 1
 
 
-@pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's own series")
-def test_keel_counts_by_route_template_and_reports_its_stores(metrics_server):
-    url = metrics_server.url
-    client = MlflowClient(tracking_uri=url)
-    exp_id = client.create_experiment("metrics-keel")
-    run = client.create_run(exp_id)
-    client.log_metric(run.info.run_id, "loss", 0.5)
-    families = scrape(url)
-    requests_total = families["keel_http_requests"]
-    routes = {
-        (s.labels["route"], s.labels["method"], s.labels["status"]): s.value
-        for s in samples(requests_total, "keel_http_requests_total")
-    }
-    assert routes[("/api/2.0/mlflow/runs/log-metric", "POST", "200")] >= 1, routes
-    assert routes[("/api/2.0/mlflow/experiments/create", "POST", "200")] >= 1, routes
-    assert "keel_http_request_duration_seconds" in families
-    build = samples(families["keel_build_info"], "keel_build_info")
-    assert build and build[0].value == 1
-    pools = {
-        (s.labels["backend"], s.labels["state"])
-        for s in samples(families["keel_db_pool_connections"], "keel_db_pool_connections")
-    }
-    backend = "postgres" if serverctl.BACKEND == "postgres" else "sqlite"
-    assert {(backend, "in_use"), (backend, "idle")} <= pools, pools
-    if backend == "sqlite":
-        assert samples(families["keel_sqlite_commit_jobs"], "keel_sqlite_commit_jobs_count")[0].value >= 1
+def test_values_round_trip_exactly(client, run_id):
+    values = [0.0, -0.0, 1e-300, -123456.789, 1e300, 2**53, 0.1 + 0.2]
+    client.log_batch(run_id, metrics=[Metric("exact", v, 1_000, i) for i, v in enumerate(values)])
+    got = {m.step: m.value for m in client.get_metric_history(run_id, "exact")}
+    assert [got[i] for i in range(len(values))] == values
 
 
-def test_without_the_flag_metrics_are_not_served(base_url):
-    resp = requests.get(f"{base_url}/metrics", timeout=30)
-    assert resp.status_code == 404
+def test_large_step_and_timestamp(client, run_id):
+    client.log_metric(run_id, "big", 1.0, timestamp=2**53, step=2**40)
+    [m] = client.get_metric_history(run_id, "big")
+    assert (m.step, m.timestamp) == (2**40, 2**53)
+
+
+def test_negative_step(client, run_id):
+    client.log_metric(run_id, "neg", 1.0, timestamp=1, step=-5)
+    [m] = client.get_metric_history(run_id, "neg")
+    assert m.step == -5
+
+
+def test_nan_round_trips(client, run_id):
+    client.log_metric(run_id, "nan", float("nan"), timestamp=1_000, step=0)
+    [m] = client.get_metric_history(run_id, "nan")
+    assert math.isnan(m.value)
+    assert math.isnan(client.get_run(run_id).data.metrics["nan"])
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_infinity_round_trips(client, run_id, sign):
+    # The reference (SQL) store clamps +/-inf to +/-sys.float_info.max; true infinities are accepted
+    # too. Either way the sign and the "larger than any finite value" meaning must survive.
+    client.log_metric(run_id, "inf", sign * float("inf"), timestamp=1_000, step=0)
+    for value in (client.get_metric_history(run_id, "inf")[0].value, client.get_run(run_id).data.metrics["inf"]):
+        assert math.isinf(value) or abs(value) == sys.float_info.max
+        assert math.copysign(1, value) == sign
+
+
+def test_nan_and_finite_points_in_one_history(client, run_id):
+    client.log_batch(
+        run_id,
+        metrics=[Metric("mixed", 1.0, 10, 0), Metric("mixed", float("nan"), 11, 1), Metric("mixed", 3.0, 12, 2)],
+    )
+    history = client.get_metric_history(run_id, "mixed")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert history[0].value == 1.0 and math.isnan(history[1].value) and history[2].value == 3.0
+    assert client.get_run(run_id).data.metrics["mixed"] == 3.0
+
+
+def test_latest_is_largest_step_not_latest_logged(client, run_id):
+    client.log_metric(run_id, "lat", 1.0, timestamp=100, step=5)
+    client.log_metric(run_id, "lat", 2.0, timestamp=200, step=3)
+    assert client.get_run(run_id).data.metrics["lat"] == 1.0
+
+
+def test_latest_same_step_larger_timestamp_wins(client, run_id):
+    client.log_metric(run_id, "lat", 1.0, timestamp=100, step=5)
+    client.log_metric(run_id, "lat", 2.0, timestamp=50, step=5)
+    assert client.get_run(run_id).data.metrics["lat"] == 1.0
+    client.log_metric(run_id, "lat", 3.0, timestamp=150, step=5)
+    assert client.get_run(run_id).data.metrics["lat"] == 3.0
+
+
+def test_latest_same_step_and_timestamp_larger_value_wins(client, run_id):
+    client.log_metric(run_id, "lat", 5.0, timestamp=100, step=5)
+    client.log_metric(run_id, "lat", 4.0, timestamp=100, step=5)
+    assert client.get_run(run_id).data.metrics["lat"] == 5.0
+    client.log_metric(run_id, "lat", 7.0, timestamp=100, step=5)
+    assert client.get_run(run_id).data.metrics["lat"] == 7.0
+
+
+def test_latest_within_one_batch(client, run_id):
+    client.log_batch(
+        run_id,
+        metrics=[
+            Metric("b", 9.0, 300, 1),
+            Metric("b", 1.0, 100, 4),
+            Metric("b", 2.0, 200, 4),
+            Metric("b", 0.5, 50, 2),
+        ],
+    )
+    assert client.get_run(run_id).data.metrics["b"] == 2.0
+
+
+def test_search_sees_latest_value(client, experiment_id):
+    run_id = client.create_run(experiment_id).info.run_id
+    client.log_metric(run_id, "score", 10.0, timestamp=1, step=1)
+    client.log_metric(run_id, "score", 0.0, timestamp=2, step=0)
+    [run] = client.search_runs([experiment_id], "metrics.score = 10")
+    assert run.data.metrics["score"] == 10.0
+    assert list(client.search_runs([experiment_id], "metrics.score = 0")) == []
+
+
+def test_history_larger_than_one_page(client, run_id):
+    """30k points: the client fetches 25k per request and must follow next_page_token."""
+    n = 30_000
+    client.log_batch(run_id, metrics=[Metric("long", float(i), 1_000_000 + i, i) for i in range(n)])
+    history = client.get_metric_history(run_id, "long")
+    assert len(history) == n
+    assert [m.step for m in history] == list(range(n))
+    assert all(m.value == float(m.step) for m in history)
+    assert client.get_run(run_id).data.metrics["long"] == float(n - 1)
+
+
+def test_history_paging_on_the_wire(client, api, run_id):
+    client.log_batch(run_id, metrics=[Metric("paged", float(i), 5_000 + i, i) for i in range(25)])
+    seen, token, pages = [], None, 0
+    while True:
+        params = {"run_id": run_id, "metric_key": "paged", "max_results": 10}
+        if token:
+            params["page_token"] = token
+        resp = api.get("metrics/get-history", params=params)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        pages += 1
+        assert len(body["metrics"]) <= 10
+        seen.extend(m["step"] for m in body["metrics"])
+        token = body.get("next_page_token")
+        if not token:
+            break
+        assert pages < 10
+    assert pages == 3
+    assert seen == list(range(25))
