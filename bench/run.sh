@@ -9,6 +9,7 @@
 #        bench/run.sh soak [--minutes 30] [--interval 10] [--out FILE]
 #        bench/run.sh auth [--quick] [--out FILE]
 #        bench/run.sh audit [--quick] [--entries N] [--out FILE]
+#        bench/run.sh metrics [--quick] [--rounds N] [--out FILE]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -23,6 +24,8 @@
 #              cost of one decision, a filtered search over 10,000 experiments (auth_bench.py)
 #   audit      the audit log on vs off (log-metric, log-batch), the store's append cost and
 #              proof latency at --entries entries, keel audit verify speed (audit_bench.py)
+#   metrics    Prometheus metrics on vs off (keel --metrics; the reference's --expose-prometheus)
+#              on log-metric throughput, and one /metrics scrape's latency (metrics_bench.py)
 #   soak       keel alone under mixed load (tracking, artifacts, traces) plus 100 slow clients for
 #              --minutes (default 30), sampling RSS, fds, req/s, p50/p99 and errors every --interval
 #              seconds; RSS and p99 slopes in bench/results/soak.md (soak.py). Runs a copy of $KEEL_BIN
@@ -72,6 +75,10 @@ fi
 if [[ "${1:-}" == "audit" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/audit_bench.py" "$@"
+fi
+if [[ "${1:-}" == "metrics" ]]; then
+  shift
+  exec "$VENV/bin/python" "$HERE/metrics_bench.py" "$@"
 fi
 if [[ "${1:-}" == "soak" ]]; then
   shift
