@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use schemars::generate::{Contract, SchemaSettings};
@@ -55,6 +55,8 @@ pub enum ResponseDoc {
 pub struct OperationDoc {
     /// The wire message of an [`MlflowRequest`] argument.
     pub request: Option<SchemaFn>,
+    /// The query string of a request whose body is not its message (a [`Query`] argument).
+    pub query: Option<SchemaFn>,
     /// The handler streams the raw request body (artifact uploads, OTLP).
     pub raw_body: bool,
     pub response: ResponseDoc,
@@ -80,6 +82,12 @@ impl<P> DocArg for Result<Path<P>, PathRejection> {}
 impl DocArg for Body {
     fn describe(op: &mut OperationDoc) {
         op.raw_body = true;
+    }
+}
+
+impl<T: JsonSchema> DocArg for Result<Query<T>, QueryRejection> {
+    fn describe(op: &mut OperationDoc) {
+        op.query = Some(schema_of::<T>);
     }
 }
 
@@ -281,6 +289,9 @@ fn operation(
             "requestBody".into(),
             json!({"content": {"application/octet-stream": {"schema": {}}}}),
         );
+    }
+    if let Some(query) = doc.query {
+        parameters.extend(query_parameters(&query(requests).to_value()));
     }
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));

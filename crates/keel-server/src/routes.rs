@@ -1358,6 +1358,27 @@ pub fn table() -> Vec<Route> {
             runs::metric_history,
         )
         .responds(json::<runs::HistoryOut>()),
+        // The web UI's file upload to a run's artifacts (the body is the file, not JSON).
+        route(
+            M::POST,
+            Ajax2,
+            "upload-artifact",
+            "runs.update",
+            Run,
+            artifacts::upload_run_artifact,
+        )
+        .locate(Locate::RunInQuery)
+        .responds(ResponseDoc::Text),
+        route(
+            M::GET,
+            Ajax2,
+            "metrics/get-history-bulk",
+            "runs.read",
+            Run,
+            runs::metric_history_bulk,
+        )
+        .locate(Locate::Runs)
+        .responds(json::<runs::BulkOut>()),
         route(
             M::GET,
             Mlflow2,

@@ -24,6 +24,19 @@ pub struct IntervalRequest {
     pub max_results: Option<i64>,
 }
 
+/// Input of `metrics/get-history-bulk` (the web UI's older chart read).
+#[derive(Debug, Clone, Default)]
+pub struct BulkHistoryRequest {
+    pub run_ids: Vec<String>,
+    pub metric_key: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+/// Most runs one bulk request may name.
+pub const MAX_RUNS_PER_BULK_REQUEST: usize = 100;
+/// Default and largest number of points in a bulk response, over all its runs.
+pub const MAX_BULK_RESULTS: i64 = 25_000;
+
 /// Most runs one bulk-interval request may name.
 pub const MAX_RUNS_PER_INTERVAL_REQUEST: usize = 100;
 /// Default and largest number of points per run in a bulk-interval response.
@@ -134,6 +147,58 @@ impl Tracking {
 
     /// Points of one metric for several runs, downsampled per run to at most `max_results`
     /// points spread evenly over the run's history (always keeping its last point).
+    /// The metric's points of each named run, runs in ascending ID order (each once) and each
+    /// run's points in (timestamp, step, value) order, at most `max_results` in all; unknown
+    /// runs have none, as on the reference.
+    pub async fn metric_history_bulk(
+        &self,
+        req: BulkHistoryRequest,
+    ) -> Result<Vec<MetricWithRunId>> {
+        if req.run_ids.is_empty() {
+            return Err(Error::invalid(
+                "GetMetricHistoryBulk request must specify at least one run_id.",
+            ));
+        }
+        if req.run_ids.len() > MAX_RUNS_PER_BULK_REQUEST {
+            return Err(Error::invalid(format!(
+                "GetMetricHistoryBulk request cannot specify more than \
+                 {MAX_RUNS_PER_BULK_REQUEST} run_ids. Received {} run_ids.",
+                req.run_ids.len()
+            )));
+        }
+        let Some(metric_key) = req.metric_key else {
+            return Err(Error::invalid(
+                "GetMetricHistoryBulk request must specify a metric_key.",
+            ));
+        };
+        let max_results = req.max_results.unwrap_or(MAX_BULK_RESULTS);
+        if max_results < 0 {
+            return Err(Error::invalid(format!(
+                "max_results must be between 0 and {MAX_BULK_RESULTS}, got {max_results}."
+            )));
+        }
+        let mut remaining = max_results.min(MAX_BULK_RESULTS);
+        let mut run_ids = req.run_ids;
+        run_ids.sort_unstable();
+        run_ids.dedup();
+        let mut out = Vec::new();
+        for run_id in run_ids {
+            if remaining == 0 {
+                break;
+            }
+            let points = self
+                .store
+                .metric_history(&run_id, &metric_key, 0, remaining)
+                .await?;
+            remaining -= points.len() as i64;
+            out.extend(points.into_iter().map(|metric| MetricWithRunId {
+                run_id: run_id.clone(),
+                metric,
+            }));
+        }
+        Ok(out)
+    }
+
     pub async fn metric_history_interval(
         &self,
         req: IntervalRequest,

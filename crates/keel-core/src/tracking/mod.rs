@@ -18,7 +18,8 @@ use crate::store::TrackingStore;
 pub use experiments::CreateExperiment;
 pub(crate) use experiments::dedup_tags;
 pub use history::{
-    HistoryReader, HistoryRequest, IntervalRequest, MetricHistory, sample_evenly, sampled_positions,
+    BulkHistoryRequest, HistoryReader, HistoryRequest, IntervalRequest, MetricHistory,
+    sample_evenly, sampled_positions,
 };
 pub use logged_models::{
     CreateLoggedModel, DEFAULT_LOGGED_MODEL_RESULTS, LOGGED_MODELS_HISTORY_TAG, LoggedModelOrderBy,

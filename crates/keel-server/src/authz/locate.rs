@@ -34,6 +34,9 @@ pub enum Locate {
     CreateInExperiment(GrantType),
     /// `run_id` (or the legacy `run_uuid`).
     Run,
+    /// `run_uuid` (or `run_id`) in the query string of a request whose body is data, not
+    /// JSON (`upload-artifact`).
+    RunInQuery,
     /// Every ID in `run_ids`, or repeated `run_id`.
     Runs,
     /// The logged model in the path's `{model_id}`.
@@ -348,7 +351,7 @@ pub fn subject(
         Locate::Experiment | Locate::CreateInExperiment(_) => text(&ids.experiment_id),
         Locate::ExperimentByName => text(&ids.experiment_name),
         Locate::Experiments => joined(ids.experiments()),
-        Locate::Run | Locate::LinkToRun => ids.run_id().ok(),
+        Locate::Run | Locate::RunInQuery | Locate::LinkToRun => ids.run_id().ok(),
         Locate::Runs => many(&ids.run_ids).or_else(|| many(&ids.run_id)),
         Locate::LoggedModelInPath => path_param("model_id"),
         Locate::TraceInPath => path_param("trace_id"),
@@ -391,6 +394,7 @@ pub fn reads_body(locate: Locate) -> bool {
             | Locate::TraceInPath
             | Locate::OtlpExport
             | Locate::ArtifactPath
+            | Locate::RunInQuery
     )
 }
 
@@ -439,7 +443,7 @@ pub async fn locate(
             kind,
             experiment: Ids::one("experiment_id", &ids.experiment_id)?,
         }),
-        Locate::Run => one(run(state, ids.run_id()?).await),
+        Locate::Run | Locate::RunInQuery => one(run(state, ids.run_id()?).await),
         Locate::Runs => {
             let mut all = ids.run_ids.as_ref().map(OneOrMany::all).unwrap_or_default();
             if let Some(many) = &ids.run_id {

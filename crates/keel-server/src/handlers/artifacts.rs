@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt};
@@ -112,6 +112,60 @@ pub async fn get_run_artifact(
 ) -> ApiResult<Response> {
     let (_, path, _) = run_artifact(&s, req.message).await?;
     serve_file(&s, &path, &headers).await
+}
+
+/// Most bytes `upload-artifact` takes, as on the reference.
+const MAX_UPLOAD_ARTIFACT_BYTES: usize = 10 * 1024 * 1024;
+
+/// `upload-artifact`'s query: the run and the file's path under its artifact root.
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
+pub struct UploadArtifactIn {
+    pub run_uuid: Option<String>,
+    pub path: Option<String>,
+}
+
+/// `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=`: the body (at most 10 MB) becomes
+/// the file at `path` under the run's artifact root (the web UI uploads this way). The reply
+/// is an empty body, as the reference's is.
+pub async fn upload_run_artifact(
+    State(s): State<AppState>,
+    query: Result<Query<UploadArtifactIn>, QueryRejection>,
+    body: Body,
+) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| Error::invalid(format!("Invalid query string: {e}")))?;
+    let run_uuid = q
+        .run_uuid
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| Error::invalid("Request must specify run_uuid."))?;
+    let relative = q
+        .path
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| Error::invalid("Request must specify path."))?;
+    let too_large = || Error::invalid("Artifact size is too large. Max size is 10MB.");
+    let data = axum::body::to_bytes(body, MAX_UPLOAD_ARTIFACT_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    if data.is_empty() {
+        return Err(Error::invalid("Request must specify data.").into());
+    }
+    let (_, path, _) = run_artifact(
+        &s,
+        RunArtifactIn {
+            run_uuid: Some(run_uuid),
+            path: Some(relative),
+            ..Default::default()
+        },
+    )
+    .await?;
+    keel_metrics::global().artifact_bytes_in(data.len() as u64);
+    let chunk: Result<bytes::Bytes, std::io::Error> = Ok(data);
+    s.artifacts
+        .write(
+            &path,
+            futures_util::stream::once(async move { chunk }).boxed(),
+        )
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], "").into_response())
 }
 
 /// The response for one artifact file: whole, or the requested byte range.

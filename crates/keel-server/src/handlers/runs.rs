@@ -283,6 +283,26 @@ pub struct IntervalOut {
     metrics: Vec<MetricWithRunId>,
 }
 
+/// `GET /ajax-api/2.0/mlflow/metrics/get-history-bulk`: a metric's points over several runs.
+/// The reply always carries `metrics` (an empty list too), as the reference's does.
+pub async fn metric_history_bulk(
+    State(s): State<AppState>,
+    req: MlflowRequest<GetHistoryBulkIn>,
+) -> ApiResult<Json<BulkOut>> {
+    let points = s
+        .tracking
+        .metric_history_bulk(req.message.into_domain())
+        .await?;
+    Ok(Json(BulkOut {
+        metrics: points.into_iter().map(MetricWithRunId::from).collect(),
+    }))
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct BulkOut {
+    metrics: Vec<MetricWithRunId>,
+}
+
 pub async fn metric_history_interval(
     State(s): State<AppState>,
     req: MlflowRequest<GetHistoryIntervalIn>,

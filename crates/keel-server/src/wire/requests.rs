@@ -4,8 +4,8 @@
 //! is converted, so a missing field gets MLflow's "Missing value for required parameter" error.
 
 use keel_core::tracking::{
-    CreateExperiment, CreateRun, HistoryRequest, IntervalRequest, LogMetric, SearchExperiments,
-    SearchRuns,
+    BulkHistoryRequest, CreateExperiment, CreateRun, HistoryRequest, IntervalRequest, LogMetric,
+    SearchExperiments, SearchRuns,
 };
 use keel_core::{Error, Result, RunStatus, ViewType};
 use serde::Deserialize;
@@ -389,6 +389,26 @@ impl GetHistoryIn {
             max_results: self.max_results,
             page_token: self.page_token,
         })
+    }
+}
+
+/// `metrics/get-history-bulk`: `run_id` repeated in the query string.
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
+pub struct GetHistoryBulkIn {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub run_id: Vec<String>,
+    pub metric_key: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub max_results: Option<i64>,
+}
+
+impl GetHistoryBulkIn {
+    pub fn into_domain(self) -> BulkHistoryRequest {
+        BulkHistoryRequest {
+            run_ids: self.run_id,
+            metric_key: self.metric_key,
+            max_results: self.max_results,
+        }
     }
 }
 

@@ -155,7 +155,10 @@ pub(crate) fn request_for(
         "permission": "READ",
         "path": format!("{}/{}", seeded.experiment, seeded.run),
     });
-    if route.method == Method::GET {
+    // GETs, and the upload whose body is data, name their resource in the query string.
+    let in_query = route.method == Method::GET
+        || route.meta.locate == keel_server::authz::locate::Locate::RunInQuery;
+    if in_query {
         let query: Vec<String> = ids
             .as_object()
             .expect("object")
