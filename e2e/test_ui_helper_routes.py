@@ -2,6 +2,7 @@
 `metrics/get-history-bulk` and `upload-artifact`, with the reference's ordering, limits and
 error messages. The same assertions run against Keel and the reference server."""
 
+import json
 import uuid
 
 import pytest
@@ -97,3 +98,58 @@ def test_upload_artifact_refuses_what_the_reference_refuses(base_url, client, ru
     unknown = upload(base_url, {"run_uuid": uuid.uuid4().hex, "path": "a.txt"}, b"x")
     assert unknown.status_code == 404, unknown.text
     assert unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.fixture
+def traced(server):
+    import mlflow
+
+    mlflow.set_tracking_uri(server.url)
+    mlflow.set_experiment(f"trace-artifact-{uuid.uuid4().hex[:8]}")
+
+    @mlflow.trace(span_type="CHAIN")
+    def outer(x):
+        return inner(x) + 1
+
+    @mlflow.trace
+    def inner(x):
+        return x * 2
+
+    outer(3)
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.flush_trace_async_logging()
+    return trace_id
+
+
+@pytest.mark.parametrize("version", ["2.0", "3.0"])
+def test_get_trace_artifact_serves_the_spans_as_the_reference_writes_traces_json(base_url, traced, version):
+    from mlflow.entities import Span
+
+    resp = requests.get(f"{base_url}/ajax-api/{version}/mlflow/get-trace-artifact",
+                        params={"request_id": traced}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-disposition"] == "attachment; filename=traces.json"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    spans = {s["name"]: s for s in resp.json()["spans"]}
+    assert set(spans) == {"outer", "inner"}
+    assert spans["outer"]["parent_span_id"] is None
+    assert spans["inner"]["parent_span_id"] == spans["outer"]["span_id"]
+    assert spans["outer"]["status"] == {"code": "STATUS_CODE_OK", "message": ""}
+    # Attributes as MLflow records them: JSON inside strings.
+    assert spans["outer"]["attributes"]["mlflow.spanType"] == '"CHAIN"'
+    assert json.loads(spans["outer"]["attributes"]["mlflow.spanInputs"]) == {"x": 3}
+    # The client reads the file back into spans.
+    span = Span.from_dict(spans["outer"])
+    assert (span.name, span.span_type, span.inputs, span.outputs) == ("outer", "CHAIN", {"x": 3}, 7)
+
+
+def test_get_trace_artifact_refuses_what_the_reference_refuses(base_url, traced):
+    url = f"{base_url}/ajax-api/3.0/mlflow/get-trace-artifact"
+    missing = requests.get(url, timeout=30)
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["error_code"] == "BAD_REQUEST"
+    assert missing.json()["message"] == 'Request must include the "request_id" query parameter.'
+    escaped = requests.get(url, params={"request_id": traced, "path": "../../etc/passwd"}, timeout=30)
+    assert escaped.status_code == 400, escaped.text
+    assert requests.get(f"{base_url}/api/2.0/mlflow/get-trace-artifact", params={"request_id": traced},
+                        timeout=30).status_code == 404

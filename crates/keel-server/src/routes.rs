@@ -1358,6 +1358,26 @@ pub fn table() -> Vec<Route> {
             runs::metric_history,
         )
         .responds(json::<runs::HistoryOut>()),
+        // A trace's spans (or one of its attachments) as the file the reference's web UI
+        // downloads.
+        route(
+            M::GET,
+            Ajax2,
+            "get-trace-artifact",
+            "traces.read",
+            Trace,
+            traces::artifact,
+        )
+        .locate(Locate::Trace),
+        route(
+            M::GET,
+            Ajax3,
+            "get-trace-artifact",
+            "traces.read",
+            Trace,
+            traces::artifact,
+        )
+        .locate(Locate::Trace),
         // The web UI's file upload to a run's artifacts (the body is the file, not JSON).
         route(
             M::POST,

@@ -16,7 +16,7 @@ use crate::extract::MlflowRequest;
 use crate::state::AppState;
 use crate::wire::otlp::{self, DecodeError, Encoding};
 use crate::wire::proto::{one_or_many, opt_string};
-use crate::wire::traces::{TraceInfoEnvelope, TraceInfoV3, TraceOut, otel_span};
+use crate::wire::traces::{TraceInfoEnvelope, TraceInfoV3, TraceOut, otel_span, span_dict};
 
 /// The header naming the experiment OTLP spans go to.
 pub const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";
@@ -229,6 +229,75 @@ pub async fn get(State(s): State<AppState>, req: MlflowRequest<GetTraceIn>) -> A
         },
         "]}}",
     ))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct TraceArtifactIn {
+    #[serde(default, deserialize_with = "opt_string")]
+    request_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    path: Option<String>,
+}
+
+/// The name of the file a trace's spans are downloaded as.
+const TRACE_DATA_FILE: &str = "traces.json";
+
+/// `GET /ajax-api/{2,3}.0/mlflow/get-trace-artifact?request_id=` (the reference's web UI): the
+/// trace's spans as the `traces.json` file the reference serves (`{"spans": [...]}` in its span
+/// dictionary form), streamed a page of spans at a time; with `path`, that file among the
+/// trace's attachments (which the client uploads through the artifact proxy).
+pub async fn artifact(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    req: MlflowRequest<TraceArtifactIn>,
+) -> ApiResult<Response> {
+    let trace_id = req
+        .message
+        .request_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                keel_core::ErrorCode::BadRequest,
+                "Request must include the \"request_id\" query parameter.",
+            )
+        })?;
+    if let Some(path) = req.message.path.filter(|p| !p.is_empty()) {
+        let relative = keel_artifacts::ArtifactPath::parse(&path)?;
+        let info = s.traces.get_trace_info(&trace_id).await?;
+        let location = info
+            .tags
+            .get(keel_core::traces::trace_tags::ARTIFACT_LOCATION)
+            .ok_or_else(|| Error::not_found(format!("Trace '{trace_id}' has no attachments.")))?;
+        let file = keel_artifacts::proxied_path(location)?
+            .join(&keel_artifacts::ArtifactPath::parse("attachments")?)
+            .join(&relative);
+        return super::artifacts::serve_file(&s, &file, &headers).await;
+    }
+    let reader = s.traces.read_trace(&trace_id, true).await?;
+    let mut response = super::stream::json_array(
+        "{\"spans\":[".to_owned(),
+        reader,
+        |span, out| {
+            // Rendering a JSON value into memory cannot fail.
+            let _ = serde_json::to_writer(out, &span_dict(&span));
+        },
+        "]}",
+    );
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&super::artifact_headers::content_disposition(
+        TRACE_DATA_FILE,
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]

@@ -260,14 +260,48 @@ pub fn otel_span(span: &TraceSpan) -> Value {
     if !span.status.message.is_empty() {
         status.insert("message".into(), json!(span.status.message));
     }
-    let code = match span.status.code {
+    status.insert("code".into(), json!(status_code_name(span)));
+    out.insert("status".into(), Value::Object(status));
+    Value::Object(out)
+}
+
+/// The OpenTelemetry name of a span's status code.
+fn status_code_name(span: &TraceSpan) -> &'static str {
+    match span.status.code {
         keel_core::traces::SpanStatusCode::Unset => "STATUS_CODE_UNSET",
         keel_core::traces::SpanStatusCode::Ok => "STATUS_CODE_OK",
         keel_core::traces::SpanStatusCode::Error => "STATUS_CODE_ERROR",
-    };
-    status.insert("code".into(), json!(code));
-    out.insert("status".into(), Value::Object(status));
-    Value::Object(out)
+    }
+}
+
+/// Attributes as MLflow records them on a span: each value JSON-encoded into a string.
+fn json_encoded(attributes: &Map<String, Value>) -> Map<String, Value> {
+    attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+        .collect()
+}
+
+/// A span as the reference's `Span.to_dict()` writes it into a trace's `traces.json`: IDs in
+/// base64, the parent `null` for a root, attributes as MLflow records them (each value
+/// JSON-encoded into a string), event attributes as they are.
+pub fn span_dict(span: &TraceSpan) -> Value {
+    json!({
+        "trace_id": BASE64.encode(span.trace_id.0),
+        "span_id": BASE64.encode(span.span_id.0),
+        "parent_span_id": span.parent_span_id.map(|p| BASE64.encode(p.0)),
+        "name": span.name,
+        "start_time_unix_nano": span.start_time_unix_nano,
+        "end_time_unix_nano": span.end_time_unix_nano,
+        "events": span.events.iter().map(|e| json!({
+            "name": e.name,
+            "time_unix_nano": e.time_unix_nano,
+            "attributes": e.attributes,
+        })).collect::<Vec<_>>(),
+        "status": {"code": status_code_name(span), "message": span.status.message},
+        "attributes": json_encoded(&span.attributes),
+        "links": [],
+    })
 }
 
 /// `mlflow.Trace` on the wire: the info and the spans, root first.
