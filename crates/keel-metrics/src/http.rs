@@ -148,12 +148,7 @@ fn method_label(method: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn render(registry: &Registry) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut out, registry).expect("encode");
-        out
-    }
+    use crate::testing::{assert_lines, render};
 
     #[test]
     fn requests_are_counted_by_route_template_and_as_the_reference_names_them() {
@@ -165,22 +160,19 @@ mod tests {
         m.record(None, "BREW", 404, ms);
         m.record_as_reference("GET", 200, ms, "3.1.0");
         m.record_exception("POST");
-        let text = render(&registry);
-        for line in [
-            "keel_http_requests_total{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\",status=\"200\"} 2",
-            "keel_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 1",
-            "keel_http_request_duration_seconds_bucket{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\",le=\"0.0025\"} 0",
-            "keel_http_request_duration_seconds_bucket{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\",le=\"0.005\"} 2",
-            "keel_http_request_duration_seconds_count{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\"} 2",
-            "mlflow_http_request_total{method=\"GET\",status=\"200\"} 1",
-            "mlflow_http_request_duration_seconds_bucket{method=\"GET\",mlflow_version=\"3.1.0\",status=\"200\",le=\"0.005\"} 1",
-            "mlflow_http_request_exceptions_total{method=\"POST\",status=\"500\"} 1",
-            "# TYPE mlflow_http_request_duration_seconds histogram",
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "missing {line:?} in\n{text}"
-            );
-        }
+        assert_lines(
+            &render(&registry),
+            &[
+                "keel_http_requests_total{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\",status=\"200\"} 2",
+                "keel_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 1",
+                "keel_http_request_duration_seconds_bucket{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\",le=\"0.0025\"} 0",
+                "keel_http_request_duration_seconds_bucket{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\",le=\"0.005\"} 2",
+                "keel_http_request_duration_seconds_count{route=\"/api/2.0/mlflow/runs/get\",method=\"GET\"} 2",
+                "mlflow_http_request_total{method=\"GET\",status=\"200\"} 1",
+                "mlflow_http_request_duration_seconds_bucket{method=\"GET\",mlflow_version=\"3.1.0\",status=\"200\",le=\"0.005\"} 1",
+                "mlflow_http_request_exceptions_total{method=\"POST\",status=\"500\"} 1",
+                "# TYPE mlflow_http_request_duration_seconds histogram",
+            ],
+        );
     }
 }

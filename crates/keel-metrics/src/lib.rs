@@ -160,8 +160,28 @@ impl Metrics {
     }
 }
 
+/// What the modules' tests share: a registry's text, and a check that it holds given lines.
+#[cfg(test)]
+pub(crate) mod testing {
+    pub fn render(registry: &prometheus_client::registry::Registry) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut out, registry).expect("encode");
+        out
+    }
+
+    pub fn assert_lines(text: &str, lines: &[&str]) {
+        for line in lines {
+            assert!(
+                text.lines().any(|l| l == *line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::assert_lines;
     use super::*;
 
     #[test]
@@ -176,23 +196,21 @@ mod tests {
         m.sqlite_writer_queue.set(2);
         m.sqlite_commit_jobs.observe(3.0);
         let text = m.render();
-        for line in [
-            "# TYPE keel_build_info gauge",
-            "keel_build_info{version=\"1.2.3\",mlflow_version=\"3.0.0\"} 1",
-            "keel_artifact_bytes_total{direction=\"in\"} 10",
-            "keel_artifact_bytes_total{direction=\"out\"} 7",
-            "keel_webhook_deliveries_total{outcome=\"delivered\"} 1",
-            "keel_webhook_deliveries_total{outcome=\"failed\"} 1",
-            "keel_otlp_spans_ingested_total 3",
-            "keel_sqlite_writer_queue_depth 2",
-            "keel_sqlite_commit_jobs_bucket{le=\"4\"} 1",
-            "keel_sqlite_commit_jobs_bucket{le=\"2\"} 0",
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "missing {line:?} in\n{text}"
-            );
-        }
+        assert_lines(
+            &text,
+            &[
+                "# TYPE keel_build_info gauge",
+                "keel_build_info{version=\"1.2.3\",mlflow_version=\"3.0.0\"} 1",
+                "keel_artifact_bytes_total{direction=\"in\"} 10",
+                "keel_artifact_bytes_total{direction=\"out\"} 7",
+                "keel_webhook_deliveries_total{outcome=\"delivered\"} 1",
+                "keel_webhook_deliveries_total{outcome=\"failed\"} 1",
+                "keel_otlp_spans_ingested_total 3",
+                "keel_sqlite_writer_queue_depth 2",
+                "keel_sqlite_commit_jobs_bucket{le=\"4\"} 1",
+                "keel_sqlite_commit_jobs_bucket{le=\"2\"} 0",
+            ],
+        );
         assert!(
             !text.contains("# EOF"),
             "0.0.4 text format, not OpenMetrics"

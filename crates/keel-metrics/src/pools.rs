@@ -109,6 +109,7 @@ impl Collector for Pools {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_lines, render};
     use prometheus_client::registry::Registry;
 
     #[test]
@@ -134,25 +135,16 @@ mod tests {
         }));
         let mut registry = Registry::default();
         registry.register_collector(Box::new(pools.clone()));
-        let render = |registry: &Registry| {
-            let mut out = String::new();
-            prometheus_client::encoding::prometheus_text::encode(&mut out, registry)
-                .expect("encode");
-            out
-        };
-        let text = render(&registry);
-        for line in [
-            "keel_db_pool_connections{backend=\"sqlite\",state=\"in_use\"} 4",
-            "keel_db_pool_connections{backend=\"sqlite\",state=\"idle\"} 2",
-            "keel_db_pool_connections{backend=\"postgres\",state=\"idle\"} 6",
-            "keel_db_pool_max_connections{backend=\"sqlite\"} 16",
-            "keel_db_pool_max_connections{backend=\"postgres\"} 10",
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "missing {line:?} in\n{text}"
-            );
-        }
+        assert_lines(
+            &render(&registry),
+            &[
+                "keel_db_pool_connections{backend=\"sqlite\",state=\"in_use\"} 4",
+                "keel_db_pool_connections{backend=\"sqlite\",state=\"idle\"} 2",
+                "keel_db_pool_connections{backend=\"postgres\",state=\"idle\"} 6",
+                "keel_db_pool_max_connections{backend=\"sqlite\"} 16",
+                "keel_db_pool_max_connections{backend=\"postgres\"} 10",
+            ],
+        );
         drop(live);
         let text = render(&registry);
         assert!(!text.contains("postgres"), "{text}");
