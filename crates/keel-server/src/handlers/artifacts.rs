@@ -141,10 +141,18 @@ pub async fn upload_run_artifact(
         .path
         .filter(|p| !p.is_empty())
         .ok_or_else(|| Error::invalid("Request must specify path."))?;
-    let too_large = || Error::invalid("Artifact size is too large. Max size is 10MB.");
-    let data = axum::body::to_bytes(body, MAX_UPLOAD_ARTIFACT_BYTES)
-        .await
-        .map_err(|_| too_large())?;
+    // Read up to the cap, telling a body over it from one that broke off.
+    let mut data = bytes::BytesMut::new();
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk
+            .map_err(|e| Error::invalid(format!("The request body could not be read: {e}")))?;
+        if data.len() + chunk.len() > MAX_UPLOAD_ARTIFACT_BYTES {
+            return Err(Error::invalid("Artifact size is too large. Max size is 10MB.").into());
+        }
+        data.extend_from_slice(&chunk);
+    }
+    let data = data.freeze();
     if data.is_empty() {
         return Err(Error::invalid("Request must specify data.").into());
     }

@@ -1046,3 +1046,32 @@ async fn unicode_values_round_trip() {
     let long = tag(&r["data"]["params"], "long").unwrap_or_default();
     assert_eq!(long.chars().count(), 6000);
 }
+
+/// `upload-artifact` reads its body with the reference's 10 MB cap; a body that breaks off
+/// mid-stream is a 400 naming the failed read (not the size), and writes nothing.
+#[tokio::test]
+async fn an_upload_artifact_body_that_breaks_off_is_400_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let exp = app.create_experiment("broken-upload").await;
+    let run = app.create_run(&exp).await;
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
+        Ok(bytes::Bytes::from_static(b"the first part")),
+        Err(std::io::Error::other("connection reset")),
+    ];
+    let req = axum::http::Request::post(format!(
+        "/ajax-api/2.0/mlflow/upload-artifact?run_uuid={run}&path=broken.txt"
+    ))
+    .body(axum::body::Body::from_stream(futures_util::stream::iter(
+        chunks,
+    )))
+    .expect("request");
+    let raw = app.send(req).await;
+    assert_eq!(raw.status, StatusCode::BAD_REQUEST);
+    let message = raw.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("could not be read"), "{message}");
+    let listed = app.ok_get("artifacts/list", &[("run_id", &run)]).await;
+    assert_eq!(listed.get("files"), None, "{listed}");
+}
