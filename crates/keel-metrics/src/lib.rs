@@ -10,7 +10,7 @@ mod http;
 mod labels;
 mod pools;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -152,11 +152,12 @@ impl Metrics {
             .inc();
     }
 
-    /// Reports a connection pool's figures at every scrape, for as long as `stats` returns
-    /// `Some` (a store hands in a closure over a weak reference to its pool, so a closed store
-    /// drops out).
-    pub fn watch_pool(&self, stats: impl Fn() -> Option<PoolStats> + Send + Sync + 'static) {
-        self.pools.watch(Box::new(stats));
+    /// Reports `pool`'s figures (`stats` of it) at every scrape for as long as it lives: only a
+    /// weak reference is kept, so a closed store drops out and is never kept open.
+    pub fn watch_pool<T: Send + Sync + 'static>(&self, pool: &Arc<T>, stats: fn(&T) -> PoolStats) {
+        let pool = Arc::downgrade(pool);
+        self.pools
+            .watch(Box::new(move || pool.upgrade().map(|p| stats(&p))));
     }
 }
 

@@ -145,8 +145,6 @@ impl Tracking {
         }))
     }
 
-    /// Points of one metric for several runs, downsampled per run to at most `max_results`
-    /// points spread evenly over the run's history (always keeping its last point).
     /// The metric's points of each named run, runs in ascending ID order (each once) and each
     /// run's points in (timestamp, step, value) order, at most `max_results` in all; unknown
     /// runs have none, as on the reference.
@@ -199,6 +197,8 @@ impl Tracking {
         Ok(out)
     }
 
+    /// Points of one metric for several runs, downsampled per run to at most `max_results`
+    /// points spread evenly over the run's history (always keeping its last point).
     pub async fn metric_history_interval(
         &self,
         req: IntervalRequest,

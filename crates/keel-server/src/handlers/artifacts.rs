@@ -117,22 +117,16 @@ pub async fn get_run_artifact(
 /// Most bytes `upload-artifact` takes, as on the reference.
 const MAX_UPLOAD_ARTIFACT_BYTES: usize = 10 * 1024 * 1024;
 
-/// `upload-artifact`'s query: the run and the file's path under its artifact root.
-#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
-pub struct UploadArtifactIn {
-    pub run_uuid: Option<String>,
-    pub path: Option<String>,
-}
-
 /// `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=`: the body (at most 10 MB) becomes
 /// the file at `path` under the run's artifact root (the web UI uploads this way). The reply
 /// is an empty body, as the reference's is.
 pub async fn upload_run_artifact(
     State(s): State<AppState>,
-    query: Result<Query<UploadArtifactIn>, QueryRejection>,
+    query: Result<Query<RunArtifactIn>, QueryRejection>,
     body: Body,
 ) -> ApiResult<Response> {
     let Query(q) = query.map_err(|e| Error::invalid(format!("Invalid query string: {e}")))?;
+    // The reference names the run by `run_uuid` only here.
     let run_uuid = q
         .run_uuid
         .filter(|id| !id.is_empty())
@@ -159,20 +153,15 @@ pub async fn upload_run_artifact(
     let (_, path, _) = run_artifact(
         &s,
         RunArtifactIn {
+            run_id: None,
             run_uuid: Some(run_uuid),
             path: Some(relative),
-            ..Default::default()
         },
     )
     .await?;
     keel_metrics::global().artifact_bytes_in(data.len() as u64);
-    let chunk: Result<bytes::Bytes, std::io::Error> = Ok(data);
-    s.artifacts
-        .write(
-            &path,
-            futures_util::stream::once(async move { chunk }).boxed(),
-        )
-        .await?;
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(data)]).boxed();
+    s.artifacts.write(&path, body).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], "").into_response())
 }
 
@@ -221,17 +210,11 @@ pub(crate) async fn serve_file(
         header::CONTENT_TYPE,
         HeaderValue::from_static(artifact_headers::content_type(name)),
     );
-    if let Ok(v) = HeaderValue::from_str(&artifact_headers::content_disposition(name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     // Artifacts are user content: never let a browser run it as this origin's page (the
     // reference serves HTML as text/html; here it is also sandboxed).
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    artifact_headers::mark_attachment(h, name);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

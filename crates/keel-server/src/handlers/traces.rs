@@ -288,15 +288,7 @@ pub async fn artifact(
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/octet-stream"),
     );
-    if let Ok(v) = axum::http::HeaderValue::from_str(&super::artifact_headers::content_disposition(
-        TRACE_DATA_FILE,
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        axum::http::HeaderValue::from_static("nosniff"),
-    );
+    super::artifact_headers::mark_attachment(h, TRACE_DATA_FILE);
     Ok(response)
 }
 

@@ -73,8 +73,8 @@ pub struct PostgresStore {
     config: Arc<PostgresConfig>,
     /// Metric-only writes waiting to be committed together (see [`group_commit`]).
     groups: Arc<group_commit::GroupCommit>,
-    /// The pool as `/metrics` reads it: a weak reference to this lets the metrics drop the
-    /// pool once the last clone of the store is gone.
+    /// The pool as `/metrics` reads it (the metrics keep only a weak reference to this, so
+    /// they drop the pool once the last clone of the store is gone).
     _watched: Arc<WatchedPool>,
 }
 
@@ -115,8 +115,7 @@ impl PostgresStore {
             pool: pool.clone(),
             max: config.pool.pool_size,
         });
-        let weak = Arc::downgrade(&watched);
-        keel_metrics::global().watch_pool(move || weak.upgrade().map(|w| w.stats()));
+        keel_metrics::global().watch_pool(&watched, WatchedPool::stats);
         Ok(Self {
             pool,
             config: Arc::new(config.clone()),

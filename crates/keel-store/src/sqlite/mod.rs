@@ -128,9 +128,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             reader_permits: Semaphore::new(MAX_READERS),
         });
-        let watched = Arc::downgrade(&inner);
-        keel_metrics::global()
-            .watch_pool(move || watched.upgrade().map(|inner| inner.pool_stats()));
+        keel_metrics::global().watch_pool(&inner, Inner::pool_stats);
         Ok(Self { inner })
     }
 

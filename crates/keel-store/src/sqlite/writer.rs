@@ -92,9 +92,13 @@ impl Writer {
             .jobs
             .as_ref()
             .ok_or_else(|| Error::unavailable("the store is closing"))?;
-        jobs.send(job)
-            .map_err(|_| Error::unavailable("the store writer has stopped"))?;
-        keel_metrics::global().sqlite_writer_queue.inc();
+        // Counted before it is sent, so the writer's decrement can never come first.
+        let queue = &keel_metrics::global().sqlite_writer_queue;
+        queue.inc();
+        jobs.send(job).map_err(|_| {
+            queue.dec();
+            Error::unavailable("the store writer has stopped")
+        })?;
         rx.await
             .map_err(|_| Error::internal("the store writer dropped a request"))?
     }

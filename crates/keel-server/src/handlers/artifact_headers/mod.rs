@@ -1,11 +1,13 @@
 //! The headers of an artifact download, as the reference server sends them: the media type of
 //! the file's name (`text/plain` for the extensions it lists, else what Python's `mimetypes`
 //! says, else `application/octet-stream`) and `Content-Disposition: attachment` with the name
-//! quoted as Werkzeug quotes it. Keel adds `nosniff` and a sandboxing CSP (see
-//! `artifacts::serve_file`), so active content (HTML, SVG) never runs as a page of this origin.
+//! quoted as Werkzeug quotes it. Keel adds `nosniff` ([`mark_attachment`]) and a sandboxing
+//! CSP (see `artifacts::serve_file`), so active content (HTML, SVG) never runs as a page of this
+//! origin.
 
 mod mime_table;
 
+use axum::http::{HeaderMap, HeaderValue, header};
 use unicode_normalization::UnicodeNormalization;
 
 /// Extensions (or, for a name without one, whole names) served as `text/plain`, matched
@@ -100,6 +102,18 @@ fn lookup_after_encoding(base: &str, ext: &str) -> Option<&'static str> {
         .binary_search_by(|(e, _)| (*e).cmp(ext.as_str()))
         .ok()
         .map(|i| mime_table::TYPES[i].1)
+}
+
+/// Marks a response as a download named `name` that a browser must save, never sniff and run:
+/// its `Content-Disposition` and `X-Content-Type-Options: nosniff`.
+pub fn mark_attachment(headers: &mut HeaderMap, name: &str) {
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 /// `attachment; filename=...` for a download named `name`, as the reference writes it: the
