@@ -1075,3 +1075,30 @@ async fn an_upload_artifact_body_that_breaks_off_is_400_and_writes_nothing() {
     let listed = app.ok_get("artifacts/list", &[("run_id", &run)]).await;
     assert_eq!(listed.get("files"), None, "{listed}");
 }
+
+/// The reference's UI helper routes refuse malformed and out-of-range input with a 4xx naming
+/// it: a negative, non-numeric or overflowing `max_results`, and traces that do not exist.
+#[tokio::test]
+async fn ui_helper_routes_refuse_bad_input_by_name() {
+    let app = TestApp::new().await;
+    let bulk = "/ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id=r&metric_key=m&max_results=";
+    for (max, needle) in [
+        ("-1", "max_results must be between 0 and 25000"),
+        ("abc", "'max_results'"),
+        ("99999999999999999999", "'max_results'"),
+    ] {
+        let (status, body) = app.get(&format!("{bulk}{max}")).await;
+        assert_invalid(status, &body, needle);
+    }
+    for query in ["request_id=nope", "request_id=tr-0&path=a.txt"] {
+        let (status, body) = app
+            .get(&format!("/ajax-api/3.0/mlflow/get-trace-artifact?{query}"))
+            .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::NOT_FOUND,
+            "RESOURCE_DOES_NOT_EXIST",
+        );
+    }
+}
