@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, on};
 use crate::authz::locate::Locate;
 use crate::handlers::{
     access, accounts, artifacts, audit, experiments, logged_models, meta, multipart, registry,
-    runs, session, tokens, trace_edits, trace_search, trace_spans, traces, ui, webhooks,
+    runs, session, tokens, trace_edits, trace_search, trace_spans, traces, traces_v2, ui, webhooks,
     workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
@@ -599,6 +599,32 @@ pub fn table() -> Vec<Route> {
             trace_search::search_v2,
         )
         .locate(Locate::Workspace),
+        // The deprecated v2 trace API older clients fall back to.
+        route(
+            M::POST,
+            Mlflow2,
+            "traces",
+            "traces.write",
+            Trace,
+            traces_v2::start,
+        )
+        .locate(Locate::CreateInExperiment(GrantType::Trace)),
+        route(
+            M::PATCH,
+            Mlflow2,
+            "traces/{trace_id}",
+            "traces.write",
+            Trace,
+            traces_v2::end,
+        ),
+        route(
+            M::GET,
+            Mlflow2,
+            "traces/{trace_id}/info",
+            "traces.read",
+            Trace,
+            traces_v2::get_info,
+        ),
         route(
             M::POST,
             Mlflow3,

@@ -168,7 +168,7 @@ async fn expire_traces(
             .map_err(fail)?;
         println!("would remove {} trace(s)", old.len());
         for (id, _) in old.iter().take(20) {
-            println!("  trace {}", id.mlflow_id());
+            println!("  trace {}", id.as_str());
         }
         return Ok(());
     }
@@ -181,22 +181,19 @@ async fn expire_traces(
         if batch.is_empty() {
             break;
         }
-        let ids: Vec<_> = batch.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<_> = batch.iter().map(|(id, _)| id.clone()).collect();
         removed += traces.purge_traces(&ids).await.map_err(fail)?;
         for (id, location) in &batch {
             let Some(folder) = location
                 .as_deref()
-                .and_then(|l| trace_folder(&id.mlflow_id(), l))
+                .and_then(|l| trace_folder(id.as_str(), l))
             else {
                 continue;
             };
             match artifacts.delete(&folder).await {
                 Ok(()) => {}
                 Err(e) if e.code == keel_core::ErrorCode::ResourceDoesNotExist => {}
-                Err(e) => eprintln!(
-                    "  could not remove artifacts of trace {}: {e}",
-                    id.mlflow_id()
-                ),
+                Err(e) => eprintln!("  could not remove artifacts of trace {}: {e}", id.as_str()),
             }
         }
     }

@@ -209,7 +209,7 @@ impl Traces {
             return Ok(by_trace);
         }
         for a in self.store().list_assessments(trace_ids).await? {
-            by_trace.entry(a.trace_id).or_default().push(a);
+            by_trace.entry(a.trace_id.clone()).or_default().push(a);
         }
         Ok(by_trace)
     }

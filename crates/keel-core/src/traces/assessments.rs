@@ -178,7 +178,7 @@ mod tests {
     fn feedback(value: Value) -> Assessment {
         Assessment {
             assessment_id: "a-1".into(),
-            trace_id: TraceId([1; 16]),
+            trace_id: TraceId::from_otel([1; 16]),
             name: "correct".into(),
             span_id: None,
             source_type: SourceType::LlmJudge,

@@ -1,5 +1,7 @@
 //! Trace and span identifiers, span status and the span itself.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -27,9 +29,12 @@ pub fn attribute_text(value: &Value) -> String {
     }
 }
 
-/// A 16-byte OpenTelemetry trace ID; MLflow names the trace `tr-<32 hex>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TraceId(pub [u8; 16]);
+/// A trace's MLflow ID. Traces that arrive through OpenTelemetry are named `tr-<32 hex>` after
+/// their 16-byte OTLP trace ID; a client that starts a trace itself may choose any ID of
+/// [`TraceId::MAX_LEN`] characters or fewer from `A-Z a-z 0-9 . _ -` (the reference takes e.g.
+/// `tr-1234`, and its v2 API's 32 hex digits without a prefix). IDs are compared exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceId(Arc<str>);
 
 /// An 8-byte OpenTelemetry span ID, written as 16 hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,27 +62,48 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// The prefix of MLflow's trace IDs.
+const TRACE_ID_PREFIX: &str = "tr-";
+
 impl TraceId {
+    /// The longest ID a client may choose.
+    pub const MAX_LEN: usize = 128;
+
+    /// The trace of a 16-byte OpenTelemetry trace ID: `tr-<32 lowercase hex>`.
+    pub fn from_otel(id: [u8; 16]) -> Self {
+        Self(format!("{TRACE_ID_PREFIX}{}", hex(&id)).into())
+    }
     /// Raw bytes as OTLP carries them; all-zero and wrong-length IDs are invalid, as in OTLP.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let id: [u8; 16] = bytes.try_into().ok()?;
-        (id != [0; 16]).then_some(Self(id))
+        (id != [0; 16]).then(|| Self::from_otel(id))
     }
-    /// `tr-<32 hex>` (any case) or the bare 32 hex digits.
+    /// An ID as a client writes it (see the type's documentation for what is taken).
     pub fn parse(s: &str) -> Result<Self> {
-        let digits = s.strip_prefix("tr-").unwrap_or(s);
-        unhex::<16>(digits)
-            .filter(|id| *id != [0; 16])
-            .map(Self)
-            .ok_or_else(|| Error::invalid(format!("Invalid trace ID '{s}'.")))
+        let valid = !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.as_bytes()[0].is_ascii_alphanumeric()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if valid {
+            Ok(Self(s.into()))
+        } else {
+            Err(Error::invalid(format!("Invalid trace ID '{s}'.")))
+        }
     }
-    /// The 32 lowercase hex digits.
-    pub fn hex(&self) -> String {
-        hex(&self.0)
+    /// The ID as MLflow writes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    /// MLflow's trace ID: `tr-` and the hex digits.
-    pub fn mlflow_id(&self) -> String {
-        format!("tr-{}", self.hex())
+    /// The OpenTelemetry trace ID this trace was named after, when it is `tr-<32 hex>`.
+    pub fn otel_bytes(&self) -> Option<[u8; 16]> {
+        unhex::<16>(self.0.strip_prefix(TRACE_ID_PREFIX)?)
+    }
+}
+
+impl std::fmt::Display for TraceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -216,24 +242,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trace_ids_round_trip_through_mlflow_form() {
-        let id = TraceId::parse("tr-0123456789ABCDEF0123456789abcdef").expect("valid");
-        assert_eq!(id.mlflow_id(), "tr-0123456789abcdef0123456789abcdef");
-        assert_eq!(TraceId::parse(&id.hex()).expect("bare hex"), id);
-        assert_eq!(TraceId::from_bytes(&id.0), Some(id));
+    fn trace_ids_are_otel_ids_or_what_the_client_chose() {
+        let otel = [
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 1, 35, 69, 103, 137, 171, 205, 239,
+        ];
+        let id = TraceId::from_bytes(&otel).expect("valid");
+        assert_eq!(id.as_str(), "tr-0123456789abcdef0123456789abcdef");
+        assert_eq!(id.otel_bytes(), Some(otel));
+        assert_eq!(TraceId::parse(id.as_str()).expect("parses"), id);
+        for chosen in [
+            "tr-1234",
+            "0123456789abcdef0123456789abcdef",
+            "a",
+            "tr-A.b_c-9",
+        ] {
+            let id = TraceId::parse(chosen).expect(chosen);
+            assert_eq!(id.as_str(), chosen, "kept exactly");
+        }
+        assert_eq!(TraceId::parse("tr-1234").expect("valid").otel_bytes(), None);
+        assert!(TraceId::parse(&"a".repeat(TraceId::MAX_LEN)).is_ok());
         for bad in [
             "",
-            "tr-",
-            "tr-0123",
-            "tr-0123456789abcdef0123456789abcdeg",
-            "tr-ü123456789abcdef0123456789abcde",
+            "-tr",
+            ".x",
+            "tr-ü",
+            "tr/1",
+            "tr 1",
+            "tr-1?",
+            &"a".repeat(TraceId::MAX_LEN + 1),
         ] {
             assert!(TraceId::parse(bad).is_err(), "{bad}");
         }
-        assert!(
-            TraceId::parse(&format!("tr-{}", "0".repeat(32))).is_err(),
-            "all-zero"
-        );
         assert_eq!(TraceId::from_bytes(&[0; 16]), None);
         assert_eq!(TraceId::from_bytes(&[1; 8]), None);
     }

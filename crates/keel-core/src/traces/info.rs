@@ -56,6 +56,24 @@ pub fn resource_tag_bytes(resource: &BTreeMap<String, String>) -> usize {
         .sum()
 }
 
+/// What the client's v2 `StartTrace` says about a new trace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceStartV2 {
+    pub experiment_id: String,
+    pub request_time_ms: i64,
+    pub metadata: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What the client's v2 `EndTrace` says about a trace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceEndV2 {
+    pub end_time_ms: i64,
+    pub state: TraceState,
+    pub metadata: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// A trace's info as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceInfo {
@@ -179,6 +197,21 @@ impl TraceInfo {
             .insert(trace_metadata::INFO_FINALIZED.to_owned(), "true".to_owned());
     }
 
+    /// Applies the v2 `EndTrace` of a trace the client started with the v2 `StartTrace`: the
+    /// execution time runs from the start to `end.end_time_ms`; tags and metadata are merged
+    /// (the client's values win, but the artifact location stays).
+    pub fn end(&mut self, end: TraceEndV2) {
+        let artifact_location = self.tags.get(trace_tags::ARTIFACT_LOCATION).cloned();
+        self.execution_duration_ms = Some(end.end_time_ms.saturating_sub(self.request_time_ms));
+        self.state = end.state;
+        self.metadata.extend(end.metadata);
+        self.tags.extend(end.tags);
+        if let Some(location) = artifact_location {
+            self.tags
+                .insert(trace_tags::ARTIFACT_LOCATION.to_owned(), location);
+        }
+    }
+
     /// Whether `stored` spans are all the client said the trace has (true when it said nothing).
     pub fn is_complete(&self, stored: u64) -> bool {
         self.expected_span_count().is_none_or(|n| stored >= n)
@@ -223,8 +256,11 @@ mod tests {
 
     #[test]
     fn spans_fill_a_new_trace() {
-        let mut info =
-            TraceInfo::new_from_spans(TraceId([1; 16]), "7", "s3://b/7/traces/x/artifacts".into());
+        let mut info = TraceInfo::new_from_spans(
+            TraceId::from_otel([1; 16]),
+            "7",
+            "s3://b/7/traces/x/artifacts".into(),
+        );
         info.absorb_spans(
             &summary(),
             &map(&[("team", "search")]),
@@ -258,10 +294,10 @@ mod tests {
 
     #[test]
     fn client_info_wins_and_later_spans_keep_it() {
-        let mut info = TraceInfo::new_from_spans(TraceId([1; 16]), "7", "loc".into());
+        let mut info = TraceInfo::new_from_spans(TraceId::from_otel([1; 16]), "7", "loc".into());
         info.absorb_spans(&summary(), &BTreeMap::new(), &BTreeMap::new());
         let client = TraceInfo {
-            trace_id: TraceId([1; 16]),
+            trace_id: TraceId::from_otel([1; 16]),
             experiment_id: "7".into(),
             client_request_id: Some("req-1".into()),
             request_time_ms: 90,

@@ -22,7 +22,7 @@ pub use entities::{
     SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, attribute_text,
     span_keys,
 };
-pub use info::{TraceInfo, trace_metadata, trace_tags};
+pub use info::{TraceEndV2, TraceInfo, TraceStartV2, trace_metadata, trace_tags};
 pub use search::{SearchTraces, TraceQuery};
 pub use service::{IncomingSpan, Resource, Trace, Traces, parse_trace_id, trace_not_found};
 pub use skeleton::{SpanOutline, SpanSkeleton};

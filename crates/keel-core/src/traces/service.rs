@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::assessments::Assessment;
-use super::entities::{TraceId, TraceSpan};
-use super::info::{TraceInfo, trace_tags};
+use super::entities::{TraceId, TraceSpan, TraceState};
+use super::info::{TraceEndV2, TraceInfo, TraceStartV2, trace_tags};
 use super::store::{TraceSpans, TraceStore, trace_artifact_location};
 use super::translate::translate;
 use crate::clock::{Clock, SystemClock};
@@ -46,12 +46,12 @@ fn group_by_trace(spans: Vec<IncomingSpan>) -> Result<Vec<TraceSpans>> {
     let mut index: HashMap<TraceId, usize> = HashMap::with_capacity(spans.len());
     for IncomingSpan { mut span, resource } in spans {
         translate(&mut span);
-        match index.entry(span.trace_id) {
+        match index.entry(span.trace_id.clone()) {
             Entry::Occupied(at) => traces[*at.get()].spans.push(span),
             Entry::Vacant(slot) => {
                 slot.insert(traces.len());
                 traces.push(TraceSpans {
-                    trace_id: span.trace_id,
+                    trace_id: span.trace_id.clone(),
                     spans: vec![span],
                     resource,
                 });
@@ -205,6 +205,31 @@ impl Traces {
         self.store.start_trace(info).await
     }
 
+    /// The v2 `StartTrace`: a new trace, in progress, named with a random 32-hex-digit ID as the
+    /// reference names v2 traces.
+    pub async fn start_trace_v2(&self, start: TraceStartV2) -> Result<TraceInfo> {
+        crate::tracking::required("experiment_id", &start.experiment_id)?;
+        let info = TraceInfo {
+            trace_id: TraceId::parse(&crate::names::new_uuid())?,
+            experiment_id: start.experiment_id,
+            client_request_id: None,
+            request_time_ms: start.request_time_ms,
+            execution_duration_ms: None,
+            state: TraceState::InProgress,
+            request_preview: None,
+            response_preview: None,
+            metadata: start.metadata,
+            tags: start.tags,
+        };
+        self.start_trace(info).await
+    }
+
+    /// The v2 `EndTrace` of a trace ([`TraceInfo::end`]).
+    pub async fn end_trace_v2(&self, trace_id: &str, end: TraceEndV2) -> Result<TraceInfo> {
+        let id = Self::parse_id(trace_id)?;
+        self.store.end_trace(&id, end).await
+    }
+
     /// A required trace ID ([`parse_trace_id`]).
     pub(super) fn parse_id(trace_id: &str) -> Result<TraceId> {
         crate::tracking::required("trace_id", trace_id)?;
@@ -292,7 +317,10 @@ impl Traces {
             return Ok(None);
         }
         let spans = self.all_spans(id, stored).await?;
-        let assessments = self.store.list_assessments(&[*id]).await?;
+        let assessments = self
+            .store
+            .list_assessments(std::slice::from_ref(id))
+            .await?;
         Ok(Some(Trace {
             info,
             spans,

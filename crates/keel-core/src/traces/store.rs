@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::assessments::Assessment;
 use super::entities::{SpanId, TraceId, TraceSpan, attribute_text, span_keys};
-use super::info::TraceInfo;
+use super::info::{TraceEndV2, TraceInfo};
 use super::skeleton::SpanOutline;
 use super::summary::{SpanSummary, TraceSummary};
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ pub struct TraceSpans {
 pub fn trace_artifact_location(experiment_location: &str, trace_id: &TraceId) -> String {
     crate::uri::append_to_uri(
         experiment_location,
-        &format!("traces/{}/artifacts", trace_id.mlflow_id()),
+        &format!("traces/{}/artifacts", trace_id.as_str()),
     )
 }
 
@@ -68,7 +68,7 @@ pub fn trace_in_other_experiment(trace_id: &TraceId, experiment_id: &str) -> Err
     Error::invalid(format!(
         "Trace '{}' belongs to experiment '{experiment_id}'; its spans cannot be logged to \
          another experiment.",
-        trace_id.mlflow_id()
+        trace_id.as_str()
     ))
 }
 
@@ -88,6 +88,10 @@ pub trait TraceStore: Send + Sync {
     /// Stores the client's info of a trace, merged into the stored info when spans came first
     /// ([`TraceInfo::merge_client_info`]); returns the stored result.
     async fn start_trace(&self, info: TraceInfo) -> Result<TraceInfo>;
+
+    /// Applies the client's v2 `EndTrace` ([`TraceInfo::end`]) to the stored info; returns the
+    /// result. Fails if the trace does not exist.
+    async fn end_trace(&self, trace_id: &TraceId, end: TraceEndV2) -> Result<TraceInfo>;
 
     async fn get_trace_info(&self, trace_id: &TraceId) -> Result<Option<TraceInfo>>;
 
@@ -118,8 +122,9 @@ pub trait TraceStore: Send + Sync {
     /// Deletes traces of the experiment (with everything that hangs off them); returns how many.
     async fn delete_traces(&self, experiment_id: &str, which: &TraceDeletion) -> Result<u64>;
 
-    /// Links the traces to the run; fails (writing nothing) if a trace does not exist. Links
-    /// that exist already are kept.
+    /// Links the traces to the run (links that exist already are kept). A trace that does not
+    /// exist yet is linked when it is created in the run's experiment: the client sends traces
+    /// asynchronously, so the link often comes first. A run deleted before then drops the link.
     async fn link_traces_to_run(&self, trace_ids: &[TraceId], run_id: &str) -> Result<()>;
 
     /// Links prompt versions (`(name, version)`) to the trace; fails if it does not exist.

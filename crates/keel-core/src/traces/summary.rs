@@ -302,7 +302,7 @@ mod tests {
         attributes.insert(span_keys::INPUTS.into(), inputs);
         attributes.insert(span_keys::OUTPUTS.into(), outputs);
         TraceSpan {
-            trace_id: TraceId([1; 16]),
+            trace_id: TraceId::from_otel([1; 16]),
             span_id: SpanId([1; 8]),
             parent_span_id: None,
             name: "agent".into(),

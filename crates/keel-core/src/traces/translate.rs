@@ -262,7 +262,7 @@ mod tests {
 
     fn span(attributes: Value) -> TraceSpan {
         TraceSpan {
-            trace_id: TraceId([1; 16]),
+            trace_id: TraceId::from_otel([1; 16]),
             span_id: SpanId([2; 8]),
             parent_span_id: None,
             name: "s".into(),

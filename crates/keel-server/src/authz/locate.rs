@@ -514,8 +514,22 @@ pub async fn locate(
             })
         }
         Locate::LinkToRun => {
-            let mut located = vec![run(state, ids.run_id()?).await];
-            located.extend(traces(state, ids).await);
+            let run = run(state, ids.run_id()?).await;
+            let run_experiment = match &run {
+                Located::InExperiment { experiment, .. } => experiment.clone(),
+                _ => String::new(),
+            };
+            let mut located = vec![run];
+            // A trace that has not arrived yet is only ever linked if it arrives in the run's
+            // experiment, so the link is a write there.
+            for mut trace in traces(state, ids).await {
+                if let Located::InExperiment { experiment, .. } = &mut trace {
+                    if experiment.is_empty() {
+                        experiment.clone_from(&run_experiment);
+                    }
+                }
+                located.push(trace);
+            }
             Ok(located)
         }
         Locate::Model | Locate::ModelVersion => {

@@ -18,6 +18,7 @@ pub mod trace_edits;
 pub mod trace_search;
 pub mod trace_spans;
 pub mod traces;
+pub mod traces_v2;
 pub mod ui;
 pub mod webhooks;
 pub mod workspaces;

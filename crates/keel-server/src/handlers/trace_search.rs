@@ -13,9 +13,8 @@ use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
-use crate::wire::traces::{
-    SearchTracesV2In, SearchTracesV2Out, SearchTracesV3In, SearchTracesV3Out, TraceInfoV2,
-};
+use crate::wire::traces::{SearchTracesV3In, SearchTracesV3Out};
+use crate::wire::traces_v2::{SearchTracesV2In, SearchTracesV2Out, TraceInfoV2};
 use crate::workspace::ActiveWorkspace;
 
 /// `POST /api/3.0/mlflow/traces/search`: a page of trace infos, with their assessments.

@@ -94,7 +94,7 @@ async fn export_spans(
         .spans
         .iter()
         .filter(|r| r.span.is_root())
-        .map(|r| r.span.trace_id.mlflow_id())
+        .map(|r| r.span.trace_id.to_string())
         .collect();
     let span_count = received.spans.len() as u64;
     let spans = received
@@ -158,7 +158,7 @@ pub(crate) async fn with_assessments(
     s: &AppState,
     infos: Vec<TraceInfo>,
 ) -> Result<Vec<TraceInfoV3>, Error> {
-    let ids: Vec<_> = infos.iter().map(|i| i.trace_id).collect();
+    let ids: Vec<_> = infos.iter().map(|i| i.trace_id.clone()).collect();
     let mut by_trace = s.traces.assessments_of(&ids).await?;
     Ok(infos
         .into_iter()
@@ -170,7 +170,10 @@ pub(crate) async fn with_assessments(
 }
 
 async fn info_envelope(s: &AppState, info: TraceInfo) -> Result<TraceInfoEnvelope, Error> {
-    let assessments = s.traces.assessments_of(&[info.trace_id]).await?;
+    let assessments = s
+        .traces
+        .assessments_of(std::slice::from_ref(&info.trace_id))
+        .await?;
     let assessments = assessments
         .get(&info.trace_id)
         .map_or(&[][..], Vec::as_slice);

@@ -245,7 +245,7 @@ pub fn assessment_json(a: &Assessment) -> Value {
     let mut out = Map::new();
     out.insert("assessment_id".into(), json!(a.assessment_id));
     out.insert("assessment_name".into(), json!(a.name));
-    out.insert("trace_id".into(), json!(a.trace_id.mlflow_id()));
+    out.insert("trace_id".into(), json!(a.trace_id.as_str()));
     if let Some(span) = &a.span_id {
         out.insert("span_id".into(), json!(span));
     }
@@ -306,7 +306,7 @@ mod tests {
             "source": {"source_type": "LLM_JUDGE", "source_id": "gpt-4o"},
             "create_time": "2026-11-24T08:31:43.968Z", "last_update_time": "2026-11-24T08:31:43.968Z",
             "feedback": {"value": true}, "rationale": "looks right", "metadata": {"k": "v"}, "valid": true}))
-        .into_new(TraceId([1; 16]))
+        .into_new(TraceId::from_otel([1; 16]))
         .expect("valid");
         assert_eq!(fb.source_type, SourceType::LlmJudge);
         assert_eq!(fb.value.numeric(), Some(1.0));
@@ -317,7 +317,7 @@ mod tests {
 
         let ex = parse(json!({"assessment_name": "truth", "source": {"source_type": "HUMAN", "source_id": "ann"},
             "expectation": {"serialized_value": {"serialization_format": "JSON_FORMAT", "value": "{\"a\": [1, 2]}"}}}))
-        .into_new(TraceId([1; 16]))
+        .into_new(TraceId::from_otel([1; 16]))
         .expect("valid");
         assert_eq!(ex.value.value(), Some(&json!({"a": [1, 2]})));
         assert_eq!(
@@ -325,7 +325,7 @@ mod tests {
             "{\"a\":[1,2]}"
         );
         let plain = parse(json!({"assessment_name": "n", "expectation": {"value": "Paris"}}))
-            .into_new(TraceId([1; 16]))
+            .into_new(TraceId::from_otel([1; 16]))
             .expect("valid");
         assert_eq!(
             assessment_json(&plain)["expectation"],
@@ -335,7 +335,7 @@ mod tests {
 
         let error_only = parse(json!({"assessment_name": "n", "feedback": {"value": null,
             "error": {"error_code": "E", "error_message": "m"}}}))
-        .into_new(TraceId([1; 16]))
+        .into_new(TraceId::from_otel([1; 16]))
         .expect("valid");
         assert_eq!(
             assessment_json(&error_only)["feedback"]["error"]["error_code"],
@@ -351,7 +351,9 @@ mod tests {
             json!({"assessment_name": "n", "feedback": {"value": 1}, "source": {"source_type": "ROBOT"}}),
         ] {
             assert!(
-                parse(bad.clone()).into_new(TraceId([1; 16])).is_err(),
+                parse(bad.clone())
+                    .into_new(TraceId::from_otel([1; 16]))
+                    .is_err(),
                 "{bad}"
             );
         }

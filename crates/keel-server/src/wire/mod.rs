@@ -11,4 +11,5 @@ pub mod registry;
 pub mod requests;
 pub mod trace_spans;
 pub mod traces;
+pub mod traces_v2;
 pub mod webhooks;

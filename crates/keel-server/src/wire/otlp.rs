@@ -404,7 +404,7 @@ mod tests {
         // One resource, shared by its spans rather than copied into each.
         assert!(Arc::ptr_eq(&root.resource, &got.spans[1].resource));
         assert_eq!(
-            root.span.trace_id.mlflow_id(),
+            root.span.trace_id.as_str(),
             format!("tr-{}", "07".repeat(16))
         );
         assert_eq!(root.span.parent_span_id, None);
@@ -435,7 +435,7 @@ mod tests {
         let got = received_spans(decode_request(body, Encoding::Json).expect("decodes"));
         assert_eq!(got.rejected, 0);
         let s = &got.spans[0].span;
-        assert_eq!(s.trace_id.hex(), "5b8efff798038103d269b633813fc60c");
+        assert_eq!(s.trace_id.as_str(), "tr-5b8efff798038103d269b633813fc60c");
         assert_eq!(s.span_id.hex(), "eee19b7ec3c1b174");
         assert_eq!(s.start_time_unix_nano, 1_544_712_660_000_000_000);
         assert_eq!(s.status.code, SpanStatusCode::Ok);

@@ -21,7 +21,7 @@ pub struct SpanSkeletonOut {
 impl From<SpanSkeleton> for SpanSkeletonOut {
     fn from(s: SpanSkeleton) -> Self {
         Self {
-            trace_id: s.trace_id.mlflow_id(),
+            trace_id: s.trace_id.to_string(),
             spans: s.spans.into_iter().map(OutlineRow::from).collect(),
         }
     }

@@ -187,7 +187,7 @@ impl TraceInfoV3 {
 impl From<TraceInfo> for TraceInfoV3 {
     fn from(info: TraceInfo) -> Self {
         Self {
-            trace_id: info.trace_id.mlflow_id(),
+            trace_id: info.trace_id.to_string(),
             client_request_id: info.client_request_id,
             trace_location: TraceLocation {
                 kind: Some("MLFLOW_EXPERIMENT".to_owned()),
@@ -228,10 +228,19 @@ fn key_values(map: &Map<String, Value>) -> Vec<Value> {
         .collect()
 }
 
+/// A span's trace ID in base64, as OTLP carries it. Spans only arrive through OTLP, so their
+/// trace is always named after such an ID; any other ID is encoded as its text.
+fn otel_trace_id(trace_id: &TraceId) -> String {
+    match trace_id.otel_bytes() {
+        Some(bytes) => BASE64.encode(bytes),
+        None => BASE64.encode(trace_id.as_str()),
+    }
+}
+
 /// A span as an OpenTelemetry `Span` in protobuf JSON, as the reference's `Trace.spans` holds it.
 pub fn otel_span(span: &TraceSpan) -> Value {
     let mut out = Map::new();
-    out.insert("trace_id".into(), json!(BASE64.encode(span.trace_id.0)));
+    out.insert("trace_id".into(), json!(otel_trace_id(&span.trace_id)));
     out.insert("span_id".into(), json!(BASE64.encode(span.span_id.0)));
     if let Some(parent) = span.parent_span_id {
         out.insert("parent_span_id".into(), json!(BASE64.encode(parent.0)));
@@ -287,7 +296,7 @@ fn json_encoded(attributes: &Map<String, Value>) -> Map<String, Value> {
 /// JSON-encoded into a string), event attributes as they are.
 pub fn span_dict(span: &TraceSpan) -> Value {
     json!({
-        "trace_id": BASE64.encode(span.trace_id.0),
+        "trace_id": otel_trace_id(&span.trace_id),
         "span_id": BASE64.encode(span.span_id.0),
         "parent_span_id": span.parent_span_id.map(|p| BASE64.encode(p.0)),
         "name": span.name,
@@ -393,110 +402,6 @@ pub struct SearchTracesV3Out {
     pub next_page_token: Option<String>,
 }
 
-/// The v2 `SearchTraces` request (`GET /api/2.0/mlflow/traces`).
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-pub struct SearchTracesV2In {
-    #[serde(default, deserialize_with = "crate::wire::proto::one_or_many")]
-    pub experiment_ids: Vec<crate::wire::proto::Stringish>,
-    #[serde(default, deserialize_with = "crate::wire::proto::opt_string")]
-    pub filter: Option<String>,
-    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
-    pub max_results: Option<i64>,
-    #[serde(default, deserialize_with = "crate::wire::proto::one_or_many")]
-    pub order_by: Vec<String>,
-    #[serde(default, deserialize_with = "crate::wire::proto::opt_string")]
-    pub page_token: Option<String>,
-}
-
-impl SearchTracesV2In {
-    pub fn into_domain(self) -> Result<SearchTraces> {
-        if self.experiment_ids.is_empty() {
-            return Err(Error::missing_parameter("experiment_ids"));
-        }
-        let experiment_ids = self.experiment_ids.into_iter().map(|id| id.0).collect();
-        Ok(SearchTraces {
-            experiment_ids,
-            filter: self.filter,
-            max_results: self.max_results,
-            order_by: self.order_by,
-            page_token: self.page_token,
-        })
-    }
-}
-
-/// A `{key, value}` pair of the v2 `TraceInfo`.
-#[derive(Debug, Serialize, PartialEq, schemars::JsonSchema)]
-pub struct KeyValue {
-    pub key: String,
-    pub value: String,
-}
-
-/// The v2 `TraceInfo` (`mlflow.TraceInfo`), as the reference's `TraceInfoV2.from_v3` writes it.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct TraceInfoV2 {
-    pub request_id: String,
-    pub experiment_id: String,
-    pub timestamp_ms: i64,
-    pub execution_time_ms: i64,
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub request_metadata: Vec<KeyValue>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<KeyValue>,
-}
-
-/// Request metadata keys and values are cut to 250 characters, tag keys to 250 and tag values
-/// to 4,096 (the reference's `_truncate_request_metadata` / `_truncate_tags`).
-const V2_METADATA_CHARS: usize = 250;
-const V2_TAG_KEY_CHARS: usize = 250;
-const V2_TAG_VALUE_CHARS: usize = 4096;
-
-fn cut(s: String, chars: usize) -> String {
-    match s.char_indices().nth(chars) {
-        Some((end, _)) => s[..end].to_owned(),
-        None => s,
-    }
-}
-
-impl From<TraceInfo> for TraceInfoV2 {
-    fn from(info: TraceInfo) -> Self {
-        Self {
-            request_id: info.trace_id.mlflow_id(),
-            experiment_id: info.experiment_id,
-            timestamp_ms: info.request_time_ms,
-            execution_time_ms: info.execution_duration_ms.unwrap_or(0),
-            status: match info.state {
-                TraceState::Unspecified => "TRACE_STATUS_UNSPECIFIED",
-                other => other.as_str(),
-            },
-            request_metadata: info
-                .metadata
-                .into_iter()
-                .map(|(key, value)| KeyValue {
-                    key: cut(key, V2_METADATA_CHARS),
-                    value: cut(value, V2_METADATA_CHARS),
-                })
-                .collect(),
-            tags: info
-                .tags
-                .into_iter()
-                .map(|(key, value)| KeyValue {
-                    key: cut(key, V2_TAG_KEY_CHARS),
-                    value: cut(value, V2_TAG_VALUE_CHARS),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The v2 `SearchTraces` response.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct SearchTracesV2Out {
-    pub traces: Vec<TraceInfoV2>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_page_token: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,7 +450,10 @@ mod tests {
             "request_preview": "{\"question\": \"hi\"}"}}});
         let env: TraceInfoEnvelope = serde_json::from_value(body).expect("parses");
         let info = env.into_info().expect("valid");
-        assert_eq!(info.trace_id.hex(), "0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            info.trace_id.as_str(),
+            "tr-0123456789abcdef0123456789abcdef"
+        );
         assert_eq!(info.experiment_id, "1");
         assert_eq!(
             (info.request_time_ms, info.execution_duration_ms),
@@ -585,7 +493,7 @@ mod tests {
         attributes.insert("x".into(), json!(0.5));
         attributes.insert("none".into(), Value::Null);
         let span = TraceSpan {
-            trace_id: TraceId([1; 16]),
+            trace_id: TraceId::from_otel([1; 16]),
             span_id: SpanId([0x22; 8]),
             parent_span_id: Some(SpanId([0x11; 8])),
             name: "llm".into(),

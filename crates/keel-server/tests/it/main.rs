@@ -25,6 +25,7 @@ mod session;
 mod support;
 mod tls;
 mod tokens;
+mod trace_ids;
 mod trace_search;
 mod trace_spans;
 mod traces;

@@ -390,7 +390,7 @@ async fn trace_reads_and_start_trace_validate_input() {
     );
     for bad in [
         json!({}),
-        json!({"trace": {"trace_info": {"trace_id": "tr-xyz", "trace_location": {"mlflow_experiment": {"experiment_id": "0"}}}}}),
+        json!({"trace": {"trace_info": {"trace_id": "tr-x/y", "trace_location": {"mlflow_experiment": {"experiment_id": "0"}}}}}),
         json!({"trace": {"trace_info": {"trace_id": trace_id()}}}),
         json!({"trace": {"trace_info": {"trace_id": trace_id(), "trace_location": {"mlflow_experiment": {"experiment_id": "0"}}, "request_time": 12}}}),
         json!({"trace": {"trace_info": {"trace_id": trace_id(), "trace_location": {"mlflow_experiment": {"experiment_id": "0"}}, "execution_duration": "soon"}}}),

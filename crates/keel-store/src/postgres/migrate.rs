@@ -93,6 +93,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_retention",
         sql: include_str!("../../migrations/postgres/0013_audit_retention.sql"),
     },
+    Migration {
+        version: 14,
+        name: "pending_trace_run_links",
+        sql: include_str!("../../migrations/postgres/0014_pending_trace_run_links.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -53,10 +53,10 @@ fn stored(c: AssessmentColumns) -> StoredAssessment {
 pub(crate) async fn lock_trace(conn: &mut PgConnection, trace_id: &TraceId) -> PgResult<i64> {
     let key: Option<i64> =
         sqlx::query_scalar("SELECT trace_key FROM traces WHERE trace_id = $1 FOR UPDATE")
-            .bind(trace_id.mlflow_id())
+            .bind(trace_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
-    key.ok_or_else(|| trace_not_found(&trace_id.mlflow_id()).into())
+    key.ok_or_else(|| trace_not_found(trace_id.as_str()).into())
 }
 
 pub(crate) async fn set_tag(
@@ -93,7 +93,7 @@ pub(crate) async fn delete_tag(
     if deleted == 0 {
         return Err(Error::not_found(format!(
             "No trace tag with key '{key}' for trace with ID '{}'",
-            trace_id.mlflow_id()
+            trace_id.as_str()
         ))
         .into());
     }
@@ -106,7 +106,11 @@ pub(crate) async fn delete_traces(
     which: &TraceDeletion,
 ) -> PgResult<u64> {
     let experiment = experiment_id_to_i64(experiment_id)?;
-    let ids: Vec<String> = which.trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let ids: Vec<String> = which
+        .trace_ids
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect();
     let limit = which
         .max_traces
         .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
@@ -127,6 +131,9 @@ pub(crate) async fn delete_traces(
     Ok(deleted)
 }
 
+/// Links the traces to the run; a trace that does not exist yet gets a pending link, which
+/// [`adopt_pending_links`] applies when it is created. IDs are locked in order, so two links
+/// never deadlock.
 pub(crate) async fn link_to_run(
     conn: &mut PgConnection,
     trace_ids: &[TraceId],
@@ -136,16 +143,67 @@ pub(crate) async fn link_to_run(
     ordered.sort();
     ordered.dedup();
     for id in &ordered {
-        let key = lock_trace(conn, id).await?;
-        sqlx::query(
-            "INSERT INTO trace_run_links (trace_key, run_uuid) VALUES ($1, $2) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(key)
+        lock_trace_id(conn, id).await?;
+        let key: Option<i64> =
+            sqlx::query_scalar("SELECT trace_key FROM traces WHERE trace_id = $1 FOR UPDATE")
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+        match key {
+            Some(key) => sqlx::query(
+                "INSERT INTO trace_run_links (trace_key, run_uuid) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(key),
+            // Through `runs`: a run deleted since the request checked it leaves nothing.
+            None => sqlx::query(
+                "INSERT INTO pending_trace_run_links (trace_id, run_uuid) \
+                 SELECT $1, run_uuid FROM runs WHERE run_uuid = $2 ON CONFLICT DO NOTHING",
+            )
+            .bind(id.as_str()),
+        }
         .bind(run_id)
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// The lock a link and the creation of the trace it names both take (until their transaction
+/// ends), so that a link never lands as pending after the trace was created without it. Keyed
+/// in a namespace of its own ("ktrl") so it meets no other advisory lock.
+async fn lock_trace_id(conn: &mut PgConnection, trace_id: &TraceId) -> PgResult<()> {
+    const NAMESPACE: i32 = i32::from_be_bytes(*b"ktrl");
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(NAMESPACE)
+        .bind(trace_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the pending links of a trace just created (`key`, in `experiment_id`) into its links:
+/// those to runs of the same experiment; the others are dropped.
+pub(crate) async fn adopt_pending_links(
+    conn: &mut PgConnection,
+    key: i64,
+    trace_id: &TraceId,
+    experiment_id: i64,
+) -> PgResult<()> {
+    // Locked after the trace row is inserted: a link that waited for the lock then finds it.
+    lock_trace_id(conn, trace_id).await?;
+    sqlx::query(
+        "WITH moved AS (DELETE FROM pending_trace_run_links WHERE trace_id = $2 \
+         RETURNING run_uuid) \
+         INSERT INTO trace_run_links (trace_key, run_uuid) \
+         SELECT $1, m.run_uuid FROM moved m JOIN runs r ON r.run_uuid = m.run_uuid \
+         WHERE r.experiment_id = $3 ON CONFLICT DO NOTHING",
+    )
+    .bind(key)
+    .bind(trace_id.as_str())
+    .bind(experiment_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -228,7 +286,7 @@ pub(crate) async fn create_assessment(conn: &mut PgConnection, a: &Assessment) -
     }
     if let Some(overridden) = &a.overrides {
         if set_valid(conn, trace_key, overridden, false).await? == 0 {
-            return Err(assessment_not_found(&a.trace_id.mlflow_id(), overridden).into());
+            return Err(assessment_not_found(a.trace_id.as_str(), overridden).into());
         }
     }
     Ok(())
@@ -255,7 +313,7 @@ pub(crate) async fn update_assessment(conn: &mut PgConnection, a: &Assessment) -
     .await?
     .rows_affected();
     if updated == 0 {
-        return Err(assessment_not_found(&a.trace_id.mlflow_id(), &a.assessment_id).into());
+        return Err(assessment_not_found(a.trace_id.as_str(), &a.assessment_id).into());
     }
     Ok(())
 }
@@ -291,7 +349,7 @@ pub(crate) async fn get_assessment(
         "SELECT {ASSESSMENT_COLUMNS} FROM assessments a JOIN traces t USING (trace_key) \
          WHERE t.trace_id = $1 AND a.assessment_id = $2"
     ))
-    .bind(trace_id.mlflow_id())
+    .bind(trace_id.as_str())
     .bind(assessment_id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -302,7 +360,7 @@ pub(crate) async fn list_assessments(
     conn: &mut PgConnection,
     trace_ids: &[TraceId],
 ) -> PgResult<Vec<Assessment>> {
-    let ids: Vec<String> = trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let ids: Vec<String> = trace_ids.iter().map(|id| id.as_str().to_owned()).collect();
     let rows: Vec<AssessmentColumns> = sqlx::query_as(&format!(
         "SELECT {ASSESSMENT_COLUMNS} FROM assessments a JOIN traces t USING (trace_key) \
          WHERE t.trace_id = ANY($1) ORDER BY a.trace_key, a.create_time, a.assessment_id"
@@ -341,7 +399,7 @@ pub(crate) async fn traces_before(
 }
 
 pub(crate) async fn purge_traces(conn: &mut PgConnection, trace_ids: &[TraceId]) -> PgResult<u64> {
-    let mut ids: Vec<String> = trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let mut ids: Vec<String> = trace_ids.iter().map(|id| id.as_str().to_owned()).collect();
     // Locked in ID order, as every writer of several traces locks them.
     ids.sort();
     Ok(sqlx::query(

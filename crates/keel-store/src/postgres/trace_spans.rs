@@ -23,7 +23,7 @@ pub(crate) async fn span_outlines(
     trace_id: &TraceId,
 ) -> PgResult<Option<Vec<SpanOutline>>> {
     let key: Option<i64> = sqlx::query_scalar("SELECT trace_key FROM traces WHERE trace_id = $1")
-        .bind(trace_id.mlflow_id())
+        .bind(trace_id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(key) = key else {
@@ -61,9 +61,10 @@ pub(crate) async fn get_span(
         "SELECT {SPAN_COLUMNS} FROM spans WHERE span_id = $2 \
          AND trace_key = (SELECT trace_key FROM traces WHERE trace_id = $1)"
     ))
-    .bind(trace_id.mlflow_id())
+    .bind(trace_id.as_str())
     .bind(span_id.hex())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|row| span_from_row(*trace_id, row)).transpose()
+    row.map(|row| span_from_row(trace_id.clone(), row))
+        .transpose()
 }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::{
-    Assessment, SpanId, SpanOutline, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan,
-    TraceSpans, TraceStore,
+    Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
+    TraceSpan, TraceSpans, TraceStore,
 };
 
 use super::{PostgresStore, trace_edits, trace_search, trace_spans, traces};
@@ -30,6 +30,13 @@ impl TraceStore for PostgresStore {
     async fn start_trace(&self, info: TraceInfo) -> Result<TraceInfo> {
         self.write(&info, |c, info| Box::pin(traces::start_trace(c, info)))
             .await
+    }
+
+    async fn end_trace(&self, trace_id: &TraceId, end: TraceEndV2) -> Result<TraceInfo> {
+        self.write(&(trace_id, end), |c, (id, end)| {
+            Box::pin(traces::end_trace(c, id, end.clone()))
+        })
+        .await
     }
 
     async fn get_trace_info(&self, trace_id: &TraceId) -> Result<Option<TraceInfo>> {

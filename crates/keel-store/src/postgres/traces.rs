@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use keel_core::Error;
 use keel_core::traces::{
-    SpanSummary, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
-    store::trace_in_other_experiment, trace_artifact_location, trace_metadata,
+    SpanSummary, TraceEndV2, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
+    store::trace_in_other_experiment, trace_artifact_location, trace_metadata, trace_not_found,
 };
 use sqlx::PgConnection;
 
@@ -94,7 +94,7 @@ pub(crate) async fn load_info(
         "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = $1{}",
         if lock { " FOR UPDATE" } else { "" }
     ))
-    .bind(trace_id.mlflow_id())
+    .bind(trace_id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
@@ -106,20 +106,25 @@ pub(crate) async fn load_info(
     Ok(Some(trace_info_from_columns(row, tags, metadata)?))
 }
 
-/// Inserts a placeholder row for the trace unless it exists; returns its key when inserted.
+/// Inserts a placeholder row for the trace unless it exists; returns its key when inserted (with
+/// the links that waited for it).
 async fn claim(
     conn: &mut PgConnection,
     trace_id: &TraceId,
     experiment_id: i64,
 ) -> PgResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    let key: Option<i64> = sqlx::query_scalar(
         "INSERT INTO traces (trace_id, experiment_id, request_time, state) \
          VALUES ($1, $2, 0, 'IN_PROGRESS') ON CONFLICT (trace_id) DO NOTHING RETURNING trace_key",
     )
-    .bind(trace_id.mlflow_id())
+    .bind(trace_id.as_str())
     .bind(experiment_id)
     .fetch_optional(&mut *conn)
-    .await?)
+    .await?;
+    if let Some(key) = key {
+        super::trace_edits::adopt_pending_links(conn, key, trace_id, experiment_id).await?;
+    }
+    Ok(key)
 }
 
 /// Writes `info` over the trace's row, tags and metadata.
@@ -258,7 +263,7 @@ async fn spans_page(
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(|row| span_from_row(*trace_id, row))
+        .map(|row| span_from_row(trace_id.clone(), row))
         .collect()
 }
 
@@ -271,13 +276,13 @@ pub(crate) async fn log_spans(
     let experiment = experiment_id_to_i64(experiment_id)?;
     require_experiment(conn, experiment).await?;
     let mut ordered: Vec<&TraceSpans> = traces.iter().collect();
-    ordered.sort_by_key(|t| t.trace_id);
+    ordered.sort_by(|a, b| a.trace_id.cmp(&b.trace_id));
     for batch in ordered {
         let (key, mut info) = match claim(conn, &batch.trace_id, experiment).await? {
             Some(key) => (
                 key,
                 TraceInfo::new_from_spans(
-                    batch.trace_id,
+                    batch.trace_id.clone(),
                     experiment_id,
                     trace_artifact_location(experiment_location, &batch.trace_id),
                 ),
@@ -321,12 +326,25 @@ pub(crate) async fn start_trace(conn: &mut PgConnection, info: &TraceInfo) -> Pg
     Ok(merged)
 }
 
+pub(crate) async fn end_trace(
+    conn: &mut PgConnection,
+    trace_id: &TraceId,
+    end: TraceEndV2,
+) -> PgResult<TraceInfo> {
+    let (key, mut info) = load_info(conn, trace_id, true)
+        .await?
+        .ok_or_else(|| trace_not_found(trace_id.as_str()))?;
+    info.end(end);
+    save_info(conn, key, &info).await?;
+    Ok(info)
+}
+
 pub(crate) async fn count_spans(conn: &mut PgConnection, trace_id: &TraceId) -> PgResult<u64> {
     let n: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM spans WHERE trace_key = \
          (SELECT trace_key FROM traces WHERE trace_id = $1)",
     )
-    .bind(trace_id.mlflow_id())
+    .bind(trace_id.as_str())
     .fetch_one(&mut *conn)
     .await?;
     Ok(u64::try_from(n).unwrap_or(0))
@@ -339,7 +357,7 @@ pub(crate) async fn get_spans(
     limit: u64,
 ) -> PgResult<Vec<TraceSpan>> {
     let key: Option<i64> = sqlx::query_scalar("SELECT trace_key FROM traces WHERE trace_id = $1")
-        .bind(trace_id.mlflow_id())
+        .bind(trace_id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(key) = key else {

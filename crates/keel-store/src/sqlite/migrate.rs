@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_postings_in_batches",
         include_str!("../../migrations/sqlite/0013_audit_postings_in_batches.sql"),
     ),
+    (
+        14,
+        "pending_trace_run_links",
+        include_str!("../../migrations/sqlite/0014_pending_trace_run_links.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -9,15 +9,13 @@ use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::{experiment_id_to_i64, text_array};
+use super::traces::trace_key;
 use super::{db_err, is_unique_violation};
 use crate::assessment_rows::{ASSESSMENT_COLUMNS, AssessmentRow, StoredAssessment};
 
 /// The trace's key, or a not-found error.
 pub(crate) fn require_trace(conn: &Connection, trace_id: &TraceId) -> Result<i64> {
-    conn.prepare_cached("SELECT trace_key FROM traces WHERE trace_id = ?1")
-        .and_then(|mut s| s.query_row([trace_id.mlflow_id()], |r| r.get(0)).optional())
-        .map_err(db_err)?
-        .ok_or_else(|| trace_not_found(&trace_id.mlflow_id()))
+    trace_key(conn, trace_id)?.ok_or_else(|| trace_not_found(trace_id.as_str()))
 }
 
 pub(crate) fn set_tag(conn: &Connection, trace_id: &TraceId, key: &str, value: &str) -> Result<()> {
@@ -40,7 +38,7 @@ pub(crate) fn delete_tag(conn: &Connection, trace_id: &TraceId, key: &str) -> Re
     if deleted == 0 {
         return Err(Error::not_found(format!(
             "No trace tag with key '{key}' for trace with ID '{}'",
-            trace_id.mlflow_id()
+            trace_id.as_str()
         )));
     }
     Ok(())
@@ -52,7 +50,11 @@ pub(crate) fn delete_traces(
     which: &TraceDeletion,
 ) -> Result<u64> {
     let experiment = experiment_id_to_i64(experiment_id)?;
-    let ids: Vec<String> = which.trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let ids: Vec<String> = which
+        .trace_ids
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect();
     let limit = which
         .max_traces
         .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
@@ -77,20 +79,51 @@ pub(crate) fn delete_traces(
     Ok(deleted as u64)
 }
 
+/// Links the traces to the run; a trace that does not exist yet gets a pending link, which
+/// [`adopt_pending_links`] applies when it is created.
 pub(crate) fn link_to_run(conn: &Connection, trace_ids: &[TraceId], run_id: &str) -> Result<()> {
-    let keys = trace_ids
-        .iter()
-        .map(|id| require_trace(conn, id))
-        .collect::<Result<Vec<i64>>>()?;
-    let mut stmt = conn
+    let mut link = conn
         .prepare_cached(
             "INSERT INTO trace_run_links (trace_key, run_uuid) VALUES (?1, ?2) \
              ON CONFLICT DO NOTHING",
         )
         .map_err(db_err)?;
-    for key in keys {
-        stmt.execute(params![key, run_id]).map_err(db_err)?;
+    // Through `runs`: a run deleted since the request checked it leaves nothing behind.
+    let mut pend = conn
+        .prepare_cached(
+            "INSERT INTO pending_trace_run_links (trace_id, run_uuid) \
+             SELECT ?1, run_uuid FROM runs WHERE run_uuid = ?2 ON CONFLICT DO NOTHING",
+        )
+        .map_err(db_err)?;
+    for id in trace_ids {
+        match trace_key(conn, id)? {
+            Some(key) => link.execute(params![key, run_id]),
+            None => pend.execute(params![id.as_str(), run_id]),
+        }
+        .map_err(db_err)?;
     }
+    Ok(())
+}
+
+/// Moves the pending links of a trace just created (`key`, in `experiment_id`) into its links:
+/// those to runs of the same experiment; the others are dropped.
+pub(crate) fn adopt_pending_links(
+    conn: &Connection,
+    key: i64,
+    trace_id: &TraceId,
+    experiment_id: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO trace_run_links (trace_key, run_uuid) \
+         SELECT ?1, p.run_uuid FROM pending_trace_run_links p \
+         JOIN runs r ON r.run_uuid = p.run_uuid \
+         WHERE p.trace_id = ?2 AND r.experiment_id = ?3 ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut s| s.execute(params![key, trace_id.as_str(), experiment_id]))
+    .map_err(db_err)?;
+    conn.prepare_cached("DELETE FROM pending_trace_run_links WHERE trace_id = ?1")
+        .and_then(|mut s| s.execute([trace_id.as_str()]))
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -137,7 +170,7 @@ pub(crate) fn create_assessment(conn: &Connection, a: &Assessment) -> Result<()>
     if let Some(overridden) = &a.overrides {
         if !assessment_exists(conn, trace_key, overridden)? {
             return Err(keel_core::traces::assessments::assessment_not_found(
-                &a.trace_id.mlflow_id(),
+                a.trace_id.as_str(),
                 overridden,
             ));
         }
@@ -208,7 +241,7 @@ pub(crate) fn update_assessment(conn: &Connection, a: &Assessment) -> Result<()>
         .map_err(db_err)?;
     if updated == 0 {
         return Err(keel_core::traces::assessments::assessment_not_found(
-            &a.trace_id.mlflow_id(),
+            a.trace_id.as_str(),
             &a.assessment_id,
         ));
     }
@@ -272,7 +305,7 @@ pub(crate) fn get_assessment(
          WHERE t.trace_id = ?1 AND a.assessment_id = ?2"
     ))
     .and_then(|mut s| {
-        s.query_row(params![trace_id.mlflow_id(), assessment_id], stored)
+        s.query_row(params![trace_id.as_str(), assessment_id], stored)
             .optional()
     })
     .map_err(db_err)?
@@ -284,7 +317,7 @@ pub(crate) fn list_assessments(
     conn: &Connection,
     trace_ids: &[TraceId],
 ) -> Result<Vec<Assessment>> {
-    let ids: Vec<String> = trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let ids: Vec<String> = trace_ids.iter().map(|id| id.as_str().to_owned()).collect();
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {ASSESSMENT_COLUMNS} FROM assessments a JOIN traces t USING (trace_key) \
@@ -327,7 +360,7 @@ pub(crate) fn traces_before(
 }
 
 pub(crate) fn purge_traces(conn: &Connection, trace_ids: &[TraceId]) -> Result<u64> {
-    let ids: Vec<String> = trace_ids.iter().map(TraceId::mlflow_id).collect();
+    let ids: Vec<String> = trace_ids.iter().map(|id| id.as_str().to_owned()).collect();
     let n = conn
         .prepare_cached("DELETE FROM traces WHERE trace_id IN rarray(?1)")
         .and_then(|mut s| s.execute([text_array(ids.iter().map(String::as_str))]))

@@ -55,7 +55,7 @@ pub(crate) fn get_span(
         ))
         .map_err(db_err)?;
     let mut rows = stmt
-        .query(params![trace_id.mlflow_id(), span_id.hex()])
+        .query(params![trace_id.as_str(), span_id.hex()])
         .map_err(db_err)?;
     rows.next()
         .map_err(db_err)?

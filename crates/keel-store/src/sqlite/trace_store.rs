@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::{
-    Assessment, SpanId, SpanOutline, TraceDeletion, TraceId, TraceInfo, TraceQuery, TraceSpan,
-    TraceSpans, TraceStore,
+    Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
+    TraceSpan, TraceSpans, TraceStore,
 };
 
 use super::{SqliteStore, trace_edits, trace_search, trace_spans, traces};
@@ -26,14 +26,19 @@ impl TraceStore for SqliteStore {
         self.write(move |tx| traces::start_trace(tx, info)).await
     }
 
+    async fn end_trace(&self, trace_id: &TraceId, end: TraceEndV2) -> Result<TraceInfo> {
+        let id = trace_id.clone();
+        self.write(move |tx| traces::end_trace(tx, &id, end)).await
+    }
+
     async fn get_trace_info(&self, trace_id: &TraceId) -> Result<Option<TraceInfo>> {
-        let id = *trace_id;
+        let id = trace_id.clone();
         self.read(move |c| Ok(traces::load_info(c, &id)?.map(|(_, info)| info)))
             .await
     }
 
     async fn count_spans(&self, trace_id: &TraceId) -> Result<u64> {
-        let id = *trace_id;
+        let id = trace_id.clone();
         self.read(move |c| traces::count_spans(c, &id)).await
     }
 
@@ -43,30 +48,30 @@ impl TraceStore for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<TraceSpan>> {
-        let id = *trace_id;
+        let id = trace_id.clone();
         self.read(move |c| traces::get_spans(c, &id, offset, limit))
             .await
     }
 
     async fn span_outlines(&self, trace_id: &TraceId) -> Result<Option<Vec<SpanOutline>>> {
-        let id = *trace_id;
+        let id = trace_id.clone();
         self.read(move |c| trace_spans::span_outlines(c, &id)).await
     }
 
     async fn get_span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<TraceSpan>> {
-        let (id, span) = (*trace_id, *span_id);
+        let (id, span) = (trace_id.clone(), *span_id);
         self.read(move |c| trace_spans::get_span(c, &id, &span))
             .await
     }
 
     async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<()> {
-        let (id, key, value) = (*trace_id, key.to_owned(), value.to_owned());
+        let (id, key, value) = (trace_id.clone(), key.to_owned(), value.to_owned());
         self.write(move |tx| trace_edits::set_tag(tx, &id, &key, &value))
             .await
     }
 
     async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<()> {
-        let (id, key) = (*trace_id, key.to_owned());
+        let (id, key) = (trace_id.clone(), key.to_owned());
         self.write(move |tx| trace_edits::delete_tag(tx, &id, &key))
             .await
     }
@@ -88,7 +93,7 @@ impl TraceStore for SqliteStore {
         trace_id: &TraceId,
         prompts: &[(String, String)],
     ) -> Result<()> {
-        let (id, prompts) = (*trace_id, prompts.to_vec());
+        let (id, prompts) = (trace_id.clone(), prompts.to_vec());
         self.write(move |tx| trace_edits::link_prompts(tx, &id, &prompts))
             .await
     }
@@ -106,7 +111,7 @@ impl TraceStore for SqliteStore {
     }
 
     async fn delete_assessment(&self, trace_id: &TraceId, assessment_id: &str) -> Result<bool> {
-        let (id, assessment_id) = (*trace_id, assessment_id.to_owned());
+        let (id, assessment_id) = (trace_id.clone(), assessment_id.to_owned());
         self.write(move |tx| trace_edits::delete_assessment(tx, &id, &assessment_id))
             .await
     }
@@ -116,7 +121,7 @@ impl TraceStore for SqliteStore {
         trace_id: &TraceId,
         assessment_id: &str,
     ) -> Result<Option<Assessment>> {
-        let (id, assessment_id) = (*trace_id, assessment_id.to_owned());
+        let (id, assessment_id) = (trace_id.clone(), assessment_id.to_owned());
         self.read(move |c| trace_edits::get_assessment(c, &id, &assessment_id))
             .await
     }

@@ -9,14 +9,15 @@ use std::rc::Rc;
 use rusqlite::types::Value;
 
 use keel_core::traces::{
-    TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
-    store::trace_in_other_experiment, trace_artifact_location,
+    TraceEndV2, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
+    store::trace_in_other_experiment, trace_artifact_location, trace_not_found,
 };
 use keel_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::experiment_id_to_i64;
 use super::db_err;
+use super::trace_edits::adopt_pending_links;
 use crate::span_rows::{
     SPAN_COLUMNS, SpanRow, TRACE_COLUMNS, TraceColumns, span_from_columns, summary_from_columns,
     trace_info_from_columns,
@@ -77,10 +78,7 @@ pub(crate) fn load_info(conn: &Connection, trace_id: &TraceId) -> Result<Option<
         .prepare_cached(&format!(
             "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"
         ))
-        .and_then(|mut s| {
-            s.query_row([trace_id.mlflow_id()], trace_columns)
-                .optional()
-        })
+        .and_then(|mut s| s.query_row([trace_id.as_str()], trace_columns).optional())
         .map_err(db_err)?;
     let Some(row) = row else {
         return Ok(None);
@@ -107,7 +105,7 @@ fn save_info(conn: &Connection, key: Option<i64>, info: &TraceInfo) -> Result<i6
         info.state.as_str(),
         info.request_preview,
         info.response_preview,
-        info.trace_id.mlflow_id(),
+        info.trace_id.as_str(),
     ];
     let key = match key {
         Some(key) => {
@@ -132,7 +130,11 @@ fn save_info(conn: &Connection, key: Option<i64>, info: &TraceInfo) -> Result<i6
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING trace_key",
             )
             .and_then(|mut s| s.query_row(values, |r| r.get(0)))
-            .map_err(db_err)?,
+            .map_err(db_err)
+            .and_then(|key| {
+                adopt_pending_links(conn, key, &info.trace_id, experiment_id)?;
+                Ok(key)
+            })?,
     };
     for (table, entries) in [
         ("trace_tags", &info.tags),
@@ -238,7 +240,7 @@ pub(crate) fn span_from_row(r: &rusqlite::Row<'_>, trace_id: &TraceId) -> Result
     let status: String = r.get(3).map_err(db_err)?;
     let content: String = r.get(6).map_err(db_err)?;
     span_from_columns(
-        *trace_id,
+        trace_id.clone(),
         &span,
         parent.as_deref(),
         r.get(2).map_err(db_err)?,
@@ -275,7 +277,7 @@ pub(crate) fn log_spans(
             Some((key, info)) => (key, info),
             None => {
                 let info = TraceInfo::new_from_spans(
-                    batch.trace_id,
+                    batch.trace_id.clone(),
                     experiment_id,
                     trace_artifact_location(experiment_location, &batch.trace_id),
                 );
@@ -317,11 +319,23 @@ pub(crate) fn start_trace(conn: &Connection, info: TraceInfo) -> Result<TraceInf
     Ok(merged)
 }
 
+pub(crate) fn end_trace(
+    conn: &Connection,
+    trace_id: &TraceId,
+    end: TraceEndV2,
+) -> Result<TraceInfo> {
+    let (key, mut info) =
+        load_info(conn, trace_id)?.ok_or_else(|| trace_not_found(trace_id.as_str()))?;
+    info.end(end);
+    save_info(conn, Some(key), &info)?;
+    Ok(info)
+}
+
 pub(crate) fn count_spans(conn: &Connection, trace_id: &TraceId) -> Result<u64> {
     conn.prepare_cached(
         "SELECT count(*) FROM spans WHERE trace_key = (SELECT trace_key FROM traces WHERE trace_id = ?1)",
     )
-    .and_then(|mut s| s.query_row([trace_id.mlflow_id()], |r| r.get::<_, i64>(0)))
+    .and_then(|mut s| s.query_row([trace_id.as_str()], |r| r.get::<_, i64>(0)))
     .map(|n| u64::try_from(n).unwrap_or(0))
     .map_err(db_err)
 }
@@ -329,7 +343,7 @@ pub(crate) fn count_spans(conn: &Connection, trace_id: &TraceId) -> Result<u64> 
 /// The key of a stored trace.
 pub(crate) fn trace_key(conn: &Connection, trace_id: &TraceId) -> Result<Option<i64>> {
     conn.prepare_cached("SELECT trace_key FROM traces WHERE trace_id = ?1")
-        .and_then(|mut s| s.query_row([trace_id.mlflow_id()], |r| r.get(0)).optional())
+        .and_then(|mut s| s.query_row([trace_id.as_str()], |r| r.get(0)).optional())
         .map_err(db_err)
 }
 

@@ -99,7 +99,8 @@ macro_rules! conformance_suite {
                 trace_spans::one_span_reads_back_whole,
                 trace_edits::trace_tags_set_overwrite_and_delete,
                 trace_edits::deleting_traces_by_id_and_by_age,
-                trace_edits::links_are_idempotent_and_all_or_nothing,
+                trace_edits::links_are_idempotent_and_wait_for_their_trace,
+                trace_edits::a_link_racing_its_trace_is_never_lost,
                 trace_edits::assessments_override_update_and_delete,
                 trace_edits::old_traces_are_found_and_purged,
                 // Trace search.

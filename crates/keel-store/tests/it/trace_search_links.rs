@@ -14,15 +14,15 @@ use keel_store::sqlite::SqliteStore;
 use crate::conformance::{expect_err, experiment};
 
 fn id(n: u8) -> String {
-    TraceId([n; 16]).mlflow_id()
+    TraceId::from_otel([n; 16]).to_string()
 }
 
 /// Traces 1..=4 (trace `n` starts at `n` seconds), each with one root span.
 async fn traces(store: &Arc<dyn TraceStore>, exp: &str) {
     for n in 1..=4u8 {
-        let trace_id = TraceId([n; 16]);
+        let trace_id = TraceId::from_otel([n; 16]);
         let span = TraceSpan {
-            trace_id,
+            trace_id: trace_id.clone(),
             span_id: SpanId([n; 8]),
             parent_span_id: None,
             name: "root".into(),
@@ -115,7 +115,7 @@ async fn check(traces: Traces, exp: &str) {
             let page = traces.search_traces(req).await.expect("search");
             page.items
                 .iter()
-                .map(|i| i.trace_id.mlflow_id())
+                .map(|i| i.trace_id.to_string())
                 .collect::<Vec<_>>()
         }
     };

@@ -12,7 +12,7 @@ use serde_json::{Map, json};
 use super::*;
 
 fn trace_id(n: u8) -> TraceId {
-    TraceId([n; 16])
+    TraceId::from_otel([n; 16])
 }
 
 /// Stores trace `n` (one root span starting at `start_ms`) in `experiment`.
@@ -184,23 +184,92 @@ pub async fn deleting_traces_by_id_and_by_age(f: Fixture) {
     );
 }
 
-pub async fn links_are_idempotent_and_all_or_nothing(f: Fixture) {
+/// The traces of `experiment` linked to `run_id` (explicitly or through their metadata).
+async fn linked(f: &Fixture, experiment: &str, run_id: &str) -> Vec<String> {
+    let traces = keel_core::traces::Traces::new(f.trace_store(), f.tracking());
+    let page = traces
+        .search_traces(keel_core::traces::SearchTraces {
+            experiment_ids: vec![experiment.to_owned()],
+            filter: Some(format!("run_id = '{run_id}'")),
+            order_by: vec!["timestamp_ms ASC".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    page.items.iter().map(|i| i.trace_id.to_string()).collect()
+}
+
+pub async fn links_are_idempotent_and_wait_for_their_trace(f: Fixture) {
     let (store, exp) = setup(&f).await;
+    let t = f.tracking();
+    let other_exp = experiment(&t, "trace-edits-other").await;
+    let (run_a, run_b) = (
+        run_in(&t, &exp).await.info.run_id,
+        run_in(&t, &exp).await.info.run_id,
+    );
+    let elsewhere = run_in(&t, &other_exp).await.info.run_id;
     trace(&store, &exp, 1, 1_000).await;
     trace(&store, &exp, 2, 2_000).await;
     store
-        .link_traces_to_run(&[trace_id(1), trace_id(2)], "run-a")
+        .link_traces_to_run(&[trace_id(1), trace_id(2)], &run_a)
         .await
         .expect("link");
     store
-        .link_traces_to_run(&[trace_id(1)], "run-a")
+        .link_traces_to_run(&[trace_id(1)], &run_a)
         .await
         .expect("again");
-    let err = store
-        .link_traces_to_run(&[trace_id(1), trace_id(9)], "run-b")
+    let ids = |ns: &[u8]| {
+        ns.iter()
+            .map(|n| trace_id(*n).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(linked(&f, &exp, &run_a).await, ids(&[1, 2]));
+
+    // Links to traces that have not arrived: they hold once the trace is created in the run's
+    // experiment, through its spans or through the client's info.
+    store
+        .link_traces_to_run(&[trace_id(1), trace_id(3), trace_id(4)], &run_b)
         .await
-        .expect_err("trace 9 does not exist");
-    assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+        .expect("link before the traces exist");
+    store
+        .link_traces_to_run(&[trace_id(3)], &run_b)
+        .await
+        .expect("pending link again");
+    store
+        .link_traces_to_run(&[trace_id(5)], &elsewhere)
+        .await
+        .expect("a run of another experiment");
+    assert_eq!(linked(&f, &exp, &run_b).await, ids(&[1]));
+    trace(&store, &exp, 3, 3_000).await;
+    let mut info = keel_core::traces::TraceInfo::new_from_spans(trace_id(4), &exp, "loc".into());
+    info.request_time_ms = 4_000;
+    store.start_trace(info).await.expect("start trace 4");
+    assert_eq!(linked(&f, &exp, &run_b).await, ids(&[1, 3, 4]));
+    // A trace that arrives in another experiment than the run's is not linked to it.
+    trace(&store, &exp, 5, 5_000).await;
+    assert_eq!(
+        linked(&f, &other_exp, &elsewhere).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(linked(&f, &exp, &elsewhere).await, Vec::<String>::new());
+
+    // A deleted run drops its pending links: the trace arrives unlinked.
+    let doomed = run_in(&t, &exp).await.info.run_id;
+    store
+        .link_traces_to_run(&[trace_id(6)], &doomed)
+        .await
+        .expect("link");
+    t.delete_run(&doomed).await.expect("delete run");
+    let garbage = t.find_garbage(0).await.expect("garbage");
+    assert!(garbage.runs.iter().any(|(id, _)| *id == doomed));
+    t.purge(&garbage).await.expect("purge");
+    trace(&store, &exp, 6, 6_000).await;
+    assert!(
+        !linked(&f, &exp, &doomed)
+            .await
+            .contains(&trace_id(6).to_string())
+    );
+
     let prompts = [("summarize".to_owned(), "2".to_owned())];
     store
         .link_prompts_to_trace(&trace_id(1), &prompts)
@@ -215,6 +284,24 @@ pub async fn links_are_idempotent_and_all_or_nothing(f: Fixture) {
         .await
         .expect_err("no trace");
     assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+}
+
+/// A link and the trace it names, sent at the same time: whichever commits first, the link
+/// holds (on PostgreSQL both take the trace ID's lock).
+pub async fn a_link_racing_its_trace_is_never_lost(f: Fixture) {
+    let (store, exp) = setup(&f).await;
+    let run = run_in(&f.tracking(), &exp).await.info.run_id;
+    let ns: Vec<u8> = (10..40).collect();
+    for &n in &ns {
+        let ids = [trace_id(n)];
+        let (linked, _) = tokio::join!(
+            store.link_traces_to_run(&ids, &run),
+            trace(&store, &exp, n, i64::from(n) * 1_000),
+        );
+        linked.expect("link");
+    }
+    let want: Vec<String> = ns.iter().map(|n| trace_id(*n).to_string()).collect();
+    assert_eq!(linked(&f, &exp, &run).await, want);
 }
 
 pub async fn assessments_override_update_and_delete(f: Fixture) {
@@ -337,7 +424,7 @@ pub async fn old_traces_are_found_and_purged(f: Fixture) {
         .expect("tag");
     let old = store.traces_before(5_000, 10).await.expect("old");
     assert_eq!(
-        old.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        old.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
         [trace_id(1), trace_id(2)],
         "every experiment's, oldest first"
     );

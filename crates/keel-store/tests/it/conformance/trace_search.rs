@@ -28,7 +28,7 @@ struct Spec<'a> {
 }
 
 fn id(n: u8) -> String {
-    TraceId([n; 16]).mlflow_id()
+    TraceId::from_otel([n; 16]).to_string()
 }
 
 fn pairs(items: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -39,12 +39,12 @@ fn pairs(items: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 async fn make(store: &Arc<dyn TraceStore>, exp: &str, s: Spec<'_>) {
-    let trace_id = TraceId([s.n; 16]);
+    let trace_id = TraceId::from_otel([s.n; 16]);
     let mut tags = pairs(s.tags);
     tags.insert("mlflow.traceName".into(), s.name.into());
     store
         .start_trace(TraceInfo {
-            trace_id,
+            trace_id: trace_id.clone(),
             experiment_id: exp.to_owned(),
             client_request_id: Some(format!("req-{}", s.n)),
             request_time_ms: s.time,
@@ -69,7 +69,7 @@ async fn make(store: &Arc<dyn TraceStore>, exp: &str, s: Spec<'_>) {
                 json!({"q": format!("{name} input")}),
             );
             TraceSpan {
-                trace_id,
+                trace_id: trace_id.clone(),
                 span_id: SpanId((i as u64 + 1).to_be_bytes()),
                 parent_span_id: (i > 0).then(|| SpanId(1u64.to_be_bytes())),
                 name: (*name).to_owned(),
@@ -89,7 +89,7 @@ async fn make(store: &Arc<dyn TraceStore>, exp: &str, s: Spec<'_>) {
             exp,
             LOCATION,
             vec![TraceSpans {
-                trace_id,
+                trace_id: trace_id.clone(),
                 spans,
                 resource: Default::default(),
             }],
@@ -195,7 +195,7 @@ fn req(exps: &[&str], filter: &str, order_by: &[&str]) -> SearchTraces {
 
 async fn found(t: &Traces, r: SearchTraces) -> Vec<String> {
     let page = t.search_traces(r).await.expect("search");
-    page.items.iter().map(|i| i.trace_id.mlflow_id()).collect()
+    page.items.iter().map(|i| i.trace_id.to_string()).collect()
 }
 
 fn ids(ns: &[u8]) -> Vec<String> {
@@ -370,7 +370,7 @@ pub async fn search_traces_pages_without_overlap_or_gaps(f: Fixture) {
                 .await
                 .expect("page");
             assert!(page.items.len() <= 5);
-            paged.extend(page.items.iter().map(|i| i.trace_id.mlflow_id()));
+            paged.extend(page.items.iter().map(|i| i.trace_id.to_string()));
             pages += 1;
             token = page.next_page_token;
             if token.is_none() {
@@ -405,7 +405,7 @@ pub async fn search_traces_spans_experiments_and_rejects_bad_input(f: Fixture) {
     let one = infos
         .items
         .iter()
-        .find(|i| i.trace_id.mlflow_id() == id(1))
+        .find(|i| i.trace_id.as_str() == id(1))
         .expect("trace 1");
     assert_eq!(one.tags["team"], "x");
     assert_eq!(one.tags["mlflow.traceName"], "agent");

@@ -12,7 +12,7 @@ use super::*;
 const LOCATION: &str = "mlflow-artifacts:/1";
 
 fn trace_id(n: u8) -> TraceId {
-    TraceId([n; 16])
+    TraceId::from_otel([n; 16])
 }
 
 fn span_id(n: u64) -> SpanId {
@@ -202,7 +202,7 @@ pub async fn one_span_reads_back_whole(f: Fixture) {
 
     // Through the service: unknown traces and spans are not found, malformed span IDs invalid.
     let traces = Traces::new(store, f.tracking());
-    let id = trace_id(1).mlflow_id();
+    let id = trace_id(1).to_string();
     assert_eq!(
         traces
             .get_span(&id, "0000000000000005")
@@ -212,7 +212,7 @@ pub async fn one_span_reads_back_whole(f: Fixture) {
     );
     let skeleton = traces.span_skeleton(&id).await.expect("skeleton");
     assert_eq!((skeleton.trace_id, skeleton.spans.len()), (trace_id(1), 5));
-    let missing = trace_id(9).mlflow_id();
+    let missing = trace_id(9).to_string();
     for result in [
         traces.span_skeleton(&missing).await.map(|_| ()),
         traces.span_skeleton("tr-nothex").await.map(|_| ()),

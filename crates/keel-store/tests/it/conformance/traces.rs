@@ -14,7 +14,7 @@ use super::*;
 const LOCATION: &str = "mlflow-artifacts:/1";
 
 fn trace_id(n: u8) -> TraceId {
-    TraceId([n; 16])
+    TraceId::from_otel([n; 16])
 }
 
 fn span(trace: u8, id: u64, parent: Option<u64>, start_ms: i64, attributes: Value) -> TraceSpan {
@@ -127,7 +127,7 @@ pub async fn spans_in_batches_make_a_trace(f: Fixture) {
         Some(
             format!(
                 "mlflow-artifacts:/1/traces/{}/artifacts",
-                trace_id(1).mlflow_id()
+                trace_id(1).as_str()
             )
             .as_str()
         )
