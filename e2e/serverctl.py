@@ -108,7 +108,8 @@ class ServerProcess:
 
     `artifacts_destination` replaces the default artifact directory (e.g. an `s3://` URL);
     `extra_args` go to keel only, `extra_env` to either server. With `ca_cert` the server is
-    reached over HTTPS, trusting that certificate.
+    reached over HTTPS, trusting that certificate. With `static_prefix` (`--static-prefix`, on
+    either server) every route is under that path, and so is `url`.
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class ServerProcess:
         extra_args: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
         ca_cert: Path | None = None,
+        static_prefix: str | None = None,
     ):
         self.target = target
         self.artifacts_destination = artifacts_destination
@@ -129,7 +131,9 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.ca_cert = ca_cert
-        self.url = f"{'https' if ca_cert else 'http'}://127.0.0.1:{self.port}"
+        self.static_prefix = static_prefix
+        self.root_url = f"{'https' if ca_cert else 'http'}://127.0.0.1:{self.port}"
+        self.url = self.root_url + (static_prefix or "")
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
         self._log_file = None
@@ -152,6 +156,7 @@ class ServerProcess:
                 str(self.port),
                 "--workers",
                 "1",
+                *(["--static-prefix", self.static_prefix] if self.static_prefix else []),
             ]
         binary = keel_binary()
         if not binary.exists():
@@ -170,6 +175,7 @@ class ServerProcess:
             str(self.data_dir),
             *(["--artifacts-destination", self.artifacts_destination] if self.artifacts_destination else []),
             *(["--backend-store-uri", postgres_store_uri(self.data_dir)] if BACKEND == "postgres" else []),
+            *(["--static-prefix", self.static_prefix] if self.static_prefix else []),
             *self.extra_args,
         ]
 

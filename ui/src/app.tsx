@@ -2,6 +2,7 @@
 //! lazily) or the sign-in page, global keys.
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { at } from './api/client';
 import { ErrorBanner, Loading } from './components/Status';
 import { isAdministrator, loadSession, session, signOut } from './lib/session';
 import { chooseWorkspace, loadWorkspaces, workspace, workspaces } from './lib/workspace';
@@ -41,7 +42,7 @@ function Header({ section }: { section: string }) {
   return (
     <header class="topbar">
       <a class="brand" href="#/">
-        <img src="/static-files/favicon.svg" alt="" width={22} height={22} />
+        <img src={at('/static-files/favicon.svg')} alt="" width={22} height={22} />
         Keel
       </a>
       <nav aria-label="Main">

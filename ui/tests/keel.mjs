@@ -29,9 +29,10 @@ export async function waitHealthy(url, child, seconds = 30) {
 
 /**
  * Starts `keel server` ($KEEL_BIN) on a free port with a fresh data dir, `args` and `env`
- * added; resolves to `{ url, stop }` once it is healthy.
+ * added, under `staticPrefix` when given (`--static-prefix`: `url` then ends with it); resolves
+ * to `{ url, stop }` once it is healthy.
  */
-export async function startKeel({ args = [], env = {} } = {}) {
+export async function startKeel({ args = [], env = {}, staticPrefix = '' } = {}) {
   const { spawn } = await import('node:child_process');
   const { mkdtempSync, openSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -43,11 +44,12 @@ export async function startKeel({ args = [], env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-ui-'));
   const log = join(dataDir, 'keel.log');
   const out = openSync(log, 'w');
-  const child = spawn(bin, ['server', '--port', String(port), '--data-dir', dataDir, ...args], {
+  const prefixArgs = staticPrefix ? ['--static-prefix', staticPrefix] : [];
+  const child = spawn(bin, ['server', '--port', String(port), '--data-dir', dataDir, ...prefixArgs, ...args], {
     stdio: ['ignore', out, out],
     env: { ...process.env, ...env },
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}${staticPrefix}`;
   await waitHealthy(url, child);
   return {
     url,

@@ -22,7 +22,10 @@ pub mod webhooks;
 pub mod wire;
 pub mod workspace;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::State;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -32,6 +35,7 @@ pub use state::{AppState, RequestLimits, Services};
 pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
     let mode = state.serve_mode;
     let count_requests = state.expose_metrics;
+    let static_prefix: Arc<str> = state.static_prefix.as_str().into();
     let mut routed = routes::router(state);
     // Serving everything (the usual case) needs no check per request.
     if mode != serve_mode::ServeMode::default() {
@@ -54,11 +58,66 @@ pub fn app(state: AppState, guard: guard::BrowserGuard) -> Router {
     let routed = routed
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http());
-    // A layer on a router runs after its routing: this one wraps the routed app so that it
-    // rewrites the path before the routes are matched.
-    Router::new()
-        .fallback_service(routed)
-        .layer(axum::middleware::map_request(collapse_leading_slashes))
+    // A layer on a router runs after its routing: these wrap the routed app so that they
+    // rewrite the path before the routes are matched (the last one added runs first).
+    let mut app = Router::new().fallback_service(routed);
+    if !static_prefix.is_empty() {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            static_prefix,
+            strip_static_prefix,
+        ));
+    }
+    app.layer(axum::middleware::map_request(collapse_leading_slashes))
+}
+
+/// Serves every route under `--static-prefix` (as the reference does): `/mlflow/api/...` is
+/// routed as `/api/...` and `/mlflow/` as `/`; `/mlflow` is redirected (308) to `/mlflow/`, where
+/// the UI is; a path outside the prefix is not found.
+async fn strip_static_prefix(
+    State(prefix): State<Arc<str>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let inner = match path.strip_prefix(&*prefix) {
+        Some("") => {
+            let location = match req.uri().query() {
+                Some(q) => format!("{prefix}/?{q}"),
+                None => format!("{prefix}/"),
+            };
+            return (
+                axum::http::StatusCode::PERMANENT_REDIRECT,
+                [(axum::http::header::LOCATION, location)],
+            )
+                .into_response();
+        }
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => {
+            return error::ApiError(keel_core::Error::new(
+                keel_core::ErrorCode::EndpointNotFound,
+                format!(
+                    "No API endpoint at path '{path}': this server is served under '{prefix}'."
+                ),
+            ))
+            .into_response();
+        }
+    };
+    if let Some(uri) = with_path(req.uri(), inner) {
+        *req.uri_mut() = uri;
+    }
+    next.run(req).await
+}
+
+/// `uri` with its path replaced by `path` (the query kept).
+fn with_path(uri: &axum::http::Uri, path: &str) -> Option<axum::http::Uri> {
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    axum::http::Uri::from_parts(parts).ok()
 }
 
 /// `//model-versions/get-artifact` is served as `/model-versions/get-artifact`, as the reference
@@ -67,16 +126,8 @@ async fn collapse_leading_slashes(mut req: axum::extract::Request) -> axum::extr
     let path = req.uri().path();
     if path.starts_with("//") {
         let collapsed = format!("/{}", path.trim_start_matches('/'));
-        let path_and_query = match req.uri().query() {
-            Some(q) => format!("{collapsed}?{q}"),
-            None => collapsed,
-        };
-        let mut parts = req.uri().clone().into_parts();
-        if let Ok(pq) = path_and_query.parse() {
-            parts.path_and_query = Some(pq);
-            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
-                *req.uri_mut() = uri;
-            }
+        if let Some(uri) = with_path(req.uri(), &collapsed) {
+            *req.uri_mut() = uri;
         }
     }
     req

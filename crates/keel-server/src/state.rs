@@ -74,4 +74,14 @@ pub struct Services {
     pub serve_mode: crate::serve_mode::ServeMode,
     /// Whether requests are counted and `/metrics` serves the process's metrics.
     pub expose_metrics: bool,
+    /// The path every route is served under (`--static-prefix`, e.g. `/mlflow`); empty at the
+    /// root. Redirects and URLs the server writes for clients carry it.
+    pub static_prefix: String,
+}
+
+impl Services {
+    /// `path` (absolute, as the route table writes it) as clients reach it: under the prefix.
+    pub fn public_path(&self, path: &str) -> String {
+        format!("{}{path}", self.static_prefix)
+    }
 }

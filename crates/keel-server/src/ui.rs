@@ -50,4 +50,38 @@ impl UiAssets {
     pub fn index(&self) -> Option<&UiAsset> {
         self.get("index.html")
     }
+
+    /// These files as served under `prefix` (`--static-prefix`, e.g. `/mlflow`): `index.html`
+    /// refers to `<prefix>/static-files/...` and names the prefix in `<meta name="keel-base">`,
+    /// where the UI's scripts read it. The rewritten page lives as long as the process (it is
+    /// built once, at start-up), and has no precompressed variants.
+    pub fn mounted_at(self, prefix: &str) -> Self {
+        let Some(index) = self.index().copied().filter(|_| !prefix.is_empty()) else {
+            return self;
+        };
+        let html = String::from_utf8_lossy(index.bytes)
+            .replace("\"/static-files/", &format!("\"{prefix}/static-files/"))
+            .replacen(
+                "<head>",
+                &format!("<head>\n    <meta name=\"keel-base\" content=\"{prefix}\" />"),
+                1,
+            );
+        let digest = ring::digest::digest(&ring::digest::SHA256, html.as_bytes());
+        let etag: String = digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mounted = UiAsset {
+            bytes: Box::leak(html.into_bytes().into_boxed_slice()),
+            etag: Box::leak(format!("\"{etag}\"").into_boxed_str()),
+            br: None,
+            gz: None,
+            ..index
+        };
+        let mut by_path = (*self.by_path).clone();
+        by_path.insert(mounted.path, mounted);
+        Self {
+            by_path: Arc::new(by_path),
+        }
+    }
 }

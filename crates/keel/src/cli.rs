@@ -255,6 +255,10 @@ pub struct ServerArgs {
     /// authentication is on) [default: off].
     #[arg(long, env = "KEEL_METRICS")]
     pub metrics: bool,
+    /// Serve every route under this path, as `mlflow server --static-prefix` (e.g. /mlflow:
+    /// clients then use http://host:port/mlflow) [default: the root].
+    #[arg(long, env = "KEEL_STATIC_PREFIX")]
+    pub static_prefix: Option<String>,
     /// Log filter, e.g. `info` or `keel=debug,tower_http=debug` [default: info].
     #[arg(long, env = "KEEL_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -438,6 +442,7 @@ impl ServerArgs {
                 .then_some(true),
             enable_workspaces: self.enable_workspaces.then_some(true),
             metrics: self.metrics.then_some(true),
+            static_prefix: self.static_prefix.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
             cors_allowed_origins: self.cors_allowed_origins.clone(),
             webhooks_allow_private_targets: self.webhooks_allow_private_targets,

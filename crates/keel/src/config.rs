@@ -50,6 +50,9 @@ pub struct Config {
     /// Count requests and serve Prometheus metrics at `/metrics` (the reference's
     /// `--expose-prometheus`).
     pub metrics: bool,
+    /// The path every route is served under, as the reference's `--static-prefix` (e.g.
+    /// `/mlflow`); empty at the root.
+    pub static_prefix: String,
     /// Host names (besides localhost and IP addresses) accepted in the `Host` header; `*` = any.
     pub allowed_hosts: Vec<String>,
     /// Origins (besides same-origin and loopback pages) allowed to send writes; `*` = any.
@@ -220,6 +223,7 @@ pub struct Overrides {
     pub allow_unauthenticated_network_access: Option<bool>,
     pub enable_workspaces: Option<bool>,
     pub metrics: Option<bool>,
+    pub static_prefix: Option<String>,
     pub allowed_hosts: Option<Vec<String>>,
     pub cors_allowed_origins: Option<Vec<String>>,
     pub webhooks_allow_private_targets: Option<bool>,
@@ -291,6 +295,7 @@ impl Overrides {
                 .or(self.allow_unauthenticated_network_access),
             enable_workspaces: other.enable_workspaces.or(self.enable_workspaces),
             metrics: other.metrics.or(self.metrics),
+            static_prefix: other.static_prefix.or(self.static_prefix),
             allowed_hosts: other.allowed_hosts.or(self.allowed_hosts),
             cors_allowed_origins: other.cors_allowed_origins.or(self.cors_allowed_origins),
             webhooks_allow_private_targets: other
@@ -532,6 +537,7 @@ impl Config {
                 .unwrap_or(false),
             enable_workspaces: layer.enable_workspaces.unwrap_or(false),
             metrics: layer.metrics.unwrap_or(false),
+            static_prefix: check_static_prefix(layer.static_prefix.unwrap_or_default())?,
             allowed_hosts: layer.allowed_hosts.unwrap_or_default(),
             cors_allowed_origins: layer.cors_allowed_origins.unwrap_or_default(),
             webhooks_allow_private_targets: layer.webhooks_allow_private_targets.unwrap_or(false),
@@ -756,6 +762,36 @@ fn read_file(path: &Path) -> anyhow::Result<Overrides> {
         .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
 }
 
+/// A `static_prefix` as the reference takes it: empty, or a path that begins with `/`, does not
+/// end with one, and has no `{` or `}`. Keel also refuses what a path prefix cannot hold
+/// unescaped (`?`, `#`, `%`, spaces and control characters) and `.` or `..` segments.
+fn check_static_prefix(prefix: String) -> anyhow::Result<String> {
+    if prefix.is_empty() {
+        return Ok(prefix);
+    }
+    if !prefix.starts_with('/') {
+        bail!("static_prefix must begin with a '/' (got '{prefix}')");
+    }
+    if prefix.ends_with('/') {
+        bail!("static_prefix should not end with a '/' (got '{prefix}')");
+    }
+    if prefix.contains(['{', '}']) {
+        bail!("static_prefix must not contain '{{' or '}}' (got '{prefix}')");
+    }
+    let unsafe_char = |c: char| c.is_control() || c.is_whitespace() || "?#%\\\"<>&'".contains(c);
+    if prefix.contains(unsafe_char)
+        || prefix[1..]
+            .split('/')
+            .any(|segment| matches!(segment, "" | "." | ".."))
+    {
+        bail!(
+            "static_prefix must be a plain path such as /mlflow: no empty, '.' or '..' segments, \
+             spaces, control characters or any of ? # % \\ \" < > & ' (got '{prefix}')"
+        );
+    }
+    Ok(prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,6 +807,33 @@ mod tests {
         assert_eq!(c.port, 5000);
         assert_eq!(c.backend_store_uri, "sqlite:////srv/k/keel.db");
         assert_eq!(c.artifacts_destination, "/srv/k/artifacts");
+    }
+
+    #[test]
+    fn a_static_prefix_is_a_plain_path_as_the_reference_asks() {
+        let resolve = |prefix: &str| {
+            Config::resolve(Overrides {
+                static_prefix: Some(prefix.to_owned()),
+                ..Default::default()
+            })
+            .map(|c| c.static_prefix)
+        };
+        for good in ["", "/mlflow", "/team-a/mlflow_2"] {
+            assert_eq!(resolve(good).expect(good), good);
+        }
+        for (bad, why) in [
+            ("mlflow", "begin with a '/'"),
+            ("/mlflow/", "not end with a '/'"),
+            ("/ml{x}", "'{' or '}'"),
+            ("/a//b", "plain path"),
+            ("/a/../b", "plain path"),
+            ("/a b", "plain path"),
+            ("/a?b", "plain path"),
+            ("/a\"><script>", "plain path"),
+        ] {
+            let err = resolve(bad).expect_err(bad).to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]

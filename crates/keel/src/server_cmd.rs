@@ -111,7 +111,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             &config,
         )?),
         webhooks,
-        ui: ui_assets(),
+        ui: ui_assets().mounted_at(&config.static_prefix),
         limits: config.request_limits(),
         audit,
         serve_mode: keel_server::serve_mode::ServeMode {
@@ -119,6 +119,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             artifacts_only: config.artifacts_only,
         },
         expose_metrics: config.metrics,
+        static_prefix: config.static_prefix.clone(),
     });
     let app = keel_server::app(state, guard);
     let served = keel_server::serve(

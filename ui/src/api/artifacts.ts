@@ -1,6 +1,6 @@
 //! Artifact calls for runs and logged models: directory listings and file contents (the first
 //! megabyte of large files, through a Range request).
-import { api, v2, withQuery } from './client';
+import { api, at, v2, withQuery } from './client';
 import type { FileInfo } from './types';
 
 /**
@@ -41,7 +41,7 @@ export async function listArtifacts(source: ArtifactSource, path: string, signal
 /** The URL of one artifact file (also the download link). */
 export function artifactUrl(source: ArtifactSource, path: string): string {
   return source.kind === 'run'
-    ? withQuery('/get-artifact', { path, run_uuid: source.id })
+    ? withQuery(at('/get-artifact'), { path, run_uuid: source.id })
     : withQuery(v2(`logged-models/${encodeURIComponent(source.id)}/artifacts/files`), { artifact_file_path: path });
 }
 

@@ -14,13 +14,26 @@ export class ApiError extends Error {
 
 export type Query = Record<string, string | number | boolean | undefined | (string | number)[]>;
 
+/**
+ * The path prefix the server is mounted at (`keel server --static-prefix /mlflow`), which it
+ * writes into the page as `<meta name="keel-base">`; empty at the root.
+ */
+export const base = document.querySelector<HTMLMetaElement>('meta[name="keel-base"]')?.content ?? '';
+
+/** A server path (`/get-artifact`) under the prefix the server is mounted at. */
+export const at = (path: string) => `${base}${path}`;
+
+// Where a built file (`assets/x.js`) is served: Vite's code that loads pages' files calls this
+// (vite.config.ts), once this module, which every page imports, has run.
+(globalThis as { __keelAsset?: (file: string) => string }).__keelAsset = (file) => at(`/static-files/${file}`);
+
 /** `/ajax-api/2.0/mlflow/<path>`: the MLflow 2 API as the reference UI calls it. */
-export const v2 = (path: string) => `/ajax-api/2.0/mlflow/${path}`;
+export const v2 = (path: string) => at(`/ajax-api/2.0/mlflow/${path}`);
 /** `/ajax-api/3.0/mlflow/<path>`: MLflow 3 routes (traces, logged models) and Keel's UI extensions. */
-export const v3 = (path: string) => `/ajax-api/3.0/mlflow/${path}`;
+export const v3 = (path: string) => at(`/ajax-api/3.0/mlflow/${path}`);
 
 /** `/ajax-api/3.0/keel/<path>`: Keel's own API (sign-in, tokens, permission hints). */
-export const keel = (path: string) => `/ajax-api/3.0/keel/${path}`;
+export const keel = (path: string) => at(`/ajax-api/3.0/keel/${path}`);
 
 /** `path?query`, repeating keys for arrays and leaving out undefined values. */
 export function withQuery(path: string, query: Query = {}): string {

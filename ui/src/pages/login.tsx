@@ -1,7 +1,7 @@
 //! The sign-in page, shown instead of any page while nobody is signed in: a username and
 //! password, and single sign-on when the server offers it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, keel, withQuery } from '../api/client';
+import { api, at, keel, withQuery } from '../api/client';
 import { FormError } from '../components/Status';
 import { signIn } from '../lib/session';
 import { useSubmit } from '../lib/useSubmit';
@@ -25,7 +25,7 @@ export function LoginPage({ reason }: { reason?: string }) {
     );
   }, []);
   const returnTo = window.location.hash || '#/';
-  const ssoHref = withQuery('/api/3.0/keel/auth/oidc/login', { return_to: returnTo });
+  const ssoHref = withQuery(at('/api/3.0/keel/auth/oidc/login'), { return_to: returnTo });
 
   const { busy, error, submit } = useSubmit(
     async () => {
@@ -43,7 +43,7 @@ export function LoginPage({ reason }: { reason?: string }) {
     <main id="main" class="login">
       <form class="login-card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">
-          <img src="/static-files/favicon.svg" alt="" width={28} height={28} />
+          <img src={at('/static-files/favicon.svg')} alt="" width={28} height={28} />
           Sign in to Keel
         </h1>
         <FormError message={error} />

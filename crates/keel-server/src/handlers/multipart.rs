@@ -123,9 +123,14 @@ fn url_host(headers: &HeaderMap, uri: &Uri) -> Result<String, Error> {
     }
 }
 
-/// `http(s)://<host><mount>/mpu/part/<upload_id>/`: the mount (`/api/2.0/mlflow-artifacts` or
-/// the ajax one) the client used for `mpu/create`.
-fn part_url_base(headers: &HeaderMap, uri: &Uri, upload: &UploadId) -> Result<String, Error> {
+/// `http(s)://<host><prefix><mount>/mpu/part/<upload_id>/`: the mount (`/api/2.0/mlflow-artifacts`
+/// or the ajax one) the client used for `mpu/create`, under the server's `--static-prefix`.
+fn part_url_base(
+    headers: &HeaderMap,
+    uri: &Uri,
+    prefix: &str,
+    upload: &UploadId,
+) -> Result<String, Error> {
     let host = url_host(headers, uri)?;
     let scheme = match headers
         .get("x-forwarded-proto")
@@ -139,7 +144,9 @@ fn part_url_base(headers: &HeaderMap, uri: &Uri, upload: &UploadId) -> Result<St
         .find("/mpu/create/")
         .map(|i| &path[..i])
         .ok_or_else(|| Error::internal("mpu/create served at an unexpected path"))?;
-    Ok(format!("{scheme}://{host}{mount}/mpu/part/{upload}/"))
+    Ok(format!(
+        "{scheme}://{host}{prefix}{mount}/mpu/part/{upload}/"
+    ))
 }
 
 /// `POST mpu/create/<dir>`: starts an upload and hands out one part URL per part.
@@ -162,7 +169,7 @@ pub async fn create(
     // Check the Host before creating anything.
     url_host(&headers, &uri)?;
     let upload = s.artifacts.create_multipart(&path).await?;
-    let base = part_url_base(&headers, &uri, &upload)?;
+    let base = part_url_base(&headers, &uri, &s.static_prefix, &upload)?;
     let expires = unix_now() + crate::upload_urls::PART_URL_LIFETIME_SECS;
     let credentials = (1..=num_parts)
         .map(|n| Credential {
@@ -270,7 +277,7 @@ mod tests {
             .parse()
             .expect("uri");
         assert_eq!(
-            part_url_base(&headers("127.0.0.1:5000"), &uri, &upload)
+            part_url_base(&headers("127.0.0.1:5000"), &uri, "", &upload)
                 .ok()
                 .as_deref(),
             Some(
@@ -281,8 +288,12 @@ mod tests {
         let mut https = headers("keel.example");
         https.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         assert!(
-            part_url_base(&https, &uri, &upload)
+            part_url_base(&https, &uri, "", &upload)
                 .is_ok_and(|u| u.starts_with("https://keel.example/ajax-api/"))
+        );
+        assert!(
+            part_url_base(&https, &uri, "/mlflow", &upload)
+                .is_ok_and(|u| u.starts_with("https://keel.example/mlflow/ajax-api/"))
         );
         for bad in ["evil.example/x?", "a b", "host@evil", ""] {
             assert!(url_host(&headers(bad), &uri).is_err(), "{bad}");

@@ -111,7 +111,7 @@ pub async fn logout(
     if let Some(text) = session_cookie(&headers) {
         s.auth.end_session(text).await?;
     }
-    let cleared = Cookie::session(&origin).expire();
+    let cleared = Cookie::session(&origin, &s).expire();
     Ok(with_cookies(super::empty().into_response(), &[cleared]))
 }
 
@@ -135,19 +135,24 @@ pub async fn current(caller: Caller) -> Json<SessionOut> {
 struct Cookie {
     name: &'static str,
     value: String,
-    path: &'static str,
+    path: String,
     same_site: &'static str,
     max_age: u64,
     secure: bool,
 }
 
 impl Cookie {
-    /// The session cookie (its value and lifetime still to set).
-    fn session(origin: &Origin) -> Self {
+    /// The session cookie (its value and lifetime still to set), for every path the server
+    /// serves (`/`, or its `--static-prefix`).
+    fn session(origin: &Origin, s: &AppState) -> Self {
         Self {
             name: SESSION_COOKIE,
             value: String::new(),
-            path: "/",
+            path: if s.static_prefix.is_empty() {
+                "/".to_owned()
+            } else {
+                s.static_prefix.clone()
+            },
             same_site: "Strict",
             max_age: 0,
             secure: origin.secure,
@@ -156,12 +161,12 @@ impl Cookie {
 
     /// The cookie of a single sign-on in progress: sent only to the callback, and `Lax`, since
     /// the browser comes back from the identity provider by a cross-site redirect.
-    fn sso(origin: &Origin) -> Self {
+    fn sso(origin: &Origin, s: &AppState) -> Self {
         Self {
             name: SSO_COOKIE,
-            path: SSO_CALLBACK_PATH,
+            path: s.public_path(SSO_CALLBACK_PATH),
             same_site: "Lax",
-            ..Self::session(origin)
+            ..Self::session(origin, s)
         }
     }
 
@@ -193,7 +198,7 @@ impl Cookie {
 
 fn session_cookie_for(session: &Session, origin: &Origin, s: &AppState) -> Cookie {
     let max_age = s.auth.settings().session_ttl.as_secs();
-    Cookie::session(origin).with(session.text.clone(), max_age)
+    Cookie::session(origin, s).with(session.text.clone(), max_age)
 }
 
 /// `response` with `cookies` set, never cached by the browser or a proxy.
@@ -243,11 +248,11 @@ pub async fn sso_login(
     req: MlflowRequest<SsoLoginIn>,
 ) -> ApiResult<Response> {
     let sso = s.auth.sso().ok_or_else(sso_not_configured)?;
-    let redirect_uri = callback_url(sso, &uri, &headers, origin.secure);
+    let redirect_uri = callback_url(&s, sso, &uri, &headers, origin.secure);
     let return_to = req.message.return_to.unwrap_or_default();
     let begun = sso.begin(&redirect_uri, &return_to, now_secs(&s))?;
     let pending =
-        Cookie::sso(&origin).with(begun.cookie, keel_auth::oidc::sso::SIGN_IN_LIFETIME_SECS);
+        Cookie::sso(&origin, &s).with(begun.cookie, keel_auth::oidc::sso::SIGN_IN_LIFETIME_SECS);
     Ok(with_cookies(redirect(&begun.authorize_url), &[pending]))
 }
 
@@ -283,7 +288,7 @@ pub async fn sso_callback(
         )),
         (None, Some(code), Some(state)) => {
             let pending = cookie_value(&headers, SSO_COOKIE);
-            let redirect_uri = callback_url(sso, &uri, &headers, origin.secure);
+            let redirect_uri = callback_url(&s, sso, &uri, &headers, origin.secure);
             sso.finish(code, state, pending, &redirect_uri, now_secs(&s))
                 .await
         }
@@ -296,18 +301,19 @@ pub async fn sso_callback(
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("sso_error", &reason)
                 .finish();
-            let cleared = Cookie::sso(&origin).expire();
-            return Ok(with_cookies(redirect(&format!("/?{query}#/")), &[cleared]));
+            let cleared = Cookie::sso(&origin, &s).expire();
+            let page = s.public_path(&format!("/?{query}#/"));
+            return Ok(with_cookies(redirect(&page), &[cleared]));
         }
     };
     let (principal, session) = s.auth.sso_login(&signed_in.identity).await?;
     tracing::info!(user = %principal.user.username, "signed in with single sign-on");
     let cookies = [
         session_cookie_for(&session, &origin, &s),
-        Cookie::sso(&origin).expire(),
+        Cookie::sso(&origin, &s).expire(),
     ];
     Ok(with_cookies(
-        redirect(&format!("/{}", signed_in.return_to)),
+        redirect(&s.public_path(&format!("/{}", signed_in.return_to))),
         &cookies,
     ))
 }
@@ -322,6 +328,7 @@ fn sso_not_configured() -> ApiError {
 /// The callback URL: configured, or this server as the request reached it (HTTP/1.1's Host,
 /// or HTTP/2's `:authority`, which hyper puts in the URI).
 fn callback_url(
+    s: &AppState,
     sso: &keel_auth::oidc::sso::SsoClient,
     uri: &axum::http::Uri,
     headers: &axum::http::HeaderMap,
@@ -337,7 +344,7 @@ fn callback_url(
         .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
     let scheme = if secure { "https" } else { "http" };
-    format!("{scheme}://{host}{SSO_CALLBACK_PATH}")
+    format!("{scheme}://{host}{}", s.public_path(SSO_CALLBACK_PATH))
 }
 
 fn redirect(location: &str) -> Response {

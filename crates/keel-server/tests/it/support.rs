@@ -226,6 +226,7 @@ impl TestApp {
                     // Every test app counts its requests, so every test runs through the
                     // metrics step and `/metrics` is served.
                     expose_metrics: true,
+                    static_prefix: String::new(),
                 }),
                 Default::default(),
             ),
