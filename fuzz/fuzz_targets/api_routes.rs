@@ -115,6 +115,7 @@ fn world() -> &'static World {
                 audit: Some(audit),
                 serve_mode: Default::default(),
                 expose_metrics: true,
+                static_prefix: String::new(),
             });
             let app = keel_server::app(state, Default::default());
             let seed = |method: &str, path: &str, body: &str| {
