@@ -591,6 +591,15 @@ pub fn table() -> Vec<Route> {
         )
         .locate(Locate::Workspace),
         route(
+            M::POST,
+            Mlflow3,
+            "traces/calculate-filter-correlation",
+            "traces.read",
+            Experiment,
+            trace_search::filter_correlation,
+        )
+        .locate(Locate::Experiments),
+        route(
             M::GET,
             Mlflow2,
             "traces",

@@ -34,7 +34,7 @@ mod traces;
 
 pub(crate) use logged_models::{logged_model_search_sql, logged_model_search_sql_in};
 pub(crate) use registry::{model_version_search_sql, registered_model_search_sql};
-pub(crate) use traces::trace_search_sql;
+pub(crate) use traces::{trace_count_sql, trace_search_sql};
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@
 
 pub mod annotations;
 pub mod assessments;
+pub mod correlation;
 pub mod entities;
 pub mod info;
 pub mod retention;
@@ -18,6 +19,7 @@ pub mod summary;
 pub mod translate;
 
 pub use assessments::{Assessment, AssessmentUpdate, AssessmentValue, SourceType};
+pub use correlation::{FilterCorrelation, FilterCorrelationRequest};
 pub use entities::{
     SpanEvent, SpanId, SpanStatus, SpanStatusCode, TraceId, TraceSpan, TraceState, attribute_text,
     span_keys,

@@ -41,14 +41,7 @@ impl Traces {
         let limit = req.max_results.unwrap_or(DEFAULT_SEARCH_TRACES_RESULTS);
         validation::validate_max_results(limit, MAX_SEARCH_TRACES_RESULTS)?;
         let offset = paging::decode(req.page_token.as_deref())?;
-        let filter = keel_filter::traces::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-        if filter.len() > validation::MAX_FILTER_CLAUSES {
-            return Err(Error::invalid(format!(
-                "Invalid filter: at most {} comparisons are supported, got {}.",
-                validation::MAX_FILTER_CLAUSES,
-                filter.len()
-            )));
-        }
+        let filter = parse_trace_filter(req.filter.as_deref().unwrap_or(""))?;
         if req.order_by.len() > validation::MAX_ORDER_BY_CLAUSES {
             return Err(Error::invalid(format!(
                 "Invalid order_by: at most {} order_by clauses are supported, got {}.",
@@ -57,16 +50,7 @@ impl Traces {
             )));
         }
         let order_by = keel_filter::traces::parse_order_by_list(&req.order_by)?;
-        if req.experiment_ids.len() > validation::MAX_SEARCH_EXPERIMENT_IDS {
-            return Err(Error::invalid(format!(
-                "A trace search can name at most {} experiments, got {}.",
-                validation::MAX_SEARCH_EXPERIMENT_IDS,
-                req.experiment_ids.len()
-            )));
-        }
-        for id in &req.experiment_ids {
-            crate::tracking::parse_experiment_id(id)?;
-        }
+        check_experiment_ids(&req.experiment_ids)?;
         if req.experiment_ids.is_empty() {
             return Ok(Page {
                 items: Vec::new(),
@@ -83,4 +67,34 @@ impl Traces {
         let rows = self.store.search_traces(&query).await?;
         Ok(paging::page_from(rows, offset, limit))
     }
+}
+
+/// A trace filter in the trace grammar, with at most [`validation::MAX_FILTER_CLAUSES`]
+/// comparisons.
+pub(crate) fn parse_trace_filter(filter: &str) -> Result<Vec<TraceComparison>> {
+    let filter = keel_filter::traces::parse_filter(filter)?;
+    if filter.len() > validation::MAX_FILTER_CLAUSES {
+        return Err(Error::invalid(format!(
+            "Invalid filter: at most {} comparisons are supported, got {}.",
+            validation::MAX_FILTER_CLAUSES,
+            filter.len()
+        )));
+    }
+    Ok(filter)
+}
+
+/// The experiments a trace search names: numeric IDs, [`validation::MAX_SEARCH_EXPERIMENT_IDS`]
+/// at most.
+pub(crate) fn check_experiment_ids(ids: &[String]) -> Result<()> {
+    if ids.len() > validation::MAX_SEARCH_EXPERIMENT_IDS {
+        return Err(Error::invalid(format!(
+            "A trace search can name at most {} experiments, got {}.",
+            validation::MAX_SEARCH_EXPERIMENT_IDS,
+            ids.len()
+        )));
+    }
+    for id in ids {
+        crate::tracking::parse_experiment_id(id)?;
+    }
+    Ok(())
 }

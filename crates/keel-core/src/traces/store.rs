@@ -168,4 +168,11 @@ pub trait TraceStore: Send + Sync {
 
     /// The infos of the traces matching `query`, in its order, `query.limit` at most.
     async fn search_traces(&self, query: &super::search::TraceQuery) -> Result<Vec<TraceInfo>>;
+
+    /// How many traces of the experiments match each of `filters` (counted in one read).
+    async fn count_traces(
+        &self,
+        experiment_ids: &[String],
+        filters: &[Vec<keel_filter::traces::TraceComparison>],
+    ) -> Result<Vec<u64>>;
 }

@@ -1,5 +1,6 @@
-//! Handlers of trace search: `POST /api/3.0/mlflow/traces/search` (SearchTracesV3) and the v2
-//! `GET /api/2.0/mlflow/traces` the client falls back to.
+//! Handlers of trace search: `POST /api/3.0/mlflow/traces/search` (SearchTracesV3), the v2
+//! `GET /api/2.0/mlflow/traces` the client falls back to, and the correlation of two searches
+//! (`traces/calculate-filter-correlation`).
 
 use axum::Json;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
+use crate::wire::trace_analytics::{FilterCorrelationIn, FilterCorrelationOut};
 use crate::wire::traces::{SearchTracesV3In, SearchTracesV3Out};
 use crate::wire::traces_v2::{SearchTracesV2In, SearchTracesV2Out, TraceInfoV2};
 use crate::workspace::ActiveWorkspace;
@@ -29,6 +31,19 @@ pub async fn search_v3(
         traces: with_assessments(&s, page.items).await?,
         next_page_token: page.next_page_token,
     }))
+}
+
+/// `POST /api/3.0/mlflow/traces/calculate-filter-correlation`: how strongly two filters
+/// co-occur among the traces of the experiments (each of which the caller may read).
+pub async fn filter_correlation(
+    State(s): State<AppState>,
+    req: MlflowRequest<FilterCorrelationIn>,
+) -> ApiResult<Json<FilterCorrelationOut>> {
+    let correlation = s
+        .traces
+        .filter_correlation(req.message.into_domain()?)
+        .await?;
+    Ok(Json(correlation.into()))
 }
 
 /// `GET /api/2.0/mlflow/traces`: the same search with v2 trace infos.

@@ -9,6 +9,7 @@ pub mod otlp;
 pub mod proto;
 pub mod registry;
 pub mod requests;
+pub mod trace_analytics;
 pub mod trace_spans;
 pub mod traces;
 pub mod traces_v2;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use keel_core::Result;
 use keel_core::traces::{TraceInfo, TraceQuery};
+use keel_filter::traces::TraceComparison;
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::{PgConnection, Postgres};
@@ -58,4 +59,28 @@ pub(crate) async fn search_traces(
             trace_info_from_columns(r, tags, metadata).map(|(_, info)| info)
         })
         .collect::<Result<Vec<_>>>()?)
+}
+
+/// How many traces of the experiments match each filter, in the read's snapshot.
+pub(crate) async fn count_traces(
+    conn: &mut PgConnection,
+    ids: &[String],
+    filters: &[Vec<TraceComparison>],
+) -> PgResult<Vec<u64>> {
+    let experiments = experiment_ids(ids);
+    let mut counts = Vec::with_capacity(filters.len());
+    for filter in filters {
+        let compiled = search_sql::trace_count_sql(Dialect::Postgres, &experiments, filter);
+        let mut query = sqlx::query_scalar::<_, i64>(&compiled.sql);
+        for p in &compiled.params {
+            query = match p {
+                SqlValue::Text(s) => query.bind(s.as_str()),
+                SqlValue::Int(i) => query.bind(*i),
+                SqlValue::Real(f) => query.bind(*f),
+            };
+        }
+        let n = query.persistent(false).fetch_one(&mut *conn).await?;
+        counts.push(u64::try_from(n).unwrap_or(0));
+    }
+    Ok(counts)
 }

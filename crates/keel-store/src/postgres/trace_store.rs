@@ -7,6 +7,7 @@ use keel_core::traces::{
     Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
     TraceSpan, TraceSpans, TraceStore,
 };
+use keel_filter::traces::TraceComparison;
 
 use super::{PostgresStore, trace_edits, trace_search, trace_spans, traces};
 
@@ -176,5 +177,16 @@ impl TraceStore for PostgresStore {
     async fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceInfo>> {
         self.read(query, |c, q| Box::pin(trace_search::search_traces(c, q)))
             .await
+    }
+
+    async fn count_traces(
+        &self,
+        experiment_ids: &[String],
+        filters: &[Vec<TraceComparison>],
+    ) -> Result<Vec<u64>> {
+        self.read(&(experiment_ids, filters), |c, (ids, filters)| {
+            Box::pin(trace_search::count_traces(c, ids, filters))
+        })
+        .await
     }
 }

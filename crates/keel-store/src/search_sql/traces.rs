@@ -282,6 +282,37 @@ pub(crate) fn trace_search_sql(
         order_terms.push("t.trace_id ASC".into());
     }
 
+    let conditions = trace_conditions(&mut sql, experiment_ids, &q.filter);
+    let limit_p = sql.bind(SqlValue::Int(q.limit));
+    let offset_p = sql.bind(SqlValue::Int(q.offset.max(0)));
+    let mut text = format!("SELECT {TRACE_COLUMNS} FROM traces t");
+    for j in &joins {
+        text.push(' ');
+        text.push_str(j);
+    }
+    text.push_str(" WHERE ");
+    text.push_str(&conditions);
+    text.push_str(&format!(
+        " ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
+        order_terms.join(", ")
+    ));
+    sql.finish(text)
+}
+
+/// `SELECT count(*) ...`: how many traces of the experiments match `filter`, in `dialect`.
+pub(crate) fn trace_count_sql(
+    dialect: Dialect,
+    experiment_ids: &[i64],
+    filter: &[TraceComparison],
+) -> CompiledQuery {
+    let mut sql = Sql::new(dialect);
+    let conditions = trace_conditions(&mut sql, experiment_ids, filter);
+    sql.finish(format!("SELECT count(*) FROM traces t WHERE {conditions}"))
+}
+
+/// The WHERE clause over `traces t` of a search: in one of the experiments (none matches
+/// nothing), and every comparison of `filter` (those on spans in one `EXISTS`).
+fn trace_conditions(sql: &mut Sql, experiment_ids: &[i64], filter: &[TraceComparison]) -> String {
     let mut conditions = Vec::new();
     if experiment_ids.is_empty() {
         conditions.push(sql.never());
@@ -293,11 +324,11 @@ pub(crate) fn trace_search_sql(
         conditions.push(format!("t.experiment_id IN ({})", ids.join(", ")));
     }
     let mut span_conditions = Vec::new();
-    for c in &q.filter {
-        match (&c.key, trace_filter(&mut sql, c)) {
+    for c in filter {
+        match (&c.key, trace_filter(sql, c)) {
             (_, Some(cond)) => conditions.push(cond),
             (TraceKey::Span(field), None) => {
-                span_conditions.push(span_condition(&mut sql, field, c.op, &c.value));
+                span_conditions.push(span_condition(sql, field, c.op, &c.value));
             }
             (_, None) => {}
         }
@@ -308,21 +339,7 @@ pub(crate) fn trace_search_sql(
             span_conditions.join(" AND ")
         ));
     }
-
-    let limit_p = sql.bind(SqlValue::Int(q.limit));
-    let offset_p = sql.bind(SqlValue::Int(q.offset.max(0)));
-    let mut text = format!("SELECT {TRACE_COLUMNS} FROM traces t");
-    for j in &joins {
-        text.push(' ');
-        text.push_str(j);
-    }
-    text.push_str(" WHERE ");
-    text.push_str(&conditions.join(" AND "));
-    text.push_str(&format!(
-        " ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
-        order_terms.join(", ")
-    ));
-    sql.finish(text)
+    conditions.join(" AND ")
 }
 
 #[cfg(test)]

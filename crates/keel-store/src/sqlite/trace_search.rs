@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use keel_core::Result;
 use keel_core::traces::{TraceInfo, TraceQuery};
+use keel_filter::traces::TraceComparison;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
@@ -13,13 +14,13 @@ use super::traces::{pairs, trace_columns};
 use crate::search_sql::{self, Dialect};
 use crate::span_rows::{TraceColumns, trace_info_from_columns};
 
+/// The experiment IDs that can name one (those that are not numbers name none).
+fn numeric_ids(ids: &[String]) -> Vec<i64> {
+    ids.iter().filter_map(|id| id.parse().ok()).collect()
+}
+
 pub(crate) fn search_traces(conn: &Connection, q: &TraceQuery) -> Result<Vec<TraceInfo>> {
-    // IDs that are not numbers name no experiment.
-    let experiments: Vec<i64> = q
-        .experiment_ids
-        .iter()
-        .filter_map(|id| id.parse().ok())
-        .collect();
+    let experiments = numeric_ids(&q.experiment_ids);
     let compiled = search_sql::trace_search_sql(Dialect::Sqlite, &experiments, q);
     let mut stmt = conn.prepare(&compiled.sql).map_err(db_err)?;
     let rows: Vec<TraceColumns> = stmt
@@ -39,6 +40,30 @@ pub(crate) fn search_traces(conn: &Connection, q: &TraceQuery) -> Result<Vec<Tra
             let tags = tags.remove(&key).unwrap_or_default();
             let metadata = metadata.remove(&key).unwrap_or_default();
             trace_info_from_columns(r, tags, metadata).map(|(_, info)| info)
+        })
+        .collect()
+}
+
+/// How many traces of the experiments match each filter.
+pub(crate) fn count_traces(
+    conn: &Connection,
+    experiment_ids: &[String],
+    filters: &[Vec<TraceComparison>],
+) -> Result<Vec<u64>> {
+    let experiments = numeric_ids(experiment_ids);
+    filters
+        .iter()
+        .map(|filter| {
+            let compiled = search_sql::trace_count_sql(Dialect::Sqlite, &experiments, filter);
+            let n: i64 = conn
+                .prepare(&compiled.sql)
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params_from_iter(compiled.params.iter()), |r| {
+                        r.get(0)
+                    })
+                })
+                .map_err(db_err)?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
         .collect()
 }

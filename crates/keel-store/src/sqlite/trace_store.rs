@@ -6,6 +6,7 @@ use keel_core::traces::{
     Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
     TraceSpan, TraceSpans, TraceStore,
 };
+use keel_filter::traces::TraceComparison;
 
 use super::{SqliteStore, trace_edits, trace_search, trace_spans, traces};
 
@@ -150,6 +151,16 @@ impl TraceStore for SqliteStore {
     async fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceInfo>> {
         let query = query.clone();
         self.read(move |c| trace_search::search_traces(c, &query))
+            .await
+    }
+
+    async fn count_traces(
+        &self,
+        experiment_ids: &[String],
+        filters: &[Vec<TraceComparison>],
+    ) -> Result<Vec<u64>> {
+        let (ids, filters) = (experiment_ids.to_vec(), filters.to_vec());
+        self.read(move |c| trace_search::count_traces(c, &ids, &filters))
             .await
     }
 }
