@@ -107,7 +107,8 @@ class ServerProcess:
     """One server process bound to a free loopback port, persisting into `data_dir`.
 
     `artifacts_destination` replaces the default artifact directory (e.g. an `s3://` URL);
-    `extra_args` go to keel only, `extra_env` to either server. With `ca_cert` the server is
+    `extra_args` go to keel only, `reference_args` to the reference only, `extra_env` to either
+    server. With `ca_cert` the server is
     reached over HTTPS, trusting that certificate. With `static_prefix` (`--static-prefix`, on
     either server) every route is under that path, and so is `url`.
     """
@@ -119,6 +120,7 @@ class ServerProcess:
         port: int | None = None,
         artifacts_destination: str | None = None,
         extra_args: list[str] | None = None,
+        reference_args: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
         ca_cert: Path | None = None,
         static_prefix: str | None = None,
@@ -126,6 +128,7 @@ class ServerProcess:
         self.target = target
         self.artifacts_destination = artifacts_destination
         self.extra_args = list(extra_args or [])
+        self.reference_args = list(reference_args or [])
         self.extra_env = dict(extra_env or {})
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -157,6 +160,7 @@ class ServerProcess:
                 "--workers",
                 "1",
                 *(["--static-prefix", self.static_prefix] if self.static_prefix else []),
+                *self.reference_args,
             ]
         binary = keel_binary()
         if not binary.exists():

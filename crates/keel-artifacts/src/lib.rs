@@ -19,7 +19,8 @@ pub use multipart::{CompletedPart, MAX_PARTS, PartNumber, UploadId};
 pub use object::{ObjectArtifactStore, ObjectStoreOptions};
 pub use path::ArtifactPath;
 pub use store::{
-    ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt, upload_interrupted,
+    ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt, SignedRequest,
+    upload_interrupted,
 };
 pub use uri::proxied_path;
 

@@ -78,6 +78,22 @@ pub struct PartReceipt {
     pub etag: String,
 }
 
+/// A request the storage service accepts without credentials until it expires: the signed URL,
+/// and the headers the request must carry (they are part of the signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// The error of a store that cannot sign URLs.
+fn cannot_sign() -> keel_core::Error {
+    keel_core::Error::new(
+        keel_core::ErrorCode::NotImplemented,
+        "This artifact store cannot sign URLs for direct access.",
+    )
+}
+
 /// Where artifacts live. Errors are `keel_core::Error`s: `RESOURCE_DOES_NOT_EXIST` for a
 /// missing file or upload, `INVALID_PARAMETER_VALUE` for requests the store refuses, and
 /// `INTERNAL_ERROR` for storage failures (messages never contain credentials).
@@ -135,4 +151,34 @@ pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
     /// Drops uploads started more than `older_than` ago and never completed or aborted;
     /// returns how many.
     async fn purge_stale_uploads(&self, older_than: std::time::Duration) -> Result<usize>;
+
+    /// Whether the store signs URLs for direct access to its objects (S3 does; a local
+    /// directory cannot): [`Self::presign_download`] and [`Self::presign_upload`].
+    fn signs_urls(&self) -> bool {
+        false
+    }
+
+    /// A `GET` of the file straight from the storage service, as an attachment named after it,
+    /// valid for `expires_in`; with the file's size. A missing file (or a directory) is
+    /// `RESOURCE_DOES_NOT_EXIST`; a store that cannot sign URLs answers `NOT_IMPLEMENTED`.
+    async fn presign_download(
+        &self,
+        path: &ArtifactPath,
+        expires_in: std::time::Duration,
+    ) -> Result<(SignedRequest, u64)> {
+        let _ = (path, expires_in);
+        Err(cannot_sign())
+    }
+
+    /// A `PUT` of the file straight to the storage service with `content_type` (signed, so the
+    /// upload must send it), valid for `expires_in`; `NOT_IMPLEMENTED` where it cannot sign.
+    async fn presign_upload(
+        &self,
+        path: &ArtifactPath,
+        content_type: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<SignedRequest> {
+        let _ = (path, content_type, expires_in);
+        Err(cannot_sign())
+    }
 }

@@ -148,6 +148,12 @@ pub static CATALOGUE: &[Action] = &[
     ),
     action("artifacts.delete", C::Delete, &[R::Artifact]),
     action("artifacts.list", C::Read, &[R::Artifact]),
+    // A URL that uploads a file of a run's or a logged model's artifacts straight to the bucket.
+    action(
+        "artifacts.presign_upload",
+        C::Update,
+        &[R::Run, R::LoggedModel],
+    ),
     action("artifacts.read", C::Read, &[R::Artifact]),
     // A part of a multipart upload: its URL's signature is the credential (the client sends
     // parts without its tracking credentials).

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// A feature this server was not started with (workspaces without `enable_workspaces`).
     FeatureDisabled,
+    /// An operation the configured backend cannot do (signed URLs on a local artifact store).
+    NotImplemented,
     InternalError,
 }
 
@@ -36,6 +38,7 @@ impl ErrorCode {
             Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             Self::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
             Self::FeatureDisabled => "FEATURE_DISABLED",
+            Self::NotImplemented => "NOT_IMPLEMENTED",
             Self::InternalError => "INTERNAL_ERROR",
         }
     }

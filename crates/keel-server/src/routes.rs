@@ -7,9 +7,9 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    access, accounts, artifacts, audit, experiments, logged_models, meta, multipart, registry,
-    runs, session, tokens, trace_edits, trace_search, trace_spans, traces, traces_v2, ui, webhooks,
-    workspaces,
+    access, accounts, artifacts, audit, experiments, logged_models, meta, multipart, presigned,
+    registry, runs, session, tokens, trace_edits, trace_search, trace_spans, traces, traces_v2, ui,
+    webhooks, workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -1492,6 +1492,32 @@ pub fn table() -> Vec<Route> {
             Artifact,
             artifacts::delete,
         ),
+        // Signed URLs for direct access to the bucket (S3 only).
+        route(
+            M::GET,
+            Artifacts2,
+            "presigned/{*path}",
+            "artifacts.read",
+            Artifact,
+            presigned::proxied_download,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "artifacts/presigned-download-url",
+            "runs.read",
+            Run,
+            presigned::run_download,
+        ),
+        route(
+            M::POST,
+            Mlflow2,
+            "artifacts/presigned-upload-url",
+            "artifacts.presign_upload",
+            Run,
+            presigned::upload,
+        )
+        .locate(Locate::RunOrLoggedModel),
         // Proxied multipart upload: create hands out part URLs that point back at Keel.
         route(
             M::POST,

@@ -89,6 +89,8 @@ pub(super) fn open(destination: &str, options: &ObjectStoreOptions) -> Result<Ob
     Ok(ObjectArtifactStore {
         store,
         multipart,
+        // Only S3 signs URLs, as only the reference's S3 repository does.
+        signer: None,
         prefix,
         location: location(destination),
         min_part_bytes,
@@ -113,7 +115,8 @@ pub(super) fn open_s3_with(
     );
     Ok(ObjectArtifactStore {
         store: s3.clone(),
-        multipart: s3,
+        multipart: s3.clone(),
+        signer: Some(s3),
         prefix,
         location: location(destination),
         min_part_bytes: S3_MIN_PART,

@@ -7,6 +7,7 @@
 
 mod config;
 mod multipart;
+mod presign;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -24,7 +25,9 @@ pub use config::{ObjectStoreOptions, SCHEMES};
 
 use crate::multipart::{CompletedPart, PartNumber, UploadId};
 use crate::path::{ArtifactPath, is_reserved};
-use crate::store::{ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt};
+use crate::store::{
+    ArtifactStore, ByteStream, Download, FileInfo, FileMeta, PartReceipt, SignedRequest,
+};
 
 /// Bytes buffered per part of a streamed upload, and how many parts may be in flight at once:
 /// at most ~3 × 8 MiB of memory per upload, objects up to 80 GB (10,000 parts).
@@ -36,6 +39,8 @@ const WRITE_CONCURRENCY: usize = 2;
 pub struct ObjectArtifactStore {
     store: Arc<dyn ObjectStore>,
     multipart: Arc<dyn MultipartStore>,
+    /// Signs URLs for direct access, where the backend can (S3).
+    signer: Option<Arc<dyn object_store::signer::Signer>>,
     /// Key prefix every artifact lives under (may be empty).
     prefix: Path,
     /// The destination URL, for logs.
@@ -290,6 +295,27 @@ impl ArtifactStore for ObjectArtifactStore {
 
     async fn purge_stale_uploads(&self, older_than: std::time::Duration) -> Result<usize> {
         multipart::purge_stale(self, older_than).await
+    }
+
+    fn signs_urls(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    async fn presign_download(
+        &self,
+        path: &ArtifactPath,
+        expires_in: std::time::Duration,
+    ) -> Result<(SignedRequest, u64)> {
+        presign::download(self, path, expires_in).await
+    }
+
+    async fn presign_upload(
+        &self,
+        path: &ArtifactPath,
+        content_type: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<SignedRequest> {
+        presign::upload(self, path, content_type, expires_in).await
     }
 }
 

@@ -41,6 +41,8 @@ pub enum Locate {
     Runs,
     /// The logged model in the path's `{model_id}`.
     LoggedModelInPath,
+    /// `run_id` if the request names one, else the logged model `model_id`.
+    RunOrLoggedModel,
     /// The trace in the path's `{trace_id}`.
     TraceInPath,
     /// `trace_id` or `request_id`.
@@ -218,6 +220,7 @@ pub struct Ids {
     tags: Option<Vec<TagIn>>,
     resource_type: Option<Id>,
     resource_id: Option<Id>,
+    model_id: Option<Id>,
     // For audit entries only: a model version, an account.
     version: Option<Id>,
     username: Option<Id>,
@@ -354,6 +357,7 @@ pub fn subject(
         Locate::Run | Locate::RunInQuery | Locate::LinkToRun => ids.run_id().ok(),
         Locate::Runs => many(&ids.run_ids).or_else(|| many(&ids.run_id)),
         Locate::LoggedModelInPath => path_param("model_id"),
+        Locate::RunOrLoggedModel => ids.run_id().ok().or_else(|| text(&ids.model_id)),
         Locate::TraceInPath => path_param("trace_id"),
         Locate::Trace => text(&ids.trace_id).or_else(|| text(&ids.request_id)),
         Locate::Traces => many(&ids.trace_ids),
@@ -457,24 +461,13 @@ pub async fn locate(
         }
         Locate::LoggedModelInPath => {
             let id = path_param("model_id").ok_or_else(|| Error::missing_parameter("model_id"))?;
-            let experiment = state
-                .parents
-                .experiment_of(ResourceKind::LoggedModel, &id, async {
-                    state
-                        .tracking
-                        .get_logged_model(&id, true)
-                        .await
-                        .ok()
-                        .map(|m| m.experiment_id)
-                })
-                .await;
-            one(in_experiment(
-                GrantType::LoggedModel,
-                experiment,
-                ResourceKind::LoggedModel,
-                id,
-            ))
+            one(logged_model(state, id).await)
         }
+        Locate::RunOrLoggedModel => match (ids.run_id(), Ids::one("model_id", &ids.model_id)) {
+            (Ok(run_id), _) => one(run(state, run_id).await),
+            (Err(_), Ok(model_id)) => one(logged_model(state, model_id).await),
+            (Err(e), Err(_)) => Err(e),
+        },
         Locate::TraceInPath => {
             let id = path_param("trace_id").ok_or_else(|| Error::missing_parameter("trace_id"))?;
             one(trace(state, id).await)
@@ -617,6 +610,26 @@ fn in_experiment(
         experiment,
         resource: (resource, id),
     }
+}
+
+async fn logged_model(state: &AppState, model_id: String) -> Located {
+    let experiment = state
+        .parents
+        .experiment_of(ResourceKind::LoggedModel, &model_id, async {
+            state
+                .tracking
+                .get_logged_model(&model_id, true)
+                .await
+                .ok()
+                .map(|m| m.experiment_id)
+        })
+        .await;
+    in_experiment(
+        GrantType::LoggedModel,
+        experiment,
+        ResourceKind::LoggedModel,
+        model_id,
+    )
 }
 
 async fn run(state: &AppState, run_id: String) -> Located {

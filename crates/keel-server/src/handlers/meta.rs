@@ -38,14 +38,19 @@ pub async fn version() -> Response {
 
 /// What the client asks before using optional features. Multipart upload works on every
 /// artifact store (parts come back to Keel itself), so it is always advertised; the client then
-/// uses it for files of at least `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`.
+/// uses it for files of at least `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`. Multipart download
+/// needs signed URLs, which only an S3 store gives.
 pub async fn server_info(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "store_type": "SqlStore",
         "workspaces_enabled": s.workspaces.enabled(),
         "trace_archival_enabled": false,
         "multipart_uploads_enabled": true,
-        "multipart_downloads_enabled": false,
+        // The client then asks for a signed URL before each download and reads the bucket
+        // directly, in ranges (as with the reference on S3).
+        "multipart_downloads_enabled": s.serve_mode.serve_artifacts && s.artifacts.signs_urls(),
+        "presigned_upload_run_id_supported": true,
+        "presigned_upload_model_id_supported": true,
         "features_enabled": {},
         "keel_version": env!("CARGO_PKG_VERSION"),
     }))

@@ -9,6 +9,7 @@ pub mod experiments;
 pub mod logged_models;
 pub mod meta;
 pub mod multipart;
+pub mod presigned;
 pub mod registry;
 pub mod runs;
 pub mod session;

@@ -228,12 +228,15 @@ async fn garbage_never_gets_a_5xx() {
                     (s, b, body.to_string())
                 };
                 *statuses.entry(status.as_u16()).or_default() += 1;
+                // 501 is the answer of the signed-URL routes on a local artifact store.
                 assert!(
-                    !status.is_server_error(),
+                    !status.is_server_error() || status == StatusCode::NOT_IMPLEMENTED,
                     "{} {path} {shown}: {status} {body}",
                     route.method
                 );
-                if status != StatusCode::OK {
+                if status == StatusCode::NOT_IMPLEMENTED {
+                    assert_eq!(body["error_code"], "NOT_IMPLEMENTED", "{path} {shown}");
+                } else if status != StatusCode::OK {
                     assert_4xx(status, &body, &format!("{} {path} {shown}", route.method));
                 }
             }

@@ -27,7 +27,11 @@ async fn every_route_answers_at_every_mount_path() {
         for path in mount_paths(route.mount, route.path) {
             let (status, body) = empty_request(&app, &route.method, &path).await;
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}: {body}");
-            assert!(!status.is_server_error(), "{path}: {status} {body}");
+            // 501 is the answer of the signed-URL routes on a local artifact store.
+            assert!(
+                !status.is_server_error() || status == StatusCode::NOT_IMPLEMENTED,
+                "{path}: {status} {body}"
+            );
             assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{path}: {body}");
             if !status.is_success() {
                 assert_error_shape(&body);

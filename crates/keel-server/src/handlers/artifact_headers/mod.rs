@@ -53,6 +53,12 @@ pub fn content_type(name: &str) -> &'static str {
     guess_type(name).unwrap_or("application/octet-stream")
 }
 
+/// The media type Python's `mimetypes` guesses for `path` (a file name or a path), else
+/// `application/octet-stream`: what the reference's S3 store signs into an upload URL.
+pub fn guessed_type(path: &str) -> &'static str {
+    guess_type(path).unwrap_or("application/octet-stream")
+}
+
 /// `(root, ".ext")` as Python's `posixpath.splitext`: the last dot starts the extension unless
 /// only dots precede it (`.bashrc` has none).
 fn split_ext(name: &str) -> (&str, &str) {
