@@ -11,6 +11,7 @@ pub mod error;
 mod keyed;
 pub mod names;
 pub mod paging;
+pub mod promptlab;
 pub mod pyjson;
 pub mod registry;
 pub mod store;

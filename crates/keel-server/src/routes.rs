@@ -8,8 +8,8 @@ use axum::routing::{MethodRouter, on};
 use crate::authz::locate::Locate;
 use crate::handlers::{
     access, accounts, artifacts, audit, experiments, logged_models, meta, multipart, presigned,
-    registry, runs, session, tokens, trace_edits, trace_search, trace_spans, traces, traces_v2, ui,
-    webhooks, workspaces,
+    promptlab, registry, runs, session, tokens, trace_edits, trace_search, trace_spans, traces,
+    traces_v2, ui, webhooks, workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -360,6 +360,16 @@ pub fn table() -> Vec<Route> {
             Experiment,
             runs::create,
         )
+        .locate(Locate::CreateInExperiment(GrantType::Run)),
+        route(
+            M::POST,
+            Ajax2,
+            "runs/create-promptlab-run",
+            "runs.create",
+            Experiment,
+            promptlab::create,
+        )
+        .responds(json::<runs::RunOut>())
         .locate(Locate::CreateInExperiment(GrantType::Run)),
         route(M::GET, Mlflow2, "runs/get", "runs.read", Run, runs::get),
         route(

@@ -10,6 +10,7 @@ pub mod logged_models;
 pub mod meta;
 pub mod multipart;
 pub mod presigned;
+pub mod promptlab;
 pub mod registry;
 pub mod runs;
 pub mod session;

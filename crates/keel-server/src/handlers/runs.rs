@@ -21,7 +21,7 @@ use keel_auth::grants::GrantType;
 
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct RunOut {
-    run: Run,
+    pub(crate) run: Run,
 }
 
 pub async fn create(
