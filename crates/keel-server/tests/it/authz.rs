@@ -38,7 +38,7 @@ pub(crate) fn bob() -> String {
 
 /// What the administrator creates for the route-table tests to aim at.
 pub(crate) struct Seeded {
-    experiment: String,
+    pub(crate) experiment: String,
     pub(crate) run: String,
     logged_model: String,
     trace: String,

@@ -5,9 +5,9 @@ use axum::http::{Method, StatusCode};
 use keel_auth::Permission;
 use serde_json::{Value, json};
 
-use crate::authz::{admin, bob, secured};
+use crate::authz::{admin, bob, secured, seed};
 use crate::support::{TestApp, assert_error};
-use crate::traces::{export, export_body, span, start_body, trace_id};
+use crate::traces::{export, export_body, send_json, span, start_body, trace_id};
 
 /// The request IDs of the v2 search of `experiment` with `filter`.
 async fn search_ids(app: &TestApp, experiment: &str, filter: &str) -> Vec<String> {
@@ -26,18 +26,6 @@ async fn search_ids(app: &TestApp, experiment: &str, filter: &str) -> Vec<String
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn send(app: &TestApp, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
-    let raw = app
-        .raw(
-            method,
-            path,
-            serde_json::to_vec(&body).expect("json"),
-            Some("application/json"),
-        )
-        .await;
-    (raw.status, raw.json())
 }
 
 #[tokio::test]
@@ -60,7 +48,7 @@ async fn a_client_chosen_trace_id_is_kept_exactly() {
     let (status, got) = app.get("/api/3.0/mlflow/traces/tr-1234").await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["trace"]["trace_info"]["trace_id"], "tr-1234");
-    let (status, body) = send(
+    let (status, body) = send_json(
         &app,
         Method::PATCH,
         "/api/2.0/mlflow/traces/tr-1234/tags",
@@ -122,7 +110,7 @@ async fn the_v2_trace_routes_start_end_and_read_a_trace() {
     assert!(has(&info["request_metadata"], "m", "1"), "{info}");
 
     let path = format!("/api/2.0/mlflow/traces/{id}");
-    let (status, ended) = send(
+    let (status, ended) = send_json(
         &app,
         Method::PATCH,
         &path,
@@ -164,7 +152,7 @@ async fn the_v2_trace_routes_start_end_and_read_a_trace() {
 
     // Bad requests.
     let missing = format!("/api/2.0/mlflow/traces/{}", "0".repeat(32));
-    let (status, body) = send(&app, Method::PATCH, &missing, json!({"status": "OK"})).await;
+    let (status, body) = send_json(&app, Method::PATCH, &missing, json!({"status": "OK"})).await;
     assert_error(
         status,
         &body,
@@ -184,7 +172,7 @@ async fn the_v2_trace_routes_start_end_and_read_a_trace() {
         json!({"tags": [{"value": "no key"}]}),
         json!({"request_metadata": [{"key": "", "value": "x"}]}),
     ] {
-        let (status, body) = send(&app, Method::PATCH, &path, bad.clone()).await;
+        let (status, body) = send_json(&app, Method::PATCH, &path, bad.clone()).await;
         assert_error(
             status,
             &body,
@@ -257,30 +245,8 @@ async fn a_link_sent_before_its_trace_holds_once_the_trace_arrives() {
 #[tokio::test]
 async fn an_early_link_needs_write_access_to_the_runs_experiment() {
     let app = secured(Permission::Read).await;
-    let exp = app
-        .call_as(
-            &admin(),
-            Method::POST,
-            "experiments/create",
-            Some(json!({"name": "guarded"})),
-        )
-        .await
-        .json()["experiment_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let run = app
-        .call_as(
-            &admin(),
-            Method::POST,
-            "runs/create",
-            Some(json!({"experiment_id": exp})),
-        )
-        .await
-        .json()["run"]["info"]["run_id"]
-        .as_str()
-        .expect("run")
-        .to_owned();
+    let seeded = seed(&app).await;
+    let (exp, run) = (seeded.experiment, seeded.run);
     let link = json!({"trace_ids": ["tr-not-yet"], "run_id": run});
     let raw = app
         .call_as(

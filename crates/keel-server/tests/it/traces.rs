@@ -430,7 +430,12 @@ async fn one_trace(app: &TestApp, name: &str) -> String {
     exp
 }
 
-async fn send_json(app: &TestApp, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn send_json(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let raw = app
         .raw(
             method,
