@@ -10,6 +10,7 @@ pub mod assessments;
 pub mod correlation;
 pub mod entities;
 pub mod info;
+pub mod metrics;
 pub mod retention;
 pub mod search;
 pub mod service;
