@@ -603,6 +603,15 @@ pub fn table() -> Vec<Route> {
         route(
             M::POST,
             Mlflow3,
+            "traces/metrics",
+            "traces.read",
+            Experiment,
+            trace_search::metrics,
+        )
+        .locate(Locate::Experiments),
+        route(
+            M::POST,
+            Mlflow3,
             "traces/calculate-filter-correlation",
             "traces.read",
             Experiment,

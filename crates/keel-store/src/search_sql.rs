@@ -30,10 +30,12 @@ use keel_filter::{CompareOp, Comparison, DATASET_CONTEXT_TAG, Key, KeyKind, Lite
 mod logged_models;
 mod postgres;
 mod registry;
+mod trace_metrics;
 mod traces;
 
 pub(crate) use logged_models::{logged_model_search_sql, logged_model_search_sql_in};
 pub(crate) use registry::{model_version_search_sql, registered_model_search_sql};
+pub(crate) use trace_metrics::trace_metric_items_sql;
 pub(crate) use traces::{trace_count_sql, trace_search_sql};
 
 /// A bound parameter value.

@@ -8,6 +8,10 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// How many data points a query returns when it names no limit.
 pub const DEFAULT_MAX_RESULTS: i64 = 1000;
+/// The most dimensions and aggregations one query may ask for (a view has at most five
+/// dimensions and six aggregation types; repeats are allowed, as on the reference).
+const MAX_DIMENSIONS: usize = 10;
+const MAX_AGGREGATIONS: usize = 20;
 
 /// What the metrics are computed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,6 +412,22 @@ impl QueryTraceMetrics {
         let view = self
             .view
             .ok_or_else(|| Error::missing_parameter("view_type"))?;
+        // Bounds the SQL a request can make Keel write (the reference has none).
+        for (field, given, most) in [
+            (
+                "filters",
+                self.filters.len(),
+                crate::validation::MAX_FILTER_CLAUSES,
+            ),
+            ("dimensions", self.dimensions.len(), MAX_DIMENSIONS),
+            ("aggregations", self.aggregations.len(), MAX_AGGREGATIONS),
+        ] {
+            if given > most {
+                return Err(Error::invalid(format!(
+                    "A trace metrics query can have at most {most} {field}, got {given}."
+                )));
+            }
+        }
         let configs = view.metrics();
         let config = configs
             .iter()
@@ -458,9 +478,7 @@ impl QueryTraceMetrics {
                 "start_time_ms and end_time_ms are required if time_interval_seconds is set",
             ));
         }
-        for id in &self.experiment_ids {
-            crate::tracking::parse_experiment_id(id)?;
-        }
+        super::search::check_experiment_ids(&self.experiment_ids)?;
         let filters = self
             .filters
             .iter()
@@ -514,6 +532,184 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let hi = (lo + 1).min(last);
     let frac = index - lo as f64;
     Some(sorted[lo] + frac * (sorted[hi] - sorted[lo]))
+}
+
+/// One trace, span or assessment a store read for a query: its time (the trace's request time,
+/// or a span's start, in milliseconds), its dimension values in the query's order, and what the
+/// metric reads from it: a number, or for `session_count` the session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricItem {
+    pub time_ms: i64,
+    pub dimensions: Vec<Option<String>>,
+    pub value: Option<f64>,
+    pub session: Option<String>,
+}
+
+/// Running figures of one group.
+#[derive(Debug, Default)]
+struct Group {
+    count: u64,
+    sum: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    /// Kept only when a percentile is asked for.
+    values: Vec<f64>,
+    sessions: std::collections::HashSet<String>,
+}
+
+/// Groups and aggregates the items of a query as the reference's SQL does: an item with a
+/// missing dimension, or without the value the metric reads, is left out; groups are ordered by
+/// bucket, then by their dimension values (bytewise); `limit` groups at most.
+#[derive(Debug)]
+pub struct Aggregator<'q> {
+    query: &'q MetricQuery,
+    groups: std::collections::HashMap<(Option<i64>, Vec<String>), Group>,
+    keep_values: bool,
+}
+
+impl<'q> Aggregator<'q> {
+    pub fn new(query: &'q MetricQuery) -> Self {
+        Self {
+            query,
+            groups: std::collections::HashMap::new(),
+            keep_values: query
+                .aggregations
+                .iter()
+                .any(|a| a.kind == AggregationKind::Percentile),
+        }
+    }
+
+    pub fn push(&mut self, item: MetricItem) {
+        let Some(dimensions) = item.dimensions.into_iter().collect::<Option<Vec<String>>>() else {
+            return;
+        };
+        let counted = matches!(
+            self.query.metric,
+            Metric::TraceCount | Metric::SpanCount | Metric::AssessmentCount
+        );
+        let value = match self.query.metric {
+            _ if counted => None,
+            Metric::SessionCount if item.session.is_none() => return,
+            Metric::SessionCount => None,
+            _ => match item.value.filter(|v| v.is_finite()) {
+                Some(v) => Some(v),
+                None => return,
+            },
+        };
+        let bucket = self
+            .query
+            .bucket_ms
+            .map(|width| floor_div(item.time_ms, width).saturating_mul(width));
+        let group = self.groups.entry((bucket, dimensions)).or_default();
+        group.count += 1;
+        if let Some(session) = item.session {
+            group.sessions.insert(session);
+        }
+        if let Some(v) = value {
+            group.sum += v;
+            group.min = Some(group.min.map_or(v, |m| m.min(v)));
+            group.max = Some(group.max.map_or(v, |m| m.max(v)));
+            if self.keep_values {
+                group.values.push(v);
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<MetricRow> {
+        let mut groups: Vec<_> = std::mem::take(&mut self.groups).into_iter().collect();
+        // One aggregate over nothing when nothing groups the items (a COUNT of 0).
+        if groups.is_empty() && self.query.bucket_ms.is_none() && self.query.dimensions.is_empty() {
+            groups.push(((None, Vec::new()), Group::default()));
+        }
+        groups.sort_by(|(a, _), (b, _)| a.cmp(b));
+        let limit = usize::try_from(self.query.limit).unwrap_or(usize::MAX);
+        groups
+            .into_iter()
+            .take(limit)
+            .map(|((bucket_ms, dimensions), mut group)| {
+                group.values.sort_by(f64::total_cmp);
+                let values = self
+                    .query
+                    .aggregations
+                    .iter()
+                    .map(|a| self.value_of(a, &group))
+                    .collect();
+                MetricRow {
+                    bucket_ms,
+                    dimensions,
+                    values,
+                }
+            })
+            .collect()
+    }
+
+    fn value_of(&self, aggregation: &Aggregation, g: &Group) -> Option<f64> {
+        let any = g.count > 0;
+        match aggregation.kind {
+            AggregationKind::Count if self.query.metric == Metric::SessionCount => {
+                Some(g.sessions.len() as f64)
+            }
+            AggregationKind::Count => Some(g.count as f64),
+            AggregationKind::Sum => any.then_some(g.sum),
+            AggregationKind::Avg => any.then(|| g.sum / g.count as f64),
+            AggregationKind::Min => g.min,
+            AggregationKind::Max => g.max,
+            AggregationKind::Percentile => {
+                percentile(&g.values, aggregation.percentile.unwrap_or(50.0))
+            }
+        }
+    }
+}
+
+/// `floor(a / b)` for any signs (a negative bucket width rounds up, as the reference's does).
+fn floor_div(a: i64, b: i64) -> i64 {
+    let q = a / b;
+    if a % b != 0 && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// A token count from a trace's `mlflow.trace.tokenUsage` metadata (a JSON object): an integral
+/// number (or a string of one), else nothing.
+pub fn token_count(usage: &str, key: &str) -> Option<f64> {
+    let usage: serde_json::Value = serde_json::from_str(usage).ok()?;
+    let n = match usage.get(key)? {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.2e18).then_some(n)
+}
+
+/// An assessment's value as a number: the stored number (booleans are 1 and 0), or 1 and 0 for
+/// the strings "yes" and "no" (any case, spaces trimmed).
+pub fn assessment_number(numeric: Option<f64>, json: Option<&str>) -> Option<f64> {
+    if numeric.is_some() {
+        return numeric.filter(|v| v.is_finite());
+    }
+    match serde_json::from_str::<serde_json::Value>(json?).ok()? {
+        serde_json::Value::String(s) => match s.trim().to_lowercase().as_str() {
+            "yes" => Some(1.0),
+            "no" => Some(0.0),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl super::service::Traces {
+    /// A trace-metrics query: checked, then evaluated by the store in one read. Returns the
+    /// checked query (its labels name the values) with the rows.
+    pub async fn query_metrics(
+        &self,
+        req: QueryTraceMetrics,
+    ) -> Result<(MetricQuery, Vec<MetricRow>)> {
+        let query = req.check()?;
+        let rows = self.store().trace_metrics(&query).await?;
+        Ok((query, rows))
+    }
 }
 
 /// One `filters` entry: exactly one `<view>.<entity>[.<key>] = '<value>'` comparison (the value
@@ -780,6 +976,9 @@ mod tests {
         let mut q = query(MetricView::Traces, "trace_count", &[agg(A::Count)]);
         q.experiment_ids = vec!["abc".into()];
         assert!(message(q.check()).contains("Invalid experiment ID 'abc'"));
+        let mut q = query(MetricView::Traces, "trace_count", &[agg(A::Count)]);
+        q.filters = vec!["trace.status = 'OK'".into(); 1000];
+        assert!(message(q.check()).contains("at most"));
         let e = query(MetricView::Traces, "trace_count", &[])
             .check()
             .expect_err("nothing to select");
@@ -802,6 +1001,94 @@ mod tests {
         assert_eq!(checked.aggregations.len(), 2, "duplicate labels collapse");
         assert_eq!(checked.bucket_ms, Some(3_600_000));
         assert_eq!(checked.limit, DEFAULT_MAX_RESULTS);
+    }
+
+    fn item(time_ms: i64, dims: &[&str], value: Option<f64>) -> MetricItem {
+        MetricItem {
+            time_ms,
+            dimensions: dims.iter().map(|d| Some((*d).to_owned())).collect(),
+            value,
+            session: None,
+        }
+    }
+
+    #[test]
+    fn items_group_by_bucket_then_dimensions_in_order() {
+        let mut q = query(
+            MetricView::Traces,
+            "latency",
+            &[
+                agg(A::Avg),
+                agg(A::Min),
+                agg(A::Max),
+                Aggregation::new(A::Percentile, Some(50.0)).expect("p"),
+            ],
+        );
+        q.dimensions = vec!["trace_name".into()];
+        q.time_interval_seconds = Some(60);
+        (q.start_time_ms, q.end_time_ms) = (Some(0), Some(1));
+        let checked = q.check().expect("valid");
+        let mut agg = Aggregator::new(&checked);
+        for i in [
+            item(61_000, &["search"], Some(62.0)),
+            item(59_000, &["chat"], Some(54.0)),
+            item(1_000, &["chat"], Some(30.0)),
+            item(70_000, &["chat"], None),
+            item(70_000, &["chat"], Some(60.0)),
+        ] {
+            agg.push(i);
+        }
+        let mut missing_dimension = item(0, &[], Some(1.0));
+        missing_dimension.dimensions = vec![None];
+        agg.push(missing_dimension);
+        let rows = agg.finish();
+        let keys: Vec<_> = rows
+            .iter()
+            .map(|r| (r.bucket_ms, r.dimensions.join("/")))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Some(0), "chat".to_owned()),
+                (Some(60_000), "chat".to_owned()),
+                (Some(60_000), "search".to_owned())
+            ]
+        );
+        assert_eq!(
+            rows[0].values,
+            [Some(42.0), Some(30.0), Some(54.0), Some(42.0)]
+        );
+        assert_eq!(floor_div(55, -60), -1, "a negative width rounds up");
+    }
+
+    #[test]
+    fn an_ungrouped_count_of_nothing_is_zero_and_other_aggregates_are_none() {
+        let checked = query(MetricView::Traces, "trace_count", &[agg(A::Count)])
+            .check()
+            .expect("valid");
+        let rows = Aggregator::new(&checked).finish();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].values, [Some(0.0)]);
+        let checked = query(MetricView::Traces, "total_tokens", &[agg(A::Sum)])
+            .check()
+            .expect("valid");
+        assert_eq!(Aggregator::new(&checked).finish()[0].values, [None]);
+        assert_eq!(
+            token_count(r#"{"total_tokens": 30}"#, "total_tokens"),
+            Some(30.0)
+        );
+        assert_eq!(
+            token_count(r#"{"total_tokens": "12"}"#, "total_tokens"),
+            Some(12.0)
+        );
+        assert_eq!(
+            token_count(r#"{"total_tokens": 12.5}"#, "total_tokens"),
+            None
+        );
+        assert_eq!(token_count("not json", "total_tokens"), None);
+        assert_eq!(assessment_number(Some(0.8), Some("0.8")), Some(0.8));
+        assert_eq!(assessment_number(None, Some(r#"" Yes ""#)), Some(1.0));
+        assert_eq!(assessment_number(None, Some(r#""hello""#)), None);
     }
 
     #[test]

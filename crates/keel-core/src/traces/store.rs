@@ -169,6 +169,13 @@ pub trait TraceStore: Send + Sync {
     /// The infos of the traces matching `query`, in its order, `query.limit` at most.
     async fn search_traces(&self, query: &super::search::TraceQuery) -> Result<Vec<TraceInfo>>;
 
+    /// The grouped, aggregated rows of a trace-metrics query (items read in one pass and fed
+    /// to [`super::metrics::Aggregator`]).
+    async fn trace_metrics(
+        &self,
+        query: &super::metrics::MetricQuery,
+    ) -> Result<Vec<super::metrics::MetricRow>>;
+
     /// How many traces of the experiments match each of `filters` (counted in one read).
     async fn count_traces(
         &self,

@@ -1,6 +1,6 @@
 //! Handlers of trace search: `POST /api/3.0/mlflow/traces/search` (SearchTracesV3), the v2
-//! `GET /api/2.0/mlflow/traces` the client falls back to, and the correlation of two searches
-//! (`traces/calculate-filter-correlation`).
+//! `GET /api/2.0/mlflow/traces` the client falls back to, the correlation of two searches
+//! (`traces/calculate-filter-correlation`) and the trace metrics (`traces/metrics`).
 
 use axum::Json;
 use axum::extract::State;
@@ -14,7 +14,9 @@ use crate::authz::searchable::retain_readable;
 use crate::error::ApiResult;
 use crate::extract::MlflowRequest;
 use crate::state::AppState;
-use crate::wire::trace_analytics::{FilterCorrelationIn, FilterCorrelationOut};
+use crate::wire::trace_analytics::{
+    FilterCorrelationIn, FilterCorrelationOut, QueryTraceMetricsIn, QueryTraceMetricsOut,
+};
 use crate::wire::traces::{SearchTracesV3In, SearchTracesV3Out};
 use crate::wire::traces_v2::{SearchTracesV2In, SearchTracesV2Out, TraceInfoV2};
 use crate::workspace::ActiveWorkspace;
@@ -31,6 +33,16 @@ pub async fn search_v3(
         traces: with_assessments(&s, page.items).await?,
         next_page_token: page.next_page_token,
     }))
+}
+
+/// `POST /api/3.0/mlflow/traces/metrics`: counts, latency, token usage, costs and assessment
+/// values of the experiments' traces, spans or assessments, by time bucket and dimension.
+pub async fn metrics(
+    State(s): State<AppState>,
+    req: MlflowRequest<QueryTraceMetricsIn>,
+) -> ApiResult<Json<QueryTraceMetricsOut>> {
+    let (query, rows) = s.traces.query_metrics(req.message.into_domain()?).await?;
+    Ok(Json(QueryTraceMetricsOut::of(&query, rows)))
 }
 
 /// `POST /api/3.0/mlflow/traces/calculate-filter-correlation`: how strongly two filters

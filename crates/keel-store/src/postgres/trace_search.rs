@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use keel_core::Result;
+use keel_core::traces::metrics::{Aggregator, MetricQuery, MetricRow};
 use keel_core::traces::{TraceInfo, TraceQuery};
 use keel_filter::traces::TraceComparison;
 use sqlx::postgres::PgArguments;
@@ -14,6 +15,7 @@ use super::convert::experiment_ids;
 use super::error::PgResult;
 use crate::search_sql::{self, Dialect, SqlValue};
 use crate::span_rows::{TraceColumns, trace_info_from_columns};
+use crate::trace_metric_items::metric_item;
 
 type Pairs = BTreeMap<i64, BTreeMap<String, String>>;
 
@@ -83,4 +85,41 @@ pub(crate) async fn count_traces(
         counts.push(u64::try_from(n).unwrap_or(0));
     }
     Ok(counts)
+}
+
+/// The rows of a trace-metrics query: its items streamed into the aggregator.
+pub(crate) async fn trace_metrics(
+    conn: &mut PgConnection,
+    q: &MetricQuery,
+) -> PgResult<Vec<MetricRow>> {
+    use futures_util::TryStreamExt;
+    use sqlx::Row;
+    let compiled = search_sql::trace_metric_items_sql(
+        Dialect::Postgres,
+        &experiment_ids(&q.experiment_ids),
+        q,
+    );
+    let mut query = sqlx::query(&compiled.sql);
+    for p in &compiled.params {
+        query = match p {
+            SqlValue::Text(s) => query.bind(s.as_str()),
+            SqlValue::Int(i) => query.bind(*i),
+            SqlValue::Real(f) => query.bind(*f),
+        };
+    }
+    let mut aggregator = Aggregator::new(q);
+    let mut rows = query.persistent(false).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        let dimensions = (0..q.dimensions.len())
+            .map(|i| row.try_get::<Option<String>, _>(3 + i))
+            .collect::<Result<Vec<_>, _>>()?;
+        aggregator.push(metric_item(
+            q,
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            dimensions,
+        ));
+    }
+    Ok(aggregator.finish())
 }

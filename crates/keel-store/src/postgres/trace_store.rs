@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use keel_core::Result;
+use keel_core::traces::metrics::{MetricQuery, MetricRow};
 use keel_core::traces::{
     Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
     TraceSpan, TraceSpans, TraceStore,
@@ -176,6 +177,11 @@ impl TraceStore for PostgresStore {
 
     async fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceInfo>> {
         self.read(query, |c, q| Box::pin(trace_search::search_traces(c, q)))
+            .await
+    }
+
+    async fn trace_metrics(&self, query: &MetricQuery) -> Result<Vec<MetricRow>> {
+        self.read(query, |c, q| Box::pin(trace_search::trace_metrics(c, q)))
             .await
     }
 

@@ -4,8 +4,11 @@
 use std::rc::Rc;
 
 use keel_core::Result;
+use keel_core::traces::metrics::{Aggregator, MetricQuery, MetricRow};
 use keel_core::traces::{TraceInfo, TraceQuery};
 use keel_filter::traces::TraceComparison;
+
+use crate::trace_metric_items::metric_item;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
@@ -66,4 +69,30 @@ pub(crate) fn count_traces(
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .collect()
+}
+
+/// The rows of a trace-metrics query: its items streamed into the aggregator.
+pub(crate) fn trace_metrics(conn: &Connection, q: &MetricQuery) -> Result<Vec<MetricRow>> {
+    let experiments = numeric_ids(&q.experiment_ids);
+    let compiled = search_sql::trace_metric_items_sql(Dialect::Sqlite, &experiments, q);
+    let mut stmt = conn.prepare(&compiled.sql).map_err(db_err)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(compiled.params.iter()))
+        .map_err(db_err)?;
+    let mut aggregator = Aggregator::new(q);
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let text: Option<String> = row.get(2).map_err(db_err)?;
+        let dimensions = (0..q.dimensions.len())
+            .map(|i| row.get::<_, Option<String>>(3 + i))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_err)?;
+        aggregator.push(metric_item(
+            q,
+            row.get(0).map_err(db_err)?,
+            row.get(1).map_err(db_err)?,
+            text,
+            dimensions,
+        ));
+    }
+    Ok(aggregator.finish())
 }

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use keel_core::Result;
+use keel_core::traces::metrics::{MetricQuery, MetricRow};
 use keel_core::traces::{
     Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
     TraceSpan, TraceSpans, TraceStore,
@@ -151,6 +152,12 @@ impl TraceStore for SqliteStore {
     async fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceInfo>> {
         let query = query.clone();
         self.read(move |c| trace_search::search_traces(c, &query))
+            .await
+    }
+
+    async fn trace_metrics(&self, query: &MetricQuery) -> Result<Vec<MetricRow>> {
+        let query = query.clone();
+        self.read(move |c| trace_search::trace_metrics(c, &query))
             .await
     }
 
