@@ -46,7 +46,7 @@ fn io_err(what: &str, path: &ArtifactPath, e: std::io::Error) -> Error {
 }
 
 fn not_found(path: &ArtifactPath) -> Error {
-    Error::not_found(format!("No artifact at '{path}'"))
+    Error::not_found(format!("No such artifact: '{path}'"))
 }
 
 impl LocalArtifactStore {

@@ -125,7 +125,7 @@ fn storage_err(what: &str, path: &ArtifactPath, e: object_store::Error) -> Error
 }
 
 fn not_found(path: &ArtifactPath) -> Error {
-    Error::not_found(format!("No artifact at '{path}'"))
+    Error::not_found(format!("No such artifact: '{path}'"))
 }
 
 /// The name of the last segment of a listed key, unless it is one of Keel's own.

@@ -113,10 +113,11 @@ impl Traces {
     }
 
     pub async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> Result<()> {
-        required("run_id", run_id)?;
+        // The reference names `trace_ids` first.
         if trace_ids.is_empty() {
             return Err(Error::missing_parameter("trace_ids"));
         }
+        required("run_id", run_id)?;
         if trace_ids.len() > MAX_TRACES_PER_LINK {
             return Err(Error::invalid(format!(
                 "Cannot link more than {MAX_TRACES_PER_LINK} traces to a run in a single \

@@ -198,8 +198,10 @@ pub async fn update_assessment(
     req: MlflowRequest<UpdateAssessmentIn>,
 ) -> ApiResult<Json<AssessmentOut>> {
     let (trace, assessment) = ids(path)?;
+    // The reference names `assessment` before `update_mask`.
+    let given = need("assessment", req.message.assessment)?;
     let mask = mask_paths(req.message.update_mask.as_ref())?;
-    let update = need("assessment", req.message.assessment)?.into_update(&mask)?;
+    let update = given.into_update(&mask)?;
     let updated = s
         .traces
         .update_assessment(&trace, &assessment, update)

@@ -149,6 +149,9 @@ fn non_empty(s: Option<String>) -> Option<String> {
 
 impl SearchLoggedModelsIn {
     pub fn into_domain(self) -> Result<SearchLoggedModels> {
+        if self.experiment_ids.is_empty() {
+            return Err(keel_core::Error::missing_parameter("experiment_ids"));
+        }
         Ok(SearchLoggedModels {
             experiment_ids: self.experiment_ids.into_iter().map(|s| s.0).collect(),
             filter: non_empty(self.filter),

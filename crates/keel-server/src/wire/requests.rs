@@ -427,6 +427,10 @@ pub struct GetHistoryIntervalIn {
 
 impl GetHistoryIntervalIn {
     pub fn into_domain(self) -> Result<IntervalRequest> {
+        // The reference names `run_ids` first.
+        if self.run_ids.is_empty() {
+            return Err(Error::missing_parameter("run_ids"));
+        }
         Ok(IntervalRequest {
             run_ids: self.run_ids,
             metric_key: need("metric_key", self.metric_key)?,

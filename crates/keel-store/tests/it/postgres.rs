@@ -222,7 +222,8 @@ async fn reopening_applies_each_migration_once() {
             (10, "workspaces".to_owned()),
             (11, "registry_workspaces".to_owned()),
             (12, "audit".to_owned()),
-            (13, "audit_retention".to_owned())
+            (13, "audit_retention".to_owned()),
+            (14, "pending_trace_run_links".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -253,7 +254,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 13);
+    assert_eq!(migrations(&db).await.len(), 14);
 }
 
 #[tokio::test]
@@ -318,7 +319,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (10, "workspaces"),
             (11, "registry_workspaces"),
             (12, "audit"),
-            (13, "audit_retention")
+            (13, "audit_retention"),
+            (14, "pending_trace_run_links")
         ]
     );
     let t = Tracking::new(open(&config).await);
