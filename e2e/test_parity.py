@@ -87,6 +87,20 @@ def _answer(base_url: str, key: str) -> dict:
     return {"status": r.status_code, "error_code": body.get("error_code"), "message": message}
 
 
+def _mlflow_routes(keel_url: str) -> list[str]:
+    """`METHOD path` of every MLflow route Keel describes, but the Ajax twins and Keel's own."""
+    paths = requests.get(f"{keel_url}/api/openapi.json", timeout=30).json()["paths"]
+    return [
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+        and not path.startswith("/ajax-api/")
+        and "/keel/" not in path
+        and not KEEL_ONLY.search(path)
+    ]
+
+
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
     """A server of its own: some empty requests create things (a run in Default)."""
@@ -113,16 +127,7 @@ def test_every_route_answers_as_the_reference_did(fresh):
 
 @pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's route table")
 def test_every_mlflow_route_keel_serves_has_a_parity_case(fresh):
-    paths = requests.get(f"{fresh.url}/api/openapi.json", timeout=30).json()["paths"]
-    routes = {
-        f"{method.upper()} {path}"
-        for path, operations in paths.items()
-        for method in operations
-        if method in ("get", "post", "put", "patch", "delete")
-        and not path.startswith("/ajax-api/")
-        and "/keel/" not in path
-        and not KEEL_ONLY.search(path)
-    }
+    routes = set(_mlflow_routes(fresh.url))
     recorded = set(json.loads(RECORD.read_text()))
     assert sorted(routes - recorded) == [], "routes without a parity case: record them"
     assert set(DIFFERENCES) <= recorded
@@ -131,16 +136,7 @@ def test_every_mlflow_route_keel_serves_has_a_parity_case(fresh):
 def _record(base_url: str, keel_url: str) -> None:
     """Writes what the reference at `base_url` answers for every MLflow route Keel (at
     `keel_url`) serves."""
-    paths = requests.get(f"{keel_url}/api/openapi.json", timeout=30).json()["paths"]
-    keys = sorted(
-        f"{method.upper()} {path}"
-        for path, operations in paths.items()
-        for method in operations
-        if method in ("get", "post", "put", "patch", "delete")
-        and not path.startswith("/ajax-api/")
-        and "/keel/" not in path
-        and not KEEL_ONLY.search(path)
-    )
+    keys = sorted(_mlflow_routes(keel_url))
     RECORD.write_text(json.dumps({k: _answer(base_url, k) for k in keys}, indent=1, sort_keys=True) + "\n")
 
 

@@ -115,6 +115,16 @@ impl Sql {
         self.bind(SqlValue::Text(s.to_string()))
     }
 
+    /// `<column> IN (<ids>)`, or a condition that never holds for no IDs.
+    fn in_ids(&mut self, column: &str, ids: &[i64]) -> String {
+        if ids.is_empty() {
+            return self.never();
+        }
+        let placeholders: Vec<String> =
+            ids.iter().map(|id| self.bind(SqlValue::Int(*id))).collect();
+        format!("{column} IN ({})", placeholders.join(", "))
+    }
+
     fn finish(self, sql: String) -> CompiledQuery {
         CompiledQuery {
             sql,

@@ -145,15 +145,7 @@ pub(crate) fn logged_model_search_sql_in(
     }
 
     let mut conditions = vec!["lm.lifecycle_stage = 'active'".to_string()];
-    if experiment_ids.is_empty() {
-        conditions.push(sql.never());
-    } else {
-        let ids: Vec<String> = experiment_ids
-            .iter()
-            .map(|id| sql.bind(SqlValue::Int(*id)))
-            .collect();
-        conditions.push(format!("lm.experiment_id IN ({})", ids.join(", ")));
-    }
+    conditions.push(sql.in_ids("lm.experiment_id", experiment_ids));
     let mut has_metric_filter = false;
     for c in &q.filter {
         has_metric_filter |= c.key.kind == KeyKind::Metric;

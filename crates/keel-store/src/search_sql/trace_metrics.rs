@@ -144,15 +144,7 @@ pub(crate) fn trace_metric_items_sql(
         .collect();
 
     let mut conditions = Vec::new();
-    if experiment_ids.is_empty() {
-        conditions.push(sql.never());
-    } else {
-        let ids: Vec<String> = experiment_ids
-            .iter()
-            .map(|id| sql.bind(SqlValue::Int(*id)))
-            .collect();
-        conditions.push(format!("t.experiment_id IN ({})", ids.join(", ")));
-    }
+    conditions.push(sql.in_ids("t.experiment_id", experiment_ids));
     if q.view == MetricView::Assessments {
         conditions.push(match dialect {
             Dialect::Sqlite => "a.valid = 1".to_owned(),

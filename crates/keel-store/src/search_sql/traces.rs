@@ -314,15 +314,7 @@ pub(crate) fn trace_count_sql(
 /// nothing), and every comparison of `filter` (those on spans in one `EXISTS`).
 fn trace_conditions(sql: &mut Sql, experiment_ids: &[i64], filter: &[TraceComparison]) -> String {
     let mut conditions = Vec::new();
-    if experiment_ids.is_empty() {
-        conditions.push(sql.never());
-    } else {
-        let ids: Vec<String> = experiment_ids
-            .iter()
-            .map(|id| sql.bind(SqlValue::Int(*id)))
-            .collect();
-        conditions.push(format!("t.experiment_id IN ({})", ids.join(", ")));
-    }
+    conditions.push(sql.in_ids("t.experiment_id", experiment_ids));
     let mut span_conditions = Vec::new();
     for c in filter {
         match (&c.key, trace_filter(sql, c)) {
