@@ -277,3 +277,120 @@ async fn an_early_link_needs_write_access_to_the_runs_experiment() {
         String::from_utf8_lossy(&raw.body)
     );
 }
+
+/// A JSON body over the 16 MiB limit, naming `field` (a string of 17 MiB).
+fn oversized(field: &str) -> Vec<u8> {
+    let mut body = format!(r#"{{"{field}":""#).into_bytes();
+    body.extend(std::iter::repeat_n(b'a', 17 * 1024 * 1024));
+    body.extend(br#""}"#);
+    body
+}
+
+#[tokio::test]
+async fn the_routes_of_this_issue_refuse_oversized_bodies_and_write_nothing() {
+    let app = TestApp::new().await;
+    let exp = app.create_experiment("oversized").await;
+    let (_, started) = app
+        .post("/api/2.0/mlflow/traces", json!({"experiment_id": exp}))
+        .await;
+    let id = started["trace_info"]["request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let v2_end = format!("/api/2.0/mlflow/traces/{id}");
+    for (method, path, field) in [
+        (Method::POST, "/api/2.0/mlflow/traces", "experiment_id"),
+        (Method::PATCH, v2_end.as_str(), "status"),
+        (Method::POST, "traces/link-to-run", "run_id"),
+        (
+            Method::POST,
+            "/api/3.0/mlflow/traces/metrics",
+            "metric_name",
+        ),
+        (
+            Method::POST,
+            "/api/3.0/mlflow/traces/calculate-filter-correlation",
+            "filter_string1",
+        ),
+        (Method::POST, "artifacts/presigned-upload-url", "path"),
+        (Method::POST, "artifacts/presigned-download-url", "path"),
+        (
+            Method::POST,
+            "/ajax-api/2.0/mlflow/runs/create-promptlab-run",
+            "prompt_template",
+        ),
+    ] {
+        let raw = app
+            .raw(
+                method.clone(),
+                path,
+                oversized(field),
+                Some("application/json"),
+            )
+            .await;
+        assert!(
+            raw.status.is_client_error(),
+            "{method} {path}: {}",
+            raw.status
+        );
+    }
+    // Nothing was written: one trace (the one started above), still in progress; no run.
+    let (_, search) = app
+        .get(&format!("/api/2.0/mlflow/traces?experiment_ids={exp}"))
+        .await;
+    let traces = search["traces"].as_array().expect("traces");
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0]["status"], "IN_PROGRESS");
+    let (_, runs) = app
+        .post("runs/search", json!({"experiment_ids": [exp]}))
+        .await;
+    assert!(runs.get("runs").is_none(), "{runs}");
+}
+
+#[tokio::test]
+async fn replayed_and_concurrent_v2_ends_lose_nothing() {
+    let app = TestApp::new().await;
+    let exp = app.create_experiment("v2-concurrent").await;
+    let started = app
+        .ok_post(
+            "/api/2.0/mlflow/traces",
+            json!({"experiment_id": exp, "timestamp_ms": 1_000}),
+        )
+        .await;
+    let id = started["trace_info"]["request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/api/2.0/mlflow/traces/{id}");
+    let ends = (0..8).map(|i| {
+        send_json(
+            &app,
+            Method::PATCH,
+            &path,
+            json!({"timestamp_ms": 1_500, "status": "OK",
+                   "tags": [{"key": format!("t{i}"), "value": "x"}]}),
+        )
+    });
+    for (status, body) in futures_util::future::join_all(ends).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // A replay gives the same answer; no concurrent end's tag was lost.
+    let (status, again) = send_json(
+        &app,
+        Method::PATCH,
+        &path,
+        json!({"timestamp_ms": 1_500, "status": "OK"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let info = &again["trace_info"];
+    assert_eq!(info["execution_time_ms"], 500);
+    let tags: Vec<&str> = info["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .filter_map(|t| t["key"].as_str())
+        .filter(|k| k.starts_with('t'))
+        .collect();
+    assert_eq!(tags, ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"]);
+}
