@@ -87,7 +87,7 @@ pub struct SignedRequest {
 }
 
 /// The error of a store that cannot sign URLs.
-fn cannot_sign() -> keel_core::Error {
+pub(crate) fn cannot_sign() -> keel_core::Error {
     keel_core::Error::new(
         keel_core::ErrorCode::NotImplemented,
         "This artifact store cannot sign URLs for direct access.",

@@ -7,7 +7,6 @@ pub mod postgres;
 mod search_sql;
 mod span_rows;
 pub mod sqlite;
-mod trace_metric_items;
 pub(crate) mod workspace_tables;
 
 use std::path::PathBuf;

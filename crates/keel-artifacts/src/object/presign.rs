@@ -4,21 +4,16 @@
 
 use std::time::Duration;
 
-use keel_core::{Error, ErrorCode, Result};
+use keel_core::{Error, Result};
 use object_store::ObjectStoreExt;
 use object_store::signer::{HeaderName, HeaderValue, Method, SignedUrlOptions};
 
 use super::{ObjectArtifactStore, storage_err};
 use crate::path::ArtifactPath;
-use crate::store::SignedRequest;
+use crate::store::{SignedRequest, cannot_sign};
 
 fn signer(store: &ObjectArtifactStore) -> Result<&dyn object_store::signer::Signer> {
-    store.signer.as_deref().ok_or_else(|| {
-        Error::new(
-            ErrorCode::NotImplemented,
-            "This artifact store cannot sign URLs for direct access.",
-        )
-    })
+    store.signer.as_deref().ok_or_else(cannot_sign)
 }
 
 fn signing_err(path: &ArtifactPath, e: object_store::Error) -> Error {

@@ -545,6 +545,31 @@ pub struct MetricItem {
     pub session: Option<String>,
 }
 
+impl MetricItem {
+    /// The item of a row a store read for `q`: its time, a number, the text the metric reads
+    /// (token usage JSON, a session, an assessment's JSON value) and its dimensions.
+    pub fn from_row(
+        q: &MetricQuery,
+        time_ms: i64,
+        number: Option<f64>,
+        text: Option<String>,
+        dimensions: Vec<Option<String>>,
+    ) -> Self {
+        let (value, session) = match q.metric {
+            Metric::Tokens(key) => (text.as_deref().and_then(|u| token_count(u, key)), None),
+            Metric::AssessmentValue => (assessment_number(number, text.as_deref()), None),
+            Metric::SessionCount => (None, text),
+            _ => (number, None),
+        };
+        Self {
+            time_ms,
+            dimensions,
+            value,
+            session,
+        }
+    }
+}
+
 /// Running figures of one group.
 #[derive(Debug, Default)]
 struct Group {
@@ -673,7 +698,7 @@ fn floor_div(a: i64, b: i64) -> i64 {
 
 /// A token count from a trace's `mlflow.trace.tokenUsage` metadata (a JSON object): an integral
 /// number (or a string of one), else nothing.
-pub fn token_count(usage: &str, key: &str) -> Option<f64> {
+fn token_count(usage: &str, key: &str) -> Option<f64> {
     let usage: serde_json::Value = serde_json::from_str(usage).ok()?;
     let n = match usage.get(key)? {
         serde_json::Value::Number(n) => n.as_f64()?,
@@ -685,7 +710,7 @@ pub fn token_count(usage: &str, key: &str) -> Option<f64> {
 
 /// An assessment's value as a number: the stored number (booleans are 1 and 0), or 1 and 0 for
 /// the strings "yes" and "no" (any case, spaces trimmed).
-pub fn assessment_number(numeric: Option<f64>, json: Option<&str>) -> Option<f64> {
+fn assessment_number(numeric: Option<f64>, json: Option<&str>) -> Option<f64> {
     if numeric.is_some() {
         return numeric.filter(|v| v.is_finite());
     }

@@ -612,54 +612,48 @@ fn in_experiment(
     }
 }
 
+/// A resource kept in an experiment: its experiment from the cache, else from `lookup`.
+async fn in_parent(
+    state: &AppState,
+    grant: GrantType,
+    kind: ResourceKind,
+    id: &str,
+    lookup: impl std::future::Future<Output = Option<String>>,
+) -> Located {
+    let experiment = state.parents.experiment_of(kind, id, lookup).await;
+    in_experiment(grant, experiment, kind, id.to_owned())
+}
+
 async fn logged_model(state: &AppState, model_id: String) -> Located {
-    let experiment = state
-        .parents
-        .experiment_of(ResourceKind::LoggedModel, &model_id, async {
-            state
-                .tracking
-                .get_logged_model(&model_id, true)
-                .await
-                .ok()
-                .map(|m| m.experiment_id)
-        })
-        .await;
-    in_experiment(
+    let lookup = state.tracking.get_logged_model(&model_id, true);
+    in_parent(
+        state,
         GrantType::LoggedModel,
-        experiment,
         ResourceKind::LoggedModel,
-        model_id,
+        &model_id,
+        async { lookup.await.ok().map(|m| m.experiment_id) },
     )
+    .await
 }
 
 async fn run(state: &AppState, run_id: String) -> Located {
-    let experiment = state
-        .parents
-        .experiment_of(ResourceKind::Run, &run_id, async {
-            state
-                .tracking
-                .run_info(&run_id)
-                .await
-                .ok()
-                .map(|r| r.experiment_id)
-        })
-        .await;
-    in_experiment(GrantType::Run, experiment, ResourceKind::Run, run_id)
+    let lookup = state.tracking.run_info(&run_id);
+    in_parent(state, GrantType::Run, ResourceKind::Run, &run_id, async {
+        lookup.await.ok().map(|r| r.experiment_id)
+    })
+    .await
 }
 
 async fn trace(state: &AppState, trace_id: String) -> Located {
-    let experiment = state
-        .parents
-        .experiment_of(ResourceKind::Trace, &trace_id, async {
-            state
-                .traces
-                .get_trace_info(&trace_id)
-                .await
-                .ok()
-                .map(|t| t.experiment_id)
-        })
-        .await;
-    in_experiment(GrantType::Trace, experiment, ResourceKind::Trace, trace_id)
+    let lookup = state.traces.get_trace_info(&trace_id);
+    in_parent(
+        state,
+        GrantType::Trace,
+        ResourceKind::Trace,
+        &trace_id,
+        async { lookup.await.ok().map(|t| t.experiment_id) },
+    )
+    .await
 }
 
 /// Every trace in `trace_ids`.

@@ -97,6 +97,17 @@ impl PresignOut {
     }
 }
 
+/// How long a URL works: `expiration` seconds (1 to [`MAX_SECONDS`]), else `default`.
+fn lifetime(expiration: Option<i64>, default: i64) -> Result<Duration, Error> {
+    let seconds = expiration.unwrap_or(default);
+    if !(1..=MAX_SECONDS).contains(&seconds) {
+        return Err(Error::invalid(format!(
+            "expiration must be between 1 and {MAX_SECONDS} seconds (got {seconds})."
+        )));
+    }
+    Ok(Duration::from_secs(seconds.unsigned_abs()))
+}
+
 /// The requested path, checked as every artifact path is (`..`, absolute paths: `Invalid path`).
 fn requested_path(path: Option<String>) -> Result<ArtifactPath, Error> {
     let path = path
@@ -153,16 +164,9 @@ pub async fn run_download(
         .filter(|r| !r.is_empty())
         .ok_or_else(|| Error::missing_parameter("run_id"))?;
     let path = requested_path(m.path)?;
-    let seconds = m.expiration.unwrap_or(DOWNLOAD_SECONDS);
-    if !(1..=MAX_SECONDS).contains(&seconds) {
-        return Err(Error::invalid(format!(
-            "expiration must be between 1 and {MAX_SECONDS} seconds (got {seconds})."
-        ))
-        .into());
-    }
+    let ttl = lifetime(m.expiration, DOWNLOAD_SECONDS)?;
     let info = s.tracking.run_info(&run_id).await?;
     let path = direct_path(&s, &info.artifact_uri, &path, "download", "runs with ")?;
-    let ttl = Duration::from_secs(seconds.unsigned_abs());
     let (signed, size) = s.artifacts.presign_download(&path, ttl).await?;
     Ok(Json(PresignOut::of(signed, Some(size))))
 }
@@ -193,16 +197,9 @@ pub async fn upload(
             );
         }
     };
-    let seconds = m.expiration.unwrap_or(UPLOAD_SECONDS);
-    if !(1..=MAX_SECONDS).contains(&seconds) {
-        return Err(Error::invalid(format!(
-            "expiration must be between 1 and {MAX_SECONDS} seconds (got {seconds})."
-        ))
-        .into());
-    }
+    let ttl = lifetime(m.expiration, UPLOAD_SECONDS)?;
     let content_type = super::artifact_headers::guessed_type(&path.as_string());
     let path = direct_path(&s, &artifact_uri, &path, "upload", "")?;
-    let ttl = Duration::from_secs(seconds.unsigned_abs());
     let signed = s.artifacts.presign_upload(&path, content_type, ttl).await?;
     Ok(Json(PresignOut::of(signed, None)))
 }

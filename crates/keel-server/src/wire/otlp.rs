@@ -136,6 +136,7 @@ pub struct Received {
 /// as rejected.
 pub fn received_spans(request: ExportTraceServiceRequest) -> Received {
     let mut out = Received::default();
+    let mut trace_ids = LastTraceId::default();
     for resource_spans in request.resource_spans {
         let resource: Resource = Arc::new(
             attributes(
@@ -151,7 +152,7 @@ pub fn received_spans(request: ExportTraceServiceRequest) -> Received {
         );
         for scope_spans in resource_spans.scope_spans {
             for span in scope_spans.spans {
-                match domain_span(span) {
+                match domain_span(span, &mut trace_ids) {
                     Ok(span) => out.spans.push(ReceivedSpan {
                         span,
                         resource: Arc::clone(&resource),
@@ -167,8 +168,27 @@ pub fn received_spans(request: ExportTraceServiceRequest) -> Received {
     out
 }
 
-fn domain_span(span: Span) -> Result<TraceSpan, String> {
-    let trace_id = TraceId::from_bytes(&span.trace_id)
+/// The trace ID of the span before: a batch's spans mostly come trace by trace, so each of a
+/// trace's spans shares its ID instead of spelling it out again.
+#[derive(Default)]
+struct LastTraceId(Option<(Vec<u8>, TraceId)>);
+
+impl LastTraceId {
+    fn of(&mut self, bytes: &[u8]) -> Option<TraceId> {
+        if let Some((raw, id)) = &self.0 {
+            if raw.as_slice() == bytes {
+                return Some(id.clone());
+            }
+        }
+        let id = TraceId::from_bytes(bytes)?;
+        self.0 = Some((bytes.to_vec(), id.clone()));
+        Some(id)
+    }
+}
+
+fn domain_span(span: Span, trace_ids: &mut LastTraceId) -> Result<TraceSpan, String> {
+    let trace_id = trace_ids
+        .of(&span.trace_id)
         .ok_or_else(|| format!("span '{}' has an invalid trace ID", span.name))?;
     let span_id = SpanId::from_bytes(&span.span_id)
         .ok_or_else(|| format!("span '{}' has an invalid span ID", span.name))?;

@@ -17,7 +17,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
-use crate::search_sql::{self, Dialect, SqlValue};
+use crate::search_sql::{self, Dialect};
 
 const VERSION_COLUMNS: &str = "mv.model_key, mv.version, rm.name, mv.creation_time, \
      mv.last_updated_time, mv.description, mv.user_id, mv.current_stage, mv.source, \
@@ -676,15 +676,10 @@ async fn run_search<T: Send + Unpin>(
     compiled: &search_sql::CompiledQuery,
     read: impl Fn(&PgRow) -> PgResult<T>,
 ) -> PgResult<Vec<T>> {
-    let mut query = sqlx::query(&compiled.sql);
-    for p in &compiled.params {
-        query = match p {
-            SqlValue::Text(s) => query.bind(s.as_str()),
-            SqlValue::Int(i) => query.bind(*i),
-            SqlValue::Real(f) => query.bind(*f),
-        };
-    }
-    let rows = query.persistent(false).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query_with(&compiled.sql, super::search::arguments(&compiled.params)?)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(read).collect()
 }
 

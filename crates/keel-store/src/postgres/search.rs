@@ -12,13 +12,27 @@
 use keel_core::store::{ExperimentQuery, RunQuery};
 use keel_core::{Experiment, Run};
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::QueryScalar;
 use sqlx::{PgConnection, Postgres};
 
 use super::convert::experiment_ids;
 use super::error::PgResult;
 use super::{experiments, load};
 use crate::search_sql::{self, CompiledQuery, Dialect, RunScope, RunSlice, SqlValue};
+
+/// A compiled query's parameters, bound for PostgreSQL.
+pub(crate) fn arguments(params: &[SqlValue]) -> PgResult<PgArguments> {
+    use sqlx::Arguments;
+    let mut args = PgArguments::default();
+    for p in params {
+        match p {
+            SqlValue::Text(s) => args.add(s.clone()),
+            SqlValue::Int(i) => args.add(*i),
+            SqlValue::Real(f) => args.add(*f),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(args)
+}
 
 /// The first column of every row of a compiled query. Search statements vary with the filter,
 /// so they are not kept as prepared statements.
@@ -27,15 +41,10 @@ where
     T: Send + Unpin + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
     (T,): for<'r> sqlx::FromRow<'r, PgRow>,
 {
-    let mut query: QueryScalar<'_, Postgres, T, PgArguments> = sqlx::query_scalar(&q.sql);
-    for p in &q.params {
-        query = match p {
-            SqlValue::Text(s) => query.bind(s.as_str()),
-            SqlValue::Int(i) => query.bind(*i),
-            SqlValue::Real(f) => query.bind(*f),
-        };
-    }
-    Ok(query.persistent(false).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_scalar_with(&q.sql, arguments(&q.params)?)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// What the planner charges for starting parallel workers during a run search (the default is

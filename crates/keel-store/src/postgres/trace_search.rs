@@ -4,18 +4,16 @@
 use std::collections::BTreeMap;
 
 use keel_core::Result;
-use keel_core::traces::metrics::{Aggregator, MetricQuery, MetricRow};
+use keel_core::traces::metrics::{Aggregator, MetricItem, MetricQuery, MetricRow};
 use keel_core::traces::{TraceInfo, TraceQuery};
 use keel_filter::traces::TraceComparison;
-use sqlx::postgres::PgArguments;
-use sqlx::query::QueryAs;
-use sqlx::{PgConnection, Postgres};
+use sqlx::PgConnection;
 
 use super::convert::experiment_ids;
 use super::error::PgResult;
-use crate::search_sql::{self, Dialect, SqlValue};
+use super::search::arguments;
+use crate::search_sql::{self, Dialect};
 use crate::span_rows::{TraceColumns, trace_info_from_columns};
-use crate::trace_metric_items::metric_item;
 
 type Pairs = BTreeMap<i64, BTreeMap<String, String>>;
 
@@ -39,16 +37,11 @@ pub(crate) async fn search_traces(
 ) -> PgResult<Vec<TraceInfo>> {
     let compiled =
         search_sql::trace_search_sql(Dialect::Postgres, &experiment_ids(&q.experiment_ids), q);
-    let mut query: QueryAs<'_, Postgres, TraceColumns, PgArguments> = sqlx::query_as(&compiled.sql);
-    for p in &compiled.params {
-        query = match p {
-            SqlValue::Text(s) => query.bind(s.as_str()),
-            SqlValue::Int(i) => query.bind(*i),
-            SqlValue::Real(f) => query.bind(*f),
-        };
-    }
     // An invalid RLIKE pattern is bad input (see `error.rs`), and not retried.
-    let rows = query.persistent(false).fetch_all(&mut *conn).await?;
+    let rows: Vec<TraceColumns> = sqlx::query_as_with(&compiled.sql, arguments(&compiled.params)?)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
     let keys: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let mut tags = pairs(conn, "trace_tags", &keys).await?;
     let mut metadata = pairs(conn, "trace_metadata", &keys).await?;
@@ -73,15 +66,10 @@ pub(crate) async fn count_traces(
     let mut counts = Vec::with_capacity(filters.len());
     for filter in filters {
         let compiled = search_sql::trace_count_sql(Dialect::Postgres, &experiments, filter);
-        let mut query = sqlx::query_scalar::<_, i64>(&compiled.sql);
-        for p in &compiled.params {
-            query = match p {
-                SqlValue::Text(s) => query.bind(s.as_str()),
-                SqlValue::Int(i) => query.bind(*i),
-                SqlValue::Real(f) => query.bind(*f),
-            };
-        }
-        let n = query.persistent(false).fetch_one(&mut *conn).await?;
+        let n: i64 = sqlx::query_scalar_with(&compiled.sql, arguments(&compiled.params)?)
+            .persistent(false)
+            .fetch_one(&mut *conn)
+            .await?;
         counts.push(u64::try_from(n).unwrap_or(0));
     }
     Ok(counts)
@@ -99,21 +87,15 @@ pub(crate) async fn trace_metrics(
         &experiment_ids(&q.experiment_ids),
         q,
     );
-    let mut query = sqlx::query(&compiled.sql);
-    for p in &compiled.params {
-        query = match p {
-            SqlValue::Text(s) => query.bind(s.as_str()),
-            SqlValue::Int(i) => query.bind(*i),
-            SqlValue::Real(f) => query.bind(*f),
-        };
-    }
     let mut aggregator = Aggregator::new(q);
-    let mut rows = query.persistent(false).fetch(&mut *conn);
+    let mut rows = sqlx::query_with(&compiled.sql, arguments(&compiled.params)?)
+        .persistent(false)
+        .fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let dimensions = (0..q.dimensions.len())
             .map(|i| row.try_get::<Option<String>, _>(3 + i))
             .collect::<Result<Vec<_>, _>>()?;
-        aggregator.push(metric_item(
+        aggregator.push(MetricItem::from_row(
             q,
             row.try_get(0)?,
             row.try_get(1)?,

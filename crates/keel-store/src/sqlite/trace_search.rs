@@ -4,11 +4,10 @@
 use std::rc::Rc;
 
 use keel_core::Result;
-use keel_core::traces::metrics::{Aggregator, MetricQuery, MetricRow};
+use keel_core::traces::metrics::{Aggregator, MetricItem, MetricQuery, MetricRow};
 use keel_core::traces::{TraceInfo, TraceQuery};
 use keel_filter::traces::TraceComparison;
 
-use crate::trace_metric_items::metric_item;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
@@ -86,7 +85,7 @@ pub(crate) fn trace_metrics(conn: &Connection, q: &MetricQuery) -> Result<Vec<Me
             .map(|i| row.get::<_, Option<String>>(3 + i))
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db_err)?;
-        aggregator.push(metric_item(
+        aggregator.push(MetricItem::from_row(
             q,
             row.get(0).map_err(db_err)?,
             row.get(1).map_err(db_err)?,
