@@ -61,6 +61,8 @@ DIFFERENCES = {
     "GET /get-artifact": (400, "a JSON error (the reference: Werkzeug's HTML page)"),
     "GET /api/2.0/mlflow/webhooks/{webhook_id}/deliveries": (404, "a JSON error naming the webhook (the reference: an HTML 404)"),
     "DELETE /api/2.0/mlflow-artifacts/artifacts/{path}": (404, "deleting an artifact that does not exist is a 404 (the reference: 200)"),
+    "POST /graphql": (400, "a request without a query is a 400 naming it (the reference: a 500 page)"),
+    "GET /graphql": (400, "as the POST; Keel also takes a GET's query string (the reference reads only a body)"),
 }
 
 

@@ -176,6 +176,8 @@ pub static CATALOGUE: &[Action] = &[
     action("experiments.restore", C::Delete, &[R::Experiment]),
     action("experiments.search", C::Authenticated, &[R::Workspace]),
     action("experiments.update", C::Update, &[R::Experiment]),
+    // `/graphql`: its resolvers authorize each object they read, as its REST route would.
+    action("graphql.read", C::Authenticated, &[R::Workspace]),
     action("logged_models.create", C::Update, &[R::Experiment]),
     action("logged_models.delete", C::Delete, &[R::LoggedModel]),
     action(

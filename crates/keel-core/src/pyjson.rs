@@ -63,6 +63,24 @@ pub fn push_value(out: &mut String, value: &Value, ensure_ascii: bool) {
     }
 }
 
+/// `repr` of a Python float, which `json.dumps` writes: always with a fraction or an exponent
+/// (`50.0`, `1e-05`, `1e+16`). Finite values only.
+pub fn float_repr(v: f64) -> String {
+    // Rust's `{:?}` switches to an exponent at the same bounds as Python (below 1e-4, from
+    // 1e16) and prints the same shortest digits; only the exponent is written differently.
+    let text = format!("{v:?}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("+", exponent),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => text,
+    }
+}
+
 /// `json.dumps(value, ensure_ascii=ensure_ascii)`.
 pub fn dumps(value: &Value, ensure_ascii: bool) -> String {
     let mut out = String::new();
@@ -88,5 +106,27 @@ mod tests {
             "{\"a\": [1, {\"b\": null}], \"s\": \"é\u{1F600}\\\"\\\\\\n\\b\u{7f}\", \"t\": true}"
         );
         assert_eq!(dumps(&json!(0.5), true), "0.5");
+    }
+
+    #[test]
+    fn floats_read_as_python_writes_them() {
+        // `repr(float(x))` in Python 3.
+        let cases = [
+            (0.2, "0.2"),
+            (42.0, "42.0"),
+            (1e-7, "1e-07"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1e22, "1e+22"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (1.2345678901234567e19, "1.2345678901234567e+19"),
+            (0.0001, "0.0001"),
+            (-2.5e-5, "-2.5e-05"),
+        ];
+        for (v, python) in cases {
+            assert_eq!(float_repr(v), python, "{v}");
+        }
     }
 }

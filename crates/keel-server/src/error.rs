@@ -43,27 +43,33 @@ struct ErrorBody<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_for(self.0.code);
-        // An internal error's message may hold what the client must not see (a database's
-        // error text, a path): it goes to the log under a reference the client is given.
-        let reference = (self.0.code == ErrorCode::InternalError).then(keel_core::names::new_uuid);
-        if status.is_server_error() {
-            tracing::error!(code = self.0.code.as_str(), message = %self.0.message, reference = ?reference, "request failed");
-        }
-        let message = match reference {
-            Some(reference) => format!(
-                "The server hit an internal error; its log has the details under reference \
-                 {reference}."
-            ),
-            None => self.0.message,
-        };
+        let code = self.0.code;
+        let message = shown_message(self.0);
         let body = ErrorBody {
-            error_code: self.0.code.as_str(),
+            error_code: code.as_str(),
             message: &message,
         };
         let mut response = (status, Json(body)).into_response();
         // For the audit log's entry of the request.
-        response.extensions_mut().insert(self.0.code);
+        response.extensions_mut().insert(code);
         response
+    }
+}
+
+/// The message a client is shown for `e`. An internal error's message may hold what the client
+/// must not see (a database's error text, a path): it goes to the log under a reference the
+/// client is given. Every server-side failure is logged.
+pub fn shown_message(e: Error) -> String {
+    let reference = (e.code == ErrorCode::InternalError).then(keel_core::names::new_uuid);
+    if status_for(e.code).is_server_error() {
+        tracing::error!(code = e.code.as_str(), message = %e.message, reference = ?reference, "request failed");
+    }
+    match reference {
+        Some(reference) => format!(
+            "The server hit an internal error; its log has the details under reference \
+             {reference}."
+        ),
+        None => e.message,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod authz;
 pub mod connections;
 pub mod error;
 pub mod extract;
+pub mod graphql;
 pub mod guard;
 pub mod handlers;
 pub mod metrics;

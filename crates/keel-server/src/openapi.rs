@@ -74,6 +74,7 @@ impl DocArg for crate::workspace::WorkspaceRegistry {}
 impl DocArg for crate::workspace::WorkspaceWebhooks {}
 impl DocArg for crate::handlers::session::Origin {}
 impl DocArg for HeaderMap {}
+impl DocArg for crate::graphql::Head {}
 impl DocArg for Uri {}
 impl DocArg for Method {}
 impl<P> DocArg for Path<P> {}

@@ -198,6 +198,26 @@ pub fn table() -> Vec<Route> {
         )
         .responds(json::<serde_json::Value>()),
         // The web UI: its page and its built files.
+        // The reference's GraphQL API: any signed-in caller; each object is authorized by its
+        // resolver.
+        route(
+            M::POST,
+            Root,
+            "/graphql",
+            "graphql.read",
+            Workspace,
+            crate::graphql::serve,
+        )
+        .responds(json::<serde_json::Value>()),
+        route(
+            M::GET,
+            Root,
+            "/graphql",
+            "graphql.read",
+            Workspace,
+            crate::graphql::serve,
+        )
+        .responds(json::<serde_json::Value>()),
         route(M::GET, Root, "/", "ui.read", Ui, ui::index),
         route(
             M::GET,

@@ -15,6 +15,8 @@ pub struct RequestLimits {
     pub max_json_body_bytes: usize,
     /// An OTLP export body once decompressed (the OTLP specification suggests 20 MiB).
     pub max_otlp_body_bytes: usize,
+    /// The limits of a GraphQL query the operator may change (the reference's defaults).
+    pub graphql: crate::graphql::limits::QueryLimits,
 }
 
 impl Default for RequestLimits {
@@ -22,6 +24,7 @@ impl Default for RequestLimits {
         Self {
             max_json_body_bytes: 16 * 1024 * 1024,
             max_otlp_body_bytes: 20 * 1024 * 1024,
+            graphql: Default::default(),
         }
     }
 }

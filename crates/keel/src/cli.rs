@@ -307,6 +307,12 @@ pub struct ServerArgs {
     /// Largest OTLP export body once decompressed, in bytes [default: 20971520].
     #[arg(long, env = "KEEL_MAX_OTLP_BODY_BYTES")]
     pub max_otlp_body_bytes: Option<usize>,
+    /// Most root fields a GraphQL query may select, over all its operations [default: 10].
+    #[arg(long, env = "KEEL_GRAPHQL_MAX_ROOT_FIELDS")]
+    pub graphql_max_root_fields: Option<usize>,
+    /// Most aliases one GraphQL selection set may hold [default: 10].
+    #[arg(long, env = "KEEL_GRAPHQL_MAX_ALIASES")]
+    pub graphql_max_aliases: Option<usize>,
     /// Base64 of a 32-byte key encrypting secrets at rest; replicas sharing a PostgreSQL
     /// database must share it [default: a key generated once in <data-dir>/secrets.key].
     #[arg(long, env = "KEEL_SECRETS_KEY", hide_env_values = true, value_parser = redacted)]
@@ -452,6 +458,8 @@ impl ServerArgs {
             idle_timeout_seconds: self.idle_timeout_seconds,
             max_request_body_bytes: self.max_request_body_bytes,
             max_otlp_body_bytes: self.max_otlp_body_bytes,
+            graphql_max_root_fields: self.graphql_max_root_fields,
+            graphql_max_aliases: self.graphql_max_aliases,
             secrets_key: self.secrets_key.clone(),
             auth_mode: self.auth_mode.clone(),
             default_permission: self.default_permission.clone(),

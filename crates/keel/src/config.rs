@@ -71,6 +71,10 @@ pub struct Config {
     pub max_request_body_bytes: usize,
     /// Largest OTLP export body once decompressed, in bytes
     pub max_otlp_body_bytes: usize,
+    /// Most root fields a GraphQL query may select, over all its operations
+    pub graphql_max_root_fields: usize,
+    /// Most aliases one GraphQL selection set may hold
+    pub graphql_max_aliases: usize,
     /// Base64 of the 32-byte key that encrypts secrets at rest (webhook secrets); unset: a key
     /// generated once in `<data_dir>/secrets.key`. Replicas sharing a database need the same key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -233,6 +237,8 @@ pub struct Overrides {
     pub idle_timeout_seconds: Option<u64>,
     pub max_request_body_bytes: Option<usize>,
     pub max_otlp_body_bytes: Option<usize>,
+    pub graphql_max_root_fields: Option<usize>,
+    pub graphql_max_aliases: Option<usize>,
     pub secrets_key: Option<Redacted>,
     pub auth_mode: Option<String>,
     pub default_permission: Option<String>,
@@ -311,6 +317,10 @@ impl Overrides {
             idle_timeout_seconds: other.idle_timeout_seconds.or(self.idle_timeout_seconds),
             max_request_body_bytes: other.max_request_body_bytes.or(self.max_request_body_bytes),
             max_otlp_body_bytes: other.max_otlp_body_bytes.or(self.max_otlp_body_bytes),
+            graphql_max_root_fields: other
+                .graphql_max_root_fields
+                .or(self.graphql_max_root_fields),
+            graphql_max_aliases: other.graphql_max_aliases.or(self.graphql_max_aliases),
             secrets_key: other.secrets_key.or(self.secrets_key),
             auth_mode: other.auth_mode.or(self.auth_mode),
             default_permission: other.default_permission.or(self.default_permission),
@@ -547,6 +557,8 @@ impl Config {
             idle_timeout_seconds: layer.idle_timeout_seconds.unwrap_or(60),
             max_request_body_bytes: layer.max_request_body_bytes.unwrap_or(16 * 1024 * 1024),
             max_otlp_body_bytes: layer.max_otlp_body_bytes.unwrap_or(20 * 1024 * 1024),
+            graphql_max_root_fields: layer.graphql_max_root_fields.unwrap_or(10),
+            graphql_max_aliases: layer.graphql_max_aliases.unwrap_or(10),
             secrets_key: layer.secrets_key,
             auth_mode,
             default_permission,
@@ -619,8 +631,14 @@ impl Config {
                 "set both tls_cert and tls_key (--tls-cert and --tls-key) to serve HTTPS, or neither"
             );
         }
-        if self.max_connections == 0 {
-            bail!("max_connections must be at least 1");
+        for (name, n) in [
+            ("max_connections", self.max_connections),
+            ("graphql_max_root_fields", self.graphql_max_root_fields),
+            ("graphql_max_aliases", self.graphql_max_aliases),
+        ] {
+            if n == 0 {
+                bail!("{name} must be at least 1");
+            }
         }
         for (name, bytes) in [
             ("max_request_body_bytes", self.max_request_body_bytes),
@@ -723,6 +741,10 @@ impl Config {
         keel_server::RequestLimits {
             max_json_body_bytes: self.max_request_body_bytes,
             max_otlp_body_bytes: self.max_otlp_body_bytes,
+            graphql: keel_server::graphql::limits::QueryLimits {
+                max_root_fields: self.graphql_max_root_fields,
+                max_aliases: self.graphql_max_aliases,
+            },
         }
     }
 

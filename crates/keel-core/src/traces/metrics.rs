@@ -106,7 +106,7 @@ impl Aggregation {
             (AggregationKind::Percentile, Some(p)) if !(0.0..=100.0).contains(&p) => {
                 Err(Error::invalid(format!(
                     "Percentile value must be between 0 and 100, got {}",
-                    python_float(p)
+                    crate::pyjson::float_repr(p)
                 )))
             }
             (AggregationKind::Percentile, _) | (_, None) => Ok(Self { kind, percentile }),
@@ -121,24 +121,9 @@ impl Aggregation {
     /// percentile written as a Python float (`P50.0`, `P99.9`).
     pub fn label(&self) -> String {
         match (self.kind, self.percentile) {
-            (AggregationKind::Percentile, Some(p)) => format!("P{}", python_float(p)),
+            (AggregationKind::Percentile, Some(p)) => format!("P{}", crate::pyjson::float_repr(p)),
             (kind, _) => kind.as_str().to_owned(),
         }
-    }
-}
-
-/// `repr` of a Python float: always with a fraction or an exponent (`50.0`, `1e-05`).
-fn python_float(v: f64) -> String {
-    let text = format!("{v:?}");
-    match text.split_once('e') {
-        Some((mantissa, exponent)) => {
-            let (sign, digits) = match exponent.strip_prefix('-') {
-                Some(d) => ("-", d),
-                None => ("+", exponent),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => text,
     }
 }
 

@@ -203,24 +203,44 @@ impl Tracking {
         &self,
         req: IntervalRequest,
     ) -> Result<Vec<MetricWithRunId>> {
-        required("metric_key", &req.metric_key)?;
-        if req.run_ids.is_empty() {
+        let (start, end, per_run) = req.check()?;
+        let mut out = Vec::new();
+        for run_id in &req.run_ids {
+            let points = self
+                .store
+                .metric_history_sampled(run_id, &req.metric_key, (start, end), per_run)
+                .await?;
+            out.extend(points.into_iter().map(|metric| MetricWithRunId {
+                run_id: run_id.clone(),
+                metric,
+            }));
+        }
+        Ok(out)
+    }
+}
+
+impl IntervalRequest {
+    /// Checks the request as the reference does: the steps of its window, and how many points
+    /// per run it asks for (`start`, `end`, `per_run`).
+    pub fn check(&self) -> Result<(Option<i64>, Option<i64>, usize)> {
+        required("metric_key", &self.metric_key)?;
+        if self.run_ids.is_empty() {
             return Err(Error::missing_parameter("run_ids"));
         }
-        if req.run_ids.len() > MAX_RUNS_PER_INTERVAL_REQUEST {
+        if self.run_ids.len() > MAX_RUNS_PER_INTERVAL_REQUEST {
             return Err(Error::invalid(format!(
                 "GetMetricHistoryBulkInterval request must specify at most \
                  {MAX_RUNS_PER_INTERVAL_REQUEST} run_ids. Received {} run_ids.",
-                req.run_ids.len()
+                self.run_ids.len()
             )));
         }
-        let max_results = req.max_results.unwrap_or(MAX_INTERVAL_RESULTS);
+        let max_results = self.max_results.unwrap_or(MAX_INTERVAL_RESULTS);
         if !(1..=MAX_INTERVAL_RESULTS).contains(&max_results) {
             return Err(Error::invalid(format!(
                 "max_results must be between 1 and {MAX_INTERVAL_RESULTS}."
             )));
         }
-        let (start, end) = match (req.start_step, req.end_step) {
+        let steps = match (self.start_step, self.end_step) {
             (None, None) => (None, None),
             (Some(start), Some(end)) if start > end => {
                 return Err(Error::invalid(format!(
@@ -236,18 +256,7 @@ impl Tracking {
             }
         };
         let per_run = usize::try_from(max_results).unwrap_or(usize::MAX);
-        let mut out = Vec::new();
-        for run_id in &req.run_ids {
-            let points = self
-                .store
-                .metric_history_sampled(run_id, &req.metric_key, (start, end), per_run)
-                .await?;
-            out.extend(points.into_iter().map(|metric| MetricWithRunId {
-                run_id: run_id.clone(),
-                metric,
-            }));
-        }
-        Ok(out)
+        Ok((steps.0, steps.1, per_run))
     }
 }
 

@@ -26,7 +26,7 @@ pub use logged_models::{
     SearchLoggedModels,
 };
 pub use runs::{CreateRun, LogMetric};
-pub use search::{SearchExperiments, SearchRuns};
+pub use search::{SearchExperiments, SearchRuns, check_dataset_search};
 pub(crate) use search::{parse_filter, parse_order_by};
 
 /// The ID and name of the experiment every store starts with.

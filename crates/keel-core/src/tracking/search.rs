@@ -103,23 +103,29 @@ impl Tracking {
         &self,
         experiment_ids: Vec<String>,
     ) -> Result<Vec<DatasetSummary>> {
-        if experiment_ids.is_empty() {
-            return Err(Error::invalid(
-                "SearchDatasets request must specify at least one experiment_id.",
-            ));
-        }
-        if experiment_ids.len() > MAX_EXPERIMENTS_PER_DATASET_SEARCH {
-            return Err(Error::invalid(format!(
-                "SearchDatasets request cannot specify more than \
-                 {MAX_EXPERIMENTS_PER_DATASET_SEARCH} experiment_ids. Received {} experiment_ids.",
-                experiment_ids.len()
-            )));
-        }
-        for id in &experiment_ids {
-            parse_experiment_id(id)?;
-        }
+        check_dataset_search(&experiment_ids)?;
         self.store.search_datasets(&experiment_ids).await
     }
+}
+
+/// A dataset search names 1 to [`MAX_EXPERIMENTS_PER_DATASET_SEARCH`] valid experiment IDs.
+pub fn check_dataset_search(experiment_ids: &[String]) -> Result<()> {
+    if experiment_ids.is_empty() {
+        return Err(Error::invalid(
+            "SearchDatasets request must specify at least one experiment_id.",
+        ));
+    }
+    if experiment_ids.len() > MAX_EXPERIMENTS_PER_DATASET_SEARCH {
+        return Err(Error::invalid(format!(
+            "SearchDatasets request cannot specify more than \
+             {MAX_EXPERIMENTS_PER_DATASET_SEARCH} experiment_ids. Received {} experiment_ids.",
+            experiment_ids.len()
+        )));
+    }
+    for id in experiment_ids {
+        parse_experiment_id(id)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn parse_order_by(

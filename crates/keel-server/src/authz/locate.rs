@@ -636,7 +636,7 @@ async fn logged_model(state: &AppState, model_id: String) -> Located {
     .await
 }
 
-async fn run(state: &AppState, run_id: String) -> Located {
+pub(crate) async fn run(state: &AppState, run_id: String) -> Located {
     let lookup = state.tracking.run_info(&run_id);
     in_parent(state, GrantType::Run, ResourceKind::Run, &run_id, async {
         lookup.await.ok().map(|r| r.experiment_id)

@@ -218,34 +218,20 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         located
     };
     for l in &located {
-        let resource = l.resource(meta.resource, &workspace.name);
-        let decision = match state
-            .auth
-            .authorize(&principal, action, l.target(), &resource, &workspace.name)
-            .await
-        {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(action = action.name, error = %e, "authorization failed; denying");
-                let response = ApiError(Error::unavailable(
-                    "Authorization could not be decided; retry later.",
-                ))
-                .into_response();
-                return refuse(&parts, Some(&read.ids), response).await;
-            }
-        };
-        record(
+        match decide(
             &state,
             &principal,
             action,
-            &resource,
-            &decision,
+            meta.resource,
+            l,
             &workspace.name,
             &parts,
         )
-        .await;
-        if !decision.allowed {
-            return forbidden();
+        .await
+        {
+            Ok(true) => {}
+            Ok(false) => return forbidden(),
+            Err(e) => return refuse(&parts, Some(&read.ids), ApiError(e).into_response()).await,
         }
     }
     match trail {
@@ -261,6 +247,67 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
             audit::run(trail, pending, parts, read.body, read.digest, next).await
         }
     }
+}
+
+/// The decision [`enforce`] makes for a route's resource, for a handler that serves several
+/// objects in one request and authorizes each itself (GraphQL): whether the caller may do
+/// `action` on `located`, in the request's workspace. A resource in another workspace is not
+/// permitted; denials are recorded as the middleware records them; a failure to decide is an
+/// error (fail closed).
+pub(crate) async fn permits(
+    state: &AppState,
+    principal: &Principal,
+    workspace: &keel_core::workspaces::Workspace,
+    action: &'static str,
+    kind: keel_auth::ResourceKind,
+    located: &Located,
+    parts: &axum::http::request::Parts,
+) -> Result<bool, Error> {
+    let action = keel_auth::actions::find(action)
+        .ok_or_else(|| Error::internal(format!("{action} is not in the action catalogue")))?;
+    if state.workspaces.enabled()
+        && crate::workspace::outside(state, workspace, located)
+            .await
+            .is_some()
+    {
+        return Ok(false);
+    }
+    decide(
+        state,
+        principal,
+        action,
+        kind,
+        located,
+        &workspace.name,
+        parts,
+    )
+    .await
+}
+
+/// One Cedar decision on a located resource, recorded; a failure to decide is an error.
+async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    action: &Action,
+    kind: keel_auth::ResourceKind,
+    located: &Located,
+    workspace: &str,
+    parts: &axum::http::request::Parts,
+) -> Result<bool, Error> {
+    let resource = located.resource(kind, workspace);
+    let decision = state
+        .auth
+        .authorize(principal, action, located.target(), &resource, workspace)
+        .await
+        .map_err(|e| {
+            tracing::error!(action = action.name, error = %e, "authorization failed; denying");
+            Error::unavailable("Authorization could not be decided; retry later.")
+        })?;
+    record(
+        state, principal, action, &resource, &decision, workspace, parts,
+    )
+    .await;
+    Ok(decision.allowed)
 }
 
 /// Records credentials that did not authenticate, naming the account a password was for.

@@ -41,10 +41,10 @@ pub struct ListIn {
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct FileOut {
-    path: String,
-    is_dir: bool,
+    pub(crate) path: String,
+    pub(crate) is_dir: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    file_size: Option<u64>,
+    pub(crate) file_size: Option<u64>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -250,9 +250,9 @@ pub async fn delete(
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunListOut {
-    root_uri: String,
+    pub(crate) root_uri: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    files: Vec<FileOut>,
+    pub(crate) files: Vec<FileOut>,
 }
 
 /// Lists a run's artifacts under `path`; entries are named relative to the run's artifact root.
@@ -260,8 +260,13 @@ pub async fn list_run(
     State(s): State<AppState>,
     req: MlflowRequest<RunArtifactIn>,
 ) -> ApiResult<Json<RunListOut>> {
-    let (root_uri, listed, relative) = run_artifact(&s, req.message).await?;
-    Ok(Json(list_relative(&s, root_uri, &listed, &relative).await?))
+    Ok(Json(list_run_files(&s, req.message).await?))
+}
+
+/// A run's artifacts under `path` (`artifacts/list` and GraphQL's `mlflowListArtifacts`).
+pub(crate) async fn list_run_files(s: &AppState, m: RunArtifactIn) -> Result<RunListOut, Error> {
+    let (root_uri, listed, relative) = run_artifact(s, m).await?;
+    list_relative(s, root_uri, &listed, &relative).await
 }
 
 /// Lists the store folder `listed` (= `relative` under the artifact root `root_uri`), naming

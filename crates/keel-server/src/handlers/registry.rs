@@ -295,13 +295,25 @@ pub async fn search_versions(
     workspace: ActiveWorkspace,
     req: MlflowRequest<SearchIn>,
 ) -> ApiResult<Json<ModelVersionsOut>> {
-    let mut search = req.message.into_model_versions();
-    search.visible = visible_models(&s, &caller, &workspace).await?;
-    let page = registry.search_model_versions(search).await?;
+    let page = search_visible_versions(&s, &registry, &caller, &workspace, req.message).await?;
     Ok(Json(ModelVersionsOut {
         model_versions: page.items.into_iter().map(ModelVersion::from).collect(),
         next_page_token: page.next_page_token,
     }))
+}
+
+/// A model-version search over the models and prompts the caller may read
+/// (`model-versions/search` and GraphQL's version lists).
+pub(crate) async fn search_visible_versions(
+    s: &AppState,
+    registry: &keel_core::Registry,
+    caller: &Caller,
+    workspace: &ActiveWorkspace,
+    request: SearchIn,
+) -> ApiResult<keel_core::Page<keel_core::ModelVersion>> {
+    let mut search = request.into_model_versions();
+    search.visible = visible_models(s, caller, workspace).await?;
+    Ok(registry.search_model_versions(search).await?)
 }
 
 pub async fn download_uri(

@@ -91,14 +91,29 @@ pub async fn search(
     workspace: ActiveWorkspace,
     req: MlflowRequest<SearchRunsIn>,
 ) -> ApiResult<Json<SearchOut>> {
-    let mut search = req.message.into_domain()?;
+    let page = search_readable(&s, &caller, &workspace, req.message).await?;
+    Ok(Json(SearchOut {
+        runs: page.items.into_iter().map(Run::from).collect(),
+        next_page_token: page.next_page_token,
+    }))
+}
+
+/// A run search over the experiments the caller may read (`runs/search` and GraphQL's
+/// `mlflowSearchRuns`).
+pub(crate) async fn search_readable(
+    s: &AppState,
+    caller: &Caller,
+    workspace: &ActiveWorkspace,
+    request: SearchRunsIn,
+) -> Result<keel_core::Page<keel_core::Run>, Error> {
+    let mut search = request.into_domain()?;
     // As the reference: experiments the caller may not read are dropped from the search (and
     // a type-wide DENY on runs drops them all), so the result may be empty; those of another
     // workspace are left out by the query.
     retain_readable(
-        &s,
-        &caller,
-        &workspace,
+        s,
+        caller,
+        workspace,
         GrantType::Run,
         false,
         &mut search.experiment_ids,
@@ -107,11 +122,7 @@ pub async fn search(
     if s.workspaces.enabled() {
         search.workspace = Some(workspace.name().to_owned());
     }
-    let page = s.tracking.search_runs(search).await?;
-    Ok(Json(SearchOut {
-        runs: page.items.into_iter().map(Run::from).collect(),
-        next_page_token: page.next_page_token,
-    }))
+    s.tracking.search_runs(search).await
 }
 
 pub async fn log_metric(

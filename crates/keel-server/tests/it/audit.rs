@@ -230,6 +230,42 @@ async fn denials_and_failed_sign_ins_are_recorded() {
     }
 }
 
+#[tokio::test]
+async fn a_graphql_read_of_what_the_caller_may_not_read_is_null_and_its_denial_recorded() {
+    let app = secured(Permission::NoPermissions).await;
+    let seeded = seed(&app).await;
+    let query = format!(
+        "{{ mlflowGetRun(input: {{runId: \"{}\"}}) {{ run {{ info {{ runId }} }} }} }}",
+        seeded.run
+    );
+    for (who, shown) in [(bob(), false), (crate::authz::admin(), true)] {
+        let raw = app
+            .call_as(
+                &who,
+                Method::POST,
+                "/graphql",
+                Some(json!({"query": query})),
+            )
+            .await;
+        assert_eq!(raw.status, StatusCode::OK);
+        let body = raw.json();
+        assert_eq!(body["errors"], Value::Null, "{body}");
+        assert_eq!(
+            body["data"]["mlflowGetRun"]["run"]["info"]["runId"] == json!(seeded.run),
+            shown,
+            "{body}"
+        );
+        assert_eq!(body["data"]["mlflowGetRun"].is_null(), !shown, "{body}");
+    }
+    let denied = entries(&app, by_action("runs.read")).await;
+    let denial = denied
+        .iter()
+        .find(|e| e["event"] == "denial")
+        .expect("a denial entry");
+    assert_eq!(denial["actor"]["name"], "bob");
+    assert_eq!(denial["resource"]["id"], json!(seeded.run), "{denial}");
+}
+
 fn b64_hashes(v: &Value) -> Vec<Hash> {
     v.as_array()
         .expect("hashes")

@@ -279,12 +279,15 @@ async fn every_route_refuses_a_caller_without_permission() {
             open_to_bob.push(format!("{method} {}", route.path));
         }
     }
-    // Exactly these routes serve any authenticated caller (searches are filtered; creators
-    // own what they create; the rest concern the caller's own account).
+    // Exactly these routes serve any authenticated caller (searches are filtered; GraphQL's
+    // resolvers authorize each object; creators own what they create; the rest concern the
+    // caller's own account).
     assert_eq!(
         open_to_bob,
         [
             "GET /metrics",
+            "POST /graphql",
+            "GET /graphql",
             "GET server-info",
             "GET workspaces",
             "GET workspaces/{workspace_name}",
