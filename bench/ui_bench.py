@@ -9,7 +9,8 @@ one run on this machine, with the same data in both, and reports ratios.
    history in one `GET .../metrics/get-history` without max_results.
 2. **runs table**: an experiment with 10,000 runs (3 params, 3 metrics, 1 tag each). Timed: the
    first 1,000-run page of `POST /ajax-api/2.0/mlflow/runs/search`, ordered by start time and by
-   a metric.
+   a metric; and the reference UI's run page, its GraphQL `GetRun` query (as Apollo sends it,
+   `__typename` everywhere) for one of those runs.
 3. **trace view**: one trace of 30,000 spans sent over OTLP/HTTP in batches of 5,000. Timed:
    what each UI fetches to draw it: the reference's `GET /ajax-api/3.0/mlflow/traces/get`
    (`allow_partial=true`, the whole trace, as its UI asks for traces whose spans live in the
@@ -57,7 +58,19 @@ CHART_POINTS = 320  # maxResults of the reference UI's sampled metric charts (ml
 HISTORY_BATCH = 1_000  # points per runs/log-batch (the reference's MAX_METRICS_PER_BATCH)
 PAGE = 1_000  # the runs table's page size (both UIs)
 SPAN_BATCH = 5_000  # spans per OTLP request
-REPS = {"chart": (2, 20), "runs": (2, 10), "trace": (1, 5)}  # (warm-ups, measured)
+REPS = {"chart": (2, 20), "runs": (2, 10), "run page": (5, 50), "trace": (1, 5)}  # (warm-ups, measured)
+# The reference UI's run page query (mlflow 3.17.2 bundle, chunk 3254), with the `__typename`
+# Apollo adds to every selection set.
+GET_RUN = """query GetRun($data: MlflowGetRunInput!) @component(name: "MLflow.ExperimentRunTracking") {
+ mlflowGetRun(input: $data) { apiError { helpUrl code message __typename }
+  run { info { runName status runUuid experimentId artifactUri endTime lifecycleStage startTime userId __typename }
+   experiment { experimentId name tags { key value __typename } artifactLocation lifecycleStage lastUpdateTime __typename }
+   modelVersions { status version name source __typename }
+   data { metrics { key value step timestamp __typename } params { key value __typename }
+    tags { key value __typename } __typename }
+   inputs { datasetInputs { dataset { digest name profile schema source sourceType __typename }
+    tags { key value __typename } __typename } modelInputs { modelId __typename } __typename }
+   outputs { modelOutputs { modelId step __typename } __typename } __typename } __typename } }"""
 # The whole history in one response is not what a UI asks for, and it costs the reference about
 # 100 ms per 1,000 points: one request at full size (with a long timeout), 1+3 with --quick.
 HISTORY_REPS = {"full": (0, 1), "quick": (1, 3)}
@@ -223,7 +236,20 @@ def runs_table(srv: Server, c: Client, cfg: dict) -> dict:
                        and any(t["key"] == "stage" for t in x["data"].get("tags", [])) for x in runs)
         r.update(rows=len(runs), ok=complete and bench.run_names({"runs": runs}) == expected[label])
         res[label] = r
+        if label == "start_time" and runs:
+            res["run_page"] = run_page(c, runs[0]["info"]["run_id"])
     return res
+
+
+def run_page(c: Client, run_id: str) -> dict:
+    """The reference UI's GraphQL GetRun for one seeded run."""
+    body = {"operationName": "GetRun", "query": GET_RUN, "variables": {"data": {"runId": run_id}}}
+    r = timed_request(c, "/graphql", body, reps=REPS["run page"])
+    doc = r.pop("doc")
+    run = ((doc.get("data") or {}).get("mlflowGetRun") or {}).get("run") or {}
+    r["ok"] = (doc.get("errors") is None and run.get("info", {}).get("runUuid") == run_id
+               and len(run.get("data", {}).get("params", [])) == 3)
+    return r
 
 
 # ---- 3. huge trace ---------------------------------------------------------------------------
@@ -374,6 +400,10 @@ def render(ref: dict, keel: dict, cfg: dict, facts: dict) -> str:
         for stat in ("p50_ms", "p95_ms"):
             row(f"runs table: runs/search {PAGE:,} of {n_runs}, {label}, {stat[:3]}",
                 lat(keel, "runs_table", key, stat=stat), lat(ref, "runs_table", key, stat=stat), "ms", ",.2f")
+    for stat in ("p50_ms", "p95_ms"):
+        row(f"run page: GraphQL GetRun (the reference UI's query), {stat[:3]}",
+            lat(keel, "runs_table", "run_page", stat=stat), lat(ref, "runs_table", "run_page", stat=stat),
+            "ms", ",.2f")
     row(f"seed: one {n_spans}-span trace (OTLP, {SPAN_BATCH:,} spans per request)",
         seed(keel, "trace_view"), seed(ref, "trace_view"), "s", ",.2f")
     row("trace view: keel traces/<id>/spans vs reference traces/get, p50",

@@ -61,6 +61,7 @@ query SearchRuns($data: MlflowSearchRunsInput!) {
     apiError { helpUrl code message __typename }
     runs {
       info { runName status runUuid experimentId __typename }
+      experiment { experimentId name __typename }
       modelVersions { version name creationTimestamp status source __typename }
       __typename
     }
@@ -166,7 +167,13 @@ def test_the_experiment_and_search_queries_of_the_web_ui(base_url, seeded):
     found = body["data"]["mlflowSearchRuns"]
     assert [r["info"]["runUuid"] for r in found["runs"]] == [seeded["run"]]
     assert found["runs"][0]["info"]["runName"] == "gql-run"
+    assert found["runs"][0]["experiment"]["experimentId"] == seeded["exp"]
+    assert [(v["name"], v["version"]) for v in found["runs"][0]["modelVersions"]] == [(seeded["model"], "1")]
     assert found["nextPageToken"] == ""
+    # Every run of a page gets its own versions (none for the running run).
+    variables = {"data": {"experimentIds": [seeded["exp"]], "orderBy": ["attributes.start_time ASC"]}}
+    page = ok(graphql(base_url, SEARCH_RUNS, variables))["data"]["mlflowSearchRuns"]["runs"]
+    assert {r["info"]["runUuid"]: len(r["modelVersions"]) for r in page} == {seeded["run"]: 1, seeded["running"]: 0}
     # A single string is coerced to a one-element list; searchRuns is also a mutation.
     body = ok(graphql(base_url, 'mutation { mlflowSearchRuns(input: {experimentIds: "%s", maxResults: 1}) '
                                 '{ runs { info { runId } } nextPageToken } }' % seeded["exp"]))
@@ -377,7 +384,7 @@ def test_each_object_is_authorized_as_its_rest_route(secured, monkeypatch):
             'h: mlflowGetRun(input: {runId: "%s"}) { run { info { runId } } } '
             'e: mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } '
             'a: mlflowListArtifacts(input: {runId: "%s"}) { files { path } } '
-            'r: mlflowSearchRuns(input: {experimentIds: ["%s", "%s"]}) { runs { info { runId } } } }'
+            'r: mlflowSearchRuns(input: {experimentIds: ["%s", "%s"]}) { runs { info { runId } modelVersions { name } } } }'
             % (shown_run, hidden_run, hidden, hidden_run, shown, hidden))
     # Bob reads what he was granted; what he may not read is null, without an error, and his
     # search keeps only readable experiments; he sees no version of a model he may not read.
@@ -386,11 +393,12 @@ def test_each_object_is_authorized_as_its_rest_route(secured, monkeypatch):
     assert body["data"] == {
         "s": {"run": {"info": {"runId": shown_run}, "modelVersions": []}},
         "h": None, "e": None, "a": None,
-        "r": {"runs": [{"info": {"runId": shown_run}}]},
+        "r": {"runs": [{"info": {"runId": shown_run}, "modelVersions": []}]},
     }
     # The administrator sees everything.
     body = ok(query(ADMIN, both))
     assert body["errors"] is None
     assert body["data"]["h"] == {"run": {"info": {"runId": hidden_run}}}
     assert body["data"]["s"]["run"]["modelVersions"] == [{"name": hidden_model}]
-    assert {r["info"]["runId"] for r in body["data"]["r"]["runs"]} == {shown_run, hidden_run}
+    assert {r["info"]["runId"]: r["modelVersions"] for r in body["data"]["r"]["runs"]} == {
+        shown_run: [{"name": hidden_model}], hidden_run: []}

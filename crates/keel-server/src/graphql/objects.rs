@@ -276,7 +276,8 @@ pub struct RunOutputs {
 }
 
 /// A run with the two fields the reference adds to its protobuf `Run`: its experiment and the
-/// model versions registered from it, each looked up only when selected.
+/// model versions registered from it, each looked up only when selected (a search looks them
+/// up for its whole page at once and hands them in).
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(name = "MlflowRunExtension", complex)]
 pub struct Run {
@@ -288,15 +289,25 @@ pub struct Run {
     pub run_id: String,
     #[graphql(skip)]
     pub experiment_id: String,
+    #[graphql(skip)]
+    pub known_experiment: Option<Experiment>,
+    #[graphql(skip)]
+    pub known_versions: Option<Vec<ModelVersion>>,
 }
 
 #[ComplexObject]
 impl Run {
     async fn experiment(&self, ctx: &Context<'_>) -> Option<Experiment> {
+        if let Some(known) = &self.known_experiment {
+            return Some(known.clone());
+        }
         nullable(ctx, run_experiment(ctx, &self.experiment_id).await)
     }
 
     async fn model_versions(&self, ctx: &Context<'_>) -> Option<Vec<ModelVersion>> {
+        if let Some(known) = &self.known_versions {
+            return Some(known.clone());
+        }
         nullable(ctx, run_model_versions(ctx, &self.run_id).await)
     }
 }
@@ -352,6 +363,8 @@ impl From<core::Run> for Run {
             outputs: Some(RunOutputs {
                 model_outputs: Some(model_outputs),
             }),
+            known_experiment: None,
+            known_versions: None,
         }
     }
 }

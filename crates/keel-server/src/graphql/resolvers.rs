@@ -483,11 +483,77 @@ async fn search_runs(
     let page = search_readable(&e.state, &e.caller, &e.workspace, request)
         .await
         .map_err(field_error)?;
+    let mut runs: Vec<Run> = page.items.into_iter().map(Run::from).collect();
+    // A page may hold 50,000 runs: their experiments and versions are read once for the page,
+    // not once per run.
+    let selected = ctx.look_ahead().field("runs");
+    if selected.field("experiment").exists() {
+        attach_experiments(ctx, &mut runs).await;
+    }
+    if selected.field("modelVersions").exists() {
+        attach_versions(ctx, &mut runs).await?;
+    }
     Ok(Some(SearchRunsResponse {
-        runs: Some(page.items.into_iter().map(Run::from).collect()),
+        runs: Some(runs),
         next_page_token: Some(page.next_page_token.unwrap_or_default()),
         api_error: None,
     }))
+}
+
+/// Hands each run its experiment, each read once. One that cannot be read is left for the run's
+/// own resolver, which reports the error.
+async fn attach_experiments(ctx: &Context<'_>, runs: &mut [Run]) {
+    let mut found: std::collections::HashMap<String, Option<Experiment>> = Default::default();
+    for run in runs.iter_mut() {
+        if !found.contains_key(&run.experiment_id) {
+            let experiment = run_experiment(ctx, &run.experiment_id).await.ok().flatten();
+            found.insert(run.experiment_id.clone(), experiment);
+        }
+        run.known_experiment = found[&run.experiment_id].clone();
+    }
+}
+
+/// Run IDs per version search when a page's versions are read together.
+const RUNS_PER_VERSION_SEARCH: usize = 100;
+
+/// Hands each run the versions registered from it that the caller may read, searched for a
+/// hundred runs at a time.
+async fn attach_versions(ctx: &Context<'_>, runs: &mut [Run]) -> Result<()> {
+    let mut by_run: std::collections::HashMap<String, Vec<ModelVersion>> = Default::default();
+    let ids: Vec<&str> = runs
+        .iter()
+        .map(|r| r.run_id.as_str())
+        // Run IDs are hex digits; one with a quote names no run (and would not parse).
+        .filter(|id| !id.contains('\''))
+        .collect();
+    for chunk in ids.chunks(RUNS_PER_VERSION_SEARCH) {
+        let list = chunk
+            .iter()
+            .map(|id| format!("'{id}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut page_token = None;
+        loop {
+            let search = SearchIn {
+                filter: Some(format!("run_id IN ({list})")),
+                page_token,
+                ..SearchIn::default()
+            };
+            let page = versions(ctx, search).await?;
+            for version in page.items {
+                let run_id = version.run_id.clone().unwrap_or_default();
+                by_run.entry(run_id).or_default().push(version.into());
+            }
+            match page.next_page_token {
+                Some(token) => page_token = Some(token),
+                None => break,
+            }
+        }
+    }
+    for run in runs {
+        run.known_versions = Some(by_run.remove(&run.run_id).unwrap_or_default());
+    }
+    Ok(())
 }
 
 /// Model versions the caller may read, in the request's workspace.
