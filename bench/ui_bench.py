@@ -23,6 +23,7 @@ answer is checked (points, rows and order, span count); a wrong one is flagged i
 
     bench/run.sh ui             # full sizes
     bench/run.sh ui --quick     # a tenth of the data
+    bench/run.sh ui --only runs_table   # one workload (repeatable)
 
 Not a test: nothing fails on timings.
 """
@@ -327,6 +328,8 @@ def bench_server(srv: Server, cfg: dict) -> dict:
         settle(srv.proc.pid)
         c = Client(srv.port)
         for name, fn in WORKLOADS.items():
+            if name not in cfg["workloads"]:
+                continue
             print(f"[{srv.slot}] {name} ...", flush=True)
             try:
                 res[name] = fn(srv, c, cfg)
@@ -370,6 +373,8 @@ def render(ref: dict, keel: dict, cfg: dict, facts: dict) -> str:
             if x is None or x[0] is None:
                 return "n/a ⚠ failed"
             return f"{x[0]:{fmt}} {unit}" + ("" if x[1] in (True, None) else " ⚠ wrong result")
+        if k is None and r is None:  # a workload left out with --only (errors are listed below)
+            return
         kv_, rv = (x[0] if x else None for x in (k, r))
         rows.append(f"| {label} | {cell(k)} | {cell(r)} | {ratio(rv, kv_, False)} |")
 
@@ -446,6 +451,8 @@ def render(ref: dict, keel: dict, cfg: dict, facts: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a tenth of the data")
+    ap.add_argument("--only", choices=sorted(WORKLOADS), action="append",
+                    help="run only this workload (repeatable)")
     ap.add_argument("--keel-bin", default=os.environ.get("KEEL_BIN", str(REPO / "target/release/keel")))
     ap.add_argument("--mlflow-bin", default=str(Path(sys.executable).parent / "mlflow"))
     ap.add_argument("--out", default=str(HERE / "results" / f"ui-{time.strftime('%Y%m%d-%H%M%S')}.json"))
@@ -455,7 +462,8 @@ def main() -> int:
         return 2
     signal.signal(signal.SIGTERM, bench._on_signal)
     signal.signal(signal.SIGHUP, bench._on_signal)
-    cfg = {"mode": "quick" if args.quick else "full", **(QUICK if args.quick else FULL)}
+    cfg = {"mode": "quick" if args.quick else "full", **(QUICK if args.quick else FULL),
+           "workloads": args.only or list(WORKLOADS)}
     loadavg = lambda: " ".join(Path("/proc/loadavg").read_text().split()[:3])  # noqa: E731
     facts = {"loadavg_start": loadavg()}
 
