@@ -110,6 +110,16 @@ fn world() -> &'static World {
                     &SecretKey::generate().expect("key"),
                 ),
                 webhooks,
+                // Private and plain-HTTP upstreams refused: nothing fuzzed resolves names.
+                gateway: keel_gateway::Gateway::new(
+                    stores.gateway,
+                    Arc::new(
+                        keel_core::webhooks::SecretCipher::new(&SecretKey::generate().expect("key"))
+                            .expect("cipher"),
+                    ),
+                    Arc::new(keel_core::clock::SystemClock),
+                    Default::default(),
+                ),
                 ui: UiAssets::new([]),
                 limits: RequestLimits::default(),
                 audit: Some(audit),

@@ -176,6 +176,11 @@ pub static CATALOGUE: &[Action] = &[
     action("experiments.restore", C::Delete, &[R::Experiment]),
     action("experiments.search", C::Authenticated, &[R::Workspace]),
     action("experiments.update", C::Update, &[R::Experiment]),
+    // The AI gateway's provider credentials: workspace administrators only.
+    action("gateway.secrets.create", C::Admin, &[R::Workspace]),
+    action("gateway.secrets.delete", C::Admin, &[R::Workspace]),
+    action("gateway.secrets.read", C::Admin, &[R::Workspace]),
+    action("gateway.secrets.update", C::Admin, &[R::Workspace]),
     // `/graphql`: its resolvers authorize each object they read, as its REST route would.
     action("graphql.read", C::Authenticated, &[R::Workspace]),
     action("logged_models.create", C::Update, &[R::Experiment]),

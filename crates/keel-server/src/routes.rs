@@ -7,9 +7,9 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    access, accounts, artifacts, audit, experiments, logged_models, meta, multipart, presigned,
-    promptlab, registry, runs, session, tokens, trace_edits, trace_search, trace_spans, traces,
-    traces_v2, ui, webhooks, workspaces,
+    access, accounts, artifacts, audit, experiments, gateway, logged_models, meta, multipart,
+    presigned, promptlab, registry, runs, session, tokens, trace_edits, trace_search, trace_spans,
+    traces, traces_v2, ui, webhooks, workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -1367,6 +1367,47 @@ pub fn table() -> Vec<Route> {
             accounts::get_permission,
         ),
         // Webhooks (MLflow's API) and Keel's delivery log.
+        // The AI gateway's configuration: provider secrets (workspace administrators).
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/secrets/create",
+            "gateway.secrets.create",
+            Workspace,
+            gateway::create_secret,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/secrets/get",
+            "gateway.secrets.read",
+            Workspace,
+            gateway::get_secret,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/secrets/update",
+            "gateway.secrets.update",
+            Workspace,
+            gateway::update_secret,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/secrets/delete",
+            "gateway.secrets.delete",
+            Workspace,
+            gateway::delete_secret,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/secrets/list",
+            "gateway.secrets.read",
+            Workspace,
+            gateway::list_secrets,
+        ),
         route(
             M::POST,
             Mlflow2,

@@ -56,6 +56,8 @@ pub struct Services {
     pub tracking: Tracking,
     pub registry: Registry,
     pub webhooks: Webhooks,
+    /// The AI gateway: its provider secrets (and later endpoints and invocations).
+    pub gateway: keel_gateway::Gateway,
     pub traces: Traces,
     /// The workspace catalogue, and whether requests may choose a workspace.
     pub workspaces: keel_core::Workspaces,

@@ -63,6 +63,7 @@ pub struct Stores {
     pub identity: Arc<dyn IdentityStore>,
     pub workspaces: Arc<dyn WorkspaceStore>,
     pub audit: Arc<dyn AuditStore>,
+    pub gateway: Arc<dyn keel_gateway::GatewayStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -80,7 +81,8 @@ impl Stores {
             + TraceStore
             + IdentityStore
             + WorkspaceStore
-            + AuditStore,
+            + AuditStore
+            + keel_gateway::GatewayStore,
     >(
         store: S,
     ) -> Self {
@@ -92,7 +94,8 @@ impl Stores {
             traces: store.clone(),
             identity: store.clone(),
             workspaces: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            gateway: store,
         }
     }
 }

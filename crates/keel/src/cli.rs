@@ -307,6 +307,16 @@ pub struct ServerArgs {
     /// Largest OTLP export body once decompressed, in bytes [default: 20971520].
     #[arg(long, env = "KEEL_MAX_OTLP_BODY_BYTES")]
     pub max_otlp_body_bytes: Option<usize>,
+    /// Let gateway secrets name `http://` upstreams (local model servers), not only `https://`
+    /// [default: false].
+    #[arg(long, env = "KEEL_GATEWAY_ALLOW_HTTP_UPSTREAMS", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub gateway_allow_http_upstreams: Option<bool>,
+    /// Let gateway secrets name upstreams at loopback, private and other non-public addresses
+    /// (local model servers) [default: false].
+    #[arg(long, env = "KEEL_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub gateway_allow_private_upstreams: Option<bool>,
     /// Most root fields a GraphQL query may select, over all its operations [default: 10].
     #[arg(long, env = "KEEL_GRAPHQL_MAX_ROOT_FIELDS")]
     pub graphql_max_root_fields: Option<usize>,
@@ -458,6 +468,8 @@ impl ServerArgs {
             idle_timeout_seconds: self.idle_timeout_seconds,
             max_request_body_bytes: self.max_request_body_bytes,
             max_otlp_body_bytes: self.max_otlp_body_bytes,
+            gateway_allow_http_upstreams: self.gateway_allow_http_upstreams,
+            gateway_allow_private_upstreams: self.gateway_allow_private_upstreams,
             graphql_max_root_fields: self.graphql_max_root_fields,
             graphql_max_aliases: self.graphql_max_aliases,
             secrets_key: self.secrets_key.clone(),

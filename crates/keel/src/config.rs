@@ -71,6 +71,10 @@ pub struct Config {
     pub max_request_body_bytes: usize,
     /// Largest OTLP export body once decompressed, in bytes
     pub max_otlp_body_bytes: usize,
+    /// Let gateway secrets name `http://` upstreams, not only `https://`
+    pub gateway_allow_http_upstreams: bool,
+    /// Let gateway secrets name upstreams at non-public addresses
+    pub gateway_allow_private_upstreams: bool,
     /// Most root fields a GraphQL query may select, over all its operations
     pub graphql_max_root_fields: usize,
     /// Most aliases one GraphQL selection set may hold
@@ -237,6 +241,8 @@ pub struct Overrides {
     pub idle_timeout_seconds: Option<u64>,
     pub max_request_body_bytes: Option<usize>,
     pub max_otlp_body_bytes: Option<usize>,
+    pub gateway_allow_http_upstreams: Option<bool>,
+    pub gateway_allow_private_upstreams: Option<bool>,
     pub graphql_max_root_fields: Option<usize>,
     pub graphql_max_aliases: Option<usize>,
     pub secrets_key: Option<Redacted>,
@@ -317,6 +323,12 @@ impl Overrides {
             idle_timeout_seconds: other.idle_timeout_seconds.or(self.idle_timeout_seconds),
             max_request_body_bytes: other.max_request_body_bytes.or(self.max_request_body_bytes),
             max_otlp_body_bytes: other.max_otlp_body_bytes.or(self.max_otlp_body_bytes),
+            gateway_allow_http_upstreams: other
+                .gateway_allow_http_upstreams
+                .or(self.gateway_allow_http_upstreams),
+            gateway_allow_private_upstreams: other
+                .gateway_allow_private_upstreams
+                .or(self.gateway_allow_private_upstreams),
             graphql_max_root_fields: other
                 .graphql_max_root_fields
                 .or(self.graphql_max_root_fields),
@@ -557,6 +569,8 @@ impl Config {
             idle_timeout_seconds: layer.idle_timeout_seconds.unwrap_or(60),
             max_request_body_bytes: layer.max_request_body_bytes.unwrap_or(16 * 1024 * 1024),
             max_otlp_body_bytes: layer.max_otlp_body_bytes.unwrap_or(20 * 1024 * 1024),
+            gateway_allow_http_upstreams: layer.gateway_allow_http_upstreams.unwrap_or(false),
+            gateway_allow_private_upstreams: layer.gateway_allow_private_upstreams.unwrap_or(false),
             graphql_max_root_fields: layer.graphql_max_root_fields.unwrap_or(10),
             graphql_max_aliases: layer.graphql_max_aliases.unwrap_or(10),
             secrets_key: layer.secrets_key,

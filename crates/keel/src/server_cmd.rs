@@ -44,6 +44,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         identity,
         workspaces,
         audit_store,
+        gateway_store,
     } = crate::stores::open(&config).await?;
     let audit_log = crate::stores::audit_log(&config, audit_store).await?;
     let auth = crate::stores::auth(&config, identity)?;
@@ -51,6 +52,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     prepare_authentication(&config, &auth).await?;
     let webhooks = crate::stores::webhooks(&config, webhook_store)?;
     let registry = registry.with_webhooks(webhooks.clone());
+    let gateway = crate::stores::gateway(&config, gateway_store)?;
 
     let tls = serve_tls(&config)?;
     let addr = format!("{}:{}", config.host, config.port);
@@ -111,6 +113,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             &config,
         )?),
         webhooks,
+        gateway,
         ui: ui_assets().mounted_at(&config.static_prefix),
         limits: config.request_limits(),
         audit,

@@ -26,6 +26,8 @@ pub struct Services {
     pub workspaces: keel_core::Workspaces,
     /// The audit log's storage (see [`audit_log`]).
     pub audit_store: Arc<dyn keel_core::audit::AuditStore>,
+    /// The AI gateway's storage; only a server sets up the gateway over it ([`gateway`]).
+    pub gateway_store: Arc<dyn keel_gateway::GatewayStore>,
 }
 
 /// Which URIs model-version sources may be, given where artifacts are stored: besides the
@@ -72,6 +74,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         identity: stores.identity,
         workspaces: keel_core::Workspaces::new(stores.workspaces, config.enable_workspaces),
         audit_store: stores.audit,
+        gateway_store: stores.gateway,
     })
 }
 
@@ -158,6 +161,28 @@ pub fn webhooks(config: &Config, store: Arc<dyn WebhookStore>) -> anyhow::Result
     let key = crate::secrets::load_key(config)?;
     Webhooks::new(store, &key, Arc::new(transport), targets)
         .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))
+}
+
+/// The AI gateway of a server: provider credentials sealed with a key derived from the
+/// configured (or generated) secrets key, upstreams allowed as the configuration says.
+pub fn gateway(
+    config: &Config,
+    store: Arc<dyn keel_gateway::GatewayStore>,
+) -> anyhow::Result<keel_gateway::Gateway> {
+    let key = crate::secrets::load_key(config)?;
+    let gateway_key =
+        keel_core::webhooks::SecretKey::from_bytes(key.derive("keel gateway secrets"));
+    let cipher = keel_core::webhooks::SecretCipher::new(&gateway_key)
+        .map_err(|e| anyhow::anyhow!("cannot set up the gateway: {e}"))?;
+    Ok(keel_gateway::Gateway::new(
+        store,
+        Arc::new(cipher),
+        Arc::new(keel_core::clock::SystemClock),
+        keel_gateway::DestinationPolicy {
+            allow_http: config.gateway_allow_http_upstreams,
+            allow_private: config.gateway_allow_private_upstreams,
+        },
+    ))
 }
 
 #[cfg(test)]

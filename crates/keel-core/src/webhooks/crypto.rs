@@ -1,4 +1,5 @@
-//! Webhook secrets at rest (AES-256-GCM, bound to their webhook) and the delivery signature
+//! Secrets at rest — webhooks' signing secrets, the AI gateway's provider credentials —
+//! (AES-256-GCM, bound to their owner) and the webhook delivery signature
 //! (`v1,<base64(HMAC-SHA256(secret, "{delivery_id}.{timestamp}.{payload}"))>`).
 
 use base64::Engine;
@@ -61,7 +62,7 @@ impl SecretKey {
     }
 }
 
-/// Seals and opens webhook secrets with one key.
+/// Seals and opens secrets with one key.
 pub struct SecretCipher {
     key: LessSafeKey,
     rng: SystemRandom,
@@ -83,8 +84,8 @@ impl SecretCipher {
         })
     }
 
-    /// Encrypts `secret` for the webhook `owner` (its ID is authenticated, so a sealed value
-    /// copied to another webhook does not open).
+    /// Encrypts `secret` for `owner` (a webhook's ID, a gateway secret's ID and name): the owner
+    /// is authenticated, so a sealed value copied to another owner does not open.
     pub fn seal(&self, owner: &str, secret: &str) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
@@ -97,7 +98,7 @@ impl SecretCipher {
                 Aad::from(owner.as_bytes()),
                 &mut data,
             )
-            .map_err(|_| Error::internal("cannot encrypt the webhook secret"))?;
+            .map_err(|_| Error::internal("cannot encrypt a secret"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(out)))
@@ -107,7 +108,7 @@ impl SecretCipher {
     pub fn open(&self, owner: &str, sealed: &str) -> Result<String> {
         let fail = || {
             Error::internal(
-                "cannot decrypt a webhook secret: the secrets key differs from the one it was \
+                "cannot decrypt a stored secret: the secrets key differs from the one it was \
                  stored with",
             )
         };

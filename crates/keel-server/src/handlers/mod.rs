@@ -6,6 +6,7 @@ pub mod artifact_headers;
 pub mod artifacts;
 pub mod audit;
 pub mod experiments;
+pub mod gateway;
 pub mod logged_models;
 pub mod meta;
 pub mod multipart;

@@ -4,6 +4,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod entities;
+pub mod gateway;
 pub mod logged_models;
 pub mod otlp;
 pub mod proto;

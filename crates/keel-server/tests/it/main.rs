@@ -11,6 +11,7 @@ mod bad_input;
 mod batch;
 mod connections;
 mod fuzz;
+mod gateway;
 mod history;
 mod limits;
 mod logged_models;

@@ -161,6 +161,18 @@ impl TestApp {
         let trace_store: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
         let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
         let audit_store: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
+        let gateway = keel_gateway::Gateway::new(
+            Arc::new(store.clone()),
+            Arc::new(
+                keel_core::webhooks::SecretCipher::new(&SecretKey::generate().expect("key"))
+                    .expect("cipher"),
+            ),
+            Arc::new(keel_core::clock::SystemClock),
+            keel_gateway::DestinationPolicy {
+                allow_http: allow_private,
+                allow_private,
+            },
+        );
         let workspaces = keel_core::Workspaces::new(Arc::new(store.clone()), enable_workspaces);
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
@@ -219,6 +231,7 @@ impl TestApp {
                         &SecretKey::generate().expect("key"),
                     ),
                     webhooks: webhooks.clone(),
+                    gateway,
                     ui,
                     limits: Default::default(),
                     audit: Some(keel_server::audit::AuditTrail::new(audit, Vec::new())),

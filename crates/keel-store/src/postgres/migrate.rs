@@ -98,6 +98,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "pending_trace_run_links",
         sql: include_str!("../../migrations/postgres/0014_pending_trace_run_links.sql"),
     },
+    Migration {
+        version: 15,
+        name: "gateway_secrets",
+        sql: include_str!("../../migrations/postgres/0015_gateway_secrets.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

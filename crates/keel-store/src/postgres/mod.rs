@@ -18,6 +18,7 @@ mod config;
 mod convert;
 mod error;
 mod experiments;
+mod gateway;
 mod group_commit;
 mod history;
 mod identity;

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pending_trace_run_links",
         include_str!("../../migrations/sqlite/0014_pending_trace_run_links.sql"),
     ),
+    (
+        15,
+        "gateway_secrets",
+        include_str!("../../migrations/sqlite/0015_gateway_secrets.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

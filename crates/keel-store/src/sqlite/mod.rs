@@ -12,6 +12,7 @@ mod audit;
 mod checkpoint;
 mod convert;
 mod experiments;
+mod gateway;
 mod identity;
 mod identity_store;
 mod load;

@@ -150,6 +150,8 @@ macro_rules! conformance_suite {
                 webhooks::webhook_crud_soft_delete_and_paging,
                 webhooks::webhooks_by_event_and_active_subscriptions,
                 webhooks::delivery_queue_claims_leases_retries_and_finishes,
+                // The AI gateway.
+                gateway::gateway_secrets_are_unique_per_workspace_and_updated_in_place,
                 webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
                 webhooks::queued_deliveries_survive_a_reopen,
                 webhooks::finished_deliveries_are_pruned_oldest_first,

@@ -162,6 +162,7 @@ pub async fn fresh() -> Option<Fixture> {
     let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
     let workspaces: Arc<dyn keel_core::WorkspaceStore> = Arc::new(store.clone());
     let audit: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
+    let gateway: Arc<dyn keel_gateway::GatewayStore> = Arc::new(store.clone());
     Some(
         Fixture::new(
             Arc::new(store),
@@ -182,7 +183,8 @@ pub async fn fresh() -> Option<Fixture> {
         .with_traces(traces)
         .with_identity(identity)
         .with_workspaces(workspaces)
-        .with_audit(audit),
+        .with_audit(audit)
+        .with_gateway(gateway),
     )
 }
 
@@ -223,7 +225,8 @@ async fn reopening_applies_each_migration_once() {
             (11, "registry_workspaces".to_owned()),
             (12, "audit".to_owned()),
             (13, "audit_retention".to_owned()),
-            (14, "pending_trace_run_links".to_owned())
+            (14, "pending_trace_run_links".to_owned()),
+            (15, "gateway_secrets".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -320,7 +323,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (11, "registry_workspaces"),
             (12, "audit"),
             (13, "audit_retention"),
-            (14, "pending_trace_run_links")
+            (14, "pending_trace_run_links"),
+            (15, "gateway_secrets")
         ]
     );
     let t = Tracking::new(open(&config).await);

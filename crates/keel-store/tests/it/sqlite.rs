@@ -24,6 +24,7 @@ pub async fn fresh() -> Fixture {
     let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
     let workspaces: Arc<dyn keel_core::WorkspaceStore> = Arc::new(store.clone());
     let audit: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
+    let gateway: Arc<dyn keel_gateway::GatewayStore> = Arc::new(store.clone());
     Fixture::new(
         Arc::new(store),
         Box::new(move || {
@@ -40,6 +41,7 @@ pub async fn fresh() -> Fixture {
     .with_identity(identity)
     .with_workspaces(workspaces)
     .with_audit(audit)
+    .with_gateway(gateway)
 }
 
 conformance_suite!(suite, async || fresh().await);

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod durability;
 pub mod experiments;
+pub mod gateway;
 pub mod gc;
 pub mod history;
 pub mod identity;
@@ -61,6 +62,8 @@ pub struct Fixture {
     workspaces: Option<Arc<dyn keel_core::WorkspaceStore>>,
     /// The audit log's storage in the same database (set by `with_audit`).
     audit: Option<Arc<dyn keel_core::audit::AuditStore>>,
+    /// The AI gateway's storage in the same database (set by `with_gateway`).
+    gateway: Option<Arc<dyn keel_gateway::GatewayStore>>,
     reopen: Reopen,
     clock: Arc<TickingClock>,
     /// Dropped last: e.g. the temporary directory holding a SQLite file.
@@ -81,6 +84,7 @@ impl Fixture {
             identity: None,
             workspaces: None,
             audit: None,
+            gateway: None,
             reopen,
             clock: Arc::new(TickingClock::new(T0)),
             _guard: guard,
@@ -127,6 +131,16 @@ impl Fixture {
     pub fn with_audit(mut self, audit: Arc<dyn keel_core::audit::AuditStore>) -> Self {
         self.audit = Some(audit);
         self
+    }
+
+    /// Adds the AI gateway's store of the same database.
+    pub fn with_gateway(mut self, gateway: Arc<dyn keel_gateway::GatewayStore>) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    pub fn gateway_store(&self) -> Arc<dyn keel_gateway::GatewayStore> {
+        self.gateway.clone().expect("fixture built with_gateway")
     }
 
     pub fn audit_store(&self) -> Arc<dyn keel_core::audit::AuditStore> {

@@ -1,0 +1,56 @@
+//! Keel's AI gateway: the provider credentials it holds (secrets), and later the model
+//! definitions, endpoints, routing, limits and budgets built on them. This crate is the
+//! domain — rules, validation and the [`Gateway`] service over a [`GatewayStore`]; the SQL is
+//! in `keel-store` and the HTTP in `keel-server`.
+
+pub mod destination;
+pub mod secrets;
+pub mod store;
+
+use std::sync::Arc;
+
+use keel_core::clock::Clock;
+use keel_core::webhooks::SecretCipher;
+
+pub use destination::DestinationPolicy;
+pub use secrets::{CreateSecret, GatewaySecret, UpdateSecret};
+pub use store::GatewayStore;
+
+/// The gateway service: every rule of its configuration, over one store.
+#[derive(Clone)]
+pub struct Gateway {
+    store: Arc<dyn GatewayStore>,
+    cipher: Arc<SecretCipher>,
+    clock: Arc<dyn Clock>,
+    destinations: DestinationPolicy,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("destinations", &self.destinations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// `cipher` seals provider credentials at rest; `destinations` says which upstreams a
+    /// secret's `api_base` may name.
+    pub fn new(
+        store: Arc<dyn GatewayStore>,
+        cipher: Arc<SecretCipher>,
+        clock: Arc<dyn Clock>,
+        destinations: DestinationPolicy,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            clock,
+            destinations,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+}

@@ -1,0 +1,29 @@
+//! The gateway's storage, implemented in `keel-store` for SQLite and PostgreSQL. Every call
+//! names its workspace: a secret of another workspace does not exist for it.
+
+use async_trait::async_trait;
+use keel_core::Result;
+
+use crate::secrets::GatewaySecret;
+
+#[async_trait]
+pub trait GatewayStore: Send + Sync + std::fmt::Debug {
+    /// Inserts `secret`; `false` when its workspace already has a secret of that name.
+    async fn insert_secret(&self, secret: &GatewaySecret) -> Result<bool>;
+
+    async fn get_secret(&self, workspace: &str, secret_id: &str) -> Result<Option<GatewaySecret>>;
+
+    /// The workspace's secrets (of `provider`, if given), oldest first.
+    async fn list_secrets(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+    ) -> Result<Vec<GatewaySecret>>;
+
+    /// Writes `secret`'s mutable fields (values, masks, auth config, update time and author);
+    /// `false` when it no longer exists.
+    async fn update_secret(&self, secret: &GatewaySecret) -> Result<bool>;
+
+    /// `false` when there was no such secret.
+    async fn delete_secret(&self, workspace: &str, secret_id: &str) -> Result<bool>;
+}

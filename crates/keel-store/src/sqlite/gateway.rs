@@ -1,0 +1,166 @@
+//! `GatewayStore` for SQLite: the gateway's secrets (writes on the writer, reads on a reader).
+//! Each write is one statement, so a rejected one changes nothing.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use keel_core::{Error, Result};
+use keel_gateway::{GatewaySecret, GatewayStore};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{SqliteStore, db_err};
+
+const SECRET_COLUMNS: &str = "secret_id, workspace, secret_name, provider, sealed_value, \
+     masked_values, auth_config, created_at, last_updated_at, created_by, last_updated_by";
+
+fn map_text(map: &BTreeMap<String, String>) -> Result<String> {
+    serde_json::to_string(map).map_err(|e| Error::internal(format!("cannot encode a map: {e}")))
+}
+
+fn text_map(index: usize, text: &str) -> rusqlite::Result<BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GatewaySecret> {
+    let masked: String = r.get(5)?;
+    let auth: String = r.get(6)?;
+    Ok(GatewaySecret {
+        secret_id: r.get(0)?,
+        workspace: r.get(1)?,
+        secret_name: r.get(2)?,
+        provider: r.get(3)?,
+        sealed_value: r.get(4)?,
+        masked_values: text_map(5, &masked)?,
+        auth_config: text_map(6, &auth)?,
+        created_at: r.get(7)?,
+        last_updated_at: r.get(8)?,
+        created_by: r.get(9)?,
+        last_updated_by: r.get(10)?,
+    })
+}
+
+fn insert_secret(c: &Connection, s: &GatewaySecret, masked: &str, auth: &str) -> Result<bool> {
+    let inserted = c
+        .prepare_cached(&format!(
+            "INSERT INTO gateway_secrets ({SECRET_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
+        ))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                s.secret_id,
+                s.workspace,
+                s.secret_name,
+                s.provider,
+                s.sealed_value,
+                masked,
+                auth,
+                s.created_at,
+                s.last_updated_at,
+                s.created_by,
+                s.last_updated_by,
+            ])
+        })
+        .map_err(db_err)?;
+    Ok(inserted == 1)
+}
+
+fn get_secret(c: &Connection, workspace: &str, id: &str) -> Result<Option<GatewaySecret>> {
+    c.prepare_cached(&format!(
+        "SELECT {SECRET_COLUMNS} FROM gateway_secrets WHERE secret_id = ?1 AND workspace = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row(params![id, workspace], secret_from_row)
+            .optional()
+    })
+    .map_err(db_err)
+}
+
+fn list_secrets(
+    c: &Connection,
+    workspace: &str,
+    provider: Option<&str>,
+) -> Result<Vec<GatewaySecret>> {
+    c.prepare_cached(&format!(
+        "SELECT {SECRET_COLUMNS} FROM gateway_secrets WHERE workspace = ?1 \
+         AND (?2 IS NULL OR provider = ?2) ORDER BY created_at, secret_id"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_map(params![workspace, provider], secret_from_row)?
+            .collect()
+    })
+    .map_err(db_err)
+}
+
+fn update_secret(c: &Connection, s: &GatewaySecret, masked: &str, auth: &str) -> Result<bool> {
+    let updated = c
+        .prepare_cached(
+            "UPDATE gateway_secrets SET sealed_value = ?3, masked_values = ?4, auth_config = ?5, \
+             last_updated_at = ?6, last_updated_by = ?7 WHERE secret_id = ?1 AND workspace = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                s.secret_id,
+                s.workspace,
+                s.sealed_value,
+                masked,
+                auth,
+                s.last_updated_at,
+                s.last_updated_by,
+            ])
+        })
+        .map_err(db_err)?;
+    Ok(updated == 1)
+}
+
+#[async_trait]
+impl GatewayStore for SqliteStore {
+    async fn insert_secret(&self, secret: &GatewaySecret) -> Result<bool> {
+        let (masked, auth) = (
+            map_text(&secret.masked_values)?,
+            map_text(&secret.auth_config)?,
+        );
+        let s = secret.clone();
+        self.write(move |c| insert_secret(c, &s, &masked, &auth))
+            .await
+    }
+
+    async fn get_secret(&self, workspace: &str, secret_id: &str) -> Result<Option<GatewaySecret>> {
+        let (workspace, id) = (workspace.to_owned(), secret_id.to_owned());
+        self.read(move |c| get_secret(c, &workspace, &id)).await
+    }
+
+    async fn list_secrets(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+    ) -> Result<Vec<GatewaySecret>> {
+        let (workspace, provider) = (workspace.to_owned(), provider.map(str::to_owned));
+        self.read(move |c| list_secrets(c, &workspace, provider.as_deref()))
+            .await
+    }
+
+    async fn update_secret(&self, secret: &GatewaySecret) -> Result<bool> {
+        let (masked, auth) = (
+            map_text(&secret.masked_values)?,
+            map_text(&secret.auth_config)?,
+        );
+        let s = secret.clone();
+        self.write(move |c| update_secret(c, &s, &masked, &auth))
+            .await
+    }
+
+    async fn delete_secret(&self, workspace: &str, secret_id: &str) -> Result<bool> {
+        let (workspace, id) = (workspace.to_owned(), secret_id.to_owned());
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM gateway_secrets WHERE secret_id = ?1 AND workspace = ?2",
+                params![id, workspace],
+            )
+            .map(|n| n == 1)
+            .map_err(db_err)
+        })
+        .await
+    }
+}
