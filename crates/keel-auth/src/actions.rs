@@ -176,7 +176,24 @@ pub static CATALOGUE: &[Action] = &[
     action("experiments.restore", C::Delete, &[R::Experiment]),
     action("experiments.search", C::Authenticated, &[R::Workspace]),
     action("experiments.update", C::Update, &[R::Experiment]),
-    // The AI gateway's provider credentials: workspace administrators only.
+    // The AI gateway's configuration (provider credentials and the models they reach):
+    // workspace administrators only.
+    action(
+        "gateway.model_definitions.create",
+        C::Admin,
+        &[R::Workspace],
+    ),
+    action(
+        "gateway.model_definitions.delete",
+        C::Admin,
+        &[R::Workspace],
+    ),
+    action("gateway.model_definitions.read", C::Admin, &[R::Workspace]),
+    action(
+        "gateway.model_definitions.update",
+        C::Admin,
+        &[R::Workspace],
+    ),
     action("gateway.secrets.create", C::Admin, &[R::Workspace]),
     action("gateway.secrets.delete", C::Admin, &[R::Workspace]),
     action("gateway.secrets.read", C::Admin, &[R::Workspace]),

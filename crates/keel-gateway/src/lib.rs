@@ -1,9 +1,11 @@
-//! Keel's AI gateway: the provider credentials it holds (secrets), and later the model
-//! definitions, endpoints, routing, limits and budgets built on them. This crate is the
+//! Keel's AI gateway: the provider credentials it holds (secrets), the provider models they
+//! reach (model definitions), and later the endpoints, routing, limits and budgets built on
+//! them. This crate is the
 //! domain — rules, validation and the [`Gateway`] service over a [`GatewayStore`]; the SQL is
 //! in `keel-store` and the HTTP in `keel-server`.
 
 pub mod destination;
+pub mod model_definitions;
 pub mod secrets;
 pub mod store;
 
@@ -13,6 +15,9 @@ use keel_core::clock::Clock;
 use keel_core::webhooks::SecretCipher;
 
 pub use destination::DestinationPolicy;
+pub use model_definitions::{
+    CreateModelDefinition, DefinitionWrite, ModelDefinition, UpdateModelDefinition,
+};
 pub use secrets::{CreateSecret, GatewaySecret, UpdateSecret};
 pub use store::GatewayStore;
 

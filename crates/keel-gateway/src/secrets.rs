@@ -266,7 +266,7 @@ fn masked(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     values.iter().map(|(k, v)| (k.clone(), mask(v))).collect()
 }
 
-fn not_found(secret_id: &str) -> Error {
+pub(crate) fn not_found(secret_id: &str) -> Error {
     Error::not_found(format!("GatewaySecret not found (secret_id='{secret_id}')"))
 }
 

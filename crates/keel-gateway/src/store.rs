@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use keel_core::Result;
 
+use crate::model_definitions::{DefinitionWrite, ModelDefinition};
 use crate::secrets::GatewaySecret;
 
 #[async_trait]
@@ -26,4 +27,36 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
 
     /// `false` when there was no such secret.
     async fn delete_secret(&self, workspace: &str, secret_id: &str) -> Result<bool>;
+
+    /// Inserts `definition` if its secret exists in its workspace and its name is free there
+    /// (the secret cannot be deleted meanwhile).
+    async fn insert_model_definition(
+        &self,
+        definition: &ModelDefinition,
+    ) -> Result<DefinitionWrite>;
+
+    /// A definition with its secret's name.
+    async fn get_model_definition(
+        &self,
+        workspace: &str,
+        id: &str,
+    ) -> Result<Option<ModelDefinition>>;
+
+    /// The workspace's definitions (of `provider`, using `secret_id`, if given), oldest first.
+    async fn list_model_definitions(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+        secret_id: Option<&str>,
+    ) -> Result<Vec<ModelDefinition>>;
+
+    /// Writes `definition`'s name, secret, provider, model and update time and author, with the
+    /// same checks as an insert.
+    async fn update_model_definition(
+        &self,
+        definition: &ModelDefinition,
+    ) -> Result<DefinitionWrite>;
+
+    /// `false` when there was no such definition.
+    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<bool>;
 }

@@ -1367,7 +1367,8 @@ pub fn table() -> Vec<Route> {
             accounts::get_permission,
         ),
         // Webhooks (MLflow's API) and Keel's delivery log.
-        // The AI gateway's configuration: provider secrets (workspace administrators).
+        // The AI gateway's configuration: provider secrets and model definitions (workspace
+        // administrators).
         route(
             M::POST,
             Mlflow3,
@@ -1407,6 +1408,46 @@ pub fn table() -> Vec<Route> {
             "gateway.secrets.read",
             Workspace,
             gateway::list_secrets,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/model-definitions/create",
+            "gateway.model_definitions.create",
+            Workspace,
+            gateway::create_model_definition,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/model-definitions/get",
+            "gateway.model_definitions.read",
+            Workspace,
+            gateway::get_model_definition,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/model-definitions/list",
+            "gateway.model_definitions.read",
+            Workspace,
+            gateway::list_model_definitions,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/model-definitions/update",
+            "gateway.model_definitions.update",
+            Workspace,
+            gateway::update_model_definition,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/model-definitions/delete",
+            "gateway.model_definitions.delete",
+            Workspace,
+            gateway::delete_model_definition,
         ),
         route(
             M::POST,

@@ -94,3 +94,96 @@ pub struct SecretIdIn {
 pub struct ListSecretsIn {
     pub provider: Option<String>,
 }
+
+/// `GatewayModelDefinition`: `secret_id` and `secret_name` are left out once the secret is gone.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ModelDefinitionOut {
+    pub model_definition_id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    pub provider: String,
+    pub model_name: String,
+    pub created_at: i64,
+    pub last_updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+}
+
+impl From<keel_gateway::ModelDefinition> for ModelDefinitionOut {
+    fn from(d: keel_gateway::ModelDefinition) -> Self {
+        Self {
+            model_definition_id: d.model_definition_id,
+            name: d.name,
+            secret_id: d.secret_id,
+            secret_name: d.secret_name,
+            provider: d.provider,
+            model_name: d.model_name,
+            created_at: d.created_at,
+            last_updated_at: d.last_updated_at,
+            created_by: d.created_by,
+            last_updated_by: d.last_updated_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ModelDefinitionResponse {
+    pub model_definition: ModelDefinitionOut,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ModelDefinitionsOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub model_definitions: Vec<ModelDefinitionOut>,
+}
+
+/// `model-definitions/create`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct CreateModelDefinitionIn {
+    pub name: Option<String>,
+    pub secret_id: Option<String>,
+    pub provider: Option<String>,
+    pub model_name: Option<String>,
+    pub created_by: Option<String>,
+}
+
+impl From<CreateModelDefinitionIn> for keel_gateway::CreateModelDefinition {
+    fn from(m: CreateModelDefinitionIn) -> Self {
+        Self {
+            name: m.name,
+            secret_id: m.secret_id,
+            provider: m.provider,
+            model_name: m.model_name,
+            created_by: m.created_by,
+        }
+    }
+}
+
+/// `model-definitions/update`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct UpdateModelDefinitionIn {
+    pub model_definition_id: Option<String>,
+    pub name: Option<String>,
+    pub secret_id: Option<String>,
+    pub provider: Option<String>,
+    pub model_name: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+/// `model-definitions/get` and `model-definitions/delete`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ModelDefinitionIdIn {
+    pub model_definition_id: Option<String>,
+}
+
+/// `model-definitions/list`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ListModelDefinitionsIn {
+    pub provider: Option<String>,
+    pub secret_id: Option<String>,
+}

@@ -1,15 +1,17 @@
-//! `GatewayStore` for PostgreSQL: the gateway's secrets, each write one retried transaction.
+//! `GatewayStore` for PostgreSQL: the gateway's secrets and model definitions, each write one
+//! retried transaction. A definition's write locks its secret's row (`FOR SHARE`), so the
+//! secret cannot be deleted between the check and the write.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use keel_core::{Error, Result};
-use keel_gateway::{GatewaySecret, GatewayStore};
+use keel_gateway::{DefinitionWrite, GatewaySecret, GatewayStore, ModelDefinition};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::PostgresStore;
-use super::error::{Failure, PgResult};
+use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 
 const SECRET_COLUMNS: &str = "secret_id, workspace, secret_name, provider, sealed_value, \
      masked_values, auth_config, created_at, last_updated_at, created_by, last_updated_by";
@@ -138,6 +140,163 @@ async fn delete_secret(c: &mut PgConnection, workspace: &str, id: &str) -> PgRes
     Ok(done.rows_affected() == 1)
 }
 
+const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
+     s.secret_name, d.provider, d.model_name, d.created_at, d.last_updated_at, d.created_by, \
+     d.last_updated_by";
+
+const DEFINITIONS_FROM: &str =
+    "gateway_model_definitions d LEFT JOIN gateway_secrets s ON s.secret_id = d.secret_id";
+
+fn definition_from_row(r: &PgRow) -> PgResult<ModelDefinition> {
+    Ok(ModelDefinition {
+        model_definition_id: r.try_get(0)?,
+        workspace: r.try_get(1)?,
+        name: r.try_get(2)?,
+        secret_id: r.try_get(3)?,
+        secret_name: r.try_get(4)?,
+        provider: r.try_get(5)?,
+        model_name: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        last_updated_at: r.try_get(8)?,
+        created_by: r.try_get(9)?,
+        last_updated_by: r.try_get(10)?,
+    })
+}
+
+/// Whether `d`'s secret exists in its workspace, locking it until the transaction ends.
+async fn secret_present(c: &mut PgConnection, d: &ModelDefinition) -> PgResult<bool> {
+    let Some(id) = &d.secret_id else {
+        return Ok(true);
+    };
+    let found = sqlx::query(
+        "SELECT 1 FROM gateway_secrets WHERE secret_id = $1 AND workspace = $2 FOR SHARE",
+    )
+    .bind(id)
+    .bind(&d.workspace)
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(found.is_some())
+}
+
+async fn insert_definition(c: &mut PgConnection, d: &ModelDefinition) -> PgResult<DefinitionWrite> {
+    if !secret_present(c, d).await? {
+        return Ok(DefinitionWrite::NoSecret);
+    }
+    let done = sqlx::query(
+        "INSERT INTO gateway_model_definitions (model_definition_id, workspace, name, secret_id, \
+         provider, model_name, created_at, last_updated_at, created_by, last_updated_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+    )
+    .bind(&d.model_definition_id)
+    .bind(&d.workspace)
+    .bind(&d.name)
+    .bind(d.secret_id.as_deref())
+    .bind(&d.provider)
+    .bind(&d.model_name)
+    .bind(d.created_at)
+    .bind(d.last_updated_at)
+    .bind(d.created_by.as_deref())
+    .bind(d.last_updated_by.as_deref())
+    .execute(&mut *c)
+    .await?;
+    Ok(if done.rows_affected() == 1 {
+        DefinitionWrite::Done
+    } else {
+        DefinitionWrite::NameTaken
+    })
+}
+
+async fn update_definition(c: &mut PgConnection, d: &ModelDefinition) -> PgResult<DefinitionWrite> {
+    let mine = sqlx::query(
+        "SELECT 1 FROM gateway_model_definitions WHERE model_definition_id = $1 \
+         AND workspace = $2 FOR UPDATE",
+    )
+    .bind(&d.model_definition_id)
+    .bind(&d.workspace)
+    .fetch_optional(&mut *c)
+    .await?;
+    if mine.is_none() {
+        return Ok(DefinitionWrite::NotFound);
+    }
+    if !secret_present(c, d).await? {
+        return Ok(DefinitionWrite::NoSecret);
+    }
+    let updated = sqlx::query(
+        "UPDATE gateway_model_definitions SET name = $3, secret_id = $4, provider = $5, \
+         model_name = $6, last_updated_at = $7, last_updated_by = $8 \
+         WHERE model_definition_id = $1 AND workspace = $2",
+    )
+    .bind(&d.model_definition_id)
+    .bind(&d.workspace)
+    .bind(&d.name)
+    .bind(d.secret_id.as_deref())
+    .bind(&d.provider)
+    .bind(&d.model_name)
+    .bind(d.last_updated_at)
+    .bind(d.last_updated_by.as_deref())
+    .execute(&mut *c)
+    .await;
+    match updated {
+        Ok(_) => Ok(DefinitionWrite::Done),
+        // The name is another definition's: the failed statement ends the transaction, which
+        // then commits nothing.
+        Err(e) => {
+            let failure = Failure::from(e);
+            if failure.sqlstate().as_deref() == Some(UNIQUE_VIOLATION) {
+                Ok(DefinitionWrite::NameTaken)
+            } else {
+                Err(failure)
+            }
+        }
+    }
+}
+
+async fn get_definition(
+    c: &mut PgConnection,
+    workspace: &str,
+    id: &str,
+) -> PgResult<Option<ModelDefinition>> {
+    let row = sqlx::query(&format!(
+        "SELECT {DEFINITION_COLUMNS} FROM {DEFINITIONS_FROM} \
+         WHERE d.model_definition_id = $1 AND d.workspace = $2"
+    ))
+    .bind(id)
+    .bind(workspace)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(definition_from_row).transpose()
+}
+
+async fn list_definitions(
+    c: &mut PgConnection,
+    workspace: &str,
+    provider: Option<&str>,
+    secret_id: Option<&str>,
+) -> PgResult<Vec<ModelDefinition>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DEFINITION_COLUMNS} FROM {DEFINITIONS_FROM} WHERE d.workspace = $1 \
+         AND ($2::text IS NULL OR d.provider = $2) AND ($3::text IS NULL OR d.secret_id = $3) \
+         ORDER BY d.created_at, d.model_definition_id"
+    ))
+    .bind(workspace)
+    .bind(provider)
+    .bind(secret_id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(definition_from_row).collect()
+}
+
+async fn delete_definition(c: &mut PgConnection, workspace: &str, id: &str) -> PgResult<bool> {
+    let done = sqlx::query(
+        "DELETE FROM gateway_model_definitions WHERE model_definition_id = $1 AND workspace = $2",
+    )
+    .bind(id)
+    .bind(workspace)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl GatewayStore for PostgresStore {
     async fn insert_secret(&self, secret: &GatewaySecret) -> Result<bool> {
@@ -171,6 +330,52 @@ impl GatewayStore for PostgresStore {
     async fn delete_secret(&self, workspace: &str, secret_id: &str) -> Result<bool> {
         self.write(&(workspace, secret_id), |c, (w, id)| {
             Box::pin(delete_secret(c, w, id))
+        })
+        .await
+    }
+
+    async fn insert_model_definition(
+        &self,
+        definition: &ModelDefinition,
+    ) -> Result<DefinitionWrite> {
+        self.write(definition, |c, d| Box::pin(insert_definition(c, d)))
+            .await
+    }
+
+    async fn get_model_definition(
+        &self,
+        workspace: &str,
+        id: &str,
+    ) -> Result<Option<ModelDefinition>> {
+        self.read(&(workspace, id), |c, (w, id)| {
+            Box::pin(get_definition(c, w, id))
+        })
+        .await
+    }
+
+    async fn list_model_definitions(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+        secret_id: Option<&str>,
+    ) -> Result<Vec<ModelDefinition>> {
+        self.read(&(workspace, provider, secret_id), |c, (w, p, s)| {
+            Box::pin(list_definitions(c, w, *p, *s))
+        })
+        .await
+    }
+
+    async fn update_model_definition(
+        &self,
+        definition: &ModelDefinition,
+    ) -> Result<DefinitionWrite> {
+        self.write(definition, |c, d| Box::pin(update_definition(c, d)))
+            .await
+    }
+
+    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<bool> {
+        self.write(&(workspace, id), |c, (w, id)| {
+            Box::pin(delete_definition(c, w, id))
         })
         .await
     }

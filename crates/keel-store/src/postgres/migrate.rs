@@ -103,6 +103,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "gateway_secrets",
         sql: include_str!("../../migrations/postgres/0015_gateway_secrets.sql"),
     },
+    Migration {
+        version: 16,
+        name: "gateway_model_definitions",
+        sql: include_str!("../../migrations/postgres/0016_gateway_model_definitions.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

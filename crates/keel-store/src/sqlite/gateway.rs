@@ -1,11 +1,13 @@
-//! `GatewayStore` for SQLite: the gateway's secrets (writes on the writer, reads on a reader).
-//! Each write is one statement, so a rejected one changes nothing.
+//! `GatewayStore` for SQLite: the gateway's secrets and model definitions (writes on the
+//! writer, reads on a reader). Every check that can reject a write runs before its one
+//! statement, so a rejected write changes nothing (the writer is single, so nothing slips in
+//! between).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use keel_core::{Error, Result};
-use keel_gateway::{GatewaySecret, GatewayStore};
+use keel_gateway::{DefinitionWrite, GatewaySecret, GatewayStore, ModelDefinition};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db_err};
@@ -114,6 +116,149 @@ fn update_secret(c: &Connection, s: &GatewaySecret, masked: &str, auth: &str) ->
     Ok(updated == 1)
 }
 
+const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
+     s.secret_name, d.provider, d.model_name, d.created_at, d.last_updated_at, d.created_by, \
+     d.last_updated_by";
+
+const DEFINITIONS_FROM: &str =
+    "gateway_model_definitions d LEFT JOIN gateway_secrets s ON s.secret_id = d.secret_id";
+
+fn definition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelDefinition> {
+    Ok(ModelDefinition {
+        model_definition_id: r.get(0)?,
+        workspace: r.get(1)?,
+        name: r.get(2)?,
+        secret_id: r.get(3)?,
+        secret_name: r.get(4)?,
+        provider: r.get(5)?,
+        model_name: r.get(6)?,
+        created_at: r.get(7)?,
+        last_updated_at: r.get(8)?,
+        created_by: r.get(9)?,
+        last_updated_by: r.get(10)?,
+    })
+}
+
+fn exists(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<bool> {
+    c.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.exists(args))
+        .map_err(db_err)
+}
+
+/// Whether `d`'s secret exists in its workspace (a definition without one has none to check).
+fn secret_present(c: &Connection, d: &ModelDefinition) -> Result<bool> {
+    match &d.secret_id {
+        None => Ok(true),
+        Some(id) => exists(
+            c,
+            "SELECT 1 FROM gateway_secrets WHERE secret_id = ?1 AND workspace = ?2",
+            params![id, d.workspace],
+        ),
+    }
+}
+
+fn insert_definition(c: &Connection, d: &ModelDefinition) -> Result<DefinitionWrite> {
+    if !secret_present(c, d)? {
+        return Ok(DefinitionWrite::NoSecret);
+    }
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO gateway_model_definitions (model_definition_id, workspace, name, \
+             secret_id, provider, model_name, created_at, last_updated_at, created_by, \
+             last_updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                d.model_definition_id,
+                d.workspace,
+                d.name,
+                d.secret_id,
+                d.provider,
+                d.model_name,
+                d.created_at,
+                d.last_updated_at,
+                d.created_by,
+                d.last_updated_by,
+            ])
+        })
+        .map_err(db_err)?;
+    Ok(if inserted == 1 {
+        DefinitionWrite::Done
+    } else {
+        DefinitionWrite::NameTaken
+    })
+}
+
+fn update_definition(c: &Connection, d: &ModelDefinition) -> Result<DefinitionWrite> {
+    let mine = "SELECT 1 FROM gateway_model_definitions WHERE model_definition_id = ?1 \
+                AND workspace = ?2";
+    if !exists(c, mine, params![d.model_definition_id, d.workspace])? {
+        return Ok(DefinitionWrite::NotFound);
+    }
+    if !secret_present(c, d)? {
+        return Ok(DefinitionWrite::NoSecret);
+    }
+    let taken = "SELECT 1 FROM gateway_model_definitions WHERE workspace = ?1 AND name = ?2 \
+                 AND model_definition_id <> ?3";
+    if exists(
+        c,
+        taken,
+        params![d.workspace, d.name, d.model_definition_id],
+    )? {
+        return Ok(DefinitionWrite::NameTaken);
+    }
+    c.prepare_cached(
+        "UPDATE gateway_model_definitions SET name = ?3, secret_id = ?4, provider = ?5, \
+         model_name = ?6, last_updated_at = ?7, last_updated_by = ?8 \
+         WHERE model_definition_id = ?1 AND workspace = ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            d.model_definition_id,
+            d.workspace,
+            d.name,
+            d.secret_id,
+            d.provider,
+            d.model_name,
+            d.last_updated_at,
+            d.last_updated_by,
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(DefinitionWrite::Done)
+}
+
+fn get_definition(c: &Connection, workspace: &str, id: &str) -> Result<Option<ModelDefinition>> {
+    c.prepare_cached(&format!(
+        "SELECT {DEFINITION_COLUMNS} FROM {DEFINITIONS_FROM} \
+         WHERE d.model_definition_id = ?1 AND d.workspace = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row(params![id, workspace], definition_from_row)
+            .optional()
+    })
+    .map_err(db_err)
+}
+
+fn list_definitions(
+    c: &Connection,
+    workspace: &str,
+    provider: Option<&str>,
+    secret_id: Option<&str>,
+) -> Result<Vec<ModelDefinition>> {
+    c.prepare_cached(&format!(
+        "SELECT {DEFINITION_COLUMNS} FROM {DEFINITIONS_FROM} WHERE d.workspace = ?1 \
+         AND (?2 IS NULL OR d.provider = ?2) AND (?3 IS NULL OR d.secret_id = ?3) \
+         ORDER BY d.created_at, d.model_definition_id"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_map(params![workspace, provider, secret_id], definition_from_row)?
+            .collect()
+    })
+    .map_err(db_err)
+}
+
 #[async_trait]
 impl GatewayStore for SqliteStore {
     async fn insert_secret(&self, secret: &GatewaySecret) -> Result<bool> {
@@ -156,6 +301,59 @@ impl GatewayStore for SqliteStore {
         self.write(move |c| {
             c.execute(
                 "DELETE FROM gateway_secrets WHERE secret_id = ?1 AND workspace = ?2",
+                params![id, workspace],
+            )
+            .map(|n| n == 1)
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn insert_model_definition(
+        &self,
+        definition: &ModelDefinition,
+    ) -> Result<DefinitionWrite> {
+        let d = definition.clone();
+        self.write(move |c| insert_definition(c, &d)).await
+    }
+
+    async fn get_model_definition(
+        &self,
+        workspace: &str,
+        id: &str,
+    ) -> Result<Option<ModelDefinition>> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.read(move |c| get_definition(c, &workspace, &id)).await
+    }
+
+    async fn list_model_definitions(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+        secret_id: Option<&str>,
+    ) -> Result<Vec<ModelDefinition>> {
+        let workspace = workspace.to_owned();
+        let (provider, secret_id) = (provider.map(str::to_owned), secret_id.map(str::to_owned));
+        self.read(move |c| {
+            list_definitions(c, &workspace, provider.as_deref(), secret_id.as_deref())
+        })
+        .await
+    }
+
+    async fn update_model_definition(
+        &self,
+        definition: &ModelDefinition,
+    ) -> Result<DefinitionWrite> {
+        let d = definition.clone();
+        self.write(move |c| update_definition(c, &d)).await
+    }
+
+    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<bool> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM gateway_model_definitions WHERE model_definition_id = ?1 \
+                 AND workspace = ?2",
                 params![id, workspace],
             )
             .map(|n| n == 1)

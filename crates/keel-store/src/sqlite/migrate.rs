@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gateway_secrets",
         include_str!("../../migrations/sqlite/0015_gateway_secrets.sql"),
     ),
+    (
+        16,
+        "gateway_model_definitions",
+        include_str!("../../migrations/sqlite/0016_gateway_model_definitions.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -152,6 +152,7 @@ macro_rules! conformance_suite {
                 webhooks::delivery_queue_claims_leases_retries_and_finishes,
                 // The AI gateway.
                 gateway::gateway_secrets_are_unique_per_workspace_and_updated_in_place,
+                gateway::model_definitions_need_their_secret_and_outlive_it,
                 webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
                 webhooks::queued_deliveries_survive_a_reopen,
                 webhooks::finished_deliveries_are_pruned_oldest_first,

@@ -226,7 +226,8 @@ async fn reopening_applies_each_migration_once() {
             (12, "audit".to_owned()),
             (13, "audit_retention".to_owned()),
             (14, "pending_trace_run_links".to_owned()),
-            (15, "gateway_secrets".to_owned())
+            (15, "gateway_secrets".to_owned()),
+            (16, "gateway_model_definitions".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -257,7 +258,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 15);
+    assert_eq!(migrations(&db).await.len(), 16);
 }
 
 #[tokio::test]
@@ -324,7 +325,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (12, "audit"),
             (13, "audit_retention"),
             (14, "pending_trace_run_links"),
-            (15, "gateway_secrets")
+            (15, "gateway_secrets"),
+            (16, "gateway_model_definitions")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -1,6 +1,7 @@
-"""The AI gateway's provider secrets (issue 17): `/api/3.0/mlflow/gateway/secrets/*` as the
+"""The AI gateway's configuration (issue 17): provider secrets
+(`/api/3.0/mlflow/gateway/secrets/*`) and model definitions (`.../model-definitions/*`) as the
 reference serves them — values shown only masked, the reference's validation messages and
-not-found errors, update and delete semantics. The shared tests run unchanged against Keel and
+not-found errors, update and delete semantics, definitions outliving their secret. The shared tests run unchanged against Keel and
 the reference server; the last ones are Keel's own (values sealed at rest, local upstreams only
 when the operator allows them)."""
 
@@ -100,6 +101,69 @@ def test_names_are_unique_and_unknown_ids_are_not_found(base_url):
     missing = call(base_url, "GET", "get")
     assert missing.status_code == 400
     assert missing.json()["message"].startswith("Missing value for required parameter 'secret_id'.")
+
+
+DEFINITIONS = "/api/3.0/mlflow/gateway/model-definitions"
+
+
+def definitions(base_url, method, action, body=None, params=None):
+    return requests.request(method, f"{base_url}{DEFINITIONS}/{action}", json=body, params=params, timeout=60)
+
+
+def test_model_definitions_name_a_secrets_model_and_outlive_the_secret(base_url):
+    secret = create(base_url, unique("def-key")).json()["secret"]
+    name = unique("mini")
+    resp = definitions(base_url, "POST", "create", {"name": name, "secret_id": secret["secret_id"],
+                                                     "provider": "openai", "model_name": "gpt-4o-mini",
+                                                     "created_by": "alice"})
+    assert resp.status_code == 200, resp.text
+    d = resp.json()["model_definition"]
+    assert d["model_definition_id"].startswith("d-") and len(d["model_definition_id"]) == 34
+    assert (d["name"], d["secret_id"], d["secret_name"]) == (name, secret["secret_id"], secret["secret_name"])
+    assert (d["provider"], d["model_name"], d["created_by"], d["last_updated_by"]) == (
+        "openai", "gpt-4o-mini", "alice", "alice")
+    got = definitions(base_url, "GET", "get", params={"model_definition_id": d["model_definition_id"]})
+    assert got.status_code == 200 and got.json()["model_definition"] == d
+    listed = definitions(base_url, "GET", "list", params={"secret_id": secret["secret_id"]}).json()
+    assert [x["model_definition_id"] for x in listed["model_definitions"]] == [d["model_definition_id"]]
+
+    # An update without an author keeps the last one; an unknown secret is refused.
+    updated = definitions(base_url, "POST", "update", {"model_definition_id": d["model_definition_id"],
+                                                        "model_name": "gpt-4o"}).json()["model_definition"]
+    assert (updated["model_name"], updated["last_updated_by"]) == ("gpt-4o", "alice")
+    bad = definitions(base_url, "POST", "update", {"model_definition_id": d["model_definition_id"],
+                                                    "secret_id": "s-nope"})
+    assert bad.status_code == 404 and bad.json()["message"] == "GatewaySecret not found (secret_id='s-nope')"
+    clash = definitions(base_url, "POST", "create", {"name": name, "secret_id": secret["secret_id"],
+                                                      "provider": "openai", "model_name": "x"})
+    assert clash.status_code == 400 and clash.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert clash.json()["message"] == f"Model definition with name '{name}' already exists"
+
+    # Deleting the secret leaves the definition without one.
+    assert call(base_url, "DELETE", "delete", {"secret_id": secret["secret_id"]}).status_code == 200
+    orphan = definitions(base_url, "GET", "get", params={"model_definition_id": d["model_definition_id"]}).json()
+    assert "secret_id" not in orphan["model_definition"] and "secret_name" not in orphan["model_definition"]
+    assert definitions(base_url, "DELETE", "delete", {"model_definition_id": d["model_definition_id"]}).status_code == 200
+    gone = definitions(base_url, "GET", "get", params={"model_definition_id": d["model_definition_id"]})
+    assert gone.status_code == 404
+    assert gone.json()["message"] == (
+        f"GatewayModelDefinition not found (model_definition_id='{d['model_definition_id']}')")
+
+
+@pytest.mark.parametrize("missing", ["name", "secret_id", "provider", "model_name"])
+def test_a_model_definition_needs_every_field(base_url, missing):
+    body = {"name": unique("d"), "secret_id": "s-x", "provider": "openai", "model_name": "m"}
+    del body[missing]
+    resp = definitions(base_url, "POST", "create", body)
+    assert resp.status_code == 400
+    assert resp.json()["message"].startswith(f"Missing value for required parameter '{missing}'.")
+
+
+def test_a_model_definition_of_an_unknown_secret_is_not_found(base_url):
+    resp = definitions(base_url, "POST", "create", {"name": unique("d"), "secret_id": "s-nope",
+                                                     "provider": "openai", "model_name": "m"})
+    assert resp.status_code == 404
+    assert resp.json()["message"] == "GatewaySecret not found (secret_id='s-nope')"
 
 
 keel_only = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's own behaviour")
