@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 
 import serverctl
 from conftest import unique
+from test_auth import ADMIN, secured  # noqa: F401 - the secured server of the auth tests
 
 GET_RUN = """
 query GetRun($data: MlflowGetRunInput!) @component(name: "MLflow.ExperimentRunTracking") {
@@ -338,23 +339,6 @@ def test_concurrent_queries_answer_alike(base_url, seeded):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         answers = set(pool.map(one, range(32)))
     assert len(answers) == 1 and '"errors":null' in answers.pop()
-
-
-ADMIN = ("admin", "admin-password-1")
-
-
-@pytest.fixture(scope="module")
-def secured(tmp_path_factory):
-    srv = serverctl.ServerProcess(
-        tmp_path_factory.mktemp("graphql-auth") / "data",
-        extra_args=["--auth-mode", "required"],
-        extra_env={"KEEL_ADMIN_USERNAME": ADMIN[0], "KEEL_ADMIN_PASSWORD": ADMIN[1]},
-    )
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @keel_only
