@@ -1,13 +1,16 @@
 //! Keel's AI gateway: the provider credentials it holds (secrets), the provider models they
-//! reach (model definitions), and later the endpoints, routing, limits and budgets built on
-//! them. This crate is the
+//! reach (model definitions), and the rules later parts build on — which model serves a call
+//! (`routing`), what it costs (`cost`), which budget window it falls in (`windows`). This crate is the
 //! domain — rules, validation and the [`Gateway`] service over a [`GatewayStore`]; the SQL is
 //! in `keel-store` and the HTTP in `keel-server`.
 
+pub mod cost;
 pub mod destination;
 pub mod model_definitions;
+pub mod routing;
 pub mod secrets;
 pub mod store;
+pub mod windows;
 
 use std::sync::Arc;
 
