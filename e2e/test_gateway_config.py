@@ -1,7 +1,8 @@
 """The AI gateway's configuration (issue 17): provider secrets
-(`/api/3.0/mlflow/gateway/secrets/*`) and model definitions (`.../model-definitions/*`) as the
-reference serves them — values shown only masked, the reference's validation messages and
-not-found errors, update and delete semantics, definitions outliving their secret. The shared tests run unchanged against Keel and
+(`/api/3.0/mlflow/gateway/secrets/*`), model definitions (`.../model-definitions/*`) and
+endpoints (`.../endpoints/*`) as the reference serves them — values shown only masked, the
+reference's validation messages and not-found errors, update and delete semantics,
+definitions outliving their secret, endpoints' mappings, fallbacks, tags and experiments. The shared tests run unchanged against Keel and
 the reference server; the last ones are Keel's own (values sealed at rest, local upstreams only
 when the operator allows them)."""
 
@@ -166,6 +167,134 @@ def test_a_model_definition_of_an_unknown_secret_is_not_found(base_url):
     assert resp.json()["message"] == "GatewaySecret not found (secret_id='s-nope')"
 
 
+ENDPOINTS = "/api/3.0/mlflow/gateway/endpoints"
+
+
+def endpoints(base_url, method, action, body=None, params=None):
+    return requests.request(method, f"{base_url}{ENDPOINTS}/{action}", json=body, params=params, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def two_models(server):
+    """A secret and two model definitions of it."""
+    base_url = server.url
+    secret = create(base_url, unique("ep-key")).json()["secret"]
+    ids = []
+    for model in ("gpt-4o-mini", "gpt-4o"):
+        d = definitions(base_url, "POST", "create", {"name": unique(model), "secret_id": secret["secret_id"],
+                                                      "provider": "openai", "model_name": model}).json()
+        ids.append(d["model_definition"]["model_definition_id"])
+    return ids
+
+
+def test_an_endpoint_routes_to_its_models_and_gets_its_experiment(base_url, two_models):
+    primary, fallback = two_models
+    name = unique("fb-ep")
+    resp = endpoints(base_url, "POST", "create", {
+        "name": name, "created_by": "alice",
+        "model_configs": [{"model_definition_id": primary, "linkage_type": "PRIMARY"},
+                          {"model_definition_id": fallback, "linkage_type": "FALLBACK", "fallback_order": 0}],
+        "fallback_config": {"strategy": "SEQUENTIAL", "max_attempts": 2}})
+    assert resp.status_code == 200, resp.text
+    e = resp.json()["endpoint"]
+    assert e["endpoint_id"].startswith("e-") and e["name"] == name
+    assert [(m["model_definition_id"], m["linkage_type"], m["weight"], m.get("fallback_order"))
+            for m in e["model_mappings"]] == [(primary, "PRIMARY", 1.0, None), (fallback, "FALLBACK", 1.0, 0)]
+    assert all(m["mapping_id"].startswith("m-") and m["model_definition"]["model_definition_id"]
+               == m["model_definition_id"] for m in e["model_mappings"])
+    assert e["fallback_config"] == {"strategy": "SEQUENTIAL", "max_attempts": 2}
+    assert (e["created_by"], e["last_updated_by"], e["usage_tracking"]) == ("alice", "alice", True)
+    # Usage tracking gives it the experiment `gateway/<name>`, tagged as the reference tags it.
+    exp = requests.get(f"{base_url}/api/2.0/mlflow/experiments/get-by-name",
+                       params={"experiment_name": f"gateway/{name}"}, timeout=30).json()["experiment"]
+    assert exp["experiment_id"] == e["experiment_id"]
+    tags = {t["key"]: t["value"] for t in exp["tags"]}
+    assert tags == {"mlflow.experiment.sourceType": "GATEWAY", "mlflow.experiment.sourceId": e["endpoint_id"],
+                    "mlflow.experiment.isGateway": "true"}
+
+    by_id = endpoints(base_url, "GET", "get", params={"endpoint_id": e["endpoint_id"]}).json()["endpoint"]
+    by_name = endpoints(base_url, "GET", "get", params={"name": name}).json()["endpoint"]
+    assert by_id == by_name == e
+    listed = endpoints(base_url, "GET", "list", params={"provider": "openai"}).json()["endpoints"]
+    assert e["endpoint_id"] in [x["endpoint_id"] for x in listed]
+
+    # Tags: set, overwrite, delete (a missing one too).
+    for value in ("a", "b"):
+        assert endpoints(base_url, "POST", "set-tag", {"endpoint_id": e["endpoint_id"], "key": "team",
+                                                        "value": value}).status_code == 200
+    got = endpoints(base_url, "GET", "get", params={"endpoint_id": e["endpoint_id"]}).json()["endpoint"]
+    assert got["tags"] == [{"key": "team", "value": "b"}]
+    for key in ("team", "never-set"):
+        assert endpoints(base_url, "DELETE", "delete-tag", {"endpoint_id": e["endpoint_id"],
+                                                             "key": key}).status_code == 200
+
+    # New model configurations replace the mappings; fallback settings go with them.
+    updated = endpoints(base_url, "POST", "update", {
+        "endpoint_id": e["endpoint_id"], "updated_by": "bob",
+        "model_configs": [{"model_definition_id": fallback, "linkage_type": "PRIMARY", "weight": 0.3},
+                          {"model_definition_id": primary, "linkage_type": "PRIMARY", "weight": 0.7}],
+        "routing_strategy": "REQUEST_BASED_TRAFFIC_SPLIT"}).json()["endpoint"]
+    assert [(m["model_definition_id"], m["weight"]) for m in updated["model_mappings"]] == [(fallback, 0.3), (primary, 0.7)]
+    assert not {m["mapping_id"] for m in updated["model_mappings"]} & {m["mapping_id"] for m in e["model_mappings"]}
+    assert updated["routing_strategy"] == "REQUEST_BASED_TRAFFIC_SPLIT"
+    assert updated["fallback_config"] == {}
+    assert (updated["created_by"], updated["last_updated_by"]) == ("alice", "bob")
+    assert "tags" not in updated
+
+    # A model an endpoint routes to cannot be deleted.
+    in_use = definitions(base_url, "DELETE", "delete", {"model_definition_id": primary})
+    assert in_use.json()["error_code"] == "INVALID_STATE"
+    assert in_use.json()["message"] == ("Cannot delete model definition that is currently in use by endpoints. "
+                                        "Detach it from all endpoints first.")
+
+    assert endpoints(base_url, "DELETE", "delete", {"endpoint_id": e["endpoint_id"]}).status_code == 200
+    gone = endpoints(base_url, "GET", "get", params={"endpoint_id": e["endpoint_id"]})
+    assert gone.status_code == 404
+    assert gone.json()["message"] == f"GatewayEndpoint not found (endpoint_id='{e['endpoint_id']}')"
+    by_name = endpoints(base_url, "GET", "get", params={"name": name})
+    assert by_name.status_code == 404 and by_name.json()["message"] == f"GatewayEndpoint not found (name='{name}')"
+
+
+def test_an_endpoint_without_usage_tracking_has_no_experiment(base_url, two_models):
+    resp = endpoints(base_url, "POST", "create", {"name": unique("quiet"), "usage_tracking": False,
+                                                   "model_configs": [{"model_definition_id": two_models[0],
+                                                                      "linkage_type": "PRIMARY"}]})
+    assert resp.status_code == 200, resp.text
+    e = resp.json()["endpoint"]
+    assert e["usage_tracking"] is False and "experiment_id" not in e and "fallback_config" not in e
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"model_configs": []}, 400, "Missing value for required parameter 'name'."),
+    ({"name": "n"}, 400, "Missing value for required parameter 'model_configs'."),
+    ({"name": "bad name!", "model_configs": []}, 400,
+     "Invalid endpoint name 'bad name!'. Name can only contain letters, numbers, underscores, hyphens, and dots."),
+    ({"name": "n", "model_configs": [{"model_definition_id": "d-x"}]}, 400,
+     "Invalid or missing value for required parameter 'linkage_type' in model_configs[0]. "
+     "Must be one of: PRIMARY, FALLBACK."),
+    ({"name": "n", "model_configs": []}, 400, "Endpoint must have at least one model configuration"),
+    ({"name": "n", "model_configs": [{"model_definition_id": "d-nope", "linkage_type": "PRIMARY"}]}, 404,
+     "Model definitions not found: d-nope"),
+])
+def test_bad_endpoints_are_refused_in_the_references_words(base_url, body, status, message):
+    resp = endpoints(base_url, "POST", "create", body)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["message"].startswith(message)
+
+
+def test_an_endpoint_is_named_by_exactly_one_of_id_or_name(base_url, two_models):
+    for params in ({}, {"endpoint_id": "e-x", "name": "x"}):
+        resp = endpoints(base_url, "GET", "get", params=params)
+        assert resp.status_code == 400
+        assert resp.json()["message"] == "Exactly one of endpoint_id or name must be provided"
+    name = unique("dup-ep")
+    config = [{"model_definition_id": two_models[0], "linkage_type": "PRIMARY"}]
+    assert endpoints(base_url, "POST", "create", {"name": name, "model_configs": config}).status_code == 200
+    # The reference answers a taken name with its database's error text; both refuse it.
+    assert endpoints(base_url, "POST", "create", {"name": name, "model_configs": config}).status_code == 400
+    assert endpoints(base_url, "POST", "set-tag", {"endpoint_id": "e-nope", "key": "k", "value": "v"}).status_code == 404
+
+
 keel_only = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's own behaviour")
 
 
@@ -193,3 +322,14 @@ def test_local_upstreams_need_the_operators_consent(base_url, tmp_path_factory):
         assert allowed.json()["secret"]["auth_config"] == {"api_base": "http://127.0.0.1:8080/v1"}
     finally:
         srv.stop()
+
+
+@keel_only
+def test_a_refused_endpoint_leaves_no_experiment_behind(base_url):
+    name = unique("refused")
+    resp = endpoints(base_url, "POST", "create", {"name": name, "model_configs": [
+        {"model_definition_id": "d-nope", "linkage_type": "PRIMARY"}]})
+    assert resp.status_code == 404
+    found = requests.get(f"{base_url}/api/2.0/mlflow/experiments/get-by-name",
+                         params={"experiment_name": f"gateway/{name}"}, timeout=30)
+    assert found.status_code == 404

@@ -96,6 +96,17 @@ fn world() -> &'static World {
             let artifacts = keel_artifacts::LocalArtifactStore::open(&dir.path().join("artifacts"))
                 .await
                 .expect("artifacts");
+            // Private and plain-HTTP upstreams refused: nothing fuzzed resolves names.
+            let gateway = keel_gateway::Gateway::new(
+                stores.gateway,
+                tracking.clone(),
+                Arc::new(
+                    keel_core::webhooks::SecretCipher::new(&SecretKey::generate().expect("key"))
+                        .expect("cipher"),
+                ),
+                Arc::new(keel_core::clock::SystemClock),
+                Default::default(),
+            );
             let state = AppState::from(Services {
                 tracking,
                 registry,
@@ -110,16 +121,7 @@ fn world() -> &'static World {
                     &SecretKey::generate().expect("key"),
                 ),
                 webhooks,
-                // Private and plain-HTTP upstreams refused: nothing fuzzed resolves names.
-                gateway: keel_gateway::Gateway::new(
-                    stores.gateway,
-                    Arc::new(
-                        keel_core::webhooks::SecretCipher::new(&SecretKey::generate().expect("key"))
-                            .expect("cipher"),
-                    ),
-                    Arc::new(keel_core::clock::SystemClock),
-                    Default::default(),
-                ),
+                gateway,
                 ui: UiAssets::new([]),
                 limits: RequestLimits::default(),
                 audit: Some(audit),

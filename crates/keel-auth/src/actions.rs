@@ -176,8 +176,12 @@ pub static CATALOGUE: &[Action] = &[
     action("experiments.restore", C::Delete, &[R::Experiment]),
     action("experiments.search", C::Authenticated, &[R::Workspace]),
     action("experiments.update", C::Update, &[R::Experiment]),
-    // The AI gateway's configuration (provider credentials and the models they reach):
-    // workspace administrators only.
+    // The AI gateway's configuration (provider credentials, the models they reach, the
+    // endpoints routing to them): workspace administrators only.
+    action("gateway.endpoints.create", C::Admin, &[R::Workspace]),
+    action("gateway.endpoints.delete", C::Admin, &[R::Workspace]),
+    action("gateway.endpoints.read", C::Admin, &[R::Workspace]),
+    action("gateway.endpoints.update", C::Admin, &[R::Workspace]),
     action(
         "gateway.model_definitions.create",
         C::Admin,

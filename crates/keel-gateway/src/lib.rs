@@ -1,11 +1,12 @@
 //! Keel's AI gateway: the provider credentials it holds (secrets), the provider models they
-//! reach (model definitions), and the rules later parts build on — which model serves a call
+//! reach (model definitions), the endpoints callers invoke, and the rules later parts build on — which model serves a call
 //! (`routing`), what it costs (`cost`), which budget window it falls in (`windows`). This crate is the
 //! domain — rules, validation and the [`Gateway`] service over a [`GatewayStore`]; the SQL is
 //! in `keel-store` and the HTTP in `keel-server`.
 
 pub mod cost;
 pub mod destination;
+pub mod endpoints;
 pub mod model_definitions;
 pub mod routing;
 pub mod secrets;
@@ -18,8 +19,13 @@ use keel_core::clock::Clock;
 use keel_core::webhooks::SecretCipher;
 
 pub use destination::DestinationPolicy;
+pub use endpoints::{
+    CreateEndpoint, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelConfigIn,
+    ModelMapping, UpdateEndpoint,
+};
 pub use model_definitions::{
-    CreateModelDefinition, DefinitionWrite, ModelDefinition, UpdateModelDefinition,
+    CreateModelDefinition, DefinitionDelete, DefinitionWrite, ModelDefinition,
+    UpdateModelDefinition,
 };
 pub use secrets::{CreateSecret, GatewaySecret, UpdateSecret};
 pub use store::GatewayStore;
@@ -28,6 +34,8 @@ pub use store::GatewayStore;
 #[derive(Clone)]
 pub struct Gateway {
     store: Arc<dyn GatewayStore>,
+    /// Makes and finds the experiments endpoints trace their calls into.
+    tracking: keel_core::Tracking,
     cipher: Arc<SecretCipher>,
     clock: Arc<dyn Clock>,
     destinations: DestinationPolicy,
@@ -43,15 +51,17 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// `cipher` seals provider credentials at rest; `destinations` says which upstreams a
-    /// secret's `api_base` may name.
+    /// secret's `api_base` may name; `tracking` holds the endpoints' experiments.
     pub fn new(
         store: Arc<dyn GatewayStore>,
+        tracking: keel_core::Tracking,
         cipher: Arc<SecretCipher>,
         clock: Arc<dyn Clock>,
         destinations: DestinationPolicy,
     ) -> Self {
         Self {
             store,
+            tracking,
             cipher,
             clock,
             destinations,

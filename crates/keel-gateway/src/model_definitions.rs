@@ -12,7 +12,7 @@ pub const MAX_PROVIDER_CHARS: usize = 64;
 pub const MAX_MODEL_NAME_CHARS: usize = 256;
 
 /// A stored model definition; `secret_name` is read with it (`None` once the secret is gone).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelDefinition {
     pub model_definition_id: String,
     pub name: String,
@@ -46,6 +46,15 @@ pub struct UpdateModelDefinition {
     pub provider: Option<String>,
     pub model_name: Option<String>,
     pub updated_by: Option<String>,
+}
+
+/// What deleting a definition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinitionDelete {
+    Deleted,
+    NotFound,
+    /// An endpoint routes to it: nothing was deleted.
+    InUse,
 }
 
 /// What a store write of a definition did.
@@ -206,10 +215,14 @@ impl Gateway {
         if id.is_empty() {
             return Err(Error::missing_parameter("model_definition_id"));
         }
-        if self.store.delete_model_definition(workspace, id).await? {
-            Ok(())
-        } else {
-            Err(not_found(id))
+        match self.store.delete_model_definition(workspace, id).await? {
+            DefinitionDelete::Deleted => Ok(()),
+            DefinitionDelete::NotFound => Err(not_found(id)),
+            DefinitionDelete::InUse => Err(Error::new(
+                keel_core::ErrorCode::InvalidState,
+                "Cannot delete model definition that is currently in use by endpoints. Detach \
+                 it from all endpoints first.",
+            )),
         }
     }
 }

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use keel_core::Result;
 
-use crate::model_definitions::{DefinitionWrite, ModelDefinition};
+use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite};
+use crate::model_definitions::{DefinitionDelete, DefinitionWrite, ModelDefinition};
 use crate::secrets::GatewaySecret;
 
 #[async_trait]
@@ -57,6 +58,49 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
         definition: &ModelDefinition,
     ) -> Result<DefinitionWrite>;
 
-    /// `false` when there was no such definition.
-    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<bool>;
+    /// Deletes a definition no endpoint routes to.
+    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<DefinitionDelete>;
+
+    /// Inserts `endpoint` with its mappings (in order) if every mapped definition exists in its
+    /// workspace and its name is free there.
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> Result<EndpointWrite>;
+
+    /// An endpoint with its mappings (each with its definition) and tags.
+    async fn get_endpoint(&self, workspace: &str, key: EndpointKey<'_>)
+    -> Result<Option<Endpoint>>;
+
+    /// The workspace's endpoints that have a model (of `provider`, if given), by name.
+    async fn list_endpoints(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+    ) -> Result<Vec<Endpoint>>;
+
+    /// Writes `endpoint`'s settings (name, routing, fallbacks, experiment, usage tracking,
+    /// update time and author) and, with `replace_mappings`, replaces its mappings.
+    async fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        replace_mappings: bool,
+    ) -> Result<EndpointWrite>;
+
+    /// Deletes an endpoint with its mappings and tags; `false` when there was none.
+    async fn delete_endpoint(&self, workspace: &str, endpoint_id: &str) -> Result<bool>;
+
+    /// Sets a tag; `false` when the endpoint does not exist.
+    async fn set_endpoint_tag(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<bool>;
+
+    /// Deletes a tag (if set); `false` when the endpoint does not exist.
+    async fn delete_endpoint_tag(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        key: &str,
+    ) -> Result<bool>;
 }

@@ -1367,8 +1367,8 @@ pub fn table() -> Vec<Route> {
             accounts::get_permission,
         ),
         // Webhooks (MLflow's API) and Keel's delivery log.
-        // The AI gateway's configuration: provider secrets and model definitions (workspace
-        // administrators).
+        // The AI gateway's configuration: provider secrets, model definitions and endpoints
+        // (workspace administrators).
         route(
             M::POST,
             Mlflow3,
@@ -1448,6 +1448,62 @@ pub fn table() -> Vec<Route> {
             "gateway.model_definitions.delete",
             Workspace,
             gateway::delete_model_definition,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/endpoints/create",
+            "gateway.endpoints.create",
+            Workspace,
+            gateway::create_endpoint,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/endpoints/get",
+            "gateway.endpoints.read",
+            Workspace,
+            gateway::get_endpoint,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/endpoints/list",
+            "gateway.endpoints.read",
+            Workspace,
+            gateway::list_endpoints,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/endpoints/update",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::update_endpoint,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/endpoints/delete",
+            "gateway.endpoints.delete",
+            Workspace,
+            gateway::delete_endpoint,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/endpoints/set-tag",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::set_endpoint_tag,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/endpoints/delete-tag",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::delete_endpoint_tag,
         ),
         route(
             M::POST,

@@ -168,6 +168,7 @@ pub fn webhooks(config: &Config, store: Arc<dyn WebhookStore>) -> anyhow::Result
 pub fn gateway(
     config: &Config,
     store: Arc<dyn keel_gateway::GatewayStore>,
+    tracking: Tracking,
 ) -> anyhow::Result<keel_gateway::Gateway> {
     let key = crate::secrets::load_key(config)?;
     let gateway_key =
@@ -176,6 +177,7 @@ pub fn gateway(
         .map_err(|e| anyhow::anyhow!("cannot set up the gateway: {e}"))?;
     Ok(keel_gateway::Gateway::new(
         store,
+        tracking,
         Arc::new(cipher),
         Arc::new(keel_core::clock::SystemClock),
         keel_gateway::DestinationPolicy {

@@ -1,5 +1,6 @@
-//! The AI gateway's configuration API: provider secrets (`gateway/secrets/*`) and model
-//! definitions (`gateway/model-definitions/*`), in the request's workspace.
+//! The AI gateway's configuration API: provider secrets (`gateway/secrets/*`), model
+//! definitions (`gateway/model-definitions/*`) and endpoints (`gateway/endpoints/*`), in the
+//! request's workspace.
 
 use axum::Json;
 use axum::extract::State;
@@ -159,6 +160,114 @@ pub async fn delete_model_definition(
     let id = need("model_definition_id", req.message.model_definition_id)?;
     s.gateway
         .delete_model_definition(workspace.name(), &id)
+        .await?;
+    Ok(empty())
+}
+
+fn endpoint(e: keel_gateway::Endpoint) -> Json<EndpointResponse> {
+    Json(EndpointResponse { endpoint: e.into() })
+}
+
+pub async fn create_endpoint(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<CreateEndpointIn>,
+) -> ApiResult<Json<EndpointResponse>> {
+    let created = s
+        .gateway
+        .create_endpoint(&workspace.0, req.message.into())
+        .await?;
+    Ok(endpoint(created))
+}
+
+pub async fn get_endpoint(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<GetEndpointIn>,
+) -> ApiResult<Json<EndpointResponse>> {
+    let m = req.message;
+    let key = match (m.endpoint_id.as_deref(), m.name.as_deref()) {
+        (Some(id), None) if !id.is_empty() => keel_gateway::EndpointKey::Id(id),
+        (None, Some(name)) if !name.is_empty() => keel_gateway::EndpointKey::Name(name),
+        _ => {
+            return Err(keel_core::Error::invalid(
+                "Exactly one of endpoint_id or name must be provided",
+            )
+            .into());
+        }
+    };
+    Ok(endpoint(
+        s.gateway.get_endpoint(workspace.name(), key).await?,
+    ))
+}
+
+pub async fn list_endpoints(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<ListEndpointsIn>,
+) -> ApiResult<Json<EndpointsOut>> {
+    let endpoints = s
+        .gateway
+        .list_endpoints(workspace.name(), req.message.provider.as_deref())
+        .await?;
+    Ok(Json(EndpointsOut {
+        endpoints: endpoints.into_iter().map(Into::into).collect(),
+    }))
+}
+
+pub async fn update_endpoint(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<UpdateEndpointIn>,
+) -> ApiResult<Json<EndpointResponse>> {
+    let mut m = req.message;
+    let id = need("endpoint_id", m.endpoint_id.take())?;
+    let updated = s
+        .gateway
+        .update_endpoint(&workspace.0, m.into_domain(id))
+        .await?;
+    Ok(endpoint(updated))
+}
+
+pub async fn delete_endpoint(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<EndpointIdIn>,
+) -> ApiResult<Json<Empty>> {
+    let id = need("endpoint_id", req.message.endpoint_id)?;
+    s.gateway.delete_endpoint(workspace.name(), &id).await?;
+    Ok(empty())
+}
+
+pub async fn set_endpoint_tag(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<EndpointTagIn>,
+) -> ApiResult<Json<Empty>> {
+    let m = req.message;
+    let id = need("endpoint_id", m.endpoint_id)?;
+    let key = need("key", m.key)?;
+    s.gateway
+        .set_endpoint_tag(
+            workspace.name(),
+            &id,
+            &key,
+            m.value.as_deref().unwrap_or(""),
+        )
+        .await?;
+    Ok(empty())
+}
+
+pub async fn delete_endpoint_tag(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<EndpointTagIn>,
+) -> ApiResult<Json<Empty>> {
+    let m = req.message;
+    let id = need("endpoint_id", m.endpoint_id)?;
+    let key = need("key", m.key)?;
+    s.gateway
+        .delete_endpoint_tag(workspace.name(), &id, &key)
         .await?;
     Ok(empty())
 }

@@ -187,3 +187,225 @@ pub struct ListModelDefinitionsIn {
     pub provider: Option<String>,
     pub secret_id: Option<String>,
 }
+
+/// `GatewayEndpointModelMapping`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MappingOut {
+    pub mapping_id: String,
+    pub endpoint_id: String,
+    pub model_definition_id: String,
+    pub model_definition: ModelDefinitionOut,
+    pub weight: f64,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub linkage_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_order: Option<i32>,
+}
+
+/// `fallback_config` as requested (the strategy by name or number).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct FallbackConfigWire {
+    pub strategy: Option<crate::wire::proto::Stringish>,
+    pub max_attempts: Option<i32>,
+}
+
+/// `fallback_config` as shown.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct FallbackConfigOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<i32>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct EndpointTagOut {
+    pub key: String,
+    pub value: String,
+}
+
+/// `GatewayEndpoint`: `created_by` and `last_updated_by` always (`""` when unset), as the
+/// reference writes them.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct EndpointOut {
+    pub endpoint_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_updated_at: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub model_mappings: Vec<MappingOut>,
+    pub created_by: String,
+    pub last_updated_by: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<EndpointTagOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_strategy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_config: Option<FallbackConfigOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+    pub usage_tracking: bool,
+}
+
+impl From<keel_gateway::Endpoint> for EndpointOut {
+    fn from(e: keel_gateway::Endpoint) -> Self {
+        Self {
+            model_mappings: e
+                .mappings
+                .into_iter()
+                .map(|m| MappingOut {
+                    mapping_id: m.mapping_id,
+                    endpoint_id: m.endpoint_id,
+                    model_definition_id: m.model_definition.model_definition_id.clone(),
+                    model_definition: m.model_definition.into(),
+                    weight: m.weight,
+                    created_at: m.created_at,
+                    created_by: m.created_by,
+                    linkage_type: m.linkage.as_str(),
+                    fallback_order: m.fallback_order,
+                })
+                .collect(),
+            endpoint_id: e.endpoint_id,
+            name: e.name,
+            created_at: e.created_at,
+            last_updated_at: e.last_updated_at,
+            created_by: e.created_by.unwrap_or_default(),
+            last_updated_by: e.last_updated_by.unwrap_or_default(),
+            tags: e
+                .tags
+                .into_iter()
+                .map(|(key, value)| EndpointTagOut { key, value })
+                .collect(),
+            routing_strategy: e.routing_strategy,
+            fallback_config: e.fallback_config.map(|f| FallbackConfigOut {
+                strategy: f.strategy,
+                max_attempts: f.max_attempts,
+            }),
+            experiment_id: e.experiment_id,
+            usage_tracking: e.usage_tracking,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct EndpointResponse {
+    pub endpoint: EndpointOut,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct EndpointsOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<EndpointOut>,
+}
+
+/// One of a request's `model_configs`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ModelConfigWire {
+    pub model_definition_id: Option<String>,
+    pub linkage_type: Option<crate::wire::proto::Stringish>,
+    pub weight: Option<f64>,
+    pub fallback_order: Option<i32>,
+}
+
+fn configs(list: Option<Vec<ModelConfigWire>>) -> Option<Vec<keel_gateway::ModelConfigIn>> {
+    list.map(|list| {
+        list.into_iter()
+            .map(|c| keel_gateway::ModelConfigIn {
+                model_definition_id: c.model_definition_id,
+                linkage_type: c.linkage_type.map(|s| s.0),
+                weight: c.weight,
+                fallback_order: c.fallback_order,
+            })
+            .collect()
+    })
+}
+
+fn fallback(config: Option<FallbackConfigWire>) -> Option<keel_gateway::FallbackConfig> {
+    config.map(|f| keel_gateway::FallbackConfig {
+        strategy: f.strategy.map(|s| s.0),
+        max_attempts: f.max_attempts,
+    })
+}
+
+/// `endpoints/create`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct CreateEndpointIn {
+    pub name: Option<String>,
+    pub model_configs: Option<Vec<ModelConfigWire>>,
+    pub created_by: Option<String>,
+    pub routing_strategy: Option<crate::wire::proto::Stringish>,
+    pub fallback_config: Option<FallbackConfigWire>,
+    pub experiment_id: Option<crate::wire::proto::Stringish>,
+    pub usage_tracking: Option<bool>,
+}
+
+impl From<CreateEndpointIn> for keel_gateway::CreateEndpoint {
+    fn from(m: CreateEndpointIn) -> Self {
+        Self {
+            name: m.name,
+            model_configs: configs(m.model_configs),
+            created_by: m.created_by,
+            routing_strategy: m.routing_strategy.map(|s| s.0),
+            fallback_config: fallback(m.fallback_config),
+            experiment_id: m.experiment_id.map(|s| s.0),
+            usage_tracking: m.usage_tracking,
+        }
+    }
+}
+
+/// `endpoints/update`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct UpdateEndpointIn {
+    pub endpoint_id: Option<String>,
+    pub name: Option<String>,
+    pub updated_by: Option<String>,
+    pub model_configs: Option<Vec<ModelConfigWire>>,
+    pub routing_strategy: Option<crate::wire::proto::Stringish>,
+    pub fallback_config: Option<FallbackConfigWire>,
+    pub experiment_id: Option<crate::wire::proto::Stringish>,
+    pub usage_tracking: Option<bool>,
+}
+
+impl UpdateEndpointIn {
+    pub fn into_domain(self, endpoint_id: String) -> keel_gateway::UpdateEndpoint {
+        keel_gateway::UpdateEndpoint {
+            endpoint_id,
+            name: self.name,
+            updated_by: self.updated_by,
+            model_configs: configs(self.model_configs),
+            routing_strategy: self.routing_strategy.map(|s| s.0),
+            fallback_config: fallback(self.fallback_config),
+            experiment_id: self.experiment_id.map(|s| s.0),
+            usage_tracking: self.usage_tracking,
+        }
+    }
+}
+
+/// `endpoints/get`: exactly one of the two.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct GetEndpointIn {
+    pub endpoint_id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// `endpoints/delete`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct EndpointIdIn {
+    pub endpoint_id: Option<String>,
+}
+
+/// `endpoints/list`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ListEndpointsIn {
+    pub provider: Option<String>,
+}
+
+/// `endpoints/set-tag` and `endpoints/delete-tag` (which ignores `value`).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct EndpointTagIn {
+    pub endpoint_id: Option<String>,
+    pub key: Option<String>,
+    pub value: Option<String>,
+}

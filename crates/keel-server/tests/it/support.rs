@@ -161,18 +161,22 @@ impl TestApp {
         let trace_store: Arc<dyn keel_core::traces::TraceStore> = Arc::new(store.clone());
         let identity: Arc<dyn keel_auth::store::IdentityStore> = Arc::new(store.clone());
         let audit_store: Arc<dyn keel_core::audit::AuditStore> = Arc::new(store.clone());
-        let gateway = keel_gateway::Gateway::new(
-            Arc::new(store.clone()),
-            Arc::new(
-                keel_core::webhooks::SecretCipher::new(&SecretKey::generate().expect("key"))
-                    .expect("cipher"),
-            ),
-            Arc::new(keel_core::clock::SystemClock),
-            keel_gateway::DestinationPolicy {
-                allow_http: allow_private,
-                allow_private,
-            },
-        );
+        let gateway_store: Arc<dyn keel_gateway::GatewayStore> = Arc::new(store.clone());
+        let gateway = |tracking: Tracking| {
+            keel_gateway::Gateway::new(
+                gateway_store,
+                tracking,
+                Arc::new(
+                    keel_core::webhooks::SecretCipher::new(&SecretKey::generate().expect("key"))
+                        .expect("cipher"),
+                ),
+                Arc::new(keel_core::clock::SystemClock),
+                keel_gateway::DestinationPolicy {
+                    allow_http: allow_private,
+                    allow_private,
+                },
+            )
+        };
         let workspaces = keel_core::Workspaces::new(Arc::new(store.clone()), enable_workspaces);
         let store: Arc<dyn TrackingStore> = Arc::new(store);
         let tracking = Tracking::new(store);
@@ -198,6 +202,7 @@ impl TestApp {
         )
         .with_webhooks(webhooks.clone());
         let traces = keel_core::traces::Traces::new(trace_store, tracking.clone());
+        let gateway = gateway(tracking.clone());
         tracking
             .ensure_default_experiment()
             .await

@@ -6,12 +6,16 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use keel_core::{Error, Result};
-use keel_gateway::{DefinitionWrite, GatewaySecret, GatewayStore, ModelDefinition};
+use keel_gateway::{
+    DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, GatewaySecret,
+    GatewayStore, ModelDefinition,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::PostgresStore;
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
+use super::gateway_endpoints as endpoints;
 
 const SECRET_COLUMNS: &str = "secret_id, workspace, secret_name, provider, sealed_value, \
      masked_values, auth_config, created_at, last_updated_at, created_by, last_updated_by";
@@ -140,7 +144,7 @@ async fn delete_secret(c: &mut PgConnection, workspace: &str, id: &str) -> PgRes
     Ok(done.rows_affected() == 1)
 }
 
-const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
+pub(super) const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
      s.secret_name, d.provider, d.model_name, d.created_at, d.last_updated_at, d.created_by, \
      d.last_updated_by";
 
@@ -148,18 +152,23 @@ const DEFINITIONS_FROM: &str =
     "gateway_model_definitions d LEFT JOIN gateway_secrets s ON s.secret_id = d.secret_id";
 
 fn definition_from_row(r: &PgRow) -> PgResult<ModelDefinition> {
+    definition_at(r, 0)
+}
+
+/// A definition read from `DEFINITION_COLUMNS` starting at column `at`.
+pub(super) fn definition_at(r: &PgRow, at: usize) -> PgResult<ModelDefinition> {
     Ok(ModelDefinition {
-        model_definition_id: r.try_get(0)?,
-        workspace: r.try_get(1)?,
-        name: r.try_get(2)?,
-        secret_id: r.try_get(3)?,
-        secret_name: r.try_get(4)?,
-        provider: r.try_get(5)?,
-        model_name: r.try_get(6)?,
-        created_at: r.try_get(7)?,
-        last_updated_at: r.try_get(8)?,
-        created_by: r.try_get(9)?,
-        last_updated_by: r.try_get(10)?,
+        model_definition_id: r.try_get(at)?,
+        workspace: r.try_get(at + 1)?,
+        name: r.try_get(at + 2)?,
+        secret_id: r.try_get(at + 3)?,
+        secret_name: r.try_get(at + 4)?,
+        provider: r.try_get(at + 5)?,
+        model_name: r.try_get(at + 6)?,
+        created_at: r.try_get(at + 7)?,
+        last_updated_at: r.try_get(at + 8)?,
+        created_by: r.try_get(at + 9)?,
+        last_updated_by: r.try_get(at + 10)?,
     })
 }
 
@@ -286,17 +295,6 @@ async fn list_definitions(
     rows.iter().map(definition_from_row).collect()
 }
 
-async fn delete_definition(c: &mut PgConnection, workspace: &str, id: &str) -> PgResult<bool> {
-    let done = sqlx::query(
-        "DELETE FROM gateway_model_definitions WHERE model_definition_id = $1 AND workspace = $2",
-    )
-    .bind(id)
-    .bind(workspace)
-    .execute(&mut *c)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 #[async_trait]
 impl GatewayStore for PostgresStore {
     async fn insert_secret(&self, secret: &GatewaySecret) -> Result<bool> {
@@ -373,9 +371,79 @@ impl GatewayStore for PostgresStore {
             .await
     }
 
-    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<bool> {
+    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<DefinitionDelete> {
         self.write(&(workspace, id), |c, (w, id)| {
-            Box::pin(delete_definition(c, w, id))
+            Box::pin(endpoints::delete_definition(c, w, id))
+        })
+        .await
+    }
+
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> Result<EndpointWrite> {
+        self.write(endpoint, |c, e| Box::pin(endpoints::insert_endpoint(c, e)))
+            .await
+    }
+
+    async fn get_endpoint(
+        &self,
+        workspace: &str,
+        key: EndpointKey<'_>,
+    ) -> Result<Option<Endpoint>> {
+        self.read(&(workspace, key), |c, (w, key)| {
+            Box::pin(endpoints::get_endpoint(c, w, *key))
+        })
+        .await
+    }
+
+    async fn list_endpoints(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+    ) -> Result<Vec<Endpoint>> {
+        self.read(&(workspace, provider), |c, (w, p)| {
+            Box::pin(endpoints::list_endpoints(c, w, *p))
+        })
+        .await
+    }
+
+    async fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        replace_mappings: bool,
+    ) -> Result<EndpointWrite> {
+        self.write(&(endpoint, replace_mappings), |c, (e, replace)| {
+            Box::pin(endpoints::update_endpoint(c, e, *replace))
+        })
+        .await
+    }
+
+    async fn delete_endpoint(&self, workspace: &str, endpoint_id: &str) -> Result<bool> {
+        self.write(&(workspace, endpoint_id), |c, (w, id)| {
+            Box::pin(endpoints::delete_endpoint(c, w, id))
+        })
+        .await
+    }
+
+    async fn set_endpoint_tag(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<bool> {
+        self.write(&(workspace, endpoint_id, key, value), |c, (w, id, k, v)| {
+            Box::pin(endpoints::set_tag(c, w, id, k, Some(v)))
+        })
+        .await
+    }
+
+    async fn delete_endpoint_tag(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        key: &str,
+    ) -> Result<bool> {
+        self.write(&(workspace, endpoint_id, key), |c, (w, id, k)| {
+            Box::pin(endpoints::set_tag(c, w, id, k, None))
         })
         .await
     }

@@ -108,6 +108,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "gateway_model_definitions",
         sql: include_str!("../../migrations/postgres/0016_gateway_model_definitions.sql"),
     },
+    Migration {
+        version: 17,
+        name: "gateway_endpoints",
+        sql: include_str!("../../migrations/postgres/0017_gateway_endpoints.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

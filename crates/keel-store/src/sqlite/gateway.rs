@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use keel_core::{Error, Result};
-use keel_gateway::{DefinitionWrite, GatewaySecret, GatewayStore, ModelDefinition};
+use keel_gateway::{
+    DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, GatewaySecret,
+    GatewayStore, ModelDefinition,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{SqliteStore, db_err};
+use super::{SqliteStore, db_err, gateway_endpoints as endpoints};
 
 const SECRET_COLUMNS: &str = "secret_id, workspace, secret_name, provider, sealed_value, \
      masked_values, auth_config, created_at, last_updated_at, created_by, last_updated_by";
@@ -116,7 +119,7 @@ fn update_secret(c: &Connection, s: &GatewaySecret, masked: &str, auth: &str) ->
     Ok(updated == 1)
 }
 
-const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
+pub(super) const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
      s.secret_name, d.provider, d.model_name, d.created_at, d.last_updated_at, d.created_by, \
      d.last_updated_by";
 
@@ -124,22 +127,27 @@ const DEFINITIONS_FROM: &str =
     "gateway_model_definitions d LEFT JOIN gateway_secrets s ON s.secret_id = d.secret_id";
 
 fn definition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelDefinition> {
+    definition_at(r, 0)
+}
+
+/// A definition read from `DEFINITION_COLUMNS` starting at column `at`.
+pub(super) fn definition_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ModelDefinition> {
     Ok(ModelDefinition {
-        model_definition_id: r.get(0)?,
-        workspace: r.get(1)?,
-        name: r.get(2)?,
-        secret_id: r.get(3)?,
-        secret_name: r.get(4)?,
-        provider: r.get(5)?,
-        model_name: r.get(6)?,
-        created_at: r.get(7)?,
-        last_updated_at: r.get(8)?,
-        created_by: r.get(9)?,
-        last_updated_by: r.get(10)?,
+        model_definition_id: r.get(at)?,
+        workspace: r.get(at + 1)?,
+        name: r.get(at + 2)?,
+        secret_id: r.get(at + 3)?,
+        secret_name: r.get(at + 4)?,
+        provider: r.get(at + 5)?,
+        model_name: r.get(at + 6)?,
+        created_at: r.get(at + 7)?,
+        last_updated_at: r.get(at + 8)?,
+        created_by: r.get(at + 9)?,
+        last_updated_by: r.get(at + 10)?,
     })
 }
 
-fn exists(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<bool> {
+pub(super) fn exists(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<bool> {
     c.prepare_cached(sql)
         .and_then(|mut stmt| stmt.exists(args))
         .map_err(db_err)
@@ -348,17 +356,81 @@ impl GatewayStore for SqliteStore {
         self.write(move |c| update_definition(c, &d)).await
     }
 
-    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<bool> {
+    async fn delete_model_definition(&self, workspace: &str, id: &str) -> Result<DefinitionDelete> {
         let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.write(move |c| endpoints::delete_definition(c, &workspace, &id))
+            .await
+    }
+
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> Result<EndpointWrite> {
+        let e = endpoint.clone();
+        self.write(move |c| endpoints::insert_endpoint(c, &e)).await
+    }
+
+    async fn get_endpoint(
+        &self,
+        workspace: &str,
+        key: EndpointKey<'_>,
+    ) -> Result<Option<Endpoint>> {
+        let workspace = workspace.to_owned();
+        let key = endpoints::OwnedKey::of(key);
+        self.read(move |c| endpoints::get_endpoint(c, &workspace, &key))
+            .await
+    }
+
+    async fn list_endpoints(
+        &self,
+        workspace: &str,
+        provider: Option<&str>,
+    ) -> Result<Vec<Endpoint>> {
+        let (workspace, provider) = (workspace.to_owned(), provider.map(str::to_owned));
+        self.read(move |c| endpoints::list_endpoints(c, &workspace, provider.as_deref()))
+            .await
+    }
+
+    async fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        replace_mappings: bool,
+    ) -> Result<EndpointWrite> {
+        let e = endpoint.clone();
+        self.write(move |c| endpoints::update_endpoint(c, &e, replace_mappings))
+            .await
+    }
+
+    async fn delete_endpoint(&self, workspace: &str, endpoint_id: &str) -> Result<bool> {
+        let (workspace, id) = (workspace.to_owned(), endpoint_id.to_owned());
         self.write(move |c| {
             c.execute(
-                "DELETE FROM gateway_model_definitions WHERE model_definition_id = ?1 \
-                 AND workspace = ?2",
+                "DELETE FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2",
                 params![id, workspace],
             )
             .map(|n| n == 1)
             .map_err(db_err)
         })
         .await
+    }
+
+    async fn set_endpoint_tag(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<bool> {
+        let args = [workspace, endpoint_id, key, value].map(str::to_owned);
+        self.write(move |c| endpoints::set_tag(c, &args[0], &args[1], &args[2], Some(&args[3])))
+            .await
+    }
+
+    async fn delete_endpoint_tag(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        key: &str,
+    ) -> Result<bool> {
+        let args = [workspace, endpoint_id, key].map(str::to_owned);
+        self.write(move |c| endpoints::set_tag(c, &args[0], &args[1], &args[2], None))
+            .await
     }
 }

@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gateway_model_definitions",
         include_str!("../../migrations/sqlite/0016_gateway_model_definitions.sql"),
     ),
+    (
+        17,
+        "gateway_endpoints",
+        include_str!("../../migrations/sqlite/0017_gateway_endpoints.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -227,7 +227,8 @@ async fn reopening_applies_each_migration_once() {
             (13, "audit_retention".to_owned()),
             (14, "pending_trace_run_links".to_owned()),
             (15, "gateway_secrets".to_owned()),
-            (16, "gateway_model_definitions".to_owned())
+            (16, "gateway_model_definitions".to_owned()),
+            (17, "gateway_endpoints".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -258,7 +259,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 16);
+    assert_eq!(migrations(&db).await.len(), 17);
 }
 
 #[tokio::test]
@@ -326,7 +327,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (13, "audit_retention"),
             (14, "pending_trace_run_links"),
             (15, "gateway_secrets"),
-            (16, "gateway_model_definitions")
+            (16, "gateway_model_definitions"),
+            (17, "gateway_endpoints")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -1,12 +1,16 @@
 //! Conformance checks of the AI gateway's store: secrets are unique by name per workspace,
 //! invisible from other workspaces, listed oldest first (by provider when asked), updated in
 //! their mutable fields only, and deleted once; model definitions need their secret, keep
-//! their names unique, and outlive the secret.
+//! their names unique, and outlive the secret; endpoints keep their mappings in order, list
+//! by provider, and keep the models they route to from being deleted.
 
 use std::collections::BTreeMap;
 
 use keel_core::workspaces::{DEFAULT_WORKSPACE, Workspace};
-use keel_gateway::{DefinitionWrite, GatewaySecret, ModelDefinition};
+use keel_gateway::{
+    DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, FallbackConfig,
+    GatewaySecret, Linkage, ModelDefinition, ModelMapping,
+};
 
 use super::{Fixture, T0};
 
@@ -280,22 +284,251 @@ pub async fn model_definitions_need_their_secret_and_outlive_it(f: Fixture) {
         .expect("get")
         .expect("kept");
     assert_eq!((orphan.secret_id, orphan.secret_name), (None, None));
+    for (workspace, id, outcome) in [
+        (DEFAULT_WORKSPACE, "d-1", DefinitionDelete::Deleted),
+        (DEFAULT_WORKSPACE, "d-1", DefinitionDelete::NotFound),
+        ("elsewhere", "d-4", DefinitionDelete::NotFound),
+    ] {
+        let deleted = store.delete_model_definition(workspace, id).await;
+        assert_eq!(deleted.expect("delete"), outcome, "{workspace} {id}");
+    }
+}
+
+fn endpoint(id: &str, name: &str, definitions: &[(&str, Linkage)]) -> Endpoint {
+    Endpoint {
+        endpoint_id: id.to_owned(),
+        name: name.to_owned(),
+        workspace: DEFAULT_WORKSPACE.to_owned(),
+        mappings: definitions
+            .iter()
+            .enumerate()
+            .map(|(i, (d, linkage))| ModelMapping {
+                mapping_id: format!("m-{id}-{i}"),
+                endpoint_id: id.to_owned(),
+                model_definition: ModelDefinition {
+                    model_definition_id: (*d).to_owned(),
+                    ..ModelDefinition::default()
+                },
+                weight: 0.5,
+                linkage: *linkage,
+                fallback_order: (*linkage == Linkage::Fallback).then_some(0),
+                created_at: T0,
+                created_by: Some("alice".into()),
+            })
+            .collect(),
+        tags: BTreeMap::new(),
+        routing_strategy: None,
+        fallback_config: Some(FallbackConfig {
+            strategy: Some("SEQUENTIAL".into()),
+            max_attempts: Some(1),
+        }),
+        experiment_id: Some("123".into()),
+        usage_tracking: true,
+        created_at: T0,
+        last_updated_at: T0,
+        created_by: Some("alice".into()),
+        last_updated_by: Some("alice".into()),
+    }
+}
+
+pub async fn endpoints_keep_their_mappings_in_order_and_protect_their_models(f: Fixture) {
+    let store = f.gateway_store();
     assert!(
         store
-            .delete_model_definition(DEFAULT_WORKSPACE, "d-1")
+            .insert_secret(&secret("s-k", "k", DEFAULT_WORKSPACE, None, T0))
+            .await
+            .expect("secret")
+    );
+    for (id, provider) in [("d-a", "openai"), ("d-b", "anthropic"), ("d-c", "openai")] {
+        let mut d = definition(id, id, Some("s-k"), T0);
+        d.provider = provider.into();
+        assert_eq!(
+            store.insert_model_definition(&d).await.expect("definition"),
+            DefinitionWrite::Done
+        );
+    }
+    let e1 = endpoint(
+        "e-1",
+        "chat",
+        &[("d-b", Linkage::Primary), ("d-a", Linkage::Fallback)],
+    );
+    assert_eq!(
+        store.insert_endpoint(&e1).await.expect("insert"),
+        EndpointWrite::Done
+    );
+    assert_eq!(
+        store
+            .insert_endpoint(&endpoint("e-2", "chat", &[("d-a", Linkage::Primary)]))
+            .await
+            .expect("clash"),
+        EndpointWrite::NameTaken
+    );
+    assert_eq!(
+        store
+            .insert_endpoint(&endpoint(
+                "e-3",
+                "other",
+                &[("d-a", Linkage::Primary), ("d-zz", Linkage::Primary)]
+            ))
+            .await
+            .expect("missing"),
+        EndpointWrite::MissingDefinitions(vec!["d-zz".into()])
+    );
+    assert_eq!(
+        store
+            .get_endpoint(DEFAULT_WORKSPACE, EndpointKey::Name("other"))
+            .await
+            .expect("get"),
+        None
+    );
+    let read = store
+        .get_endpoint(DEFAULT_WORKSPACE, EndpointKey::Name("chat"))
+        .await
+        .expect("get")
+        .expect("found");
+    let order = |e: &Endpoint| {
+        e.mappings
+            .iter()
+            .map(|m| (m.model_definition.model_definition_id.clone(), m.linkage))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        order(&read),
+        [
+            ("d-b".into(), Linkage::Primary),
+            ("d-a".into(), Linkage::Fallback)
+        ]
+    );
+    assert_eq!(
+        read.mappings[0].model_definition.secret_name.as_deref(),
+        Some("k")
+    );
+    assert_eq!(read.fallback_config, e1.fallback_config);
+    assert_eq!(read.experiment_id.as_deref(), Some("123"));
+    assert_eq!(
+        store
+            .get_endpoint("elsewhere", EndpointKey::Id("e-1"))
+            .await
+            .expect("get"),
+        None
+    );
+
+    // Tags, then the listing: endpoints with a model of the provider, by name.
+    assert!(
+        store
+            .set_endpoint_tag(DEFAULT_WORKSPACE, "e-1", "team", "a")
+            .await
+            .expect("tag")
+    );
+    assert!(
+        store
+            .set_endpoint_tag(DEFAULT_WORKSPACE, "e-1", "team", "b")
+            .await
+            .expect("retag")
+    );
+    assert!(
+        !store
+            .set_endpoint_tag(DEFAULT_WORKSPACE, "e-nope", "team", "b")
+            .await
+            .expect("no endpoint")
+    );
+    let e4 = endpoint("e-4", "alpha", &[("d-c", Linkage::Primary)]);
+    assert_eq!(
+        store.insert_endpoint(&e4).await.expect("second"),
+        EndpointWrite::Done
+    );
+    let names = |v: Vec<Endpoint>| v.into_iter().map(|e| e.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(
+            store
+                .list_endpoints(DEFAULT_WORKSPACE, None)
+                .await
+                .expect("list")
+        ),
+        ["alpha", "chat"]
+    );
+    assert_eq!(
+        names(
+            store
+                .list_endpoints(DEFAULT_WORKSPACE, Some("anthropic"))
+                .await
+                .expect("list")
+        ),
+        ["chat"]
+    );
+    let listed = store
+        .list_endpoints(DEFAULT_WORKSPACE, Some("anthropic"))
+        .await
+        .expect("list");
+    assert_eq!(listed[0].tags.get("team").map(String::as_str), Some("b"));
+
+    // A model an endpoint routes to is kept; once no endpoint does, it can go.
+    assert_eq!(
+        store
+            .delete_model_definition(DEFAULT_WORKSPACE, "d-a")
+            .await
+            .expect("in use"),
+        DefinitionDelete::InUse
+    );
+    let mut replaced = read.clone();
+    replaced.mappings = endpoint("e-1", "chat", &[("d-c", Linkage::Primary)]).mappings;
+    replaced.mappings[0].mapping_id = "m-new".into();
+    replaced.name = "alpha".into();
+    assert_eq!(
+        store
+            .update_endpoint(&replaced, true)
+            .await
+            .expect("rename onto taken"),
+        EndpointWrite::NameTaken
+    );
+    replaced.name = "chat-2".into();
+    assert_eq!(
+        store
+            .update_endpoint(&replaced, true)
+            .await
+            .expect("update"),
+        EndpointWrite::Done
+    );
+    let read = store
+        .get_endpoint(DEFAULT_WORKSPACE, EndpointKey::Id("e-1"))
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(
+        (read.name.as_str(), order(&read)),
+        ("chat-2", vec![("d-c".into(), Linkage::Primary)])
+    );
+    assert_eq!(
+        store
+            .delete_model_definition(DEFAULT_WORKSPACE, "d-a")
+            .await
+            .expect("free"),
+        DefinitionDelete::Deleted
+    );
+
+    assert!(
+        store
+            .delete_endpoint(DEFAULT_WORKSPACE, "e-1")
             .await
             .expect("delete")
     );
     assert!(
         !store
-            .delete_model_definition(DEFAULT_WORKSPACE, "d-1")
+            .delete_endpoint(DEFAULT_WORKSPACE, "e-1")
             .await
             .expect("again")
     );
     assert!(
         !store
-            .delete_model_definition("elsewhere", "d-4")
+            .set_endpoint_tag(DEFAULT_WORKSPACE, "e-1", "team", "c")
             .await
-            .expect("elsewhere")
+            .expect("gone")
+    );
+    assert_eq!(
+        store
+            .delete_model_definition(DEFAULT_WORKSPACE, "d-b")
+            .await
+            .expect("free"),
+        DefinitionDelete::Deleted
     );
 }
