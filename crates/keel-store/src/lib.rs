@@ -3,6 +3,7 @@
 
 mod assessment_rows;
 mod audit_nodes;
+mod gateway_rows;
 pub mod postgres;
 mod search_sql;
 mod span_rows;

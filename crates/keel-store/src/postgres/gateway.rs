@@ -16,16 +16,12 @@ use sqlx::{PgConnection, Row};
 use super::PostgresStore;
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 use super::gateway_endpoints as endpoints;
+use crate::gateway_rows::{
+    DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
+};
 
-const SECRET_COLUMNS: &str = "secret_id, workspace, secret_name, provider, sealed_value, \
-     masked_values, auth_config, created_at, last_updated_at, created_by, last_updated_by";
-
-fn map_text(map: &BTreeMap<String, String>) -> Result<String> {
-    serde_json::to_string(map).map_err(|e| Error::internal(format!("cannot encode a map: {e}")))
-}
-
-fn text_map(text: &str) -> PgResult<BTreeMap<String, String>> {
-    serde_json::from_str(text)
+fn stored_map(text: &str) -> PgResult<BTreeMap<String, String>> {
+    text_map(text)
         .map_err(|_| Failure::from(Error::internal("unexpected gateway secret map in database")))
 }
 
@@ -38,8 +34,8 @@ fn secret_from_row(r: &PgRow) -> PgResult<GatewaySecret> {
         secret_name: r.try_get(2)?,
         provider: r.try_get(3)?,
         sealed_value: r.try_get(4)?,
-        masked_values: text_map(&masked)?,
-        auth_config: text_map(&auth)?,
+        masked_values: stored_map(&masked)?,
+        auth_config: stored_map(&auth)?,
         created_at: r.try_get(7)?,
         last_updated_at: r.try_get(8)?,
         created_by: r.try_get(9)?,
@@ -143,13 +139,6 @@ async fn delete_secret(c: &mut PgConnection, workspace: &str, id: &str) -> PgRes
         .await?;
     Ok(done.rows_affected() == 1)
 }
-
-pub(super) const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
-     s.secret_name, d.provider, d.model_name, d.created_at, d.last_updated_at, d.created_by, \
-     d.last_updated_by";
-
-const DEFINITIONS_FROM: &str =
-    "gateway_model_definitions d LEFT JOIN gateway_secrets s ON s.secret_id = d.secret_id";
 
 fn definition_from_row(r: &PgRow) -> PgResult<ModelDefinition> {
     definition_at(r, 0)

@@ -13,11 +13,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
-use super::gateway::{DEFINITION_COLUMNS, definition_at};
-
-const ENDPOINT_COLUMNS: &str = "endpoint_id, workspace, name, routing_strategy, \
-     fallback_config, experiment_id, usage_tracking, created_at, last_updated_at, created_by, \
-     last_updated_by";
+use super::gateway::definition_at;
+use crate::gateway_rows::{DEFINITION_COLUMNS, ENDPOINT_COLUMNS};
 
 fn endpoint_from_row(r: &PgRow) -> PgResult<Endpoint> {
     Ok(Endpoint {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use keel_core::{Error, Result};
+use keel_core::Result;
 use keel_gateway::{
     DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, GatewaySecret,
     GatewayStore, ModelDefinition,
@@ -14,16 +14,12 @@ use keel_gateway::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db_err, gateway_endpoints as endpoints};
+use crate::gateway_rows::{
+    DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
+};
 
-const SECRET_COLUMNS: &str = "secret_id, workspace, secret_name, provider, sealed_value, \
-     masked_values, auth_config, created_at, last_updated_at, created_by, last_updated_by";
-
-fn map_text(map: &BTreeMap<String, String>) -> Result<String> {
-    serde_json::to_string(map).map_err(|e| Error::internal(format!("cannot encode a map: {e}")))
-}
-
-fn text_map(index: usize, text: &str) -> rusqlite::Result<BTreeMap<String, String>> {
-    serde_json::from_str(text).map_err(|e| {
+fn stored_map(index: usize, text: &str) -> rusqlite::Result<BTreeMap<String, String>> {
+    text_map(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
     })
 }
@@ -37,8 +33,8 @@ fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GatewaySecret> {
         secret_name: r.get(2)?,
         provider: r.get(3)?,
         sealed_value: r.get(4)?,
-        masked_values: text_map(5, &masked)?,
-        auth_config: text_map(6, &auth)?,
+        masked_values: stored_map(5, &masked)?,
+        auth_config: stored_map(6, &auth)?,
         created_at: r.get(7)?,
         last_updated_at: r.get(8)?,
         created_by: r.get(9)?,
@@ -118,13 +114,6 @@ fn update_secret(c: &Connection, s: &GatewaySecret, masked: &str, auth: &str) ->
         .map_err(db_err)?;
     Ok(updated == 1)
 }
-
-pub(super) const DEFINITION_COLUMNS: &str = "d.model_definition_id, d.workspace, d.name, d.secret_id, \
-     s.secret_name, d.provider, d.model_name, d.created_at, d.last_updated_at, d.created_by, \
-     d.last_updated_by";
-
-const DEFINITIONS_FROM: &str =
-    "gateway_model_definitions d LEFT JOIN gateway_secrets s ON s.secret_id = d.secret_id";
 
 fn definition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelDefinition> {
     definition_at(r, 0)

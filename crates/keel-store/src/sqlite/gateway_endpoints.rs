@@ -12,11 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::convert::text_array;
 use super::db_err;
-use super::gateway::{DEFINITION_COLUMNS, definition_at, exists};
-
-const ENDPOINT_COLUMNS: &str = "endpoint_id, workspace, name, routing_strategy, \
-     fallback_config, experiment_id, usage_tracking, created_at, last_updated_at, created_by, \
-     last_updated_by";
+use super::gateway::{definition_at, exists};
+use crate::gateway_rows::{DEFINITION_COLUMNS, ENDPOINT_COLUMNS};
 
 /// An [`EndpointKey`] that can cross to the reader thread.
 #[derive(Debug, Clone)]
