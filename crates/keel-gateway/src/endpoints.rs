@@ -589,10 +589,9 @@ impl Gateway {
             endpoint.last_updated_by = Some(author);
         }
         endpoint.last_updated_at = now;
-        outcome(
-            self.store.update_endpoint(&endpoint, replace).await?,
-            &endpoint,
-        )?;
+        let written = self.store.update_endpoint(&endpoint, replace).await?;
+        self.changed();
+        outcome(written, &endpoint)?;
         self.get_endpoint(&workspace.name, EndpointKey::Id(&endpoint.endpoint_id))
             .await
     }
@@ -602,6 +601,7 @@ impl Gateway {
             return Err(Error::missing_parameter("endpoint_id"));
         }
         if self.store.delete_endpoint(workspace, endpoint_id).await? {
+            self.changed();
             Ok(())
         } else {
             Err(not_found(EndpointKey::Id(endpoint_id)))

@@ -7,6 +7,7 @@
 pub mod cost;
 pub mod destination;
 pub mod endpoints;
+pub mod invoke;
 pub mod model_definitions;
 pub mod routing;
 pub mod secrets;
@@ -39,6 +40,9 @@ pub struct Gateway {
     cipher: Arc<SecretCipher>,
     clock: Arc<dyn Clock>,
     destinations: DestinationPolicy,
+    /// Endpoints resolved for calls; cleared by every configuration change.
+    routes: Arc<invoke::RouteCache>,
+    upstream: invoke::upstream::Upstream,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -51,21 +55,39 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// `cipher` seals provider credentials at rest; `destinations` says which upstreams a
-    /// secret's `api_base` may name; `tracking` holds the endpoints' experiments.
+    /// secret's `api_base` may name (checked when it is saved and again when it is called);
+    /// `tracking` holds the endpoints' experiments. Calls use the reference's time limit
+    /// ([`Self::with_call_timeout`] changes it).
     pub fn new(
         store: Arc<dyn GatewayStore>,
         tracking: keel_core::Tracking,
         cipher: Arc<SecretCipher>,
         clock: Arc<dyn Clock>,
         destinations: DestinationPolicy,
-    ) -> Self {
-        Self {
+    ) -> keel_core::Result<Self> {
+        Ok(Self {
             store,
             tracking,
             cipher,
             clock,
             destinations,
-        }
+            routes: Arc::new(invoke::RouteCache::new(invoke::DEFAULT_ROUTE_TTL)),
+            upstream: invoke::upstream::Upstream::new(
+                destinations,
+                invoke::upstream::DEFAULT_TIMEOUT,
+            )?,
+        })
+    }
+
+    /// Gives every upstream call at most `timeout`.
+    pub fn with_call_timeout(mut self, timeout: std::time::Duration) -> keel_core::Result<Self> {
+        self.upstream = invoke::upstream::Upstream::new(self.destinations, timeout)?;
+        Ok(self)
+    }
+
+    /// Forgets the endpoints resolved for calls, after a configuration change.
+    fn changed(&self) {
+        self.routes.clear();
     }
 
     fn now(&self) -> i64 {

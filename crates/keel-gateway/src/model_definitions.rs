@@ -203,10 +203,9 @@ impl Gateway {
         }
         definition.last_updated_at = self.now();
         check(&definition)?;
-        outcome(
-            self.store.update_model_definition(&definition).await?,
-            &definition,
-        )?;
+        let written = self.store.update_model_definition(&definition).await?;
+        self.changed();
+        outcome(written, &definition)?;
         definition.secret_name = self.secret_name(workspace, &definition).await?;
         Ok(definition)
     }
@@ -216,7 +215,10 @@ impl Gateway {
             return Err(Error::missing_parameter("model_definition_id"));
         }
         match self.store.delete_model_definition(workspace, id).await? {
-            DefinitionDelete::Deleted => Ok(()),
+            DefinitionDelete::Deleted => {
+                self.changed();
+                Ok(())
+            }
             DefinitionDelete::NotFound => Err(not_found(id)),
             DefinitionDelete::InUse => Err(Error::new(
                 keel_core::ErrorCode::InvalidState,

@@ -247,6 +247,7 @@ impl Gateway {
         if !self.store.update_secret(&secret).await? {
             return Err(not_found(&secret.secret_id));
         }
+        self.changed();
         Ok(secret)
     }
 
@@ -255,6 +256,7 @@ impl Gateway {
             return Err(Error::missing_parameter("secret_id"));
         }
         if self.store.delete_secret(workspace, secret_id).await? {
+            self.changed();
             Ok(())
         } else {
             Err(not_found(secret_id))

@@ -208,6 +208,14 @@ pub fn build(routes: &[Route]) -> Value {
     }
     let mut schemas = responses.take_definitions(true);
     schemas.insert("Error".into(), error_schema());
+    schemas.insert(
+        "GatewayError".into(),
+        json!({
+            "type": "object",
+            "properties": {"detail": {"type": ["string", "object"]}},
+            "required": ["detail"],
+        }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -217,7 +225,8 @@ pub fn build(routes: &[Route]) -> Value {
                 models, model and prompt registry, webhooks, traces) and Keel's own routes. \
                 Generated from Keel's route table and wire types. Every route under \
                 /api/ is also served under /ajax-api/. Errors are \
-                {\"error_code\", \"message\"} with MLflow's HTTP status per code.",
+                {\"error_code\", \"message\"} with MLflow's HTTP status per code; the AI \
+                gateway's calls (/gateway/...) answer theirs as {\"detail\": ...}.",
         },
         "paths": paths,
         "components": {"schemas": schemas},
@@ -298,15 +307,25 @@ fn operation(
         op.insert("parameters".into(), Value::Array(parameters));
     }
     let (ok_status, ok) = success(doc.response, responses);
+    // The AI gateway's calls answer errors as the reference's gateway does.
+    let error = if path.starts_with("/gateway/") {
+        json!({
+            "description": "A gateway error ({\"detail\": ...}), or an MLflow error from \
+                authentication.",
+            "content": {"application/json": {"schema": {"oneOf": [
+                {"$ref": "#/components/schemas/GatewayError"},
+                {"$ref": "#/components/schemas/Error"},
+            ]}}},
+        })
+    } else {
+        json!({
+            "description": "An MLflow error.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        })
+    };
     op.insert(
         "responses".into(),
-        json!({
-            ok_status: ok,
-            "default": {
-                "description": "An MLflow error.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
-        }),
+        json!({ ok_status: ok, "default": error }),
     );
     Value::Object(op)
 }

@@ -7,9 +7,9 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    access, accounts, artifacts, audit, experiments, gateway, logged_models, meta, multipart,
-    presigned, promptlab, registry, runs, session, tokens, trace_edits, trace_search, trace_spans,
-    traces, traces_v2, ui, webhooks, workspaces,
+    access, accounts, artifacts, audit, experiments, gateway, gateway_calls, logged_models, meta,
+    multipart, presigned, promptlab, registry, runs, session, tokens, trace_edits, trace_search,
+    trace_spans, traces, traces_v2, ui, webhooks, workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -1505,6 +1505,70 @@ pub fn table() -> Vec<Route> {
             Workspace,
             gateway::delete_endpoint_tag,
         ),
+        // The AI gateway's calls: OpenAI-format chat through any endpoint, an endpoint's own
+        // invocations, and passthroughs in the providers' formats.
+        route(
+            M::POST,
+            Root,
+            "/gateway/mlflow/v1/chat/completions",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::chat_completions,
+        )
+        .locate(Locate::GatewayCall),
+        route(
+            M::GET,
+            Root,
+            "/gateway/mlflow/v1/models",
+            "gateway.models.list",
+            Workspace,
+            gateway_calls::list_models,
+        ),
+        route(
+            M::POST,
+            Root,
+            "/gateway/{endpoint_name}/mlflow/invocations",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::invocations,
+        )
+        .locate(Locate::GatewayCall),
+        route(
+            M::POST,
+            Root,
+            "/gateway/openai/v1/chat/completions",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::openai_chat,
+        )
+        .locate(Locate::GatewayCall),
+        route(
+            M::POST,
+            Root,
+            "/gateway/openai/v1/embeddings",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::openai_embeddings,
+        )
+        .locate(Locate::GatewayCall),
+        route(
+            M::POST,
+            Root,
+            "/gateway/openai/v1/responses",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::openai_responses,
+        )
+        .locate(Locate::GatewayCall),
+        route(
+            M::POST,
+            Root,
+            "/gateway/anthropic/v1/messages",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::anthropic_messages,
+        )
+        .locate(Locate::GatewayCall),
         route(
             M::POST,
             Mlflow2,
@@ -1739,10 +1803,14 @@ pub fn router(state: AppState) -> Router {
     let authz = axum::middleware::from_fn_with_state(state.clone(), crate::authz::enforce);
     for r in table() {
         // The route's metadata is attached first (outermost), so authorization sees it.
-        let handler = r
+        let mut handler = r
             .handler
-            .layer::<_, std::convert::Infallible>(authz.clone())
-            .layer(axum::Extension(r.meta));
+            .layer::<_, std::convert::Infallible>(authz.clone());
+        // The gateway's calls say how long they took, refusals included.
+        if r.path.starts_with("/gateway/") {
+            handler = handler.layer(axum::middleware::from_fn(gateway_calls::timed));
+        }
+        let handler = handler.layer(axum::Extension(r.meta));
         for path in r.mount.paths(r.path) {
             match by_path.iter_mut().find(|(p, _)| *p == path) {
                 Some((_, existing)) => {

@@ -175,7 +175,7 @@ pub fn gateway(
         keel_core::webhooks::SecretKey::from_bytes(key.derive("keel gateway secrets"));
     let cipher = keel_core::webhooks::SecretCipher::new(&gateway_key)
         .map_err(|e| anyhow::anyhow!("cannot set up the gateway: {e}"))?;
-    Ok(keel_gateway::Gateway::new(
+    keel_gateway::Gateway::new(
         store,
         tracking,
         Arc::new(cipher),
@@ -184,7 +184,8 @@ pub fn gateway(
             allow_http: config.gateway_allow_http_upstreams,
             allow_private: config.gateway_allow_private_upstreams,
         },
-    ))
+    )
+    .map_err(|e| anyhow::anyhow!("cannot set up the gateway: {e}"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Credentials from the `Authorization` header: HTTP Basic (as the official client sends
 //! `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`) or a bearer token (as it sends
-//! `MLFLOW_TRACKING_TOKEN`); without one, the web UI's session cookie.
+//! `MLFLOW_TRACKING_TOKEN`); on the gateway's call routes, a token in `x-api-key` (as the
+//! Anthropic SDK sends its key); without one, the web UI's session cookie.
 
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
@@ -34,10 +35,17 @@ impl Presented {
     }
 }
 
+/// The header an Anthropic-style SDK sends its key in.
+const API_KEY: &str = "x-api-key";
+
 /// Reads the request's credentials; a malformed header is an error saying what is wrong.
-pub fn presented(headers: &HeaderMap) -> Result<Presented, &'static str> {
+/// With `api_key_header` (the gateway's call routes), a token may come in `x-api-key`.
+pub fn presented(headers: &HeaderMap, api_key_header: bool) -> Result<Presented, &'static str> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
+        if api_key_header && let Some(key) = headers.get(API_KEY) {
+            return api_key(key);
+        }
         return Ok(
             session_cookie(headers).map_or(Presented::None, |t| Presented::Session(t.to_owned()))
         );
@@ -82,6 +90,21 @@ pub fn presented(headers: &HeaderMap) -> Result<Presented, &'static str> {
     }
 }
 
+/// A token sent as `x-api-key`.
+fn api_key(value: &axum::http::HeaderValue) -> Result<Presented, &'static str> {
+    if value.len() > MAX_CREDENTIAL_BYTES {
+        return Err("The x-api-key header is too long.");
+    }
+    let token = value
+        .to_str()
+        .map_err(|_| "The x-api-key header must be ASCII.")?
+        .trim();
+    if token.is_empty() || token.contains(' ') {
+        return Err("The x-api-key header is empty or malformed.");
+    }
+    Ok(Presented::Token(token.to_owned()))
+}
+
 /// The session cookie's value, if the request sends one.
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     cookie_value(headers, SESSION_COOKIE)
@@ -112,16 +135,19 @@ mod tests {
 
     #[test]
     fn basic_and_bearer_parse() {
-        assert_eq!(presented(&HeaderMap::new()), Ok(Presented::None));
+        assert_eq!(presented(&HeaderMap::new(), false), Ok(Presented::None));
         assert_eq!(
-            presented(&with(&format!("Basic {}", STANDARD.encode("alice:pa:ss")))),
+            presented(
+                &with(&format!("Basic {}", STANDARD.encode("alice:pa:ss"))),
+                false
+            ),
             Ok(Presented::Password {
                 username: "alice".into(),
                 password: "pa:ss".into()
             })
         );
         assert_eq!(
-            presented(&with("bearer keel_abc")),
+            presented(&with("bearer keel_abc"), false),
             Ok(Presented::Token("keel_abc".into()))
         );
     }
@@ -137,11 +163,17 @@ mod tests {
             COOKIE,
             HeaderValue::from_static("keel_session=keel_abc; other=1"),
         );
-        assert_eq!(presented(&h), Ok(Presented::Session("keel_abc".into())));
+        assert_eq!(
+            presented(&h, false),
+            Ok(Presented::Session("keel_abc".into()))
+        );
         h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer keel_tok"));
-        assert_eq!(presented(&h), Ok(Presented::Token("keel_tok".into())));
+        assert_eq!(
+            presented(&h, false),
+            Ok(Presented::Token("keel_tok".into()))
+        );
         let empty = HeaderMap::from_iter([(COOKIE, HeaderValue::from_static("keel_session="))]);
-        assert_eq!(presented(&empty), Ok(Presented::None));
+        assert_eq!(presented(&empty, false), Ok(Presented::None));
     }
 
     #[test]
@@ -157,12 +189,34 @@ mod tests {
             "Digest x",
             "Negotiate",
         ] {
-            assert!(presented(&with(bad)).is_err(), "{bad}");
+            assert!(presented(&with(bad), false).is_err(), "{bad}");
         }
         let long = format!("Bearer {}", "a".repeat(MAX_CREDENTIAL_BYTES));
-        assert!(presented(&with(&long)).is_err());
+        assert!(presented(&with(&long), false).is_err());
         let mut two = with("Bearer a");
         two.append(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
-        assert!(presented(&two).is_err());
+        assert!(presented(&two, false).is_err());
+    }
+
+    #[test]
+    fn x_api_key_is_a_token_only_where_the_gateway_reads_it() {
+        let h = HeaderMap::from_iter([(
+            axum::http::HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("keel_tok"),
+        )]);
+        assert_eq!(presented(&h, true), Ok(Presented::Token("keel_tok".into())));
+        assert_eq!(presented(&h, false), Ok(Presented::None));
+        let mut both = h.clone();
+        both.insert(AUTHORIZATION, HeaderValue::from_static("Bearer keel_other"));
+        assert_eq!(
+            presented(&both, true),
+            Ok(Presented::Token("keel_other".into())),
+            "Authorization wins"
+        );
+        let blank = HeaderMap::from_iter([(
+            axum::http::HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static(" "),
+        )]);
+        assert!(presented(&blank, true).is_err());
     }
 }

@@ -65,6 +65,10 @@ pub enum Locate {
     /// The artifact path in the URL (or `path` for listings): its first segment is the
     /// experiment.
     ArtifactPath,
+    /// A call through the AI gateway: the workspace; its body is the provider's payload,
+    /// streamed on to the handler unparsed (even when audited: the digest is taken as it
+    /// streams).
+    GatewayCall,
 }
 
 /// A located resource.
@@ -373,6 +377,8 @@ pub fn subject(
             text(&ids.resource_id).unwrap_or_default()
         )),
         Locate::ArtifactPath => path_param("path").or_else(|| text(&ids.path)),
+        // The endpoint in the path; one named by the body's `model` is not read here.
+        Locate::GatewayCall => path_param("endpoint_name"),
         Locate::Workspace | Locate::CreateInWorkspace(_) => {
             ["workspace_name", "webhook_id", "token_id", "assessment_id"]
                 .into_iter()
@@ -399,6 +405,7 @@ pub fn reads_body(locate: Locate) -> bool {
             | Locate::OtlpExport
             | Locate::ArtifactPath
             | Locate::RunInQuery
+            | Locate::GatewayCall
     )
 }
 
@@ -415,7 +422,7 @@ pub async fn locate(
 ) -> Result<Vec<Located>, Error> {
     let one = |l: Located| Ok(vec![l]);
     match locate {
-        Locate::Workspace => one(Located::Workspace { creates: None }),
+        Locate::Workspace | Locate::GatewayCall => one(Located::Workspace { creates: None }),
         Locate::CreateInWorkspace(t) => {
             let t = if t == GrantType::RegisteredModel && ids.declares_prompt() {
                 GrantType::Prompt

@@ -86,8 +86,9 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         };
     }
     let ajax = req.uri().path().starts_with("/ajax-api/");
+    let gateway_call = action.name == "gateway.invoke";
     let (parts, body) = req.into_parts();
-    let presented = match credentials::presented(&parts.headers) {
+    let presented = match credentials::presented(&parts.headers, gateway_call) {
         Ok(p) => p,
         Err(reason) => {
             failed_authentication(

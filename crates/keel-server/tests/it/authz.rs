@@ -313,6 +313,14 @@ async fn every_route_refuses_a_caller_without_permission() {
             "GET users/current",
             "GET users/list",
             "GET users/current/permissions",
+            // The AI gateway's calls: any identity may call (each call is audited).
+            "POST /gateway/mlflow/v1/chat/completions",
+            "GET /gateway/mlflow/v1/models",
+            "POST /gateway/{endpoint_name}/mlflow/invocations",
+            "POST /gateway/openai/v1/chat/completions",
+            "POST /gateway/openai/v1/embeddings",
+            "POST /gateway/openai/v1/responses",
+            "POST /gateway/anthropic/v1/messages",
         ]
     );
 }

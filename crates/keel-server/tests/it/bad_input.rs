@@ -29,7 +29,7 @@ async fn malformed_json_is_400_on_every_post_route() {
             b"[1,",
         ] {
             let (status, v) = app.post_bytes(&path, body.to_vec()).await;
-            assert_4xx(status, &v, &format!("{path} {body:?}"));
+            assert_4xx_at(&path, status, &v, &format!("{path} {body:?}"));
             assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         }
     }
@@ -100,7 +100,7 @@ async fn non_object_json_is_4xx_on_every_post_route() {
             json!(null),
         ] {
             let (status, v) = app.post(&path, body.clone()).await;
-            assert_4xx(status, &v, &format!("{path} {body}"));
+            assert_4xx_at(&path, status, &v, &format!("{path} {body}"));
         }
     }
 }

@@ -237,7 +237,12 @@ async fn garbage_never_gets_a_5xx() {
                 if status == StatusCode::NOT_IMPLEMENTED {
                     assert_eq!(body["error_code"], "NOT_IMPLEMENTED", "{path} {shown}");
                 } else if status != StatusCode::OK {
-                    assert_4xx(status, &body, &format!("{} {path} {shown}", route.method));
+                    assert_4xx_at(
+                        &path,
+                        status,
+                        &body,
+                        &format!("{} {path} {shown}", route.method),
+                    );
                 }
             }
         }

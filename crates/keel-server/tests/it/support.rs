@@ -176,6 +176,7 @@ impl TestApp {
                     allow_private,
                 },
             )
+            .expect("gateway")
         };
         let workspaces = keel_core::Workspaces::new(Arc::new(store.clone()), enable_workspaces);
         let store: Arc<dyn TrackingStore> = Arc::new(store);
@@ -546,6 +547,34 @@ pub fn assert_error_shape(body: &Value) {
     assert!(obj["error_code"].is_string(), "{body}");
     assert!(obj["message"].is_string(), "{body}");
     assert_eq!(obj.len(), 2, "{body}");
+}
+
+/// Asserts the error shape of the route at `path`: the AI gateway's call routes answer as the
+/// reference's gateway does (`{"detail": <text or object>}`), except for what the request
+/// pipeline refuses before the handler (authentication, malformed URLs: MLflow's shape, as
+/// every other route answers).
+pub fn assert_error_shape_at(path: &str, body: &Value) {
+    if path.starts_with("/gateway/") && body.get("detail").is_some() {
+        let obj = body
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {body}"));
+        assert_eq!(obj.len(), 1, "{path}: {body}");
+        assert!(
+            obj["detail"].is_string() || obj["detail"].is_object(),
+            "{path}: {body}"
+        );
+    } else {
+        assert_error_shape(body);
+    }
+}
+
+/// Asserts a client error (4xx) with the error body of the route at `path`.
+pub fn assert_4xx_at(path: &str, status: StatusCode, body: &Value, context: &str) {
+    assert!(
+        status.is_client_error(),
+        "{context}: expected 4xx, got {status} {body}"
+    );
+    assert_error_shape_at(path, body);
 }
 
 /// Asserts a client error (4xx) with an MLflow error body.

@@ -34,7 +34,7 @@ async fn every_route_answers_at_every_mount_path() {
             );
             assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{path}: {body}");
             if !status.is_success() {
-                assert_error_shape(&body);
+                assert_error_shape_at(&path, &body);
             }
         }
     }

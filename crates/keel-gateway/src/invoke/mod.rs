@@ -1,0 +1,482 @@
+//! Calling an endpoint: its configuration resolved into ready-to-call provider targets
+//! (cached, dropped on every configuration change), the chain of models one call tries
+//! (traffic split, fallbacks), the upstream call in the provider's wire format, and the answer
+//! — whole, or a stream relayed chunk by chunk as it arrives, with its token usage counted.
+
+pub mod anthropic;
+pub mod error;
+pub mod openai;
+pub mod provider;
+mod relay;
+pub mod sse;
+pub mod unified;
+pub mod upstream;
+pub mod usage;
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use keel_core::{Error, ErrorCode};
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value};
+
+use crate::Gateway;
+use crate::cost::TokenUsage;
+use crate::endpoints::{EndpointKey, Linkage};
+use crate::routing::{fallback_order, max_calls, traffic_pick};
+pub use error::CallError;
+use provider::{Target, Wire};
+
+/// A resolved endpoint: the models a call may go to, ready to call.
+#[derive(Debug)]
+pub struct Route {
+    pub endpoint_id: String,
+    pub name: String,
+    pub experiment_id: Option<String>,
+    pub usage_tracking: bool,
+    /// The primary models with their weights, in configured order.
+    primaries: Vec<(f64, Arc<Target>)>,
+    traffic_split: bool,
+    /// The fallback models in the order they are tried (empty without a fallback config).
+    fallbacks: Vec<Arc<Target>>,
+    max_calls: usize,
+}
+
+impl Route {
+    /// The models one call tries, in order, given a uniform draw in `[0, 1)` for the split.
+    pub fn chain(&self, draw: f64) -> Vec<Arc<Target>> {
+        let weights: Vec<f64> = self.primaries.iter().map(|(w, _)| *w).collect();
+        let first = if self.traffic_split {
+            traffic_pick(&weights, draw).unwrap_or(0)
+        } else {
+            0
+        };
+        let mut chain = vec![self.primaries[first].1.clone()];
+        chain.extend(self.fallbacks.iter().cloned());
+        chain.truncate(self.max_calls);
+        chain
+    }
+
+    /// Whether failures fall back to other models (and are reported as a fallback's).
+    pub fn falls_back(&self) -> bool {
+        !self.fallbacks.is_empty()
+    }
+}
+
+/// Resolved endpoints by workspace and name, each kept for a short time: a change made
+/// through this process drops them all at once; one made through another replica is seen
+/// within [`RouteCache::ttl`].
+#[derive(Debug)]
+pub struct RouteCache {
+    entries: Mutex<RouteEntries>,
+    ttl: Duration,
+}
+
+/// Each resolved endpoint by workspace and name, with when it was resolved.
+type RouteEntries = HashMap<(String, String), (Instant, Arc<Route>)>;
+
+/// At most this many endpoints are kept resolved.
+const MAX_CACHED_ROUTES: usize = 10_000;
+/// How long a resolved endpoint is used before its configuration is read again.
+pub const DEFAULT_ROUTE_TTL: Duration = Duration::from_secs(5);
+
+impl RouteCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RouteEntries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, workspace: &str, name: &str) -> Option<Arc<Route>> {
+        let entries = self.lock();
+        let (at, route) = entries.get(&(workspace.to_owned(), name.to_owned()))?;
+        (at.elapsed() < self.ttl).then(|| route.clone())
+    }
+
+    fn put(&self, workspace: &str, name: &str, route: Arc<Route>) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED_ROUTES {
+            entries.clear();
+        }
+        entries.insert(
+            (workspace.to_owned(), name.to_owned()),
+            (Instant::now(), route),
+        );
+    }
+
+    /// Forgets every resolved endpoint (after any configuration change).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// What a call asks of its endpoint, and in which format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// The gateway's unified chat (`/gateway/mlflow/v1/chat/completions`, `/invocations`).
+    UnifiedChat,
+    /// The gateway's unified embeddings (`/invocations` with `input`).
+    UnifiedEmbeddings,
+    /// OpenAI's chat completions, passed through (`/gateway/openai/v1/chat/completions`).
+    OpenAiChat,
+    /// OpenAI's embeddings, passed through.
+    OpenAiEmbeddings,
+    /// OpenAI's Responses API, passed through.
+    OpenAiResponses,
+    /// Anthropic's messages, passed through (`/gateway/anthropic/v1/messages`).
+    AnthropicMessages,
+}
+
+impl Call {
+    /// The trace's `mlflow.gateway.requestType`.
+    pub fn request_type(self) -> &'static str {
+        match self {
+            Self::UnifiedChat => "unified/chat",
+            Self::UnifiedEmbeddings => "unified/embeddings",
+            Self::OpenAiChat => "passthrough/model/openai-chat",
+            Self::OpenAiEmbeddings => "passthrough/model/openai-embeddings",
+            Self::OpenAiResponses => "passthrough/model/openai-responses",
+            Self::AnthropicMessages => "passthrough/model/anthropic-messages",
+        }
+    }
+
+    fn passthrough(self) -> Option<(Wire, &'static str, &'static str)> {
+        match self {
+            Self::UnifiedChat | Self::UnifiedEmbeddings => None,
+            Self::OpenAiChat => Some((
+                Wire::OpenAi,
+                "chat/completions",
+                "/gateway/openai/v1/chat/completions",
+            )),
+            Self::OpenAiEmbeddings => {
+                Some((Wire::OpenAi, "embeddings", "/gateway/openai/v1/embeddings"))
+            }
+            Self::OpenAiResponses => {
+                Some((Wire::OpenAi, "responses", "/gateway/openai/v1/responses"))
+            }
+            Self::AnthropicMessages => Some((
+                Wire::Anthropic,
+                "messages",
+                "/gateway/anthropic/v1/messages",
+            )),
+        }
+    }
+
+    /// Whether `body` asks this call for a stream (embeddings never stream).
+    pub fn streams(self, body: &Map<String, Value>) -> bool {
+        !matches!(self, Self::UnifiedEmbeddings | Self::OpenAiEmbeddings)
+            && unified::wants_stream(body)
+    }
+}
+
+/// A stream of answer bytes, relayed as they arrive.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// A call's answer.
+pub enum Reply {
+    /// A whole JSON answer.
+    Json(Value),
+    /// Server-sent events.
+    Stream(ByteStream),
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Json(v) => f.debug_tuple("Json").field(v).finish(),
+            Self::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// One model a call tried.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub provider: String,
+    pub model: String,
+    pub elapsed: Duration,
+    /// Why it failed (`None`: it served the call).
+    pub error: Option<String>,
+}
+
+/// A served call.
+#[derive(Debug)]
+pub struct Served {
+    pub reply: Reply,
+    /// Who served it.
+    pub provider: String,
+    pub model: String,
+    /// The tokens used (for streams, counted as the stream is relayed and not known here).
+    pub usage: Option<TokenUsage>,
+    /// Time spent waiting on providers (for the overhead header; zero for streams).
+    pub provider_time: Duration,
+    pub attempts: Vec<Attempt>,
+}
+
+/// A uniform draw in `[0, 1)` for the traffic split.
+fn draw() -> f64 {
+    let bits = getrandom::u64().unwrap_or(0) >> 11;
+    bits as f64 / (1u64 << 53) as f64
+}
+
+impl Gateway {
+    /// The endpoint `name` of `workspace`, resolved (from the cache when fresh).
+    pub async fn route(&self, workspace: &str, name: &str) -> Result<Arc<Route>, CallError> {
+        if let Some(route) = self.routes.get(workspace, name) {
+            return Ok(route);
+        }
+        let route = Arc::new(self.resolve(workspace, name).await?);
+        self.routes.put(workspace, name, route.clone());
+        Ok(route)
+    }
+
+    async fn resolve(&self, workspace: &str, name: &str) -> Result<Route, CallError> {
+        let endpoint = self
+            .store
+            .get_endpoint(workspace, EndpointKey::Name(name))
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ResourceDoesNotExist,
+                    format!("GatewayEndpoint not found (name='{name}')"),
+                )
+            })?;
+        // Each secret opened once, however many models use it (`None`: deleted meanwhile).
+        type Opened = Option<(BTreeMap<String, String>, BTreeMap<String, String>)>;
+        let mut opened: HashMap<String, Opened> = HashMap::new();
+        let mut primaries = Vec::new();
+        let mut fallbacks = Vec::new();
+        for mapping in &endpoint.mappings {
+            let definition = &mapping.model_definition;
+            // A definition whose secret was deleted cannot be called (the reference drops it).
+            let Some(secret_id) = definition.secret_id.as_deref() else {
+                continue;
+            };
+            if !opened.contains_key(secret_id) {
+                let pair = match self.store.get_secret(workspace, secret_id).await? {
+                    Some(secret) => Some((self.open_secret(&secret)?, secret.auth_config)),
+                    None => None,
+                };
+                opened.insert(secret_id.to_owned(), pair);
+            }
+            let Some((values, auth)) = &opened[secret_id] else {
+                continue;
+            };
+            let target = Arc::new(provider::target(definition, values, auth)?);
+            match mapping.linkage {
+                Linkage::Primary => primaries.push((mapping.weight, target)),
+                Linkage::Fallback => fallbacks.push((mapping.fallback_order, target)),
+            }
+        }
+        if primaries.is_empty() {
+            return Err(Error::new(
+                ErrorCode::ResourceDoesNotExist,
+                format!("Endpoint '{name}' has no PRIMARY models configured"),
+            )
+            .into());
+        }
+        let fallbacks = match &endpoint.fallback_config {
+            Some(_) => fallback_order(fallbacks),
+            None => Vec::new(),
+        };
+        let max_attempts = endpoint
+            .fallback_config
+            .as_ref()
+            .and_then(|c| c.max_attempts);
+        Ok(Route {
+            endpoint_id: endpoint.endpoint_id,
+            name: endpoint.name,
+            experiment_id: endpoint.experiment_id,
+            usage_tracking: endpoint.usage_tracking,
+            traffic_split: endpoint.routing_strategy.as_deref()
+                == Some(crate::endpoints::TRAFFIC_SPLIT),
+            primaries,
+            max_calls: max_calls(max_attempts, fallbacks.len()),
+            fallbacks,
+        })
+    }
+
+    /// Makes `call` on `route` with `body` (its `model` already taken out). `forwarded` are
+    /// the client's headers a passthrough call sends on (unified calls send none).
+    pub async fn call(
+        &self,
+        route: &Route,
+        call: Call,
+        body: &Map<String, Value>,
+        forwarded: &HeaderMap,
+    ) -> Result<Served, CallError> {
+        let stream = call.streams(body);
+        let chain = route.chain(draw());
+        let tries = chain.len();
+        let mut attempts = Vec::with_capacity(tries);
+        let mut provider_time = Duration::ZERO;
+        let mut last = None;
+        for target in chain {
+            let started = Instant::now();
+            let result = self.attempt(&target, call, body, forwarded, stream).await;
+            let elapsed = started.elapsed();
+            if !stream {
+                provider_time += elapsed;
+            }
+            match result {
+                Ok((reply, usage)) => {
+                    attempts.push(Attempt {
+                        provider: target.provider.clone(),
+                        model: target.model.clone(),
+                        elapsed,
+                        error: None,
+                    });
+                    return Ok(Served {
+                        reply,
+                        provider: target.provider.clone(),
+                        model: target.model.clone(),
+                        usage,
+                        provider_time,
+                        attempts,
+                    });
+                }
+                Err(e) => {
+                    tracing::info!(endpoint = %route.name, provider = %target.provider,
+                        model = %target.model, error = %e, "gateway call attempt failed");
+                    attempts.push(Attempt {
+                        provider: target.provider.clone(),
+                        model: target.model.clone(),
+                        elapsed,
+                        error: Some(e.to_string()),
+                    });
+                    last = Some(e);
+                }
+            }
+        }
+        let last = last.unwrap_or_else(|| CallError::http(500, "The endpoint has no model."));
+        if !route.falls_back() {
+            return Err(last);
+        }
+        Err(CallError::http(
+            last.status().unwrap_or(500),
+            format!("All {tries} fallback attempts failed. Last error: {last}"),
+        ))
+    }
+
+    /// One model's try: the body in its wire format, the upstream call, the answer.
+    async fn attempt(
+        &self,
+        target: &Arc<Target>,
+        call: Call,
+        body: &Map<String, Value>,
+        forwarded: &HeaderMap,
+        stream: bool,
+    ) -> Result<(Reply, Option<TokenUsage>), CallError> {
+        if let Some((wire, path, route_path)) = call.passthrough() {
+            if target.wire != wire {
+                return Err(CallError::bad_request(format!(
+                    "Unsupported passthrough endpoint '{route_path}' for provider '{}'.",
+                    target.provider
+                )));
+            }
+            let mut headers = forwarded.clone();
+            for (name, value) in target.headers() {
+                if let Some(name) = name {
+                    headers.insert(name, value);
+                }
+            }
+            let sent = match wire {
+                Wire::OpenAi => openai::passthrough_body(target, body, stream),
+                Wire::Anthropic => with_model_field(target, body),
+            };
+            let url = target.url(path);
+            if stream {
+                let resp = self.upstream.open_stream(url, headers, sent).await?;
+                return Ok((Reply::Stream(relay::raw(resp, wire)), None));
+            }
+            let answer = self.upstream.post_json(url, headers, sent).await?;
+            let usage = match wire {
+                Wire::OpenAi => usage::of_openai_answer(&answer),
+                Wire::Anthropic => usage::of_anthropic_answer(&answer),
+            };
+            return Ok((Reply::Json(answer), usage));
+        }
+        if body.contains_key("model") {
+            return Err(CallError::http(
+                422,
+                "The parameter 'model' is not permitted to be passed. The route being queried \
+                 already defines a model instance.",
+            ));
+        }
+        if target.wire == Wire::Anthropic {
+            return self.anthropic_chat(target, call, body, stream).await;
+        }
+        let (path, sent) = match call {
+            Call::UnifiedEmbeddings => {
+                ("embeddings", openai::passthrough_body(target, body, false))
+            }
+            _ => ("chat/completions", openai::chat_body(target, body, stream)),
+        };
+        let url = target.url(path);
+        let headers = target.headers();
+        if stream {
+            let resp = self.upstream.open_stream(url, headers, sent).await?;
+            return Ok((
+                Reply::Stream(relay::unified(resp, target.provider.clone())),
+                None,
+            ));
+        }
+        let answer = self.upstream.post_json(url, headers, sent).await?;
+        let usage = usage::of_openai_answer(&answer);
+        let reply = match call {
+            Call::UnifiedEmbeddings => openai::embeddings_answer(&answer),
+            _ => openai::chat_answer(&answer, &target.provider),
+        };
+        Ok((Reply::Json(reply), usage))
+    }
+}
+
+impl Gateway {
+    /// A unified call to an Anthropic model, translated both ways.
+    async fn anthropic_chat(
+        &self,
+        target: &Arc<Target>,
+        call: Call,
+        body: &Map<String, Value>,
+        stream: bool,
+    ) -> Result<(Reply, Option<TokenUsage>), CallError> {
+        if call == Call::UnifiedEmbeddings {
+            return Err(CallError::http(
+                501,
+                "The embeddings route is not implemented for Anthropic models.",
+            ));
+        }
+        let sent = anthropic::request(target, body, stream)?;
+        let url = target.url("messages");
+        let created = self.now().div_euclid(1000);
+        if stream {
+            let resp = self
+                .upstream
+                .open_stream(url, target.headers(), sent)
+                .await?;
+            return Ok((Reply::Stream(relay::from_anthropic(resp, created)), None));
+        }
+        let message = self.upstream.post_json(url, target.headers(), sent).await?;
+        let usage = usage::of_anthropic_answer(&message);
+        Ok((Reply::Json(anthropic::answer(&message, created)), usage))
+    }
+}
+
+/// `body` with the target's model as its `model` (a passthrough in a format other than
+/// OpenAI's).
+fn with_model_field(target: &Target, body: &Map<String, Value>) -> Vec<u8> {
+    let mut sent = body.clone();
+    sent.insert("model".into(), Value::String(target.model.clone()));
+    Value::Object(sent).to_string().into_bytes()
+}

@@ -1,0 +1,344 @@
+//! The AI gateway's call routes (`/gateway/...`): OpenAI-format chat through any endpoint
+//! (`/gateway/mlflow/v1/chat/completions`, `model` = endpoint name), the endpoint list in
+//! OpenAI's model-list format, an endpoint's own `/mlflow/invocations` (chat or embeddings),
+//! and passthroughs in the providers' own formats. Answers and errors are shaped as the
+//! reference's (`{"detail": ...}`); streams go out as server-sent events as they arrive.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use keel_gateway::invoke::unified::{self, Kind};
+use keel_gateway::invoke::{Call, CallError, Reply, Served};
+use serde_json::{Map, Value, json};
+
+use crate::error::{shown_message, status_for};
+use crate::state::AppState;
+use crate::workspace::ActiveWorkspace;
+
+/// The whole call's time, from the moment the route was matched (as the reference's).
+pub const DURATION_HEADER: &str = "x-mlflow-gateway-duration-ms";
+/// The part of it not spent waiting on providers (non-streamed calls that reached one).
+pub const OVERHEAD_HEADER: &str = "x-mlflow-gateway-overhead-duration-ms";
+
+/// Time a handler spent waiting on providers, handed to [`timed`] with its response.
+#[derive(Debug, Clone, Copy)]
+struct ProviderTime(Duration);
+
+/// Adds the timing headers to every answer of a call route.
+pub async fn timed(req: axum::extract::Request, next: Next) -> Response {
+    let started = Instant::now();
+    let mut resp = next.run(req).await;
+    let total = started.elapsed();
+    let provider = resp.extensions_mut().remove::<ProviderTime>();
+    let headers = resp.headers_mut();
+    headers.insert(DURATION_HEADER, HeaderValue::from(millis(total)));
+    if let Some(ProviderTime(p)) = provider.filter(|p| !p.0.is_zero()) {
+        headers.insert(
+            OVERHEAD_HEADER,
+            HeaderValue::from(millis(total.saturating_sub(p))),
+        );
+    }
+    resp
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `{"detail": detail}` with `status`.
+fn detail(status: StatusCode, detail: Value) -> Response {
+    (status, axum::Json(json!({ "detail": detail }))).into_response()
+}
+
+/// A failed call as the reference answers it.
+fn failure(e: CallError) -> Response {
+    match e {
+        CallError::Http { status, detail: d } => detail(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            d,
+        ),
+        CallError::Keel(e) => {
+            let status = status_for(e.code);
+            let code = e.code.as_str();
+            let message = shown_message(e);
+            detail(status, json!({"error_code": code, "message": message}))
+        }
+    }
+}
+
+/// A served call: its JSON, or its stream as server-sent events.
+fn served(served: Served) -> Response {
+    let provider_time = ProviderTime(served.provider_time);
+    let mut resp = match served.reply {
+        Reply::Json(answer) => axum::Json(answer).into_response(),
+        Reply::Stream(stream) => {
+            let mut resp = Body::from_stream(stream).into_response();
+            let headers = resp.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            headers.insert(
+                HeaderName::from_static("x-accel-buffering"),
+                HeaderValue::from_static("no"),
+            );
+            resp
+        }
+    };
+    resp.extensions_mut().insert(provider_time);
+    resp
+}
+
+/// The request body as a JSON object, within the server's request size limit.
+async fn json_body(s: &AppState, body: Body) -> Result<Map<String, Value>, CallError> {
+    let limit = s.limits.max_json_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        CallError::http(
+            413,
+            format!("The request body is larger than the server's limit of {limit} bytes."),
+        )
+    })?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(CallError::bad_request(
+            "Invalid JSON payload: the body must be a JSON object",
+        )),
+        Err(e) => Err(CallError::bad_request(format!("Invalid JSON payload: {e}"))),
+    }
+}
+
+/// Takes the endpoint name out of the body's `model`.
+fn take_model(body: &mut Map<String, Value>) -> Result<String, CallError> {
+    match body.remove("model") {
+        Some(Value::String(name)) if !name.is_empty() => Ok(name),
+        _ => Err(CallError::bad_request(
+            "Missing required 'model' parameter in request body",
+        )),
+    }
+}
+
+/// Headers of the caller a passthrough sends on: not its credentials for Keel (nor
+/// cookies), not the connection's own, not the encodings the gateway negotiates itself.
+fn forwarded(headers: &HeaderMap) -> HeaderMap {
+    const DROPPED: [&str; 19] = [
+        "host",
+        "content-length",
+        "content-type",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+        "authorization",
+        "x-api-key",
+        "x-goog-api-key",
+        "api-key",
+        "cookie",
+        "accept-encoding",
+        "content-encoding",
+        "x-mlflow-authorization",
+    ];
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        if !DROPPED.contains(&name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+async fn call(
+    s: &AppState,
+    workspace: &str,
+    name: &str,
+    kind: Call,
+    body: &Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<Served, CallError> {
+    let route = s.gateway.route(workspace, name).await?;
+    s.gateway.call(&route, kind, body, headers).await
+}
+
+/// `POST /gateway/mlflow/v1/chat/completions`: OpenAI-format chat, `model` naming the
+/// endpoint.
+pub async fn chat_completions(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    body: Body,
+) -> Response {
+    let result = async {
+        let mut body = json_body(&s, body).await?;
+        let name = take_model(&mut body)?;
+        unified::check_chat(&body)?;
+        call(
+            &s,
+            workspace.name(),
+            &name,
+            Call::UnifiedChat,
+            &body,
+            &HeaderMap::new(),
+        )
+        .await
+    }
+    .await;
+    result.map_or_else(failure, served)
+}
+
+/// `POST /gateway/{endpoint_name}/mlflow/invocations`: chat (`messages`) or embeddings
+/// (`input`) through the endpoint in the path.
+pub async fn invocations(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    Path(name): Path<String>,
+    body: Body,
+) -> Response {
+    let result = async {
+        let body = json_body(&s, body).await?;
+        let kind = match Kind::of(&body)? {
+            Kind::Chat => {
+                unified::check_chat(&body)?;
+                Call::UnifiedChat
+            }
+            Kind::Embeddings => {
+                unified::check_embeddings(&body)?;
+                Call::UnifiedEmbeddings
+            }
+        };
+        call(&s, workspace.name(), &name, kind, &body, &HeaderMap::new()).await
+    }
+    .await;
+    result.map_or_else(failure, served)
+}
+
+/// A passthrough in a provider's own format, `model` naming the endpoint.
+async fn passthrough(
+    s: AppState,
+    workspace: ActiveWorkspace,
+    headers: HeaderMap,
+    body: Body,
+    kind: Call,
+) -> Response {
+    let result = async {
+        let mut body = json_body(&s, body).await?;
+        let name = take_model(&mut body)?;
+        if kind == Call::OpenAiEmbeddings {
+            unified::check_embeddings(&body)?;
+        }
+        call(
+            &s,
+            workspace.name(),
+            &name,
+            kind,
+            &body,
+            &forwarded(&headers),
+        )
+        .await
+    }
+    .await;
+    result.map_or_else(failure, served)
+}
+
+/// `POST /gateway/openai/v1/chat/completions`.
+pub async fn openai_chat(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    passthrough(s, workspace, headers, body, Call::OpenAiChat).await
+}
+
+/// `POST /gateway/openai/v1/embeddings`.
+pub async fn openai_embeddings(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    passthrough(s, workspace, headers, body, Call::OpenAiEmbeddings).await
+}
+
+/// `POST /gateway/openai/v1/responses`.
+pub async fn openai_responses(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    passthrough(s, workspace, headers, body, Call::OpenAiResponses).await
+}
+
+/// `POST /gateway/anthropic/v1/messages`.
+pub async fn anthropic_messages(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    passthrough(s, workspace, headers, body, Call::AnthropicMessages).await
+}
+
+/// `GET /gateway/mlflow/v1/models`: the endpoints (those with a model), by name, in OpenAI's
+/// model-list format.
+pub async fn list_models(State(s): State<AppState>, workspace: ActiveWorkspace) -> Response {
+    match s.gateway.list_endpoints(workspace.name(), None).await {
+        Ok(endpoints) => {
+            let data: Vec<Value> = endpoints
+                .iter()
+                .map(|e| {
+                    json!({
+                        "id": e.name,
+                        "object": "model",
+                        "created": e.created_at.div_euclid(1000),
+                        "owned_by": "mlflow",
+                    })
+                })
+                .collect();
+            axum::Json(json!({"object": "list", "data": data})).into_response()
+        }
+        Err(e) => failure(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passthroughs_never_forward_the_callers_credentials_or_cookies() {
+        let mut headers = HeaderMap::new();
+        for (k, v) in [
+            ("authorization", "Bearer keel-token"),
+            ("cookie", "keel_session=1"),
+            ("x-api-key", "k"),
+            ("host", "keel"),
+            ("anthropic-beta", "tools-2024"),
+            ("user-agent", "sdk/1"),
+        ] {
+            headers.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let out = forwarded(&headers);
+        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(out.contains_key("anthropic-beta") && out.contains_key("user-agent"));
+    }
+
+    #[test]
+    fn keel_errors_and_upstream_errors_keep_the_references_shapes() {
+        let not_found = failure(CallError::Keel(keel_core::Error::new(
+            keel_core::ErrorCode::ResourceDoesNotExist,
+            "GatewayEndpoint not found (name='nope')",
+        )));
+        assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
+        let upstream = failure(CallError::http(429, "rate limited upstream"));
+        assert_eq!(upstream.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}

@@ -1,0 +1,344 @@
+"""The AI gateway's calls (issue 17): OpenAI-format chat through any endpoint
+(`/gateway/mlflow/v1/chat/completions`), the endpoint list (`/gateway/mlflow/v1/models`), an
+endpoint's `/mlflow/invocations` (chat and embeddings) and the passthroughs in OpenAI's and
+Anthropic's own formats — driven by the official OpenAI and Anthropic SDKs and by plain HTTP,
+against a mock provider the tests start (it records exactly what the gateway sent upstream).
+Fallbacks and traffic splits, the reference's error shapes, timing headers, streams relayed as
+they arrive (and dropped upstream when the caller goes away), and the operator's upstream rules
+checked again when a call is made."""
+
+import json
+import time
+
+import anthropic
+import openai
+import pytest
+import requests
+
+import serverctl
+from gateway_support import (ADMIN, API, LOCAL_UPSTREAMS, PROVIDER_KEY, make_endpoint, secured_server,
+                             service_token)
+from mock_providers import MockProvider
+
+pytestmark = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="the reference's gateway runs only with its "
+                                "FastAPI app and MLFLOW_ENABLE_AI_GATEWAY; these tests drive Keel's")
+
+@pytest.fixture(scope="module")
+def mock():
+    m = MockProvider().start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    """A Keel server that may call the loopback mock (plain HTTP, private address)."""
+    srv = secured_server(tmp_path_factory.mktemp("gateway-calls") / "data", LOCAL_UPSTREAMS).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def token(gw):
+    return service_token(gw)
+
+
+@pytest.fixture(scope="module")
+def app(token):
+    """HTTP as the service account."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    yield session
+    session.close()
+
+
+
+
+
+@pytest.fixture(scope="module")
+def chat_ep(gw, mock):
+    return make_endpoint(gw.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)])
+
+
+@pytest.fixture(scope="module")
+def sdk(gw, token):
+    return openai.OpenAI(base_url=f"{gw.url}/gateway/mlflow/v1", api_key=token, max_retries=0)
+
+
+def test_unified_chat_answers_as_the_reference_and_sends_only_what_the_provider_needs(gw, mock, chat_ep, app):
+    resp = app.post(f"{gw.url}/gateway/mlflow/v1/chat/completions", timeout=60,
+                         headers={"User-Agent": "test-client/1.0", "X-Custom": "foo"},
+                         json={"model": chat_ep, "temperature": 0.2, "max_tokens": 50,
+                               "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi"}]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1700000000, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "echo: Hi", "tool_calls": None, "refusal": None}}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+        "provider": "openai"}
+    assert int(resp.headers["x-mlflow-gateway-duration-ms"]) >= 0
+    assert 0 <= int(resp.headers["x-mlflow-gateway-overhead-duration-ms"]) <= int(resp.headers["x-mlflow-gateway-duration-ms"])
+    sent = mock.last()
+    assert sent["path"] == "/v1/chat/completions"
+    assert sent["body"] == {"model": "gpt-4o-mini", "n": 1, "max_tokens": 50, "temperature": 0.2,
+                            "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi"}]}
+    assert sent["headers"]["authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert "x-custom" not in sent["headers"], "unified routes forward no client headers"
+
+
+def test_the_openai_sdk_chats_streams_calls_tools_and_lists_models(gw, mock, sdk, chat_ep):
+    answer = sdk.chat.completions.create(model=chat_ep, messages=[{"role": "user", "content": "ping"}])
+    assert answer.choices[0].message.content == "echo: ping"
+    assert answer.usage.total_tokens == 17
+
+    chunks = list(sdk.chat.completions.create(model=chat_ep, stream=True,
+                                              messages=[{"role": "user", "content": "ping"}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Hello world"
+    usage = [c.usage for c in chunks if c.usage]
+    assert len(usage) == 1 and usage[0].total_tokens == 11, "the stream's usage is asked for and relayed"
+    assert mock.last()["body"]["stream_options"] == {"include_usage": True}
+
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+                                               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    called = sdk.chat.completions.create(model=chat_ep, messages=[{"role": "user", "content": "Weather?"}],
+                                         tools=tools, tool_choice="required",
+                                         response_format={"type": "json_object"})
+    call = called.choices[0].message.tool_calls[0]
+    assert (call.function.name, json.loads(call.function.arguments)) == ("get_weather", {"city": "Paris"})
+    assert called.choices[0].finish_reason == "tool_calls"
+    sent = mock.last()["body"]
+    assert sent["tools"] == tools and sent["tool_choice"] == "required"
+    assert sent["response_format"] == {"type": "json_object"}
+
+    listed = {m.id: m for m in sdk.models.list()}
+    assert listed[chat_ep].owned_by == "mlflow"
+
+
+def test_invocations_serve_chat_and_embeddings_and_passthroughs_keep_the_providers_format(gw, mock, chat_ep, app, token):
+    chat = app.post(f"{gw.url}/gateway/{chat_ep}/mlflow/invocations", timeout=60,
+                         json={"messages": [{"role": "user", "content": "x"}]})
+    assert chat.status_code == 200 and chat.json()["choices"][0]["message"]["content"] == "echo: x"
+    emb = app.post(f"{gw.url}/gateway/{chat_ep}/mlflow/invocations", json={"input": ["hello", "world"]}, timeout=60)
+    assert emb.status_code == 200, emb.text
+    assert emb.json() == {"object": "list", "model": "gpt-4o-mini",
+                          "data": [{"object": "embedding", "embedding": [0.1, 0.2, 0.3], "index": 0},
+                                   {"object": "embedding", "embedding": [0.1, 0.2, 0.3], "index": 1}],
+                          "usage": {"prompt_tokens": 4, "total_tokens": 4}}
+    assert mock.last()["body"] == {"model": "gpt-4o-mini", "input": ["hello", "world"]}
+
+    passthrough = openai.OpenAI(base_url=f"{gw.url}/gateway/openai/v1", api_key=token, max_retries=0,
+                                default_headers={"X-Custom": "foo"})
+    raw = passthrough.chat.completions.create(model=chat_ep, messages=[{"role": "user", "content": "raw"}])
+    assert raw.system_fingerprint == "fp-mock", "a passthrough answer is the provider's, verbatim"
+    sent = mock.last()
+    assert sent["headers"]["x-custom"] == "foo", "passthroughs forward the caller's own headers"
+    assert sent["headers"]["authorization"] == f"Bearer {PROVIDER_KEY}", "but never its credentials"
+    vectors = passthrough.embeddings.create(model=chat_ep, input="hello")
+    assert vectors.data[0].embedding == [0.1, 0.2, 0.3]
+    streamed = app.post(f"{gw.url}/gateway/openai/v1/chat/completions", stream=True, timeout=60,
+                             json={"model": chat_ep, "stream": True, "messages": [{"role": "user", "content": "s"}]})
+    body = streamed.content.decode()
+    assert streamed.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert body.endswith("data: [DONE]\n\n"), "a passthrough stream is relayed as sent"
+    responses = passthrough.responses.create(model=chat_ep, input="hi")
+    assert responses.output_text == "hi"
+
+
+def test_the_anthropic_sdk_reaches_an_anthropic_endpoint(gw, mock, app, token):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("claude-3-5-haiku", "PRIMARY", 1.0, None)], provider="anthropic")
+    client = anthropic.Anthropic(base_url=f"{gw.url}/gateway/anthropic", api_key=token, max_retries=0)
+    msg = client.messages.create(model=name, max_tokens=10, messages=[{"role": "user", "content": "Hi"}])
+    assert msg.content[0].text == "Hello from Claude mock"
+    sent = mock.last()
+    assert sent["path"] == "/v1/messages"
+    assert sent["body"]["model"] == "claude-3-5-haiku"
+    assert sent["headers"]["x-api-key"] == PROVIDER_KEY and sent["headers"]["anthropic-version"] == "2023-06-01"
+    with client.messages.stream(model=name, max_tokens=10, messages=[{"role": "user", "content": "Hi"}]) as stream:
+        assert "".join(stream.text_stream) == "Hello"
+    # The unified route translates both ways: OpenAI's format in and out, Anthropic's upstream.
+    sdk = openai.OpenAI(base_url=f"{gw.url}/gateway/mlflow/v1", api_key=token, max_retries=0)
+    chat = sdk.chat.completions.create(model=name, temperature=1.0,
+                                       messages=[{"role": "system", "content": "Be brief"},
+                                                 {"role": "user", "content": "Hi"}])
+    assert chat.choices[0].message.content == "Hello from Claude mock"
+    assert chat.model_extra["provider"] == "anthropic"
+    assert (chat.usage.prompt_tokens, chat.usage.completion_tokens) == (10, 6)
+    assert mock.last()["body"] == {"model": "claude-3-5-haiku", "max_tokens": 8192, "system": "Be brief",
+                                   "temperature": 0.5, "messages": [{"role": "user", "content": "Hi"}]}
+    chunks = list(sdk.chat.completions.create(model=name, stream=True, messages=[{"role": "user", "content": "Hi"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello"
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].usage.total_tokens == 13
+    embeddings = app.post(f"{gw.url}/gateway/{name}/mlflow/invocations", json={"input": "x"}, timeout=60)
+    assert embeddings.status_code == 501
+    assert embeddings.json() == {"detail": "The embeddings route is not implemented for Anthropic models."}
+
+
+def test_fallbacks_go_in_order_and_report_the_last_error(gw, mock, app):
+    name = make_endpoint(gw.url, f"{mock.url}/v1",
+                         [("fail500", "PRIMARY", 1.0, None), ("fail429", "FALLBACK", 1.0, 0),
+                          ("gpt-4o-mini", "FALLBACK", 1.0, 1)],
+                         fallback_config={"strategy": "SEQUENTIAL", "max_attempts": 2})
+    before = mock.count()
+    resp = app.post(f"{gw.url}/gateway/mlflow/v1/chat/completions", timeout=60,
+                         json={"model": name, "messages": [{"role": "user", "content": "Hi"}]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["provider"] == "openai" and resp.json()["model"] == "gpt-4o-mini"
+    assert mock.models_called(before) == ["fail500", "fail429", "gpt-4o-mini"]
+
+    short = make_endpoint(gw.url, f"{mock.url}/v1",
+                          [("fail500", "PRIMARY", 1.0, None), ("fail429", "FALLBACK", 1.0, 0),
+                           ("gpt-4o-mini", "FALLBACK", 1.0, 1)],
+                          fallback_config={"strategy": "SEQUENTIAL", "max_attempts": 1})
+    failed = app.post(f"{gw.url}/gateway/mlflow/v1/chat/completions", timeout=60,
+                           json={"model": short, "messages": [{"role": "user", "content": "Hi"}]})
+    assert failed.status_code == 429
+    assert failed.json() == {"detail": "All 2 fallback attempts failed. Last error: 429: rate limited upstream"}
+
+
+def test_a_traffic_split_sends_calls_to_every_weighted_model(gw, mock, app):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 0.5, None),
+                                                     ("gpt-4o", "PRIMARY", 0.5, None)],
+                         routing_strategy="REQUEST_BASED_TRAFFIC_SPLIT")
+    before = mock.count()
+    for _ in range(40):
+        assert app.post(f"{gw.url}/gateway/{name}/mlflow/invocations", timeout=60,
+                             json={"messages": [{"role": "user", "content": "x"}]}).status_code == 200
+    called = mock.models_called(before)
+    assert 5 <= called.count("gpt-4o") <= 35 and called.count("gpt-4o") + called.count("gpt-4o-mini") == 40
+
+
+@pytest.mark.parametrize("path, body, status, detail", [
+    ("/gateway/mlflow/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]}, 400,
+     "Missing required 'model' parameter in request body"),
+    ("/gateway/mlflow/v1/chat/completions", {"model": "nope", "messages": [{"role": "user", "content": "x"}]}, 404,
+     {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "GatewayEndpoint not found (name='nope')"}),
+    ("/gateway/mlflow/v1/chat/completions", {"model": "{ep}", "messages": []}, 400,
+     "Invalid chat payload: 'messages' must hold at least one message"),
+    ("/gateway/mlflow/v1/chat/completions", {"model": "{ep}", "messages": [{"role": "user"}], "temperature": 9}, 400,
+     "Invalid chat payload: 'temperature' must be a number from 0 to 2"),
+    ("/gateway/mlflow/v1/chat/completions", {"model": "{ep}", "messages": [{"role": "user"}],
+                                             "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": 3}}},
+     400, "Invalid chat payload: 'response_format.json_schema' must have a 'name' and a 'schema' object"),
+    ("/gateway/{ep}/mlflow/invocations", {"prompt": "x"}, 400,
+     "Invalid request: payload format must be either chat or embeddings"),
+    ("/gateway/{ep}/mlflow/invocations", {"model": "x", "messages": [{"role": "user", "content": "x"}]}, 422,
+     "The parameter 'model' is not permitted to be passed. The route being queried already defines a model instance."),
+    ("/gateway/{ep}/mlflow/invocations", {"input": []}, 400,
+     "Invalid embeddings payload: 'input' must be a string, a non-empty list of strings, or token IDs"),
+])
+def test_bad_calls_get_clear_errors_in_the_references_shapes(gw, chat_ep, app, path, body, status, detail):
+    body = json.loads(json.dumps(body).replace("{ep}", chat_ep))
+    resp = app.post(f"{gw.url}{path.replace('{ep}', chat_ep)}", json=body, timeout=60)
+    assert resp.status_code == status, resp.text
+    assert resp.json() == {"detail": detail}
+    assert "x-mlflow-gateway-duration-ms" in resp.headers
+    assert "x-mlflow-gateway-overhead-duration-ms" not in resp.headers, "no provider was called"
+
+
+def test_malformed_and_oversized_bodies_and_upstream_failures_are_never_a_500(gw, mock, app):
+    base = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    bad_json = app.post(base, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=60)
+    assert bad_json.status_code == 400 and bad_json.json()["detail"].startswith("Invalid JSON payload:")
+    not_object = app.post(base, json=[1, 2], timeout=60)
+    assert not_object.status_code == 400
+    huge = app.post(base, data=b'{"model": "' + b"x" * (17 * 1024 * 1024) + b'"}', timeout=120)
+    assert huge.status_code == 413
+    plain = make_endpoint(gw.url, f"{mock.url}/v1", [("plain503", "PRIMARY", 1.0, None)])
+    resp = app.post(base, json={"model": plain, "messages": [{"role": "user", "content": "x"}]}, timeout=60)
+    assert resp.status_code == 503 and resp.json() == {"detail": {"message": "plain failure"}}
+    dead = make_endpoint(gw.url, "http://127.0.0.1:9/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)])
+    resp = app.post(base, json={"model": dead, "messages": [{"role": "user", "content": "x"}]}, timeout=60)
+    assert resp.status_code == 502 and resp.json()["detail"].startswith("Gateway upstream request failed")
+    streamed = app.post(base, json={"model": plain, "stream": True,
+                                         "messages": [{"role": "user", "content": "x"}]}, timeout=60)
+    assert streamed.status_code == 503, "a stream that fails before its first byte is an error, not a 200"
+
+
+def test_a_caller_that_goes_away_mid_stream_closes_the_upstream_stream(gw, mock, app):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("slow-stream", "PRIMARY", 1.0, None)])
+    before = mock.disconnects
+    resp = app.post(f"{gw.url}/gateway/mlflow/v1/chat/completions", stream=True, timeout=60,
+                         json={"model": name, "stream": True, "messages": [{"role": "user", "content": "x"}]})
+    lines = resp.iter_lines()
+    first = next(line for line in lines if line)
+    assert first.startswith(b"data: ")
+    resp.close()
+    deadline = time.time() + 15
+    while mock.disconnects == before and time.time() < deadline:
+        time.sleep(0.1)
+    assert mock.disconnects > before, "the upstream stream was dropped with the caller"
+    # The server carries on.
+    assert app.get(f"{gw.url}/gateway/mlflow/v1/models", timeout=30).status_code == 200
+
+
+def test_calls_need_a_keel_identity_and_configuration_stays_with_administrators(gw, chat_ep, token):
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    body = {"model": chat_ep, "messages": [{"role": "user", "content": "x"}]}
+    anonymous = requests.post(url, json=body, timeout=30)
+    assert anonymous.status_code == 401
+    assert "x-mlflow-gateway-duration-ms" in anonymous.headers
+    assert requests.post(url, json=body, headers={"Authorization": "Bearer keel_forged"}, timeout=30).status_code == 401
+    # Anthropic-style SDKs send their key as x-api-key: a Keel token works there too.
+    assert requests.post(url, json=body, headers={"x-api-key": token}, timeout=30).status_code == 200
+    assert requests.post(url, json=body, headers={"x-api-key": "keel_forged"}, timeout=30).status_code == 401
+    listed = requests.get(f"{gw.url}/gateway/mlflow/v1/models", headers={"x-api-key": token}, timeout=30)
+    assert listed.status_code == 401, "x-api-key is read by the call routes only"
+    config = requests.get(f"{gw.url}{API}/secrets/list", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert config.status_code == 403, "only administrators see the gateway's configuration"
+
+
+def test_the_upstream_rules_are_checked_again_when_a_call_is_made(gw, mock, tmp_path_factory):
+    """A secret saved while private upstreams were allowed cannot be called once they are not."""
+    data = tmp_path_factory.mktemp("gateway-rules") / "data"
+    permissive = secured_server(data, LOCAL_UPSTREAMS).start()
+    try:
+        name = make_endpoint(permissive.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)])
+        host_name = make_endpoint(permissive.url, mock.url.replace("127.0.0.1", "localhost") + "/v1",
+                                  [("gpt-4o-mini", "PRIMARY", 1.0, None)])
+    finally:
+        permissive.stop()
+    http_only = secured_server(data, ["--gateway-allow-http-upstreams"]).start()
+    try:
+        before = mock.count()
+        for endpoint in (name, host_name):
+            resp = requests.post(f"{http_only.url}/gateway/mlflow/v1/chat/completions", timeout=60, auth=ADMIN,
+                                 json={"model": endpoint, "messages": [{"role": "user", "content": "x"}]})
+            assert resp.status_code == 502, resp.text
+            assert resp.json()["detail"].startswith("Gateway upstream connection blocked:")
+        assert mock.count() == before, "nothing reached the private upstream"
+    finally:
+        http_only.stop()
+    strict = secured_server(data, []).start()
+    try:
+        resp = requests.post(f"{strict.url}/gateway/mlflow/v1/chat/completions", timeout=60, auth=ADMIN,
+                             json={"model": name, "messages": [{"role": "user", "content": "x"}]})
+        assert resp.status_code == 502 and "scheme 'http' is not allowed" in resp.json()["detail"]
+    finally:
+        strict.stop()
+
+
+def test_a_configuration_change_is_seen_by_the_next_call(gw, mock, app):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)])
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    body = {"model": name, "messages": [{"role": "user", "content": "x"}]}
+    assert app.post(url, json=body, timeout=60).status_code == 200
+    ep = requests.get(f"{gw.url}{API}/endpoints/get", params={"name": name}, auth=ADMIN, timeout=30).json()["endpoint"]
+    assert requests.delete(f"{gw.url}{API}/endpoints/delete", json={"endpoint_id": ep["endpoint_id"]},
+                           auth=ADMIN, timeout=30).status_code == 200
+    gone = app.post(url, json=body, timeout=60)
+    assert gone.status_code == 404, "a deleted endpoint is not served from a cache"
+
+
+def test_every_call_is_in_the_audit_log_with_its_caller_and_outcome(gw, chat_ep, app, token):
+    url = f"{gw.url}/gateway/{chat_ep}/mlflow/invocations"
+    assert app.post(url, json={"messages": [{"role": "user", "content": "x"}]}, timeout=60).status_code == 200
+    assert app.post(url, json={"messages": []}, timeout=60).status_code == 400
+    found = requests.get(f"{gw.url}/api/3.0/keel/audit/search", auth=ADMIN, timeout=30,
+                         params={"resource_id": chat_ep, "action": "gateway.invoke", "max_results": 100})
+    assert found.status_code == 200, found.text
+    entries = [e["entry"] for e in found.json()["entries"]]
+    assert {e["outcome"] for e in entries} >= {"success", "failure"}, entries
+    assert all(e["actor"]["name"].startswith("app-") for e in entries)
+    assert all(e["request"]["body_sha256"] for e in entries), "the body's digest is on record"
