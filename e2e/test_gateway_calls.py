@@ -14,6 +14,7 @@ import anthropic
 import openai
 import pytest
 import requests
+from mlflow import MlflowClient
 
 import serverctl
 from gateway_support import (ADMIN, API, LOCAL_UPSTREAMS, PROVIDER_KEY, make_endpoint, secured_server,
@@ -342,3 +343,53 @@ def test_every_call_is_in_the_audit_log_with_its_caller_and_outcome(gw, chat_ep,
     assert {e["outcome"] for e in entries} >= {"success", "failure"}, entries
     assert all(e["actor"]["name"].startswith("app-") for e in entries)
     assert all(e["request"]["body_sha256"] for e in entries), "the body's digest is on record"
+
+
+def test_calls_are_traced_in_the_endpoints_experiment_with_usage_and_cost(gw, mock, app, monkeypatch):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("fail500", "PRIMARY", 1.0, None),
+                                                     ("gpt-4o-mini", "FALLBACK", 1.0, 0)],
+                         fallback_config={"strategy": "SEQUENTIAL", "max_attempts": 1})
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    messages = [{"role": "user", "content": "Hi"}]
+    assert app.post(url, json={"model": name, "messages": messages}, timeout=60,
+                    headers={"User-Agent": "test-client/1.0"}).status_code == 200
+    streamed = app.post(url, json={"model": name, "messages": messages, "stream": True}, timeout=60,
+                        headers={"X-MLflow-Gateway-Caller": "batch-job"})
+    assert streamed.status_code == 200 and streamed.text.count("data: ") == 5
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+    client = MlflowClient(tracking_uri=gw.url)
+    experiment = client.get_experiment_by_name(f"gateway/{name}")
+    deadline = time.time() + 30
+    traces = []
+    while time.time() < deadline:
+        traces = client.search_traces(locations=[experiment.experiment_id])
+        if len(traces) == 2:
+            break
+        time.sleep(0.2)
+    assert len(traces) == 2, "each call is traced (off the request's path, so shortly after)"
+    by_caller = {t.info.trace_metadata["mlflow.gateway.caller"]: t for t in traces}
+    whole, stream = by_caller["test-client"], by_caller["batch-job"]
+
+    meta = whole.info.trace_metadata
+    assert meta["mlflow.gateway.requestType"] == "unified/chat"
+    assert meta["mlflow.gateway.endpointId"].startswith("e-")
+    assert meta["mlflow.auth.username"].startswith("app-")
+    assert json.loads(meta["mlflow.trace.tokenUsage"]) == {"input_tokens": 12, "output_tokens": 5, "total_tokens": 17}
+    assert json.loads(meta["mlflow.trace.cost"]) == {"input_cost": 1.8e-06, "output_cost": 3e-06, "total_cost": 4.8e-06}
+    assert whole.info.tags["mlflow.traceName"] == f"gateway/{name}"
+    assert whole.info.state.value == "OK"
+    spans = {s.name: s for s in whole.data.spans}
+    assert set(spans) == {f"gateway/{name}", "provider/openai/fail500", "provider/openai/gpt-4o-mini"}
+    assert spans["provider/openai/fail500"].status.status_code.value == "ERROR"
+    served = spans["provider/openai/gpt-4o-mini"]
+    assert served.span_type == "LLM" and served.parent_id == spans[f"gateway/{name}"].span_id
+    assert served.attributes["mlflow.llm.cost"]["total_cost"] == 4.8e-06
+    assert spans[f"gateway/{name}"].outputs["choices"][0]["message"]["content"] == "echo: Hi"
+
+    stream_spans = {s.name: s for s in stream.data.spans}
+    streamed_model = stream_spans["provider/openai/gpt-4o-mini"]
+    assert streamed_model.attributes["streaming"] is True
+    assert streamed_model.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 11, "a stream's usage is counted"
+    assert stream_spans[f"gateway/{name}"].outputs["choices"][0]["message"]["content"] == "Hello world"

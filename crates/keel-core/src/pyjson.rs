@@ -57,6 +57,12 @@ pub fn push_value(out: &mut String, value: &Value, ensure_ascii: bool) {
             out.push('}');
         }
         Value::String(s) => push_string(out, s, ensure_ascii),
+        Value::Number(n) if n.is_f64() => match n.as_f64().filter(|v| v.is_finite()) {
+            Some(v) => out.push_str(&float_repr(v)),
+            None => {
+                let _ = write!(out, "{n}");
+            }
+        },
         other => {
             let _ = write!(out, "{other}");
         }
@@ -92,6 +98,14 @@ pub fn dumps(value: &Value, ensure_ascii: bool) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn floats_are_written_as_python_writes_them() {
+        assert_eq!(
+            dumps(&json!({"a": 1.8e-6, "b": 3.0, "c": 7, "d": 1e16}), false),
+            r#"{"a": 1.8e-06, "b": 3.0, "c": 7, "d": 1e+16}"#
+        );
+    }
 
     #[test]
     fn matches_python_json_dumps() {

@@ -9,6 +9,7 @@ pub mod destination;
 pub mod endpoints;
 pub mod invoke;
 pub mod model_definitions;
+pub mod prices;
 pub mod routing;
 pub mod secrets;
 pub mod store;
@@ -43,6 +44,10 @@ pub struct Gateway {
     /// Endpoints resolved for calls; cleared by every configuration change.
     routes: Arc<invoke::RouteCache>,
     upstream: invoke::upstream::Upstream,
+    /// What calls cost.
+    prices: Arc<prices::PriceTable>,
+    /// Writes calls' traces (none: calls are not traced, as in tests without a trace store).
+    tracer: Option<Arc<invoke::tracer::CallTracer>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -76,7 +81,25 @@ impl Gateway {
                 destinations,
                 invoke::upstream::DEFAULT_TIMEOUT,
             )?,
+            prices: Arc::new(prices::PriceTable::shipped()),
+            tracer: None,
         })
+    }
+
+    /// Costs calls at `prices` (the shipped table with the operator's changes).
+    pub fn with_prices(mut self, prices: prices::PriceTable) -> Self {
+        self.prices = Arc::new(prices);
+        self
+    }
+
+    /// Traces calls of usage-tracking endpoints into `traces`, from a task started on the
+    /// current tokio runtime.
+    pub fn with_tracing(mut self, traces: keel_core::traces::Traces) -> Self {
+        self.tracer = Some(Arc::new(invoke::tracer::CallTracer::start(
+            traces,
+            self.prices.clone(),
+        )));
+        self
     }
 
     /// Gives every upstream call at most `timeout`.

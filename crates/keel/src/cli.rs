@@ -317,6 +317,10 @@ pub struct ServerArgs {
     #[arg(long, env = "KEEL_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub gateway_allow_private_upstreams: Option<bool>,
+    /// A JSON file of prices for the gateway's calls (USD per million tokens by provider and
+    /// model), over the shipped table [default: the shipped table only].
+    #[arg(long, env = "KEEL_GATEWAY_PRICES_FILE")]
+    pub gateway_prices_file: Option<PathBuf>,
     /// Most root fields a GraphQL query may select, over all its operations [default: 10].
     #[arg(long, env = "KEEL_GRAPHQL_MAX_ROOT_FIELDS")]
     pub graphql_max_root_fields: Option<usize>,
@@ -476,6 +480,7 @@ impl ServerArgs {
             auth_mode: self.auth_mode.clone(),
             default_permission: self.default_permission.clone(),
             policy_file: self.policy_file.clone(),
+            gateway_prices_file: self.gateway_prices_file.clone(),
             admin_username: self.admin_username.clone(),
             admin_password: self.admin_password.clone(),
             oidc_issuer: self.oidc_issuer.clone(),

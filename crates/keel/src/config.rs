@@ -75,6 +75,8 @@ pub struct Config {
     pub gateway_allow_http_upstreams: bool,
     /// Let gateway secrets name upstreams at non-public addresses
     pub gateway_allow_private_upstreams: bool,
+    /// The operator's prices for the gateway's calls (JSON), over the shipped table
+    pub gateway_prices_file: Option<PathBuf>,
     /// Most root fields a GraphQL query may select, over all its operations
     pub graphql_max_root_fields: usize,
     /// Most aliases one GraphQL selection set may hold
@@ -243,6 +245,7 @@ pub struct Overrides {
     pub max_otlp_body_bytes: Option<usize>,
     pub gateway_allow_http_upstreams: Option<bool>,
     pub gateway_allow_private_upstreams: Option<bool>,
+    pub gateway_prices_file: Option<PathBuf>,
     pub graphql_max_root_fields: Option<usize>,
     pub graphql_max_aliases: Option<usize>,
     pub secrets_key: Option<Redacted>,
@@ -337,6 +340,7 @@ impl Overrides {
             auth_mode: other.auth_mode.or(self.auth_mode),
             default_permission: other.default_permission.or(self.default_permission),
             policy_file: other.policy_file.or(self.policy_file),
+            gateway_prices_file: other.gateway_prices_file.or(self.gateway_prices_file),
             admin_username: other.admin_username.or(self.admin_username),
             admin_password: other.admin_password.or(self.admin_password),
             oidc_issuer: other.oidc_issuer.or(self.oidc_issuer),
@@ -577,6 +581,7 @@ impl Config {
             auth_mode,
             default_permission,
             policy_file: layer.policy_file,
+            gateway_prices_file: layer.gateway_prices_file,
             admin_username: layer.admin_username.filter(|s| !s.is_empty()),
             admin_password: layer.admin_password.filter(|p| !p.expose().is_empty()),
             oidc_issuer: layer.oidc_issuer.filter(|s| !s.is_empty()),

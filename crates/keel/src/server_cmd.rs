@@ -52,7 +52,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     prepare_authentication(&config, &auth).await?;
     let webhooks = crate::stores::webhooks(&config, webhook_store)?;
     let registry = registry.with_webhooks(webhooks.clone());
-    let gateway = crate::stores::gateway(&config, gateway_store, tracking.clone())?;
+    let gateway = crate::stores::gateway(&config, gateway_store, tracking.clone())?
+        .with_tracing(traces.clone());
 
     let tls = serve_tls(&config)?;
     let addr = format!("{}:{}", config.host, config.port);

@@ -186,6 +186,21 @@ pub fn gateway(
         },
     )
     .map_err(|e| anyhow::anyhow!("cannot set up the gateway: {e}"))
+    .and_then(|gateway| Ok(gateway.with_prices(prices(config)?)))
+}
+
+/// The gateway's price table: the shipped one, with the operator's file over it.
+fn prices(config: &Config) -> anyhow::Result<keel_gateway::prices::PriceTable> {
+    let mut table = keel_gateway::prices::PriceTable::shipped();
+    if let Some(path) = &config.gateway_prices_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read gateway_prices_file {}: {e}", path.display())
+        })?;
+        table.merge_json(&text).map_err(|e| {
+            anyhow::anyhow!("gateway_prices_file {}: {}", path.display(), e.message)
+        })?;
+    }
+    Ok(table)
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@ pub mod anthropic;
 pub mod error;
 pub mod openai;
 pub mod provider;
+pub mod record;
 mod relay;
 pub mod sse;
+pub mod tracer;
 pub mod unified;
 pub mod upstream;
 pub mod usage;
@@ -30,6 +32,7 @@ use crate::endpoints::{EndpointKey, Linkage};
 use crate::routing::{fallback_order, max_calls, traffic_pick};
 pub use error::CallError;
 use provider::{Target, Wire};
+pub use record::{AttemptSpan, CallContext, CallRecord};
 
 /// A resolved endpoint: the models a call may go to, ready to call.
 #[derive(Debug)]
@@ -173,6 +176,19 @@ impl Call {
         }
     }
 
+    /// A provider span's `method`: what was asked of the model.
+    fn method(self, stream: bool) -> &'static str {
+        match self {
+            Self::UnifiedChat if stream => "chat_stream",
+            Self::UnifiedChat => "chat",
+            Self::UnifiedEmbeddings => "embeddings",
+            Self::OpenAiChat => "openai_chat",
+            Self::OpenAiEmbeddings => "openai_embeddings",
+            Self::OpenAiResponses => "openai_responses",
+            Self::AnthropicMessages => "anthropic_messages",
+        }
+    }
+
     /// Whether `body` asks this call for a stream (embeddings never stream).
     pub fn streams(self, body: &Map<String, Value>) -> bool {
         !matches!(self, Self::UnifiedEmbeddings | Self::OpenAiEmbeddings)
@@ -200,16 +216,6 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// One model a call tried.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    pub provider: String,
-    pub model: String,
-    pub elapsed: Duration,
-    /// Why it failed (`None`: it served the call).
-    pub error: Option<String>,
-}
-
 /// A served call.
 #[derive(Debug)]
 pub struct Served {
@@ -221,7 +227,7 @@ pub struct Served {
     pub usage: Option<TokenUsage>,
     /// Time spent waiting on providers (for the overhead header; zero for streams).
     pub provider_time: Duration,
-    pub attempts: Vec<Attempt>,
+    pub attempts: Vec<AttemptSpan>,
 }
 
 /// A uniform draw in `[0, 1)` for the traffic split.
@@ -308,37 +314,54 @@ impl Gateway {
     }
 
     /// Makes `call` on `route` with `body` (its `model` already taken out). `forwarded` are
-    /// the client's headers a passthrough call sends on (unified calls send none).
+    /// the client's headers a passthrough call sends on (unified calls send none). With usage
+    /// tracking, the call (served or not) is traced in the endpoint's experiment — a stream
+    /// once it ends.
     pub async fn call(
         &self,
         route: &Route,
         call: Call,
         body: &Map<String, Value>,
         forwarded: &HeaderMap,
+        context: &CallContext,
     ) -> Result<Served, CallError> {
         let stream = call.streams(body);
         let chain = route.chain(draw());
         let tries = chain.len();
-        let mut attempts = Vec::with_capacity(tries);
+        let started = unix_nanos();
+        let mut attempts: Vec<AttemptSpan> = Vec::with_capacity(tries);
         let mut provider_time = Duration::ZERO;
         let mut last = None;
         for target in chain {
-            let started = Instant::now();
+            let clock = Instant::now();
+            let start_ns = unix_nanos();
             let result = self.attempt(&target, call, body, forwarded, stream).await;
-            let elapsed = started.elapsed();
             if !stream {
-                provider_time += elapsed;
+                provider_time += clock.elapsed();
             }
+            let mut attempt = AttemptSpan {
+                provider: target.provider.clone(),
+                model: target.model.clone(),
+                method: call.method(stream),
+                streaming: stream,
+                start_ns,
+                end_ns: unix_nanos(),
+                error: None,
+                usage: None,
+            };
             match result {
-                Ok((reply, usage)) => {
-                    attempts.push(Attempt {
-                        provider: target.provider.clone(),
-                        model: target.model.clone(),
-                        elapsed,
-                        error: None,
-                    });
+                Ok(Answer::Whole(answer, usage)) => {
+                    attempt.usage = usage;
+                    attempts.push(attempt);
+                    let record = self.record_of(route, call, body, context, started);
+                    if let Some(mut record) = record {
+                        record.outputs = answer.clone();
+                        record.end_ns = unix_nanos();
+                        record.attempts.clone_from(&attempts);
+                        self.trace(record);
+                    }
                     return Ok(Served {
-                        reply,
+                        reply: Reply::Json(answer),
                         provider: target.provider.clone(),
                         model: target.model.clone(),
                         usage,
@@ -346,27 +369,97 @@ impl Gateway {
                         attempts,
                     });
                 }
+                Ok(Answer::Stream(resp, mode)) => {
+                    attempts.push(attempt);
+                    let on_end =
+                        self.record_of(route, call, body, context, started)
+                            .map(|mut record| {
+                                record.attempts.clone_from(&attempts);
+                                let tracer = self.tracer.clone();
+                                Box::new(move |end: relay::StreamEnd| {
+                                    let now = unix_nanos();
+                                    if let Some(last) = record.attempts.last_mut() {
+                                        last.end_ns = now;
+                                        last.usage = end.usage;
+                                        last.error.clone_from(&end.error);
+                                    }
+                                    record.end_ns = now;
+                                    record.outputs = end.output;
+                                    record.error = end.error;
+                                    if let Some(tracer) = tracer {
+                                        tracer.record(record);
+                                    }
+                                }) as relay::OnEnd
+                            });
+                    return Ok(Served {
+                        reply: Reply::Stream(relay::relay(resp, mode, on_end)),
+                        provider: target.provider.clone(),
+                        model: target.model.clone(),
+                        usage: None,
+                        provider_time,
+                        attempts,
+                    });
+                }
                 Err(e) => {
                     tracing::info!(endpoint = %route.name, provider = %target.provider,
                         model = %target.model, error = %e, "gateway call attempt failed");
-                    attempts.push(Attempt {
-                        provider: target.provider.clone(),
-                        model: target.model.clone(),
-                        elapsed,
-                        error: Some(e.to_string()),
-                    });
+                    attempt.error = Some(e.to_string());
+                    attempts.push(attempt);
                     last = Some(e);
                 }
             }
         }
         let last = last.unwrap_or_else(|| CallError::http(500, "The endpoint has no model."));
-        if !route.falls_back() {
-            return Err(last);
+        let error = if route.falls_back() {
+            CallError::http(
+                last.status().unwrap_or(500),
+                format!("All {tries} fallback attempts failed. Last error: {last}"),
+            )
+        } else {
+            last
+        };
+        if let Some(mut record) = self.record_of(route, call, body, context, started) {
+            record.end_ns = unix_nanos();
+            record.error = Some(error.to_string());
+            record.attempts = attempts;
+            self.trace(record);
         }
-        Err(CallError::http(
-            last.status().unwrap_or(500),
-            format!("All {tries} fallback attempts failed. Last error: {last}"),
-        ))
+        Err(error)
+    }
+
+    /// The start of a call's record, when its endpoint tracks usage and traces are written.
+    fn record_of(
+        &self,
+        route: &Route,
+        call: Call,
+        body: &Map<String, Value>,
+        context: &CallContext,
+        start_ns: i64,
+    ) -> Option<CallRecord> {
+        self.tracer.as_ref()?;
+        let experiment_id = route
+            .experiment_id
+            .clone()
+            .filter(|_| route.usage_tracking)?;
+        Some(CallRecord {
+            experiment_id,
+            endpoint_id: route.endpoint_id.clone(),
+            endpoint_name: route.name.clone(),
+            request_type: call.request_type(),
+            context: context.clone(),
+            inputs: Value::Object(body.clone()),
+            outputs: Value::Null,
+            start_ns,
+            end_ns: start_ns,
+            error: None,
+            attempts: Vec::new(),
+        })
+    }
+
+    fn trace(&self, record: CallRecord) {
+        if let Some(tracer) = &self.tracer {
+            tracer.record(record);
+        }
     }
 
     /// One model's try: the body in its wire format, the upstream call, the answer.
@@ -377,7 +470,7 @@ impl Gateway {
         body: &Map<String, Value>,
         forwarded: &HeaderMap,
         stream: bool,
-    ) -> Result<(Reply, Option<TokenUsage>), CallError> {
+    ) -> Result<Answer, CallError> {
         if let Some((wire, path, route_path)) = call.passthrough() {
             if target.wire != wire {
                 return Err(CallError::bad_request(format!(
@@ -398,14 +491,14 @@ impl Gateway {
             let url = target.url(path);
             if stream {
                 let resp = self.upstream.open_stream(url, headers, sent).await?;
-                return Ok((Reply::Stream(relay::raw(resp, wire)), None));
+                return Ok(Answer::Stream(resp, relay::Mode::Raw(wire)));
             }
             let answer = self.upstream.post_json(url, headers, sent).await?;
             let usage = match wire {
                 Wire::OpenAi => usage::of_openai_answer(&answer),
                 Wire::Anthropic => usage::of_anthropic_answer(&answer),
             };
-            return Ok((Reply::Json(answer), usage));
+            return Ok(Answer::Whole(answer, usage));
         }
         if body.contains_key("model") {
             return Err(CallError::http(
@@ -427,10 +520,10 @@ impl Gateway {
         let headers = target.headers();
         if stream {
             let resp = self.upstream.open_stream(url, headers, sent).await?;
-            return Ok((
-                Reply::Stream(relay::unified(resp, target.provider.clone())),
-                None,
-            ));
+            let mode = relay::Mode::Unified {
+                provider: target.provider.clone(),
+            };
+            return Ok(Answer::Stream(resp, mode));
         }
         let answer = self.upstream.post_json(url, headers, sent).await?;
         let usage = usage::of_openai_answer(&answer);
@@ -438,11 +531,9 @@ impl Gateway {
             Call::UnifiedEmbeddings => openai::embeddings_answer(&answer),
             _ => openai::chat_answer(&answer, &target.provider),
         };
-        Ok((Reply::Json(reply), usage))
+        Ok(Answer::Whole(reply, usage))
     }
-}
 
-impl Gateway {
     /// A unified call to an Anthropic model, translated both ways.
     async fn anthropic_chat(
         &self,
@@ -450,7 +541,7 @@ impl Gateway {
         call: Call,
         body: &Map<String, Value>,
         stream: bool,
-    ) -> Result<(Reply, Option<TokenUsage>), CallError> {
+    ) -> Result<Answer, CallError> {
         if call == Call::UnifiedEmbeddings {
             return Err(CallError::http(
                 501,
@@ -465,12 +556,29 @@ impl Gateway {
                 .upstream
                 .open_stream(url, target.headers(), sent)
                 .await?;
-            return Ok((Reply::Stream(relay::from_anthropic(resp, created)), None));
+            let translator = anthropic::StreamTranslator::new(created);
+            return Ok(Answer::Stream(
+                resp,
+                relay::Mode::FromAnthropic(Box::new(translator)),
+            ));
         }
         let message = self.upstream.post_json(url, target.headers(), sent).await?;
         let usage = usage::of_anthropic_answer(&message);
-        Ok((Reply::Json(anthropic::answer(&message, created)), usage))
+        Ok(Answer::Whole(anthropic::answer(&message, created), usage))
     }
+}
+
+/// What one model answered: whole (with its usage), or a stream to relay.
+enum Answer {
+    Whole(Value, Option<TokenUsage>),
+    Stream(reqwest::Response, relay::Mode),
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+fn unix_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// `body` with the target's model as its `model` (a passthrough in a format other than

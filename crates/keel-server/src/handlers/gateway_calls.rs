@@ -12,9 +12,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keel_gateway::invoke::unified::{self, Kind};
-use keel_gateway::invoke::{Call, CallError, Reply, Served};
+use keel_gateway::invoke::{Call, CallContext, CallError, Reply, Served};
 use serde_json::{Map, Value, json};
 
+use crate::authz::Caller;
 use crate::error::{shown_message, status_for};
 use crate::state::AppState;
 use crate::workspace::ActiveWorkspace;
@@ -155,38 +156,81 @@ fn forwarded(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-async fn call(
-    s: &AppState,
-    workspace: &str,
-    name: &str,
-    kind: Call,
-    body: &Map<String, Value>,
-    headers: &HeaderMap,
-) -> Result<Served, CallError> {
-    let route = s.gateway.route(workspace, name).await?;
-    s.gateway.call(&route, kind, body, headers).await
+/// Who is calling, for the call's trace.
+fn context(caller: &Caller, headers: &HeaderMap) -> CallContext {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let user = &caller.0.user;
+    CallContext {
+        caller: CallContext::caller_of(header("x-mlflow-gateway-caller"), header("user-agent")),
+        username: Some(user.username.clone()),
+        user_id: Some(user.id.to_string()),
+        server_url: header("host").map(str::to_owned),
+    }
+}
+
+/// A request to the gateway's call routes: the server, the caller's workspace and identity,
+/// and the request's headers.
+pub struct GatewayRequest {
+    s: AppState,
+    workspace: ActiveWorkspace,
+    caller: Caller,
+    headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<AppState> for GatewayRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let workspace = ActiveWorkspace::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let caller = Caller::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            s: state.clone(),
+            workspace,
+            caller,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl crate::openapi::DocArg for GatewayRequest {}
+
+impl GatewayRequest {
+    async fn call(
+        &self,
+        name: &str,
+        kind: Call,
+        body: &Map<String, Value>,
+        forward: bool,
+    ) -> Result<Served, CallError> {
+        let route = self.s.gateway.route(self.workspace.name(), name).await?;
+        let forwarded = if forward {
+            forwarded(&self.headers)
+        } else {
+            HeaderMap::new()
+        };
+        let context = context(&self.caller, &self.headers);
+        self.s
+            .gateway
+            .call(&route, kind, body, &forwarded, &context)
+            .await
+    }
 }
 
 /// `POST /gateway/mlflow/v1/chat/completions`: OpenAI-format chat, `model` naming the
 /// endpoint.
-pub async fn chat_completions(
-    State(s): State<AppState>,
-    workspace: ActiveWorkspace,
-    body: Body,
-) -> Response {
+pub async fn chat_completions(request: GatewayRequest, body: Body) -> Response {
     let result = async {
-        let mut body = json_body(&s, body).await?;
+        let mut body = json_body(&request.s, body).await?;
         let name = take_model(&mut body)?;
         unified::check_chat(&body)?;
-        call(
-            &s,
-            workspace.name(),
-            &name,
-            Call::UnifiedChat,
-            &body,
-            &HeaderMap::new(),
-        )
-        .await
+        request.call(&name, Call::UnifiedChat, &body, false).await
     }
     .await;
     result.map_or_else(failure, served)
@@ -195,13 +239,12 @@ pub async fn chat_completions(
 /// `POST /gateway/{endpoint_name}/mlflow/invocations`: chat (`messages`) or embeddings
 /// (`input`) through the endpoint in the path.
 pub async fn invocations(
-    State(s): State<AppState>,
-    workspace: ActiveWorkspace,
+    request: GatewayRequest,
     Path(name): Path<String>,
     body: Body,
 ) -> Response {
     let result = async {
-        let body = json_body(&s, body).await?;
+        let body = json_body(&request.s, body).await?;
         let kind = match Kind::of(&body)? {
             Kind::Chat => {
                 unified::check_chat(&body)?;
@@ -212,78 +255,44 @@ pub async fn invocations(
                 Call::UnifiedEmbeddings
             }
         };
-        call(&s, workspace.name(), &name, kind, &body, &HeaderMap::new()).await
+        request.call(&name, kind, &body, false).await
     }
     .await;
     result.map_or_else(failure, served)
 }
 
 /// A passthrough in a provider's own format, `model` naming the endpoint.
-async fn passthrough(
-    s: AppState,
-    workspace: ActiveWorkspace,
-    headers: HeaderMap,
-    body: Body,
-    kind: Call,
-) -> Response {
+async fn passthrough(request: GatewayRequest, body: Body, kind: Call) -> Response {
     let result = async {
-        let mut body = json_body(&s, body).await?;
+        let mut body = json_body(&request.s, body).await?;
         let name = take_model(&mut body)?;
         if kind == Call::OpenAiEmbeddings {
             unified::check_embeddings(&body)?;
         }
-        call(
-            &s,
-            workspace.name(),
-            &name,
-            kind,
-            &body,
-            &forwarded(&headers),
-        )
-        .await
+        request.call(&name, kind, &body, true).await
     }
     .await;
     result.map_or_else(failure, served)
 }
 
 /// `POST /gateway/openai/v1/chat/completions`.
-pub async fn openai_chat(
-    State(s): State<AppState>,
-    workspace: ActiveWorkspace,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    passthrough(s, workspace, headers, body, Call::OpenAiChat).await
+pub async fn openai_chat(request: GatewayRequest, body: Body) -> Response {
+    passthrough(request, body, Call::OpenAiChat).await
 }
 
 /// `POST /gateway/openai/v1/embeddings`.
-pub async fn openai_embeddings(
-    State(s): State<AppState>,
-    workspace: ActiveWorkspace,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    passthrough(s, workspace, headers, body, Call::OpenAiEmbeddings).await
+pub async fn openai_embeddings(request: GatewayRequest, body: Body) -> Response {
+    passthrough(request, body, Call::OpenAiEmbeddings).await
 }
 
 /// `POST /gateway/openai/v1/responses`.
-pub async fn openai_responses(
-    State(s): State<AppState>,
-    workspace: ActiveWorkspace,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    passthrough(s, workspace, headers, body, Call::OpenAiResponses).await
+pub async fn openai_responses(request: GatewayRequest, body: Body) -> Response {
+    passthrough(request, body, Call::OpenAiResponses).await
 }
 
 /// `POST /gateway/anthropic/v1/messages`.
-pub async fn anthropic_messages(
-    State(s): State<AppState>,
-    workspace: ActiveWorkspace,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    passthrough(s, workspace, headers, body, Call::AnthropicMessages).await
+pub async fn anthropic_messages(request: GatewayRequest, body: Body) -> Response {
+    passthrough(request, body, Call::AnthropicMessages).await
 }
 
 /// `GET /gateway/mlflow/v1/models`: the endpoints (those with a model), by name, in OpenAI's

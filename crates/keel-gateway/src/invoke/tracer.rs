@@ -1,0 +1,92 @@
+//! Writing calls' traces off the request's path: a call hands its record to a bounded queue
+//! and returns; one background task drains the queue in batches (up to [`MAX_BATCH`] records,
+//! grouped by experiment: one span write per experiment, then each trace's info). When the
+//! queue is full (the store cannot keep up) a record is dropped and counted rather than
+//! slowing calls; the call's audit entry is written with the request regardless.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use keel_core::traces::{IncomingSpan, Traces};
+use tokio::sync::mpsc;
+
+use super::record::CallRecord;
+use crate::prices::PriceTable;
+
+/// Records waiting to be written, at most.
+pub const QUEUE: usize = 10_000;
+/// Records written together, at most.
+pub const MAX_BATCH: usize = 256;
+
+/// Hands calls' records to the writer task.
+#[derive(Debug)]
+pub struct CallTracer {
+    queue: mpsc::Sender<CallRecord>,
+    dropped: AtomicU64,
+}
+
+impl CallTracer {
+    /// Starts the writer task (on the current tokio runtime); it ends once every
+    /// [`CallTracer`] is dropped and the queue is written.
+    pub fn start(traces: Traces, prices: Arc<PriceTable>) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_all(rx, traces, prices));
+        Self {
+            queue,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Queues `record` without waiting.
+    pub fn record(&self, record: CallRecord) {
+        if self.queue.try_send(record).is_err() {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped,
+                    "gateway call traces are arriving faster than the store writes them; \
+                     traces were dropped"
+                );
+            }
+        }
+    }
+
+    /// Records dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+async fn write_all(mut rx: mpsc::Receiver<CallRecord>, traces: Traces, prices: Arc<PriceTable>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        write_batch(&traces, &prices, std::mem::take(&mut batch)).await;
+    }
+}
+
+async fn write_batch(traces: &Traces, prices: &PriceTable, batch: Vec<CallRecord>) {
+    let resource = Arc::new(BTreeMap::new());
+    let mut by_experiment: BTreeMap<String, (Vec<IncomingSpan>, Vec<_>)> = BTreeMap::new();
+    for record in batch {
+        let experiment = record.experiment_id.clone();
+        let (spans, info) = record.into_trace(prices);
+        let entry = by_experiment.entry(experiment).or_default();
+        entry.0.extend(spans.into_iter().map(|span| IncomingSpan {
+            span,
+            resource: resource.clone(),
+        }));
+        entry.1.push(info);
+    }
+    for (experiment, (spans, infos)) in by_experiment {
+        if let Err(e) = traces.ingest(&experiment, spans).await {
+            tracing::warn!(experiment, error = %e.message, "cannot write gateway call traces");
+            continue;
+        }
+        for info in infos {
+            if let Err(e) = traces.start_trace(info).await {
+                tracing::warn!(experiment, error = %e.message, "cannot write a gateway call's trace info");
+            }
+        }
+    }
+}
