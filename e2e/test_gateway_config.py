@@ -333,3 +333,53 @@ def test_a_refused_endpoint_leaves_no_experiment_behind(base_url):
     found = requests.get(f"{base_url}/api/2.0/mlflow/experiments/get-by-name",
                          params={"experiment_name": f"gateway/{name}"}, timeout=30)
     assert found.status_code == 404
+
+
+def test_models_are_attached_once_per_linkage_and_detached(base_url, two_models):
+    primary, other = two_models
+    name = unique("attach-ep")
+    e = endpoints(base_url, "POST", "create", {
+        "name": name, "model_configs": [{"model_definition_id": primary, "linkage_type": "PRIMARY"}]}).json()["endpoint"]
+    attached = endpoints(base_url, "POST", "models/attach", {
+        "endpoint_id": e["endpoint_id"], "created_by": "carol",
+        "model_config": {"model_definition_id": other, "linkage_type": "PRIMARY", "weight": 0.5}})
+    assert attached.status_code == 200, attached.text
+    mapping = attached.json()["mapping"]
+    assert mapping["mapping_id"].startswith("m-") and mapping["endpoint_id"] == e["endpoint_id"]
+    assert (mapping["model_definition_id"], mapping["linkage_type"], mapping["weight"]) == (other, "PRIMARY", 0.5)
+    assert mapping["model_definition"]["model_definition_id"] == other and mapping["created_by"] == "carol"
+    again = endpoints(base_url, "POST", "models/attach", {
+        "endpoint_id": e["endpoint_id"], "model_config": {"model_definition_id": other, "linkage_type": "PRIMARY"}})
+    assert again.status_code == 400 and again.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert again.json()["message"] == f"Model definition '{other}' is already attached to endpoint '{e['endpoint_id']}'"
+    no_linkage = endpoints(base_url, "POST", "models/attach", {
+        "endpoint_id": e["endpoint_id"], "model_config": {"model_definition_id": other}})
+    assert no_linkage.status_code == 400
+    assert no_linkage.json()["message"] == ("Invalid or missing value for required parameter 'linkage_type' in "
+                                            "model_config. Must be one of: PRIMARY, FALLBACK.")
+    got = endpoints(base_url, "GET", "get", params={"endpoint_id": e["endpoint_id"]}).json()["endpoint"]
+    assert [m["model_definition_id"] for m in got["model_mappings"]] == [primary, other]
+    assert got["last_updated_by"] == "carol"
+
+    assert endpoints(base_url, "POST", "models/detach", {"endpoint_id": e["endpoint_id"],
+                                                          "model_definition_id": other}).status_code == 200
+    gone = endpoints(base_url, "POST", "models/detach", {"endpoint_id": e["endpoint_id"], "model_definition_id": other})
+    assert gone.status_code == 404
+    assert gone.json()["message"] == f"Model definition '{other}' is not attached to endpoint '{e['endpoint_id']}'"
+    no_endpoint = endpoints(base_url, "POST", "models/detach", {"endpoint_id": "e-nope", "model_definition_id": other})
+    assert no_endpoint.status_code == 404
+    assert no_endpoint.json()["message"] == "GatewayEndpoint not found (endpoint_id='e-nope')"
+    endpoints(base_url, "DELETE", "delete", {"endpoint_id": e["endpoint_id"]})
+
+
+@keel_only
+def test_attaching_a_fallback_turns_fallbacks_on(base_url, two_models):
+    primary, other = two_models
+    e = endpoints(base_url, "POST", "create", {
+        "name": unique("fb-attach"), "model_configs": [{"model_definition_id": primary, "linkage_type": "PRIMARY"}]}).json()["endpoint"]
+    assert "fallback_config" not in e or e["fallback_config"] == {}
+    endpoints(base_url, "POST", "models/attach", {"endpoint_id": e["endpoint_id"], "model_config": {
+        "model_definition_id": other, "linkage_type": "FALLBACK", "fallback_order": 0}})
+    got = endpoints(base_url, "GET", "get", params={"endpoint_id": e["endpoint_id"]}).json()["endpoint"]
+    assert got["fallback_config"] == {"strategy": "SEQUENTIAL"}, "the fallback model is used (the reference ignores it)"
+    endpoints(base_url, "DELETE", "delete", {"endpoint_id": e["endpoint_id"]})

@@ -8,6 +8,7 @@ pub mod cost;
 pub mod destination;
 pub mod endpoints;
 pub mod invoke;
+pub mod mappings;
 pub mod model_definitions;
 pub mod prices;
 pub mod routing;
@@ -25,6 +26,7 @@ pub use endpoints::{
     CreateEndpoint, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelConfigIn,
     ModelMapping, UpdateEndpoint,
 };
+pub use mappings::{AttachModel, AttachOutcome, DetachOutcome};
 pub use model_definitions::{
     CreateModelDefinition, DefinitionDelete, DefinitionWrite, ModelDefinition,
     UpdateModelDefinition,

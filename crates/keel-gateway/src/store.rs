@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use keel_core::Result;
 
-use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite};
+use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite, FallbackConfig, ModelMapping};
+use crate::mappings::{AttachOutcome, DetachOutcome};
 use crate::model_definitions::{DefinitionDelete, DefinitionWrite, ModelDefinition};
 use crate::secrets::GatewaySecret;
 
@@ -103,4 +104,26 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
         endpoint_id: &str,
         key: &str,
     ) -> Result<bool>;
+
+    /// Attaches `mapping` after the endpoint's other models, if the endpoint and the
+    /// definition exist in `workspace`, the definition is not attached with that linkage yet
+    /// and the endpoint has fewer than `max_models`; sets the endpoint's update time (the
+    /// mapping's creation time), its last author when `updated_by` is given, and its fallback
+    /// settings to `fallback_if_unset` when it has none.
+    async fn attach_model(
+        &self,
+        workspace: &str,
+        mapping: &ModelMapping,
+        fallback_if_unset: Option<&FallbackConfig>,
+        updated_by: Option<&str>,
+        max_models: usize,
+    ) -> Result<AttachOutcome>;
+
+    /// Removes the endpoint's first mapping of the definition (by position, any linkage).
+    async fn detach_model(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        model_definition_id: &str,
+    ) -> Result<DetachOutcome>;
 }

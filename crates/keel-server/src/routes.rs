@@ -1505,6 +1505,22 @@ pub fn table() -> Vec<Route> {
             Workspace,
             gateway::delete_endpoint_tag,
         ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/endpoints/models/attach",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::attach_model,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/endpoints/models/detach",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::detach_model,
+        ),
         // The AI gateway's calls: OpenAI-format chat through any endpoint, an endpoint's own
         // invocations, and passthroughs in the providers' formats.
         route(

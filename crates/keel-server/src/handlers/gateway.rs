@@ -1,6 +1,6 @@
 //! The AI gateway's configuration API: provider secrets (`gateway/secrets/*`), model
-//! definitions (`gateway/model-definitions/*`) and endpoints (`gateway/endpoints/*`), in the
-//! request's workspace.
+//! definitions (`gateway/model-definitions/*`) and endpoints (`gateway/endpoints/*`, with
+//! their models attached and detached), in the request's workspace.
 
 use axum::Json;
 use axum::extract::State;
@@ -268,6 +268,37 @@ pub async fn delete_endpoint_tag(
     let key = need("key", m.key)?;
     s.gateway
         .delete_endpoint_tag(workspace.name(), &id, &key)
+        .await?;
+    Ok(empty())
+}
+
+pub async fn attach_model(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<AttachModelIn>,
+) -> ApiResult<Json<MappingResponse>> {
+    let m = req.message;
+    let attach = keel_gateway::AttachModel {
+        endpoint_id: need("endpoint_id", m.endpoint_id)?,
+        model_config: m.model_config.map(Into::into),
+        created_by: m.created_by,
+    };
+    let mapping = s.gateway.attach_model(workspace.name(), attach).await?;
+    Ok(Json(MappingResponse {
+        mapping: mapping.into(),
+    }))
+}
+
+pub async fn detach_model(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<DetachModelIn>,
+) -> ApiResult<Json<Empty>> {
+    let m = req.message;
+    let endpoint_id = need("endpoint_id", m.endpoint_id)?;
+    let definition_id = need("model_definition_id", m.model_definition_id)?;
+    s.gateway
+        .detach_model(workspace.name(), &endpoint_id, &definition_id)
         .await?;
     Ok(empty())
 }

@@ -4,6 +4,7 @@
 //! and passthroughs in the providers' own formats. Answers and errors are shaped as the
 //! reference's (`{"detail": ...}`); streams go out as server-sent events as they arrive.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -12,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keel_gateway::invoke::unified::{self, Kind};
-use keel_gateway::invoke::{Call, CallContext, CallError, Reply, Served};
+use keel_gateway::invoke::{Call, CallContext, CallError, Reply, Route, Served};
 use serde_json::{Map, Value, json};
 
 use crate::authz::Caller;
@@ -202,14 +203,19 @@ impl axum::extract::FromRequestParts<AppState> for GatewayRequest {
 impl crate::openapi::DocArg for GatewayRequest {}
 
 impl GatewayRequest {
+    /// The endpoint `name` of the caller's workspace (resolved before the payload is checked,
+    /// as the reference does).
+    async fn route(&self, name: &str) -> Result<Arc<Route>, CallError> {
+        self.s.gateway.route(self.workspace.name(), name).await
+    }
+
     async fn call(
         &self,
-        name: &str,
+        route: &Route,
         kind: Call,
         body: &Map<String, Value>,
         forward: bool,
     ) -> Result<Served, CallError> {
-        let route = self.s.gateway.route(self.workspace.name(), name).await?;
         let forwarded = if forward {
             forwarded(&self.headers)
         } else {
@@ -218,7 +224,7 @@ impl GatewayRequest {
         let context = context(&self.caller, &self.headers);
         self.s
             .gateway
-            .call(&route, kind, body, &forwarded, &context)
+            .call(route, kind, body, &forwarded, &context)
             .await
     }
 }
@@ -229,8 +235,9 @@ pub async fn chat_completions(request: GatewayRequest, body: Body) -> Response {
     let result = async {
         let mut body = json_body(&request.s, body).await?;
         let name = take_model(&mut body)?;
+        let route = request.route(&name).await?;
         unified::check_chat(&body)?;
-        request.call(&name, Call::UnifiedChat, &body, false).await
+        request.call(&route, Call::UnifiedChat, &body, false).await
     }
     .await;
     result.map_or_else(failure, served)
@@ -245,6 +252,7 @@ pub async fn invocations(
 ) -> Response {
     let result = async {
         let body = json_body(&request.s, body).await?;
+        let route = request.route(&name).await?;
         let kind = match Kind::of(&body)? {
             Kind::Chat => {
                 unified::check_chat(&body)?;
@@ -255,7 +263,7 @@ pub async fn invocations(
                 Call::UnifiedEmbeddings
             }
         };
-        request.call(&name, kind, &body, false).await
+        request.call(&route, kind, &body, false).await
     }
     .await;
     result.map_or_else(failure, served)
@@ -266,10 +274,11 @@ async fn passthrough(request: GatewayRequest, body: Body, kind: Call) -> Respons
     let result = async {
         let mut body = json_body(&request.s, body).await?;
         let name = take_model(&mut body)?;
+        let route = request.route(&name).await?;
         if kind == Call::OpenAiEmbeddings {
             unified::check_embeddings(&body)?;
         }
-        request.call(&name, kind, &body, true).await
+        request.call(&route, kind, &body, true).await
     }
     .await;
     result.map_or_else(failure, served)

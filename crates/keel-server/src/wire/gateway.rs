@@ -204,6 +204,28 @@ pub struct MappingOut {
     pub fallback_order: Option<i32>,
 }
 
+impl From<keel_gateway::ModelMapping> for MappingOut {
+    fn from(m: keel_gateway::ModelMapping) -> Self {
+        Self {
+            mapping_id: m.mapping_id,
+            endpoint_id: m.endpoint_id,
+            model_definition_id: m.model_definition.model_definition_id.clone(),
+            model_definition: m.model_definition.into(),
+            weight: m.weight,
+            created_at: m.created_at,
+            created_by: m.created_by,
+            linkage_type: m.linkage.as_str(),
+            fallback_order: m.fallback_order,
+        }
+    }
+}
+
+/// `endpoints/models/attach`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MappingResponse {
+    pub mapping: MappingOut,
+}
+
 /// `fallback_config` as requested (the strategy by name or number).
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct FallbackConfigWire {
@@ -252,21 +274,7 @@ pub struct EndpointOut {
 impl From<keel_gateway::Endpoint> for EndpointOut {
     fn from(e: keel_gateway::Endpoint) -> Self {
         Self {
-            model_mappings: e
-                .mappings
-                .into_iter()
-                .map(|m| MappingOut {
-                    mapping_id: m.mapping_id,
-                    endpoint_id: m.endpoint_id,
-                    model_definition_id: m.model_definition.model_definition_id.clone(),
-                    model_definition: m.model_definition.into(),
-                    weight: m.weight,
-                    created_at: m.created_at,
-                    created_by: m.created_by,
-                    linkage_type: m.linkage.as_str(),
-                    fallback_order: m.fallback_order,
-                })
-                .collect(),
+            model_mappings: e.mappings.into_iter().map(MappingOut::from).collect(),
             endpoint_id: e.endpoint_id,
             name: e.name,
             created_at: e.created_at,
@@ -309,17 +317,19 @@ pub struct ModelConfigWire {
     pub fallback_order: Option<i32>,
 }
 
+impl From<ModelConfigWire> for keel_gateway::ModelConfigIn {
+    fn from(c: ModelConfigWire) -> Self {
+        Self {
+            model_definition_id: c.model_definition_id,
+            linkage_type: c.linkage_type.map(|s| s.0),
+            weight: c.weight,
+            fallback_order: c.fallback_order,
+        }
+    }
+}
+
 fn configs(list: Option<Vec<ModelConfigWire>>) -> Option<Vec<keel_gateway::ModelConfigIn>> {
-    list.map(|list| {
-        list.into_iter()
-            .map(|c| keel_gateway::ModelConfigIn {
-                model_definition_id: c.model_definition_id,
-                linkage_type: c.linkage_type.map(|s| s.0),
-                weight: c.weight,
-                fallback_order: c.fallback_order,
-            })
-            .collect()
-    })
+    list.map(|list| list.into_iter().map(Into::into).collect())
 }
 
 fn fallback(config: Option<FallbackConfigWire>) -> Option<keel_gateway::FallbackConfig> {
@@ -408,4 +418,19 @@ pub struct EndpointTagIn {
     pub endpoint_id: Option<String>,
     pub key: Option<String>,
     pub value: Option<String>,
+}
+
+/// `endpoints/models/attach`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct AttachModelIn {
+    pub endpoint_id: Option<String>,
+    pub model_config: Option<ModelConfigWire>,
+    pub created_by: Option<String>,
+}
+
+/// `endpoints/models/detach`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct DetachModelIn {
+    pub endpoint_id: Option<String>,
+    pub model_definition_id: Option<String>,
 }

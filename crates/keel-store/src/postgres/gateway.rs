@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::{Error, Result};
 use keel_gateway::{
-    DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, GatewaySecret,
-    GatewayStore, ModelDefinition,
+    AttachOutcome, DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointKey,
+    EndpointWrite, FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -434,6 +434,38 @@ impl GatewayStore for PostgresStore {
         self.write(&(workspace, endpoint_id, key), |c, (w, id, k)| {
             Box::pin(endpoints::set_tag(c, w, id, k, None))
         })
+        .await
+    }
+
+    async fn attach_model(
+        &self,
+        workspace: &str,
+        mapping: &ModelMapping,
+        fallback_if_unset: Option<&FallbackConfig>,
+        updated_by: Option<&str>,
+        max_models: usize,
+    ) -> Result<AttachOutcome> {
+        self.write(
+            &(workspace, mapping, fallback_if_unset, updated_by),
+            |c, (w, m, fallback, author)| {
+                Box::pin(endpoints::attach_model(
+                    c, w, m, *fallback, *author, max_models,
+                ))
+            },
+        )
+        .await
+    }
+
+    async fn detach_model(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        model_definition_id: &str,
+    ) -> Result<DetachOutcome> {
+        self.write(
+            &(workspace, endpoint_id, model_definition_id),
+            |c, (w, e, d)| Box::pin(endpoints::detach_model(c, w, e, d)),
+        )
         .await
     }
 }

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use keel_core::Error;
 use keel_gateway::{
-    DefinitionDelete, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelMapping,
+    AttachOutcome, DefinitionDelete, DetachOutcome, Endpoint, EndpointKey, EndpointWrite,
+    FallbackConfig, Linkage, ModelMapping,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -357,4 +358,111 @@ pub(super) async fn delete_definition(
         .execute(&mut *c)
         .await?;
     Ok(DefinitionDelete::Deleted)
+}
+
+/// Locks the endpoint's row if it is in `workspace`: concurrent attaches and detaches of one
+/// endpoint take turns.
+async fn lock_endpoint(c: &mut PgConnection, workspace: &str, endpoint_id: &str) -> PgResult<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR UPDATE",
+    )
+    .bind(endpoint_id)
+    .bind(workspace)
+    .fetch_optional(&mut *c)
+    .await?
+    .is_some())
+}
+
+pub(super) async fn attach_model(
+    c: &mut PgConnection,
+    workspace: &str,
+    m: &ModelMapping,
+    fallback_if_unset: Option<&FallbackConfig>,
+    updated_by: Option<&str>,
+    max_models: usize,
+) -> PgResult<AttachOutcome> {
+    if !lock_endpoint(c, workspace, &m.endpoint_id).await? {
+        return Ok(AttachOutcome::EndpointNotFound);
+    }
+    let definition_id = &m.model_definition.model_definition_id;
+    let definition = sqlx::query(
+        "SELECT 1 FROM gateway_model_definitions WHERE model_definition_id = $1 \
+         AND workspace = $2 FOR SHARE",
+    )
+    .bind(definition_id)
+    .bind(workspace)
+    .fetch_optional(&mut *c)
+    .await?;
+    if definition.is_none() {
+        return Ok(AttachOutcome::DefinitionNotFound);
+    }
+    let row = sqlx::query(
+        "SELECT COUNT(*), COALESCE(MAX(position) + 1, 0) FROM gateway_endpoint_models \
+         WHERE endpoint_id = $1",
+    )
+    .bind(&m.endpoint_id)
+    .fetch_one(&mut *c)
+    .await?;
+    let (count, next): (i64, i32) = (row.try_get(0)?, row.try_get(1)?);
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_models {
+        return Ok(AttachOutcome::Full);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO gateway_endpoint_models (mapping_id, endpoint_id, model_definition_id, \
+         position, linkage_type, weight, fallback_order, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+    )
+    .bind(&m.mapping_id)
+    .bind(&m.endpoint_id)
+    .bind(definition_id)
+    .bind(next)
+    .bind(m.linkage.as_str())
+    .bind(m.weight)
+    .bind(m.fallback_order)
+    .bind(m.created_at)
+    .bind(m.created_by.as_deref())
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(AttachOutcome::AlreadyAttached);
+    }
+    sqlx::query(
+        "UPDATE gateway_endpoints SET last_updated_at = $2, \
+         last_updated_by = COALESCE($3, last_updated_by), \
+         fallback_config = COALESCE(fallback_config, $4) WHERE endpoint_id = $1",
+    )
+    .bind(&m.endpoint_id)
+    .bind(m.created_at)
+    .bind(updated_by)
+    .bind(fallback_if_unset.map(FallbackConfig::to_stored))
+    .execute(&mut *c)
+    .await?;
+    Ok(AttachOutcome::Attached)
+}
+
+pub(super) async fn detach_model(
+    c: &mut PgConnection,
+    workspace: &str,
+    endpoint_id: &str,
+    definition_id: &str,
+) -> PgResult<DetachOutcome> {
+    if !lock_endpoint(c, workspace, endpoint_id).await? {
+        return Ok(DetachOutcome::EndpointNotFound);
+    }
+    let removed = sqlx::query(
+        "DELETE FROM gateway_endpoint_models WHERE mapping_id = (SELECT mapping_id \
+         FROM gateway_endpoint_models WHERE endpoint_id = $1 AND model_definition_id = $2 \
+         ORDER BY position LIMIT 1)",
+    )
+    .bind(endpoint_id)
+    .bind(definition_id)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    Ok(if removed == 0 {
+        DetachOutcome::NotAttached
+    } else {
+        DetachOutcome::Detached
+    })
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_gateway::{
-    DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, GatewaySecret,
-    GatewayStore, ModelDefinition,
+    AttachOutcome, DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointKey,
+    EndpointWrite, FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -420,6 +420,41 @@ impl GatewayStore for SqliteStore {
     ) -> Result<bool> {
         let args = [workspace, endpoint_id, key].map(str::to_owned);
         self.write(move |c| endpoints::set_tag(c, &args[0], &args[1], &args[2], None))
+            .await
+    }
+
+    async fn attach_model(
+        &self,
+        workspace: &str,
+        mapping: &ModelMapping,
+        fallback_if_unset: Option<&FallbackConfig>,
+        updated_by: Option<&str>,
+        max_models: usize,
+    ) -> Result<AttachOutcome> {
+        let (workspace, mapping) = (workspace.to_owned(), mapping.clone());
+        let fallback = fallback_if_unset.cloned();
+        let author = updated_by.map(str::to_owned);
+        self.write(move |c| {
+            endpoints::attach_model(
+                c,
+                &workspace,
+                &mapping,
+                fallback.as_ref(),
+                author.as_deref(),
+                max_models,
+            )
+        })
+        .await
+    }
+
+    async fn detach_model(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        model_definition_id: &str,
+    ) -> Result<DetachOutcome> {
+        let args = [workspace, endpoint_id, model_definition_id].map(str::to_owned);
+        self.write(move |c| endpoints::detach_model(c, &args[0], &args[1], &args[2]))
             .await
     }
 }

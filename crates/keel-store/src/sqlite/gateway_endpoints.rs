@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use keel_core::Result;
 use keel_gateway::{
-    DefinitionDelete, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelMapping,
+    AttachOutcome, DefinitionDelete, DetachOutcome, Endpoint, EndpointKey, EndpointWrite,
+    FallbackConfig, Linkage, ModelMapping,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -345,4 +346,97 @@ pub(super) fn delete_definition(
     )
     .map_err(db_err)?;
     Ok(DefinitionDelete::Deleted)
+}
+
+pub(super) fn attach_model(
+    c: &Connection,
+    workspace: &str,
+    m: &ModelMapping,
+    fallback_if_unset: Option<&FallbackConfig>,
+    updated_by: Option<&str>,
+    max_models: usize,
+) -> Result<AttachOutcome> {
+    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
+    if !exists(c, mine, params![m.endpoint_id, workspace])? {
+        return Ok(AttachOutcome::EndpointNotFound);
+    }
+    let definition = "SELECT 1 FROM gateway_model_definitions \
+                      WHERE model_definition_id = ?1 AND workspace = ?2";
+    let definition_id = &m.model_definition.model_definition_id;
+    if !exists(c, definition, params![definition_id, workspace])? {
+        return Ok(AttachOutcome::DefinitionNotFound);
+    }
+    let (count, next): (i64, i64) = c
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(MAX(position) + 1, 0) FROM gateway_endpoint_models \
+             WHERE endpoint_id = ?1",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![m.endpoint_id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(db_err)?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_models {
+        return Ok(AttachOutcome::Full);
+    }
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO gateway_endpoint_models (mapping_id, endpoint_id, model_definition_id, \
+             position, linkage_type, weight, fallback_order, created_at, created_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                m.mapping_id,
+                m.endpoint_id,
+                definition_id,
+                next,
+                m.linkage.as_str(),
+                m.weight,
+                m.fallback_order,
+                m.created_at,
+                m.created_by,
+            ])
+        })
+        .map_err(db_err)?;
+    if inserted == 0 {
+        return Ok(AttachOutcome::AlreadyAttached);
+    }
+    c.prepare_cached(
+        "UPDATE gateway_endpoints SET last_updated_at = ?2, \
+         last_updated_by = COALESCE(?3, last_updated_by), \
+         fallback_config = COALESCE(fallback_config, ?4) WHERE endpoint_id = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            m.endpoint_id,
+            m.created_at,
+            updated_by,
+            fallback_if_unset.map(FallbackConfig::to_stored),
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(AttachOutcome::Attached)
+}
+
+pub(super) fn detach_model(
+    c: &Connection,
+    workspace: &str,
+    endpoint_id: &str,
+    definition_id: &str,
+) -> Result<DetachOutcome> {
+    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
+    if !exists(c, mine, params![endpoint_id, workspace])? {
+        return Ok(DetachOutcome::EndpointNotFound);
+    }
+    let removed = c
+        .prepare_cached(
+            "DELETE FROM gateway_endpoint_models WHERE mapping_id = (SELECT mapping_id \
+             FROM gateway_endpoint_models WHERE endpoint_id = ?1 AND model_definition_id = ?2 \
+             ORDER BY position LIMIT 1)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![endpoint_id, definition_id]))
+        .map_err(db_err)?;
+    Ok(if removed == 0 {
+        DetachOutcome::NotAttached
+    } else {
+        DetachOutcome::Detached
+    })
 }

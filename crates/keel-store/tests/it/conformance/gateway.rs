@@ -2,14 +2,15 @@
 //! invisible from other workspaces, listed oldest first (by provider when asked), updated in
 //! their mutable fields only, and deleted once; model definitions need their secret, keep
 //! their names unique, and outlive the secret; endpoints keep their mappings in order, list
-//! by provider, and keep the models they route to from being deleted.
+//! by provider, and keep the models they route to from being deleted; models are attached once
+//! per linkage and detached first mapping first.
 
 use std::collections::BTreeMap;
 
 use keel_core::workspaces::{DEFAULT_WORKSPACE, Workspace};
 use keel_gateway::{
-    DefinitionDelete, DefinitionWrite, Endpoint, EndpointKey, EndpointWrite, FallbackConfig,
-    GatewaySecret, Linkage, ModelDefinition, ModelMapping,
+    AttachOutcome, DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointKey,
+    EndpointWrite, FallbackConfig, GatewaySecret, Linkage, ModelDefinition, ModelMapping,
 };
 
 use super::{Fixture, T0};
@@ -531,4 +532,135 @@ pub async fn endpoints_keep_their_mappings_in_order_and_protect_their_models(f: 
             .expect("free"),
         DefinitionDelete::Deleted
     );
+}
+
+pub async fn models_attach_once_per_linkage_and_detach_first_mapping_first(f: Fixture) {
+    let store = f.gateway_store();
+    assert!(
+        store
+            .insert_secret(&secret("s-k", "k", DEFAULT_WORKSPACE, None, T0))
+            .await
+            .expect("secret")
+    );
+    for id in ["d-a", "d-b"] {
+        assert_eq!(
+            store
+                .insert_model_definition(&definition(id, id, Some("s-k"), T0))
+                .await
+                .expect("definition"),
+            DefinitionWrite::Done
+        );
+    }
+    let mut e = endpoint("e-1", "chat", &[("d-a", Linkage::Primary)]);
+    e.fallback_config = None;
+    assert_eq!(
+        store.insert_endpoint(&e).await.expect("insert"),
+        EndpointWrite::Done
+    );
+    let mapping = |id: &str, d: &str, linkage: Linkage| ModelMapping {
+        mapping_id: id.to_owned(),
+        endpoint_id: "e-1".to_owned(),
+        model_definition: ModelDefinition {
+            model_definition_id: d.to_owned(),
+            ..ModelDefinition::default()
+        },
+        weight: 1.0,
+        linkage,
+        fallback_order: None,
+        created_at: T0 + 5,
+        created_by: Some("bob".into()),
+    };
+    let on = FallbackConfig {
+        strategy: Some("SEQUENTIAL".into()),
+        max_attempts: None,
+    };
+    let attach = |m: ModelMapping, max: usize| {
+        let store = store.clone();
+        let on = on.clone();
+        async move {
+            let fallback = (m.linkage == Linkage::Fallback).then_some(&on);
+            store
+                .attach_model(DEFAULT_WORKSPACE, &m, fallback, Some("bob"), max)
+                .await
+                .expect("attach")
+        }
+    };
+    assert_eq!(
+        attach(mapping("m-1", "d-b", Linkage::Fallback), 50).await,
+        AttachOutcome::Attached
+    );
+    assert_eq!(
+        attach(mapping("m-2", "d-b", Linkage::Fallback), 50).await,
+        AttachOutcome::AlreadyAttached
+    );
+    assert_eq!(
+        attach(mapping("m-3", "d-a", Linkage::Fallback), 2).await,
+        AttachOutcome::Full
+    );
+    assert_eq!(
+        attach(mapping("m-4", "d-zz", Linkage::Primary), 50).await,
+        AttachOutcome::DefinitionNotFound
+    );
+    let mut elsewhere = mapping("m-5", "d-a", Linkage::Fallback);
+    elsewhere.endpoint_id = "e-nope".into();
+    assert_eq!(attach(elsewhere, 50).await, AttachOutcome::EndpointNotFound);
+    assert_eq!(
+        attach(mapping("m-6", "d-a", Linkage::Fallback), 50).await,
+        AttachOutcome::Attached
+    );
+    let read = store
+        .get_endpoint(DEFAULT_WORKSPACE, EndpointKey::Id("e-1"))
+        .await
+        .expect("get")
+        .expect("found");
+    let order: Vec<_> = read
+        .mappings
+        .iter()
+        .map(|m| (m.mapping_id.as_str(), m.linkage))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("m-e-1-0", Linkage::Primary),
+            ("m-1", Linkage::Fallback),
+            ("m-6", Linkage::Fallback)
+        ]
+    );
+    assert_eq!(
+        read.fallback_config,
+        Some(on.clone()),
+        "fallbacks turned on"
+    );
+    assert_eq!(
+        (read.last_updated_at, read.last_updated_by.as_deref()),
+        (T0 + 5, Some("bob"))
+    );
+
+    // Detach removes the first mapping of the definition, whatever its linkage.
+    let detach = |e: &'static str, d: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .detach_model(DEFAULT_WORKSPACE, e, d)
+                .await
+                .expect("detach")
+        }
+    };
+    assert_eq!(detach("e-1", "d-a").await, DetachOutcome::Detached);
+    assert_eq!(
+        detach("e-nope", "d-a").await,
+        DetachOutcome::EndpointNotFound
+    );
+    assert_eq!(detach("e-1", "d-zz").await, DetachOutcome::NotAttached);
+    let read = store
+        .get_endpoint(DEFAULT_WORKSPACE, EndpointKey::Id("e-1"))
+        .await
+        .expect("get")
+        .expect("found");
+    let left: Vec<_> = read
+        .mappings
+        .iter()
+        .map(|m| m.mapping_id.as_str())
+        .collect();
+    assert_eq!(left, ["m-1", "m-6"]);
 }
