@@ -383,3 +383,43 @@ def test_attaching_a_fallback_turns_fallbacks_on(base_url, two_models):
     got = endpoints(base_url, "GET", "get", params={"endpoint_id": e["endpoint_id"]}).json()["endpoint"]
     assert got["fallback_config"] == {"strategy": "SEQUENTIAL"}, "the fallback model is used (the reference ignores it)"
     endpoints(base_url, "DELETE", "delete", {"endpoint_id": e["endpoint_id"]})
+
+
+AJAX = "/ajax-api/3.0/mlflow/gateway"
+
+
+def test_the_ui_learns_the_providers_their_fields_and_models(base_url):
+    providers = requests.get(f"{base_url}{AJAX}/supported-providers", timeout=30).json()["providers"]
+    assert providers == sorted(providers) and {"openai", "anthropic", "azure"} <= set(providers)
+    config = requests.get(f"{base_url}{AJAX}/provider-config", params={"provider": "openai"}, timeout=30).json()
+    assert config["default_mode"] == "api_key"
+    mode = config["auth_modes"][0]
+    assert (mode["mode"], mode["display_name"], mode["description"]) == ("api_key", "API Key", "Use Openai API Key")
+    assert mode["secret_fields"] == [{"name": "api_key", "type": "string", "description": "Openai API Key",
+                                      "required": True}]
+    assert {"name": "api_base", "type": "string", "description": "Openai API Base URL",
+            "required": False} in mode["config_fields"]
+    missing = requests.get(f"{base_url}{AJAX}/provider-config", timeout=30)
+    assert missing.status_code == 400 and missing.json()["message"] == "Provider parameter is required"
+    models = requests.get(f"{base_url}{AJAX}/supported-models", params={"provider": "openai"}, timeout=30).json()["models"]
+    mini = next(m for m in models if m["model"] == "gpt-4o-mini")
+    assert (mini["provider"], mini["mode"]) == ("openai", "chat")
+    assert mini["input_cost_per_token"] == pytest.approx(1.5e-07) and mini["output_cost_per_token"] == pytest.approx(6e-07)
+    info = requests.get(f"{base_url}/api/3.0/mlflow/server-info", timeout=30).json()
+    assert info["features_enabled"] == {"gateway": True}
+    secrets = requests.get(f"{base_url}{AJAX}/secrets/config", timeout=30).json()
+    assert secrets["secrets_available"] is True
+
+
+@keel_only
+def test_keel_lists_what_it_can_call_and_has_no_default_passphrase(base_url):
+    providers = requests.get(f"{base_url}{AJAX}/supported-providers", timeout=30).json()["providers"]
+    assert {"vllm", "llamacpp", "ollama", "openai_compatible"} <= set(providers)
+    local = requests.get(f"{base_url}{AJAX}/provider-config", params={"provider": "vllm"}, timeout=30).json()
+    fields = {f["name"]: f["required"] for f in local["auth_modes"][0]["config_fields"]}
+    assert fields["api_base"] is True, "a local server has no default address"
+    assert local["auth_modes"][0]["secret_fields"][0]["required"] is False, "nor needs a key"
+    unknown = requests.get(f"{base_url}{AJAX}/provider-config", params={"provider": "cohere"}, timeout=30)
+    assert unknown.status_code == 400
+    secrets = requests.get(f"{base_url}{AJAX}/secrets/config", timeout=30).json()
+    assert secrets == {"secrets_available": True, "using_default_passphrase": False}

@@ -6,6 +6,7 @@
 
 pub mod cost;
 pub mod destination;
+pub mod discovery;
 pub mod endpoints;
 pub mod invoke;
 pub mod mappings;

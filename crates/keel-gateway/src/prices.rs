@@ -73,6 +73,21 @@ impl PriceTable {
         Ok(())
     }
 
+    /// Every priced model as `(provider, model, price)`, by provider then model.
+    pub fn models(&self) -> impl Iterator<Item = (&str, &str, &ModelPrice)> {
+        let mut all: Vec<_> = self
+            .by_provider
+            .iter()
+            .flat_map(|(p, models)| {
+                models
+                    .iter()
+                    .map(move |(m, price)| (p.as_str(), m.as_str(), price))
+            })
+            .collect();
+        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        all.into_iter()
+    }
+
     /// The price of `model` served by `provider`, if the table has one.
     pub fn price(&self, provider: &str, model: &str) -> Option<ModelPrice> {
         let model = model.rsplit_once('/').map_or(model, |(_, m)| m);

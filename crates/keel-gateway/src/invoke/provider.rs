@@ -103,6 +103,36 @@ pub fn provider_names() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().map(|p| p.name)
 }
 
+/// Whether a setting must be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    Required,
+    Optional,
+}
+
+/// What a provider's secret must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirements {
+    pub api_key: Requirement,
+    pub api_base: Requirement,
+}
+
+/// What `provider`'s secret must hold, or `None` for a provider the gateway cannot call.
+pub fn requirements(provider: &str) -> Option<Requirements> {
+    let known = PROVIDERS.iter().find(|p| p.name == provider)?;
+    let need = |yes: bool| {
+        if yes {
+            Requirement::Required
+        } else {
+            Requirement::Optional
+        }
+    };
+    Some(Requirements {
+        api_key: need(known.auth != Auth::OptionalBearer),
+        api_base: need(known.base.is_none()),
+    })
+}
+
 /// One model of an endpoint, ready to call.
 #[derive(Debug)]
 pub struct Target {

@@ -302,3 +302,47 @@ pub async fn detach_model(
         .await?;
     Ok(empty())
 }
+
+/// `GET /ajax-api/3.0/mlflow/gateway/supported-providers`.
+pub async fn supported_providers(State(s): State<AppState>) -> Json<ProvidersOut> {
+    Json(ProvidersOut {
+        providers: s.gateway.supported_providers(),
+    })
+}
+
+/// `GET /ajax-api/3.0/mlflow/gateway/supported-models[?provider=]`.
+pub async fn supported_models(
+    State(s): State<AppState>,
+    req: MlflowRequest<ProviderIn>,
+) -> Json<ModelsOut> {
+    let provider = req.message.provider.filter(|p| !p.is_empty());
+    Json(ModelsOut {
+        models: s.gateway.supported_models(provider.as_deref()),
+    })
+}
+
+/// `GET /ajax-api/3.0/mlflow/gateway/provider-config?provider=`.
+pub async fn provider_config(
+    State(s): State<AppState>,
+    req: MlflowRequest<ProviderIn>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let provider = req
+        .message
+        .provider
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| keel_core::Error::invalid("Provider parameter is required"))?;
+    let config = s.gateway.provider_config(&provider).ok_or_else(|| {
+        keel_core::Error::invalid(format!(
+            "Provider '{provider}' is not supported by Keel's gateway."
+        ))
+    })?;
+    Ok(Json(config))
+}
+
+/// `GET /ajax-api/3.0/mlflow/gateway/secrets/config`.
+pub async fn secrets_config() -> Json<SecretsConfigOut> {
+    Json(SecretsConfigOut {
+        secrets_available: true,
+        using_default_passphrase: false,
+    })
+}

@@ -51,7 +51,8 @@ pub async fn server_info(State(s): State<AppState>) -> Json<serde_json::Value> {
         "multipart_downloads_enabled": s.serve_mode.serve_artifacts && s.artifacts.signs_urls(),
         "presigned_upload_run_id_supported": true,
         "presigned_upload_model_id_supported": true,
-        "features_enabled": {},
+        // The web UI shows its gateway pages when the gateway is on (it always is).
+        "features_enabled": {"gateway": true},
         "keel_version": env!("CARGO_PKG_VERSION"),
     }))
 }

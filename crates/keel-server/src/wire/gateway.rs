@@ -434,3 +434,29 @@ pub struct DetachModelIn {
     pub endpoint_id: Option<String>,
     pub model_definition_id: Option<String>,
 }
+
+/// `supported-models` and `provider-config`: the provider asked about.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ProviderIn {
+    pub provider: Option<String>,
+}
+
+/// `supported-providers`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ProvidersOut {
+    pub providers: Vec<&'static str>,
+}
+
+/// `supported-models`: each model with its mode and prices per token.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ModelsOut {
+    pub models: Vec<serde_json::Value>,
+}
+
+/// `secrets/config`: secrets can be stored, and not under a default passphrase (Keel's key
+/// is the operator's or generated for the deployment).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SecretsConfigOut {
+    pub secrets_available: bool,
+    pub using_default_passphrase: bool,
+}

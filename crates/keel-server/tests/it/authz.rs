@@ -313,6 +313,10 @@ async fn every_route_refuses_a_caller_without_permission() {
             "GET users/current",
             "GET users/list",
             "GET users/current/permissions",
+            // What the web UI asks before configuring the gateway.
+            "GET gateway/supported-providers",
+            "GET gateway/supported-models",
+            "GET gateway/provider-config",
             // The AI gateway's calls: any identity may call (each call is audited).
             "POST /gateway/mlflow/v1/chat/completions",
             "GET /gateway/mlflow/v1/models",
