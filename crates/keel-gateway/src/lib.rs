@@ -96,7 +96,8 @@ impl Gateway {
     }
 
     /// Traces calls of usage-tracking endpoints into `traces`, from a task started on the
-    /// current tokio runtime.
+    /// current tokio runtime. The traces are costed at the prices set so far (set them
+    /// first, with [`Self::with_prices`]).
     pub fn with_tracing(mut self, traces: keel_core::traces::Traces) -> Self {
         self.tracer = Some(Arc::new(invoke::tracer::CallTracer::start(
             traces,

@@ -86,31 +86,35 @@ fn tool_calls(message: &Value, in_delta: bool) -> Value {
     }
 }
 
+/// The items of `upstream[key]`, each shaped by `shape(position, item)`.
+fn each(upstream: &Value, key: &str, shape: impl Fn(usize, &Value) -> Value) -> Vec<Value> {
+    upstream
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().enumerate().map(|(i, v)| shape(i, v)).collect())
+        .unwrap_or_default()
+}
+
+/// An item's `index`, else its position.
+fn index(item: &Value, position: usize) -> Value {
+    item.get("index").cloned().unwrap_or(json!(position))
+}
+
 /// A unified chat answer from an upstream's chat completion.
 pub fn chat_answer(upstream: &Value, provider: &str) -> Value {
-    let choices = upstream
-        .get("choices")
-        .and_then(Value::as_array)
-        .map(|choices| {
-            choices
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let m = c.get("message").cloned().unwrap_or(Value::Null);
-                    json!({
-                        "index": c.get("index").cloned().unwrap_or(json!(i)),
-                        "message": {
-                            "role": m.get("role").cloned().unwrap_or(json!("assistant")),
-                            "content": field(&m, "content"),
-                            "tool_calls": tool_calls(&m, false),
-                            "refusal": field(&m, "refusal"),
-                        },
-                        "finish_reason": field(c, "finish_reason"),
-                    })
-                })
-                .collect::<Vec<_>>()
+    let choices = each(upstream, "choices", |i, c| {
+        let m = c.get("message").cloned().unwrap_or(Value::Null);
+        json!({
+            "index": index(c, i),
+            "message": {
+                "role": m.get("role").cloned().unwrap_or(json!("assistant")),
+                "content": field(&m, "content"),
+                "tool_calls": tool_calls(&m, false),
+                "refusal": field(&m, "refusal"),
+            },
+            "finish_reason": field(c, "finish_reason"),
         })
-        .unwrap_or_default();
+    });
     json!({
         "id": field(upstream, "id"),
         "object": upstream.get("object").cloned().unwrap_or(json!("chat.completion")),
@@ -126,28 +130,18 @@ pub fn chat_answer(upstream: &Value, provider: &str) -> Value {
 
 /// A unified stream chunk from an upstream's chunk.
 pub fn chat_chunk(upstream: &Value, provider: &str) -> Value {
-    let choices = upstream
-        .get("choices")
-        .and_then(Value::as_array)
-        .map(|choices| {
-            choices
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let d = c.get("delta").cloned().unwrap_or(Value::Null);
-                    json!({
-                        "index": c.get("index").cloned().unwrap_or(json!(i)),
-                        "finish_reason": field(c, "finish_reason"),
-                        "delta": {
-                            "role": field(&d, "role"),
-                            "content": field(&d, "content"),
-                            "tool_calls": tool_calls(&d, true),
-                        },
-                    })
-                })
-                .collect::<Vec<_>>()
+    let choices = each(upstream, "choices", |i, c| {
+        let d = c.get("delta").cloned().unwrap_or(Value::Null);
+        json!({
+            "index": index(c, i),
+            "finish_reason": field(c, "finish_reason"),
+            "delta": {
+                "role": field(&d, "role"),
+                "content": field(&d, "content"),
+                "tool_calls": tool_calls(&d, true),
+            },
         })
-        .unwrap_or_default();
+    });
     json!({
         "id": field(upstream, "id"),
         "object": upstream.get("object").cloned().unwrap_or(json!("chat.completion.chunk")),
@@ -161,23 +155,13 @@ pub fn chat_chunk(upstream: &Value, provider: &str) -> Value {
 
 /// A unified embeddings answer: the vectors in order, the model and the usage.
 pub fn embeddings_answer(upstream: &Value) -> Value {
-    let data = upstream
-        .get("data")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    json!({
-                        "object": item.get("object").cloned().unwrap_or(json!("embedding")),
-                        "embedding": field(item, "embedding"),
-                        "index": item.get("index").cloned().unwrap_or(json!(i)),
-                    })
-                })
-                .collect::<Vec<_>>()
+    let data = each(upstream, "data", |i, item| {
+        json!({
+            "object": item.get("object").cloned().unwrap_or(json!("embedding")),
+            "embedding": field(item, "embedding"),
+            "index": index(item, i),
         })
-        .unwrap_or_default();
+    });
     json!({
         "object": upstream.get("object").cloned().unwrap_or(json!("list")),
         "data": data,

@@ -75,9 +75,6 @@ pub struct Upstream {
     policy: DestinationPolicy,
 }
 
-/// A JSON (or text) answer.
-pub type Answer = Value;
-
 impl Upstream {
     pub fn new(policy: DestinationPolicy, timeout: Duration) -> keel_core::Result<Self> {
         let client = reqwest::Client::builder()
@@ -146,7 +143,7 @@ impl Upstream {
         url: url::Url,
         headers: HeaderMap,
         body: Vec<u8>,
-    ) -> Result<Answer, CallError> {
+    ) -> Result<Value, CallError> {
         let resp = self.send(url, headers, body).await?;
         let status = resp.status();
         let kind = content_type(&resp);

@@ -105,7 +105,15 @@ async fn json_body(s: &AppState, body: Body) -> Result<Map<String, Value>, CallE
             format!("The request body is larger than the server's limit of {limit} bytes."),
         )
     })?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    // Parsing is CPU work proportional to the body: a large one is parsed off the async workers.
+    let parsed = if bytes.len() > 64 * 1024 {
+        tokio::task::spawn_blocking(move || serde_json::from_slice::<Value>(&bytes))
+            .await
+            .map_err(|_| CallError::http(500, "The request body could not be parsed."))?
+    } else {
+        serde_json::from_slice::<Value>(&bytes)
+    };
+    match parsed {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(CallError::bad_request(
             "Invalid JSON payload: the body must be a JSON object",
@@ -165,7 +173,7 @@ fn context(caller: &Caller, headers: &HeaderMap) -> CallContext {
         caller: CallContext::caller_of(header("x-mlflow-gateway-caller"), header("user-agent")),
         username: Some(user.username.clone()),
         user_id: Some(user.id.to_string()),
-        server_url: header("host").map(str::to_owned),
+        server_url: header("host").map(|h| h.chars().take(256).collect()),
     }
 }
 
