@@ -423,3 +423,57 @@ def test_keel_lists_what_it_can_call_and_has_no_default_passphrase(base_url):
     assert unknown.status_code == 400
     secrets = requests.get(f"{base_url}{AJAX}/secrets/config", timeout=30).json()
     assert secrets == {"secrets_available": True, "using_default_passphrase": False}
+
+
+def test_scorers_are_bound_to_endpoints_once_and_unbound(base_url, two_models):
+    primary, _ = two_models
+    e = endpoints(base_url, "POST", "create", {
+        "name": unique("bound-ep"), "model_configs": [{"model_definition_id": primary, "linkage_type": "PRIMARY"}]}).json()["endpoint"]
+    eid = e["endpoint_id"]
+    scorer = unique("scorer")
+    made = endpoints(base_url, "POST", "bindings/create",
+                     {"endpoint_id": eid, "resource_type": "scorer", "resource_id": scorer, "created_by": "al"})
+    assert made.status_code == 200, made.text
+    binding = made.json()["binding"]
+    assert (binding["endpoint_id"], binding["resource_type"], binding["resource_id"]) == (eid, "scorer", scorer)
+    assert binding["created_by"] == binding["last_updated_by"] == "al"
+    assert binding["created_at"] == binding["last_updated_at"] > 0
+    again = endpoints(base_url, "POST", "bindings/create", {"endpoint_id": eid, "resource_type": "scorer",
+                                                            "resource_id": scorer})
+    assert again.status_code == 400
+    missing = endpoints(base_url, "POST", "bindings/create", {"endpoint_id": eid, "resource_id": scorer})
+    assert missing.status_code == 400
+    assert missing.json()["message"].startswith("Missing value for required parameter 'resource_type'.")
+    no_endpoint = endpoints(base_url, "POST", "bindings/create",
+                            {"endpoint_id": "e-nope", "resource_type": "scorer", "resource_id": scorer})
+    assert no_endpoint.status_code == 404
+    assert no_endpoint.json()["message"] == "GatewayEndpoint not found (endpoint_id='e-nope')"
+    listed = endpoints(base_url, "GET", "bindings/list", params={"endpoint_id": eid}).json()["bindings"]
+    assert listed == [binding]
+    by_resource = endpoints(base_url, "GET", "bindings/list",
+                            params={"resource_type": "scorer", "resource_id": scorer}).json()["bindings"]
+    assert by_resource == [binding]
+    key = {"endpoint_id": eid, "resource_type": "scorer", "resource_id": scorer}
+    assert endpoints(base_url, "DELETE", "bindings/delete", key).status_code == 200
+    gone = endpoints(base_url, "DELETE", "bindings/delete", key)
+    assert gone.status_code == 404
+    assert gone.json()["message"] == (f"GatewayEndpointBinding not found (endpoint_id='{eid}', "
+                                      f"resource_type='scorer', resource_id='{scorer}')")
+    endpoints(base_url, "DELETE", "delete", {"endpoint_id": eid})
+
+
+@keel_only
+def test_a_binding_of_an_unknown_kind_is_a_clear_400(base_url, two_models):
+    primary, _ = two_models
+    e = endpoints(base_url, "POST", "create", {
+        "name": unique("kind-ep"), "model_configs": [{"model_definition_id": primary, "linkage_type": "PRIMARY"}]}).json()["endpoint"]
+    resp = endpoints(base_url, "POST", "bindings/create",
+                     {"endpoint_id": e["endpoint_id"], "resource_type": "experiment", "resource_id": "1"})
+    assert resp.status_code == 400, "the reference answers a 500 page"
+    assert resp.json()["message"] == "Invalid resource_type 'experiment'. Must be one of: scorer."
+    duplicate = {"endpoint_id": e["endpoint_id"], "resource_type": "scorer", "resource_id": "s-1"}
+    endpoints(base_url, "POST", "bindings/create", duplicate)
+    again = endpoints(base_url, "POST", "bindings/create", duplicate)
+    assert again.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert again.json()["message"] == f"scorer 's-1' is already bound to endpoint '{e['endpoint_id']}'"
+    endpoints(base_url, "DELETE", "delete", {"endpoint_id": e["endpoint_id"]})

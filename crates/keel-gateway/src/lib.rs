@@ -4,6 +4,7 @@
 //! domain — rules, validation and the [`Gateway`] service over a [`GatewayStore`]; the SQL is
 //! in `keel-store` and the HTTP in `keel-server`.
 
+pub mod bindings;
 pub mod cost;
 pub mod destination;
 pub mod discovery;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use keel_core::clock::Clock;
 use keel_core::webhooks::SecretCipher;
 
+pub use bindings::{BindingFilter, BindingWrite, EndpointBinding};
 pub use destination::DestinationPolicy;
 pub use endpoints::{
     CreateEndpoint, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelConfigIn,

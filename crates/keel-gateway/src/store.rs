@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use keel_core::Result;
 
+use crate::bindings::{BindingFilter, BindingWrite, EndpointBinding};
 use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite, FallbackConfig, ModelMapping};
 use crate::mappings::{AttachOutcome, DetachOutcome};
 use crate::model_definitions::{DefinitionDelete, DefinitionWrite, ModelDefinition};
@@ -126,4 +127,27 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
         endpoint_id: &str,
         model_definition_id: &str,
     ) -> Result<DetachOutcome>;
+
+    /// Inserts `binding` if its endpoint is in `workspace` and it is not bound already.
+    async fn insert_binding(
+        &self,
+        workspace: &str,
+        binding: &EndpointBinding,
+    ) -> Result<BindingWrite>;
+
+    /// `false` when the endpoint (in `workspace`) had no such binding.
+    async fn delete_binding(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<bool>;
+
+    /// The workspace's bindings matching `filter`, oldest first.
+    async fn list_bindings(
+        &self,
+        workspace: &str,
+        filter: &BindingFilter,
+    ) -> Result<Vec<EndpointBinding>>;
 }

@@ -1505,6 +1505,30 @@ pub fn table() -> Vec<Route> {
             Workspace,
             gateway::delete_endpoint_tag,
         ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/endpoints/bindings/create",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::create_binding,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/endpoints/bindings/delete",
+            "gateway.endpoints.update",
+            Workspace,
+            gateway::delete_binding,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/endpoints/bindings/list",
+            "gateway.endpoints.read",
+            Workspace,
+            gateway::list_bindings,
+        ),
         // What the web UI asks before configuring the gateway (Ajax only, as the reference).
         route(
             M::GET,

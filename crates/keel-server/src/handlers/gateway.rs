@@ -1,6 +1,7 @@
 //! The AI gateway's configuration API: provider secrets (`gateway/secrets/*`), model
 //! definitions (`gateway/model-definitions/*`) and endpoints (`gateway/endpoints/*`, with
-//! their models attached and detached), in the request's workspace.
+//! their models attached and detached and what is bound to them), in the request's workspace;
+//! and what the web UI asks before configuring it.
 
 use axum::Json;
 use axum::extract::State;
@@ -345,4 +346,59 @@ pub async fn secrets_config() -> Json<SecretsConfigOut> {
         secrets_available: true,
         using_default_passphrase: false,
     })
+}
+
+pub async fn create_binding(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<BindingIn>,
+) -> ApiResult<Json<BindingResponse>> {
+    let m = req.message;
+    let binding = s
+        .gateway
+        .create_binding(
+            workspace.name(),
+            m.endpoint_id,
+            m.resource_type.map(|t| t.0),
+            m.resource_id,
+            m.created_by,
+        )
+        .await?;
+    Ok(Json(BindingResponse {
+        binding: binding.into(),
+    }))
+}
+
+pub async fn delete_binding(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<BindingIn>,
+) -> ApiResult<Json<Empty>> {
+    let m = req.message;
+    s.gateway
+        .delete_binding(
+            workspace.name(),
+            m.endpoint_id,
+            m.resource_type.map(|t| t.0),
+            m.resource_id,
+        )
+        .await?;
+    Ok(empty())
+}
+
+pub async fn list_bindings(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<BindingIn>,
+) -> ApiResult<Json<BindingsOut>> {
+    let m = req.message;
+    let filter = keel_gateway::BindingFilter {
+        endpoint_id: m.endpoint_id,
+        resource_type: m.resource_type.map(|t| t.0),
+        resource_id: m.resource_id,
+    };
+    let bindings = s.gateway.list_bindings(workspace.name(), filter).await?;
+    Ok(Json(BindingsOut {
+        bindings: bindings.into_iter().map(Into::into).collect(),
+    }))
 }

@@ -460,3 +460,54 @@ pub struct SecretsConfigOut {
     pub secrets_available: bool,
     pub using_default_passphrase: bool,
 }
+
+/// `GatewayEndpointBinding`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BindingOut {
+    pub endpoint_id: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub created_at: i64,
+    pub last_updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+impl From<keel_gateway::EndpointBinding> for BindingOut {
+    fn from(b: keel_gateway::EndpointBinding) -> Self {
+        Self {
+            endpoint_id: b.endpoint_id,
+            resource_type: b.resource_type,
+            resource_id: b.resource_id,
+            created_at: b.created_at,
+            last_updated_at: b.last_updated_at,
+            created_by: b.created_by,
+            last_updated_by: b.last_updated_by,
+            display_name: b.display_name,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BindingResponse {
+    pub binding: BindingOut,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BindingsOut {
+    pub bindings: Vec<BindingOut>,
+}
+
+/// `endpoints/bindings/create`, `delete` (which ignores `created_by`) and `list` (each field
+/// narrows the listing).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct BindingIn {
+    pub endpoint_id: Option<String>,
+    pub resource_type: Option<crate::wire::proto::Stringish>,
+    pub resource_id: Option<String>,
+    pub created_by: Option<String>,
+}

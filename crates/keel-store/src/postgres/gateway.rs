@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::{Error, Result};
 use keel_gateway::{
-    AttachOutcome, DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointKey,
-    EndpointWrite, FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping,
+    AttachOutcome, BindingFilter, BindingWrite, DefinitionDelete, DefinitionWrite, DetachOutcome,
+    Endpoint, EndpointBinding, EndpointKey, EndpointWrite, FallbackConfig, GatewaySecret,
+    GatewayStore, ModelDefinition, ModelMapping,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::PostgresStore;
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
+use super::gateway_bindings as bindings;
 use super::gateway_endpoints as endpoints;
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
@@ -466,6 +468,42 @@ impl GatewayStore for PostgresStore {
             &(workspace, endpoint_id, model_definition_id),
             |c, (w, e, d)| Box::pin(endpoints::detach_model(c, w, e, d)),
         )
+        .await
+    }
+
+    async fn insert_binding(
+        &self,
+        workspace: &str,
+        binding: &EndpointBinding,
+    ) -> Result<BindingWrite> {
+        self.write(&(workspace, binding), |c, (w, b)| {
+            Box::pin(bindings::insert_binding(c, w, b))
+        })
+        .await
+    }
+
+    async fn delete_binding(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<bool> {
+        self.write(
+            &(workspace, endpoint_id, resource_type, resource_id),
+            |c, (w, e, t, r)| Box::pin(bindings::delete_binding(c, w, e, t, r)),
+        )
+        .await
+    }
+
+    async fn list_bindings(
+        &self,
+        workspace: &str,
+        filter: &BindingFilter,
+    ) -> Result<Vec<EndpointBinding>> {
+        self.read(&(workspace, filter), |c, (w, f)| {
+            Box::pin(bindings::list_bindings(c, w, f))
+        })
         .await
     }
 }

@@ -113,6 +113,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "gateway_endpoints",
         sql: include_str!("../../migrations/postgres/0017_gateway_endpoints.sql"),
     },
+    Migration {
+        version: 18,
+        name: "gateway_bindings",
+        sql: include_str!("../../migrations/postgres/0018_gateway_bindings.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

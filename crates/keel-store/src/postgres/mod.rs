@@ -19,6 +19,7 @@ mod convert;
 mod error;
 mod experiments;
 mod gateway;
+mod gateway_bindings;
 mod gateway_endpoints;
 mod group_commit;
 mod history;

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_gateway::{
-    AttachOutcome, DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointKey,
-    EndpointWrite, FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping,
+    AttachOutcome, BindingFilter, BindingWrite, DefinitionDelete, DefinitionWrite, DetachOutcome,
+    Endpoint, EndpointBinding, EndpointKey, EndpointWrite, FallbackConfig, GatewaySecret,
+    GatewayStore, ModelDefinition, ModelMapping,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{SqliteStore, db_err, gateway_endpoints as endpoints};
+use super::{SqliteStore, db_err, gateway_bindings as bindings, gateway_endpoints as endpoints};
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
 };
@@ -455,6 +456,39 @@ impl GatewayStore for SqliteStore {
     ) -> Result<DetachOutcome> {
         let args = [workspace, endpoint_id, model_definition_id].map(str::to_owned);
         self.write(move |c| endpoints::detach_model(c, &args[0], &args[1], &args[2]))
+            .await
+    }
+
+    async fn insert_binding(
+        &self,
+        workspace: &str,
+        binding: &EndpointBinding,
+    ) -> Result<BindingWrite> {
+        let (workspace, binding) = (workspace.to_owned(), binding.clone());
+        self.write(move |c| bindings::insert_binding(c, &workspace, &binding))
+            .await
+    }
+
+    async fn delete_binding(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<bool> {
+        let workspace = workspace.to_owned();
+        let key = [endpoint_id, resource_type, resource_id].map(str::to_owned);
+        self.write(move |c| bindings::delete_binding(c, &workspace, &key))
+            .await
+    }
+
+    async fn list_bindings(
+        &self,
+        workspace: &str,
+        filter: &BindingFilter,
+    ) -> Result<Vec<EndpointBinding>> {
+        let (workspace, filter) = (workspace.to_owned(), filter.clone());
+        self.read(move |c| bindings::list_bindings(c, &workspace, &filter))
             .await
     }
 }

@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gateway_endpoints",
         include_str!("../../migrations/sqlite/0017_gateway_endpoints.sql"),
     ),
+    (
+        18,
+        "gateway_bindings",
+        include_str!("../../migrations/sqlite/0018_gateway_bindings.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -13,6 +13,7 @@ mod checkpoint;
 mod convert;
 mod experiments;
 mod gateway;
+mod gateway_bindings;
 mod gateway_endpoints;
 mod identity;
 mod identity_store;

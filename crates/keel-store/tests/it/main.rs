@@ -155,6 +155,7 @@ macro_rules! conformance_suite {
                 gateway::model_definitions_need_their_secret_and_outlive_it,
                 gateway::endpoints_keep_their_mappings_in_order_and_protect_their_models,
                 gateway::models_attach_once_per_linkage_and_detach_first_mapping_first,
+                gateway::bindings_are_unique_per_endpoint_and_go_with_it,
                 webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
                 webhooks::queued_deliveries_survive_a_reopen,
                 webhooks::finished_deliveries_are_pruned_oldest_first,

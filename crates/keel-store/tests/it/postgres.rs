@@ -228,7 +228,8 @@ async fn reopening_applies_each_migration_once() {
             (14, "pending_trace_run_links".to_owned()),
             (15, "gateway_secrets".to_owned()),
             (16, "gateway_model_definitions".to_owned()),
-            (17, "gateway_endpoints".to_owned())
+            (17, "gateway_endpoints".to_owned()),
+            (18, "gateway_bindings".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -259,7 +260,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 17);
+    assert_eq!(migrations(&db).await.len(), 18);
 }
 
 #[tokio::test]
@@ -328,7 +329,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (14, "pending_trace_run_links"),
             (15, "gateway_secrets"),
             (16, "gateway_model_definitions"),
-            (17, "gateway_endpoints")
+            (17, "gateway_endpoints"),
+            (18, "gateway_bindings")
         ]
     );
     let t = Tracking::new(open(&config).await);

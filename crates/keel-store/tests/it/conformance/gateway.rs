@@ -3,14 +3,16 @@
 //! their mutable fields only, and deleted once; model definitions need their secret, keep
 //! their names unique, and outlive the secret; endpoints keep their mappings in order, list
 //! by provider, and keep the models they route to from being deleted; models are attached once
-//! per linkage and detached first mapping first.
+//! per linkage and detached first mapping first; bindings are unique per endpoint and go with
+//! it.
 
 use std::collections::BTreeMap;
 
 use keel_core::workspaces::{DEFAULT_WORKSPACE, Workspace};
 use keel_gateway::{
-    AttachOutcome, DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointKey,
-    EndpointWrite, FallbackConfig, GatewaySecret, Linkage, ModelDefinition, ModelMapping,
+    AttachOutcome, BindingFilter, BindingWrite, DefinitionDelete, DefinitionWrite, DetachOutcome,
+    Endpoint, EndpointBinding, EndpointKey, EndpointWrite, FallbackConfig, GatewaySecret, Linkage,
+    ModelDefinition, ModelMapping,
 };
 
 use super::{Fixture, T0};
@@ -663,4 +665,130 @@ pub async fn models_attach_once_per_linkage_and_detach_first_mapping_first(f: Fi
         .map(|m| m.mapping_id.as_str())
         .collect();
     assert_eq!(left, ["m-1", "m-6"]);
+}
+
+pub async fn bindings_are_unique_per_endpoint_and_go_with_it(f: Fixture) {
+    let store = f.gateway_store();
+    assert!(
+        store
+            .insert_secret(&secret("s-k", "k", DEFAULT_WORKSPACE, None, T0))
+            .await
+            .expect("secret")
+    );
+    assert_eq!(
+        store
+            .insert_model_definition(&definition("d-a", "d-a", Some("s-k"), T0))
+            .await
+            .expect("definition"),
+        DefinitionWrite::Done
+    );
+    for (id, name) in [("e-1", "one"), ("e-2", "two")] {
+        assert_eq!(
+            store
+                .insert_endpoint(&endpoint(id, name, &[("d-a", Linkage::Primary)]))
+                .await
+                .expect("endpoint"),
+            EndpointWrite::Done
+        );
+    }
+    let binding = |endpoint: &str, resource: &str, at: i64| EndpointBinding {
+        endpoint_id: endpoint.to_owned(),
+        resource_type: "scorer".to_owned(),
+        resource_id: resource.to_owned(),
+        display_name: None,
+        created_at: at,
+        last_updated_at: at,
+        created_by: Some("al".into()),
+        last_updated_by: Some("al".into()),
+    };
+    for (b, want) in [
+        (binding("e-1", "s-1", T0), BindingWrite::Done),
+        (binding("e-1", "s-1", T0 + 1), BindingWrite::AlreadyBound),
+        (binding("e-2", "s-1", T0 + 2), BindingWrite::Done),
+        (binding("e-1", "s-2", T0 + 3), BindingWrite::Done),
+        (binding("e-nope", "s-1", T0), BindingWrite::EndpointNotFound),
+    ] {
+        assert_eq!(
+            store
+                .insert_binding(DEFAULT_WORKSPACE, &b)
+                .await
+                .expect("insert"),
+            want,
+            "{b:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .insert_binding("elsewhere", &binding("e-1", "s-9", T0))
+            .await
+            .expect("other workspace"),
+        BindingWrite::EndpointNotFound
+    );
+    let list = |filter: BindingFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .list_bindings(DEFAULT_WORKSPACE, &filter)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|b| (b.endpoint_id, b.resource_id))
+                .collect::<Vec<_>>()
+        }
+    };
+    let pair = |e: &str, r: &str| (e.to_owned(), r.to_owned());
+    assert_eq!(
+        list(BindingFilter::default()).await,
+        [pair("e-1", "s-1"), pair("e-2", "s-1"), pair("e-1", "s-2")]
+    );
+    assert_eq!(
+        list(BindingFilter {
+            resource_id: Some("s-1".into()),
+            ..BindingFilter::default()
+        })
+        .await,
+        [pair("e-1", "s-1"), pair("e-2", "s-1")]
+    );
+    assert_eq!(
+        list(BindingFilter {
+            endpoint_id: Some("e-1".into()),
+            resource_type: Some("scorer".into()),
+            ..BindingFilter::default()
+        })
+        .await,
+        [pair("e-1", "s-1"), pair("e-1", "s-2")]
+    );
+    assert!(
+        store
+            .list_bindings("elsewhere", &BindingFilter::default())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        !store
+            .delete_binding("elsewhere", "e-1", "scorer", "s-1")
+            .await
+            .expect("other workspace")
+    );
+    assert!(
+        store
+            .delete_binding(DEFAULT_WORKSPACE, "e-1", "scorer", "s-1")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_binding(DEFAULT_WORKSPACE, "e-1", "scorer", "s-1")
+            .await
+            .expect("again")
+    );
+    // Deleting an endpoint deletes its bindings.
+    assert!(
+        store
+            .delete_endpoint(DEFAULT_WORKSPACE, "e-2")
+            .await
+            .expect("endpoint")
+    );
+    assert_eq!(list(BindingFilter::default()).await, [pair("e-1", "s-2")]);
 }
