@@ -1,7 +1,7 @@
 """A mock model provider the gateway tests start on loopback: OpenAI's chat completions
 (whole and streamed), embeddings and Responses API, and Anthropic's messages, with models that
-fail in the ways fallbacks and error handling must meet (`fail500`, `fail429`, `plain503`,
-`slow`, `slow-stream`). It records every request it receives (path, headers, JSON body) so a
+fail in the ways fallbacks and error handling must meet (`fail500` and any `fail500-*`,
+`fail429`, `plain503`, `slow`, `slow-stream`). It records every request it receives (path, headers, JSON body) so a
 test can check exactly what the gateway sent upstream."""
 
 import json
@@ -75,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
             mock.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                   "body": body})
         model = (body or {}).get("model", "")
-        if model == "fail500":
+        if model.startswith("fail500"):
             return self._send_json(500, {"error": {"message": "upstream exploded", "type": "server_error"}})
         if model == "fail429":
             return self._send_json(429, {"error": {"message": "rate limited upstream", "type": "rate_limit"}})

@@ -393,3 +393,27 @@ def test_calls_are_traced_in_the_endpoints_experiment_with_usage_and_cost(gw, mo
     assert streamed_model.attributes["streaming"] is True
     assert streamed_model.attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 11, "a stream's usage is counted"
     assert stream_spans[f"gateway/{name}"].outputs["choices"][0]["message"]["content"] == "Hello world"
+
+
+def test_a_failing_model_is_skipped_for_a_while_after_five_failures_in_a_row(gw, mock, app):
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("fail500-breaker", "PRIMARY", 1.0, None),
+                                                     ("gpt-4o-mini", "FALLBACK", 1.0, 0)],
+                         fallback_config={"strategy": "SEQUENTIAL", "max_attempts": 1})
+    before = mock.count()
+    for _ in range(7):
+        assert app.post(url, json={"model": name, **body}, timeout=60).status_code == 200
+    called = mock.models_called(before)
+    assert called.count("fail500-breaker") == 5, "the circuit opened after five failures in a row"
+    assert called.count("gpt-4o-mini") == 7, "the fallback served every call"
+
+    alone = make_endpoint(gw.url, f"{mock.url}/v1", [("fail500-alone", "PRIMARY", 1.0, None)])
+    for _ in range(5):
+        failed = app.post(url, json={"model": alone, **body}, timeout=60)
+        assert failed.status_code == 500 and failed.json() == {"detail": "upstream exploded"}
+    before = mock.count()
+    skipped = app.post(url, json={"model": alone, **body}, timeout=60)
+    assert skipped.status_code == 503
+    assert skipped.json()["detail"].startswith("Model 'fail500-alone' of provider 'openai' is failing and is skipped")
+    assert mock.count() == before, "an open circuit sends nothing upstream"

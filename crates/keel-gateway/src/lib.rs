@@ -53,6 +53,8 @@ pub struct Gateway {
     prices: Arc<prices::PriceTable>,
     /// Writes calls' traces (none: calls are not traced, as in tests without a trace store).
     tracer: Option<Arc<invoke::tracer::CallTracer>>,
+    /// The circuit of every model called.
+    breakers: Arc<invoke::breaker::Breakers>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -88,6 +90,7 @@ impl Gateway {
             )?,
             prices: Arc::new(prices::PriceTable::shipped()),
             tracer: None,
+            breakers: Arc::new(invoke::breaker::Breakers::default()),
         })
     }
 

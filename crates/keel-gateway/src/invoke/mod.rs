@@ -4,6 +4,7 @@
 //! — whole, or a stream relayed chunk by chunk as it arrives, with its token usage counted.
 
 pub mod anthropic;
+pub mod breaker;
 pub mod error;
 pub mod openai;
 pub mod provider;
@@ -30,6 +31,7 @@ use crate::Gateway;
 use crate::cost::TokenUsage;
 use crate::endpoints::{EndpointKey, Linkage};
 use crate::routing::{fallback_order, max_calls, traffic_pick};
+use breaker::Admit;
 pub use error::CallError;
 use provider::{Target, Wire};
 pub use record::{AttemptSpan, CallContext, CallRecord};
@@ -332,10 +334,38 @@ impl Gateway {
         let mut attempts: Vec<AttemptSpan> = Vec::with_capacity(tries);
         let mut provider_time = Duration::ZERO;
         let mut last = None;
+        // Failures in a row of models actually called: each waits a little longer first.
+        let mut upstream_failures = 0u32;
         for target in chain {
+            let admit = self.breakers.admit(target.key(), Instant::now());
+            if let Admit::Skip(wait) = admit {
+                last = Some(CallError::http(
+                    503,
+                    format!(
+                        "Model '{}' of provider '{}' is failing and is skipped for {} more \
+                         seconds.",
+                        target.model,
+                        target.provider,
+                        wait.as_secs()
+                    ),
+                ));
+                continue;
+            }
+            if upstream_failures > 0 {
+                tokio::time::sleep(backoff(upstream_failures)).await;
+            }
             let clock = Instant::now();
             let start_ns = unix_nanos();
             let result = self.attempt(&target, call, body, forwarded, stream).await;
+            match &result {
+                Ok(_) => self.breakers.succeeded(target.key()),
+                Err(e) if breaker::counts(e) => {
+                    upstream_failures += 1;
+                    self.breakers.failed(target.key(), Instant::now());
+                }
+                Err(_) if admit == Admit::Probe => self.breakers.release(target.key()),
+                Err(_) => {}
+            }
             if !stream {
                 provider_time += clock.elapsed();
             }
@@ -572,6 +602,12 @@ impl Gateway {
 enum Answer {
     Whole(Value, Option<TokenUsage>),
     Stream(reqwest::Response, relay::Mode),
+}
+
+/// The wait before trying the next model after `failures` upstream failures in a row:
+/// 25 ms, doubling, at most a second.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(25u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(1))
 }
 
 /// Now, in nanoseconds since the Unix epoch.

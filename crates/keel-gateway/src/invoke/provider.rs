@@ -146,6 +146,8 @@ pub struct Target {
     /// Azure OpenAI: the deployment is in the path and the API version in the query; the
     /// body names no model.
     azure: bool,
+    /// The model's identity for its circuit breaker: provider, base URL and model.
+    key: String,
 }
 
 impl Target {
@@ -161,6 +163,12 @@ impl Target {
     /// The credential headers.
     pub fn headers(&self) -> HeaderMap {
         self.headers.clone()
+    }
+
+    /// The model's identity for its circuit breaker (the same upstream model whichever
+    /// endpoint routes to it).
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// Whether the request body carries `model` (all but Azure OpenAI).
@@ -278,8 +286,10 @@ pub fn target(
         base.set_path(&path);
         base.query_pairs_mut().append_pair("api-version", version);
     }
+    let provider = if azure { "azure".to_owned() } else { name };
     Ok(Target {
-        provider: if azure { "azure".to_owned() } else { name },
+        key: format!("{provider} {base} {}", definition.model_name),
+        provider,
         model: definition.model_name.clone(),
         wire: known.wire,
         base,
