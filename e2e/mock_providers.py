@@ -95,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "list", "model": model,
                 "data": [{"object": "embedding", "embedding": [0.1, 0.2, 0.3], "index": i} for i in range(len(inputs))],
                 "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+        if path.endswith("/responses/compact"):
+            return self._send_json(200, {"id": "resp_compact", "object": "response.compaction", "model": model,
+                                         "output": [{"type": "compaction", "encrypted_content": "opaque"}],
+                                         "usage": {"input_tokens": 20, "output_tokens": 4, "total_tokens": 24}})
         if path.endswith("/responses"):
             return self._send_json(200, {"id": "resp_1", "object": "response", "model": model, "status": "completed",
                                          "output": [{"type": "message", "role": "assistant",

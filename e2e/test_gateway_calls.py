@@ -417,3 +417,18 @@ def test_a_failing_model_is_skipped_for_a_while_after_five_failures_in_a_row(gw,
     assert skipped.status_code == 503
     assert skipped.json()["detail"].startswith("Model 'fail500-alone' of provider 'openai' is failing and is skipped")
     assert mock.count() == before, "an open circuit sends nothing upstream"
+
+
+def test_responses_compaction_is_passed_through_and_never_streamed(gw, mock, chat_ep, app):
+    url = f"{gw.url}/gateway/openai/v1/responses/compact"
+    done = app.post(url, json={"model": chat_ep, "input": "long history"}, timeout=60)
+    assert done.status_code == 200, done.text
+    assert done.json()["object"] == "response.compaction"
+    assert mock.last()["path"] == "/v1/responses/compact"
+    assert mock.last()["body"] == {"model": "gpt-4o-mini", "input": "long history"}
+    before = mock.count()
+    streamed = app.post(url, json={"model": "never-resolved", "input": "x", "stream": True}, timeout=60)
+    assert streamed.status_code == 400
+    assert streamed.json() == {"detail": "stream=true is not supported on /responses/compact; compaction is a "
+                                         "unary request."}
+    assert mock.count() == before

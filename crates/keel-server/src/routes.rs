@@ -1636,6 +1636,15 @@ pub fn table() -> Vec<Route> {
         route(
             M::POST,
             Root,
+            "/gateway/openai/v1/responses/compact",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::openai_responses_compact,
+        )
+        .locate(Locate::GatewayCall),
+        route(
+            M::POST,
+            Root,
             "/gateway/anthropic/v1/messages",
             "gateway.invoke",
             Workspace,

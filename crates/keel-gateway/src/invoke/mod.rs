@@ -139,6 +139,8 @@ pub enum Call {
     OpenAiEmbeddings,
     /// OpenAI's Responses API, passed through.
     OpenAiResponses,
+    /// OpenAI's Responses compaction, passed through (never streamed).
+    OpenAiResponsesCompact,
     /// Anthropic's messages, passed through (`/gateway/anthropic/v1/messages`).
     AnthropicMessages,
 }
@@ -151,7 +153,9 @@ impl Call {
             Self::UnifiedEmbeddings => "unified/embeddings",
             Self::OpenAiChat => "passthrough/model/openai-chat",
             Self::OpenAiEmbeddings => "passthrough/model/openai-embeddings",
-            Self::OpenAiResponses => "passthrough/model/openai-responses",
+            Self::OpenAiResponses | Self::OpenAiResponsesCompact => {
+                "passthrough/model/openai-responses"
+            }
             Self::AnthropicMessages => "passthrough/model/anthropic-messages",
         }
     }
@@ -170,6 +174,11 @@ impl Call {
             Self::OpenAiResponses => {
                 Some((Wire::OpenAi, "responses", "/gateway/openai/v1/responses"))
             }
+            Self::OpenAiResponsesCompact => Some((
+                Wire::OpenAi,
+                "responses/compact",
+                "/gateway/openai/v1/responses/compact",
+            )),
             Self::AnthropicMessages => Some((
                 Wire::Anthropic,
                 "messages",
@@ -187,14 +196,17 @@ impl Call {
             Self::OpenAiChat => "openai_chat",
             Self::OpenAiEmbeddings => "openai_embeddings",
             Self::OpenAiResponses => "openai_responses",
+            Self::OpenAiResponsesCompact => "openai_responses_compact",
             Self::AnthropicMessages => "anthropic_messages",
         }
     }
 
     /// Whether `body` asks this call for a stream (embeddings never stream).
     pub fn streams(self, body: &Map<String, Value>) -> bool {
-        !matches!(self, Self::UnifiedEmbeddings | Self::OpenAiEmbeddings)
-            && unified::wants_stream(body)
+        !matches!(
+            self,
+            Self::UnifiedEmbeddings | Self::OpenAiEmbeddings | Self::OpenAiResponsesCompact
+        ) && unified::wants_stream(body)
     }
 }
 

@@ -281,6 +281,12 @@ pub async fn invocations(
 async fn passthrough(request: GatewayRequest, body: Body, kind: Call) -> Response {
     let result = async {
         let mut body = json_body(&request.s, body).await?;
+        if kind == Call::OpenAiResponsesCompact && unified::wants_stream(&body) {
+            return Err(CallError::bad_request(
+                "stream=true is not supported on /responses/compact; compaction is a unary \
+                 request.",
+            ));
+        }
         let name = take_model(&mut body)?;
         let route = request.route(&name).await?;
         if kind == Call::OpenAiEmbeddings {
@@ -305,6 +311,11 @@ pub async fn openai_embeddings(request: GatewayRequest, body: Body) -> Response 
 /// `POST /gateway/openai/v1/responses`.
 pub async fn openai_responses(request: GatewayRequest, body: Body) -> Response {
     passthrough(request, body, Call::OpenAiResponses).await
+}
+
+/// `POST /gateway/openai/v1/responses/compact` (never streamed).
+pub async fn openai_responses_compact(request: GatewayRequest, body: Body) -> Response {
+    passthrough(request, body, Call::OpenAiResponsesCompact).await
 }
 
 /// `POST /gateway/anthropic/v1/messages`.

@@ -324,6 +324,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             "POST /gateway/openai/v1/chat/completions",
             "POST /gateway/openai/v1/embeddings",
             "POST /gateway/openai/v1/responses",
+            "POST /gateway/openai/v1/responses/compact",
             "POST /gateway/anthropic/v1/messages",
         ]
     );
