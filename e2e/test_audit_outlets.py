@@ -212,12 +212,18 @@ def test_the_export_carries_timestamps_keel_audit_verify_checks(outlets, tsa, tm
     assert refused.returncode == 1
     assert f"FAILED at index {int(second.name.removesuffix('.tsr'))}: BadTimestamp" in refused.stderr, refused.stderr
 
-    # A byte flipped in a timestamp is found too.
+    # A byte flipped in what the authority signed (here: the checkpoint's digest in the token)
+    # is found too. (CMS leaves some of a reply unsigned — its status, certificates the
+    # verifier does not use — so a flip at an arbitrary offset, as this test once made, is not
+    # always a forgery a signature can reveal.)
     flipped = tmp_path / "flipped"
     shutil.copytree(bundle, flipped)
     stamp = sorted((flipped / "timestamps").glob("*.tsr"))[-1]
     data = bytearray(stamp.read_bytes())
-    data[len(data) // 2] ^= 0x01
+    checkpoint_bytes = (flipped / "checkpoints" / stamp.name.removesuffix(".tsr")).read_bytes()
+    imprint_at = bytes(data).find(hashlib.sha256(checkpoint_bytes).digest())
+    assert imprint_at > 0, "the token carries the checkpoint's SHA-256"
+    data[imprint_at + 7] ^= 0x01
     stamp.write_bytes(bytes(data))
     refused = keel_verify(flipped)
     assert refused.returncode == 1
