@@ -1,8 +1,10 @@
 //! Keel's AI gateway: the provider credentials it holds (secrets), the provider models they
-//! reach (model definitions), the endpoints callers invoke, and the rules later parts build on — which model serves a call
-//! (`routing`), what it costs (`cost`), which budget window it falls in (`windows`). This crate is the
-//! domain — rules, validation and the [`Gateway`] service over a [`GatewayStore`]; the SQL is
-//! in `keel-store` and the HTTP in `keel-server`.
+//! reach (model definitions), the endpoints callers invoke (with their models, bindings and
+//! routing), and the calls themselves (`invoke`: providers' wire formats, fallbacks, circuit
+//! breakers, streams, traces) with what they cost (`cost`, `prices`) and which budget window
+//! they fall in (`windows`). This crate is the domain — rules, validation, the outbound client
+//! and the [`Gateway`] service over a [`GatewayStore`]; the SQL is in `keel-store` and the
+//! HTTP routes in `keel-server`.
 
 pub mod bindings;
 pub mod cost;
