@@ -278,12 +278,12 @@ pub fn target(
                 "Azure OpenAI needs the gateway secret's auth_config to name its 'api_version'.",
             )
         })?;
-        let path = format!(
-            "{}/openai/deployments/{}",
-            base.path().trim_end_matches('/'),
-            urlencoding_segment(deployment)
-        );
-        base.set_path(&path);
+        base.path_segments_mut()
+            .map_err(|()| {
+                CallError::bad_request("Azure OpenAI's api_base must be an http(s) URL.")
+            })?
+            .pop_if_empty()
+            .extend(["openai", "deployments", deployment.as_str()]);
         base.query_pairs_mut().append_pair("api-version", version);
     }
     let provider = if azure { "azure".to_owned() } else { name };
@@ -296,13 +296,6 @@ pub fn target(
         headers,
         azure,
     })
-}
-
-/// `segment` percent-encoded for one URL path segment.
-fn urlencoding_segment(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use keel_gateway::{BindingFilter, BindingWrite, EndpointBinding};
 use sqlx::{PgConnection, Row};
 
 use super::error::PgResult;
+use super::gateway_endpoints::{Hold, hold_endpoint};
 
 const COLUMNS: &str = "b.endpoint_id, b.resource_type, b.resource_id, b.display_name, \
                        b.created_at, b.last_updated_at, b.created_by, b.last_updated_by";
@@ -15,14 +16,7 @@ pub(super) async fn insert_binding(
     workspace: &str,
     b: &EndpointBinding,
 ) -> PgResult<BindingWrite> {
-    let mine = sqlx::query(
-        "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR SHARE",
-    )
-    .bind(&b.endpoint_id)
-    .bind(workspace)
-    .fetch_optional(&mut *c)
-    .await?;
-    if mine.is_none() {
+    if !hold_endpoint(c, workspace, &b.endpoint_id, Hold::Share).await? {
         return Ok(BindingWrite::EndpointNotFound);
     }
     let inserted = sqlx::query(

@@ -218,19 +218,44 @@ pub(super) async fn insert_endpoint(c: &mut PgConnection, e: &Endpoint) -> PgRes
     Ok(EndpointWrite::Done)
 }
 
+/// How a write holds the endpoint row it checked.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Hold {
+    /// Writes of the endpoint itself (and of its models) take turns.
+    Update,
+    /// The endpoint is not deleted meanwhile (tags, bindings).
+    Share,
+}
+
+/// Whether the endpoint is in `workspace`, holding its row as `hold` says.
+pub(super) async fn hold_endpoint(
+    c: &mut PgConnection,
+    workspace: &str,
+    endpoint_id: &str,
+    hold: Hold,
+) -> PgResult<bool> {
+    let sql = match hold {
+        Hold::Update => {
+            "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR UPDATE"
+        }
+        Hold::Share => {
+            "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR SHARE"
+        }
+    };
+    Ok(sqlx::query(sql)
+        .bind(endpoint_id)
+        .bind(workspace)
+        .fetch_optional(&mut *c)
+        .await?
+        .is_some())
+}
+
 pub(super) async fn update_endpoint(
     c: &mut PgConnection,
     e: &Endpoint,
     replace: bool,
 ) -> PgResult<EndpointWrite> {
-    let mine = sqlx::query(
-        "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR UPDATE",
-    )
-    .bind(&e.endpoint_id)
-    .bind(&e.workspace)
-    .fetch_optional(&mut *c)
-    .await?;
-    if mine.is_none() {
+    if !hold_endpoint(c, &e.workspace, &e.endpoint_id, Hold::Update).await? {
         return Ok(EndpointWrite::NotFound);
     }
     if replace {
@@ -296,14 +321,7 @@ pub(super) async fn set_tag(
     key: &str,
     value: Option<&str>,
 ) -> PgResult<bool> {
-    let mine = sqlx::query(
-        "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR SHARE",
-    )
-    .bind(endpoint_id)
-    .bind(workspace)
-    .fetch_optional(&mut *c)
-    .await?;
-    if mine.is_none() {
+    if !hold_endpoint(c, workspace, endpoint_id, Hold::Share).await? {
         return Ok(false);
     }
     match value {
@@ -360,19 +378,6 @@ pub(super) async fn delete_definition(
     Ok(DefinitionDelete::Deleted)
 }
 
-/// Locks the endpoint's row if it is in `workspace`: concurrent attaches and detaches of one
-/// endpoint take turns.
-async fn lock_endpoint(c: &mut PgConnection, workspace: &str, endpoint_id: &str) -> PgResult<bool> {
-    Ok(sqlx::query(
-        "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = $1 AND workspace = $2 FOR UPDATE",
-    )
-    .bind(endpoint_id)
-    .bind(workspace)
-    .fetch_optional(&mut *c)
-    .await?
-    .is_some())
-}
-
 pub(super) async fn attach_model(
     c: &mut PgConnection,
     workspace: &str,
@@ -381,7 +386,7 @@ pub(super) async fn attach_model(
     updated_by: Option<&str>,
     max_models: usize,
 ) -> PgResult<AttachOutcome> {
-    if !lock_endpoint(c, workspace, &m.endpoint_id).await? {
+    if !hold_endpoint(c, workspace, &m.endpoint_id, Hold::Update).await? {
         return Ok(AttachOutcome::EndpointNotFound);
     }
     let definition_id = &m.model_definition.model_definition_id;
@@ -447,7 +452,7 @@ pub(super) async fn detach_model(
     endpoint_id: &str,
     definition_id: &str,
 ) -> PgResult<DetachOutcome> {
-    if !lock_endpoint(c, workspace, endpoint_id).await? {
+    if !hold_endpoint(c, workspace, endpoint_id, Hold::Update).await? {
         return Ok(DetachOutcome::EndpointNotFound);
     }
     let removed = sqlx::query(

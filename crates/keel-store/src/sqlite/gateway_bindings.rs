@@ -7,6 +7,7 @@ use rusqlite::{Connection, params};
 
 use super::db_err;
 use super::gateway::exists;
+use super::gateway_endpoints::ENDPOINT_IN_WORKSPACE;
 
 const COLUMNS: &str = "b.endpoint_id, b.resource_type, b.resource_id, b.display_name, \
                        b.created_at, b.last_updated_at, b.created_by, b.last_updated_by";
@@ -16,8 +17,7 @@ pub(super) fn insert_binding(
     workspace: &str,
     b: &EndpointBinding,
 ) -> Result<BindingWrite> {
-    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
-    if !exists(c, mine, params![b.endpoint_id, workspace])? {
+    if !exists(c, ENDPOINT_IN_WORKSPACE, params![b.endpoint_id, workspace])? {
         return Ok(BindingWrite::EndpointNotFound);
     }
     let inserted = c

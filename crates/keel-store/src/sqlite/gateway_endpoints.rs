@@ -16,6 +16,13 @@ use super::db_err;
 use super::gateway::{definition_at, exists};
 use crate::gateway_rows::{DEFINITION_COLUMNS, ENDPOINT_COLUMNS};
 
+/// Whether endpoint `?1` is in workspace `?2`.
+pub(super) const ENDPOINT_IN_WORKSPACE: &str =
+    "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
+/// Whether model definition `?1` is in workspace `?2`.
+const DEFINITION_IN_WORKSPACE: &str =
+    "SELECT 1 FROM gateway_model_definitions WHERE model_definition_id = ?1 AND workspace = ?2";
+
 /// An [`EndpointKey`] that can cross to the reader thread.
 #[derive(Debug, Clone)]
 pub(super) enum OwnedKey {
@@ -254,8 +261,11 @@ pub(super) fn update_endpoint(
     e: &Endpoint,
     replace: bool,
 ) -> Result<EndpointWrite> {
-    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
-    if !exists(c, mine, params![e.endpoint_id, e.workspace])? {
+    if !exists(
+        c,
+        ENDPOINT_IN_WORKSPACE,
+        params![e.endpoint_id, e.workspace],
+    )? {
         return Ok(EndpointWrite::NotFound);
     }
     let taken = "SELECT 1 FROM gateway_endpoints WHERE workspace = ?1 AND name = ?2 \
@@ -307,8 +317,7 @@ pub(super) fn set_tag(
     key: &str,
     value: Option<&str>,
 ) -> Result<bool> {
-    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
-    if !exists(c, mine, params![endpoint_id, workspace])? {
+    if !exists(c, ENDPOINT_IN_WORKSPACE, params![endpoint_id, workspace])? {
         return Ok(false);
     }
     match value {
@@ -331,9 +340,7 @@ pub(super) fn delete_definition(
     workspace: &str,
     id: &str,
 ) -> Result<DefinitionDelete> {
-    let mine = "SELECT 1 FROM gateway_model_definitions WHERE model_definition_id = ?1 \
-                AND workspace = ?2";
-    if !exists(c, mine, params![id, workspace])? {
+    if !exists(c, DEFINITION_IN_WORKSPACE, params![id, workspace])? {
         return Ok(DefinitionDelete::NotFound);
     }
     let used = "SELECT 1 FROM gateway_endpoint_models WHERE model_definition_id = ?1";
@@ -356,14 +363,15 @@ pub(super) fn attach_model(
     updated_by: Option<&str>,
     max_models: usize,
 ) -> Result<AttachOutcome> {
-    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
-    if !exists(c, mine, params![m.endpoint_id, workspace])? {
+    if !exists(c, ENDPOINT_IN_WORKSPACE, params![m.endpoint_id, workspace])? {
         return Ok(AttachOutcome::EndpointNotFound);
     }
-    let definition = "SELECT 1 FROM gateway_model_definitions \
-                      WHERE model_definition_id = ?1 AND workspace = ?2";
     let definition_id = &m.model_definition.model_definition_id;
-    if !exists(c, definition, params![definition_id, workspace])? {
+    if !exists(
+        c,
+        DEFINITION_IN_WORKSPACE,
+        params![definition_id, workspace],
+    )? {
         return Ok(AttachOutcome::DefinitionNotFound);
     }
     let (count, next): (i64, i64) = c
@@ -422,8 +430,7 @@ pub(super) fn detach_model(
     endpoint_id: &str,
     definition_id: &str,
 ) -> Result<DetachOutcome> {
-    let mine = "SELECT 1 FROM gateway_endpoints WHERE endpoint_id = ?1 AND workspace = ?2";
-    if !exists(c, mine, params![endpoint_id, workspace])? {
+    if !exists(c, ENDPOINT_IN_WORKSPACE, params![endpoint_id, workspace])? {
         return Ok(DetachOutcome::EndpointNotFound);
     }
     let removed = c
