@@ -177,7 +177,9 @@ pub static CATALOGUE: &[Action] = &[
     action("experiments.search", C::Authenticated, &[R::Workspace]),
     action("experiments.update", C::Update, &[R::Experiment]),
     // The AI gateway's configuration (provider credentials, the models they reach, the
-    // endpoints routing to them): workspace administrators only.
+    // endpoints routing to them, the budgets and rate limits calls are held to): workspace
+    // administrators only (a GLOBAL limit, which holds every workspace, a server
+    // administrator's).
     action("gateway.endpoints.create", C::Admin, &[R::Workspace]),
     action("gateway.endpoints.delete", C::Admin, &[R::Workspace]),
     action("gateway.endpoints.read", C::Admin, &[R::Workspace]),
@@ -185,6 +187,10 @@ pub static CATALOGUE: &[Action] = &[
     // Calling an endpoint (chat, embeddings, passthroughs) and listing what may be called:
     // any signed-in identity; each call is audited.
     action("gateway.invoke", C::Authenticated, &[R::Workspace]),
+    action("gateway.limits.create", C::Admin, &[R::Workspace]),
+    action("gateway.limits.delete", C::Admin, &[R::Workspace]),
+    action("gateway.limits.read", C::Admin, &[R::Workspace]),
+    action("gateway.limits.update", C::Admin, &[R::Workspace]),
     action(
         "gateway.model_definitions.create",
         C::Admin,

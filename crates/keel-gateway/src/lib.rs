@@ -1,20 +1,23 @@
 //! Keel's AI gateway: the provider credentials it holds (secrets), the provider models they
 //! reach (model definitions), the endpoints callers invoke (with their models, bindings and
 //! routing), and the calls themselves (`invoke`: providers' wire formats, fallbacks, circuit
-//! breakers, streams, traces) with what they cost (`cost`, `prices`) and which budget window
-//! they fall in (`windows`). This crate is the domain — rules, validation, the outbound client
+//! breakers, streams, traces) with what they cost (`cost`, `prices`), and the budgets they are
+//! held to (`budgets`, `windows`, `limits`: reserved before the call, settled after). This crate is the domain — rules, validation, the outbound client
 //! and the [`Gateway`] service over a [`GatewayStore`]; the SQL is in `keel-store` and the
 //! HTTP routes in `keel-server`.
 
 pub mod bindings;
+pub mod budgets;
 pub mod cost;
 pub mod destination;
 pub mod discovery;
 pub mod endpoints;
 pub mod invoke;
+pub mod limits;
 pub mod mappings;
 pub mod model_definitions;
 pub mod prices;
+pub mod rate_limits;
 pub mod routing;
 pub mod secrets;
 pub mod store;
@@ -26,16 +29,22 @@ use keel_core::clock::Clock;
 use keel_core::webhooks::SecretCipher;
 
 pub use bindings::{BindingFilter, BindingWrite, EndpointBinding};
+pub use budgets::{
+    BudgetAction, BudgetPolicy, BudgetWindow, CreateBudgetPolicy, DurationIn, PolicyAuthor,
+    TargetScope, UpdateBudgetPolicy,
+};
 pub use destination::DestinationPolicy;
 pub use endpoints::{
     CreateEndpoint, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelConfigIn,
     ModelMapping, UpdateEndpoint,
 };
+pub use limits::{Counter, Crossed, Reserved, Settlement};
 pub use mappings::{AttachModel, AttachOutcome, DetachOutcome};
 pub use model_definitions::{
     CreateModelDefinition, DefinitionDelete, DefinitionWrite, ModelDefinition,
     UpdateModelDefinition,
 };
+pub use rate_limits::{RateLimit, RateLimitIn, RateWindow};
 pub use secrets::{CreateSecret, GatewaySecret, UpdateSecret};
 pub use store::GatewayStore;
 
@@ -57,6 +66,10 @@ pub struct Gateway {
     tracer: Option<Arc<invoke::tracer::CallTracer>>,
     /// The circuit of every model called.
     breakers: Arc<invoke::breaker::Breakers>,
+    /// The budgets and rate limits calls are held to, as last read.
+    policies: Arc<limits::PolicyCache>,
+    /// Where `budget_policy.exceeded` events go (none: nowhere).
+    webhooks: Option<keel_core::Webhooks>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -93,7 +106,15 @@ impl Gateway {
             prices: Arc::new(prices::PriceTable::shipped()),
             tracer: None,
             breakers: Arc::new(invoke::breaker::Breakers::default()),
+            policies: Arc::new(limits::PolicyCache::default()),
+            webhooks: None,
         })
+    }
+
+    /// Sends `budget_policy.exceeded` events through `webhooks`.
+    pub fn with_webhooks(mut self, webhooks: keel_core::Webhooks) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     /// Costs calls at `prices` (the shipped table with the operator's changes).

@@ -5,9 +5,12 @@ use async_trait::async_trait;
 use keel_core::Result;
 
 use crate::bindings::{BindingFilter, BindingWrite, EndpointBinding};
+use crate::budgets::BudgetPolicy;
 use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite, FallbackConfig, ModelMapping};
+use crate::limits::{Counter, Crossed, Reserved, Settlement};
 use crate::mappings::{AttachOutcome, DetachOutcome};
 use crate::model_definitions::{DefinitionDelete, DefinitionWrite, ModelDefinition};
+use crate::rate_limits::RateLimit;
 use crate::secrets::GatewaySecret;
 
 #[async_trait]
@@ -150,4 +153,73 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
         workspace: &str,
         filter: &BindingFilter,
     ) -> Result<Vec<EndpointBinding>>;
+
+    /// Inserts `policy` (its ID is new).
+    async fn insert_budget_policy(&self, policy: &BudgetPolicy) -> Result<()>;
+
+    async fn get_budget_policy(&self, workspace: &str, id: &str) -> Result<Option<BudgetPolicy>>;
+
+    /// Up to `limit` of the workspace's policies from `offset`, by ID.
+    async fn list_budget_policies(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<BudgetPolicy>>;
+
+    /// Every workspace's policies (what calls are held to).
+    async fn all_budget_policies(&self) -> Result<Vec<BudgetPolicy>>;
+
+    /// Writes `policy`'s settings; `false` when it no longer exists.
+    async fn update_budget_policy(&self, policy: &BudgetPolicy) -> Result<bool>;
+
+    /// Deletes a policy with its counters; `false` when there was none.
+    async fn delete_budget_policy(&self, workspace: &str, id: &str) -> Result<bool>;
+
+    async fn insert_rate_limit(&self, limit: &RateLimit) -> Result<()>;
+
+    async fn get_rate_limit(&self, workspace: &str, id: &str) -> Result<Option<RateLimit>>;
+
+    /// Up to `limit` of the workspace's rate limits from `offset`, by ID.
+    async fn list_rate_limits(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<RateLimit>>;
+
+    /// Every workspace's rate limits (what calls are held to).
+    async fn all_rate_limits(&self) -> Result<Vec<RateLimit>>;
+
+    /// Writes `limit`'s settings; `false` when it no longer exists.
+    async fn update_rate_limit(&self, limit: &RateLimit) -> Result<bool>;
+
+    /// Deletes a rate limit with its counters; `false` when there was none.
+    async fn delete_rate_limit(&self, workspace: &str, id: &str) -> Result<bool>;
+
+    /// In one transaction: holds each counter's `held` (recorded under `hold_id` until
+    /// `expires_at_ms`), unless a rejecting counter's settled use plus everything held on it
+    /// would pass its limit (or has reached it) — then holds nothing and names that counter.
+    async fn reserve_limits(
+        &self,
+        hold_id: &str,
+        counters: &[Counter],
+        expires_at_ms: i64,
+    ) -> Result<Reserved>;
+
+    /// In one transaction: releases the hold (if not expired and released already) and adds
+    /// each counter's use; returns the counters that reached their limit with it, once per
+    /// window.
+    async fn settle_limits(
+        &self,
+        hold_id: &str,
+        settlements: &[Settlement],
+    ) -> Result<Vec<Crossed>>;
+
+    /// Each counter's settled use and holds in a window (`(0, 0)` for one never used).
+    async fn limit_usage(&self, counters: &[(String, i64)]) -> Result<Vec<(i64, i64)>>;
+
+    /// Releases the holds that expired by `now_ms` and deletes counters of windows that ended
+    /// before `ended_before_ms`; returns the holds released.
+    async fn sweep_limits(&self, now_ms: i64, ended_before_ms: i64) -> Result<u64>;
 }

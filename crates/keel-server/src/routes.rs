@@ -7,9 +7,9 @@ use axum::routing::{MethodRouter, on};
 
 use crate::authz::locate::Locate;
 use crate::handlers::{
-    access, accounts, artifacts, audit, experiments, gateway, gateway_calls, logged_models, meta,
-    multipart, presigned, promptlab, registry, runs, session, tokens, trace_edits, trace_search,
-    trace_spans, traces, traces_v2, ui, webhooks, workspaces,
+    access, accounts, artifacts, audit, experiments, gateway, gateway_budgets, gateway_calls,
+    logged_models, meta, multipart, presigned, promptlab, registry, runs, session, tokens,
+    trace_edits, trace_search, trace_spans, traces, traces_v2, ui, webhooks, workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -1528,6 +1528,103 @@ pub fn table() -> Vec<Route> {
             "gateway.endpoints.read",
             Workspace,
             gateway::list_bindings,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/budgets/create",
+            "gateway.limits.create",
+            Workspace,
+            gateway_budgets::create_budget_policy,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/budgets/get",
+            "gateway.limits.read",
+            Workspace,
+            gateway_budgets::get_budget_policy,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/budgets/update",
+            "gateway.limits.update",
+            Workspace,
+            gateway_budgets::update_budget_policy,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/budgets/delete",
+            "gateway.limits.delete",
+            Workspace,
+            gateway_budgets::delete_budget_policy,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/budgets/list",
+            "gateway.limits.read",
+            Workspace,
+            gateway_budgets::list_budget_policies,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/budgets/windows",
+            "gateway.limits.read",
+            Workspace,
+            gateway_budgets::list_budget_windows,
+        ),
+        // Keel's rate limits on gateway calls (the reference has none).
+        route(
+            M::POST,
+            Keel3,
+            "gateway/rate-limits/create",
+            "gateway.limits.create",
+            Workspace,
+            gateway_budgets::create_rate_limit,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "gateway/rate-limits/get",
+            "gateway.limits.read",
+            Workspace,
+            gateway_budgets::get_rate_limit,
+        ),
+        route(
+            M::POST,
+            Keel3,
+            "gateway/rate-limits/update",
+            "gateway.limits.update",
+            Workspace,
+            gateway_budgets::update_rate_limit,
+        ),
+        route(
+            M::DELETE,
+            Keel3,
+            "gateway/rate-limits/delete",
+            "gateway.limits.delete",
+            Workspace,
+            gateway_budgets::delete_rate_limit,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "gateway/rate-limits/list",
+            "gateway.limits.read",
+            Workspace,
+            gateway_budgets::list_rate_limits,
+        ),
+        route(
+            M::GET,
+            Keel3,
+            "gateway/rate-limits/windows",
+            "gateway.limits.read",
+            Workspace,
+            gateway_budgets::list_rate_windows,
         ),
         // What the web UI asks before configuring the gateway (Ajax only, as the reference).
         route(

@@ -30,3 +30,91 @@ pub(crate) fn map_text(map: &BTreeMap<String, String>) -> Result<String> {
 pub(crate) fn text_map(text: &str) -> serde_json::Result<BTreeMap<String, String>> {
     serde_json::from_str(text)
 }
+
+/// A budget policy's columns, in the order [`PolicyRow`] reads them.
+pub(crate) const POLICY_COLUMNS: &str = "budget_policy_id, workspace, budget_amount, \
+     duration_unit, duration_value, target_scope, target_value, budget_action, created_by, \
+     created_at, last_updated_by, last_updated_at";
+
+/// A budget policy as stored: its enums as their names.
+pub(crate) struct PolicyRow {
+    pub budget_policy_id: String,
+    pub workspace: String,
+    pub budget_amount: f64,
+    pub duration_unit: String,
+    pub duration_value: i64,
+    pub target_scope: String,
+    pub target_value: Option<String>,
+    pub budget_action: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub last_updated_by: Option<String>,
+    pub last_updated_at: i64,
+}
+
+impl PolicyRow {
+    pub(crate) fn into_policy(self) -> Result<keel_gateway::BudgetPolicy> {
+        let bad = || Error::internal("unexpected budget policy in database");
+        Ok(keel_gateway::BudgetPolicy {
+            duration: keel_gateway::windows::BudgetDuration {
+                unit: keel_gateway::windows::DurationUnit::parse(&self.duration_unit)
+                    .ok_or_else(bad)?,
+                value: u32::try_from(self.duration_value).map_err(|_| bad())?,
+            },
+            target_scope: keel_gateway::TargetScope::parse(&self.target_scope).ok_or_else(bad)?,
+            budget_action: keel_gateway::BudgetAction::parse(&self.budget_action)
+                .ok_or_else(bad)?,
+            budget_policy_id: self.budget_policy_id,
+            workspace: self.workspace,
+            budget_amount: self.budget_amount,
+            target_value: self.target_value,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            last_updated_by: self.last_updated_by,
+            last_updated_at: self.last_updated_at,
+        })
+    }
+}
+
+/// A rate limit's columns, in the order [`RateRow`] reads them.
+pub(crate) const RATE_COLUMNS: &str = "rate_limit_id, workspace, target_scope, target_value, \
+     requests_per_minute, tokens_per_minute, created_by, created_at, last_updated_by, \
+     last_updated_at";
+
+/// A rate limit as stored: its scope by name.
+pub(crate) struct RateRow {
+    pub rate_limit_id: String,
+    pub workspace: String,
+    pub target_scope: String,
+    pub target_value: Option<String>,
+    pub requests_per_minute: Option<i64>,
+    pub tokens_per_minute: Option<i64>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub last_updated_by: Option<String>,
+    pub last_updated_at: i64,
+}
+
+impl RateRow {
+    pub(crate) fn into_limit(self) -> Result<keel_gateway::RateLimit> {
+        Ok(keel_gateway::RateLimit {
+            target_scope: keel_gateway::TargetScope::parse(&self.target_scope)
+                .ok_or_else(|| Error::internal("unexpected rate limit in database"))?,
+            rate_limit_id: self.rate_limit_id,
+            workspace: self.workspace,
+            target_value: self.target_value,
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            last_updated_by: self.last_updated_by,
+            last_updated_at: self.last_updated_at,
+        })
+    }
+}
+
+/// The counters of a policy or rate limit, as `LIKE` patterns never match anything else: its
+/// own ID, and its ID followed by a colon and a dimension.
+pub(crate) fn counter_pattern(id: &str) -> String {
+    format!("{id}:%")
+}

@@ -53,7 +53,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let webhooks = crate::stores::webhooks(&config, webhook_store)?;
     let registry = registry.with_webhooks(webhooks.clone());
     let gateway = crate::stores::gateway(&config, gateway_store, tracking.clone())?
-        .with_tracing(traces.clone());
+        .with_tracing(traces.clone())
+        .with_webhooks(webhooks.clone());
+    let _limit_sweeps = gateway.sweep_limits_periodically();
 
     let tls = serve_tls(&config)?;
     let addr = format!("{}:{}", config.host, config.port);

@@ -60,6 +60,27 @@ pub async fn run<F: Future>(scope: Arc<Scope>, f: F) -> F::Output {
     CURRENT.scope(scope, f).await
 }
 
+/// Runs `f` outside the current request's audit entry: its writes (a gateway call's
+/// reservation, say) commit without it, and the entry is recorded with the request's real
+/// outcome when the request ends.
+pub async fn unrecorded<F: Future>(f: F) -> F::Output {
+    let done = Arc::new(Scope {
+        record: Mutex::new(AuditRecord::new(
+            super::record::EventKind::Request,
+            0,
+            Actor::anonymous(),
+            "",
+            super::record::Resource {
+                id: None,
+                kind: String::new(),
+            },
+            Outcome::Success,
+        )),
+        committed: AtomicBool::new(true),
+    });
+    CURRENT.scope(done, f).await
+}
+
 /// The entry a write about to start must commit with, if the current request has one that no
 /// write has committed yet. `None` outside a recorded request.
 pub fn claim() -> Option<Claim> {
@@ -99,6 +120,12 @@ pub fn note_created(kind: &str, id: &str) {
         record.resource.kind = kind.to_owned();
         record.resource.id = Some(id.to_owned());
     });
+}
+
+/// Adds facts of the event to the current request's entry (a gateway call's decision: which
+/// model served it, or which limit refused it).
+pub fn note_detail(detail: serde_json::Value) {
+    let _ = CURRENT.try_with(|scope| scope.lock().detail = Some(detail));
 }
 
 /// Names who acts, where only the handler learns it (a sign-in names its account).
@@ -160,5 +187,16 @@ mod tests {
         })
         .await;
         assert!(s.committed());
+    }
+
+    #[tokio::test]
+    async fn unrecorded_writes_do_not_claim_the_requests_entry() {
+        let s = scope();
+        run(s.clone(), async {
+            unrecorded(async { assert!(claim().is_none()) }).await;
+            assert!(claim().is_some(), "the request's entry is still unclaimed");
+        })
+        .await;
+        assert!(!s.committed());
     }
 }

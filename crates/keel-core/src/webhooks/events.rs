@@ -11,6 +11,24 @@ pub enum Value {
     Str(String),
     /// A `dict[str, str]` (tags), in the order given.
     Map(Vec<(String, String)>),
+    /// A number, already written as Python writes it (`100.0`, `1e-06`, `3`).
+    Number(String),
+}
+
+/// What a `budget_policy.exceeded` event says (the reference's
+/// `BudgetPolicyExceededPayload`).
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetExceeded<'a> {
+    pub budget_policy_id: &'a str,
+    pub budget_amount: f64,
+    pub current_spend: f64,
+    pub duration_unit: &'a str,
+    pub duration_value: u32,
+    pub target_scope: &'a str,
+    pub workspace: &'a str,
+    pub target_value: Option<&'a str>,
+    /// The window's start, in milliseconds since the Unix epoch.
+    pub window_start: i64,
 }
 
 impl From<&str> for Value {
@@ -244,10 +262,40 @@ impl Event {
             (E::PromptVersionTag, _) => Self::version_tag_deleted(true, prompt, "1", "example_key"),
             (E::PromptAlias, A::Created) => Self::alias_created(true, prompt, "example_alias", "1"),
             (E::PromptAlias, _) => Self::alias_deleted(true, prompt, "example_alias"),
-            (E::BudgetPolicy, _) => Self {
-                event: ev,
-                data: Vec::new(),
-            },
+            (E::BudgetPolicy, _) => Self::budget_policy_exceeded(&BudgetExceeded {
+                budget_policy_id: "bp-abc123",
+                budget_amount: 100.0,
+                current_spend: 105.5,
+                duration_unit: "MONTHS",
+                duration_value: 1,
+                target_scope: "ENDPOINT",
+                workspace: "default",
+                target_value: Some("ep-abc123"),
+                window_start: 1_704_067_200_000,
+            }),
+        }
+    }
+
+    /// A budget's window reached its limit (alerting policies only).
+    pub fn budget_policy_exceeded(b: &BudgetExceeded<'_>) -> Self {
+        let float = |v: f64| Value::Number(crate::pyjson::float_repr(v));
+        Self {
+            event: event(E::BudgetPolicy, A::Exceeded),
+            data: vec![
+                ("budget_policy_id", b.budget_policy_id.into()),
+                ("budget_unit", "USD".into()),
+                ("budget_amount", float(b.budget_amount)),
+                ("current_spend", float(b.current_spend)),
+                ("duration_unit", b.duration_unit.into()),
+                (
+                    "duration_value",
+                    Value::Number(b.duration_value.to_string()),
+                ),
+                ("target_scope", b.target_scope.into()),
+                ("workspace", b.workspace.into()),
+                ("target_value", b.target_value.map(str::to_owned).into()),
+                ("window_start", Value::Number(b.window_start.to_string())),
+            ],
         }
     }
 
@@ -262,34 +310,24 @@ impl Event {
         out.push_str(", \"timestamp\": ");
         push_str(&mut out, &iso_utc(timestamp_micros));
         out.push_str(", \"data\": ");
-        if self.event.entity() == E::BudgetPolicy {
-            out.push_str(BUDGET_EXAMPLE);
-        } else {
-            push_object(
-                &mut out,
-                self.data.iter().map(|(k, v)| (*k, v)),
-                |out, v| match v {
-                    Value::Null => out.push_str("null"),
-                    Value::Str(s) => push_str(out, s),
-                    Value::Map(m) => {
-                        push_object(out, m.iter().map(|(k, v)| (k.as_str(), v)), |o, v| {
-                            push_str(o, v)
-                        })
-                    }
-                },
-            );
-        }
+        push_object(
+            &mut out,
+            self.data.iter().map(|(k, v)| (*k, v)),
+            |out, v| match v {
+                Value::Null => out.push_str("null"),
+                Value::Str(s) => push_str(out, s),
+                Value::Number(n) => out.push_str(n),
+                Value::Map(m) => {
+                    push_object(out, m.iter().map(|(k, v)| (k.as_str(), v)), |o, v| {
+                        push_str(o, v)
+                    })
+                }
+            },
+        );
         out.push('}');
         out
     }
 }
-
-/// The reference's `BudgetPolicyExceededPayload.example()` (Keel has no budget policies yet, so
-/// only `test` sends it).
-const BUDGET_EXAMPLE: &str = "{\"budget_policy_id\": \"bp-abc123\", \"budget_unit\": \"USD\", \
-     \"budget_amount\": 100.0, \"current_spend\": 105.5, \"duration_unit\": \"MONTHS\", \
-     \"duration_value\": 1, \"target_scope\": \"ENDPOINT\", \"workspace\": \"default\", \
-     \"target_value\": \"ep-abc123\", \"window_start\": 1704067200000}";
 
 fn push_object<'a, V: 'a>(
     out: &mut String,

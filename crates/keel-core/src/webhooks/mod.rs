@@ -26,7 +26,7 @@ pub use crypto::{SecretCipher, SecretKey, signature};
 pub use delivery::{DeliveryPolicy, OutboundRequest, SendOutcome, Transport};
 pub use entities::*;
 pub(crate) use events::civil_from_days;
-pub use events::{Event, Value, iso_utc};
+pub use events::{BudgetExceeded, Event, Value, iso_utc};
 pub use rules::{Target, TargetPolicy, is_public_ip};
 pub use store::{Subscription, WebhookStore};
 

@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use crate::Gateway;
 use crate::cost::TokenUsage;
 use crate::endpoints::{EndpointKey, Linkage};
+use crate::limits::Used;
 use crate::routing::{fallback_order, max_calls, traffic_pick};
 use breaker::Admit;
 pub use error::CallError;
@@ -39,6 +40,7 @@ pub use record::{AttemptSpan, CallContext, CallRecord};
 /// A resolved endpoint: the models a call may go to, ready to call.
 #[derive(Debug)]
 pub struct Route {
+    pub workspace: String,
     pub endpoint_id: String,
     pub name: String,
     pub experiment_id: Option<String>,
@@ -315,6 +317,7 @@ impl Gateway {
             .as_ref()
             .and_then(|c| c.max_attempts);
         Ok(Route {
+            workspace: workspace.to_owned(),
             endpoint_id: endpoint.endpoint_id,
             name: endpoint.name,
             experiment_id: endpoint.experiment_id,
@@ -343,6 +346,17 @@ impl Gateway {
         let chain = route.chain(draw());
         let tries = chain.len();
         let started = unix_nanos();
+        let hold = match self.hold(route, call, body, context, &chain).await {
+            Ok(hold) => hold,
+            Err(refused) => {
+                if let Some(mut record) = self.record_of(route, call, body, context, started) {
+                    record.end_ns = unix_nanos();
+                    record.error = Some(refused.to_string());
+                    self.trace(record);
+                }
+                return Err(refused);
+            }
+        };
         let mut attempts: Vec<AttemptSpan> = Vec::with_capacity(tries);
         let mut provider_time = Duration::ZERO;
         let mut last = None;
@@ -395,6 +409,11 @@ impl Gateway {
                 Ok(Answer::Whole(answer, usage)) => {
                     attempt.usage = usage;
                     attempts.push(attempt);
+                    note_served(route, &target, attempts.len(), usage);
+                    if let Some(hold) = hold {
+                        let used = usage.map(|_| attempts_used(&self.prices, &attempts));
+                        self.settle(hold, used);
+                    }
                     let record = self.record_of(route, call, body, context, started);
                     if let Some(mut record) = record {
                         record.outputs = answer.clone();
@@ -413,26 +432,9 @@ impl Gateway {
                 }
                 Ok(Answer::Stream(resp, mode)) => {
                     attempts.push(attempt);
+                    note_served(route, &target, attempts.len(), None);
                     let on_end =
-                        self.record_of(route, call, body, context, started)
-                            .map(|mut record| {
-                                record.attempts.clone_from(&attempts);
-                                let tracer = self.tracer.clone();
-                                Box::new(move |end: relay::StreamEnd| {
-                                    let now = unix_nanos();
-                                    if let Some(last) = record.attempts.last_mut() {
-                                        last.end_ns = now;
-                                        last.usage = end.usage;
-                                        last.error.clone_from(&end.error);
-                                    }
-                                    record.end_ns = now;
-                                    record.outputs = end.output;
-                                    record.error = end.error;
-                                    if let Some(tracer) = tracer {
-                                        tracer.record(record);
-                                    }
-                                }) as relay::OnEnd
-                            });
+                        self.on_stream_end(route, call, body, context, started, &attempts, hold);
                     return Ok(Served {
                         reply: Reply::Stream(relay::relay(resp, mode, on_end)),
                         provider: target.provider.clone(),
@@ -460,6 +462,15 @@ impl Gateway {
         } else {
             last
         };
+        keel_core::audit::scope::note_detail(serde_json::json!({
+            "decision": "failed",
+            "endpoint": route.name,
+            "attempts": attempts.len(),
+        }));
+        if let Some(hold) = hold {
+            // Failed attempts used nothing, unless a provider says otherwise.
+            self.settle(hold, Some(attempts_used(&self.prices, &attempts)));
+        }
         if let Some(mut record) = self.record_of(route, call, body, context, started) {
             record.end_ns = unix_nanos();
             record.error = Some(error.to_string());
@@ -467,6 +478,51 @@ impl Gateway {
             self.trace(record);
         }
         Err(error)
+    }
+
+    /// What runs when a served stream ends: its trace written (with usage tracking) and its
+    /// hold settled — at its cost when the stream reported its usage, else at its worst case.
+    #[allow(clippy::too_many_arguments)]
+    fn on_stream_end(
+        &self,
+        route: &Route,
+        call: Call,
+        body: &Map<String, Value>,
+        context: &CallContext,
+        started: i64,
+        attempts: &[AttemptSpan],
+        hold: Option<crate::limits::Hold>,
+    ) -> Option<relay::OnEnd> {
+        let mut record = self.record_of(route, call, body, context, started);
+        if record.is_none() && hold.is_none() {
+            return None;
+        }
+        if let Some(record) = record.as_mut() {
+            record.attempts = attempts.to_vec();
+        }
+        let mut spent = attempts.to_vec();
+        let gateway = self.clone();
+        Some(Box::new(move |end: relay::StreamEnd| {
+            let now = unix_nanos();
+            if let Some(last) = spent.last_mut() {
+                last.usage = end.usage;
+            }
+            if let Some(hold) = hold {
+                let used = end.usage.map(|_| attempts_used(&gateway.prices, &spent));
+                gateway.settle(hold, used);
+            }
+            if let Some(mut record) = record {
+                if let Some(last) = record.attempts.last_mut() {
+                    last.end_ns = now;
+                    last.usage = end.usage;
+                    last.error.clone_from(&end.error);
+                }
+                record.end_ns = now;
+                record.outputs = end.output;
+                record.error = end.error;
+                gateway.trace(record);
+            }
+        }))
     }
 
     /// The start of a call's record, when its endpoint tracks usage and traces are written.
@@ -608,6 +664,45 @@ impl Gateway {
         let usage = usage::of_anthropic_answer(&message);
         Ok(Answer::Whole(anthropic::answer(&message, created), usage))
     }
+}
+
+/// Puts the call's decision in its audit entry: the model that served it, after how many
+/// tries, with how many tokens (a stream's are in its trace).
+fn note_served(route: &Route, target: &Target, tries: usize, usage: Option<TokenUsage>) {
+    let mut detail = serde_json::json!({
+        "decision": if tries > 1 { "served_after_fallback" } else { "served" },
+        "endpoint": route.name,
+        "provider": target.provider,
+        "model": target.model,
+        "attempts": tries,
+    });
+    if let Some(u) = usage {
+        detail["input_tokens"] = u.input_tokens.into();
+        detail["output_tokens"] = u.output_tokens.into();
+    }
+    keel_core::audit::scope::note_detail(detail);
+}
+
+/// What `attempts` used: their tokens, and their cost at `prices` (models without a price
+/// cost nothing).
+fn attempts_used(prices: &crate::prices::PriceTable, attempts: &[AttemptSpan]) -> Used {
+    let usages = attempts.iter().filter_map(|a| Some((a, a.usage?)));
+    let mut used = Used {
+        cost_usd: 0.0,
+        tokens: 0,
+    };
+    for (attempt, usage) in usages {
+        used.tokens = used
+            .tokens
+            .saturating_add(usage.input_tokens.saturating_add(usage.output_tokens));
+        if let Some(c) = prices
+            .price(&attempt.provider, &attempt.model)
+            .and_then(|p| crate::cost::cost(&p, &usage))
+        {
+            used.cost_usd += c.total_cost;
+        }
+    }
+    used
 }
 
 /// What one model answered: whole (with its usage), or a stream to relay.

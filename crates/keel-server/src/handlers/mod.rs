@@ -7,6 +7,7 @@ pub mod artifacts;
 pub mod audit;
 pub mod experiments;
 pub mod gateway;
+pub mod gateway_budgets;
 pub mod gateway_calls;
 pub mod logged_models;
 pub mod meta;

@@ -511,3 +511,291 @@ pub struct BindingIn {
     pub resource_id: Option<String>,
     pub created_by: Option<String>,
 }
+
+/// A budget's window length as requested (the unit by name or number).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct DurationWire {
+    pub unit: Option<crate::wire::proto::Stringish>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub value: Option<i64>,
+}
+
+impl From<DurationWire> for keel_gateway::DurationIn {
+    fn from(d: DurationWire) -> Self {
+        Self {
+            unit: d.unit.map(|u| u.0),
+            value: d.value,
+        }
+    }
+}
+
+/// A budget's window length as shown.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct DurationOut {
+    pub unit: &'static str,
+    pub value: u32,
+}
+
+/// `GatewayBudgetPolicy`: `created_by` and `last_updated_by` always (`""` when unset), as the
+/// reference writes them; `target_value` only when set.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BudgetPolicyOut {
+    pub budget_policy_id: String,
+    pub budget_unit: &'static str,
+    pub budget_amount: f64,
+    pub duration: DurationOut,
+    pub target_scope: &'static str,
+    pub budget_action: &'static str,
+    pub created_by: String,
+    pub created_at: i64,
+    pub last_updated_by: String,
+    pub last_updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_value: Option<String>,
+}
+
+impl From<keel_gateway::BudgetPolicy> for BudgetPolicyOut {
+    fn from(p: keel_gateway::BudgetPolicy) -> Self {
+        Self {
+            budget_policy_id: p.budget_policy_id,
+            budget_unit: keel_gateway::budgets::USD,
+            budget_amount: p.budget_amount,
+            duration: DurationOut {
+                unit: p.duration.unit.as_str(),
+                value: p.duration.value,
+            },
+            target_scope: p.target_scope.as_str(),
+            budget_action: p.budget_action.as_str(),
+            created_by: p.created_by.unwrap_or_default(),
+            created_at: p.created_at,
+            last_updated_by: p.last_updated_by.unwrap_or_default(),
+            last_updated_at: p.last_updated_at,
+            target_value: p.target_value,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BudgetPolicyResponse {
+    pub budget_policy: BudgetPolicyOut,
+}
+
+/// `budgets/list`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BudgetPoliciesOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budget_policies: Vec<BudgetPolicyOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// `budgets/create`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct CreateBudgetPolicyIn {
+    pub budget_unit: Option<crate::wire::proto::Stringish>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_f64")]
+    pub budget_amount: Option<f64>,
+    pub duration: Option<DurationWire>,
+    pub target_scope: Option<crate::wire::proto::Stringish>,
+    pub target_value: Option<String>,
+    pub budget_action: Option<crate::wire::proto::Stringish>,
+    pub created_by: Option<String>,
+}
+
+impl From<CreateBudgetPolicyIn> for keel_gateway::CreateBudgetPolicy {
+    fn from(m: CreateBudgetPolicyIn) -> Self {
+        Self {
+            budget_unit: m.budget_unit.map(|s| s.0),
+            budget_amount: m.budget_amount,
+            duration: m.duration.map(Into::into),
+            target_scope: m.target_scope.map(|s| s.0),
+            target_value: m.target_value,
+            budget_action: m.budget_action.map(|s| s.0),
+            created_by: m.created_by,
+        }
+    }
+}
+
+/// `budgets/update`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct UpdateBudgetPolicyIn {
+    pub budget_policy_id: Option<String>,
+    pub budget_unit: Option<crate::wire::proto::Stringish>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_f64")]
+    pub budget_amount: Option<f64>,
+    pub duration: Option<DurationWire>,
+    pub target_scope: Option<crate::wire::proto::Stringish>,
+    pub target_value: Option<String>,
+    pub budget_action: Option<crate::wire::proto::Stringish>,
+    pub updated_by: Option<String>,
+}
+
+impl From<UpdateBudgetPolicyIn> for keel_gateway::UpdateBudgetPolicy {
+    fn from(m: UpdateBudgetPolicyIn) -> Self {
+        Self {
+            budget_policy_id: m.budget_policy_id,
+            budget_unit: m.budget_unit.map(|s| s.0),
+            budget_amount: m.budget_amount,
+            duration: m.duration.map(Into::into),
+            target_scope: m.target_scope.map(|s| s.0),
+            target_value: m.target_value,
+            budget_action: m.budget_action.map(|s| s.0),
+            updated_by: m.updated_by,
+        }
+    }
+}
+
+/// `budgets/get` and `budgets/delete`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct BudgetPolicyIdIn {
+    pub budget_policy_id: Option<String>,
+}
+
+/// `budgets/list`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ListBudgetPoliciesIn {
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub max_results: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+/// One window of `budgets/windows`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BudgetWindowOut {
+    pub budget_policy_id: String,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub current_spend: f64,
+    /// Keel's own: held for calls in flight (their worst case), in USD.
+    pub reserved_spend: f64,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BudgetWindowsOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<BudgetWindowOut>,
+}
+
+impl From<keel_gateway::BudgetWindow> for BudgetWindowOut {
+    fn from(w: keel_gateway::BudgetWindow) -> Self {
+        Self {
+            budget_policy_id: w.budget_policy_id,
+            window_start_ms: w.window.start_ms,
+            window_end_ms: w.window.end_ms,
+            current_spend: w.current_spend,
+            reserved_spend: w.reserved_spend,
+        }
+    }
+}
+
+/// A rate limit (Keel's own), every field shown; a dimension without a limit is left out.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RateLimitOut {
+    pub rate_limit_id: String,
+    pub target_scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+    pub last_updated_at: i64,
+}
+
+impl From<keel_gateway::RateLimit> for RateLimitOut {
+    fn from(l: keel_gateway::RateLimit) -> Self {
+        Self {
+            rate_limit_id: l.rate_limit_id,
+            target_scope: l.target_scope.as_str(),
+            target_value: l.target_value,
+            requests_per_minute: l.requests_per_minute,
+            tokens_per_minute: l.tokens_per_minute,
+            created_by: l.created_by,
+            created_at: l.created_at,
+            last_updated_by: l.last_updated_by,
+            last_updated_at: l.last_updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RateLimitResponse {
+    pub rate_limit: RateLimitOut,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RateLimitsOut {
+    pub rate_limits: Vec<RateLimitOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// `rate-limits/create` and `rate-limits/update` (`rate_limit_id` names the one to update;
+/// `created_by` or `updated_by` the author; a limit of 0 removes that dimension's limit).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct RateLimitIn {
+    pub rate_limit_id: Option<String>,
+    pub target_scope: Option<crate::wire::proto::Stringish>,
+    pub target_value: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub requests_per_minute: Option<i64>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub tokens_per_minute: Option<i64>,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+impl From<RateLimitIn> for keel_gateway::RateLimitIn {
+    fn from(m: RateLimitIn) -> Self {
+        Self {
+            rate_limit_id: m.rate_limit_id,
+            target_scope: m.target_scope.map(|s| s.0),
+            target_value: m.target_value,
+            requests_per_minute: m.requests_per_minute,
+            tokens_per_minute: m.tokens_per_minute,
+            author: m.updated_by.or(m.created_by),
+        }
+    }
+}
+
+/// `rate-limits/get` and `rate-limits/delete`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct RateLimitIdIn {
+    pub rate_limit_id: Option<String>,
+}
+
+/// A rate limit's current minute.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RateWindowOut {
+    pub rate_limit_id: String,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub requests_used: i64,
+    pub requests_held: i64,
+    pub tokens_used: i64,
+    pub tokens_held: i64,
+}
+
+impl From<keel_gateway::RateWindow> for RateWindowOut {
+    fn from(w: keel_gateway::RateWindow) -> Self {
+        Self {
+            rate_limit_id: w.rate_limit_id,
+            window_start_ms: w.window.start_ms,
+            window_end_ms: w.window.end_ms,
+            requests_used: w.requests_used,
+            requests_held: w.requests_held,
+            tokens_used: w.tokens_used,
+            tokens_held: w.tokens_held,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RateWindowsOut {
+    pub windows: Vec<RateWindowOut>,
+}

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::{Error, Result};
 use keel_gateway::{
-    AttachOutcome, BindingFilter, BindingWrite, DefinitionDelete, DefinitionWrite, DetachOutcome,
-    Endpoint, EndpointBinding, EndpointKey, EndpointWrite, FallbackConfig, GatewaySecret,
-    GatewayStore, ModelDefinition, ModelMapping,
+    AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed, DefinitionDelete,
+    DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey, EndpointWrite,
+    FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping, RateLimit,
+    Reserved, Settlement,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -18,6 +19,7 @@ use super::PostgresStore;
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 use super::gateway_bindings as bindings;
 use super::gateway_endpoints as endpoints;
+use super::gateway_limits as limits;
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
 };
@@ -503,6 +505,127 @@ impl GatewayStore for PostgresStore {
     ) -> Result<Vec<EndpointBinding>> {
         self.read(&(workspace, filter), |c, (w, f)| {
             Box::pin(bindings::list_bindings(c, w, f))
+        })
+        .await
+    }
+
+    async fn insert_budget_policy(&self, policy: &BudgetPolicy) -> Result<()> {
+        self.write(policy, |c, p| Box::pin(limits::insert_policy(c, p)))
+            .await
+    }
+
+    async fn get_budget_policy(&self, workspace: &str, id: &str) -> Result<Option<BudgetPolicy>> {
+        self.read(&(workspace, id), |c, (w, id)| {
+            Box::pin(limits::get_policy(c, w, id))
+        })
+        .await
+    }
+
+    async fn list_budget_policies(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<BudgetPolicy>> {
+        self.read(workspace, |c, w| {
+            Box::pin(limits::list_policies(c, Some(w), offset, limit))
+        })
+        .await
+    }
+
+    async fn all_budget_policies(&self) -> Result<Vec<BudgetPolicy>> {
+        self.read(&(), |c, ()| {
+            Box::pin(limits::list_policies(c, None, 0, i64::MAX))
+        })
+        .await
+    }
+
+    async fn update_budget_policy(&self, policy: &BudgetPolicy) -> Result<bool> {
+        self.write(policy, |c, p| Box::pin(limits::update_policy(c, p)))
+            .await
+    }
+
+    async fn delete_budget_policy(&self, workspace: &str, id: &str) -> Result<bool> {
+        self.write(&(workspace, id), |c, (w, id)| {
+            Box::pin(limits::delete_policy(c, w, id))
+        })
+        .await
+    }
+
+    async fn insert_rate_limit(&self, limit: &RateLimit) -> Result<()> {
+        self.write(limit, |c, l| Box::pin(limits::insert_rate_limit(c, l)))
+            .await
+    }
+
+    async fn get_rate_limit(&self, workspace: &str, id: &str) -> Result<Option<RateLimit>> {
+        self.read(&(workspace, id), |c, (w, id)| {
+            Box::pin(limits::get_rate_limit(c, w, id))
+        })
+        .await
+    }
+
+    async fn list_rate_limits(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<RateLimit>> {
+        self.read(workspace, |c, w| {
+            Box::pin(limits::list_rate_limits(c, Some(w), offset, limit))
+        })
+        .await
+    }
+
+    async fn all_rate_limits(&self) -> Result<Vec<RateLimit>> {
+        self.read(&(), |c, ()| {
+            Box::pin(limits::list_rate_limits(c, None, 0, i64::MAX))
+        })
+        .await
+    }
+
+    async fn update_rate_limit(&self, limit: &RateLimit) -> Result<bool> {
+        self.write(limit, |c, l| Box::pin(limits::update_rate_limit(c, l)))
+            .await
+    }
+
+    async fn delete_rate_limit(&self, workspace: &str, id: &str) -> Result<bool> {
+        self.write(&(workspace, id), |c, (w, id)| {
+            Box::pin(limits::delete_rate_limit(c, w, id))
+        })
+        .await
+    }
+
+    async fn reserve_limits(
+        &self,
+        hold_id: &str,
+        counters: &[Counter],
+        expires_at_ms: i64,
+    ) -> Result<Reserved> {
+        self.write(&(hold_id, counters), |c, (h, counters)| {
+            Box::pin(limits::reserve(c, h, counters, expires_at_ms))
+        })
+        .await
+    }
+
+    async fn settle_limits(
+        &self,
+        hold_id: &str,
+        settlements: &[Settlement],
+    ) -> Result<Vec<Crossed>> {
+        self.write(&(hold_id, settlements), |c, (h, s)| {
+            Box::pin(limits::settle(c, h, s))
+        })
+        .await
+    }
+
+    async fn limit_usage(&self, counters: &[(String, i64)]) -> Result<Vec<(i64, i64)>> {
+        self.read(counters, |c, k| Box::pin(limits::limit_usage(c, k)))
+            .await
+    }
+
+    async fn sweep_limits(&self, now_ms: i64, ended_before_ms: i64) -> Result<u64> {
+        self.write(&(), |c, ()| {
+            Box::pin(limits::sweep(c, now_ms, ended_before_ms))
         })
         .await
     }

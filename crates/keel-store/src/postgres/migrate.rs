@@ -118,6 +118,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "gateway_bindings",
         sql: include_str!("../../migrations/postgres/0018_gateway_bindings.sql"),
     },
+    Migration {
+        version: 19,
+        name: "gateway_limits",
+        sql: include_str!("../../migrations/postgres/0019_gateway_limits.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -21,6 +21,7 @@ mod experiments;
 mod gateway;
 mod gateway_bindings;
 mod gateway_endpoints;
+mod gateway_limits;
 mod group_commit;
 mod history;
 mod identity;

@@ -8,13 +8,17 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_gateway::{
-    AttachOutcome, BindingFilter, BindingWrite, DefinitionDelete, DefinitionWrite, DetachOutcome,
-    Endpoint, EndpointBinding, EndpointKey, EndpointWrite, FallbackConfig, GatewaySecret,
-    GatewayStore, ModelDefinition, ModelMapping,
+    AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed, DefinitionDelete,
+    DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey, EndpointWrite,
+    FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping, RateLimit,
+    Reserved, Settlement,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{SqliteStore, db_err, gateway_bindings as bindings, gateway_endpoints as endpoints};
+use super::{
+    SqliteStore, db_err, gateway_bindings as bindings, gateway_endpoints as endpoints,
+    gateway_limits as limits,
+};
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
 };
@@ -489,6 +493,114 @@ impl GatewayStore for SqliteStore {
     ) -> Result<Vec<EndpointBinding>> {
         let (workspace, filter) = (workspace.to_owned(), filter.clone());
         self.read(move |c| bindings::list_bindings(c, &workspace, &filter))
+            .await
+    }
+
+    async fn insert_budget_policy(&self, policy: &BudgetPolicy) -> Result<()> {
+        let policy = policy.clone();
+        self.write(move |c| limits::insert_policy(c, &policy)).await
+    }
+
+    async fn get_budget_policy(&self, workspace: &str, id: &str) -> Result<Option<BudgetPolicy>> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.read(move |c| limits::get_policy(c, &workspace, &id))
+            .await
+    }
+
+    async fn list_budget_policies(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<BudgetPolicy>> {
+        let workspace = workspace.to_owned();
+        self.read(move |c| limits::list_policies(c, &workspace, offset, limit))
+            .await
+    }
+
+    async fn all_budget_policies(&self) -> Result<Vec<BudgetPolicy>> {
+        self.read(limits::all_policies).await
+    }
+
+    async fn update_budget_policy(&self, policy: &BudgetPolicy) -> Result<bool> {
+        let policy = policy.clone();
+        self.write(move |c| limits::update_policy(c, &policy)).await
+    }
+
+    async fn delete_budget_policy(&self, workspace: &str, id: &str) -> Result<bool> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.write(move |c| limits::delete_policy(c, &workspace, &id))
+            .await
+    }
+
+    async fn insert_rate_limit(&self, limit: &RateLimit) -> Result<()> {
+        let limit = limit.clone();
+        self.write(move |c| limits::insert_rate_limit(c, &limit))
+            .await
+    }
+
+    async fn get_rate_limit(&self, workspace: &str, id: &str) -> Result<Option<RateLimit>> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.read(move |c| limits::get_rate_limit(c, &workspace, &id))
+            .await
+    }
+
+    async fn list_rate_limits(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<RateLimit>> {
+        let workspace = workspace.to_owned();
+        self.read(move |c| limits::list_rate_limits(c, Some(&workspace), offset, limit))
+            .await
+    }
+
+    async fn all_rate_limits(&self) -> Result<Vec<RateLimit>> {
+        self.read(|c| limits::list_rate_limits(c, None, 0, i64::MAX))
+            .await
+    }
+
+    async fn update_rate_limit(&self, limit: &RateLimit) -> Result<bool> {
+        let limit = limit.clone();
+        self.write(move |c| limits::update_rate_limit(c, &limit))
+            .await
+    }
+
+    async fn delete_rate_limit(&self, workspace: &str, id: &str) -> Result<bool> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.write(move |c| limits::delete_rate_limit(c, &workspace, &id))
+            .await
+    }
+
+    async fn reserve_limits(
+        &self,
+        hold_id: &str,
+        counters: &[Counter],
+        expires_at_ms: i64,
+    ) -> Result<Reserved> {
+        let (hold_id, counters) = (hold_id.to_owned(), counters.to_vec());
+        self.write(move |c| limits::reserve(c, &hold_id, &counters, expires_at_ms))
+            .await
+    }
+
+    async fn settle_limits(
+        &self,
+        hold_id: &str,
+        settlements: &[Settlement],
+    ) -> Result<Vec<Crossed>> {
+        let (hold_id, settlements) = (hold_id.to_owned(), settlements.to_vec());
+        self.write(move |c| limits::settle(c, &hold_id, &settlements))
+            .await
+    }
+
+    async fn limit_usage(&self, counters: &[(String, i64)]) -> Result<Vec<(i64, i64)>> {
+        let counters = counters.to_vec();
+        self.read(move |c| limits::limit_usage(c, &counters)).await
+    }
+
+    async fn sweep_limits(&self, now_ms: i64, ended_before_ms: i64) -> Result<u64> {
+        self.write(move |c| limits::sweep(c, now_ms, ended_before_ms))
             .await
     }
 }

@@ -97,6 +97,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gateway_bindings",
         include_str!("../../migrations/sqlite/0018_gateway_bindings.sql"),
     ),
+    (
+        19,
+        "gateway_limits",
+        include_str!("../../migrations/sqlite/0019_gateway_limits.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

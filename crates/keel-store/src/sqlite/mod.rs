@@ -15,6 +15,7 @@ mod experiments;
 mod gateway;
 mod gateway_bindings;
 mod gateway_endpoints;
+mod gateway_limits;
 mod identity;
 mod identity_store;
 mod load;

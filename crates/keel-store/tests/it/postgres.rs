@@ -229,7 +229,8 @@ async fn reopening_applies_each_migration_once() {
             (15, "gateway_secrets".to_owned()),
             (16, "gateway_model_definitions".to_owned()),
             (17, "gateway_endpoints".to_owned()),
-            (18, "gateway_bindings".to_owned())
+            (18, "gateway_bindings".to_owned()),
+            (19, "gateway_limits".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -260,7 +261,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 18);
+    assert_eq!(migrations(&db).await.len(), 19);
 }
 
 #[tokio::test]
@@ -330,7 +331,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (15, "gateway_secrets"),
             (16, "gateway_model_definitions"),
             (17, "gateway_endpoints"),
-            (18, "gateway_bindings")
+            (18, "gateway_bindings"),
+            (19, "gateway_limits")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod durability;
 pub mod experiments;
 pub mod gateway;
+pub mod gateway_limits;
 pub mod gc;
 pub mod history;
 pub mod identity;
