@@ -131,7 +131,8 @@ def mock():
 @pytest.fixture(scope="module")
 def prices(tmp_path_factory):
     path = tmp_path_factory.mktemp("prices") / "prices.json"
-    path.write_text(json.dumps({"openai": {PRICED: {"input": 0.0, "output": 1.0}}}))
+    path.write_text(json.dumps({"openai": {PRICED: {"input": 0.0, "output": 1.0},
+                                           "slow-stream": {"input": 0.0, "output": 1.0}}}))
     return path
 
 
@@ -296,3 +297,154 @@ def test_a_refusal_is_audited_with_the_budget_that_refused_it(replicas, mock, to
     assert {"decision": "rejected", "endpoint": endpoint, "limit": pid} in details
     assert any(d.get("decision") == "served" and d.get("endpoint") == endpoint and d.get("model") == PRICED
                for d in details)
+
+
+# Keel's rate limits: requests and tokens per UTC minute.
+RATES = "/api/3.0/keel/gateway/rate-limits"
+
+
+def rates(url, method, action, body=None, params=None, auth=ADMIN):
+    return requests.request(method, f"{url}{RATES}/{action}", json=body, params=params, auth=auth, timeout=60)
+
+
+def early_in_a_minute(margin=15):
+    """Waits, if need be, until a minute has at least `margin` seconds left."""
+    if time.time() % 60 > 60 - margin:
+        time.sleep(60 - time.time() % 60 + 0.2)
+
+
+@keel_only
+def test_rate_limits_are_configured_and_checked(replicas):
+    url = replicas[0].url
+    created = rates(url, "POST", "create", {"target_scope": "WORKSPACE", "requests_per_minute": 30,
+                                            "created_by": "ops"})
+    assert created.status_code == 200, created.text
+    limit = created.json()["rate_limit"]
+    rid = limit["rate_limit_id"]
+    assert rid.startswith("rl-") and limit["requests_per_minute"] == 30 and "tokens_per_minute" not in limit
+    assert rates(url, "GET", "get", params={"rate_limit_id": rid}).json() == {"rate_limit": limit}
+    updated = rates(url, "POST", "update", {"rate_limit_id": rid, "tokens_per_minute": 1000,
+                                            "requests_per_minute": 0, "updated_by": "ops2"}).json()["rate_limit"]
+    assert (updated.get("requests_per_minute"), updated["tokens_per_minute"], updated["last_updated_by"]) == \
+        (None, 1000, "ops2")
+    assert rid in [r["rate_limit_id"] for r in rates(url, "GET", "list").json()["rate_limits"]]
+    window = next(w for w in rates(url, "GET", "windows").json()["windows"] if w["rate_limit_id"] == rid)
+    assert window["window_end_ms"] - window["window_start_ms"] == 60_000 and window["window_start_ms"] % 60_000 == 0
+    for body, status, message in [
+        ({"target_scope": "WORKSPACE"}, 400, "A rate limit needs requests_per_minute, tokens_per_minute or both"),
+        ({"target_scope": "ENDPOINT", "requests_per_minute": 1}, 400, "target_value is required"),
+        ({"target_scope": "ENDPOINT", "target_value": "e-nope", "requests_per_minute": 1}, 404,
+         "GatewayEndpoint not found"),
+        ({"target_scope": "SOMETIMES", "requests_per_minute": 1}, 400, "Invalid target_scope 'SOMETIMES'"),
+        ({"requests_per_minute": 1}, 400, "Missing value for required parameter 'target_scope'"),
+    ]:
+        resp = rates(url, "POST", "create", body)
+        assert resp.status_code == status, (body, resp.text)
+        assert resp.json()["message"].startswith(message), resp.text
+    app = service_token(replicas[0])
+    forbidden = requests.post(f"{url}{RATES}/create", timeout=30, headers={"Authorization": f"Bearer {app}"},
+                              json={"target_scope": "WORKSPACE", "requests_per_minute": 1})
+    assert forbidden.status_code == 403, "an ordinary account configures no limits"
+    assert rates(url, "DELETE", "delete", {"rate_limit_id": rid}).json() == {}
+    assert rates(url, "GET", "get", params={"rate_limit_id": rid}).status_code == 404
+
+
+@keel_only
+def test_requests_per_minute_hold_across_replicas(replicas, mock, token):
+    url = replicas[0].url
+    endpoint = make_endpoint(url, f"{mock.url}/v1", [(PRICED, "PRIMARY", 1.0, None)])
+    endpoint_id = requests.get(f"{url}/api/3.0/mlflow/gateway/endpoints/get", params={"name": endpoint},
+                               auth=ADMIN, timeout=30).json()["endpoint"]["endpoint_id"]
+    rid = rates(url, "POST", "create", {"target_scope": "ENDPOINT", "target_value": endpoint_id,
+                                        "requests_per_minute": 5}).json()["rate_limit"]["rate_limit_id"]
+    try:
+        time.sleep(5.5)  # every replica has read it
+        early_in_a_minute()
+        statuses = []
+        lock = threading.Lock()
+
+        def one(i):
+            resp = chat(replicas[i % len(replicas)].url, token, endpoint)
+            with lock:
+                statuses.append((resp.status_code, resp.text))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [s for s, _ in statuses].count(200) == 5, statuses
+        refused = json.loads(next(text for s, text in statuses if s == 429))["detail"]
+        assert refused.startswith(f"Rate limit exceeded: at most 5 requests per minute (rate limit {rid}). "
+                                  "Try again in ")
+    finally:
+        rates(url, "DELETE", "delete", {"rate_limit_id": rid})
+
+
+@keel_only
+def test_tokens_per_minute_reserve_the_worst_case_and_settle_the_actual_use(replicas, mock, token):
+    url = replicas[0].url
+    endpoint = make_endpoint(url, f"{mock.url}/v1", [(PRICED, "PRIMARY", 1.0, None)])
+    body = {"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    # The worst case: every byte of the body (without its `model`) an input token, plus the cap.
+    worst = len(json.dumps(body, separators=(",", ":"))) + 5
+    rid = rates(url, "POST", "create", {"target_scope": "WORKSPACE",
+                                        "tokens_per_minute": worst}).json()["rate_limit"]["rate_limit_id"]
+    try:
+        early_in_a_minute()
+        assert chat(url, token, endpoint).status_code == 200
+        deadline = time.monotonic() + 30
+        while True:
+            window = next(w for w in rates(url, "GET", "windows").json()["windows"] if w["rate_limit_id"] == rid)
+            if window["tokens_held"] == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert (window["tokens_used"], window["tokens_held"]) == (17, 0), "the mock's 12 + 5 tokens, settled"
+        # 17 used: a call that may use `worst` more no longer fits in the minute.
+        second = chat(url, token, endpoint)
+        assert second.status_code == 429
+        assert "at most %d tokens per minute" % worst in second.json()["detail"]
+    finally:
+        rates(url, "DELETE", "delete", {"rate_limit_id": rid})
+
+
+@keel_only
+def test_a_graceful_stop_settles_every_call_and_writes_every_trace(tmp_path, mock, prices, monkeypatch):
+    srv = secured_server(tmp_path / "data", [*LOCAL_UPSTREAMS, "--gateway-prices-file", str(prices)]).start()
+    try:
+        app = service_token(srv)
+        endpoint = make_endpoint(srv.url, f"{mock.url}/v1", [(PRICED, "PRIMARY", 1.0, None)], usage_tracking=True)
+        slow = make_endpoint(srv.url, f"{mock.url}/v1", [("slow-stream", "PRIMARY", 1.0, None)],
+                             usage_tracking=True)
+        pid = admin_call(srv.url, "POST", "create", {
+            "budget_unit": "USD", "budget_amount": 1.0, "duration": {"unit": "DAYS", "value": 1},
+            "target_scope": "WORKSPACE", "budget_action": "REJECT"})["budget_policy"]["budget_policy_id"]
+        for _ in range(5):
+            assert chat(srv.url, app, endpoint).status_code == 200
+        # A stream of 100 words (a tenth of a second each) is in flight when the server is told
+        # to stop: it is served to its end, then settled and traced before the process exits.
+        stream = requests.post(f"{srv.url}/gateway/mlflow/v1/chat/completions", stream=True, timeout=60,
+                               headers={"Authorization": f"Bearer {app}"},
+                               json={"model": slow, "stream": True, "max_tokens": 200,
+                                     "messages": [{"role": "user", "content": "go"}]})
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        next(lines)
+        stopper = threading.Thread(target=srv.stop)
+        stopper.start()
+        received = sum(1 for line in lines if line.startswith(b"data: "))
+        stopper.join()
+        assert received >= 99, "the stream in flight was served to its end"
+        srv.start()
+        window = spend(srv.url, pid)
+        assert window["reserved_spend"] == 0
+        assert window["current_spend"] == pytest.approx(5 * PER_CALL + 100 * 1e-6), "settled at the stream's usage"
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+        from mlflow import MlflowClient
+        client = MlflowClient(tracking_uri=srv.url)
+        for name, count in ((endpoint, 5), (slow, 1)):
+            experiment = client.get_experiment_by_name(f"gateway/{name}")
+            assert len(client.search_traces(locations=[experiment.experiment_id], max_results=100)) == count
+    finally:
+        srv.stop()

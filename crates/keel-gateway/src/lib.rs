@@ -70,6 +70,10 @@ pub struct Gateway {
     policies: Arc<limits::PolicyCache>,
     /// Where `budget_policy.exceeded` events go (none: nowhere).
     webhooks: Option<keel_core::Webhooks>,
+    /// The work calls leave behind (settlements, traces, sweeps), waited for by [`Self::stop`].
+    background: tokio_util::task::TaskTracker,
+    /// Cancelled by [`Self::stop`]: the trace writer drains its queue and the sweeps end.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -108,7 +112,17 @@ impl Gateway {
             breakers: Arc::new(invoke::breaker::Breakers::default()),
             policies: Arc::new(limits::PolicyCache::default()),
             webhooks: None,
+            background: tokio_util::task::TaskTracker::new(),
+            stopping: tokio_util::sync::CancellationToken::new(),
         })
+    }
+
+    /// Stops the background work once calls are over: the sweeps end, the queued traces are
+    /// written and every settlement in flight finishes.
+    pub async fn stop(&self) {
+        self.stopping.cancel();
+        self.background.close();
+        self.background.wait().await;
     }
 
     /// Sends `budget_policy.exceeded` events through `webhooks`.
@@ -130,6 +144,8 @@ impl Gateway {
         self.tracer = Some(Arc::new(invoke::tracer::CallTracer::start(
             traces,
             self.prices.clone(),
+            &self.background,
+            self.stopping.clone(),
         )));
         self
     }

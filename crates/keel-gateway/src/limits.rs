@@ -394,7 +394,8 @@ impl Gateway {
     pub(crate) fn settle(&self, hold: Hold, used: Option<Used>) {
         let gateway = self.clone();
         // A spawned task carries no request's audit scope: the write records nothing.
-        tokio::spawn(async move { gateway.settle_now(hold, used).await });
+        self.background
+            .spawn(async move { gateway.settle_now(hold, used).await });
     }
 
     async fn settle_now(&self, hold: Hold, used: Option<Used>) {
@@ -468,18 +469,22 @@ impl Gateway {
         self.store.sweep_limits(now, now - 24 * 3600 * 1000).await
     }
 
-    /// Sweeps every minute (see [`Self::sweep_limits`]) from a task on the current runtime.
-    pub fn sweep_limits_periodically(&self) -> tokio::task::JoinHandle<()> {
+    /// Sweeps every minute (see [`Self::sweep_limits`]) from a task on the current runtime,
+    /// until [`Self::stop`].
+    pub fn sweep_limits_periodically(&self) {
         let gateway = self.clone();
-        tokio::spawn(async move {
+        self.background.spawn(async move {
             let mut every = tokio::time::interval(SWEEP_EVERY);
             loop {
-                every.tick().await;
+                tokio::select! {
+                    _ = every.tick() => {}
+                    () = gateway.stopping.cancelled() => return,
+                }
                 if let Err(e) = gateway.sweep_limits().await {
                     tracing::warn!(error = %e.message, "cannot sweep the gateway's limit holds");
                 }
             }
-        })
+        });
     }
 }
 

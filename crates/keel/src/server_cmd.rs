@@ -55,7 +55,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let gateway = crate::stores::gateway(&config, gateway_store, tracking.clone())?
         .with_tracing(traces.clone())
         .with_webhooks(webhooks.clone());
-    let _limit_sweeps = gateway.sweep_limits_periodically();
+    gateway.sweep_limits_periodically();
 
     let tls = serve_tls(&config)?;
     let addr = format!("{}:{}", config.host, config.port);
@@ -116,7 +116,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             &config,
         )?),
         webhooks,
-        gateway,
+        gateway: gateway.clone(),
         ui: ui_assets().mounted_at(&config.static_prefix),
         limits: config.request_limits(),
         audit,
@@ -140,6 +140,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Requests are done: no new events. Let the delivery round in flight finish; what is still
     // pending stays queued in the database for the next start (or another replica).
     worker.stop().await;
+    // Calls are over: their settlements finish and their queued traces are written.
+    gateway.stop().await;
     // Entries committed by the last requests get their place in the tree before exit.
     if let Some(sequencer) = sequencer {
         sequencer.stop().await;

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use keel_core::traces::{IncomingSpan, Traces};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::record::CallRecord;
 use crate::prices::PriceTable;
@@ -27,11 +29,17 @@ pub struct CallTracer {
 }
 
 impl CallTracer {
-    /// Starts the writer task (on the current tokio runtime); it ends once every
-    /// [`CallTracer`] is dropped and the queue is written.
-    pub fn start(traces: Traces, prices: Arc<PriceTable>) -> Self {
+    /// Starts the writer task (on the current tokio runtime, tracked by `tasks`); it ends
+    /// once every [`CallTracer`] is dropped, or `stopping` is cancelled, and the queue is
+    /// written.
+    pub fn start(
+        traces: Traces,
+        prices: Arc<PriceTable>,
+        tasks: &TaskTracker,
+        stopping: CancellationToken,
+    ) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_all(rx, traces, prices));
+        tasks.spawn(write_all(rx, traces, prices, stopping));
         Self {
             queue,
             dropped: AtomicU64::new(0),
@@ -58,8 +66,26 @@ impl CallTracer {
     }
 }
 
-async fn write_all(mut rx: mpsc::Receiver<CallRecord>, traces: Traces, prices: Arc<PriceTable>) {
+async fn write_all(
+    mut rx: mpsc::Receiver<CallRecord>,
+    traces: Traces,
+    prices: Arc<PriceTable>,
+    stopping: CancellationToken,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        tokio::select! {
+            received = rx.recv_many(&mut batch, MAX_BATCH) => {
+                if received == 0 {
+                    return;
+                }
+                write_batch(&traces, &prices, std::mem::take(&mut batch)).await;
+            }
+            () = stopping.cancelled() => break,
+        }
+    }
+    // Stopping: what is queued still goes on record.
+    rx.close();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         write_batch(&traces, &prices, std::mem::take(&mut batch)).await;
     }
