@@ -1,5 +1,6 @@
 """A mock model provider the gateway tests start on loopback: OpenAI's chat completions
-(whole and streamed), embeddings and Responses API, and Anthropic's messages, with models that
+(whole and streamed), embeddings and Responses API, Anthropic's messages and Gemini's
+generateContent (whole and streamed) and embeddings, with models that
 fail in the ways fallbacks and error handling must meet (`fail500` and any `fail500-*`,
 `fail429`, `plain503`, `slow`, `slow-stream`). It records every request it receives (path, headers, JSON body) so a
 test can check exactly what the gateway sent upstream."""
@@ -84,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "slow":
             time.sleep(5)
         path = self.path.split("?")[0]
+        if ":" in path.rsplit("/", 1)[-1]:
+            return self._gemini(path, body)
         if path.endswith("/chat/completions"):
             if body.get("stream"):
                 return self._stream_chat(model, body)
@@ -113,6 +116,32 @@ class _Handler(BaseHTTPRequestHandler):
                 "stop_reason": "end_turn", "stop_sequence": None,
                 "usage": {"input_tokens": 10, "output_tokens": 6}})
         return self._send_json(404, {"error": {"message": f"no route {path}"}})
+
+    def _gemini(self, path, body):
+        model, action = path.rsplit("/", 1)[-1].split(":", 1)
+        if model.startswith("fail500"):
+            return self._send_json(500, {"error": {"code": 500, "message": "upstream exploded", "status": "INTERNAL"}})
+        usage = {"promptTokenCount": 8, "candidatesTokenCount": 4, "totalTokenCount": 12}
+        if action == "embedContent":
+            return self._send_json(200, {"embedding": {"values": [0.1, 0.2]}})
+        if action == "batchEmbedContents":
+            return self._send_json(200, {"embeddings": [{"values": [0.1, 0.2]} for _ in body["requests"]]})
+        if action == "streamGenerateContent":
+            chunks = [{"candidates": [{"content": {"role": "model", "parts": [{"text": w}]}, "index": 0}]}
+                      for w in ("Hello", " world")]
+            chunks.append({"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]},
+                                           "finishReason": "STOP", "index": 0}], "usageMetadata": usage})
+            return self._stream([f"data: {json.dumps(c)}\r\n\r\n" for c in chunks])
+        if body.get("tools"):
+            name = body["tools"][0]["functionDeclarations"][0]["name"]
+            parts = [{"functionCall": {"name": name, "args": {"city": "Paris"}}}]
+        else:
+            text = " ".join(p.get("text", "") for c in body.get("contents", []) if c.get("role") == "user"
+                            for p in c.get("parts", []))
+            parts = [{"text": f"echo: {text}"}]
+        return self._send_json(200, {"candidates": [{"content": {"role": "model", "parts": parts},
+                                                     "finishReason": "STOP", "index": 0}],
+                                     "usageMetadata": usage, "modelVersion": model})
 
     def _stream_chat(self, model, body):
         words = ["Hello", " world"] if model != "slow-stream" else [f"w{i} " for i in range(100)]

@@ -432,3 +432,81 @@ def test_responses_compaction_is_passed_through_and_never_streamed(gw, mock, cha
     assert streamed.json() == {"detail": "stream=true is not supported on /responses/compact; compaction is a "
                                          "unary request."}
     assert mock.count() == before
+
+
+@pytest.fixture(scope="module")
+def gemini_ep(gw, mock):
+    return make_endpoint(gw.url, f"{mock.url}/v1beta/models", [("gemini-2.0-flash", "PRIMARY", 1.0, None)],
+                         provider="gemini")
+
+
+def test_gemini_serves_the_unified_chat_translated_both_ways(gw, mock, sdk, gemini_ep):
+    answer = sdk.chat.completions.create(model=gemini_ep, max_tokens=40, temperature=0.3,
+                                         messages=[{"role": "system", "content": "Be brief"},
+                                                   {"role": "user", "content": "ping"}])
+    assert answer.choices[0].message.content == "echo: ping"
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (8, 4, 12)
+    assert answer.model == "gemini-2.0-flash" and answer.model_extra["provider"] == "gemini"
+    sent = mock.last()
+    assert sent["path"] == "/v1beta/models/gemini-2.0-flash:generateContent"
+    assert sent["headers"]["x-goog-api-key"] == PROVIDER_KEY and "authorization" not in sent["headers"]
+    assert sent["body"] == {"contents": [{"role": "user", "parts": [{"text": "ping"}]}],
+                            "system_instruction": {"parts": [{"text": "Be brief"}]},
+                            "generationConfig": {"temperature": 0.3, "candidateCount": 1, "maxOutputTokens": 40}}
+
+    chunks = list(sdk.chat.completions.create(model=gemini_ep, stream=True,
+                                              messages=[{"role": "user", "content": "ping"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello world"
+    assert [c.usage.total_tokens for c in chunks if c.usage] == [12]
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert mock.last()["path"] == "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+                                               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    called = sdk.chat.completions.create(model=gemini_ep, messages=[{"role": "user", "content": "Weather?"}],
+                                         tools=tools, tool_choice="required")
+    call = called.choices[0].message.tool_calls[0]
+    assert (call.function.name, json.loads(call.function.arguments)) == ("get_weather", {"city": "Paris"})
+    assert called.choices[0].finish_reason == "tool_calls" and call.id.startswith("call_")
+    sent = mock.last()["body"]
+    assert sent["tools"] == [{"functionDeclarations": [{"name": "get_weather", "description": "Weather",
+                                                        "parametersJsonSchema": tools[0]["function"]["parameters"]}]}]
+    assert sent["toolConfig"] == {"functionCallingConfig": {"mode": "ANY"}}
+
+
+def test_gemini_embeds_one_text_or_a_batch(gw, mock, app, gemini_ep):
+    one = app.post(f"{gw.url}/gateway/{gemini_ep}/mlflow/invocations", json={"input": "hello"}, timeout=60)
+    assert one.status_code == 200, one.text
+    assert one.json()["data"] == [{"object": "embedding", "embedding": [0.1, 0.2], "index": 0}]
+    assert mock.last()["path"].endswith(":embedContent")
+    many = app.post(f"{gw.url}/gateway/{gemini_ep}/mlflow/invocations", json={"input": ["a", "b"]}, timeout=60)
+    assert [d["index"] for d in many.json()["data"]] == [0, 1]
+    sent = mock.last()
+    assert sent["path"].endswith(":batchEmbedContents")
+    assert sent["body"]["requests"][1] == {"model": "models/gemini-2.0-flash", "content": {"parts": [{"text": "b"}]}}
+
+
+def test_gemini_passthroughs_keep_geminis_format(gw, mock, app, gemini_ep, chat_ep):
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"topK": 3}}
+    url = f"{gw.url}/gateway/gemini/v1beta/models"
+    whole = app.post(f"{url}/{gemini_ep}:generateContent", json=body, timeout=60)
+    assert whole.status_code == 200, whole.text
+    assert whole.json()["candidates"][0]["content"]["parts"] == [{"text": "echo: hi"}]
+    assert whole.json()["modelVersion"] == "gemini-2.0-flash", "the provider's answer, verbatim"
+    sent = mock.last()
+    assert sent["body"] == body and sent["path"] == "/v1beta/models/gemini-2.0-flash:generateContent"
+    assert sent["headers"]["x-goog-api-key"] == PROVIDER_KEY
+
+    streamed = app.post(f"{url}/{gemini_ep}:streamGenerateContent", json=body, timeout=60)
+    assert streamed.status_code == 200 and streamed.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["usageMetadata"]["totalTokenCount"] == 12, "relayed byte for byte"
+
+    unknown = app.post(f"{url}/{gemini_ep}:countTokens", json=body, timeout=60)
+    assert unknown.status_code == 404 and "generateContent" in unknown.json()["detail"]
+    wrong = app.post(f"{url}/{chat_ep}:generateContent", json=body, timeout=60)
+    assert wrong.status_code == 400
+    assert wrong.json()["detail"].startswith("Unsupported passthrough endpoint "
+                                             "'/gemini/v1beta/models/{endpoint_name}:generateContent'")
+    missing = app.post(f"{url}/nope:generateContent", json=body, timeout=60)
+    assert missing.status_code == 404

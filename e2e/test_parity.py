@@ -62,6 +62,7 @@ DIFFERENCES = {
     "GET /api/2.0/mlflow/webhooks/{webhook_id}/deliveries": (404, "a JSON error naming the webhook (the reference: an HTML 404)"),
     "DELETE /api/2.0/mlflow-artifacts/artifacts/{path}": (404, "deleting an artifact that does not exist is a 404 (the reference: 200)"),
     "POST /graphql": (400, "a request without a query is a 400 naming it (the reference: a 500 page)"),
+    "POST /gateway/gemini/v1beta/models/{endpoint_action}": (404, "a path without a Gemini action is a JSON 404 naming the two actions (the reference: a plain-text 404)"),
     "GET /graphql": (400, "as the POST; Keel also takes a GET's query string (the reference reads only a body)"),
 }
 

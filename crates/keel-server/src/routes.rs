@@ -1748,6 +1748,17 @@ pub fn table() -> Vec<Route> {
             gateway_calls::anthropic_messages,
         )
         .locate(Locate::GatewayCall),
+        // `{endpoint}:generateContent` and `{endpoint}:streamGenerateContent`: one path
+        // segment, split by the handler.
+        route(
+            M::POST,
+            Root,
+            "/gateway/gemini/v1beta/models/{endpoint_action}",
+            "gateway.invoke",
+            Workspace,
+            gateway_calls::gemini_models,
+        )
+        .locate(Locate::GatewayCall),
         route(
             M::POST,
             Mlflow2,

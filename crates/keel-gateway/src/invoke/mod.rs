@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod breaker;
 pub mod error;
+pub mod gemini;
 pub mod openai;
 pub mod provider;
 pub mod record;
@@ -145,6 +146,11 @@ pub enum Call {
     OpenAiResponsesCompact,
     /// Anthropic's messages, passed through (`/gateway/anthropic/v1/messages`).
     AnthropicMessages,
+    /// Gemini's `generateContent`, passed through
+    /// (`/gateway/gemini/v1beta/models/{endpoint}:generateContent`).
+    GeminiGenerateContent,
+    /// Gemini's `streamGenerateContent`, passed through (always streamed).
+    GeminiStreamGenerateContent,
 }
 
 impl Call {
@@ -159,6 +165,10 @@ impl Call {
                 "passthrough/model/openai-responses"
             }
             Self::AnthropicMessages => "passthrough/model/anthropic-messages",
+            // Both Gemini actions, as the reference names them.
+            Self::GeminiGenerateContent | Self::GeminiStreamGenerateContent => {
+                "passthrough/model/gemini-generateContent"
+            }
         }
     }
 
@@ -186,6 +196,16 @@ impl Call {
                 "messages",
                 "/gateway/anthropic/v1/messages",
             )),
+            Self::GeminiGenerateContent => Some((
+                Wire::Gemini,
+                "generateContent",
+                "/gemini/v1beta/models/{endpoint_name}:generateContent",
+            )),
+            Self::GeminiStreamGenerateContent => Some((
+                Wire::Gemini,
+                "streamGenerateContent",
+                "/gemini/v1beta/models/{endpoint_name}:streamGenerateContent",
+            )),
         }
     }
 
@@ -200,15 +220,21 @@ impl Call {
             Self::OpenAiResponses => "openai_responses",
             Self::OpenAiResponsesCompact => "openai_responses_compact",
             Self::AnthropicMessages => "anthropic_messages",
+            Self::GeminiGenerateContent => "gemini_generate_content",
+            Self::GeminiStreamGenerateContent => "gemini_stream_generate_content",
         }
     }
 
     /// Whether `body` asks this call for a stream (embeddings never stream).
     pub fn streams(self, body: &Map<String, Value>) -> bool {
-        !matches!(
-            self,
-            Self::UnifiedEmbeddings | Self::OpenAiEmbeddings | Self::OpenAiResponsesCompact
-        ) && unified::wants_stream(body)
+        match self {
+            Self::GeminiStreamGenerateContent => true,
+            Self::UnifiedEmbeddings
+            | Self::OpenAiEmbeddings
+            | Self::OpenAiResponsesCompact
+            | Self::GeminiGenerateContent => false,
+            _ => unified::wants_stream(body),
+        }
     }
 }
 
@@ -585,17 +611,19 @@ impl Gateway {
             let sent = match wire {
                 Wire::OpenAi => openai::passthrough_body(target, body, stream),
                 Wire::Anthropic => with_model_field(target, body),
+                // Gemini names the model in the path; the body is sent as it came.
+                Wire::Gemini => Value::Object(body.clone()).to_string().into_bytes(),
             };
-            let url = target.url(path);
+            let url = match wire {
+                Wire::Gemini => target.gemini_url(path, stream),
+                _ => target.url(path),
+            };
             if stream {
                 let resp = self.upstream.open_stream(url, headers, sent).await?;
                 return Ok(Answer::Stream(resp, relay::Mode::Raw(wire)));
             }
             let answer = self.upstream.post_json(url, headers, sent).await?;
-            let usage = match wire {
-                Wire::OpenAi => usage::of_openai_answer(&answer),
-                Wire::Anthropic => usage::of_anthropic_answer(&answer),
-            };
+            let usage = usage::of_answer(wire, &answer);
             return Ok(Answer::Whole(answer, usage));
         }
         if body.contains_key("model") {
@@ -605,8 +633,10 @@ impl Gateway {
                  already defines a model instance.",
             ));
         }
-        if target.wire == Wire::Anthropic {
-            return self.anthropic_chat(target, call, body, stream).await;
+        match target.wire {
+            Wire::Anthropic => return self.anthropic_chat(target, call, body, stream).await,
+            Wire::Gemini => return self.gemini_call(target, call, body, stream).await,
+            Wire::OpenAi => {}
         }
         let (path, sent) = match call {
             Call::UnifiedEmbeddings => {
@@ -703,6 +733,49 @@ fn attempts_used(prices: &crate::prices::PriceTable, attempts: &[AttemptSpan]) -
         }
     }
     used
+}
+
+impl Gateway {
+    /// A unified call (chat or embeddings) to a Gemini model, translated both ways.
+    async fn gemini_call(
+        &self,
+        target: &Arc<Target>,
+        call: Call,
+        body: &Map<String, Value>,
+        stream: bool,
+    ) -> Result<Answer, CallError> {
+        let created = self.now().div_euclid(1000);
+        if call == Call::UnifiedEmbeddings {
+            let (action, sent) = gemini::embeddings_request(body, &target.model);
+            let url = target.gemini_url(action, false);
+            let sent = sent.to_string().into_bytes();
+            let answer = self.upstream.post_json(url, target.headers(), sent).await?;
+            return Ok(Answer::Whole(
+                gemini::embeddings_answer(&answer, &target.model),
+                None,
+            ));
+        }
+        let sent = gemini::request(body)?.to_string().into_bytes();
+        if stream {
+            let url = target.gemini_url("streamGenerateContent", true);
+            let resp = self
+                .upstream
+                .open_stream(url, target.headers(), sent)
+                .await?;
+            let translator = gemini::StreamTranslator::new(&target.model, created);
+            return Ok(Answer::Stream(
+                resp,
+                relay::Mode::FromGemini(Box::new(translator)),
+            ));
+        }
+        let url = target.gemini_url("generateContent", false);
+        let answer = self.upstream.post_json(url, target.headers(), sent).await?;
+        let usage = usage::of_gemini_answer(&answer);
+        Ok(Answer::Whole(
+            gemini::answer(&answer, &target.model, created),
+            usage,
+        ))
+    }
 }
 
 /// What one model answered: whole (with its usage), or a stream to relay.

@@ -18,6 +18,8 @@ pub enum Wire {
     OpenAi,
     /// Anthropic's messages.
     Anthropic,
+    /// Google Gemini's `generateContent`.
+    Gemini,
 }
 
 /// How a provider takes its key.
@@ -31,6 +33,8 @@ enum Auth {
     AzureKey,
     /// Anthropic's `x-api-key` and `anthropic-version`.
     Anthropic,
+    /// Google's `x-goog-api-key`.
+    Google,
 }
 
 struct Known {
@@ -60,6 +64,12 @@ const PROVIDERS: &[Known] = &[
         wire: Wire::Anthropic,
         auth: Auth::Anthropic,
         base: Some("https://api.anthropic.com/v1"),
+    },
+    Known {
+        name: "gemini",
+        wire: Wire::Gemini,
+        auth: Auth::Google,
+        base: Some("https://generativelanguage.googleapis.com/v1beta/models"),
     },
     known("mistral", Auth::Bearer, Some("https://api.mistral.ai/v1")),
     known("groq", Auth::Bearer, Some("https://api.groq.com/openai/v1")),
@@ -171,6 +181,16 @@ impl Target {
         &self.key
     }
 
+    /// The URL of one of the model's Gemini actions (`generateContent`), streamed as
+    /// server-sent events when `stream`.
+    pub fn gemini_url(&self, action: &str, stream: bool) -> url::Url {
+        let mut url = self.url(&format!("{}:{action}", self.model));
+        if stream {
+            url.query_pairs_mut().append_pair("alt", "sse");
+        }
+        url
+    }
+
     /// Whether the request body carries `model` (all but Azure OpenAI).
     pub fn names_model_in_body(&self) -> bool {
         !self.azure
@@ -207,6 +227,7 @@ pub fn target(
         "azure_openai" => "azure".to_owned(),
         "llama.cpp" | "llama_cpp" => "llamacpp".to_owned(),
         "togetherai" => "together_ai".to_owned(),
+        "google" | "google_genai" => "gemini".to_owned(),
         _ => name,
     };
     let api_type = auth_config.get("api_type").map(|t| t.to_ascii_lowercase());
@@ -219,7 +240,11 @@ pub fn target(
             provider_names().collect::<Vec<_>>().join(", ")
         ))
     })?;
-    let key = values.get("api_key").map(String::as_str).unwrap_or("");
+    let key = values
+        .get("api_key")
+        .or_else(|| values.get("gemini_api_key"))
+        .map(String::as_str)
+        .unwrap_or("");
     let azure = name == "azure" || azure_via_openai;
     let mut headers = HeaderMap::new();
     let mut push = |(n, v): (HeaderName, HeaderValue)| {
@@ -253,6 +278,7 @@ pub fn target(
                 .map_or("2023-06-01", String::as_str);
             push(header("anthropic-version", version)?);
         }
+        Auth::Google => push(header("x-goog-api-key", key)?),
     }
     if let Some(org) = auth_config.get("organization").filter(|_| name == "openai") {
         push(header("openai-organization", org)?);
@@ -399,6 +425,22 @@ mod tests {
             bad_header
                 .to_string()
                 .contains("not a valid HTTP header value")
+        );
+    }
+
+    #[test]
+    fn gemini_sends_its_google_key_and_names_the_model_in_the_path() {
+        let t = target(
+            &definition("gemini", "gemini-2.0-flash"),
+            &map(&[("gemini_api_key", "AIza-1")]),
+            &BTreeMap::new(),
+        )
+        .expect("gemini");
+        assert_eq!(t.wire, Wire::Gemini);
+        assert_eq!(t.headers()["x-goog-api-key"], "AIza-1");
+        assert_eq!(
+            t.gemini_url("streamGenerateContent", true).as_str(),
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
         );
     }
 

@@ -27,6 +27,8 @@ pub enum Mode {
     Unified { provider: String },
     /// Anthropic's events translated into unified chunks.
     FromAnthropic(Box<StreamTranslator>),
+    /// Gemini's streamed answers translated into unified chunks.
+    FromGemini(Box<super::gemini::StreamTranslator>),
 }
 
 /// How a stream ended.
@@ -71,11 +73,7 @@ impl Relay {
 
     /// Counts the usage an event carries.
     fn tally(&mut self, event: &Value, wire: Wire) {
-        let seen = match wire {
-            Wire::OpenAi => usage::of_openai_answer(event),
-            Wire::Anthropic => usage::of_anthropic_answer(event),
-        };
-        usage::merge(&mut self.usage, seen);
+        usage::merge(&mut self.usage, usage::of_answer(wire, event));
     }
 
     /// Gathers a unified chunk's text and finish reason for the trace.
@@ -127,6 +125,7 @@ impl Relay {
                     (Some(openai::chat_chunk(&event, provider)), Wire::OpenAi)
                 }
                 Mode::FromAnthropic(translator) => (translator.event(&event), Wire::Anthropic),
+                Mode::FromGemini(translator) => (translator.event(&event), Wire::Gemini),
             };
             self.tally(&event, wire);
             if let Some(chunk) = chunk {

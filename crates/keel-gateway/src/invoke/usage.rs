@@ -1,7 +1,8 @@
 //! The tokens a call used, read from an answer or a stream as the reference reads them
 //! (§12.3 of docs/reference/gateway.md): OpenAI's `prompt_tokens`/`completion_tokens` (and
 //! cached `prompt_tokens_details.cached_tokens`), the Responses API's `input_tokens`/
-//! `output_tokens`, Anthropic's counts with cache reads and writes added to the input.
+//! `output_tokens`, Anthropic's counts with cache reads and writes added to the input,
+//! Gemini's `usageMetadata`.
 
 use serde_json::Value;
 
@@ -65,6 +66,27 @@ pub fn of_anthropic_answer(answer: &Value) -> Option<TokenUsage> {
         cache_creation_input_tokens: written,
         ..TokenUsage::default()
     })
+}
+
+/// The usage of a Gemini answer (or stream chunk): its `usageMetadata` (the prompt count
+/// includes the cached tokens).
+pub fn of_gemini_answer(answer: &Value) -> Option<TokenUsage> {
+    let usage = answer.get("usageMetadata").filter(|u| u.is_object())?;
+    Some(TokenUsage {
+        input_tokens: count(usage, "/promptTokenCount"),
+        output_tokens: count(usage, "/candidatesTokenCount"),
+        cache_read_input_tokens: count(usage, "/cachedContentTokenCount"),
+        ..TokenUsage::default()
+    })
+}
+
+/// The usage of `answer` in `wire`'s format.
+pub fn of_answer(wire: super::provider::Wire, answer: &Value) -> Option<TokenUsage> {
+    match wire {
+        super::provider::Wire::OpenAi => of_openai_answer(answer),
+        super::provider::Wire::Anthropic => of_anthropic_answer(answer),
+        super::provider::Wire::Gemini => of_gemini_answer(answer),
+    }
 }
 
 /// The usage of a stream, merged event by event: later counts replace earlier ones, a count

@@ -1,7 +1,7 @@
 //! The AI gateway's call routes (`/gateway/...`): OpenAI-format chat through any endpoint
 //! (`/gateway/mlflow/v1/chat/completions`, `model` = endpoint name), the endpoint list in
 //! OpenAI's model-list format, an endpoint's own `/mlflow/invocations` (chat or embeddings),
-//! and passthroughs in the providers' own formats. Answers and errors are shaped as the
+//! and passthroughs in the providers' own formats (OpenAI's, Anthropic's, Gemini's). Answers and errors are shaped as the
 //! reference's (`{"detail": ...}`); streams go out as server-sent events as they arrive.
 
 use std::sync::Arc;
@@ -321,6 +321,35 @@ pub async fn openai_responses_compact(request: GatewayRequest, body: Body) -> Re
 /// `POST /gateway/anthropic/v1/messages`.
 pub async fn anthropic_messages(request: GatewayRequest, body: Body) -> Response {
     passthrough(request, body, Call::AnthropicMessages).await
+}
+
+/// `POST /gateway/gemini/v1beta/models/{endpoint}:generateContent` and
+/// `...:streamGenerateContent` (always streamed): Gemini's own format, the endpoint in the
+/// path.
+pub async fn gemini_models(
+    request: GatewayRequest,
+    Path(endpoint_action): Path<String>,
+    body: Body,
+) -> Response {
+    let result = async {
+        let (name, kind) = match endpoint_action.rsplit_once(':') {
+            Some((name, "generateContent")) => (name, Call::GeminiGenerateContent),
+            Some((name, "streamGenerateContent")) => (name, Call::GeminiStreamGenerateContent),
+            _ => {
+                return Err(CallError::http(
+                    404,
+                    format!(
+                        "Unknown Gemini action in '{endpoint_action}'. Use                          '{{endpoint}}:generateContent' or '{{endpoint}}:streamGenerateContent'."
+                    ),
+                ));
+            }
+        };
+        let body = json_body(&request.s, body).await?;
+        let route = request.route(name).await?;
+        request.call(&route, kind, &body, true).await
+    }
+    .await;
+    result.map_or_else(failure, served)
 }
 
 /// `GET /gateway/mlflow/v1/models`: the endpoints (those with a model), by name, in OpenAI's
