@@ -10,6 +10,7 @@
 #        bench/run.sh auth [--quick] [--out FILE]
 #        bench/run.sh audit [--quick] [--entries N] [--out FILE]
 #        bench/run.sh metrics [--quick] [--rounds N] [--out FILE]
+#        bench/run.sh gateway [--quick] [--only keel,litellm,reference] [--out FILE]
 #   KEEL_BIN   keel binary to benchmark (default: <repo>/target/release/keel); nothing is built here.
 #   --quick    fewer iterations (smoke run, ~2 min)
 #   --self-test  reference server in both slots (no keel needed; for debugging the harness)
@@ -26,6 +27,8 @@
 #              proof latency at --entries entries, keel audit verify speed (audit_bench.py)
 #   metrics    Prometheus metrics on vs off (keel --metrics; the reference's --expose-prometheus)
 #              on log-metric throughput, and one /metrics scrape's latency (metrics_bench.py)
+#   gateway    the AI gateway: keel, the LiteLLM proxy and the reference's gateway in front of one
+#              nginx mock provider; throughput, added latency, memory (gateway_bench.py)
 #   soak       keel alone under mixed load (tracking, artifacts, traces) plus 100 slow clients for
 #              --minutes (default 30), sampling RSS, fds, req/s, p50/p99 and errors every --interval
 #              seconds; RSS and p99 slopes in bench/results/soak.md (soak.py). Runs a copy of $KEEL_BIN
@@ -75,6 +78,25 @@ fi
 if [[ "${1:-}" == "audit" ]]; then
   shift
   exec "$VENV/bin/python" "$HERE/audit_bench.py" "$@"
+fi
+if [[ "${1:-}" == "gateway" ]]; then
+  shift
+  # The LiteLLM proxy in a venv of its own; pip only when its requirements changed.
+  LVENV="$HERE/.venv-litellm"
+  lwant="$(sha256sum "$HERE/requirements-litellm.txt" | cut -d' ' -f1)"
+  [[ -x "$LVENV/bin/python" ]] || python3 -m venv "$LVENV"
+  if [[ "$(cat "$LVENV/.requirements.sha256" 2>/dev/null || true)" != "$lwant" ]]; then
+    echo "bench: installing $HERE/requirements-litellm.txt into $LVENV" >&2
+    "$LVENV/bin/pip" install --disable-pip-version-check -q -r "$HERE/requirements-litellm.txt"
+    echo "$lwant" > "$LVENV/.requirements.sha256"
+  fi
+  # The mock provider is nginx (Debian package).
+  if ! command -v nginx >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get install -y --no-install-recommends nginx >/dev/null 2>&1 \
+      || { $SUDO apt-get update -qq && $SUDO apt-get install -y --no-install-recommends nginx; }
+  fi
+  exec "$VENV/bin/python" "$HERE/gateway_bench.py" "$@"
 fi
 if [[ "${1:-}" == "metrics" ]]; then
   shift

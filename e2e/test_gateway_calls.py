@@ -510,3 +510,114 @@ def test_gemini_passthroughs_keep_geminis_format(gw, mock, app, gemini_ep, chat_
                                              "'/gemini/v1beta/models/{endpoint_name}:generateContent'")
     missing = app.post(f"{url}/nope:generateContent", json=body, timeout=60)
     assert missing.status_code == 404
+
+
+def test_a_traceparent_links_the_callers_trace_to_the_calls(gw, mock, app, monkeypatch):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)], usage_tracking=True)
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    body = {"model": name, "messages": [{"role": "user", "content": "Hi"}]}
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert app.post(url, json=body, headers={"traceparent": parent}, timeout=60).status_code == 200
+    # A malformed header is ignored, never an error.
+    assert app.post(url, json=body, headers={"traceparent": "00-zz-yy-01"}, timeout=60).status_code == 200
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+    client = MlflowClient(tracking_uri=gw.url)
+    experiment = client.get_experiment_by_name(f"gateway/{name}")
+    deadline = time.time() + 30
+    traces = []
+    while time.time() < deadline and len(traces) < 2:
+        traces = client.search_traces(locations=[experiment.experiment_id])
+        time.sleep(0.2)
+    linked = {t.info.trace_metadata.get("keel.gateway.callerTraceId") for t in traces}
+    assert linked == {None, "tr-4bf92f3577b34da6a3ce929d0e0e4736"}
+    span_ids = {t.info.trace_metadata.get("keel.gateway.callerSpanId") for t in traces}
+    assert span_ids == {None, "00f067aa0ba902b7"}
+
+
+def test_an_endpoint_tagged_with_a_ttl_answers_repeated_calls_from_its_cache(gw, mock, app, monkeypatch):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)], usage_tracking=True)
+    endpoint_id = requests.get(f"{gw.url}{API}/endpoints/get", params={"name": name}, auth=ADMIN,
+                               timeout=30).json()["endpoint"]["endpoint_id"]
+    tagged = requests.post(f"{gw.url}{API}/endpoints/set-tag", auth=ADMIN, timeout=30,
+                           json={"endpoint_id": endpoint_id, "key": "keel.cache.ttl_seconds", "value": "2"})
+    assert tagged.status_code == 200, tagged.text
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    body = {"model": name, "temperature": 0, "messages": [{"role": "user", "content": "cache me"}]}
+    before = mock.count()
+    first = app.post(url, json=body, timeout=60)
+    # The same call with its keys in another order is the same call.
+    again = app.post(url, data=json.dumps({"messages": body["messages"], "temperature": 0, "model": name}),
+                     headers={"Content-Type": "application/json"}, timeout=60)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert mock.count() - before == 1, "the second answer came from the cache"
+    assert "x-mlflow-gateway-overhead-duration-ms" not in again.headers, "no provider was called"
+    other = app.post(url, json={**body, "temperature": 1}, timeout=60)
+    assert other.status_code == 200 and mock.count() - before == 2, "another body is another call"
+    streamed = app.post(url, json={**body, "stream": True}, timeout=60)
+    assert streamed.status_code == 200 and mock.count() - before == 3, "streams are never cached"
+    time.sleep(2.2)
+    assert app.post(url, json=body, timeout=60).status_code == 200
+    assert mock.count() - before == 4, "the answer expired with the endpoint's TTL"
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+    client = MlflowClient(tracking_uri=gw.url)
+    experiment = client.get_experiment_by_name(f"gateway/{name}")
+    deadline = time.time() + 30
+    traces = []
+    while time.time() < deadline and len(traces) < 5:
+        traces = client.search_traces(locations=[experiment.experiment_id])
+        time.sleep(0.2)
+    hits = [t for t in traces if t.info.trace_metadata.get("keel.gateway.cacheHit") == "true"]
+    assert len(hits) == 1
+    assert "mlflow.trace.cost" not in hits[0].info.trace_metadata, "a hit costs nothing"
+
+
+def test_the_usage_ledger_sums_calls_tokens_and_cost_per_endpoint_model_user_and_day(gw, mock, app):
+    served = make_endpoint(gw.url, f"{mock.url}/v1", [("gpt-4o-mini", "PRIMARY", 1.0, None)])
+    failing = make_endpoint(gw.url, f"{mock.url}/v1", [("fail500", "PRIMARY", 1.0, None)])
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    for _ in range(2):
+        assert app.post(url, json={"model": served, "messages": [{"role": "user", "content": "Hi"}]},
+                        timeout=60).status_code == 200
+    streamed = app.post(url, json={"model": served, "stream": True, "messages": [{"role": "user", "content": "Hi"}]},
+                        timeout=60)
+    assert streamed.status_code == 200 and streamed.text
+    assert app.post(url, json={"model": failing, "messages": [{"role": "user", "content": "Hi"}]},
+                    timeout=60).status_code == 500
+    ids = {name: requests.get(f"{gw.url}{API}/endpoints/get", params={"name": name}, auth=ADMIN,
+                              timeout=30).json()["endpoint"]["endpoint_id"] for name in (served, failing)}
+
+    def usage(**params):
+        resp = requests.get(f"{gw.url}/api/3.0/keel/gateway/usage", params=params, auth=ADMIN, timeout=30)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    deadline = time.time() + 30
+    while True:
+        rows = {r["endpoint_name"]: r for r in usage(group_by="endpoint,model")["rows"]
+                if r["endpoint_id"] in ids.values()}
+        if (rows.get(served, {}).get("calls") == 3 and failing in rows) or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    mine = rows[served]
+    assert (mine["provider"], mine["model"], mine["calls"], mine["failures"]) == ("openai", "gpt-4o-mini", 3, 0)
+    # Two whole answers of 12 + 5 tokens and one stream of 9 + 2.
+    assert (mine["input_tokens"], mine["output_tokens"]) == (2 * 12 + 9, 2 * 5 + 2)
+    assert mine["cost_usd"] == pytest.approx((33 * 0.15 + 12 * 0.6) / 1e6)
+    failed = rows[failing]
+    assert (failed["calls"], failed["failures"], failed["cost_usd"]) == (1, 1, 0)
+    assert "model" not in failed or failed["model"] == "", "no model served it"
+
+    by_user = usage(group_by="user,day", endpoint_id=ids[served])
+    assert [(r["calls"], len(r["day"])) for r in by_user["rows"]] == [(3, 10)]
+    assert by_user["rows"][0]["username"].startswith("app-"), "the service account that called"
+    bad = requests.get(f"{gw.url}/api/3.0/keel/gateway/usage", params={"group_by": "week"}, auth=ADMIN, timeout=30)
+    assert bad.status_code == 400 and "Invalid group_by 'week'" in bad.json()["message"]
+    long = requests.get(f"{gw.url}/api/3.0/keel/gateway/usage", auth=ADMIN, timeout=30,
+                        params={"start_day": "2020-01-01", "end_day": "2026-01-01"})
+    assert long.status_code == 400, "at most 366 days per query"
+    forbidden = app.get(f"{gw.url}/api/3.0/keel/gateway/usage", timeout=30)
+    assert forbidden.status_code == 403, "usage is for workspace administrators"

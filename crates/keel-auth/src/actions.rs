@@ -212,6 +212,8 @@ pub static CATALOGUE: &[Action] = &[
     action("gateway.secrets.delete", C::Admin, &[R::Workspace]),
     action("gateway.secrets.read", C::Admin, &[R::Workspace]),
     action("gateway.secrets.update", C::Admin, &[R::Workspace]),
+    // What the gateway's calls used and cost, per day, endpoint, model and user.
+    action("gateway.usage.read", C::Admin, &[R::Workspace]),
     // `/graphql`: its resolvers authorize each object they read, as its REST route would.
     action("graphql.read", C::Authenticated, &[R::Workspace]),
     action("logged_models.create", C::Update, &[R::Experiment]),

@@ -13,6 +13,7 @@ pub mod destination;
 pub mod discovery;
 pub mod endpoints;
 pub mod invoke;
+pub mod ledger;
 pub mod limits;
 pub mod mappings;
 pub mod model_definitions;
@@ -38,6 +39,7 @@ pub use endpoints::{
     CreateEndpoint, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelConfigIn,
     ModelMapping, UpdateEndpoint,
 };
+pub use ledger::{GroupBy, UsageCounts, UsageKey, UsageQuery, UsageRow};
 pub use limits::{Counter, Crossed, Reserved, Settlement};
 pub use mappings::{AttachModel, AttachOutcome, DetachOutcome};
 pub use model_definitions::{
@@ -66,6 +68,10 @@ pub struct Gateway {
     tracer: Option<Arc<invoke::tracer::CallTracer>>,
     /// The circuit of every model called.
     breakers: Arc<invoke::breaker::Breakers>,
+    /// Whole answers of endpoints that cache them.
+    cache: Arc<invoke::cache::ResponseCache>,
+    /// Calls' usage not yet written to the ledger.
+    tally: Arc<ledger::Tally>,
     /// The budgets and rate limits calls are held to, as last read.
     policies: Arc<limits::PolicyCache>,
     /// Where `budget_policy.exceeded` events go (none: nowhere).
@@ -110,6 +116,8 @@ impl Gateway {
             prices: Arc::new(prices::PriceTable::shipped()),
             tracer: None,
             breakers: Arc::new(invoke::breaker::Breakers::default()),
+            cache: Arc::new(invoke::cache::ResponseCache::default()),
+            tally: Arc::new(ledger::Tally::default()),
             policies: Arc::new(limits::PolicyCache::default()),
             webhooks: None,
             background: tokio_util::task::TaskTracker::new(),

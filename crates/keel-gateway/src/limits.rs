@@ -224,7 +224,14 @@ pub struct Hold {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Used {
     pub cost_usd: f64,
-    pub tokens: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Used {
+    pub fn tokens(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
 }
 
 /// Whether a policy of `owner`'s workspace with `scope` and `target` counts a call of
@@ -413,7 +420,7 @@ impl Gateway {
                     (_, None) => c.held,
                     (Kind::Budget(_), Some(u)) => nanos(u.cost_usd),
                     (Kind::Rate(_, Dimension::Tokens), Some(u)) => {
-                        i64::try_from(u.tokens).unwrap_or(i64::MAX)
+                        i64::try_from(u.tokens()).unwrap_or(i64::MAX)
                     }
                 },
             })

@@ -7,6 +7,7 @@ use keel_core::Result;
 use crate::bindings::{BindingFilter, BindingWrite, EndpointBinding};
 use crate::budgets::BudgetPolicy;
 use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite, FallbackConfig, ModelMapping};
+use crate::ledger::{UsageCounts, UsageKey, UsageQuery, UsageRow};
 use crate::limits::{Counter, Crossed, Reserved, Settlement};
 use crate::mappings::{AttachOutcome, DetachOutcome};
 use crate::model_definitions::{DefinitionDelete, DefinitionWrite, ModelDefinition};
@@ -222,4 +223,11 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
     /// Releases the holds that expired by `now_ms` and deletes counters of windows that ended
     /// before `ended_before_ms`; returns the holds released.
     async fn sweep_limits(&self, now_ms: i64, ended_before_ms: i64) -> Result<u64>;
+
+    /// Adds each row's counts to the ledger (one transaction).
+    async fn add_usage(&self, rows: &[(UsageKey, UsageCounts)]) -> Result<()>;
+
+    /// The ledger's rows matching `query`, summed over what it does not group by, at most
+    /// `limit` of them, ordered by the grouped columns.
+    async fn query_usage(&self, query: &UsageQuery, limit: usize) -> Result<Vec<UsageRow>>;
 }

@@ -1626,6 +1626,15 @@ pub fn table() -> Vec<Route> {
             Workspace,
             gateway_budgets::list_rate_windows,
         ),
+        // The gateway's usage ledger (Keel's own).
+        route(
+            M::GET,
+            Keel3,
+            "gateway/usage",
+            "gateway.usage.read",
+            Workspace,
+            gateway_budgets::usage,
+        ),
         // What the web UI asks before configuring the gateway (Ajax only, as the reference).
         route(
             M::GET,

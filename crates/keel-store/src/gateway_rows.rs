@@ -118,3 +118,73 @@ impl RateRow {
 pub(crate) fn counter_pattern(id: &str) -> String {
     format!("{id}:%")
 }
+
+/// The usage ledger's upsert: a row's counts added to what is there.
+pub(crate) const USAGE_UPSERT_TAIL: &str = "ON CONFLICT (workspace, day, endpoint_id, provider, \
+     model, username) DO UPDATE SET calls = gateway_usage.calls + excluded.calls, \
+     failures = gateway_usage.failures + excluded.failures, \
+     cache_hits = gateway_usage.cache_hits + excluded.cache_hits, \
+     input_tokens = gateway_usage.input_tokens + excluded.input_tokens, \
+     output_tokens = gateway_usage.output_tokens + excluded.output_tokens, \
+     cost_nanos = gateway_usage.cost_nanos + excluded.cost_nanos";
+
+/// A usage query over the ledger, grouped as asked; its parameters are the workspace, the
+/// first and last day, the endpoint and the username (either may be NULL: any), written with
+/// `param(n)` (`?n` or `$n`). Only fixed column names enter the text.
+pub(crate) fn usage_query_sql(
+    group: keel_gateway::GroupBy,
+    limit: usize,
+    param: impl Fn(u8) -> String,
+) -> String {
+    let text_null = "CAST(NULL AS TEXT)";
+    let pick = |on: bool, column: &'static str, null: &'static str| if on { column } else { null };
+    let columns = [
+        pick(group.day, "u.day", "CAST(NULL AS BIGINT)"),
+        pick(group.endpoint, "u.endpoint_id", text_null),
+        pick(group.endpoint, "MAX(e.name)", text_null),
+        pick(group.model, "u.provider", text_null),
+        pick(group.model, "u.model", text_null),
+        pick(group.user, "u.username", text_null),
+    ];
+    let mut groups = Vec::new();
+    if group.day {
+        groups.push("u.day");
+    }
+    if group.endpoint {
+        groups.push("u.endpoint_id");
+    }
+    if group.model {
+        groups.extend(["u.provider", "u.model"]);
+    }
+    if group.user {
+        groups.push("u.username");
+    }
+    let sums = [
+        "calls",
+        "failures",
+        "cache_hits",
+        "input_tokens",
+        "output_tokens",
+        "cost_nanos",
+    ]
+    .map(|c| format!("CAST(COALESCE(SUM(u.{c}), 0) AS BIGINT)"))
+    .join(", ");
+    let grouping = if groups.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {0} ORDER BY {0}", groups.join(", "))
+    };
+    format!(
+        "SELECT {}, {sums} FROM gateway_usage u \
+         LEFT JOIN gateway_endpoints e ON e.endpoint_id = u.endpoint_id \
+         WHERE u.workspace = {} AND u.day >= {} AND u.day <= {} \
+         AND ({4} IS NULL OR u.endpoint_id = {4}) AND ({5} IS NULL OR u.username = {5}){grouping} \
+         LIMIT {limit}",
+        columns.join(", "),
+        param(1),
+        param(2),
+        param(3),
+        param(4),
+        param(5),
+    )
+}

@@ -56,6 +56,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_tracing(traces.clone())
         .with_webhooks(webhooks.clone());
     gateway.sweep_limits_periodically();
+    gateway.flush_usage_periodically();
 
     let tls = serve_tls(&config)?;
     let addr = format!("{}:{}", config.host, config.port);

@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod breaker;
+pub mod cache;
 pub mod error;
 pub mod gemini;
 pub mod openai;
@@ -36,7 +37,7 @@ use crate::routing::{fallback_order, max_calls, traffic_pick};
 use breaker::Admit;
 pub use error::CallError;
 use provider::{Target, Wire};
-pub use record::{AttemptSpan, CallContext, CallRecord};
+pub use record::{AttemptSpan, CallContext, CallRecord, CallerTrace};
 
 /// A resolved endpoint: the models a call may go to, ready to call.
 #[derive(Debug)]
@@ -52,6 +53,8 @@ pub struct Route {
     /// The fallback models in the order they are tried (empty without a fallback config).
     fallbacks: Vec<Arc<Target>>,
     max_calls: usize,
+    /// How long whole answers are kept (the endpoint's `keel.cache.ttl_seconds`).
+    pub cache_ttl: Option<Duration>,
 }
 
 impl Route {
@@ -353,6 +356,7 @@ impl Gateway {
             primaries,
             max_calls: max_calls(max_attempts, fallbacks.len()),
             fallbacks,
+            cache_ttl: cache::ttl_of(&endpoint.tags),
         })
     }
 
@@ -369,12 +373,20 @@ impl Gateway {
         context: &CallContext,
     ) -> Result<Served, CallError> {
         let stream = call.streams(body);
+        let started = unix_nanos();
+        let cache_key = route
+            .cache_ttl
+            .filter(|_| !stream)
+            .and_then(|_| cache::ResponseCache::key(&route.endpoint_id, call, body));
+        if let Some(hit) = cache_key.as_ref().and_then(|key| self.cache.get(key)) {
+            return Ok(self.answer_from_cache(route, call, body, context, started, &hit));
+        }
         let chain = route.chain(draw());
         let tries = chain.len();
-        let started = unix_nanos();
         let hold = match self.hold(route, call, body, context, &chain).await {
             Ok(hold) => hold,
             Err(refused) => {
+                self.account_call(route, context, None, None, Outcome::Failed);
                 if let Some(mut record) = self.record_of(route, call, body, context, started) {
                     record.end_ns = unix_nanos();
                     record.error = Some(refused.to_string());
@@ -436,8 +448,13 @@ impl Gateway {
                     attempt.usage = usage;
                     attempts.push(attempt);
                     note_served(route, &target, attempts.len(), usage);
+                    if let (Some(key), Some(ttl)) = (cache_key, route.cache_ttl) {
+                        self.cache
+                            .put(key, &answer, &target.provider, &target.model, ttl);
+                    }
+                    let used = usage.map(|_| attempts_used(&self.prices, &attempts));
+                    self.account_call(route, context, Some(&target), used, Outcome::Served);
                     if let Some(hold) = hold {
-                        let used = usage.map(|_| attempts_used(&self.prices, &attempts));
                         self.settle(hold, used);
                     }
                     let record = self.record_of(route, call, body, context, started);
@@ -459,8 +476,9 @@ impl Gateway {
                 Ok(Answer::Stream(resp, mode)) => {
                     attempts.push(attempt);
                     note_served(route, &target, attempts.len(), None);
-                    let on_end =
-                        self.on_stream_end(route, call, body, context, started, &attempts, hold);
+                    let on_end = self.on_stream_end(
+                        route, call, body, context, started, &attempts, hold, &target,
+                    );
                     return Ok(Served {
                         reply: Reply::Stream(relay::relay(resp, mode, on_end)),
                         provider: target.provider.clone(),
@@ -493,9 +511,11 @@ impl Gateway {
             "endpoint": route.name,
             "attempts": attempts.len(),
         }));
+        let used = attempts_used(&self.prices, &attempts);
+        self.account_call(route, context, None, Some(used), Outcome::Failed);
         if let Some(hold) = hold {
             // Failed attempts used nothing, unless a provider says otherwise.
-            self.settle(hold, Some(attempts_used(&self.prices, &attempts)));
+            self.settle(hold, Some(used));
         }
         if let Some(mut record) = self.record_of(route, call, body, context, started) {
             record.end_ns = unix_nanos();
@@ -504,6 +524,46 @@ impl Gateway {
             self.trace(record);
         }
         Err(error)
+    }
+
+    /// A call answered from the cache: no provider, no limit, no cost; traced and audited as
+    /// a hit.
+    fn answer_from_cache(
+        &self,
+        route: &Route,
+        call: Call,
+        body: &Map<String, Value>,
+        context: &CallContext,
+        started: i64,
+        hit: &cache::Cached,
+    ) -> Served {
+        keel_core::audit::scope::note_detail(serde_json::json!({
+            "decision": "cache_hit",
+            "endpoint": route.name,
+            "provider": hit.provider,
+            "model": hit.model,
+        }));
+        let key = self.usage_key(
+            &route.workspace,
+            &route.endpoint_id,
+            Some((&hit.provider, &hit.model)),
+            context.username.as_deref(),
+        );
+        self.account(key, counts(None, Outcome::CacheHit));
+        if let Some(mut record) = self.record_of(route, call, body, context, started) {
+            record.outputs = hit.answer.clone();
+            record.end_ns = unix_nanos();
+            record.cache_hit = true;
+            self.trace(record);
+        }
+        Served {
+            reply: Reply::Json(hit.answer.clone()),
+            provider: hit.provider.clone(),
+            model: hit.model.clone(),
+            usage: None,
+            provider_time: Duration::ZERO,
+            attempts: Vec::new(),
+        }
     }
 
     /// What runs when a served stream ends: its trace written (with usage tracking) and its
@@ -518,23 +578,33 @@ impl Gateway {
         started: i64,
         attempts: &[AttemptSpan],
         hold: Option<crate::limits::Hold>,
+        target: &Target,
     ) -> Option<relay::OnEnd> {
         let mut record = self.record_of(route, call, body, context, started);
-        if record.is_none() && hold.is_none() {
-            return None;
-        }
         if let Some(record) = record.as_mut() {
             record.attempts = attempts.to_vec();
         }
         let mut spent = attempts.to_vec();
         let gateway = self.clone();
+        let key = self.usage_key(
+            &route.workspace,
+            &route.endpoint_id,
+            Some((&target.provider, &target.model)),
+            context.username.as_deref(),
+        );
         Some(Box::new(move |end: relay::StreamEnd| {
             let now = unix_nanos();
             if let Some(last) = spent.last_mut() {
                 last.usage = end.usage;
             }
+            let used = end.usage.map(|_| attempts_used(&gateway.prices, &spent));
+            let outcome = if end.error.is_some() {
+                Outcome::Failed
+            } else {
+                Outcome::Served
+            };
+            gateway.account(key, counts(used, outcome));
             if let Some(hold) = hold {
-                let used = end.usage.map(|_| attempts_used(&gateway.prices, &spent));
                 gateway.settle(hold, used);
             }
             if let Some(mut record) = record {
@@ -577,6 +647,7 @@ impl Gateway {
             end_ns: start_ns,
             error: None,
             attempts: Vec::new(),
+            cache_hit: false,
         })
     }
 
@@ -696,6 +767,52 @@ impl Gateway {
     }
 }
 
+/// How a call ended, for the usage ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Served,
+    Failed,
+    CacheHit,
+}
+
+/// One call's line in the usage ledger.
+fn counts(used: Option<Used>, outcome: Outcome) -> crate::ledger::UsageCounts {
+    let used = used.unwrap_or(Used {
+        cost_usd: 0.0,
+        input_tokens: 0,
+        output_tokens: 0,
+    });
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    crate::ledger::UsageCounts {
+        calls: 1,
+        failures: i64::from(outcome == Outcome::Failed),
+        cache_hits: i64::from(outcome == Outcome::CacheHit),
+        input_tokens: int(used.input_tokens),
+        output_tokens: int(used.output_tokens),
+        cost_nanos: crate::limits::nanos(used.cost_usd),
+    }
+}
+
+impl Gateway {
+    /// Adds a call to the usage ledger: who served it (if any model did) and what it used.
+    fn account_call(
+        &self,
+        route: &Route,
+        context: &CallContext,
+        served_by: Option<&Target>,
+        used: Option<Used>,
+        outcome: Outcome,
+    ) {
+        let key = self.usage_key(
+            &route.workspace,
+            &route.endpoint_id,
+            served_by.map(|t| (t.provider.as_str(), t.model.as_str())),
+            context.username.as_deref(),
+        );
+        self.account(key, counts(used, outcome));
+    }
+}
+
 /// Puts the call's decision in its audit entry: the model that served it, after how many
 /// tries, with how many tokens (a stream's are in its trace).
 fn note_served(route: &Route, target: &Target, tries: usize, usage: Option<TokenUsage>) {
@@ -719,12 +836,12 @@ fn attempts_used(prices: &crate::prices::PriceTable, attempts: &[AttemptSpan]) -
     let usages = attempts.iter().filter_map(|a| Some((a, a.usage?)));
     let mut used = Used {
         cost_usd: 0.0,
-        tokens: 0,
+        input_tokens: 0,
+        output_tokens: 0,
     };
     for (attempt, usage) in usages {
-        used.tokens = used
-            .tokens
-            .saturating_add(usage.input_tokens.saturating_add(usage.output_tokens));
+        used.input_tokens = used.input_tokens.saturating_add(usage.input_tokens);
+        used.output_tokens = used.output_tokens.saturating_add(usage.output_tokens);
         if let Some(c) = prices
             .price(&attempt.provider, &attempt.model)
             .and_then(|p| crate::cost::cost(&p, &usage))

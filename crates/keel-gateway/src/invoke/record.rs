@@ -23,6 +23,48 @@ pub struct CallContext {
     pub user_id: Option<String>,
     /// The request's `Host`.
     pub server_url: Option<String>,
+    /// The caller's trace and span, from a W3C `traceparent` header: the call's trace names
+    /// them, so the caller's trace and the gateway's are found from each other.
+    pub caller_trace: Option<CallerTrace>,
+}
+
+/// Where in the caller's trace a call was made (`traceparent`'s trace and parent IDs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerTrace {
+    /// MLflow's ID of the caller's trace (`tr-` and the 32 hex digits).
+    pub trace_id: String,
+    /// The caller's span (16 hex digits).
+    pub span_id: String,
+}
+
+impl CallerTrace {
+    /// A W3C `traceparent` (`00-<trace>-<span>-<flags>`), if well formed: known version
+    /// digits, lowercase hex, neither ID all zeros.
+    pub fn parse(header: &str) -> Option<Self> {
+        let mut parts = header.trim().split('-');
+        let (version, trace, span, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, len: usize| {
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let version_ok = hex(version, 2) && version != "ff";
+        // Version 00 has exactly four fields; later versions may add more.
+        let fields_ok = version != "00" || parts.next().is_none();
+        let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
+        (version_ok
+            && fields_ok
+            && hex(trace, 32)
+            && hex(span, 16)
+            && hex(flags, 2)
+            && nonzero(trace)
+            && nonzero(span))
+        .then(|| Self {
+            trace_id: format!("tr-{trace}"),
+            span_id: span.to_owned(),
+        })
+    }
 }
 
 impl CallContext {
@@ -68,6 +110,8 @@ pub struct CallRecord {
     /// Why the call failed (`None`: it was served).
     pub error: Option<String>,
     pub attempts: Vec<AttemptSpan>,
+    /// Answered from the response cache (no model was called).
+    pub cache_hit: bool,
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -215,6 +259,13 @@ impl CallRecord {
                 metadata.insert(key.to_owned(), value);
             }
         }
+        if self.cache_hit {
+            metadata.insert("keel.gateway.cacheHit".into(), "true".into());
+        }
+        if let Some(caller) = &context.caller_trace {
+            metadata.insert("keel.gateway.callerTraceId".into(), caller.trace_id.clone());
+            metadata.insert("keel.gateway.callerSpanId".into(), caller.span_id.clone());
+        }
         if let Some(usage) = &total_usage {
             metadata.insert(
                 "mlflow.trace.tokenUsage".into(),
@@ -265,12 +316,16 @@ mod tests {
                 username: Some("app".into()),
                 user_id: Some("7".into()),
                 server_url: Some("127.0.0.1:5000".into()),
+                caller_trace: CallerTrace::parse(
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                ),
             },
             inputs: json!({"messages": []}),
             outputs: json!({"choices": []}),
             start_ns: 1_000_000_000,
             end_ns: 1_250_000_000,
             error: None,
+            cache_hit: false,
             attempts: vec![
                 AttemptSpan {
                     provider: "openai".into(),
@@ -314,6 +369,14 @@ mod tests {
             json!({"input_cost": 1.8e-06, "output_cost": 3e-06, "total_cost": 4.8e-06})
         );
         assert_eq!(info.metadata["mlflow.gateway.caller"], "test-client");
+        assert_eq!(
+            info.metadata["keel.gateway.callerTraceId"],
+            "tr-4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(
+            info.metadata["keel.gateway.callerSpanId"],
+            "00f067aa0ba902b7"
+        );
         assert_eq!(info.metadata["mlflow.gateway.requestType"], "unified/chat");
         assert_eq!(
             info.metadata["mlflow.trace.cost"],
@@ -329,6 +392,24 @@ mod tests {
         );
         assert_eq!(info.state, TraceState::Ok);
         assert!(info.trace_id.as_str().starts_with("tr-"));
+    }
+
+    #[test]
+    fn only_a_well_formed_traceparent_links_the_callers_trace() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert!(CallerTrace::parse(ok).is_some());
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(CallerTrace::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The limits the AI gateway holds calls to, in the request's workspace: budget policies
 //! (`gateway/budgets/*`, as the reference's) and Keel's rate limits
 //! (`/api/3.0/keel/gateway/rate-limits/*`), each with its current window — what has been
-//! used in it and what calls in flight hold.
+//! used in it and what calls in flight hold; and the usage ledger (`gateway/usage`): calls,
+//! tokens and cost per day, endpoint, model and user.
 
 use axum::Json;
 use axum::extract::State;
@@ -194,5 +195,38 @@ pub async fn list_rate_windows(
     let windows = s.gateway.rate_windows(workspace.name()).await?;
     Ok(Json(RateWindowsOut {
         windows: windows.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// `GET /api/3.0/keel/gateway/usage`.
+pub async fn usage(
+    State(s): State<AppState>,
+    workspace: ActiveWorkspace,
+    req: MlflowRequest<UsageIn>,
+) -> ApiResult<Json<UsageOut>> {
+    use keel_gateway::ledger::{format_day, parse_day};
+    let m = req.message;
+    let today = chrono::Utc::now().timestamp_millis().div_euclid(86_400_000);
+    let to_day = match m.end_day.as_deref() {
+        Some(d) => parse_day("end_day", d)?,
+        None => today,
+    };
+    let from_day = match m.start_day.as_deref() {
+        Some(d) => parse_day("start_day", d)?,
+        None => to_day - 29,
+    };
+    let query = keel_gateway::UsageQuery {
+        workspace: workspace.name().to_owned(),
+        from_day,
+        to_day,
+        endpoint_id: m.endpoint_id.filter(|e| !e.is_empty()),
+        username: m.username.filter(|u| !u.is_empty()),
+        group_by: keel_gateway::GroupBy::parse(m.group_by.as_deref().unwrap_or_default())?,
+    };
+    let rows = s.gateway.usage(query).await?;
+    Ok(Json(UsageOut {
+        start_day: format_day(from_day),
+        end_day: format_day(to_day),
+        rows: rows.into_iter().map(Into::into).collect(),
     }))
 }

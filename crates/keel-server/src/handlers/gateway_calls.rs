@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keel_gateway::invoke::unified::{self, Kind};
-use keel_gateway::invoke::{Call, CallContext, CallError, Reply, Route, Served};
+use keel_gateway::invoke::{Call, CallContext, CallError, CallerTrace, Reply, Route, Served};
 use serde_json::{Map, Value, json};
 
 use crate::authz::Caller;
@@ -174,6 +174,7 @@ fn context(caller: &Caller, headers: &HeaderMap) -> CallContext {
         username: Some(user.username.clone()),
         user_id: Some(user.id.to_string()),
         server_url: header("host").map(|h| h.chars().take(256).collect()),
+        caller_trace: header("traceparent").and_then(CallerTrace::parse),
     }
 }
 
@@ -332,6 +333,7 @@ pub async fn gemini_models(
     body: Body,
 ) -> Response {
     let result = async {
+        let body = json_body(&request.s, body).await?;
         let (name, kind) = match endpoint_action.rsplit_once(':') {
             Some((name, "generateContent")) => (name, Call::GeminiGenerateContent),
             Some((name, "streamGenerateContent")) => (name, Call::GeminiStreamGenerateContent),
@@ -344,7 +346,6 @@ pub async fn gemini_models(
                 ));
             }
         };
-        let body = json_body(&request.s, body).await?;
         let route = request.route(name).await?;
         request.call(&route, kind, &body, true).await
     }

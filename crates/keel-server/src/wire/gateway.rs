@@ -799,3 +799,63 @@ impl From<keel_gateway::RateWindow> for RateWindowOut {
 pub struct RateWindowsOut {
     pub windows: Vec<RateWindowOut>,
 }
+
+/// `gateway/usage`: days as `YYYY-MM-DD` (default: the 30 days to today, UTC), `group_by` any
+/// of `day,endpoint,model,user`, optionally one endpoint or user.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct UsageIn {
+    pub start_day: Option<String>,
+    pub end_day: Option<String>,
+    pub group_by: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub username: Option<String>,
+}
+
+/// One row of `gateway/usage`: the grouped columns, then the sums.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UsageRowOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub calls: i64,
+    pub failures: i64,
+    pub cache_hits: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+}
+
+impl From<keel_gateway::UsageRow> for UsageRowOut {
+    fn from(r: keel_gateway::UsageRow) -> Self {
+        Self {
+            day: r.day.map(keel_gateway::ledger::format_day),
+            endpoint_id: r.endpoint_id,
+            endpoint_name: r.endpoint_name,
+            provider: r.provider,
+            model: r.model,
+            username: r.username,
+            calls: r.counts.calls,
+            failures: r.counts.failures,
+            cache_hits: r.counts.cache_hits,
+            input_tokens: r.counts.input_tokens,
+            output_tokens: r.counts.output_tokens,
+            cost_usd: keel_gateway::limits::usd(r.counts.cost_nanos),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UsageOut {
+    pub start_day: String,
+    pub end_day: String,
+    pub rows: Vec<UsageRowOut>,
+}

@@ -326,6 +326,7 @@ async fn every_route_refuses_a_caller_without_permission() {
             "POST /gateway/openai/v1/responses",
             "POST /gateway/openai/v1/responses/compact",
             "POST /gateway/anthropic/v1/messages",
+            "POST /gateway/gemini/v1beta/models/{endpoint_action}",
         ]
     );
 }

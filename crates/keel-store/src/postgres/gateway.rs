@@ -10,7 +10,7 @@ use keel_gateway::{
     AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed, DefinitionDelete,
     DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey, EndpointWrite,
     FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping, RateLimit,
-    Reserved, Settlement,
+    Reserved, Settlement, UsageCounts, UsageKey, UsageQuery, UsageRow,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -20,6 +20,7 @@ use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 use super::gateway_bindings as bindings;
 use super::gateway_endpoints as endpoints;
 use super::gateway_limits as limits;
+use super::gateway_usage as usage;
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
 };
@@ -628,5 +629,15 @@ impl GatewayStore for PostgresStore {
             Box::pin(limits::sweep(c, now_ms, ended_before_ms))
         })
         .await
+    }
+
+    async fn add_usage(&self, rows: &[(UsageKey, UsageCounts)]) -> Result<()> {
+        self.write(rows, |c, r| Box::pin(usage::add_usage(c, r)))
+            .await
+    }
+
+    async fn query_usage(&self, query: &UsageQuery, limit: usize) -> Result<Vec<UsageRow>> {
+        self.read(query, |c, q| Box::pin(usage::query_usage(c, q, limit)))
+            .await
     }
 }

@@ -123,6 +123,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "gateway_limits",
         sql: include_str!("../../migrations/postgres/0019_gateway_limits.sql"),
     },
+    Migration {
+        version: 20,
+        name: "gateway_usage",
+        sql: include_str!("../../migrations/postgres/0020_gateway_usage.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -22,6 +22,7 @@ mod gateway;
 mod gateway_bindings;
 mod gateway_endpoints;
 mod gateway_limits;
+mod gateway_usage;
 mod group_commit;
 mod history;
 mod identity;

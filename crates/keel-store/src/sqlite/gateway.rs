@@ -11,13 +11,13 @@ use keel_gateway::{
     AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed, DefinitionDelete,
     DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey, EndpointWrite,
     FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping, RateLimit,
-    Reserved, Settlement,
+    Reserved, Settlement, UsageCounts, UsageKey, UsageQuery, UsageRow,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     SqliteStore, db_err, gateway_bindings as bindings, gateway_endpoints as endpoints,
-    gateway_limits as limits,
+    gateway_limits as limits, gateway_usage as usage,
 };
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
@@ -601,6 +601,17 @@ impl GatewayStore for SqliteStore {
 
     async fn sweep_limits(&self, now_ms: i64, ended_before_ms: i64) -> Result<u64> {
         self.write(move |c| limits::sweep(c, now_ms, ended_before_ms))
+            .await
+    }
+
+    async fn add_usage(&self, rows: &[(UsageKey, UsageCounts)]) -> Result<()> {
+        let rows = rows.to_vec();
+        self.write(move |c| usage::add_usage(c, &rows)).await
+    }
+
+    async fn query_usage(&self, query: &UsageQuery, limit: usize) -> Result<Vec<UsageRow>> {
+        let query = query.clone();
+        self.read(move |c| usage::query_usage(c, &query, limit))
             .await
     }
 }

@@ -102,6 +102,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gateway_limits",
         include_str!("../../migrations/sqlite/0019_gateway_limits.sql"),
     ),
+    (
+        20,
+        "gateway_usage",
+        include_str!("../../migrations/sqlite/0020_gateway_usage.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

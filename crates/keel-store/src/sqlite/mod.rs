@@ -16,6 +16,7 @@ mod gateway;
 mod gateway_bindings;
 mod gateway_endpoints;
 mod gateway_limits;
+mod gateway_usage;
 mod identity;
 mod identity_store;
 mod load;

@@ -159,6 +159,7 @@ macro_rules! conformance_suite {
                 gateway_limits::budget_policies_and_rate_limits_are_kept_per_workspace,
                 gateway_limits::reservations_hold_all_or_nothing_and_settle_once,
                 gateway_limits::concurrent_reservations_never_pass_a_limit,
+                gateway_limits::the_usage_ledger_adds_up_and_groups_as_asked,
                 webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
                 webhooks::queued_deliveries_survive_a_reopen,
                 webhooks::finished_deliveries_are_pruned_oldest_first,

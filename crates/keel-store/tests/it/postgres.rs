@@ -230,7 +230,8 @@ async fn reopening_applies_each_migration_once() {
             (16, "gateway_model_definitions".to_owned()),
             (17, "gateway_endpoints".to_owned()),
             (18, "gateway_bindings".to_owned()),
-            (19, "gateway_limits".to_owned())
+            (19, "gateway_limits".to_owned()),
+            (20, "gateway_usage".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -261,7 +262,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 19);
+    assert_eq!(migrations(&db).await.len(), 20);
 }
 
 #[tokio::test]
@@ -332,7 +333,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (16, "gateway_model_definitions"),
             (17, "gateway_endpoints"),
             (18, "gateway_bindings"),
-            (19, "gateway_limits")
+            (19, "gateway_limits"),
+            (20, "gateway_usage")
         ]
     );
     let t = Tracking::new(open(&config).await);

@@ -291,3 +291,115 @@ pub async fn concurrent_reservations_never_pass_a_limit(f: Fixture) {
         .expect("usage");
     assert_eq!(usage, vec![(0, 10), (0, 70)]);
 }
+
+pub async fn the_usage_ledger_adds_up_and_groups_as_asked(f: Fixture) {
+    use keel_gateway::{GroupBy, UsageCounts, UsageKey, UsageQuery};
+    let store = f.gateway_store();
+    let key = |day: i64, endpoint: &str, model: &str, user: &str| UsageKey {
+        workspace: DEFAULT_WORKSPACE.into(),
+        day,
+        endpoint_id: endpoint.into(),
+        provider: "openai".into(),
+        model: model.into(),
+        username: user.into(),
+    };
+    let one = UsageCounts {
+        calls: 1,
+        failures: 0,
+        cache_hits: 0,
+        input_tokens: 10,
+        output_tokens: 5,
+        cost_nanos: 100,
+    };
+    let failed = UsageCounts {
+        calls: 1,
+        failures: 1,
+        ..UsageCounts::default()
+    };
+    store
+        .add_usage(&[
+            (key(100, "e-1", "a", "bob"), one),
+            (key(101, "e-1", "b", "ann"), one),
+        ])
+        .await
+        .expect("add");
+    // Added to, not replaced; another workspace's rows are not seen.
+    let mut elsewhere = key(100, "e-1", "a", "bob");
+    elsewhere.workspace = "team-b".into();
+    store
+        .add_usage(&[(key(100, "e-1", "a", "bob"), failed), (elsewhere, one)])
+        .await
+        .expect("add again");
+    let query = |group_by: GroupBy, from_day: i64| UsageQuery {
+        workspace: DEFAULT_WORKSPACE.into(),
+        from_day,
+        to_day: 101,
+        endpoint_id: None,
+        username: None,
+        group_by,
+    };
+    let total = store
+        .query_usage(&query(GroupBy::default(), 0), 100)
+        .await
+        .expect("total");
+    assert_eq!(total.len(), 1);
+    assert_eq!(
+        total[0].counts,
+        UsageCounts {
+            calls: 3,
+            failures: 1,
+            cache_hits: 0,
+            input_tokens: 20,
+            output_tokens: 10,
+            cost_nanos: 200
+        }
+    );
+    assert_eq!(total[0].day, None);
+    let by_day = store
+        .query_usage(
+            &query(
+                GroupBy {
+                    day: true,
+                    model: true,
+                    ..GroupBy::default()
+                },
+                0,
+            ),
+            100,
+        )
+        .await
+        .expect("by day");
+    let days: Vec<(Option<i64>, Option<String>, i64)> = by_day
+        .iter()
+        .map(|r| (r.day, r.model.clone(), r.counts.calls))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            (Some(100), Some("a".into()), 2),
+            (Some(101), Some("b".into()), 1)
+        ]
+    );
+    let mut only_ann = query(
+        GroupBy {
+            user: true,
+            ..GroupBy::default()
+        },
+        0,
+    );
+    only_ann.username = Some("ann".into());
+    let ann = store.query_usage(&only_ann, 100).await.expect("ann");
+    assert_eq!(ann.len(), 1);
+    assert_eq!(
+        (ann[0].username.as_deref(), ann[0].counts.calls),
+        (Some("ann"), 1)
+    );
+    // Outside the days asked for, nothing.
+    assert!(
+        store
+            .query_usage(&query(GroupBy::default(), 102), 100)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+}
