@@ -298,8 +298,9 @@ class PgDatabase:
 
 class Server:
     def __init__(self, slot: str, kind: str, cmd_builder, version: str, config_note: str,
-                 db: PgDatabase | None = None):
+                 db: PgDatabase | None = None, health_path: str = "/health"):
         self.slot, self.kind = slot, kind
+        self.health_path = health_path
         self.cmd_builder = cmd_builder
         self.version, self.config_note = version, config_note
         self.db = db
@@ -333,7 +334,7 @@ class Server:
                 raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}\n{self.log_tail()}")
             try:
                 c = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                c.request("GET", "/health")
+                c.request("GET", self.health_path)
                 r = c.getresponse()
                 r.read()
                 c.close()

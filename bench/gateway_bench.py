@@ -31,6 +31,9 @@ KEEL_BIN = os.environ.get("KEEL_BIN", str(REPO / "target" / "release" / "keel"))
 LITELLM = HERE / ".venv-litellm" / "bin" / "litellm"
 MODEL = "gpt-4o-mini"
 ENDPOINT = "bench-ep"
+LITELLM_KEY = "sk-bench-master-0123456789abcdef"
+# Extra `keel server` arguments (`--keel-args`, for diagnosis).
+KEEL_EXTRA: list[str] = []
 CONNECTIONS = (8, 32, 128)
 # A held rate of about 2,000 calls/s: 8 connections, each pausing 3 ms after an answer.
 HELD_CONNECTIONS, HELD_PAUSE_MS = 8, 3
@@ -87,19 +90,23 @@ http {{
             self.proc.wait(timeout=10)
 
 
-def post_json(port, path, body, method="POST"):
+def post_json(port, path, body, method="POST", headers=None):
     import http.client
     c = http.client.HTTPConnection(bench.HOST, port, timeout=30)
     try:
-        c.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
+        c.request(method, path, json.dumps(body), {"Content-Type": "application/json", **(headers or {})})
         r = c.getresponse()
         return r.status, r.read()
     finally:
         c.close()
 
 
+TRACKING = {"on": True}
+
+
 def configure_mlflow_gateway(port, mock_port):
-    """The same endpoint on Keel and on the reference: one secret, one model, usage tracked."""
+    """The same endpoint on Keel and on the reference: one secret, one model, usage tracked
+    (unless `--tracking off`, for diagnosis)."""
     api = "/api/3.0/mlflow/gateway"
 
     def call(path, body):
@@ -113,7 +120,7 @@ def configure_mlflow_gateway(port, mock_port):
                                      "auth_config": {"api_base": f"http://127.0.0.1:{mock_port}/v1"}})
     model = call("model-definitions/create", {"name": "bench-model", "secret_id": secret["secret"]["secret_id"],
                                               "provider": "openai", "model_name": MODEL})
-    call("endpoints/create", {"name": ENDPOINT, "usage_tracking": True, "model_configs": [
+    call("endpoints/create", {"name": ENDPOINT, "usage_tracking": TRACKING["on"], "model_configs": [
         {"model_definition_id": model["model_definition"]["model_definition_id"], "linkage_type": "PRIMARY",
          "weight": 1.0}]})
 
@@ -121,7 +128,7 @@ def configure_mlflow_gateway(port, mock_port):
 def keel(mock_port):
     def cmd(tmp, port):
         return [KEEL_BIN, "server", "--port", str(port), "--data-dir", str(tmp / "data"), "--log-level", "warn",
-                "--gateway-allow-http-upstreams", "--gateway-allow-private-upstreams"]
+                "--gateway-allow-http-upstreams", "--gateway-allow-private-upstreams", *KEEL_EXTRA]
     srv = bench.Server("keel", "keel", cmd, "", "audit log on, usage tracking on")
     return srv, "/gateway/mlflow/v1/chat/completions", lambda: configure_mlflow_gateway(srv.port, mock_port)
 
@@ -140,15 +147,20 @@ def reference(mock_port):
 def litellm(mock_port):
     def cmd(tmp, port):
         config = tmp / "litellm.yaml"
-        config.write_text(json.dumps({"model_list": [{"model_name": ENDPOINT, "litellm_params": {
-            "model": f"openai/{MODEL}", "api_base": f"http://127.0.0.1:{mock_port}/v1", "api_key": "sk-bench"}}]}))
+        config.write_text(json.dumps({
+            "model_list": [{"model_name": ENDPOINT, "litellm_params": {
+                "model": f"openai/{MODEL}", "api_base": f"http://127.0.0.1:{mock_port}/v1", "api_key": "sk-bench"}}],
+            # It refuses to start without a key; callers present it, as Keel's present a token.
+            "general_settings": {"master_key": LITELLM_KEY}}))
         return [str(LITELLM), "--config", str(config), "--host", bench.HOST, "--port", str(port)]
-    srv = bench.Server("litellm", "litellm", cmd, "1.106.12", "proxy defaults (one worker, no database)")
+    srv = bench.Server("litellm", "litellm", cmd, "1.106.12", "proxy defaults (one worker, no database)",
+                       health_path="/health/liveliness")
     return srv, "/v1/chat/completions", lambda: None
 
 
-def wrk(port, path, connections, duration, pause_ms=0):
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s",
+def wrk(port, path, connections, duration, pause_ms=0, headers=()):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
+           *(a for h in headers for a in ("-H", h)), "-s",
            str(HERE / "wrk" / "chat.lua"), f"http://{bench.HOST}:{port}{path}", "--", ENDPOINT, str(pause_ms)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
     for line in p.stdout.splitlines():
@@ -161,18 +173,18 @@ def wrk(port, path, connections, duration, pause_ms=0):
     raise RuntimeError(f"wrk produced no result: {p.stdout[-500:]} {p.stderr[-500:]}")
 
 
-def measure(port, path, duration, pid=None):
+def measure(port, path, duration, pid=None, headers=()):
     """Warm-up, then each concurrency and the held rate; peak RSS under the heaviest load."""
-    wrk(port, path, 8, max(2, duration // 3))
+    wrk(port, path, 8, max(2, duration // 3), headers=headers)
     out = {}
     for c in CONNECTIONS:
         if pid and c == max(CONNECTIONS):
             with bench.RssSampler(pid) as s:
-                out[c] = wrk(port, path, c, duration)
+                out[c] = wrk(port, path, c, duration, headers=headers)
             out["peak_rss_mb"] = s.peak_mb
         else:
-            out[c] = wrk(port, path, c, duration)
-    out["held"] = wrk(port, path, HELD_CONNECTIONS, duration, HELD_PAUSE_MS)
+            out[c] = wrk(port, path, c, duration, headers=headers)
+    out["held"] = wrk(port, path, HELD_CONNECTIONS, duration, HELD_PAUSE_MS, headers=headers)
     return out
 
 
@@ -195,7 +207,12 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="keel,litellm,reference")
     ap.add_argument("--out", default=str(HERE / "results" / "gateway.md"))
+    ap.add_argument("--tracking", choices=["on", "off"], default="on",
+                    help="usage tracking (a trace per call) on the endpoint; off only to diagnose")
+    ap.add_argument("--keel-args", default="", help="extra keel server arguments, to diagnose")
     args = ap.parse_args()
+    TRACKING["on"] = args.tracking == "on"
+    KEEL_EXTRA.extend(args.keel_args.split())
     duration = 5 if args.quick else 15
     mock = Nginx().start()
     results = {}
@@ -206,11 +223,14 @@ def main():
             try:
                 srv.start()
                 configure()
+                auth = {"Authorization": f"Bearer {LITELLM_KEY}"} if name == "litellm" else {}
                 status, data = post_json(srv.port, path, {"model": ENDPOINT, "max_tokens": 16,
-                                                          "messages": [{"role": "user", "content": "Hello"}]})
+                                                          "messages": [{"role": "user", "content": "Hello"}]},
+                                         headers=auth)
                 if status != 200:
                     raise RuntimeError(f"{name}: first call -> {status}: {data[:300]!r}")
-                results[name] = measure(srv.port, path, duration, srv.proc.pid)
+                results[name] = measure(srv.port, path, duration, srv.proc.pid,
+                                        headers=[f"{k}: {v}" for k, v in auth.items()])
             finally:
                 srv.stop()
     finally:

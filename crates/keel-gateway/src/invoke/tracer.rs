@@ -1,8 +1,8 @@
 //! Writing calls' traces off the request's path: a call hands its record to a bounded queue
 //! and returns; one background task drains the queue in batches (up to [`MAX_BATCH`] records,
-//! grouped by experiment: one span write per experiment, then each trace's info). When the
-//! queue is full (the store cannot keep up) a record is dropped and counted rather than
-//! slowing calls; the call's audit entry is written with the request regardless.
+//! grouped by experiment: one span write per experiment, then the traces' infos, all at once).
+//! When the queue is full (the store cannot keep up) a record is dropped and counted rather
+//! than slowing calls; the call's audit entry is written with the request regardless.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -109,10 +109,13 @@ async fn write_batch(traces: &Traces, prices: &PriceTable, batch: Vec<CallRecord
             tracing::warn!(experiment, error = %e.message, "cannot write gateway call traces");
             continue;
         }
-        for info in infos {
-            if let Err(e) = traces.start_trace(info).await {
-                tracing::warn!(experiment, error = %e.message, "cannot write a gateway call's trace info");
-            }
+        // All at once: the store commits them together (the SQLite writer groups queued
+        // writes into one transaction), instead of one commit after another.
+        let written =
+            futures_util::future::join_all(infos.into_iter().map(|info| traces.start_trace(info)))
+                .await;
+        for e in written.into_iter().filter_map(Result::err) {
+            tracing::warn!(experiment, error = %e.message, "cannot write a gateway call's trace info");
         }
     }
 }
