@@ -490,6 +490,19 @@ def create_run(c: Client, exp_id: str, name: str | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def wrk_json(stdout: str) -> dict | None:
+    """The result line a bench wrk script prints (`WRKJSON {...}`), with the errors summed and
+    the throughput of successful (2xx/3xx) responses."""
+    for line in stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            res = json.loads(line[len("WRKJSON "):])
+            secs = res["duration_us"] / 1e6
+            res["errors"] = sum(res[k] for k in res if k.startswith("err_"))
+            res["rps"] = max(0, res["requests"] - res["err_status"]) / secs if secs else 0.0
+            return res
+    return None
+
+
 def run_wrk(port: int, server_pid: int, script: str, endpoint: str, run_id: str, duration: int,
             step_base: int, db: PgDatabase | None = None, headers: tuple[str, ...] = ()) -> dict:
     cmd = [
@@ -506,24 +519,20 @@ def run_wrk(port: int, server_pid: int, script: str, endpoint: str, run_id: str,
     db_cpu = db.backend_cpu_s() - db_cpu0 if db else None
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-    for line in p.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            res = json.loads(line[len("WRKJSON "):])
-            secs = res["duration_us"] / 1e6
-            res["errors"] = sum(res[k] for k in res if k.startswith("err_"))
-            # throughput counts successful (2xx/3xx) responses only
-            res["rps"] = max(0, res["requests"] - res["err_status"]) / secs if secs else 0.0
-            res["error_share"] = res["errors"] / max(1, res["requests"])
-            res["server_cpu_cores"] = srv_cpu / secs if secs else 0.0
-            res["wrk_cpu_cores"] = wrk_cpu / secs if secs else 0.0
-            res["server_cpu_ms_per_req"] = 1e3 * srv_cpu / res["requests"] if res["requests"] else None
-            if db_cpu is not None:
-                res["db_cpu_cores"] = db_cpu / secs if secs else 0.0
-                res["db_cpu_ms_per_req"] = 1e3 * db_cpu / res["requests"] if res["requests"] else None
-            if res["requests"] == 0:
-                raise RuntimeError(f"no request completed within {duration} s "
-                                   f"(errors: {res['errors']})")
-            return res
+    res = wrk_json(p.stdout)
+    if res is not None:
+        secs = res["duration_us"] / 1e6
+        res["error_share"] = res["errors"] / max(1, res["requests"])
+        res["server_cpu_cores"] = srv_cpu / secs if secs else 0.0
+        res["wrk_cpu_cores"] = wrk_cpu / secs if secs else 0.0
+        res["server_cpu_ms_per_req"] = 1e3 * srv_cpu / res["requests"] if res["requests"] else None
+        if db_cpu is not None:
+            res["db_cpu_cores"] = db_cpu / secs if secs else 0.0
+            res["db_cpu_ms_per_req"] = 1e3 * db_cpu / res["requests"] if res["requests"] else None
+        if res["requests"] == 0:
+            raise RuntimeError(f"no request completed within {duration} s "
+                               f"(errors: {res['errors']})")
+        return res
     raise RuntimeError(f"wrk produced no result (rc={p.returncode}): {p.stdout[-500:]} {p.stderr[-500:]}")
 
 

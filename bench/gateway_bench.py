@@ -163,13 +163,9 @@ def wrk(port, path, connections, duration, pause_ms=0, headers=()):
            *(a for h in headers for a in ("-H", h)), "-s",
            str(HERE / "wrk" / "chat.lua"), f"http://{bench.HOST}:{port}{path}", "--", ENDPOINT, str(pause_ms)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
-    for line in p.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            res = json.loads(line[len("WRKJSON "):])
-            secs = res["duration_us"] / 1e6
-            res["errors"] = sum(res[k] for k in res if k.startswith("err_"))
-            res["rps"] = max(0, res["requests"] - res["err_status"]) / secs if secs else 0.0
-            return res
+    res = bench.wrk_json(p.stdout)
+    if res is not None:
+        return res
     raise RuntimeError(f"wrk produced no result: {p.stdout[-500:]} {p.stderr[-500:]}")
 
 

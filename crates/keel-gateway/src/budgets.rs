@@ -218,8 +218,37 @@ fn amount(value: f64) -> Result<f64> {
     }
 }
 
-/// The reference's checks of a scope and its target, and Keel's of who may set it.
-fn check_target(scope: TargetScope, target: Option<&str>, author: PolicyAuthor) -> Result<()> {
+/// What kind of limit a scope check is about, for its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitKind {
+    Budget,
+    RateLimit,
+}
+
+impl LimitKind {
+    fn singular(self) -> &'static str {
+        match self {
+            Self::Budget => "budget policy",
+            Self::RateLimit => "rate limit",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Self::Budget => "budget policies",
+            Self::RateLimit => "rate limits",
+        }
+    }
+}
+
+/// The reference's checks of a scope and its target, and Keel's of who may set it (shared by
+/// budgets and rate limits).
+pub(crate) fn check_target(
+    kind: LimitKind,
+    scope: TargetScope,
+    target: Option<&str>,
+    author: PolicyAuthor,
+) -> Result<()> {
     if scope.targeted() {
         if target.is_none() {
             return Err(Error::invalid(format!(
@@ -238,21 +267,30 @@ fn check_target(scope: TargetScope, target: Option<&str>, author: PolicyAuthor) 
         )));
     }
     if scope == TargetScope::User && !author.users_authenticated {
-        return Err(Error::invalid(
-            "USER-scoped budget policies require server authentication to be enabled. Without \
-             auth the gateway cannot attribute requests to a user, so the policy would never \
-             take effect.",
-        ));
+        return Err(Error::invalid(format!(
+            "USER-scoped {} require server authentication to be enabled. Without auth the \
+             gateway cannot attribute requests to a user, so the policy would never take effect.",
+            kind.plural()
+        )));
     }
-    global_needs_admin(scope, author)
+    global_needs_admin(kind, scope, author)
 }
 
-fn global_needs_admin(scope: TargetScope, author: PolicyAuthor) -> Result<()> {
+/// A GLOBAL limit holds every workspace: only a server administrator sets, changes or
+/// deletes one.
+pub(crate) fn global_needs_admin(
+    kind: LimitKind,
+    scope: TargetScope,
+    author: PolicyAuthor,
+) -> Result<()> {
     if scope == TargetScope::Global && !author.server_admin {
         return Err(Error::new(
             ErrorCode::PermissionDenied,
-            "Only a server administrator may create, change or delete a GLOBAL budget policy: \
-             it limits the calls of every workspace.",
+            format!(
+                "Only a server administrator may create, change or delete a GLOBAL {}: it \
+                 limits the calls of every workspace.",
+                kind.singular()
+            ),
         ));
     }
     Ok(())
@@ -307,7 +345,12 @@ impl Gateway {
         let budget_action = budget_action(&action)?;
         let budget_amount = amount(budget_amount)?;
         let target_value = non_empty(req.target_value);
-        check_target(target_scope, target_value.as_deref(), author)?;
+        check_target(
+            LimitKind::Budget,
+            target_scope,
+            target_value.as_deref(),
+            author,
+        )?;
         if target_scope == TargetScope::Endpoint {
             self.endpoint_exists(workspace, target_value.as_deref().unwrap_or_default())
                 .await?;
@@ -380,7 +423,7 @@ impl Gateway {
             .await?
             .ok_or_else(|| policy_not_found(&id))?;
         // A GLOBAL policy is a server administrator's, whatever it becomes.
-        global_needs_admin(policy.target_scope, author)?;
+        global_needs_admin(LimitKind::Budget, policy.target_scope, author)?;
         let target_given = req.target_value.is_some();
         if new_scope.is_some() || target_given {
             let scope = new_scope.unwrap_or(policy.target_scope);
@@ -394,7 +437,7 @@ impl Gateway {
             } else {
                 inherited
             };
-            check_target(scope, target.as_deref(), author)?;
+            check_target(LimitKind::Budget, scope, target.as_deref(), author)?;
             if scope == TargetScope::Endpoint && target != policy.target_value {
                 self.endpoint_exists(workspace, target.as_deref().unwrap_or_default())
                     .await?;
@@ -434,7 +477,7 @@ impl Gateway {
             .get_budget_policy(workspace, &id)
             .await?
             .ok_or_else(|| policy_not_found(&id))?;
-        global_needs_admin(policy.target_scope, author)?;
+        global_needs_admin(LimitKind::Budget, policy.target_scope, author)?;
         if !self.store.delete_budget_policy(workspace, &id).await? {
             return Err(policy_not_found(&id));
         }
@@ -491,6 +534,7 @@ impl Gateway {
 mod tests {
     use super::*;
 
+    const B: LimitKind = LimitKind::Budget;
     const ADMIN: PolicyAuthor = PolicyAuthor {
         server_admin: true,
         users_authenticated: true,
@@ -534,21 +578,33 @@ mod tests {
 
     #[test]
     fn targets_follow_their_scope_and_global_is_for_server_admins() {
-        assert!(check_target(TargetScope::Endpoint, None, ADMIN).is_err());
-        assert!(check_target(TargetScope::Workspace, Some("x"), ADMIN).is_err());
-        check_target(TargetScope::User, Some("alice"), ADMIN).expect("user");
+        assert!(check_target(B, TargetScope::Endpoint, None, ADMIN).is_err());
+        assert!(check_target(B, TargetScope::Workspace, Some("x"), ADMIN).is_err());
+        check_target(B, TargetScope::User, Some("alice"), ADMIN).expect("user");
         let open = PolicyAuthor {
             server_admin: true,
             users_authenticated: false,
         };
-        assert!(check_target(TargetScope::User, Some("alice"), open).is_err());
+        assert!(check_target(B, TargetScope::User, Some("alice"), open).is_err());
         let workspace_admin = PolicyAuthor {
             server_admin: false,
             users_authenticated: true,
         };
-        let denied = check_target(TargetScope::Global, None, workspace_admin).expect_err("no");
+        let denied = check_target(B, TargetScope::Global, None, workspace_admin).expect_err("no");
         assert_eq!(denied.code, ErrorCode::PermissionDenied);
-        check_target(TargetScope::Workspace, None, workspace_admin).expect("own workspace");
+        check_target(B, TargetScope::Workspace, None, workspace_admin).expect("own workspace");
+        let rate = check_target(
+            LimitKind::RateLimit,
+            TargetScope::Global,
+            None,
+            workspace_admin,
+        )
+        .expect_err("rate");
+        assert!(
+            rate.message.contains("GLOBAL rate limit"),
+            "{}",
+            rate.message
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use keel_core::{Error, Page, Result};
 
 use crate::Gateway;
-use crate::budgets::{MAX_TARGET_CHARS, TargetScope};
+use crate::budgets::{LimitKind, PolicyAuthor, TargetScope, check_target, global_needs_admin};
 use crate::endpoints::{EndpointKey, not_found};
 use crate::windows::{BudgetDuration, DurationUnit, Window};
 
@@ -107,42 +107,18 @@ fn per_minute(field: &str, value: Option<i64>) -> Result<Option<i64>> {
     }
 }
 
-fn check(limit: &RateLimit, server_admin: bool) -> Result<()> {
-    let scope = limit.target_scope;
-    let target = limit.target_value.as_deref();
-    if scope.targeted() && target.is_none() {
-        return Err(Error::invalid(format!(
-            "target_value is required when target_scope is {}.",
-            scope.as_str()
-        )));
-    }
-    if !scope.targeted() && target.is_some() {
-        return Err(Error::invalid(
-            "target_value can only be set when target_scope is ENDPOINT or USER.",
-        ));
-    }
-    if target.is_some_and(|t| t.chars().count() > MAX_TARGET_CHARS) {
-        return Err(Error::invalid(format!(
-            "target_value must be at most {MAX_TARGET_CHARS} characters."
-        )));
-    }
+fn check(limit: &RateLimit, author: PolicyAuthor) -> Result<()> {
     if limit.requests_per_minute.is_none() && limit.tokens_per_minute.is_none() {
         return Err(Error::invalid(
             "A rate limit needs requests_per_minute, tokens_per_minute or both (positive).",
         ));
     }
-    global_needs_admin(scope, server_admin)
-}
-
-fn global_needs_admin(scope: TargetScope, server_admin: bool) -> Result<()> {
-    if scope == TargetScope::Global && !server_admin {
-        return Err(Error::new(
-            keel_core::ErrorCode::PermissionDenied,
-            "Only a server administrator may create, change or delete a GLOBAL rate limit: it \
-             limits the calls of every workspace.",
-        ));
-    }
-    Ok(())
+    check_target(
+        LimitKind::RateLimit,
+        limit.target_scope,
+        limit.target_value.as_deref(),
+        author,
+    )
 }
 
 fn scope_of(given: &str) -> Result<TargetScope> {
@@ -158,12 +134,12 @@ impl Gateway {
         &self,
         workspace: &str,
         req: RateLimitIn,
-        server_admin: bool,
+        author: PolicyAuthor,
     ) -> Result<RateLimit> {
         let scope =
             non_empty(req.target_scope).ok_or_else(|| Error::missing_parameter("target_scope"))?;
         let now = self.now();
-        let author = non_empty(req.author);
+        let created_by = non_empty(req.author);
         let limit = RateLimit {
             rate_limit_id: format!("rl-{}", uuid::Uuid::new_v4().simple()),
             workspace: workspace.to_owned(),
@@ -171,12 +147,12 @@ impl Gateway {
             target_value: non_empty(req.target_value),
             requests_per_minute: per_minute("requests_per_minute", req.requests_per_minute)?,
             tokens_per_minute: per_minute("tokens_per_minute", req.tokens_per_minute)?,
-            created_by: author.clone(),
+            created_by: created_by.clone(),
             created_at: now,
-            last_updated_by: author,
+            last_updated_by: created_by,
             last_updated_at: now,
         };
-        check(&limit, server_admin)?;
+        check(&limit, author)?;
         self.target_endpoint_exists(&limit).await?;
         self.store.insert_rate_limit(&limit).await?;
         keel_core::audit::scope::note_created("RateLimit", &limit.rate_limit_id);
@@ -211,10 +187,10 @@ impl Gateway {
         &self,
         workspace: &str,
         req: RateLimitIn,
-        server_admin: bool,
+        author: PolicyAuthor,
     ) -> Result<RateLimit> {
         let mut limit = self.get_rate_limit(workspace, req.rate_limit_id).await?;
-        global_needs_admin(limit.target_scope, server_admin)?;
+        global_needs_admin(LimitKind::RateLimit, limit.target_scope, author)?;
         if let Some(scope) = non_empty(req.target_scope) {
             let scope = scope_of(&scope)?;
             if scope != limit.target_scope {
@@ -231,7 +207,7 @@ impl Gateway {
         if req.tokens_per_minute.is_some() {
             limit.tokens_per_minute = per_minute("tokens_per_minute", req.tokens_per_minute)?;
         }
-        check(&limit, server_admin)?;
+        check(&limit, author)?;
         self.target_endpoint_exists(&limit).await?;
         if let Some(by) = non_empty(req.author) {
             limit.last_updated_by = Some(by);
@@ -248,10 +224,10 @@ impl Gateway {
         &self,
         workspace: &str,
         id: Option<String>,
-        server_admin: bool,
+        author: PolicyAuthor,
     ) -> Result<()> {
         let limit = self.get_rate_limit(workspace, id).await?;
-        global_needs_admin(limit.target_scope, server_admin)?;
+        global_needs_admin(LimitKind::RateLimit, limit.target_scope, author)?;
         if !self
             .store
             .delete_rate_limit(workspace, &limit.rate_limit_id)
@@ -330,14 +306,31 @@ mod tests {
         }
     }
 
+    fn author(server_admin: bool) -> PolicyAuthor {
+        PolicyAuthor {
+            server_admin,
+            users_authenticated: true,
+        }
+    }
+
     #[test]
     fn a_limit_needs_a_dimension_a_fitting_target_and_global_is_for_server_admins() {
-        check(&limit(TargetScope::Workspace, None, Some(10)), false).expect("ok");
-        assert!(check(&limit(TargetScope::Workspace, None, None), true).is_err());
-        assert!(check(&limit(TargetScope::User, None, Some(1)), true).is_err());
-        assert!(check(&limit(TargetScope::Global, Some("x"), Some(1)), true).is_err());
-        assert!(check(&limit(TargetScope::Global, None, Some(1)), false).is_err());
-        check(&limit(TargetScope::Global, None, Some(1)), true).expect("admin");
+        check(
+            &limit(TargetScope::Workspace, None, Some(10)),
+            author(false),
+        )
+        .expect("ok");
+        assert!(check(&limit(TargetScope::Workspace, None, None), author(true)).is_err());
+        assert!(check(&limit(TargetScope::User, None, Some(1)), author(true)).is_err());
+        assert!(
+            check(
+                &limit(TargetScope::Global, Some("x"), Some(1)),
+                author(true)
+            )
+            .is_err()
+        );
+        assert!(check(&limit(TargetScope::Global, None, Some(1)), author(false)).is_err());
+        check(&limit(TargetScope::Global, None, Some(1)), author(true)).expect("admin");
         assert_eq!(per_minute("rpm", Some(0)).expect("none"), None);
         assert!(per_minute("rpm", Some(i64::MAX)).is_err());
     }

@@ -116,9 +116,10 @@ pub async fn create_rate_limit(
     caller: Caller,
     req: MlflowRequest<RateLimitIn>,
 ) -> ApiResult<Json<RateLimitResponse>> {
+    let author = author(&s, &caller).await?;
     let limit = s
         .gateway
-        .create_rate_limit(workspace.name(), req.message.into(), caller.0.user.is_admin)
+        .create_rate_limit(workspace.name(), req.message.into(), author)
         .await?;
     Ok(Json(RateLimitResponse {
         rate_limit: limit.into(),
@@ -145,9 +146,10 @@ pub async fn update_rate_limit(
     caller: Caller,
     req: MlflowRequest<RateLimitIn>,
 ) -> ApiResult<Json<RateLimitResponse>> {
+    let author = author(&s, &caller).await?;
     let limit = s
         .gateway
-        .update_rate_limit(workspace.name(), req.message.into(), caller.0.user.is_admin)
+        .update_rate_limit(workspace.name(), req.message.into(), author)
         .await?;
     Ok(Json(RateLimitResponse {
         rate_limit: limit.into(),
@@ -160,12 +162,9 @@ pub async fn delete_rate_limit(
     caller: Caller,
     req: MlflowRequest<RateLimitIdIn>,
 ) -> ApiResult<Json<Empty>> {
+    let author = author(&s, &caller).await?;
     s.gateway
-        .delete_rate_limit(
-            workspace.name(),
-            req.message.rate_limit_id,
-            caller.0.user.is_admin,
-        )
+        .delete_rate_limit(workspace.name(), req.message.rate_limit_id, author)
         .await?;
     Ok(empty())
 }
