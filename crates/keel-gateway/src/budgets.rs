@@ -304,7 +304,8 @@ fn policy_not_found(id: &str) -> Error {
     Error::not_found(format!("BudgetPolicy not found (budget_policy_id='{id}')"))
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+/// A given string, unless empty (proto3 leaves unset strings empty).
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
@@ -512,16 +513,19 @@ impl Gateway {
             .into_iter()
             .filter(|p| p.workspace == workspace || p.target_scope == TargetScope::Global)
             .collect();
+        let windows: Vec<Window> = policies.iter().map(|p| p.duration.window(now)).collect();
         let keys: Vec<(String, i64)> = policies
             .iter()
-            .map(|p| (p.budget_policy_id.clone(), p.duration.window(now).start_ms))
+            .zip(&windows)
+            .map(|(p, w)| (p.budget_policy_id.clone(), w.start_ms))
             .collect();
         let usage = self.store.limit_usage(&keys).await?;
         Ok(policies
             .into_iter()
+            .zip(windows)
             .zip(usage)
-            .map(|(p, (used, held))| BudgetWindow {
-                window: p.duration.window(now),
+            .map(|((p, window), (used, held))| BudgetWindow {
+                window,
                 budget_policy_id: p.budget_policy_id,
                 current_spend: crate::limits::usd(used),
                 reserved_spend: crate::limits::usd(held),

@@ -7,7 +7,9 @@
 use keel_core::{Error, Page, Result};
 
 use crate::Gateway;
-use crate::budgets::{LimitKind, PolicyAuthor, TargetScope, check_target, global_needs_admin};
+use crate::budgets::{
+    LimitKind, PolicyAuthor, TargetScope, check_target, global_needs_admin, non_empty,
+};
 use crate::endpoints::{EndpointKey, not_found};
 use crate::windows::{BudgetDuration, DurationUnit, Window};
 
@@ -86,10 +88,6 @@ pub struct RateWindow {
     pub requests_held: i64,
     pub tokens_used: i64,
     pub tokens_held: i64,
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.is_empty())
 }
 
 fn not_found_error(id: &str) -> Error {

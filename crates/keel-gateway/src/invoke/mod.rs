@@ -833,23 +833,21 @@ fn note_served(route: &Route, target: &Target, tries: usize, usage: Option<Token
 /// What `attempts` used: their tokens, and their cost at `prices` (models without a price
 /// cost nothing).
 fn attempts_used(prices: &crate::prices::PriceTable, attempts: &[AttemptSpan]) -> Used {
-    let usages = attempts.iter().filter_map(|a| Some((a, a.usage?)));
-    let mut used = Used {
-        cost_usd: 0.0,
-        input_tokens: 0,
-        output_tokens: 0,
-    };
-    for (attempt, usage) in usages {
-        used.input_tokens = used.input_tokens.saturating_add(usage.input_tokens);
-        used.output_tokens = used.output_tokens.saturating_add(usage.output_tokens);
-        if let Some(c) = prices
-            .price(&attempt.provider, &attempt.model)
-            .and_then(|p| crate::cost::cost(&p, &usage))
-        {
-            used.cost_usd += c.total_cost;
-        }
+    let (input_tokens, output_tokens) =
+        attempts
+            .iter()
+            .filter_map(|a| a.usage)
+            .fold((0u64, 0u64), |(i, o), u| {
+                (
+                    i.saturating_add(u.input_tokens),
+                    o.saturating_add(u.output_tokens),
+                )
+            });
+    Used {
+        cost_usd: record::attempts_cost(prices, attempts).map_or(0.0, |c| c.total_cost),
+        input_tokens,
+        output_tokens,
     }
-    used
 }
 
 impl Gateway {

@@ -160,17 +160,22 @@ fn cost_json(c: &Cost) -> Value {
     json!({"input_cost": c.input_cost, "output_cost": c.output_cost, "total_cost": c.total_cost})
 }
 
+/// The cost of `attempts` at `prices` (the sum over those priced; `None` when none was).
+pub fn attempts_cost(prices: &PriceTable, attempts: &[AttemptSpan]) -> Option<Cost> {
+    attempts
+        .iter()
+        .filter_map(|a| cost(&prices.price(&a.provider, &a.model)?, a.usage.as_ref()?))
+        .reduce(|a, b| Cost {
+            input_cost: a.input_cost + b.input_cost,
+            output_cost: a.output_cost + b.output_cost,
+            total_cost: a.total_cost + b.total_cost,
+        })
+}
+
 impl CallRecord {
     /// The call's cost at `prices` (the sum over its attempts; `None` when none was priced).
     pub fn cost(&self, prices: &PriceTable) -> Option<Cost> {
-        self.attempts
-            .iter()
-            .filter_map(|a| cost(&prices.price(&a.provider, &a.model)?, a.usage.as_ref()?))
-            .reduce(|a, b| Cost {
-                input_cost: a.input_cost + b.input_cost,
-                output_cost: a.output_cost + b.output_cost,
-                total_cost: a.total_cost + b.total_cost,
-            })
+        attempts_cost(prices, &self.attempts)
     }
 
     /// The call's token usage (the attempt that served it).
