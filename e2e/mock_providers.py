@@ -2,7 +2,8 @@
 (whole and streamed), embeddings and Responses API, Anthropic's messages and Gemini's
 generateContent (whole and streamed) and embeddings, with models that
 fail in the ways fallbacks and error handling must meet (`fail500` and any `fail500-*`,
-`fail429`, `plain503`, `slow`, `slow-stream`). It records every request it receives (path, headers, JSON body) so a
+`fail429`, `plain503`, `slow`, `slow-stream`), and `echo-stream`, which streams the echo of
+the user's words three characters a chunk. It records every request it receives (path, headers, JSON body) so a
 test can check exactly what the gateway sent upstream."""
 
 import json
@@ -145,6 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream_chat(self, model, body):
         words = ["Hello", " world"] if model != "slow-stream" else [f"w{i} " for i in range(100)]
+        if model == "echo-stream":
+            # The echo of the user's words, three characters a chunk.
+            text = "echo: " + " ".join(str(m.get("content")) for m in body.get("messages", [])
+                                       if m.get("role") == "user")
+            words = [text[i:i + 3] for i in range(0, len(text), 3)]
         events = [_chunk(model, {"role": "assistant", "content": ""})]
         events += [_chunk(model, {"content": w}) for w in words]
         events.append(_chunk(model, {}, finish="stop"))

@@ -177,7 +177,8 @@ pub static CATALOGUE: &[Action] = &[
     action("experiments.search", C::Authenticated, &[R::Workspace]),
     action("experiments.update", C::Update, &[R::Experiment]),
     // The AI gateway's configuration (provider credentials, the models they reach, the
-    // endpoints routing to them, the budgets and rate limits calls are held to): workspace
+    // endpoints routing to them, the guardrails they run, the budgets and rate limits calls are
+    // held to): workspace
     // administrators only (a GLOBAL limit, which holds every workspace, a server
     // administrator's).
     action("gateway.endpoints.create", C::Admin, &[R::Workspace]),
@@ -186,6 +187,10 @@ pub static CATALOGUE: &[Action] = &[
     action("gateway.endpoints.update", C::Admin, &[R::Workspace]),
     // Calling an endpoint (chat, embeddings, passthroughs) and listing what may be called:
     // any signed-in identity; each call is audited.
+    action("gateway.guardrails.create", C::Admin, &[R::Workspace]),
+    action("gateway.guardrails.delete", C::Admin, &[R::Workspace]),
+    action("gateway.guardrails.read", C::Admin, &[R::Workspace]),
+    action("gateway.guardrails.update", C::Admin, &[R::Workspace]),
     action("gateway.invoke", C::Authenticated, &[R::Workspace]),
     action("gateway.limits.create", C::Admin, &[R::Workspace]),
     action("gateway.limits.delete", C::Admin, &[R::Workspace]),

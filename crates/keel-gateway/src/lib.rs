@@ -13,6 +13,7 @@ pub mod cost;
 pub mod destination;
 pub mod discovery;
 pub mod endpoints;
+pub mod guardrails;
 pub mod invoke;
 pub mod ledger;
 pub mod limits;
@@ -39,6 +40,9 @@ pub use destination::DestinationPolicy;
 pub use endpoints::{
     CreateEndpoint, Endpoint, EndpointKey, EndpointWrite, FallbackConfig, Linkage, ModelConfigIn,
     ModelMapping, UpdateEndpoint,
+};
+pub use guardrails::{
+    AddOutcome, CreateGuardrail, Guardrail, GuardrailAttachment, GuardrailConfig,
 };
 pub use ledger::{GroupBy, UsageCounts, UsageKey, UsageQuery, UsageRow};
 pub use limits::{Counter, Crossed, Reserved, Settlement};

@@ -7,6 +7,7 @@ use keel_core::Result;
 use crate::bindings::{BindingFilter, BindingWrite, EndpointBinding};
 use crate::budgets::BudgetPolicy;
 use crate::endpoints::{Endpoint, EndpointKey, EndpointWrite, FallbackConfig, ModelMapping};
+use crate::guardrails::{AddOutcome, Guardrail, GuardrailAttachment, GuardrailConfig};
 use crate::ledger::{UsageCounts, UsageKey, UsageQuery, UsageRow};
 use crate::limits::{Counter, Crossed, Reserved, Settlement};
 use crate::mappings::{AttachOutcome, DetachOutcome};
@@ -230,4 +231,52 @@ pub trait GatewayStore: Send + Sync + std::fmt::Debug {
     /// The ledger's rows matching `query`, summed over what it does not group by, at most
     /// `limit` of them, ordered by the grouped columns.
     async fn query_usage(&self, query: &UsageQuery, limit: usize) -> Result<Vec<UsageRow>>;
+
+    async fn insert_guardrail(&self, guardrail: &Guardrail) -> Result<()>;
+
+    async fn get_guardrail(&self, workspace: &str, id: &str) -> Result<Option<Guardrail>>;
+
+    /// Up to `limit` of the workspace's guardrails from `offset`, by ID.
+    async fn list_guardrails(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Guardrail>>;
+
+    /// Deletes a guardrail and its endpoint configs; `false` when there was none.
+    async fn delete_guardrail(&self, workspace: &str, id: &str) -> Result<bool>;
+
+    /// Adds a guardrail to an endpoint (both in `workspace`) unless it is there already or the
+    /// endpoint runs `max_per_endpoint` guardrails; adds to one endpoint apply one at a time.
+    async fn add_guardrail_to_endpoint(
+        &self,
+        workspace: &str,
+        attachment: &GuardrailAttachment,
+        max_per_endpoint: usize,
+    ) -> Result<AddOutcome>;
+
+    /// Sets a config's execution order; `None` when there is no such config.
+    async fn set_guardrail_order(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        guardrail_id: &str,
+        execution_order: Option<i32>,
+    ) -> Result<Option<GuardrailConfig>>;
+
+    /// `false` when the endpoint had no such guardrail.
+    async fn remove_guardrail_from_endpoint(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        guardrail_id: &str,
+    ) -> Result<bool>;
+
+    /// An endpoint's guardrails with their configs, by execution order (unset last), then ID.
+    async fn endpoint_guardrails(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+    ) -> Result<Vec<GuardrailConfig>>;
 }

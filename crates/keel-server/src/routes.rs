@@ -8,8 +8,9 @@ use axum::routing::{MethodRouter, on};
 use crate::authz::locate::Locate;
 use crate::handlers::{
     access, accounts, artifacts, audit, experiments, gateway, gateway_budgets, gateway_calls,
-    logged_models, meta, multipart, presigned, promptlab, registry, runs, session, tokens,
-    trace_edits, trace_search, trace_spans, traces, traces_v2, ui, webhooks, workspaces,
+    gateway_guardrails, logged_models, meta, multipart, presigned, promptlab, registry, runs,
+    session, tokens, trace_edits, trace_search, trace_spans, traces, traces_v2, ui, webhooks,
+    workspaces,
 };
 use crate::openapi::{Describe, OperationDoc, ResponseDoc, json};
 use crate::state::AppState;
@@ -1576,6 +1577,71 @@ pub fn table() -> Vec<Route> {
             "gateway.limits.read",
             Workspace,
             gateway_budgets::list_budget_windows,
+        ),
+        // Guardrails and the endpoints that run them (as the reference's).
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/guardrails/create",
+            "gateway.guardrails.create",
+            Workspace,
+            gateway_guardrails::create_guardrail,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/guardrails/get",
+            "gateway.guardrails.read",
+            Workspace,
+            gateway_guardrails::get_guardrail,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/guardrails/delete",
+            "gateway.guardrails.delete",
+            Workspace,
+            gateway_guardrails::delete_guardrail,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/guardrails/list",
+            "gateway.guardrails.read",
+            Workspace,
+            gateway_guardrails::list_guardrails,
+        ),
+        route(
+            M::POST,
+            Mlflow3,
+            "gateway/guardrails/add-to-endpoint",
+            "gateway.guardrails.update",
+            Workspace,
+            gateway_guardrails::add_guardrail_to_endpoint,
+        ),
+        route(
+            M::DELETE,
+            Mlflow3,
+            "gateway/guardrails/remove-from-endpoint",
+            "gateway.guardrails.update",
+            Workspace,
+            gateway_guardrails::remove_guardrail_from_endpoint,
+        ),
+        route(
+            M::GET,
+            Mlflow3,
+            "gateway/guardrails/list-for-endpoint",
+            "gateway.guardrails.read",
+            Workspace,
+            gateway_guardrails::list_endpoint_guardrails,
+        ),
+        route(
+            M::PATCH,
+            Mlflow3,
+            "gateway/guardrails/update-config",
+            "gateway.guardrails.update",
+            Workspace,
+            gateway_guardrails::update_guardrail_config,
         ),
         // Keel's rate limits on gateway calls (the reference has none).
         route(

@@ -188,3 +188,74 @@ pub(crate) fn usage_query_sql(
         param(5),
     )
 }
+
+/// A guardrail's columns (of `gateway_guardrails g`), in the order [`GuardrailRow`] reads them.
+pub(crate) const GUARDRAIL_COLUMNS: &str = "g.guardrail_id, g.workspace, g.name, g.stage, \
+     g.action, g.detector, g.created_by, g.created_at, g.last_updated_by, g.last_updated_at";
+
+/// A config's own columns (of `gateway_guardrail_configs c`), read before [`GUARDRAIL_COLUMNS`].
+pub(crate) const GUARDRAIL_CONFIG_COLUMNS: &str =
+    "c.endpoint_id, c.execution_order, c.created_by, c.created_at";
+
+/// An endpoint's configs with their guardrails, in the order they run (unset order last).
+pub(crate) const ENDPOINT_GUARDRAILS_FROM: &str = "gateway_guardrail_configs c \
+     JOIN gateway_guardrails g ON g.guardrail_id = c.guardrail_id";
+pub(crate) const ENDPOINT_GUARDRAILS_ORDER: &str =
+    "ORDER BY c.execution_order IS NULL, c.execution_order, c.guardrail_id";
+
+/// A guardrail as stored: its enums as their names, its detector as JSON text.
+pub(crate) struct GuardrailRow {
+    pub guardrail_id: String,
+    pub workspace: String,
+    pub name: String,
+    pub stage: String,
+    pub action: String,
+    pub detector: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub last_updated_by: Option<String>,
+    pub last_updated_at: i64,
+}
+
+impl GuardrailRow {
+    pub(crate) fn into_guardrail(self) -> Result<keel_gateway::Guardrail> {
+        use keel_gateway::guardrails::{Action, Stage, detectors::DetectorSpec};
+        let bad = || Error::internal("unexpected guardrail in database");
+        let detector: serde_json::Value =
+            serde_json::from_str(&self.detector).map_err(|_| bad())?;
+        Ok(keel_gateway::Guardrail {
+            stage: Stage::parse(&self.stage).ok_or_else(bad)?,
+            action: Action::parse(&self.action).ok_or_else(bad)?,
+            detector: DetectorSpec::parse(&detector).map_err(|_| bad())?,
+            guardrail_id: self.guardrail_id,
+            workspace: self.workspace,
+            name: self.name,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            last_updated_by: self.last_updated_by,
+            last_updated_at: self.last_updated_at,
+        })
+    }
+}
+
+/// A config's own columns as stored.
+pub(crate) struct GuardrailConfigRow {
+    pub endpoint_id: String,
+    pub execution_order: Option<i32>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+impl GuardrailConfigRow {
+    pub(crate) fn with(self, guardrail: GuardrailRow) -> Result<keel_gateway::GuardrailConfig> {
+        let guardrail = guardrail.into_guardrail()?;
+        Ok(keel_gateway::GuardrailConfig {
+            endpoint_id: self.endpoint_id,
+            guardrail_id: guardrail.guardrail_id.clone(),
+            execution_order: self.execution_order,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            guardrail,
+        })
+    }
+}

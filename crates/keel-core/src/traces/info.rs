@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::entities::{TraceId, TraceState};
-use super::summary::TraceSummary;
+use super::entities::{TraceId, TraceSpan, TraceState};
+use super::store::root_trace_tags;
+use super::summary::{SpanSummary, TraceSummary};
 
 /// Trace tag keys with a meaning to the server.
 pub mod trace_tags {
@@ -108,6 +109,28 @@ impl TraceInfo {
             metadata: BTreeMap::from([(trace_metadata::SCHEMA_VERSION.to_owned(), "3".to_owned())]),
             tags: BTreeMap::from([(trace_tags::ARTIFACT_LOCATION.to_owned(), artifact_location)]),
         }
+    }
+
+    /// The final info of a whole trace the server writes at once: exactly what storing its
+    /// spans ([`crate::traces::refresh_trace_info`]) and then `client`'s info
+    /// ([`TraceInfo::merge_client_info`]) one after another would leave, computed in memory.
+    pub fn of_complete_trace(
+        client: TraceInfo,
+        spans: &[TraceSpan],
+        artifact_location: String,
+    ) -> Self {
+        let mut info = Self::new_from_spans(
+            client.trace_id.clone(),
+            &client.experiment_id,
+            artifact_location,
+        );
+        let summaries: Vec<SpanSummary> = spans.iter().map(SpanSummary::from).collect();
+        let root = spans.iter().find(|s| s.is_root());
+        if let Some(summary) = TraceSummary::derive(&summaries, root) {
+            info.absorb_spans(&summary, &root_trace_tags(spans), &BTreeMap::new());
+        }
+        info.merge_client_info(client);
+        info
     }
 
     pub fn is_finalized(&self) -> bool {

@@ -30,6 +30,7 @@ pub use search::{SearchTraces, TraceQuery};
 pub use service::{IncomingSpan, Resource, Trace, Traces, parse_trace_id, trace_not_found};
 pub use skeleton::{SpanOutline, SpanSkeleton};
 pub use store::{
-    TraceDeletion, TraceSpans, TraceStore, refresh_trace_info, trace_artifact_location,
+    CompleteTrace, TraceDeletion, TraceSpans, TraceStore, refresh_trace_info,
+    trace_artifact_location,
 };
 pub use summary::{SpanSummary, TokenUsage, TraceSummary, aggregate_token_usage};

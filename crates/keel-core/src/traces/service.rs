@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::assessments::Assessment;
 use super::entities::{TraceId, TraceSpan, TraceState};
 use super::info::{TraceEndV2, TraceInfo, TraceStartV2, trace_tags};
-use super::store::{TraceSpans, TraceStore, trace_artifact_location};
+use super::store::{CompleteTrace, TraceSpans, TraceStore, trace_artifact_location};
 use super::translate::translate;
 use crate::clock::{Clock, SystemClock};
 use crate::entities::{Experiment, LifecycleStage};
@@ -191,6 +191,41 @@ impl Traces {
                 &experiment.artifact_location,
                 traces,
             )
+            .await
+    }
+
+    /// Stores whole traces the server itself produced (each a client-style info and all its
+    /// spans) in `experiment_id`, in one store write: the same result as ingesting the spans
+    /// and then starting each trace, without reading anything back. A trace whose ID is already
+    /// stored is skipped; returns how many were written.
+    pub async fn record_complete(
+        &self,
+        experiment_id: &str,
+        traces: Vec<(TraceInfo, Vec<TraceSpan>)>,
+    ) -> Result<u64> {
+        if traces.is_empty() {
+            return Ok(0);
+        }
+        let experiment = self.active_experiment(experiment_id).await?;
+        let location = experiment.artifact_location;
+        // CPU work proportional to the batch: off the async workers.
+        let complete = tokio::task::spawn_blocking(move || {
+            traces
+                .into_iter()
+                .map(|(info, mut spans)| {
+                    spans.iter_mut().for_each(translate);
+                    let artifacts = trace_artifact_location(&location, &info.trace_id);
+                    CompleteTrace {
+                        info: TraceInfo::of_complete_trace(info, &spans, artifacts),
+                        spans,
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| Error::internal("preparing traces failed"))?;
+        self.store
+            .insert_complete_traces(&experiment.experiment_id, complete)
             .await
     }
 

@@ -29,7 +29,7 @@ pub fn trace_artifact_location(experiment_location: &str, trace_id: &TraceId) ->
 }
 
 /// Trace tags a root span carries as `mlflow.traceTag.<key>` attributes.
-fn root_trace_tags(spans: &[TraceSpan]) -> BTreeMap<String, String> {
+pub(crate) fn root_trace_tags(spans: &[TraceSpan]) -> BTreeMap<String, String> {
     spans
         .iter()
         .filter(|s| s.is_root())
@@ -52,6 +52,14 @@ pub fn refresh_trace_info(
     if let Some(summary) = TraceSummary::derive(stored, root) {
         info.absorb_spans(&summary, &root_trace_tags(&batch.spans), &batch.resource);
     }
+}
+
+/// A whole trace written at once by the server itself (a gateway call's trace): its final info
+/// ([`TraceInfo::of_complete_trace`]) and every span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteTrace {
+    pub info: TraceInfo,
+    pub spans: Vec<TraceSpan>,
 }
 
 /// Which traces of an experiment `delete_traces` removes: those named, or the oldest (by request
@@ -84,6 +92,16 @@ pub trait TraceStore: Send + Sync {
         experiment_location: &str,
         traces: Vec<TraceSpans>,
     ) -> Result<()>;
+
+    /// In one transaction: checks the experiment exists, then inserts each new, whole trace —
+    /// its info as given, tags, metadata and spans — with no read-back or merge (the caller
+    /// computed the final info). A trace whose ID is already stored is left as it is and not
+    /// counted. Returns how many traces were inserted.
+    async fn insert_complete_traces(
+        &self,
+        experiment_id: &str,
+        traces: Vec<CompleteTrace>,
+    ) -> Result<u64>;
 
     /// Stores the client's info of a trace, merged into the stored info when spans came first
     /// ([`TraceInfo::merge_client_info`]); returns the stored result.

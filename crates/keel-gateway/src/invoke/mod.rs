@@ -8,6 +8,7 @@ pub mod breaker;
 pub mod cache;
 pub mod error;
 pub mod gemini;
+mod guard;
 pub mod openai;
 pub mod provider;
 pub mod record;
@@ -29,11 +30,11 @@ use keel_core::{Error, ErrorCode};
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
-use crate::Gateway;
 use crate::cost::TokenUsage;
 use crate::endpoints::{EndpointKey, Linkage};
 use crate::limits::Used;
 use crate::routing::{fallback_order, max_calls, traffic_pick};
+use crate::{Gateway, guardrails};
 use breaker::Admit;
 pub use error::CallError;
 use provider::{Target, Wire};
@@ -55,6 +56,8 @@ pub struct Route {
     max_calls: usize,
     /// How long whole answers are kept (the endpoint's `keel.cache.ttl_seconds`).
     pub cache_ttl: Option<Duration>,
+    /// The guardrails calls run, in order.
+    pub guardrails: crate::guardrails::apply::Guardrails,
 }
 
 impl Route {
@@ -345,6 +348,12 @@ impl Gateway {
             .fallback_config
             .as_ref()
             .and_then(|c| c.max_attempts);
+        let guardrails = guard::compile(
+            &self
+                .store
+                .endpoint_guardrails(workspace, &endpoint.endpoint_id)
+                .await?,
+        )?;
         Ok(Route {
             workspace: workspace.to_owned(),
             endpoint_id: endpoint.endpoint_id,
@@ -357,6 +366,7 @@ impl Gateway {
             max_calls: max_calls(max_attempts, fallbacks.len()),
             fallbacks,
             cache_ttl: cache::ttl_of(&endpoint.tags),
+            guardrails,
         })
     }
 
@@ -372,14 +382,17 @@ impl Gateway {
         forwarded: &HeaderMap,
         context: &CallContext,
     ) -> Result<Served, CallError> {
-        let stream = call.streams(body);
         let started = unix_nanos();
+        let mut checks = Vec::new();
+        let sanitized = self.guard_request(route, call, body, context, &mut checks)?;
+        let body = sanitized.as_ref().unwrap_or(body);
+        let stream = call.streams(body);
         let cache_key = route
             .cache_ttl
             .filter(|_| !stream)
             .and_then(|_| cache::ResponseCache::key(&route.endpoint_id, call, body));
         if let Some(hit) = cache_key.as_ref().and_then(|key| self.cache.get(key)) {
-            return Ok(self.answer_from_cache(route, call, body, context, started, &hit));
+            return self.answer_from_cache(route, call, body, context, started, &hit, checks);
         }
         let chain = route.chain(draw());
         let tries = chain.len();
@@ -390,6 +403,7 @@ impl Gateway {
                 if let Some(mut record) = self.record_of(route, call, body, context, started) {
                     record.end_ns = unix_nanos();
                     record.error = Some(refused.to_string());
+                    record.guardrails = checks;
                     self.trace(record);
                 }
                 return Err(refused);
@@ -444,24 +458,35 @@ impl Gateway {
                 usage: None,
             };
             match result {
-                Ok(Answer::Whole(answer, usage)) => {
+                Ok(Answer::Whole(mut answer, usage)) => {
                     attempt.usage = usage;
                     attempts.push(attempt);
+                    let verdict = self.guard_answer(route, call, &mut answer, &mut checks);
+                    let outcome = match verdict {
+                        Ok(()) => Outcome::Served,
+                        Err(_) => Outcome::Failed,
+                    };
+                    let used = usage.map(|_| attempts_used(&self.prices, &attempts));
+                    self.account_call(route, context, Some(&target), used, outcome);
+                    if let Some(hold) = hold {
+                        self.settle(hold, used);
+                    }
+                    let mut record = self.record_of(route, call, body, context, started);
+                    if let Some(record) = record.as_mut() {
+                        record.attempts.clone_from(&attempts);
+                    }
+                    if let Err(violation) = verdict {
+                        return Err(self.answer_blocked(route, record, &violation, checks));
+                    }
                     note_served(route, &target, attempts.len(), usage);
                     if let (Some(key), Some(ttl)) = (cache_key, route.cache_ttl) {
                         self.cache
                             .put(key, &answer, &target.provider, &target.model, ttl);
                     }
-                    let used = usage.map(|_| attempts_used(&self.prices, &attempts));
-                    self.account_call(route, context, Some(&target), used, Outcome::Served);
-                    if let Some(hold) = hold {
-                        self.settle(hold, used);
-                    }
-                    let record = self.record_of(route, call, body, context, started);
                     if let Some(mut record) = record {
                         record.outputs = answer.clone();
                         record.end_ns = unix_nanos();
-                        record.attempts.clone_from(&attempts);
+                        record.guardrails = checks;
                         self.trace(record);
                     }
                     return Ok(Served {
@@ -477,10 +502,11 @@ impl Gateway {
                     attempts.push(attempt);
                     note_served(route, &target, attempts.len(), None);
                     let on_end = self.on_stream_end(
-                        route, call, body, context, started, &attempts, hold, &target,
+                        route, call, body, context, started, &attempts, hold, &target, checks,
                     );
+                    let guard = self.stream_guard(route);
                     return Ok(Served {
-                        reply: Reply::Stream(relay::relay(resp, mode, on_end)),
+                        reply: Reply::Stream(relay::relay(resp, mode, on_end, guard)),
                         provider: target.provider.clone(),
                         model: target.model.clone(),
                         usage: None,
@@ -521,13 +547,15 @@ impl Gateway {
             record.end_ns = unix_nanos();
             record.error = Some(error.to_string());
             record.attempts = attempts;
+            record.guardrails = checks;
             self.trace(record);
         }
         Err(error)
     }
 
-    /// A call answered from the cache: no provider, no limit, no cost; traced and audited as
-    /// a hit.
+    /// A call answered from the cache: no provider, no limit, no cost; checked by the
+    /// guardrails on answers as they are now; traced and audited as a hit.
+    #[allow(clippy::too_many_arguments)]
     fn answer_from_cache(
         &self,
         route: &Route,
@@ -536,7 +564,14 @@ impl Gateway {
         context: &CallContext,
         started: i64,
         hit: &cache::Cached,
-    ) -> Served {
+        mut checks: Vec<guardrails::apply::Check>,
+    ) -> Result<Served, CallError> {
+        let mut answer = hit.answer.clone();
+        if let Err(violation) = self.guard_answer(route, call, &mut answer, &mut checks) {
+            self.account_call(route, context, None, None, Outcome::Failed);
+            let record = self.record_of(route, call, body, context, started);
+            return Err(self.answer_blocked(route, record, &violation, checks));
+        }
         keel_core::audit::scope::note_detail(serde_json::json!({
             "decision": "cache_hit",
             "endpoint": route.name,
@@ -551,19 +586,20 @@ impl Gateway {
         );
         self.account(key, counts(None, Outcome::CacheHit));
         if let Some(mut record) = self.record_of(route, call, body, context, started) {
-            record.outputs = hit.answer.clone();
+            record.outputs = answer.clone();
             record.end_ns = unix_nanos();
             record.cache_hit = true;
+            record.guardrails = checks;
             self.trace(record);
         }
-        Served {
-            reply: Reply::Json(hit.answer.clone()),
+        Ok(Served {
+            reply: Reply::Json(answer),
             provider: hit.provider.clone(),
             model: hit.model.clone(),
             usage: None,
             provider_time: Duration::ZERO,
             attempts: Vec::new(),
-        }
+        })
     }
 
     /// What runs when a served stream ends: its trace written (with usage tracking) and its
@@ -579,10 +615,12 @@ impl Gateway {
         attempts: &[AttemptSpan],
         hold: Option<crate::limits::Hold>,
         target: &Target,
+        checks: Vec<guardrails::apply::Check>,
     ) -> Option<relay::OnEnd> {
         let mut record = self.record_of(route, call, body, context, started);
         if let Some(record) = record.as_mut() {
             record.attempts = attempts.to_vec();
+            record.guardrails = checks;
         }
         let mut spent = attempts.to_vec();
         let gateway = self.clone();
@@ -616,6 +654,7 @@ impl Gateway {
                 record.end_ns = now;
                 record.outputs = end.output;
                 record.error = end.error;
+                record.guardrails.extend(end.guardrails);
                 gateway.trace(record);
             }
         }))
@@ -648,6 +687,7 @@ impl Gateway {
             error: None,
             attempts: Vec::new(),
             cache_hit: false,
+            guardrails: Vec::new(),
         })
     }
 
@@ -906,7 +946,7 @@ fn backoff(failures: u32) -> Duration {
 }
 
 /// Now, in nanoseconds since the Unix epoch.
-fn unix_nanos() -> i64 {
+pub(crate) fn unix_nanos() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

@@ -12,6 +12,7 @@ use keel_core::traces::{
 use serde_json::{Map, Value, json};
 
 use crate::cost::{Cost, TokenUsage, cost};
+use crate::guardrails::apply::Check;
 use crate::prices::PriceTable;
 
 /// Who made a call, as the request said.
@@ -112,6 +113,8 @@ pub struct CallRecord {
     pub attempts: Vec<AttemptSpan>,
     /// Answered from the response cache (no model was called).
     pub cache_hit: bool,
+    /// What the endpoint's guardrails did, in the order they ran.
+    pub guardrails: Vec<Check>,
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -126,6 +129,22 @@ fn random_bytes<const N: usize>() -> [u8; N] {
         }
     }
     bytes
+}
+
+/// About how many bytes `value` takes as JSON text (strings and keys by their length, every
+/// other node a few bytes). Recursive: parsed JSON is at most 128 levels deep.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => items.iter().map(json_size).sum::<usize>() + 2,
+        Value::Object(map) => {
+            map.iter()
+                .map(|(k, v)| k.len() + 4 + json_size(v))
+                .sum::<usize>()
+                + 2
+        }
+        _ => 8,
+    }
 }
 
 fn status(error: Option<&str>) -> SpanStatus {
@@ -176,6 +195,13 @@ impl CallRecord {
     /// The call's cost at `prices` (the sum over its attempts; `None` when none was priced).
     pub fn cost(&self, prices: &PriceTable) -> Option<Cost> {
         attempts_cost(prices, &self.attempts)
+    }
+
+    /// About how many bytes the record holds: its request and answer (as JSON text, roughly)
+    /// and a little per attempt. Linear in what it holds.
+    pub fn approximate_size(&self) -> usize {
+        const BASE: usize = 512;
+        BASE + json_size(&self.inputs) + json_size(&self.outputs) + self.attempts.len() * BASE
     }
 
     /// The call's token usage (the attempt that served it).
@@ -240,6 +266,32 @@ impl CallRecord {
                 start_time_unix_nano: attempt.start_ns,
                 end_time_unix_nano: Some(attempt.end_ns.max(attempt.start_ns)),
                 status: status(attempt.error.as_deref()),
+                attributes,
+                events: Vec::new(),
+            });
+        }
+        // One GUARDRAIL span per check (the reference's `guardrail/<name>`), with its verdict.
+        for check in &self.guardrails {
+            let mut attributes = Map::from_iter([
+                ("mlflow.spanType".to_owned(), json!("GUARDRAIL")),
+                ("stage".to_owned(), json!(check.stage.as_str())),
+                ("action".to_owned(), json!(check.action.as_str())),
+                (
+                    "mlflow.spanOutputs".to_owned(),
+                    json!({"passed": check.passed, "rationale": check.rationale}),
+                ),
+            ]);
+            if !check.passed {
+                attributes.insert("blocked".into(), json!(true));
+            }
+            spans.push(TraceSpan {
+                trace_id: trace_id.clone(),
+                span_id: SpanId(random_bytes()),
+                parent_span_id: Some(root_id),
+                name: format!("guardrail/{}", check.name),
+                start_time_unix_nano: check.start_ns,
+                end_time_unix_nano: Some(check.end_ns.max(check.start_ns)),
+                status: status((!check.passed).then_some("blocked by the guardrail")),
                 attributes,
                 events: Vec::new(),
             });
@@ -331,6 +383,7 @@ mod tests {
             end_ns: 1_250_000_000,
             error: None,
             cache_hit: false,
+            guardrails: Vec::new(),
             attempts: vec![
                 AttemptSpan {
                     provider: "openai".into(),

@@ -4,7 +4,9 @@
 //! as they pass and the answer's text gathered (bounded) for the call's trace. An upstream
 //! failure mid-stream ends the stream with one error event (the status line has already gone
 //! out); a caller that goes away drops the upstream connection. However the stream ends, its
-//! [`OnEnd`] hook runs once.
+//! [`OnEnd`] hook runs once. When the endpoint runs guardrails on answers, each chunk's text
+//! goes through a [`StreamGuard`] (held back, redacted, or the stream ended with a
+//! `GuardrailViolation` event) — passthrough chat streams too, re-serialized event by event.
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -15,6 +17,8 @@ use super::provider::Wire;
 use super::sse::{self, Lines};
 use super::{openai, usage};
 use crate::cost::TokenUsage;
+use crate::guardrails::apply::{Check, Violation};
+use crate::guardrails::stream::StreamGuard;
 
 /// The most answer text kept for a stream's trace.
 const MAX_GATHERED: usize = 1024 * 1024;
@@ -37,8 +41,10 @@ pub struct StreamEnd {
     pub usage: Option<TokenUsage>,
     /// The answer as gathered (unified streams), else `null`.
     pub output: Value,
-    /// Why it ended early (an upstream failure, or the caller going away).
+    /// Why it ended early (an upstream failure, a guardrail, or the caller going away).
     pub error: Option<String>,
+    /// What the guardrails on answers did.
+    pub guardrails: Vec<Check>,
 }
 
 /// What runs when a stream ends.
@@ -55,6 +61,10 @@ struct Relay {
     done: bool,
     error: Option<String>,
     on_end: Option<OnEnd>,
+    guard: Option<StreamGuard>,
+    /// The last chunk relayed: the shape of the one that carries the text a guard still
+    /// holds when the stream ends without a finish reason.
+    last_chunk: Option<Value>,
 }
 
 /// The one event a failed stream ends with (`gateway/utils.py`'s shape).
@@ -69,6 +79,68 @@ impl Relay {
         let event = error_event(&message);
         self.error = Some(message);
         event
+    }
+
+    /// Ends the stream for a guardrail, with the reference's event.
+    fn block(&mut self, violation: &Violation) -> Bytes {
+        self.done = true;
+        let message = violation.message();
+        let event = json!({"error": {"message": message, "type": "GuardrailViolation"}});
+        self.error = Some(message);
+        Bytes::from(format!("data: {event}\n\n"))
+    }
+
+    /// Whether upstream bytes go out as they came (a passthrough nothing checks).
+    fn verbatim(&self) -> bool {
+        matches!(self.mode, Mode::Raw(_)) && self.guard.is_none()
+    }
+
+    /// Runs a chunk's text through the guard: what may go out replaces it; a finish reason
+    /// releases the rest.
+    fn guard_chunk(&mut self, chunk: &mut Value) -> Result<(), Violation> {
+        let Some(guard) = self.guard.as_mut() else {
+            return Ok(());
+        };
+        let Some(choice) = chunk.pointer_mut("/choices/0") else {
+            return Ok(());
+        };
+        let mut text = match choice.pointer("/delta/content").and_then(Value::as_str) {
+            Some(piece) => guard.push(piece)?,
+            None => String::new(),
+        };
+        if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
+            text.push_str(&guard.finish()?);
+        }
+        if let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut)
+            && (delta.contains_key("content") || !text.is_empty())
+        {
+            delta.insert("content".into(), Value::String(text));
+        }
+        Ok(())
+    }
+
+    /// At the end of a stream: what a guard still holds, in one more chunk (or the event of
+    /// the guardrail that blocks it).
+    fn release_held(&mut self) -> Vec<u8> {
+        let (Some(guard), None) = (self.guard.as_mut(), &self.error) else {
+            return Vec::new();
+        };
+        let rest = match guard.finish() {
+            Ok(rest) => rest,
+            Err(violation) => return self.block(&violation).to_vec(),
+        };
+        let Some(mut chunk) = self.last_chunk.take().filter(|_| !rest.is_empty()) else {
+            return Vec::new();
+        };
+        if let Some(object) = chunk.as_object_mut() {
+            object.remove("usage");
+            object.insert(
+                "choices".into(),
+                json!([{"index": 0, "delta": {"content": rest}, "finish_reason": null}]),
+            );
+        }
+        self.gather(&chunk);
+        format!("data: {chunk}\n\n").into_bytes()
     }
 
     /// Counts the usage an event carries.
@@ -99,15 +171,27 @@ impl Relay {
                 continue;
             };
             if data == b"[DONE]" {
-                if !matches!(self.mode, Mode::Raw(_)) {
-                    self.done = true;
+                match self.mode {
+                    // A checked passthrough ends as the upstream's did.
+                    Mode::Raw(_) if self.guard.is_some() => {
+                        out.extend(self.release_held());
+                        if self.error.is_none() {
+                            out.extend_from_slice(b"data: [DONE]\n\n");
+                        }
+                        self.done = true;
+                        return out;
+                    }
+                    Mode::Raw(_) => {}
+                    _ => self.done = true,
                 }
                 continue;
             }
             let Ok(event) = serde_json::from_slice::<Value>(data) else {
                 continue;
             };
-            if let Mode::Raw(wire) = self.mode {
+            if self.verbatim()
+                && let Mode::Raw(wire) = self.mode
+            {
                 self.tally(&event, wire);
                 continue;
             }
@@ -119,8 +203,9 @@ impl Relay {
                 out.extend_from_slice(&self.fail(message));
                 return out;
             }
-            let (chunk, wire) = match &mut self.mode {
-                Mode::Raw(_) => (None, Wire::OpenAi),
+            let (mut chunk, wire) = match &mut self.mode {
+                // Checked: OpenAI's own chunks, as they came.
+                Mode::Raw(_) => (Some(event.clone()), Wire::OpenAi),
                 Mode::Unified { provider } => {
                     (Some(openai::chat_chunk(&event, provider)), Wire::OpenAi)
                 }
@@ -128,8 +213,17 @@ impl Relay {
                 Mode::FromGemini(translator) => (translator.event(&event), Wire::Gemini),
             };
             self.tally(&event, wire);
+            if let Some(chunk) = chunk.as_mut()
+                && let Err(violation) = self.guard_chunk(chunk)
+            {
+                out.extend_from_slice(&self.block(&violation));
+                return out;
+            }
             if let Some(chunk) = chunk {
                 self.gather(&chunk);
+                if self.guard.is_some() {
+                    self.last_chunk = Some(chunk.clone());
+                }
                 out.extend_from_slice(b"data: ");
                 out.extend_from_slice(chunk.to_string().as_bytes());
                 out.extend_from_slice(b"\n\n");
@@ -157,19 +251,26 @@ impl Relay {
                             return Some((Ok(self.fail(message)), self));
                         }
                     };
-                    let out = self.events(lines);
-                    if matches!(self.mode, Mode::Raw(_)) {
+                    let mut out = self.events(lines);
+                    if self.verbatim() {
                         return Some((Ok(chunk), self));
+                    }
+                    if self.done && !matches!(self.mode, Mode::Raw(_)) {
+                        out.extend(self.release_held());
                     }
                     if !out.is_empty() {
                         return Some((Ok(Bytes::from(out)), self));
                     }
                 }
                 Ok(None) => {
+                    let was_done = self.done;
                     self.done = true;
                     let rest: Vec<Vec<u8>> = self.lines.finish().into_iter().collect();
-                    let out = self.events(rest);
-                    if !out.is_empty() && !matches!(self.mode, Mode::Raw(_)) {
+                    let mut out = self.events(rest);
+                    if !was_done {
+                        out.extend(self.release_held());
+                    }
+                    if !out.is_empty() && !self.verbatim() {
                         return Some((Ok(Bytes::from(out)), self));
                     }
                 }
@@ -192,7 +293,7 @@ impl Drop for Relay {
         } else {
             Some("The caller went away before the stream ended.".to_owned())
         };
-        let output = if matches!(self.mode, Mode::Raw(_)) {
+        let output = if self.verbatim() {
             Value::Null
         } else {
             json!({"choices": [{"index": 0, "finish_reason": self.finish,
@@ -202,12 +303,23 @@ impl Drop for Relay {
             usage: self.usage,
             output,
             error,
+            guardrails: self
+                .guard
+                .as_ref()
+                .map(StreamGuard::checks)
+                .unwrap_or_default(),
         });
     }
 }
 
-/// Relays `resp` in `mode`, running `on_end` (if any) when the stream ends.
-pub fn relay(resp: reqwest::Response, mode: Mode, on_end: Option<OnEnd>) -> ByteStream {
+/// Relays `resp` in `mode` (its text through `guard`, if any), running `on_end` (if any) when
+/// the stream ends.
+pub fn relay(
+    resp: reqwest::Response,
+    mode: Mode,
+    on_end: Option<OnEnd>,
+    guard: Option<StreamGuard>,
+) -> ByteStream {
     let relay = Relay {
         resp,
         lines: Lines::default(),
@@ -218,6 +330,8 @@ pub fn relay(resp: reqwest::Response, mode: Mode, on_end: Option<OnEnd>) -> Byte
         done: false,
         error: None,
         on_end,
+        guard,
+        last_chunk: None,
     };
     Box::pin(futures_util::stream::unfold(relay, Relay::next))
 }

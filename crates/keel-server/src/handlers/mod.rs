@@ -9,6 +9,7 @@ pub mod experiments;
 pub mod gateway;
 pub mod gateway_budgets;
 pub mod gateway_calls;
+pub mod gateway_guardrails;
 pub mod logged_models;
 pub mod meta;
 pub mod multipart;

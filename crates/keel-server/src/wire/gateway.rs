@@ -859,3 +859,129 @@ pub struct UsageOut {
     pub end_day: String,
     pub rows: Vec<UsageRowOut>,
 }
+
+/// A guardrail as the reference answers it (Keel's built-in `detector` in place of its
+/// `scorer`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GuardrailOut {
+    pub guardrail_id: String,
+    pub name: String,
+    pub stage: &'static str,
+    pub action: &'static str,
+    /// Keel's own: the built-in detector the guardrail runs.
+    pub detector: serde_json::Value,
+    pub created_by: String,
+    pub created_at: i64,
+    pub last_updated_by: String,
+    pub last_updated_at: i64,
+}
+
+impl From<keel_gateway::Guardrail> for GuardrailOut {
+    fn from(g: keel_gateway::Guardrail) -> Self {
+        Self {
+            guardrail_id: g.guardrail_id,
+            name: g.name,
+            stage: g.stage.as_str(),
+            action: g.action.as_str(),
+            detector: g.detector.to_json(),
+            created_by: g.created_by.unwrap_or_default(),
+            created_at: g.created_at,
+            last_updated_by: g.last_updated_by.unwrap_or_default(),
+            last_updated_at: g.last_updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GuardrailResponse {
+    pub guardrail: GuardrailOut,
+}
+
+/// `guardrails/list`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GuardrailsOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// A guardrail on an endpoint (`execution_order` only when set, as the proto's optional).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GuardrailConfigOut {
+    pub endpoint_id: String,
+    pub guardrail_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_order: Option<i32>,
+    pub guardrail: GuardrailOut,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+impl From<keel_gateway::GuardrailConfig> for GuardrailConfigOut {
+    fn from(c: keel_gateway::GuardrailConfig) -> Self {
+        Self {
+            endpoint_id: c.endpoint_id,
+            guardrail_id: c.guardrail_id,
+            execution_order: c.execution_order,
+            guardrail: c.guardrail.into(),
+            created_by: c.created_by.unwrap_or_default(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GuardrailConfigResponse {
+    pub config: GuardrailConfigOut,
+}
+
+/// `guardrails/list-for-endpoint`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct GuardrailConfigsOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<GuardrailConfigOut>,
+}
+
+/// `guardrails/create`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct CreateGuardrailIn {
+    pub name: Option<String>,
+    pub detector: Option<serde_json::Value>,
+    pub scorer_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub scorer_version: Option<i64>,
+    pub stage: Option<crate::wire::proto::Stringish>,
+    pub action: Option<crate::wire::proto::Stringish>,
+    pub action_endpoint_id: Option<String>,
+}
+
+impl From<CreateGuardrailIn> for keel_gateway::CreateGuardrail {
+    fn from(m: CreateGuardrailIn) -> Self {
+        Self {
+            name: m.name,
+            detector: m.detector,
+            scorer_id: m.scorer_id,
+            scorer_version: m.scorer_version,
+            stage: m.stage.map(|s| s.0),
+            action: m.action.map(|s| s.0),
+            action_endpoint_id: m.action_endpoint_id,
+        }
+    }
+}
+
+/// `guardrails/get` and `guardrails/delete`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct GuardrailIdIn {
+    pub guardrail_id: Option<String>,
+}
+
+/// An endpoint's guardrail config: `add-to-endpoint`, `update-config`,
+/// `remove-from-endpoint` (which ignores the order).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct GuardrailConfigIn {
+    pub endpoint_id: Option<String>,
+    pub guardrail_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::proto::opt_i64")]
+    pub execution_order: Option<i64>,
+}

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::{Error, Result};
 use keel_gateway::{
-    AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed, DefinitionDelete,
-    DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey, EndpointWrite,
-    FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping, RateLimit,
-    Reserved, Settlement, UsageCounts, UsageKey, UsageQuery, UsageRow,
+    AddOutcome, AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed,
+    DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey,
+    EndpointWrite, FallbackConfig, GatewaySecret, GatewayStore, Guardrail, GuardrailAttachment,
+    GuardrailConfig, ModelDefinition, ModelMapping, RateLimit, Reserved, Settlement, UsageCounts,
+    UsageKey, UsageQuery, UsageRow,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -19,6 +20,7 @@ use super::PostgresStore;
 use super::error::{Failure, PgResult, UNIQUE_VIOLATION};
 use super::gateway_bindings as bindings;
 use super::gateway_endpoints as endpoints;
+use super::gateway_guardrails as guardrails;
 use super::gateway_limits as limits;
 use super::gateway_usage as usage;
 use crate::gateway_rows::{
@@ -639,5 +641,84 @@ impl GatewayStore for PostgresStore {
     async fn query_usage(&self, query: &UsageQuery, limit: usize) -> Result<Vec<UsageRow>> {
         self.read(query, |c, q| Box::pin(usage::query_usage(c, q, limit)))
             .await
+    }
+
+    async fn insert_guardrail(&self, guardrail: &Guardrail) -> Result<()> {
+        self.write(guardrail, |c, g| Box::pin(guardrails::insert(c, g)))
+            .await
+    }
+
+    async fn get_guardrail(&self, workspace: &str, id: &str) -> Result<Option<Guardrail>> {
+        self.read(&(workspace, id), |c, (w, id)| {
+            Box::pin(guardrails::get(c, w, id))
+        })
+        .await
+    }
+
+    async fn list_guardrails(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Guardrail>> {
+        self.read(workspace, |c, w| {
+            Box::pin(guardrails::list(c, w, offset, limit))
+        })
+        .await
+    }
+
+    async fn delete_guardrail(&self, workspace: &str, id: &str) -> Result<bool> {
+        self.write(&(workspace, id), |c, (w, id)| {
+            Box::pin(guardrails::delete(c, w, id))
+        })
+        .await
+    }
+
+    async fn add_guardrail_to_endpoint(
+        &self,
+        workspace: &str,
+        attachment: &GuardrailAttachment,
+        max_per_endpoint: usize,
+    ) -> Result<AddOutcome> {
+        self.write(&(workspace, attachment), |c, (w, a)| {
+            Box::pin(guardrails::add_to_endpoint(c, w, a, max_per_endpoint))
+        })
+        .await
+    }
+
+    async fn set_guardrail_order(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        guardrail_id: &str,
+        execution_order: Option<i32>,
+    ) -> Result<Option<GuardrailConfig>> {
+        self.write(&(workspace, endpoint_id, guardrail_id), |c, (w, e, g)| {
+            Box::pin(guardrails::set_order(c, w, e, g, execution_order))
+        })
+        .await
+    }
+
+    async fn remove_guardrail_from_endpoint(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        guardrail_id: &str,
+    ) -> Result<bool> {
+        self.write(&(workspace, endpoint_id, guardrail_id), |c, (w, e, g)| {
+            Box::pin(guardrails::remove_from_endpoint(c, w, e, g))
+        })
+        .await
+    }
+
+    async fn endpoint_guardrails(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+    ) -> Result<Vec<GuardrailConfig>> {
+        self.read(&(workspace, endpoint_id), |c, (w, e)| {
+            Box::pin(guardrails::of_endpoint(c, w, e))
+        })
+        .await
     }
 }

@@ -128,6 +128,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "gateway_usage",
         sql: include_str!("../../migrations/postgres/0020_gateway_usage.sql"),
     },
+    Migration {
+        version: 21,
+        name: "gateway_guardrails",
+        sql: include_str!("../../migrations/postgres/0021_gateway_guardrails.sql"),
+    },
 ];
 
 /// Applies the pending migrations of the database at `config` and returns those it applied

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::metrics::{MetricQuery, MetricRow};
 use keel_core::traces::{
-    Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
-    TraceSpan, TraceSpans, TraceStore,
+    Assessment, CompleteTrace, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo,
+    TraceQuery, TraceSpan, TraceSpans, TraceStore,
 };
 use keel_filter::traces::TraceComparison;
 
@@ -26,6 +26,17 @@ impl TraceStore for PostgresStore {
                 Box::pin(traces::log_spans(c, experiment_id, location, batch))
             },
         )
+        .await
+    }
+
+    async fn insert_complete_traces(
+        &self,
+        experiment_id: &str,
+        traces: Vec<CompleteTrace>,
+    ) -> Result<u64> {
+        self.write(&(experiment_id, traces), |c, (experiment_id, traces)| {
+            Box::pin(traces::insert_complete_traces(c, experiment_id, traces))
+        })
         .await
     }
 

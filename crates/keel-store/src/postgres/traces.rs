@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use keel_core::Error;
 use keel_core::traces::{
-    SpanSummary, TraceEndV2, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
-    store::trace_in_other_experiment, trace_artifact_location, trace_metadata, trace_not_found,
+    CompleteTrace, SpanSummary, TraceEndV2, TraceId, TraceInfo, TraceSpan, TraceSpans,
+    refresh_trace_info, store::trace_in_other_experiment, trace_artifact_location, trace_metadata,
+    trace_not_found,
 };
 use sqlx::PgConnection;
 
@@ -144,14 +145,21 @@ async fn save_info(conn: &mut PgConnection, key: i64, info: &TraceInfo) -> PgRes
     .bind(key)
     .execute(&mut *conn)
     .await?;
-    for (table, entries) in [
-        ("trace_tags", &info.tags),
-        ("trace_metadata", &info.metadata),
-    ] {
+    for table in ["trace_tags", "trace_metadata"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE trace_key = $1"))
             .bind(key)
             .execute(&mut *conn)
             .await?;
+    }
+    insert_pairs(conn, key, info).await
+}
+
+/// Inserts the tags and metadata of `info` for the trace `key` (which has none).
+async fn insert_pairs(conn: &mut PgConnection, key: i64, info: &TraceInfo) -> PgResult<()> {
+    for (table, entries) in [
+        ("trace_tags", &info.tags),
+        ("trace_metadata", &info.metadata),
+    ] {
         let (keys, values): (Vec<&str>, Vec<&str>) = entries
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -301,6 +309,45 @@ pub(crate) async fn log_spans(
         save_info(conn, key, &info).await?;
     }
     Ok(())
+}
+
+/// Inserts whole new traces (see `TraceStore::insert_complete_traces`), in trace ID order; a
+/// trace whose ID is stored already is skipped.
+pub(crate) async fn insert_complete_traces(
+    conn: &mut PgConnection,
+    experiment_id: &str,
+    traces: &[CompleteTrace],
+) -> PgResult<u64> {
+    let experiment = experiment_id_to_i64(experiment_id)?;
+    require_experiment(conn, experiment).await?;
+    let mut ordered: Vec<&CompleteTrace> = traces.iter().collect();
+    ordered.sort_by(|a, b| a.info.trace_id.cmp(&b.info.trace_id));
+    let mut inserted = 0;
+    for trace in ordered {
+        let info = &trace.info;
+        let key: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO traces (trace_id, experiment_id, client_request_id, request_time, \
+             execution_duration, state, request_preview, response_preview) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (trace_id) DO NOTHING RETURNING trace_key",
+        )
+        .bind(info.trace_id.as_str())
+        .bind(experiment)
+        .bind(&info.client_request_id)
+        .bind(info.request_time_ms)
+        .bind(info.execution_duration_ms)
+        .bind(info.state.as_str())
+        .bind(&info.request_preview)
+        .bind(&info.response_preview)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(key) = key else { continue };
+        super::trace_edits::adopt_pending_links(conn, key, &info.trace_id, experiment).await?;
+        insert_pairs(conn, key, info).await?;
+        upsert_spans(conn, key, &trace.spans).await?;
+        inserted += 1;
+    }
+    Ok(inserted)
 }
 
 pub(crate) async fn start_trace(conn: &mut PgConnection, info: &TraceInfo) -> PgResult<TraceInfo> {

@@ -8,16 +8,17 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use keel_core::Result;
 use keel_gateway::{
-    AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed, DefinitionDelete,
-    DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey, EndpointWrite,
-    FallbackConfig, GatewaySecret, GatewayStore, ModelDefinition, ModelMapping, RateLimit,
-    Reserved, Settlement, UsageCounts, UsageKey, UsageQuery, UsageRow,
+    AddOutcome, AttachOutcome, BindingFilter, BindingWrite, BudgetPolicy, Counter, Crossed,
+    DefinitionDelete, DefinitionWrite, DetachOutcome, Endpoint, EndpointBinding, EndpointKey,
+    EndpointWrite, FallbackConfig, GatewaySecret, GatewayStore, Guardrail, GuardrailAttachment,
+    GuardrailConfig, ModelDefinition, ModelMapping, RateLimit, Reserved, Settlement, UsageCounts,
+    UsageKey, UsageQuery, UsageRow,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     SqliteStore, db_err, gateway_bindings as bindings, gateway_endpoints as endpoints,
-    gateway_limits as limits, gateway_usage as usage,
+    gateway_guardrails as guardrails, gateway_limits as limits, gateway_usage as usage,
 };
 use crate::gateway_rows::{
     DEFINITION_COLUMNS, DEFINITIONS_FROM, SECRET_COLUMNS, map_text, text_map,
@@ -612,6 +613,88 @@ impl GatewayStore for SqliteStore {
     async fn query_usage(&self, query: &UsageQuery, limit: usize) -> Result<Vec<UsageRow>> {
         let query = query.clone();
         self.read(move |c| usage::query_usage(c, &query, limit))
+            .await
+    }
+
+    async fn insert_guardrail(&self, guardrail: &Guardrail) -> Result<()> {
+        let guardrail = guardrail.clone();
+        self.write(move |c| guardrails::insert(c, &guardrail)).await
+    }
+
+    async fn get_guardrail(&self, workspace: &str, id: &str) -> Result<Option<Guardrail>> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.read(move |c| guardrails::get(c, &workspace, &id))
+            .await
+    }
+
+    async fn list_guardrails(
+        &self,
+        workspace: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Guardrail>> {
+        let workspace = workspace.to_owned();
+        self.read(move |c| guardrails::list(c, &workspace, offset, limit))
+            .await
+    }
+
+    async fn delete_guardrail(&self, workspace: &str, id: &str) -> Result<bool> {
+        let (workspace, id) = (workspace.to_owned(), id.to_owned());
+        self.write(move |c| guardrails::delete(c, &workspace, &id))
+            .await
+    }
+
+    async fn add_guardrail_to_endpoint(
+        &self,
+        workspace: &str,
+        attachment: &GuardrailAttachment,
+        max_per_endpoint: usize,
+    ) -> Result<AddOutcome> {
+        let (workspace, attachment) = (workspace.to_owned(), attachment.clone());
+        self.write(move |c| {
+            guardrails::add_to_endpoint(c, &workspace, &attachment, max_per_endpoint)
+        })
+        .await
+    }
+
+    async fn set_guardrail_order(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        guardrail_id: &str,
+        execution_order: Option<i32>,
+    ) -> Result<Option<GuardrailConfig>> {
+        let key = [
+            workspace.to_owned(),
+            endpoint_id.to_owned(),
+            guardrail_id.to_owned(),
+        ];
+        self.write(move |c| guardrails::set_order(c, &key[0], &key[1], &key[2], execution_order))
+            .await
+    }
+
+    async fn remove_guardrail_from_endpoint(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+        guardrail_id: &str,
+    ) -> Result<bool> {
+        let key = [
+            workspace.to_owned(),
+            endpoint_id.to_owned(),
+            guardrail_id.to_owned(),
+        ];
+        self.write(move |c| guardrails::remove_from_endpoint(c, &key[0], &key[1], &key[2]))
+            .await
+    }
+
+    async fn endpoint_guardrails(
+        &self,
+        workspace: &str,
+        endpoint_id: &str,
+    ) -> Result<Vec<GuardrailConfig>> {
+        let (workspace, endpoint_id) = (workspace.to_owned(), endpoint_id.to_owned());
+        self.read(move |c| guardrails::of_endpoint(c, &workspace, &endpoint_id))
             .await
     }
 }

@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gateway_usage",
         include_str!("../../migrations/sqlite/0020_gateway_usage.sql"),
     ),
+    (
+        21,
+        "gateway_guardrails",
+        include_str!("../../migrations/sqlite/0021_gateway_guardrails.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction; returns

@@ -15,6 +15,7 @@ mod experiments;
 mod gateway;
 mod gateway_bindings;
 mod gateway_endpoints;
+mod gateway_guardrails;
 mod gateway_limits;
 mod gateway_usage;
 mod identity;

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use keel_core::Result;
 use keel_core::traces::metrics::{MetricQuery, MetricRow};
 use keel_core::traces::{
-    Assessment, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo, TraceQuery,
-    TraceSpan, TraceSpans, TraceStore,
+    Assessment, CompleteTrace, SpanId, SpanOutline, TraceDeletion, TraceEndV2, TraceId, TraceInfo,
+    TraceQuery, TraceSpan, TraceSpans, TraceStore,
 };
 use keel_filter::traces::TraceComparison;
 
@@ -21,6 +21,16 @@ impl TraceStore for SqliteStore {
     ) -> Result<()> {
         let (experiment_id, location) = (experiment_id.to_owned(), experiment_location.to_owned());
         self.write(move |tx| traces::log_spans(tx, &experiment_id, &location, &batch))
+            .await
+    }
+
+    async fn insert_complete_traces(
+        &self,
+        experiment_id: &str,
+        traces: Vec<CompleteTrace>,
+    ) -> Result<u64> {
+        let experiment_id = experiment_id.to_owned();
+        self.write(move |tx| traces::insert_complete_traces(tx, &experiment_id, &traces))
             .await
     }
 

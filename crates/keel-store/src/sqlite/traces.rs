@@ -9,7 +9,7 @@ use std::rc::Rc;
 use rusqlite::types::Value;
 
 use keel_core::traces::{
-    TraceEndV2, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
+    CompleteTrace, TraceEndV2, TraceId, TraceInfo, TraceSpan, TraceSpans, refresh_trace_info,
     store::trace_in_other_experiment, trace_artifact_location, trace_not_found,
 };
 use keel_core::{Error, Result};
@@ -136,6 +136,12 @@ fn save_info(conn: &Connection, key: Option<i64>, info: &TraceInfo) -> Result<i6
                 Ok(key)
             })?,
     };
+    insert_pairs(conn, key, info)?;
+    Ok(key)
+}
+
+/// Inserts the tags and metadata of `info` for the trace `key` (which has none yet).
+fn insert_pairs(conn: &Connection, key: i64, info: &TraceInfo) -> Result<()> {
     for (table, entries) in [
         ("trace_tags", &info.tags),
         ("trace_metadata", &info.metadata),
@@ -149,7 +155,52 @@ fn save_info(conn: &Connection, key: Option<i64>, info: &TraceInfo) -> Result<i6
             stmt.execute(params![key, k, v]).map_err(db_err)?;
         }
     }
-    Ok(key)
+    Ok(())
+}
+
+/// Inserts whole new traces (see `TraceStore::insert_complete_traces`); a trace whose ID is
+/// stored already is skipped. The experiment is checked before the first write.
+pub(crate) fn insert_complete_traces(
+    conn: &Connection,
+    experiment_id: &str,
+    traces: &[CompleteTrace],
+) -> Result<u64> {
+    let experiment = experiment_id_to_i64(experiment_id)?;
+    require_experiment(conn, experiment)?;
+    let mut inserted = 0;
+    for trace in traces {
+        let info = &trace.info;
+        let key: Option<i64> = conn
+            .prepare_cached(
+                "INSERT INTO traces (experiment_id, client_request_id, request_time, \
+                 execution_duration, state, request_preview, response_preview, trace_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (trace_id) DO NOTHING RETURNING trace_key",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        experiment,
+                        info.client_request_id,
+                        info.request_time_ms,
+                        info.execution_duration_ms,
+                        info.state.as_str(),
+                        info.request_preview,
+                        info.response_preview,
+                        info.trace_id.as_str(),
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(db_err)?;
+        let Some(key) = key else { continue };
+        adopt_pending_links(conn, key, &info.trace_id, experiment)?;
+        insert_pairs(conn, key, info)?;
+        upsert_spans(conn, key, &trace.spans)?;
+        inserted += 1;
+    }
+    Ok(inserted)
 }
 
 fn upsert_spans(conn: &Connection, trace_key: i64, spans: &[TraceSpan]) -> Result<()> {

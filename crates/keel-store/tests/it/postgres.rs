@@ -231,7 +231,8 @@ async fn reopening_applies_each_migration_once() {
             (17, "gateway_endpoints".to_owned()),
             (18, "gateway_bindings".to_owned()),
             (19, "gateway_limits".to_owned()),
-            (20, "gateway_usage".to_owned())
+            (20, "gateway_usage".to_owned()),
+            (21, "gateway_guardrails".to_owned())
         ]
     );
     for _ in 0..3 {
@@ -334,7 +335,8 @@ async fn database_from_schema_one_upgrades_cleanly() {
             (17, "gateway_endpoints"),
             (18, "gateway_bindings"),
             (19, "gateway_limits"),
-            (20, "gateway_usage")
+            (20, "gateway_usage"),
+            (21, "gateway_guardrails")
         ]
     );
     let t = Tracking::new(open(&config).await);

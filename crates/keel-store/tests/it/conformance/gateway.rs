@@ -792,3 +792,214 @@ pub async fn bindings_are_unique_per_endpoint_and_go_with_it(f: Fixture) {
     );
     assert_eq!(list(BindingFilter::default()).await, [pair("e-1", "s-2")]);
 }
+
+/// Guardrails belong to their workspace; an endpoint runs them by execution order (unset
+/// last, then by ID), each once and at most as many as asked; deleting a guardrail or the
+/// endpoint takes its configs away.
+pub async fn guardrails_run_on_endpoints_in_order(f: Fixture) {
+    use keel_gateway::guardrails::detectors::DetectorSpec;
+    use keel_gateway::guardrails::{Action, Stage};
+    use keel_gateway::{AddOutcome, Guardrail, GuardrailAttachment};
+    let store = f.gateway_store();
+    f.workspace_store()
+        .insert_workspace(&Workspace {
+            name: "team-b".into(),
+            description: None,
+            default_artifact_root: None,
+        })
+        .await
+        .expect("workspace");
+    assert!(
+        store
+            .insert_secret(&secret("s-k", "k", DEFAULT_WORKSPACE, None, T0))
+            .await
+            .expect("secret")
+    );
+    assert_eq!(
+        store
+            .insert_model_definition(&definition("d-a", "d-a", Some("s-k"), T0))
+            .await
+            .expect("definition"),
+        DefinitionWrite::Done
+    );
+    assert_eq!(
+        store
+            .insert_endpoint(&endpoint("e-1", "one", &[("d-a", Linkage::Primary)]))
+            .await
+            .expect("endpoint"),
+        EndpointWrite::Done
+    );
+    let guardrail = |id: &str, workspace: &str| Guardrail {
+        guardrail_id: id.to_owned(),
+        workspace: workspace.to_owned(),
+        name: format!("name-{id}"),
+        stage: Stage::Before,
+        action: Action::Sanitization,
+        detector: DetectorSpec::parse(&serde_json::json!({"type": "pii", "entities": ["EMAIL"]}))
+            .expect("detector"),
+        created_by: Some("alice".into()),
+        created_at: T0,
+        last_updated_by: Some("alice".into()),
+        last_updated_at: T0,
+    };
+    for id in ["gr-a", "gr-b", "gr-c"] {
+        store
+            .insert_guardrail(&guardrail(id, DEFAULT_WORKSPACE))
+            .await
+            .expect("insert");
+    }
+    store
+        .insert_guardrail(&guardrail("gr-z", "team-b"))
+        .await
+        .expect("other workspace");
+    assert_eq!(
+        store
+            .get_guardrail(DEFAULT_WORKSPACE, "gr-a")
+            .await
+            .expect("get"),
+        Some(guardrail("gr-a", DEFAULT_WORKSPACE))
+    );
+    assert_eq!(
+        store
+            .get_guardrail(DEFAULT_WORKSPACE, "gr-z")
+            .await
+            .expect("get"),
+        None
+    );
+    let listed = store
+        .list_guardrails(DEFAULT_WORKSPACE, 1, 10)
+        .await
+        .expect("list");
+    let ids: Vec<&str> = listed.iter().map(|g| g.guardrail_id.as_str()).collect();
+    assert_eq!(ids, ["gr-b", "gr-c"]);
+    let attach = |guardrail: &str, order: Option<i32>| GuardrailAttachment {
+        endpoint_id: "e-1".into(),
+        guardrail_id: guardrail.into(),
+        execution_order: order,
+        created_by: Some("alice".into()),
+        created_at: T0,
+    };
+    for (guardrail, order, max, expected) in [
+        ("gr-a", None, 3, "added"),
+        ("gr-b", Some(2), 3, "added"),
+        ("gr-c", Some(1), 3, "added"),
+        ("gr-c", Some(1), 3, "already"),
+        ("gr-z", None, 9, "missing guardrail"),
+    ] {
+        let outcome = store
+            .add_guardrail_to_endpoint(DEFAULT_WORKSPACE, &attach(guardrail, order), max)
+            .await
+            .expect("add");
+        let got = match outcome {
+            AddOutcome::Added(_) => "added",
+            AddOutcome::AlreadyAdded => "already",
+            AddOutcome::GuardrailMissing => "missing guardrail",
+            AddOutcome::EndpointMissing => "missing endpoint",
+            AddOutcome::Full(_) => "full",
+        };
+        assert_eq!(got, expected, "{guardrail}");
+    }
+    store
+        .insert_guardrail(&guardrail("gr-d", DEFAULT_WORKSPACE))
+        .await
+        .expect("d");
+    assert_eq!(
+        store
+            .add_guardrail_to_endpoint(DEFAULT_WORKSPACE, &attach("gr-d", None), 3)
+            .await
+            .expect("full"),
+        AddOutcome::Full(3)
+    );
+    assert_eq!(
+        store
+            .add_guardrail_to_endpoint("team-b", &attach("gr-z", None), 9)
+            .await
+            .expect("endpoint of another workspace"),
+        AddOutcome::EndpointMissing
+    );
+    let order = |configs: Vec<keel_gateway::GuardrailConfig>| {
+        configs
+            .into_iter()
+            .map(|c| (c.guardrail_id, c.execution_order))
+            .collect::<Vec<_>>()
+    };
+    let configs = store
+        .endpoint_guardrails(DEFAULT_WORKSPACE, "e-1")
+        .await
+        .expect("configs");
+    assert_eq!(configs[0].guardrail, guardrail("gr-c", DEFAULT_WORKSPACE));
+    assert_eq!(
+        order(configs),
+        [
+            ("gr-c".to_owned(), Some(1)),
+            ("gr-b".to_owned(), Some(2)),
+            ("gr-a".to_owned(), None)
+        ]
+    );
+    let moved = store
+        .set_guardrail_order(DEFAULT_WORKSPACE, "e-1", "gr-a", Some(0))
+        .await
+        .expect("order")
+        .expect("config");
+    assert_eq!(moved.execution_order, Some(0));
+    assert_eq!(
+        store
+            .set_guardrail_order(DEFAULT_WORKSPACE, "e-1", "gr-d", Some(0))
+            .await
+            .expect("none"),
+        None
+    );
+    assert!(
+        store
+            .remove_guardrail_from_endpoint(DEFAULT_WORKSPACE, "e-1", "gr-b")
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_guardrail_from_endpoint(DEFAULT_WORKSPACE, "e-1", "gr-b")
+            .await
+            .expect("again")
+    );
+    assert!(
+        store
+            .delete_guardrail(DEFAULT_WORKSPACE, "gr-c")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_guardrail(DEFAULT_WORKSPACE, "gr-z")
+            .await
+            .expect("other workspace")
+    );
+    assert_eq!(
+        order(
+            store
+                .endpoint_guardrails(DEFAULT_WORKSPACE, "e-1")
+                .await
+                .expect("configs")
+        ),
+        [("gr-a".to_owned(), Some(0))]
+    );
+    assert!(
+        store
+            .delete_endpoint(DEFAULT_WORKSPACE, "e-1")
+            .await
+            .expect("endpoint")
+    );
+    assert!(
+        store
+            .endpoint_guardrails(DEFAULT_WORKSPACE, "e-1")
+            .await
+            .expect("configs")
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_guardrail(DEFAULT_WORKSPACE, "gr-a")
+            .await
+            .expect("kept")
+            .is_some()
+    );
+}

@@ -385,3 +385,100 @@ pub async fn concurrent_writers_of_one_trace_lose_nothing(f: Fixture) {
     assert_eq!(info.metadata["mlflow.trace.infoFinalized"], "true");
     assert_eq!(info.tags["mlflow.trace.spansLocation"], "TRACKING_STORE");
 }
+
+/// Whole traces written at once (as the gateway writes its calls') are stored exactly as the
+/// same spans and client info sent one after another; an ID already stored is skipped; an
+/// unknown experiment writes nothing.
+pub async fn whole_traces_are_stored_as_spans_then_info_would_be(f: Fixture) {
+    use keel_core::traces::{CompleteTrace, trace_artifact_location};
+    let (store, exp) = setup(&f).await;
+    let spans_of = |trace: u8| {
+        let mut root = span(
+            trace,
+            1,
+            None,
+            1_000,
+            json!({"mlflow.spanInputs": {"q": "hi"}, "mlflow.spanOutputs": "yo",
+                   "mlflow.traceTag.team": "gw"}),
+        );
+        root.end_time_unix_nano = Some(1_050 * 1_000_000);
+        let child = span(
+            trace,
+            2,
+            Some(1),
+            1_010,
+            json!({"mlflow.spanType": "LLM",
+                   "mlflow.chat.tokenUsage": {"input_tokens": 2, "output_tokens": 5, "total_tokens": 7}}),
+        );
+        vec![root, child]
+    };
+    // The reference path: spans, then the client's info.
+    let empty = std::sync::Arc::new(BTreeMap::new());
+    store
+        .log_spans(
+            &exp,
+            LOCATION,
+            vec![TraceSpans {
+                trace_id: trace_id(1),
+                spans: spans_of(1),
+                resource: empty,
+            }],
+        )
+        .await
+        .expect("spans");
+    let via_steps = store.start_trace(client_info(1, &exp)).await.expect("info");
+    // The same trace, whole, under another ID.
+    let complete = |trace: u8| CompleteTrace {
+        info: TraceInfo::of_complete_trace(
+            TraceInfo {
+                trace_id: trace_id(trace),
+                ..client_info(trace, &exp)
+            },
+            &spans_of(trace),
+            trace_artifact_location(LOCATION, &trace_id(trace)),
+        ),
+        spans: spans_of(trace),
+    };
+    let written = store
+        .insert_complete_traces(&exp, vec![complete(2), complete(3)])
+        .await
+        .expect("whole");
+    assert_eq!(written, 2);
+    let whole = store
+        .get_trace_info(&trace_id(2))
+        .await
+        .expect("get")
+        .expect("stored");
+    let mut expected = via_steps.clone();
+    expected.trace_id = trace_id(2);
+    expected.tags.insert(
+        "mlflow.artifactLocation".into(),
+        trace_artifact_location(LOCATION, &trace_id(2)),
+    );
+    assert_eq!(whole, expected);
+    let spans = store.get_spans(&trace_id(2), 0, 10).await.expect("spans");
+    assert_eq!(spans, spans_of(2));
+    // Again: already stored, skipped, unchanged.
+    assert_eq!(
+        store
+            .insert_complete_traces(&exp, vec![complete(2)])
+            .await
+            .expect("again"),
+        0
+    );
+    assert_eq!(store.count_spans(&trace_id(2)).await.expect("count"), 2);
+    // No such experiment: an error, nothing written.
+    assert!(
+        store
+            .insert_complete_traces("987654", vec![complete(4)])
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .get_trace_info(&trace_id(4))
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
