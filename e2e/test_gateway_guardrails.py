@@ -47,7 +47,8 @@ def test_an_unknown_scorer_guardrail_or_config_is_not_found_as_on_the_reference(
     resp = call(base_url, "POST", "create", {"name": "g", "scorer_id": "nope", "scorer_version": 1,
                                              "stage": "BEFORE", "action": "VALIDATION"})
     assert resp.status_code == 404, resp.text
-    assert resp.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Scorer with ID 'nope' not found."}
+    assert (resp.json()["error_code"], resp.json()["message"]) == ("RESOURCE_DOES_NOT_EXIST",
+                                                                   "Scorer with ID 'nope' not found.")
     for method, action, args in [("GET", "get", {"guardrail_id": "gr-nope"}),
                                  ("DELETE", "delete", {"guardrail_id": "gr-nope"})]:
         resp = call(base_url, method, action, params=args if method == "GET" else None,
