@@ -2,7 +2,7 @@
 //! reach (model definitions), the endpoints callers invoke (with their models, bindings and
 //! routing), and the calls themselves (`invoke`: providers' wire formats, fallbacks, circuit
 //! breakers, streams, traces, a response cache) with what they cost (`cost`, `prices`), the
-//! budgets and rate limits they are held to (`budgets`, `rate_limits`, `windows`, `limits`:
+//! guardrails that check them (`guardrails`), the budgets and rate limits they are held to (`budgets`, `rate_limits`, `windows`, `limits`:
 //! reserved before the call, settled after) and what they used (`ledger`). This crate is the
 //! domain — rules, validation, the outbound client and the [`Gateway`] service over a
 //! [`GatewayStore`]; the SQL is in `keel-store` and the HTTP routes in `keel-server`.
