@@ -20,6 +20,7 @@ pub mod limits;
 pub mod mappings;
 pub mod model_definitions;
 pub mod prices;
+pub mod prompts;
 pub mod rate_limits;
 pub mod routing;
 pub mod secrets;

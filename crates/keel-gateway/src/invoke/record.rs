@@ -27,6 +27,8 @@ pub struct CallContext {
     /// The caller's trace and span, from a W3C `traceparent` header: the call's trace names
     /// them, so the caller's trace and the gateway's are found from each other.
     pub caller_trace: Option<CallerTrace>,
+    /// The registered prompt version the call was rendered from, if any.
+    pub prompt: Option<crate::prompts::LinkedPrompt>,
 }
 
 /// Where in the caller's trace a call was made (`traceparent`'s trace and parent IDs).
@@ -335,6 +337,16 @@ impl CallRecord {
                 keel_core::pyjson::dumps(&cost_json(c), false),
             );
         }
+        let mut tags = BTreeMap::from([(
+            "mlflow.traceName".to_owned(),
+            format!("gateway/{}", self.endpoint_name),
+        )]);
+        if let Some(prompt) = &context.prompt {
+            tags.insert(
+                crate::prompts::LINKED_PROMPTS_TAG.to_owned(),
+                prompt.tag_value(),
+            );
+        }
         let info = TraceInfo {
             trace_id,
             experiment_id: self.experiment_id,
@@ -349,10 +361,7 @@ impl CallRecord {
             request_preview: None,
             response_preview: None,
             metadata,
-            tags: BTreeMap::from([(
-                "mlflow.traceName".to_owned(),
-                format!("gateway/{}", self.endpoint_name),
-            )]),
+            tags,
         };
         (spans, info)
     }
@@ -376,6 +385,10 @@ mod tests {
                 caller_trace: CallerTrace::parse(
                     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                 ),
+                prompt: Some(crate::prompts::LinkedPrompt {
+                    name: "qa".into(),
+                    version: "3".into(),
+                }),
             },
             inputs: json!({"messages": []}),
             outputs: json!({"choices": []}),
@@ -427,6 +440,10 @@ mod tests {
             json!({"input_cost": 1.8e-06, "output_cost": 3e-06, "total_cost": 4.8e-06})
         );
         assert_eq!(info.metadata["mlflow.gateway.caller"], "test-client");
+        assert_eq!(
+            info.tags["mlflow.linkedPrompts"],
+            r#"[{"name": "qa", "version": "3"}]"#
+        );
         assert_eq!(
             info.metadata["keel.gateway.callerTraceId"],
             "tr-4bf92f3577b34da6a3ce929d0e0e4736"

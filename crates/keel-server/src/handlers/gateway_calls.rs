@@ -4,6 +4,7 @@
 //! and passthroughs in the providers' own formats (OpenAI's, Anthropic's, Gemini's). Answers and errors are shaped as the
 //! reference's (`{"detail": ...}`); streams go out as server-sent events as they arrive.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keel_gateway::invoke::unified::{self, Kind};
 use keel_gateway::invoke::{Call, CallContext, CallError, CallerTrace, Reply, Route, Served};
+use keel_gateway::prompts::{self, LinkedPrompt, Selector};
 use serde_json::{Map, Value, json};
 
 use crate::authz::Caller;
+use crate::authz::locate::Located;
 use crate::error::{shown_message, status_for};
 use crate::state::AppState;
 use crate::workspace::ActiveWorkspace;
@@ -165,8 +168,8 @@ fn forwarded(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-/// Who is calling, for the call's trace.
-fn context(caller: &Caller, headers: &HeaderMap) -> CallContext {
+/// Who is calling, for the call's trace (and the prompt version the call was rendered from).
+fn context(caller: &Caller, headers: &HeaderMap, prompt: Option<LinkedPrompt>) -> CallContext {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let user = &caller.0.user;
     CallContext {
@@ -175,6 +178,7 @@ fn context(caller: &Caller, headers: &HeaderMap) -> CallContext {
         user_id: Some(user.id.to_string()),
         server_url: header("host").map(|h| h.chars().take(256).collect()),
         caller_trace: header("traceparent").and_then(CallerTrace::parse),
+        prompt,
     }
 }
 
@@ -184,7 +188,8 @@ pub struct GatewayRequest {
     s: AppState,
     workspace: ActiveWorkspace,
     caller: Caller,
-    headers: HeaderMap,
+    /// The request's head (for its headers, and to authorize what the call reads).
+    head: axum::http::request::Parts,
 }
 
 impl axum::extract::FromRequestParts<AppState> for GatewayRequest {
@@ -204,7 +209,7 @@ impl axum::extract::FromRequestParts<AppState> for GatewayRequest {
             s: state.clone(),
             workspace,
             caller,
-            headers: parts.headers.clone(),
+            head: parts.clone(),
         })
     }
 }
@@ -218,19 +223,78 @@ impl GatewayRequest {
         self.s.gateway.route(self.workspace.name(), name).await
     }
 
+    /// Renders the registered prompt `body` names (if any) in front of its messages, once the
+    /// caller is found to may read it; returns the version used.
+    async fn render_prompt(
+        &self,
+        body: &mut Map<String, Value>,
+    ) -> Result<Option<LinkedPrompt>, CallError> {
+        let Some(request) = prompts::take_request(body)? else {
+            return Ok(None);
+        };
+        let name = request.prompt.name;
+        let located = Located::Version {
+            prompt: true,
+            name: name.clone(),
+        };
+        let allowed = crate::authz::permits(
+            &self.s,
+            &self.caller.0,
+            &self.workspace.0,
+            "model_versions.read",
+            keel_auth::ResourceKind::ModelVersion,
+            &located,
+            &self.head,
+        )
+        .await?;
+        if !allowed {
+            return Err(CallError::Keel(keel_core::Error::new(
+                keel_core::ErrorCode::PermissionDenied,
+                format!("Permission denied: the caller may not read prompt '{name}'."),
+            )));
+        }
+        let registry = self.s.registry.in_workspace(self.workspace.name());
+        let version = match &request.prompt.selector {
+            Selector::Version(v) => registry.get_model_version(&name, v).await?,
+            Selector::Alias(a) => registry.get_model_version_by_alias(&name, a).await?,
+        };
+        let tags: BTreeMap<String, String> = version
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        if !tags
+            .get(keel_core::registry::IS_PROMPT_TAG)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            return Err(CallError::bad_request(format!(
+                "'{name}' is a registered model, not a prompt."
+            )));
+        }
+        let number = version.version.to_string();
+        let template = prompts::template_of(&name, &tags)?;
+        let rendered = prompts::render(&name, &number, &template, &request.variables)?;
+        prompts::prepend(body, rendered);
+        Ok(Some(LinkedPrompt {
+            name,
+            version: number,
+        }))
+    }
+
     async fn call(
         &self,
         route: &Route,
         kind: Call,
         body: &Map<String, Value>,
         forward: bool,
+        prompt: Option<LinkedPrompt>,
     ) -> Result<Served, CallError> {
         let forwarded = if forward {
-            forwarded(&self.headers)
+            forwarded(&self.head.headers)
         } else {
             HeaderMap::new()
         };
-        let context = context(&self.caller, &self.headers);
+        let context = context(&self.caller, &self.head.headers, prompt);
         self.s
             .gateway
             .call(route, kind, body, &forwarded, &context)
@@ -245,8 +309,11 @@ pub async fn chat_completions(request: GatewayRequest, body: Body) -> Response {
         let mut body = json_body(&request.s, body).await?;
         let name = take_model(&mut body)?;
         let route = request.route(&name).await?;
+        let prompt = request.render_prompt(&mut body).await?;
         unified::check_chat(&body)?;
-        request.call(&route, Call::UnifiedChat, &body, false).await
+        request
+            .call(&route, Call::UnifiedChat, &body, false, prompt)
+            .await
     }
     .await;
     result.map_or_else(failure, served)
@@ -260,8 +327,9 @@ pub async fn invocations(
     body: Body,
 ) -> Response {
     let result = async {
-        let body = json_body(&request.s, body).await?;
+        let mut body = json_body(&request.s, body).await?;
         let route = request.route(&name).await?;
+        let prompt = request.render_prompt(&mut body).await?;
         let kind = match Kind::of(&body)? {
             Kind::Chat => {
                 unified::check_chat(&body)?;
@@ -272,7 +340,7 @@ pub async fn invocations(
                 Call::UnifiedEmbeddings
             }
         };
-        request.call(&route, kind, &body, false).await
+        request.call(&route, kind, &body, false, prompt).await
     }
     .await;
     result.map_or_else(failure, served)
@@ -293,7 +361,7 @@ async fn passthrough(request: GatewayRequest, body: Body, kind: Call) -> Respons
         if kind == Call::OpenAiEmbeddings {
             unified::check_embeddings(&body)?;
         }
-        request.call(&route, kind, &body, true).await
+        request.call(&route, kind, &body, true, None).await
     }
     .await;
     result.map_or_else(failure, served)
@@ -347,7 +415,7 @@ pub async fn gemini_models(
             }
         };
         let route = request.route(name).await?;
-        request.call(&route, kind, &body, true).await
+        request.call(&route, kind, &body, true, None).await
     }
     .await;
     result.map_or_else(failure, served)
