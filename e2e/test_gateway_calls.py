@@ -621,3 +621,29 @@ def test_the_usage_ledger_sums_calls_tokens_and_cost_per_endpoint_model_user_and
     assert long.status_code == 400, "at most 366 days per query"
     forbidden = app.get(f"{gw.url}/api/3.0/keel/gateway/usage", timeout=30)
     assert forbidden.status_code == 403, "usage is for workspace administrators"
+
+
+def test_a_models_own_time_limit_fails_it_over_quickly(gw, mock, app):
+    name = make_endpoint(gw.url, f"{mock.url}/v1", [("slow", "PRIMARY", 1.0, None),
+                                                    ("gpt-4o-mini", "FALLBACK", 1.0, 0)],
+                         fallback_config={"strategy": "SEQUENTIAL", "max_attempts": 1})
+    endpoint_id = requests.get(f"{gw.url}{API}/endpoints/get", params={"name": name}, auth=ADMIN,
+                               timeout=30).json()["endpoint"]["endpoint_id"]
+    tagged = requests.post(f"{gw.url}{API}/endpoints/set-tag", auth=ADMIN, timeout=30,
+                           json={"endpoint_id": endpoint_id, "key": "keel.timeout_seconds.slow", "value": "0.5"})
+    assert tagged.status_code == 200, tagged.text
+    url = f"{gw.url}/gateway/mlflow/v1/chat/completions"
+    started = time.monotonic()
+    resp = app.post(url, json={"model": name, "messages": [{"role": "user", "content": "Hi"}]}, timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["model"] == "gpt-4o-mini", "the slow model ran out of time and the fallback answered"
+    assert time.monotonic() - started < 4, "well before the slow model's 5 s"
+    # Alone, the slow model's limit is the call's: a 504 in the reference's words.
+    alone = make_endpoint(gw.url, f"{mock.url}/v1", [("slow", "PRIMARY", 1.0, None)])
+    alone_id = requests.get(f"{gw.url}{API}/endpoints/get", params={"name": alone}, auth=ADMIN,
+                            timeout=30).json()["endpoint"]["endpoint_id"]
+    requests.post(f"{gw.url}{API}/endpoints/set-tag", auth=ADMIN, timeout=30,
+                  json={"endpoint_id": alone_id, "key": "keel.timeout_seconds", "value": "0.5"})
+    resp = app.post(url, json={"model": alone, "messages": [{"role": "user", "content": "Hi"}]}, timeout=60)
+    assert resp.status_code == 504
+    assert resp.json() == {"detail": "The upstream did not answer in time."}

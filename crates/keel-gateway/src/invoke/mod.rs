@@ -14,6 +14,7 @@ pub mod provider;
 pub mod record;
 mod relay;
 pub mod sse;
+pub mod timeouts;
 pub mod tracer;
 pub mod unified;
 pub mod upstream;
@@ -327,7 +328,9 @@ impl Gateway {
             let Some((values, auth)) = &opened[secret_id] else {
                 continue;
             };
-            let target = Arc::new(provider::target(definition, values, auth)?);
+            let mut target = provider::target(definition, values, auth)?;
+            target.timeout = timeouts::of(&endpoint.tags, &definition.model_name);
+            let target = Arc::new(target);
             match mapping.linkage {
                 Linkage::Primary => primaries.push((mapping.weight, target)),
                 Linkage::Fallback => fallbacks.push((mapping.fallback_order, target)),
@@ -730,10 +733,16 @@ impl Gateway {
                 _ => target.url(path),
             };
             if stream {
-                let resp = self.upstream.open_stream(url, headers, sent).await?;
+                let resp = self
+                    .upstream
+                    .open_stream(url, headers, sent, target.timeout)
+                    .await?;
                 return Ok(Answer::Stream(resp, relay::Mode::Raw(wire)));
             }
-            let answer = self.upstream.post_json(url, headers, sent).await?;
+            let answer = self
+                .upstream
+                .post_json(url, headers, sent, target.timeout)
+                .await?;
             let usage = usage::of_answer(wire, &answer);
             return Ok(Answer::Whole(answer, usage));
         }
@@ -758,13 +767,19 @@ impl Gateway {
         let url = target.url(path);
         let headers = target.headers();
         if stream {
-            let resp = self.upstream.open_stream(url, headers, sent).await?;
+            let resp = self
+                .upstream
+                .open_stream(url, headers, sent, target.timeout)
+                .await?;
             let mode = relay::Mode::Unified {
                 provider: target.provider.clone(),
             };
             return Ok(Answer::Stream(resp, mode));
         }
-        let answer = self.upstream.post_json(url, headers, sent).await?;
+        let answer = self
+            .upstream
+            .post_json(url, headers, sent, target.timeout)
+            .await?;
         let usage = usage::of_openai_answer(&answer);
         let reply = match call {
             Call::UnifiedEmbeddings => openai::embeddings_answer(&answer),
@@ -793,7 +808,7 @@ impl Gateway {
         if stream {
             let resp = self
                 .upstream
-                .open_stream(url, target.headers(), sent)
+                .open_stream(url, target.headers(), sent, target.timeout)
                 .await?;
             let translator = anthropic::StreamTranslator::new(created);
             return Ok(Answer::Stream(
@@ -801,7 +816,10 @@ impl Gateway {
                 relay::Mode::FromAnthropic(Box::new(translator)),
             ));
         }
-        let message = self.upstream.post_json(url, target.headers(), sent).await?;
+        let message = self
+            .upstream
+            .post_json(url, target.headers(), sent, target.timeout)
+            .await?;
         let usage = usage::of_anthropic_answer(&message);
         Ok(Answer::Whole(anthropic::answer(&message, created), usage))
     }
@@ -904,7 +922,10 @@ impl Gateway {
             let (action, sent) = gemini::embeddings_request(body, &target.model);
             let url = target.gemini_url(action, false);
             let sent = sent.to_string().into_bytes();
-            let answer = self.upstream.post_json(url, target.headers(), sent).await?;
+            let answer = self
+                .upstream
+                .post_json(url, target.headers(), sent, target.timeout)
+                .await?;
             return Ok(Answer::Whole(
                 gemini::embeddings_answer(&answer, &target.model),
                 None,
@@ -915,7 +936,7 @@ impl Gateway {
             let url = target.gemini_url("streamGenerateContent", true);
             let resp = self
                 .upstream
-                .open_stream(url, target.headers(), sent)
+                .open_stream(url, target.headers(), sent, target.timeout)
                 .await?;
             let translator = gemini::StreamTranslator::new(&target.model, created);
             return Ok(Answer::Stream(
@@ -924,7 +945,10 @@ impl Gateway {
             ));
         }
         let url = target.gemini_url("generateContent", false);
-        let answer = self.upstream.post_json(url, target.headers(), sent).await?;
+        let answer = self
+            .upstream
+            .post_json(url, target.headers(), sent, target.timeout)
+            .await?;
         let usage = usage::of_gemini_answer(&answer);
         Ok(Answer::Whole(
             gemini::answer(&answer, &target.model, created),

@@ -158,6 +158,8 @@ pub struct Target {
     azure: bool,
     /// The model's identity for its circuit breaker: provider, base URL and model.
     key: String,
+    /// The endpoint's time limit for one call to this model (`None`: the server's).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Target {
@@ -321,6 +323,7 @@ pub fn target(
         base,
         headers,
         azure,
+        timeout: None,
     })
 }
 

@@ -119,21 +119,25 @@ impl Upstream {
         }
     }
 
+    /// Sends the request, within `timeout` when given (else the client's limit).
     async fn send(
         &self,
         url: url::Url,
         headers: HeaderMap,
         body: Vec<u8>,
+        timeout: Option<Duration>,
     ) -> Result<reqwest::Response, CallError> {
         self.check(&url)?;
-        self.client
+        let mut request = self
+            .client
             .post(url)
             .headers(headers)
             .header(CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(failed)
+            .body(body);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        request.send().await.map_err(failed)
     }
 
     /// POSTs a JSON body and reads the answer: JSON, or `{"message": text}` for plain text;
@@ -143,8 +147,9 @@ impl Upstream {
         url: url::Url,
         headers: HeaderMap,
         body: Vec<u8>,
+        timeout: Option<Duration>,
     ) -> Result<Value, CallError> {
-        let resp = self.send(url, headers, body).await?;
+        let resp = self.send(url, headers, body, timeout).await?;
         let status = resp.status();
         let kind = content_type(&resp);
         let limit = if status.is_success() {
@@ -182,8 +187,9 @@ impl Upstream {
         url: url::Url,
         headers: HeaderMap,
         body: Vec<u8>,
+        timeout: Option<Duration>,
     ) -> Result<reqwest::Response, CallError> {
-        let resp = self.send(url, headers, body).await?;
+        let resp = self.send(url, headers, body, timeout).await?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
