@@ -251,6 +251,12 @@ def test_streamed_answers_are_checked_as_they_flow(gw, mock, app):
         "model": name, "stream": True, "messages": [{"role": "user", "content": text}]})
     assert raw.status_code == 200 and "carol" not in raw.text and raw.text.rstrip().endswith("data: [DONE]")
 
+    # What a stream cannot be checked in is refused before any model is called.
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+    for extra, words in [({"tools": tools}, "without tools"), ({"n": 2}, "n = 1")]:
+        resp = chat(gw, app, name, "hi", stream=True, **extra)
+        assert resp.status_code == 400 and words in resp.json()["detail"], resp.text
+
     block = guardrail(gw, "stop-terms", "AFTER", "VALIDATION", {"type": "blocked_terms", "terms": ["launch codes"]})
     name, _ = endpoint_with(gw, mock, block, model="echo-stream")
     resp = chat(gw, app, name, "the launch codes are 0000", stream=True)

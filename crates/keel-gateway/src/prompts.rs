@@ -21,6 +21,8 @@ pub const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
 /// The most bytes a rendered prompt may take (a template's variables repeated cannot make the
 /// server build more than this).
 pub const MAX_RENDERED_BYTES: usize = 4 * 1024 * 1024;
+/// The longest placeholder (`{{ name }}` without its braces) a template may have.
+const MAX_PLACEHOLDER: usize = 256;
 /// The most variables one request may give.
 pub const MAX_VARIABLES: usize = 256;
 
@@ -115,14 +117,13 @@ pub fn parse_uri(uri: &str) -> Result<PromptRef, CallError> {
 
 /// Takes the call's `prompt` out of `body`, if it names one.
 pub fn take_request(body: &mut Map<String, Value>) -> Result<Option<PromptRequest>, CallError> {
-    let Some(given) = body.remove("prompt") else {
+    // Only an object names a registered prompt: a string `prompt` is a completions payload,
+    // left for the payload checks to refuse as the reference does.
+    if !body.get("prompt").is_some_and(Value::is_object) {
         return Ok(None);
-    };
-    let Value::Object(mut given) = given else {
-        return Err(bad(
-            "'prompt' must be an object: {\"uri\": \"prompts:/<name>/<version>\", \
-             \"variables\": {...}}.",
-        ));
+    }
+    let Some(Value::Object(mut given)) = body.remove("prompt") else {
+        return Ok(None);
     };
     let uri = given
         .remove("uri")
@@ -191,7 +192,10 @@ pub fn template_of(name: &str, tags: &BTreeMap<String, String>) -> Result<Templa
 /// and `_`, dotted parts), and where the placeholder ends.
 fn placeholder(text: &str, open: usize) -> Option<(&str, usize)> {
     let inner_start = open + 2;
-    let close = text[inner_start..].find("}}")? + inner_start;
+    // A placeholder is short: its close is looked for nearby only (a template full of `{{`
+    // without a close is not scanned to its end once per `{{`).
+    let window = &text.as_bytes()[inner_start..text.len().min(inner_start + MAX_PLACEHOLDER)];
+    let close = window.windows(2).position(|w| w == b"}}")? + inner_start;
     let name = text[inner_start..close].trim();
     let ident = |part: &str| {
         let mut bytes = part.bytes();
@@ -387,8 +391,13 @@ mod tests {
         let request = take_request(&mut body).expect("ok").expect("a prompt");
         assert_eq!(request.prompt.name, "qa");
         assert!(!body.contains_key("prompt"));
+        let mut completions = vars(json!({"prompt": "prompts:/qa/1"}));
+        assert_eq!(take_request(&mut completions).expect("left"), None);
+        assert!(
+            completions.contains_key("prompt"),
+            "a string is the payload's, not a prompt"
+        );
         for given in [
-            json!("prompts:/qa/1"),
             json!({}),
             json!({"uri": "prompts:/qa/1", "variables": []}),
             json!({"uri": "prompts:/qa/1", "x": 1}),

@@ -10,6 +10,9 @@ use super::apply::{ActiveGuardrail, Check, Violation, rationale, schema_problem}
 use super::detectors::{Detector, Finding, MAX_MATCH_BYTES, redact};
 use super::{Action, Stage};
 
+/// The most of a streamed answer held whole for a JSON schema check.
+pub const MAX_HELD_BYTES: usize = 4 * 1024 * 1024;
+
 /// The AFTER guardrails of one streamed answer, with the text they hold.
 #[derive(Debug)]
 pub struct StreamGuard {
@@ -47,13 +50,32 @@ impl StreamGuard {
         })
     }
 
-    /// Takes the next piece of the answer's text; returns what may be sent now.
+    /// Takes the next piece of the answer's text; returns what may be sent now. Text is
+    /// released once twice the hold-back has gathered, so each byte is scanned about twice
+    /// however small the pieces.
     pub fn push(&mut self, text: &str) -> Result<String, Violation> {
         self.pending.push_str(text);
         if self.hold_all {
+            if self.pending.len() > MAX_HELD_BYTES {
+                let index = self.schema_index().unwrap_or(0);
+                let rationale = format!(
+                    "The answer is longer than the {MAX_HELD_BYTES} bytes a streamed answer \
+                     checked against a JSON schema may be."
+                );
+                return Err(self.violation(index, rationale));
+            }
+            return Ok(String::new());
+        }
+        if self.pending.len() < 2 * MAX_MATCH_BYTES {
             return Ok(String::new());
         }
         self.release(false)
+    }
+
+    fn schema_index(&self) -> Option<usize> {
+        self.guardrails
+            .iter()
+            .position(|g| matches!(g.detector, Detector::JsonSchema(_)))
     }
 
     /// The answer ended: checks and returns the rest.
@@ -77,6 +99,11 @@ impl StreamGuard {
                 end_ns,
             })
             .collect()
+    }
+
+    /// Ends the stream in the name of its first guardrail: something in it cannot be checked.
+    pub fn refuse(&mut self, rationale: &str) -> Violation {
+        self.violation(0, rationale.to_owned())
     }
 
     fn violation(&mut self, index: usize, rationale: String) -> Violation {

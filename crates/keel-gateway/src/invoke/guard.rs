@@ -72,12 +72,25 @@ impl Gateway {
         context: &CallContext,
         checks: &mut Vec<Check>,
     ) -> Result<Option<Map<String, Value>>, CallError> {
-        if route.guards(Stage::After) && call.streams(body) && !call.stream_checkable() {
-            return Err(CallError::bad_request(format!(
-                "Endpoint '{}' runs guardrails on answers, which Keel checks in streamed chat \
-                 completions only; ask for this answer without streaming.",
-                route.name
-            )));
+        if route.guards(Stage::After) && call.streams(body) {
+            let unchecked = if !call.stream_checkable() {
+                Some("in streamed chat completions only")
+            } else if body.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {
+                Some("in a stream of one answer only (n = 1)")
+            } else if ["tools", "functions"].iter().any(|k| body.contains_key(*k)) {
+                Some(
+                    "in streams without tools (a tool's arguments cannot be checked as they stream)",
+                )
+            } else {
+                None
+            };
+            if let Some(only) = unchecked {
+                return Err(CallError::bad_request(format!(
+                    "Endpoint '{}' runs guardrails on answers, which Keel checks {only}; ask \
+                     for this answer without streaming.",
+                    route.name
+                )));
+            }
         }
         if !route.guards(Stage::Before) {
             return Ok(None);
@@ -100,6 +113,12 @@ impl Gateway {
     ) -> Result<(), Violation> {
         if !route.guards(Stage::After) {
             return Ok(());
+        }
+        // Log probabilities spell the answer out token by token, past any redaction.
+        if let Some(choices) = answer.get_mut("choices").and_then(Value::as_array_mut) {
+            for choice in choices.iter_mut().filter_map(Value::as_object_mut) {
+                choice.remove("logprobs");
+            }
         }
         apply::check_answer(&route.guardrails, answer, call.answers_text(), checks)
     }

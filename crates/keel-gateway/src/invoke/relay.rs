@@ -96,14 +96,37 @@ impl Relay {
     }
 
     /// Runs a chunk's text through the guard: what may go out replaces it; a finish reason
-    /// releases the rest.
+    /// releases the rest. Only the text goes out of a checked chunk: its other delta fields
+    /// and log probabilities (which spell the text out token by token) are dropped, and a
+    /// tool call — whose arguments a stream cannot check — ends the stream.
     fn guard_chunk(&mut self, chunk: &mut Value) -> Result<(), Violation> {
         let Some(guard) = self.guard.as_mut() else {
             return Ok(());
         };
-        let Some(choice) = chunk.pointer_mut("/choices/0") else {
+        let Some(choices) = chunk.get_mut("choices").and_then(Value::as_array_mut) else {
             return Ok(());
         };
+        if choices.len() > 1 {
+            return Err(guard.refuse("The stream has several answers in one chunk."));
+        }
+        let Some(choice) = choices.first_mut() else {
+            return Ok(());
+        };
+        if let Some(object) = choice.as_object_mut() {
+            object.remove("logprobs");
+        }
+        if let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) {
+            let calls_tool = ["tool_calls", "function_call"]
+                .iter()
+                .any(|k| delta.get(*k).is_some_and(|v| !v.is_null()));
+            if calls_tool {
+                return Err(guard.refuse(
+                    "The streamed answer calls a tool, whose arguments cannot be checked as \
+                     they stream.",
+                ));
+            }
+            delta.retain(|k, _| k == "role" || k == "content");
+        }
         let mut text = match choice.pointer("/delta/content").and_then(Value::as_str) {
             Some(piece) => guard.push(piece)?,
             None => String::new(),
