@@ -11,7 +11,9 @@ pub(crate) struct HeldTable {
     pub live: &'static str,
 }
 
-/// Every table with a `workspace` column. Rows of other tables (runs, traces, logged models,
+/// Every table with a `workspace` column, in the order a cascade deletes them (the gateway's:
+/// endpoints — with their models, tags, bindings and guardrail configs — before the guardrails,
+/// model definitions and secrets they use). Rows of other tables (runs, traces, logged models,
 /// model versions, webhook deliveries...) follow these by foreign key.
 pub(crate) const HELD: &[HeldTable] = &[
     HeldTable {
@@ -28,5 +30,35 @@ pub(crate) const HELD: &[HeldTable] = &[
         table: "webhooks",
         unique_name: None,
         live: "deleted_time IS NULL",
+    },
+    HeldTable {
+        table: "gateway_endpoints",
+        unique_name: Some("name"),
+        live: "TRUE",
+    },
+    HeldTable {
+        table: "gateway_guardrails",
+        unique_name: None,
+        live: "TRUE",
+    },
+    HeldTable {
+        table: "gateway_model_definitions",
+        unique_name: Some("name"),
+        live: "TRUE",
+    },
+    HeldTable {
+        table: "gateway_secrets",
+        unique_name: Some("secret_name"),
+        live: "TRUE",
+    },
+    HeldTable {
+        table: "gateway_budget_policies",
+        unique_name: None,
+        live: "TRUE",
+    },
+    HeldTable {
+        table: "gateway_rate_limits",
+        unique_name: None,
+        live: "TRUE",
     },
 ];

@@ -162,6 +162,7 @@ macro_rules! conformance_suite {
                 gateway_limits::concurrent_reservations_never_pass_a_limit,
                 gateway_limits::the_usage_ledger_adds_up_and_groups_as_asked,
                 gateway::guardrails_run_on_endpoints_in_order,
+                gateway::workspace_deletion_takes_the_gateway_along,
                 webhooks::concurrent_claims_never_hand_out_a_delivery_twice,
                 webhooks::queued_deliveries_survive_a_reopen,
                 webhooks::finished_deliveries_are_pruned_oldest_first,

@@ -1003,3 +1003,136 @@ pub async fn guardrails_run_on_endpoints_in_order(f: Fixture) {
             .is_some()
     );
 }
+
+/// A workspace holding gateway resources: RESTRICT refuses to delete it naming them, SET_DEFAULT
+/// moves them (unless a name is taken), CASCADE deletes them with their configs — never a
+/// foreign-key failure.
+pub async fn workspace_deletion_takes_the_gateway_along(f: Fixture) {
+    use keel_core::workspaces::DeletionMode;
+    use keel_gateway::guardrails::detectors::DetectorSpec;
+    use keel_gateway::guardrails::{Action, Stage};
+    use keel_gateway::{Guardrail, GuardrailAttachment};
+    let store = f.gateway_store();
+    let workspaces = f.workspace_store();
+    let fill = |ws: &'static str, n: u8| {
+        let store = store.clone();
+        async move {
+            let s = format!("s-{ws}-{n}");
+            assert!(
+                store
+                    .insert_secret(&secret(&s, &format!("key-{n}"), ws, None, T0))
+                    .await
+                    .expect("secret")
+            );
+            let mut d = definition(&format!("d-{ws}-{n}"), &format!("def-{n}"), Some(&s), T0);
+            d.workspace = ws.to_owned();
+            assert_eq!(
+                store.insert_model_definition(&d).await.expect("definition"),
+                DefinitionWrite::Done
+            );
+            let e_id = format!("e-{ws}-{n}");
+            let mut e = endpoint(
+                &e_id,
+                &format!("ep-{n}"),
+                &[(&d.model_definition_id, Linkage::Primary)],
+            );
+            e.workspace = ws.to_owned();
+            assert_eq!(
+                store.insert_endpoint(&e).await.expect("endpoint"),
+                EndpointWrite::Done
+            );
+            let g_id = format!("gr-{ws}-{n}");
+            store
+                .insert_guardrail(&Guardrail {
+                    guardrail_id: g_id.clone(),
+                    workspace: ws.to_owned(),
+                    name: "g".into(),
+                    stage: Stage::Before,
+                    action: Action::Validation,
+                    detector: DetectorSpec::Secrets,
+                    created_by: None,
+                    created_at: T0,
+                    last_updated_by: None,
+                    last_updated_at: T0,
+                })
+                .await
+                .expect("guardrail");
+            let attachment = GuardrailAttachment {
+                endpoint_id: e_id.clone(),
+                guardrail_id: g_id,
+                execution_order: None,
+                created_by: None,
+                created_at: T0,
+            };
+            store
+                .add_guardrail_to_endpoint(ws, &attachment, 5)
+                .await
+                .expect("config");
+            e_id
+        }
+    };
+    for ws in ["team-m", "team-x"] {
+        workspaces
+            .insert_workspace(&Workspace {
+                name: ws.into(),
+                description: None,
+                default_artifact_root: None,
+            })
+            .await
+            .expect("workspace");
+    }
+    let moved = fill("team-m", 1).await;
+    let doomed = fill("team-x", 2).await;
+    let err = workspaces
+        .delete_workspace("team-m", DeletionMode::Restrict)
+        .await
+        .expect_err("restricted");
+    assert!(
+        err.message.contains("'gateway_endpoints'"),
+        "{}",
+        err.message
+    );
+    workspaces
+        .delete_workspace("team-m", DeletionMode::SetDefault)
+        .await
+        .expect("moved");
+    let endpoint = store
+        .get_endpoint(DEFAULT_WORKSPACE, EndpointKey::Id(&moved))
+        .await
+        .expect("get")
+        .expect("moved to default");
+    assert_eq!(endpoint.mappings.len(), 1);
+    assert_eq!(
+        store
+            .endpoint_guardrails(DEFAULT_WORKSPACE, &moved)
+            .await
+            .expect("configs")
+            .len(),
+        1
+    );
+    workspaces
+        .delete_workspace("team-x", DeletionMode::Cascade)
+        .await
+        .expect("cascade");
+    assert!(
+        store
+            .get_endpoint("team-x", EndpointKey::Id(&doomed))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .list_secrets("team-x", None)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_guardrail("team-x", "gr-team-x-2")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
