@@ -1,13 +1,17 @@
 """What the AI gateway's end-to-end tests share: a Keel that requires authentication (its
 administrator configures the gateway), a service account's token to call it with, and an
-endpoint made in one step (secret, model definitions, endpoint)."""
+endpoint made in one step (secret, model definitions, endpoint); and the module fixtures a test
+file imports: `mock` (the mock provider), `token` and `app` (HTTP as the service account) over
+the file's own `gw` server."""
 
 import subprocess
 import uuid
 
+import pytest
 import requests
 
 import serverctl
+from mock_providers import MockProvider
 
 API = "/api/3.0/mlflow/gateway"
 PROVIDER_KEY = "sk-provider-secret-1234"
@@ -66,3 +70,24 @@ def make_endpoint(base, api_base, models, provider="openai", **settings):
     name = unique("ep")
     post(base, "endpoints/create", {"name": name, "model_configs": configs, **settings})
     return name
+
+
+@pytest.fixture(scope="module")
+def mock():
+    m = MockProvider().start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def token(gw):
+    return service_token(gw)
+
+
+@pytest.fixture(scope="module")
+def app(token):
+    """HTTP as the service account."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    yield session
+    session.close()

@@ -17,18 +17,11 @@ import requests
 from mlflow import MlflowClient
 
 import serverctl
-from gateway_support import (ADMIN, API, LOCAL_UPSTREAMS, PROVIDER_KEY, make_endpoint, secured_server,
-                             service_token)
-from mock_providers import MockProvider
+from gateway_support import ADMIN, API, LOCAL_UPSTREAMS, PROVIDER_KEY, make_endpoint, secured_server
+from gateway_support import app, mock, token  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="the reference's gateway runs only with its "
                                 "FastAPI app and MLFLOW_ENABLE_AI_GATEWAY; these tests drive Keel's")
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockProvider().start()
-    yield m
-    m.stop()
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +30,6 @@ def gw(tmp_path_factory):
     srv = secured_server(tmp_path_factory.mktemp("gateway-calls") / "data", LOCAL_UPSTREAMS).start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def token(gw):
-    return service_token(gw)
-
-
-@pytest.fixture(scope="module")
-def app(token):
-    """HTTP as the service account."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    yield session
-    session.close()
-
-
-
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import requests
 from mlflow import MlflowClient
 
 import serverctl
-from gateway_support import ADMIN, API, LOCAL_UPSTREAMS, make_endpoint, secured_server, service_token
-from mock_providers import MockProvider
+from gateway_support import ADMIN, API, LOCAL_UPSTREAMS, make_endpoint, secured_server
+from gateway_support import app, mock, token  # noqa: F401 (fixtures)
 
 GUARDRAILS = "/api/3.0/mlflow/gateway/guardrails"
 keel_only = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's built-in guardrail detectors")
@@ -73,12 +73,6 @@ def test_an_unknown_scorer_guardrail_or_config_is_not_found_as_on_the_reference(
 
 # Keel's guardrails on calls.
 
-@pytest.fixture(scope="module")
-def mock():
-    m = MockProvider().start()
-    yield m
-    m.stop()
-
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
@@ -87,19 +81,6 @@ def gw(tmp_path_factory):
     srv = secured_server(tmp_path_factory.mktemp("guardrails") / "data", LOCAL_UPSTREAMS).start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def token(gw):
-    return service_token(gw)
-
-
-@pytest.fixture(scope="module")
-def app(token):
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    yield session
-    session.close()
 
 
 def admin(gw, method, action, body=None, params=None):

@@ -13,17 +13,10 @@ import requests
 from mlflow import MlflowClient
 
 import serverctl
-from gateway_support import ADMIN, LOCAL_UPSTREAMS, make_endpoint, secured_server, service_token, unique
-from mock_providers import MockProvider
+from gateway_support import ADMIN, LOCAL_UPSTREAMS, make_endpoint, secured_server, unique
+from gateway_support import mock, token  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(serverctl.IS_REFERENCE, reason="Keel's gateway calls")
-
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockProvider().start()
-    yield m
-    m.stop()
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +24,6 @@ def gw(tmp_path_factory):
     srv = secured_server(tmp_path_factory.mktemp("gateway-prompts") / "data", LOCAL_UPSTREAMS).start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def token(gw):
-    return service_token(gw)
 
 
 @pytest.fixture

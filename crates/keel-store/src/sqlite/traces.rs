@@ -123,20 +123,44 @@ fn save_info(conn: &Connection, key: Option<i64>, info: &TraceInfo) -> Result<i6
             }
             key
         }
-        None => conn
-            .prepare_cached(
-                "INSERT INTO traces (experiment_id, client_request_id, request_time, \
-                 execution_duration, state, request_preview, response_preview, trace_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING trace_key",
-            )
-            .and_then(|mut s| s.query_row(values, |r| r.get(0)))
-            .map_err(db_err)
-            .and_then(|key| {
-                adopt_pending_links(conn, key, &info.trace_id, experiment_id)?;
-                Ok(key)
-            })?,
+        // The writer is single and the caller found no such trace: the ID is free.
+        None => insert_row(conn, experiment_id, info)?
+            .ok_or_else(|| Error::internal("a new trace's ID was taken"))?,
     };
     insert_pairs(conn, key, info)?;
+    Ok(key)
+}
+
+/// Inserts the trace's row unless its ID is stored already; its key when inserted (with the
+/// links that waited for it).
+fn insert_row(conn: &Connection, experiment_id: i64, info: &TraceInfo) -> Result<Option<i64>> {
+    let key: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO traces (experiment_id, client_request_id, request_time, \
+             execution_duration, state, request_preview, response_preview, trace_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (trace_id) DO NOTHING RETURNING trace_key",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    experiment_id,
+                    info.client_request_id,
+                    info.request_time_ms,
+                    info.execution_duration_ms,
+                    info.state.as_str(),
+                    info.request_preview,
+                    info.response_preview,
+                    info.trace_id.as_str(),
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(db_err)?;
+    if let Some(key) = key {
+        adopt_pending_links(conn, key, &info.trace_id, experiment_id)?;
+    }
     Ok(key)
 }
 
@@ -170,32 +194,9 @@ pub(crate) fn insert_complete_traces(
     let mut inserted = 0;
     for trace in traces {
         let info = &trace.info;
-        let key: Option<i64> = conn
-            .prepare_cached(
-                "INSERT INTO traces (experiment_id, client_request_id, request_time, \
-                 execution_duration, state, request_preview, response_preview, trace_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                 ON CONFLICT (trace_id) DO NOTHING RETURNING trace_key",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![
-                        experiment,
-                        info.client_request_id,
-                        info.request_time_ms,
-                        info.execution_duration_ms,
-                        info.state.as_str(),
-                        info.request_preview,
-                        info.response_preview,
-                        info.trace_id.as_str(),
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-            .map_err(db_err)?;
-        let Some(key) = key else { continue };
-        adopt_pending_links(conn, key, &info.trace_id, experiment)?;
+        let Some(key) = insert_row(conn, experiment, info)? else {
+            continue;
+        };
         insert_pairs(conn, key, info)?;
         upsert_spans(conn, key, &trace.spans)?;
         inserted += 1;
