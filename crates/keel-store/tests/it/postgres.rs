@@ -263,7 +263,7 @@ async fn concurrent_opens_migrate_once() {
     for open in opens {
         open.await.expect("task").expect("every replica opens");
     }
-    assert_eq!(migrations(&db).await.len(), 20);
+    assert_eq!(migrations(&db).await.len(), 21);
 }
 
 #[tokio::test]
