@@ -43,12 +43,12 @@ def chat(gw, token, endpoint, prompt, messages=None):
                          headers={"Authorization": f"Bearer {token}"})
 
 
-def grant_read(gw, token, prompt_name):
+def grant_read(gw, token, prompt_name, kind="prompt"):
     from mlflow.server import get_app_client
 
     username = requests.get(f"{gw.url}/api/2.0/mlflow/users/current", timeout=30,
                             headers={"Authorization": f"Bearer {token}"}).json()["user"]["username"]
-    get_app_client("basic-auth", tracking_uri=gw.url).grant_user_permission(username, "prompt", prompt_name, "READ")
+    get_app_client("basic-auth", tracking_uri=gw.url).grant_user_permission(username, kind, prompt_name, "READ")
 
 
 def test_a_registered_prompt_is_rendered_sent_and_linked_to_the_trace(gw, mock, token, as_admin):
@@ -119,7 +119,9 @@ def test_chat_prompts_and_what_is_not_a_prompt(gw, mock, token, as_admin):
     as_admin.create_registered_model(model)
     run = as_admin.create_run(as_admin.create_experiment(unique("runs")))
     as_admin.create_model_version(model, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
-    grant_read(gw, token, model)
+    resp = chat(gw, token, endpoint, {"uri": f"prompts:/{model}/1"})
+    assert resp.status_code == 403, "a model is authorized as a model: nothing granted, nothing said"
+    grant_read(gw, token, model, kind="registered_model")
     resp = chat(gw, token, endpoint, {"uri": f"prompts:/{model}/1"})
     assert resp.status_code == 400, resp.text
     assert resp.json()["detail"] == f"'{model}' is a registered model, not a prompt."

@@ -677,7 +677,8 @@ async fn traces(state: &AppState, ids: &Ids) -> Vec<Located> {
     located
 }
 
-fn is_prompt(tags: &[keel_core::Tag]) -> bool {
+/// Whether a registered model's tags mark it a prompt (as its routes are authorized).
+pub(crate) fn is_prompt(tags: &[keel_core::Tag]) -> bool {
     tags.iter().any(|t| {
         t.key == keel_core::registry::IS_PROMPT_TAG && t.value.eq_ignore_ascii_case("true")
     })

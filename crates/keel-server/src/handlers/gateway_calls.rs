@@ -223,8 +223,8 @@ impl GatewayRequest {
         self.s.gateway.route(self.workspace.name(), name).await
     }
 
-    /// Renders the registered prompt `body` names (if any) in front of its messages, once the
-    /// caller is found to may read it; returns the version used.
+    /// Renders the registered prompt `body` names (if any) in front of its messages, once it is
+    /// known the caller may read it; returns the version used.
     async fn render_prompt(
         &self,
         body: &mut Map<String, Value>,
@@ -233,8 +233,14 @@ impl GatewayRequest {
             return Ok(None);
         };
         let name = request.prompt.name;
+        let registry = self.s.registry.in_workspace(self.workspace.name());
+        // A prompt is a registered model tagged so, decided as its own routes decide it.
+        let prompt = registry
+            .get_registered_model(&name)
+            .await
+            .is_ok_and(|m| crate::authz::locate::is_prompt(&m.tags));
         let located = Located::Version {
-            prompt: true,
+            prompt,
             name: name.clone(),
         };
         let allowed = crate::authz::permits(
@@ -253,7 +259,11 @@ impl GatewayRequest {
                 format!("Permission denied: the caller may not read prompt '{name}'."),
             )));
         }
-        let registry = self.s.registry.in_workspace(self.workspace.name());
+        if !prompt {
+            return Err(CallError::bad_request(format!(
+                "'{name}' is a registered model, not a prompt."
+            )));
+        }
         let version = match &request.prompt.selector {
             Selector::Version(v) => registry.get_model_version(&name, v).await?,
             Selector::Alias(a) => registry.get_model_version_by_alias(&name, a).await?,
@@ -263,14 +273,6 @@ impl GatewayRequest {
             .iter()
             .map(|t| (t.key.clone(), t.value.clone()))
             .collect();
-        if !tags
-            .get(keel_core::registry::IS_PROMPT_TAG)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
-            return Err(CallError::bad_request(format!(
-                "'{name}' is a registered model, not a prompt."
-            )));
-        }
         let number = version.version.to_string();
         let template = prompts::template_of(&name, &tags)?;
         let rendered = prompts::render(&name, &number, &template, &request.variables)?;
