@@ -28,11 +28,17 @@ def gw(tmp_path_factory):
 
 @pytest.fixture
 def as_admin(gw, monkeypatch):
+    """The fluent API (prompt registration) on this file's server as its administrator, for the
+    test; the tracking URI the session set is put back after (later files rely on it)."""
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", gw.url)
+    previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(gw.url)
-    yield MlflowClient(tracking_uri=gw.url)
-    mlflow.set_tracking_uri(None)
+    try:
+        yield MlflowClient(tracking_uri=gw.url)
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 def chat(gw, token, endpoint, prompt, messages=None):
