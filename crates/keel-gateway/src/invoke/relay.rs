@@ -62,9 +62,9 @@ struct Relay {
     error: Option<String>,
     on_end: Option<OnEnd>,
     guard: Option<StreamGuard>,
-    /// The last chunk relayed: the shape of the one that carries the text a guard still
-    /// holds when the stream ends without a finish reason.
-    last_chunk: Option<Value>,
+    /// A chunk relayed (the first): the shape of the one that carries the text a guard
+    /// still holds when the stream ends without a finish reason.
+    chunk_shape: Option<Value>,
 }
 
 /// The one event a failed stream ends with (`gateway/utils.py`'s shape).
@@ -152,7 +152,7 @@ impl Relay {
             Ok(rest) => rest,
             Err(violation) => return self.block(&violation).to_vec(),
         };
-        let Some(mut chunk) = self.last_chunk.take().filter(|_| !rest.is_empty()) else {
+        let Some(mut chunk) = self.chunk_shape.take().filter(|_| !rest.is_empty()) else {
             return Vec::new();
         };
         if let Some(object) = chunk.as_object_mut() {
@@ -244,8 +244,9 @@ impl Relay {
             }
             if let Some(chunk) = chunk {
                 self.gather(&chunk);
-                if self.guard.is_some() {
-                    self.last_chunk = Some(chunk.clone());
+                // The shape (id, model, created) is every chunk's: kept once, not per chunk.
+                if self.guard.is_some() && self.chunk_shape.is_none() {
+                    self.chunk_shape = Some(chunk.clone());
                 }
                 out.extend_from_slice(b"data: ");
                 out.extend_from_slice(chunk.to_string().as_bytes());
@@ -354,7 +355,7 @@ pub fn relay(
         error: None,
         on_end,
         guard,
-        last_chunk: None,
+        chunk_shape: None,
     };
     Box::pin(futures_util::stream::unfold(relay, Relay::next))
 }
